@@ -1,0 +1,79 @@
+package engine
+
+import "strings"
+
+// Query is one traveller to screen. Name may be given whole, or split into
+// Surname and GivenNames (as an MRZ or a PAXLST gives it); both forms screen
+// the same way, word order does not matter.
+type Query struct {
+	ID              string `json:"id,omitempty"`
+	Name            string `json:"name,omitempty"`
+	Surname         string `json:"surname,omitempty"`
+	GivenNames      string `json:"given_names,omitempty"`
+	BirthDate       string `json:"birth_date,omitempty"`  // YYYY-MM-DD, YYYY-MM or YYYY
+	Nationality     string `json:"nationality,omitempty"` // ISO 3166 alpha-3
+	Sex             string `json:"sex,omitempty"`         // M, F or X
+	DocumentNumber  string `json:"document_number,omitempty"`
+	DocumentCountry string `json:"document_country,omitempty"` // issuing state, ISO 3166 alpha-3
+	// NameTruncated marks a name that filled its field (an MRZ): its last
+	// word may be cut short, so it may match as a prefix.
+	NameTruncated bool `json:"name_truncated,omitempty"`
+}
+
+// FullName returns the name to screen: Name, or the given names followed by
+// the surname.
+func (q *Query) FullName() string {
+	if strings.TrimSpace(q.Name) != "" {
+		return q.Name
+	}
+	return strings.TrimSpace(q.GivenNames + " " + q.Surname)
+}
+
+// Band is how strongly a hit matches.
+type Band string
+
+// Bands, strongest first.
+const (
+	BandMatch    Band = "match"
+	BandPossible Band = "possible"
+)
+
+// Hit is one watchlist entry that a traveller may be. A hit is a reason for
+// an officer to look, never a decision.
+type Hit struct {
+	List        string      `json:"list"`
+	ListVersion uint64      `json:"list_version"`
+	EntryID     string      `json:"entry_id"`
+	Score       float64     `json:"score"`
+	Band        Band        `json:"band"`
+	MatchedName string      `json:"matched_name"`
+	Action      string      `json:"action,omitempty"`
+	Explanation Explanation `json:"explanation"`
+}
+
+// Explanation says, feature by feature, why a hit fired.
+type Explanation struct {
+	Name        *NameExplanation `json:"name,omitempty"`
+	BirthDate   string           `json:"birth_date,omitempty"`
+	Nationality string           `json:"nationality,omitempty"`
+	Sex         string           `json:"sex,omitempty"`
+	Document    string           `json:"document,omitempty"`
+}
+
+// NameExplanation is the alignment of the query's name words with the
+// listed name's words.
+type NameExplanation struct {
+	Score          float64      `json:"score"`
+	Aligned        []TokenMatch `json:"aligned"`
+	UnmatchedQuery []string     `json:"unmatched_query,omitempty"`
+	UnmatchedList  []string     `json:"unmatched_list,omitempty"`
+}
+
+// TokenMatch is one aligned pair of name words and how they matched.
+type TokenMatch struct {
+	Query      string  `json:"query"`
+	List       string  `json:"list"`
+	How        string  `json:"how"` // exact, variant, typo, prefix, joined, particle
+	Similarity float64 `json:"similarity"`
+	Weight     float64 `json:"weight"` // rarity weight of the word in the lists
+}
