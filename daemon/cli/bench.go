@@ -1,0 +1,322 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/watchpost/watchpost/daemon"
+	"github.com/watchpost/watchpost/daemon/sample"
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/engine/match"
+	"github.com/watchpost/watchpost/engine/synth"
+)
+
+// defaultOFAC is where the shared test corpus keeps the 2021 OFAC SDN set,
+// relative to the repository root.
+const defaultOFAC = "../shared/data/lists/ofac_sdn_csv_2021-07"
+
+type benchRow struct {
+	what, figure, target string
+}
+
+func runBench(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "bench", "[--persons N] [--documents N] [--queries N] [--ofac DIR]")
+	persons := fs.Int("persons", 1_000_000, "synthetic persons to load (0 skips)")
+	documents := fs.Int("documents", 10_000_000, "synthetic stolen/lost documents to load (0 skips)")
+	queries := fs.Int("queries", 20_000, "travellers to screen per measurement")
+	ofac := fs.String("ofac", defaultOFAC, "OFAC SDN legacy CSV folder loaded with the embedded UN list (skipped when absent)")
+	dir := fs.String("dir", "", "scratch data directory (default: a temporary one, removed afterwards)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("bench takes no arguments")
+	}
+	if *queries < 100 {
+		return usagef("--queries must be at least 100")
+	}
+	root := *dir
+	if root == "" {
+		if root, err = os.MkdirTemp("", "watchpost-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(root)
+	}
+	fmt.Fprintf(env.Stderr, "bench: GOMAXPROCS=%d, %s/%s, scratch %s\n", runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, root)
+	var rows []benchRow
+	// The 1M-person run goes first so that the peak RSS it reports is its own.
+	if *persons > 0 {
+		r, err := benchPersons(ctx, env, filepath.Join(root, "persons"), *persons, *queries)
+		if err != nil {
+			return fmt.Errorf("synthetic persons: %w", err)
+		}
+		rows = append(rows, r...)
+	}
+	if *documents > 0 {
+		r, err := benchDocuments(ctx, env, filepath.Join(root, "documents"), *documents, *queries)
+		if err != nil {
+			return fmt.Errorf("documents: %w", err)
+		}
+		rows = append(rows, r...)
+	}
+	r, err := benchRealLists(ctx, env, filepath.Join(root, "real"), *ofac, *queries)
+	if err != nil {
+		return fmt.Errorf("UN + OFAC: %w", err)
+	}
+	rows = append(rows, r...)
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEASUREMENT\tFIGURE\tTARGET")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.what, r.figure, r.target)
+	}
+	return tw.Flush()
+}
+
+func logPhase(env *Env, format string, args ...any) {
+	fmt.Fprintf(env.Stderr, "bench: "+format+"\n", args...)
+}
+
+// benchRealLists loads the embedded UN list and, when present, the OFAC
+// SDN 2021 set, then screens synthetic travellers through the same path as
+// `watchpost screen` (JSON line in, JSON line out) on one goroutine.
+func benchRealLists(ctx context.Context, env *Env, dir, ofacDir string, n int) ([]benchRow, error) {
+	st, err := openStore(env, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var listed []engine.Entry
+	collect := func(emit func(*engine.Entry) error) func(*engine.Entry) error {
+		return func(e *engine.Entry) error {
+			if e.Kind == engine.KindPerson {
+				listed = append(listed, *e)
+			}
+			return emit(e)
+		}
+	}
+	start := time.Now()
+	if _, err := st.ReplaceEntries(ctx, badgerstore.ListMeta{Name: "un", Format: "un-xml"}, func(emit func(*engine.Entry) error) error {
+		return importer.ReadUNXML(bytes.NewReader(sample.UNList), "un_consolidated.xml", collect(emit))
+	}); err != nil {
+		return nil, err
+	}
+	what := "UN"
+	if _, err := os.Stat(filepath.Join(ofacDir, "sdn.csv")); err == nil {
+		if _, err := st.ReplaceEntries(ctx, badgerstore.ListMeta{Name: "ofac", Format: "ofac-csv"}, func(emit func(*engine.Entry) error) error {
+			return importer.ReadOFAC(os.DirFS(ofacDir), collect(emit))
+		}); err != nil {
+			return nil, err
+		}
+		what = "UN + OFAC 2021"
+	} else {
+		logPhase(env, "OFAC folder %s not found: measuring the UN list alone", ofacDir)
+	}
+	importTime := time.Since(start)
+	s, err := daemon.LoadScreener(ctx, st, match.Config{})
+	if err != nil {
+		return nil, err
+	}
+	entries, names := s.Index().Size()
+	logPhase(env, "%s: %d entries, %d names, %d persons; screening %d travellers", what, entries, names, len(listed), n)
+	qs := synth.Travellers(7, n, listed, 0.1)
+	lat, elapsed, hits, err := screenLines(ctx, s, qs)
+	if err != nil {
+		return nil, err
+	}
+	return []benchRow{
+		{what + ": import", importTime.Round(time.Millisecond).String(), ""},
+		{what + ": screens/s, JSON lines, one goroutine", fmt.Sprintf("%.0f (%d travellers, %d with hits)", float64(n)/elapsed.Seconds(), n, hits), ">= 20,000"},
+		{what + ": latency p50 / p99 per traveller", fmt.Sprintf("%s / %s", pct(lat, 50), pct(lat, 99)), "p99 <= 1ms"},
+	}, nil
+}
+
+// screenLines runs travellers through the `watchpost screen` line path and
+// returns per-line latencies.
+func screenLines(ctx context.Context, s *match.Screener, qs []engine.Query) ([]time.Duration, time.Duration, int, error) {
+	lines := make([][]byte, len(qs))
+	for i := range qs {
+		qs[i].ID = strconv.Itoa(i)
+		b, err := json.Marshal(&qs[i])
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		lines[i] = b
+	}
+	w := bufio.NewWriterSize(io.Discard, 64<<10)
+	enc := json.NewEncoder(w)
+	lat := make([]time.Duration, len(lines))
+	hits := 0
+	runtime.GC()
+	start := time.Now()
+	for i, b := range lines {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return nil, 0, 0, ctx.Err()
+		}
+		t0 := time.Now()
+		res := screenLine(s, b, i+1)
+		if err := enc.Encode(res); err != nil {
+			return nil, 0, 0, err
+		}
+		lat[i] = time.Since(t0)
+		if res.Error != "" {
+			return nil, 0, 0, fmt.Errorf("traveller %d: %s", i, res.Error)
+		}
+		if len(res.Hits) > 0 {
+			hits++
+		}
+	}
+	return lat, time.Since(start), hits, nil
+}
+
+func benchPersons(ctx context.Context, env *Env, dir string, n, queries int) ([]benchRow, error) {
+	st, err := openStore(env, dir)
+	if err != nil {
+		return nil, err
+	}
+	logPhase(env, "importing %d synthetic persons", n)
+	var sampleHits []engine.Entry
+	start := time.Now()
+	_, err = st.ReplaceEntries(ctx, badgerstore.ListMeta{Name: "synthetic", Format: "synthetic"}, func(emit func(*engine.Entry) error) error {
+		i := 0
+		return synth.Persons(1, n, func(e *engine.Entry) error {
+			if i%max(1, n/2000) == 0 {
+				sampleHits = append(sampleHits, *e)
+			}
+			i++
+			return emit(e)
+		})
+	})
+	importTime := time.Since(start)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	logPhase(env, "reopening and building the index")
+	debug.FreeOSMemory()
+	start = time.Now()
+	st, err = openStore(env, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	s, err := daemon.LoadScreener(ctx, st, match.Config{})
+	if err != nil {
+		return nil, err
+	}
+	qs := synth.Travellers(11, queries, sampleHits, 0.1)
+	if _, err := s.Screen(&qs[0]); err != nil {
+		return nil, err
+	}
+	ready := time.Since(start)
+	_, names := s.Index().Size()
+	logPhase(env, "%d names indexed; screening %d travellers", names, queries)
+	lat, elapsed, hits, err := screenLines(ctx, s, qs)
+	if err != nil {
+		return nil, err
+	}
+	label := fmt.Sprintf("%s persons", thousands(n))
+	return []benchRow{
+		{label + ": import", importTime.Round(time.Millisecond).String(), "<= 3min"},
+		{label + ": open store to first screen", ready.Round(time.Millisecond).String(), "<= 5s"},
+		{label + ": screens/s, one goroutine", fmt.Sprintf("%.0f (%d with hits)", float64(queries)/elapsed.Seconds(), hits), ""},
+		{label + ": latency p50 / p99", fmt.Sprintf("%s / %s", pct(lat, 50), pct(lat, 99)), "p99 <= 5ms"},
+		{label + ": peak RSS", peakRSS(), "<= 2GB"},
+	}, nil
+}
+
+func benchDocuments(ctx context.Context, env *Env, dir string, n, queries int) ([]benchRow, error) {
+	st, err := openStore(env, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	logPhase(env, "importing %d synthetic documents", n)
+	start := time.Now()
+	if _, err := st.ReplaceDocuments(ctx, badgerstore.ListMeta{Name: "sltd", Format: "synthetic"}, func(emit func(*engine.Document) error) error {
+		return synth.Documents(3, n, emit)
+	}); err != nil {
+		return nil, err
+	}
+	importTime := time.Since(start)
+	logPhase(env, "looking up %d present and %d absent documents", queries, queries)
+	present := make([]time.Duration, queries)
+	absent := make([]time.Duration, queries)
+	for i := range queries {
+		num, country := synth.DocumentQuery(3, (i*7919)%n)
+		t0 := time.Now()
+		found, err := st.LookupDocument(num, country)
+		present[i] = time.Since(t0)
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("document %s %s not found", num, country)
+		}
+		t0 = time.Now()
+		if _, err := st.LookupDocument("ZZ"+num, country); err != nil {
+			return nil, err
+		}
+		absent[i] = time.Since(t0)
+	}
+	label := fmt.Sprintf("%s documents", thousands(n))
+	return []benchRow{
+		{label + ": import", importTime.Round(time.Millisecond).String(), "<= 5min"},
+		{label + ": lookup p50 / p99 (present)", fmt.Sprintf("%s / %s", pct(present, 50), pct(present, 99)), "p99 <= 50µs"},
+		{label + ": lookup p50 / p99 (absent)", fmt.Sprintf("%s / %s", pct(absent, 50), pct(absent, 99)), "p99 <= 50µs"},
+	}, nil
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	i = min(max(i-1, 0), len(s)-1)
+	return s[i].Round(time.Microsecond / 10)
+}
+
+// peakRSS reads the process's peak resident set (Linux only).
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "n/a on " + runtime.GOOS
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err == nil {
+				return fmt.Sprintf("%d MB", kb/1024)
+			}
+		}
+	}
+	return "n/a"
+}
+
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

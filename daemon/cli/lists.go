@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/watchpost/watchpost/daemon"
+	"github.com/watchpost/watchpost/daemon/paths"
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/importer"
+)
+
+func dataDirFlag(fs *flag.FlagSet) *string {
+	return fs.String("data-dir", paths.DataDir(), "data directory (env "+paths.EnvDataDir+")")
+}
+
+func openStore(env *Env, dir string) (*badgerstore.Store, error) {
+	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return nil, fmt.Errorf("open data dir %s: %w", dir, err)
+	}
+	return st, nil
+}
+
+func runImport(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "import", "--list NAME --format FORMAT [--action TEXT] PATH")
+	dir := dataDirFlag(fs)
+	list := fs.String("list", "", "list name, e.g. un, ofac, national, sltd (required)")
+	format := fs.String("format", "", "input format: "+strings.Join(importer.Formats(), ", ")+" (required)")
+	action := fs.String("action", "", "what an officer does on a hit of this list, e.g. \"refer to secondary\"")
+	source := fs.String("source", "", "where the edition came from (default: PATH)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *list == "":
+		return usagef("--list is required")
+	case *format == "":
+		return usagef("--format is required (one of %s)", strings.Join(importer.Formats(), ", "))
+	case len(pos) != 1:
+		return usagef("want one PATH to import, got %d", len(pos))
+	}
+	st, err := openStore(env, *dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := time.Now()
+	info, err := daemon.ImportList(ctx, st, badgerstore.ListMeta{Name: *list, Source: *source, Format: *format, Action: *action}, pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "imported %s version %d: %d entries, hash %s, in %s\n",
+		info.Name, info.Version, info.Entries, info.Hash[:16], time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func runLists(_ context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "lists", "[--json]")
+	dir := dataDirFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("lists takes no arguments")
+	}
+	st, err := openStore(env, *dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	lists, err := st.Lists()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(lists)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tENTRIES\tHASH\tIMPORTED AT\tFORMAT\tACTION")
+	for _, l := range lists {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", l.Name, l.Kind, l.Version, l.Entries, short(l.Hash), l.ImportedAt.UTC().Format(time.RFC3339), l.Format, l.Action)
+	}
+	return tw.Flush()
+}
+
+func short(h string) string {
+	if len(h) > 16 {
+		return h[:16]
+	}
+	return h
+}

@@ -1,0 +1,80 @@
+// Package daemon wires Watchpost's pieces together: the Badger store, the
+// importers and the screening index. It is the one place where concrete
+// implementations meet; only cmd/ and daemon/cli import it.
+package daemon
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/engine/match"
+)
+
+// documentFinder adapts the store's document lookup to the matcher's
+// DocumentFinder.
+type documentFinder struct{ st *badgerstore.Store }
+
+func (f documentFinder) LookupDocument(number, country string) ([]match.DocumentMatch, error) {
+	found, err := f.st.LookupDocument(number, country)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]match.DocumentMatch, len(found))
+	for i, d := range found {
+		out[i] = match.DocumentMatch{List: d.List, ListVersion: d.ListVersion, Action: d.Action, Document: d.Document}
+	}
+	return out, nil
+}
+
+// LoadScreener builds the in-memory screening index from every names list
+// in the store; document lists are looked up in the store itself.
+func LoadScreener(ctx context.Context, st *badgerstore.Store, cfg match.Config) (*match.Screener, error) {
+	lists, err := st.Lists()
+	if err != nil {
+		return nil, fmt.Errorf("read lists: %w", err)
+	}
+	b := match.NewBuilder()
+	hasDocs := false
+	for _, l := range lists {
+		if l.Kind == engine.ListDocuments {
+			hasDocs = true
+			continue
+		}
+		h := b.AddList(l)
+		info, err := st.Entries(ctx, l.Name, func(e *engine.Entry) error {
+			b.Add(h, e)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load list %s: %w", l.Name, err)
+		}
+		b.SetListInfo(h, info) // the version Entries read, should a replace have run meanwhile
+	}
+	var docs match.DocumentFinder
+	if hasDocs {
+		docs = documentFinder{st}
+	}
+	return match.NewScreener(b.Build(), docs, cfg), nil
+}
+
+// ImportList reads one edition of a list from path in the given format and
+// replaces the list with it atomically. A malformed file changes nothing.
+func ImportList(ctx context.Context, st *badgerstore.Store, meta badgerstore.ListMeta, path string) (engine.ListInfo, error) {
+	if meta.Format == "" {
+		return engine.ListInfo{}, fmt.Errorf("import %s: no format given (one of %v)", meta.Name, importer.Formats())
+	}
+	if meta.Source == "" {
+		meta.Source = path
+	}
+	if importer.IsDocumentFormat(meta.Format) {
+		return st.ReplaceDocuments(ctx, meta, func(emit func(*engine.Document) error) error {
+			return importer.ReadPath(meta.Format, path, nil, emit)
+		})
+	}
+	return st.ReplaceEntries(ctx, meta, func(emit func(*engine.Entry) error) error {
+		return importer.ReadPath(meta.Format, path, emit, nil)
+	})
+}

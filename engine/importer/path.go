@@ -1,0 +1,72 @@
+package importer
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/watchpost/watchpost/engine"
+)
+
+// Format names accepted by ReadPath.
+const (
+	FormatUNXML   = "un-xml"   // UN Security Council Consolidated List XML file
+	FormatOFACCSV = "ofac-csv" // OFAC SDN legacy CSV folder (sdn.csv, alt.csv, …)
+	FormatCSV     = "csv"      // Watchpost native list CSV
+	FormatJSONL   = "jsonl"    // Watchpost native JSON lines
+	FormatDocsCSV = "docs-csv" // document-only list CSV
+)
+
+// Formats returns the format names ReadPath accepts.
+func Formats() []string {
+	return []string{FormatUNXML, FormatOFACCSV, FormatCSV, FormatJSONL, FormatDocsCSV}
+}
+
+// IsDocumentFormat reports whether a format holds documents only (and so
+// feeds a document list rather than a names list).
+func IsDocumentFormat(f string) bool { return f == FormatDocsCSV }
+
+// ReadPath imports path in format: a folder for ofac-csv, a file
+// otherwise. Entries go to emitEntry, documents (docs-csv) to emitDoc; the
+// callback the format needs must not be nil.
+func ReadPath(format, path string, emitEntry func(*engine.Entry) error, emitDoc func(*engine.Document) error) error {
+	switch format {
+	case FormatUNXML, FormatOFACCSV, FormatCSV, FormatJSONL:
+		if emitEntry == nil {
+			return fmt.Errorf("import %s: format %s needs an entry callback", path, format)
+		}
+	case FormatDocsCSV:
+		if emitDoc == nil {
+			return fmt.Errorf("import %s: format %s needs a document callback", path, format)
+		}
+	default:
+		return fmt.Errorf("import %s: unknown format %q (known: %v)", path, format, Formats())
+	}
+	if format == FormatOFACCSV {
+		st, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("import %s: %w", path, err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("import %s: format %s wants a folder holding sdn.csv", path, format)
+		}
+		if err := ReadOFAC(os.DirFS(path), emitEntry); err != nil {
+			return fmt.Errorf("import %s: %w", path, err)
+		}
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", path, err)
+	}
+	defer f.Close()
+	switch format {
+	case FormatUNXML:
+		return ReadUNXML(f, path, emitEntry)
+	case FormatCSV:
+		return ReadCSV(f, path, emitEntry)
+	case FormatJSONL:
+		return ReadJSONL(f, path, emitEntry)
+	default:
+		return ReadDocsCSV(f, path, emitDoc)
+	}
+}
