@@ -37,7 +37,7 @@ const (
 	DefaultMatchThreshold    = 0.85
 	DefaultPossibleThreshold = 0.70
 	DefaultMaxHits           = 10
-	DefaultMaxCandidates     = 64
+	DefaultMaxCandidates     = 24
 )
 
 func (c Config) withDefaults() Config {

@@ -35,15 +35,16 @@ var ErrEmptyQuery = errors.New("query has neither a name nor a document number")
 // Screener screens travellers against an Index and, optionally, against
 // document-only lists. It is safe for concurrent use.
 type Screener struct {
-	ix   *Index
-	docs DocumentFinder
-	cfg  Config
-	pool chan *scratch
+	ix    *Index
+	docs  DocumentFinder
+	cfg   Config
+	pool  chan *scratch
+	words *wordCache
 }
 
 // NewScreener returns a screener over ix; docs may be nil.
 func NewScreener(ix *Index, docs DocumentFinder, cfg Config) *Screener {
-	return &Screener{ix: ix, docs: docs, cfg: cfg.withDefaults(), pool: make(chan *scratch, 16)}
+	return &Screener{ix: ix, docs: docs, cfg: cfg.withDefaults(), pool: make(chan *scratch, 16), words: newWordCache()}
 }
 
 // Index returns the index the screener uses.
@@ -62,14 +63,15 @@ const (
 	initialScale  = 0.3  // weight of one-letter words
 	minInfo       = 1.2  // rarity that a name match must carry to count fully (about two uncommon words)
 	candidateFrac = 0.3  // a name must cover this share of the query's weight to be scored
-	commonShare   = 50   // a word in more than 1/commonShare of the names is "common"
-	minCommonDF   = 2000
+	commonShare   = 200  // a word in more than 1/commonShare of the names is "common"
+	minCommonDF   = 500
 
 	dobExact      = 0.08
 	dobSwapped    = 0.05
 	dobCompatible = 0.04
 	dobNear       = 0.0
-	dobMismatch   = -0.20
+	dobMismatch   = -0.15
+	dobFarOff     = -0.30 // more than five years apart
 	natSame       = 0.03
 	natDiffers    = -0.05
 	sexDiffers    = -0.15
@@ -94,6 +96,7 @@ type scratch struct {
 	contrib []float32
 	stamp   []int32
 	touched []uint32
+	align   alignment
 }
 
 func (s *Screener) getScratch() *scratch {
@@ -103,7 +106,7 @@ func (s *Screener) getScratch() *scratch {
 	default:
 	}
 	n := len(s.ix.names)
-	return &scratch{acc: make([]float32, n), contrib: make([]float32, n), stamp: make([]int32, n)}
+	return &scratch{acc: make([]float32, n), contrib: make([]float32, n), stamp: make([]int32, n), align: alignment{memo: make(map[uint64]pairScore)}}
 }
 
 func (s *Screener) putScratch(sc *scratch) {
@@ -111,6 +114,7 @@ func (s *Screener) putScratch(sc *scratch) {
 		sc.acc[n], sc.contrib[n], sc.stamp[n] = 0, 0, 0
 	}
 	sc.touched = sc.touched[:0]
+	clear(sc.align.memo)
 	select {
 	case s.pool <- sc:
 	default:
@@ -231,10 +235,19 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 	}
 	qVowel := isVowel(q[0])
 	if sk := normalize.Skeleton(q); len(sk) >= 2 {
+		// Same consonant skeleton: a transliteration variant if the
+		// spellings are also close. Two-consonant skeletons are shared
+		// by too many unrelated words to count on their own.
+		minJW := 0.5
+		if len(sk) == 2 {
+			minJW = 0.75
+		}
 		for _, id := range ix.bySkel[sk] {
 			t := &ix.tokens[id]
 			if t.vowelStart == qVowel && t.text != q {
-				add(id, 0.80+0.15*jaroWinkler(q, t.text), "variant")
+				if jw := jaroWinkler(q, t.text); jw >= minJW {
+					add(id, 0.55+0.4*jw, "variant")
+				}
 			}
 		}
 	} else if len(q) <= shortWord {
@@ -316,7 +329,13 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	rare := 0
 	for i, t := range toks {
 		qt[i].text = t
-		qt[i].cands = s.candidates(t, truncated && i == len(toks)-1, false, nil)
+		if truncated && i == len(toks)-1 {
+			qt[i].cands = s.candidates(t, true, false, nil)
+		} else if c, ok := s.words.get(t); ok {
+			qt[i].cands = c
+		} else {
+			qt[i].cands = s.words.put(t, s.candidates(t, false, false, nil))
+		}
 		// The query word weighs what its best-matching indexed word
 		// weighs; a word found nowhere weighs as a rare word.
 		w, best, hasRare := unknownWeight, -1.0, false
@@ -350,8 +369,13 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	}
 	sc := s.getScratch()
 	defer s.putScratch(sc)
-	for qi, q := range qt {
+	floor := float32(candidateFrac * total)
+	for qi := range qt {
+		q := &qt[qi]
 		stamp := int32(qi + 1)
+		if tokenScale(q.text) < 1 && len(qt) > 1 {
+			continue // particles and initials only add to names other words found
+		}
 		for _, c := range q.cands {
 			if ix.tokens[c.id].df > common && rare >= 2 {
 				continue // common words only add to names that rarer words found
@@ -373,7 +397,6 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 			}
 		}
 	}
-	floor := float32(candidateFrac * total)
 	h := &candHeap{}
 	for _, n := range sc.touched {
 		a := sc.acc[n]
@@ -390,23 +413,34 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 			heap.Fix(h, 0)
 		}
 	}
+	type best struct {
+		name  uint32
+		score float64
+	}
+	kept := make(map[uint32]best)
 	for _, c := range *h {
 		nr := &ix.names[c.name]
-		nameScore, expl := s.scoreName(qt, truncated, nr)
+		nameScore, _ := s.scoreName(qt, nr, &sc.align, false)
 		if nameScore < s.cfg.PossibleThreshold-0.25 {
 			continue
 		}
-		e := &ix.entries[nr.entry]
-		score, ex := qualify(nameScore, qs, e)
-		ex.Name = expl
-		if prev, ok := byEntry[nr.entry]; ok && prev.Score >= score {
+		score, _ := qualify(nameScore, qs, &ix.entries[nr.entry], false)
+		if prev, ok := kept[nr.entry]; ok && (prev.score > score || (prev.score == score && prev.name < c.name)) {
 			continue
 		}
-		byEntry[nr.entry] = &engine.Hit{
+		kept[nr.entry] = best{c.name, score}
+	}
+	for entry, b := range kept {
+		nr := &ix.names[b.name]
+		e := &ix.entries[entry]
+		nameScore, nameEx := s.scoreName(qt, nr, &sc.align, true)
+		_, ex := qualify(nameScore, qs, e, true)
+		ex.Name = nameEx
+		byEntry[entry] = &engine.Hit{
 			List:        ix.lists[e.list].info.Name,
 			ListVersion: ix.lists[e.list].info.Version,
 			EntryID:     e.id,
-			Score:       round3(score),
+			Score:       round3(b.score),
 			MatchedName: nr.display,
 			Action:      ix.lists[e.list].info.Action,
 			Explanation: ex,
@@ -445,77 +479,113 @@ type pair struct {
 	how    string
 }
 
+// alignment is the word alignment of a query with one listed name, in
+// buffers reused across the names of one screening.
+type alignment struct {
+	pairs      []pair
+	qSim, tSim []float64
+	qTo, tFrom []int
+	explain    bool
+	aligned    []engine.TokenMatch
+	memo       map[uint64]pairScore // (query word, indexed word) → similarity, for one screening
+}
+
+func (a *alignment) reset(nq, nt int, explain bool) {
+	a.pairs = a.pairs[:0]
+	a.qSim = resize(a.qSim, nq)
+	a.tSim = resize(a.tSim, nt)
+	a.qTo = fill(a.qTo, nq, -1)
+	a.tFrom = fill(a.tFrom, nt, -1)
+	a.explain = explain
+	a.aligned = nil
+}
+
+func resize(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+func fill(s []int, n, v int) []int {
+	if cap(s) < n {
+		s = make([]int, n)
+	}
+	s = s[:n]
+	for i := range s {
+		s[i] = v
+	}
+	return s
+}
+
+type pairScore struct {
+	sim float64
+	how string
+}
+
+// pairSim is how similar a query word is to an indexed word: as found by
+// the index, or else compared directly when they could be the same word.
+func (s *Screener) pairSim(q *queryToken, tid uint32) pairScore {
+	for _, c := range q.cands {
+		if c.id == tid {
+			return pairScore{c.sim, c.how}
+		}
+	}
+	t := s.ix.tokens[tid].text
+	if min(len(t), len(q.text)) >= 4 {
+		if jw := jaroWinkler(q.text, t); jw >= 0.80 {
+			// Words of quite different lengths are rarely one name.
+			return pairScore{jw * 0.95, "similar"}
+		}
+	}
+	return pairScore{}
+}
+
 // scoreName aligns the query's words with a listed name's words and
-// returns the name score in [0,1] with its explanation.
-func (s *Screener) scoreName(qt []queryToken, truncated bool, nr *nameRec) (float64, *engine.NameExplanation) {
+// returns the name score in [0,1], with its explanation when a.explain.
+func (s *Screener) scoreName(qt []queryToken, nr *nameRec, a *alignment, explain bool) (float64, *engine.NameExplanation) {
 	ix := s.ix
-	var pairs []pair
+	a.reset(len(qt), len(nr.tokens), explain)
 	for i := range qt {
 		for j, tid := range nr.tokens {
-			sim, how := 0.0, ""
-			for _, c := range qt[i].cands {
-				if c.id == tid {
-					sim, how = c.sim, c.how
-					break
-				}
+			key := uint64(i)<<32 | uint64(tid)
+			ps, ok := a.memo[key]
+			if !ok {
+				ps = s.pairSim(&qt[i], tid)
+				a.memo[key] = ps
 			}
-			if sim == 0 {
-				t := ix.tokens[tid].text
-				if jw := jaroWinkler(qt[i].text, t); jw >= 0.80 && min(len(t), len(qt[i].text)) >= 4 {
-					sim, how = jw*0.95, "similar"
-				}
-			}
-			if sim >= minTokenSim {
-				pairs = append(pairs, pair{i, j, sim, how})
+			if ps.sim >= minTokenSim {
+				a.pairs = append(a.pairs, pair{i, j, ps.sim, ps.how})
 			}
 		}
 	}
-	slices.SortStableFunc(pairs, func(a, b pair) int { return cmp.Compare(b.sim, a.sim) })
-	qSim := make([]float64, len(qt))
-	qTo := make([]int, len(qt))
-	tSim := make([]float64, len(nr.tokens))
-	tFrom := make([]int, len(nr.tokens))
-	for i := range qTo {
-		qTo[i] = -1
-	}
-	for j := range tFrom {
-		tFrom[j] = -1
-	}
+	slices.SortStableFunc(a.pairs, func(x, y pair) int { return cmp.Compare(y.sim, x.sim) })
 	// Words written together on one side and apart on the other align
 	// first, so the greedy pass cannot give away half of them.
-	aligned := s.alignJoined(qt, nr, qTo, tFrom, qSim, tSim, nil)
-	for _, p := range pairs {
-		if qTo[p.qi] >= 0 || tFrom[p.tj] >= 0 {
+	s.alignJoined(qt, nr, a)
+	for _, p := range a.pairs {
+		if a.qTo[p.qi] >= 0 || a.tFrom[p.tj] >= 0 {
 			continue
 		}
-		qTo[p.qi], tFrom[p.tj] = p.tj, p.qi
-		qSim[p.qi], tSim[p.tj] = p.sim, p.sim
-		aligned = append(aligned, engine.TokenMatch{Query: qt[p.qi].text, List: ix.tokens[nr.tokens[p.tj]].text, How: p.how, Similarity: round3(p.sim)})
-	}
-	tWeight := func(j int) float64 {
-		t := &ix.tokens[nr.tokens[j]]
-		return float64(t.weight) * tokenScale(t.text)
+		a.qTo[p.qi], a.tFrom[p.tj] = p.tj, p.qi
+		a.qSim[p.qi], a.tSim[p.tj] = p.sim, p.sim
+		if explain {
+			a.aligned = append(a.aligned, engine.TokenMatch{Query: qt[p.qi].text, List: ix.tokens[nr.tokens[p.tj]].text, How: p.how, Similarity: round3(p.sim),
+				Weight: round3(float64(ix.tokens[nr.tokens[p.tj]].weight) * tokenScale(ix.tokens[nr.tokens[p.tj]].text))})
+		}
 	}
 	var qAll, qGot, tAll, tGot float64
 	for i := range qt {
 		qAll += qt[i].weight
-		qGot += qt[i].weight * qSim[i]
+		qGot += qt[i].weight * a.qSim[i]
 	}
-	for j := range nr.tokens {
-		w := tWeight(j)
+	for j, tid := range nr.tokens {
+		t := &ix.tokens[tid]
+		w := float64(t.weight) * tokenScale(t.text)
 		tAll += w
-		tGot += w * tSim[j]
-	}
-	// The information a match carries is what both sides agree on: the
-	// rarity of the aligned words, counted on the side where it is lower.
-	info := min(qGot, tGot)
-	for k := range aligned {
-		for j := range nr.tokens {
-			if tFrom[j] >= 0 && ix.tokens[nr.tokens[j]].text == aligned[k].List {
-				aligned[k].Weight = round3(tWeight(j))
-				break
-			}
-		}
+		tGot += w * a.tSim[j]
 	}
 	if qAll == 0 || tAll == 0 {
 		return 0, nil
@@ -525,17 +595,22 @@ func (s *Screener) scoreName(qt []queryToken, truncated bool, nr *nameRec) (floa
 	// missing on one side still scores well; the other side keeps a long
 	// query from matching a short listed name on one word.
 	score := coverMix*max(covQ, covT) + (1-coverMix)*min(covQ, covT)
-	if info < minInfo {
+	// The information a match carries is what both sides agree on: the
+	// rarity of the aligned words, counted on the side where it is lower.
+	if info := min(qGot, tGot); info < minInfo {
 		score *= math.Sqrt(info / minInfo)
 	}
-	ex := &engine.NameExplanation{Score: round3(score), Aligned: aligned}
+	if !explain {
+		return score, nil
+	}
+	ex := &engine.NameExplanation{Score: round3(score), Aligned: a.aligned}
 	for i := range qt {
-		if qTo[i] < 0 {
+		if a.qTo[i] < 0 {
 			ex.UnmatchedQuery = append(ex.UnmatchedQuery, qt[i].text)
 		}
 	}
 	for j, tid := range nr.tokens {
-		if tFrom[j] < 0 {
+		if a.tFrom[j] < 0 {
 			ex.UnmatchedList = append(ex.UnmatchedList, ix.tokens[tid].text)
 		}
 	}
@@ -544,46 +619,51 @@ func (s *Screener) scoreName(qt []queryToken, truncated bool, nr *nameRec) (floa
 
 // alignJoined pairs two adjacent unaligned words on one side with one
 // unaligned word on the other when they are the same word written apart
-// ("ABDUL RAHMAN" / "ABDULRAHMAN", "BIN LADEN" / "BINLADEN").
-func (s *Screener) alignJoined(qt []queryToken, nr *nameRec, qTo, tFrom []int, qSim, tSim []float64, aligned []engine.TokenMatch) []engine.TokenMatch {
+// ("POUR NAGHSHBAND" / "POURNAGHSHBAND", "BIN LADEN" / "BINLADEN").
+func (s *Screener) alignJoined(qt []queryToken, nr *nameRec, a *alignment) {
 	ix := s.ix
 	for i := 0; i+1 < len(qt); i++ {
-		if qTo[i] >= 0 || qTo[i+1] >= 0 {
+		if a.qTo[i] >= 0 || a.qTo[i+1] >= 0 {
 			continue
 		}
-		joined := qt[i].text + qt[i+1].text
+		x, y := qt[i].text, qt[i+1].text
 		for j, tid := range nr.tokens {
-			if tFrom[j] < 0 && ix.tokens[tid].text == joined {
-				qTo[i], qTo[i+1], tFrom[j] = j, j, i
-				qSim[i], qSim[i+1], tSim[j] = 0.95, 0.95, 0.95
-				aligned = append(aligned, engine.TokenMatch{Query: qt[i].text + " " + qt[i+1].text, List: joined, How: "joined", Similarity: 0.95})
+			t := ix.tokens[tid].text
+			if a.tFrom[j] < 0 && len(t) == len(x)+len(y) && strings.HasPrefix(t, x) && strings.HasSuffix(t, y) {
+				a.qTo[i], a.qTo[i+1], a.tFrom[j] = j, j, i
+				a.qSim[i], a.qSim[i+1], a.tSim[j] = 0.95, 0.95, 0.95
+				if a.explain {
+					a.aligned = append(a.aligned, engine.TokenMatch{Query: x + " " + y, List: t, How: "joined", Similarity: 0.95, Weight: round3(float64(ix.tokens[tid].weight))})
+				}
 				break
 			}
 		}
 	}
 	for j := 0; j+1 < len(nr.tokens); j++ {
-		if tFrom[j] >= 0 || tFrom[j+1] >= 0 {
+		if a.tFrom[j] >= 0 || a.tFrom[j+1] >= 0 {
 			continue
 		}
-		a, b := ix.tokens[nr.tokens[j]].text, ix.tokens[nr.tokens[j+1]].text
+		x, y := ix.tokens[nr.tokens[j]].text, ix.tokens[nr.tokens[j+1]].text
 		for i := range qt {
-			if qTo[i] < 0 && qt[i].text == a+b {
-				tFrom[j], tFrom[j+1], qTo[i] = i, i, j
-				tSim[j], tSim[j+1], qSim[i] = 0.95, 0.95, 0.95
-				aligned = append(aligned, engine.TokenMatch{Query: qt[i].text, List: a + " " + b, How: "joined", Similarity: 0.95})
+			q := qt[i].text
+			if a.qTo[i] < 0 && len(q) == len(x)+len(y) && strings.HasPrefix(q, x) && strings.HasSuffix(q, y) {
+				a.tFrom[j], a.tFrom[j+1], a.qTo[i] = i, i, j
+				a.tSim[j], a.tSim[j+1], a.qSim[i] = 0.95, 0.95, 0.95
+				if a.explain {
+					a.aligned = append(a.aligned, engine.TokenMatch{Query: q, List: x + " " + y, How: "joined", Similarity: 0.95, Weight: round3(float64(ix.tokens[nr.tokens[j]].weight))})
+				}
 				break
 			}
 		}
 	}
-	return aligned
 }
 
 // qualify adjusts a name score by birth date, nationality and sex, and
 // explains each.
-func qualify(nameScore float64, qs *querySide, e *entryRec) (float64, engine.Explanation) {
+func qualify(nameScore float64, qs *querySide, e *entryRec, explain bool) (float64, engine.Explanation) {
 	var ex engine.Explanation
 	score := nameScore
-	adj, why := dobRelation(qs.dob, e.birthDates)
+	adj, why := dobRelation(qs.dob, e.birthDates, explain)
 	score += adj
 	ex.BirthDate = why
 	switch {
@@ -591,10 +671,14 @@ func qualify(nameScore float64, qs *querySide, e *entryRec) (float64, engine.Exp
 		ex.Nationality = "not compared"
 	case slices.Contains(e.nats, qs.nat):
 		score += natSame
-		ex.Nationality = "same (" + qs.nat + ")"
+		if explain {
+			ex.Nationality = "same (" + qs.nat + ")"
+		}
 	default:
 		score += natDiffers
-		ex.Nationality = "differs (" + qs.nat + " vs listed " + strings.Join(e.nats, ", ") + ")"
+		if explain {
+			ex.Nationality = "differs (" + qs.nat + " vs listed " + strings.Join(e.nats, ", ") + ")"
+		}
 	}
 	switch {
 	case qs.sex == "" || e.sex == "":
@@ -603,20 +687,22 @@ func qualify(nameScore float64, qs *querySide, e *entryRec) (float64, engine.Exp
 		ex.Sex = "same"
 	default:
 		score += sexDiffers
-		ex.Sex = "differs (" + qs.sex + " vs listed " + e.sex + ")"
+		if explain {
+			ex.Sex = "differs (" + qs.sex + " vs listed " + e.sex + ")"
+		}
 	}
 	return min(1, max(0, score)), ex
 }
 
 // dobRelation compares a traveller's birth date with an entry's, each at
 // the precision it has, and returns the score adjustment and the relation.
-func dobRelation(q engine.BirthDate, listed []engine.BirthDate) (float64, string) {
+func dobRelation(q engine.BirthDate, listed []engine.BirthDate, explain bool) (float64, string) {
 	if q.IsZero() || len(listed) == 0 {
 		return 0, "not compared"
 	}
 	bestAdj, bestWhy := math.Inf(-1), ""
 	for _, d := range listed {
-		adj, why := dobPair(q, d)
+		adj, why := dobPair(q, d, explain)
 		if adj > bestAdj {
 			bestAdj, bestWhy = adj, why
 		}
@@ -624,8 +710,11 @@ func dobRelation(q engine.BirthDate, listed []engine.BirthDate) (float64, string
 	return bestAdj, bestWhy
 }
 
-func dobPair(q, d engine.BirthDate) (float64, string) {
-	ls := d.String()
+func dobPair(q, d engine.BirthDate, explain bool) (float64, string) {
+	ls := ""
+	if explain {
+		ls = d.String()
+	}
 	switch d.Precision() {
 	case engine.PrecisionRange:
 		if q.Year >= d.Year-boolInt(d.Approx) && q.Year <= d.ToYear+boolInt(d.Approx) {
@@ -634,7 +723,7 @@ func dobPair(q, d engine.BirthDate) (float64, string) {
 		if q.Year >= d.Year-2 && q.Year <= d.ToYear+2 {
 			return dobNear, "near listed range " + ls
 		}
-		return dobMismatch, fmt.Sprintf("differs (%d outside listed %s)", q.Year, ls)
+		return dobMismatch, sprintfIf(explain, "differs (%d outside listed %s)", q.Year, ls)
 	case engine.PrecisionDay:
 		if q.Precision() == engine.PrecisionDay {
 			switch {
@@ -667,9 +756,11 @@ func dobPair(q, d engine.BirthDate) (float64, string) {
 	case d.Approx && dy <= 2:
 		return dobCompatible, "within approximate listed " + ls
 	case dy <= 1:
-		return dobNear, fmt.Sprintf("close (%d vs listed %s)", q.Year, ls)
+		return dobNear, sprintfIf(explain, "close (%d vs listed %s)", q.Year, ls)
+	case dy <= 5:
+		return dobMismatch, sprintfIf(explain, "differs (%d vs listed %s)", q.Year, ls)
 	}
-	return dobMismatch, fmt.Sprintf("differs (%d vs listed %s)", q.Year, ls)
+	return dobFarOff, sprintfIf(explain, "differs by %d years (%d vs listed %s)", dy, q.Year, ls)
 }
 
 // screenEntryDocuments adds hits for entries that list the traveller's
@@ -691,7 +782,7 @@ func (s *Screener) screenEntryDocuments(key, country string, qs *querySide, byEn
 			h.Explanation.Document = why
 			continue
 		}
-		_, ex := qualify(0, qs, e)
+		_, ex := qualify(0, qs, e, true)
 		ex.Document = why
 		byEntry[d.entry] = &engine.Hit{
 			List:        ix.lists[e.list].info.Name,
@@ -737,6 +828,13 @@ func docLabel(t string) string {
 		return "document"
 	}
 	return t
+}
+
+func sprintfIf(explain bool, format string, args ...any) string {
+	if !explain {
+		return ""
+	}
+	return fmt.Sprintf(format, args...)
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }

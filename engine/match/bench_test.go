@@ -1,0 +1,107 @@
+package match
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/engine/synth"
+)
+
+// sharedLists is the list corpus beside the repository; benchmarks on real
+// lists skip, saying so, where it is absent.
+const sharedLists = "../../../shared/data/lists"
+
+// realListScreener indexes the UN consolidated list and OFAC SDN 2021.
+func realListScreener(b testing.TB) (*Screener, []engine.Entry) {
+	b.Helper()
+	un := filepath.Join(sharedLists, "un_consolidated/UN_consolidated_2026-02-27.xml")
+	ofac := filepath.Join(sharedLists, "ofac_sdn_csv_2021-07")
+	if _, err := os.Stat(un); err != nil {
+		b.Skipf("list corpus %s not found: skipping", sharedLists)
+	}
+	bl := NewBuilder()
+	var persons []engine.Entry
+	for _, src := range []struct{ name, format, path string }{{"un", "un-xml", un}, {"ofac", "ofac-csv", ofac}} {
+		h := bl.AddList(engine.ListInfo{Name: src.name, Version: 1})
+		err := importer.ReadPath(src.format, src.path, func(e *engine.Entry) error {
+			bl.Add(h, e)
+			if e.Kind == engine.KindPerson {
+				persons = append(persons, *e)
+			}
+			return nil
+		}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return NewScreener(bl.Build(), nil, Config{}), persons
+}
+
+func benchScreen(b *testing.B, s *Screener, qs []engine.Query) {
+	b.ReportAllocs()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q := &qs[i%len(qs)]
+		t0 := time.Now()
+		if _, err := s.Screen(q); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkScreenUNOFAC screens synthetic travellers (10% derived from
+// listed persons) against UN + OFAC SDN 2021 on one goroutine.
+func BenchmarkScreenUNOFAC(b *testing.B) {
+	s, persons := realListScreener(b)
+	benchScreen(b, s, synth.Travellers(7, 20000, persons, 0.1))
+}
+
+// BenchmarkScreenSynthetic1M screens against 1,000,000 synthetic persons
+// (set WATCHPOST_BENCH_PERSONS to change the size).
+func BenchmarkScreenSynthetic1M(b *testing.B) {
+	n := 1_000_000
+	if v := os.Getenv("WATCHPOST_BENCH_PERSONS"); v != "" {
+		var err error
+		if n, err = parseInt(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bl := NewBuilder()
+	h := bl.AddList(engine.ListInfo{Name: "synthetic", Version: 1})
+	var sample []engine.Entry
+	i := 0
+	if err := synth.Persons(1, n, func(e *engine.Entry) error {
+		bl.Add(h, e)
+		if i%max(1, n/2000) == 0 {
+			sample = append(sample, *e)
+		}
+		i++
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	s := NewScreener(bl.Build(), nil, Config{})
+	benchScreen(b, s, synth.Travellers(11, 20000, sample, 0.1))
+}
+
+func parseInt(s string) (int, error) {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, os.ErrInvalid
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, nil
+}
