@@ -42,7 +42,7 @@ var Travellers = []Traveller{
 	{engine.Query{ID: "T07", Name: "Han Jang Su", BirthDate: "2001-02-03", Nationality: "PRK"},
 		"listed name, but born 32 years later: scored down"},
 	{engine.Query{ID: "T08", Name: "Mohammed Ali", BirthDate: "1990-03-14", Nationality: "GBR"},
-		"a common name alone: no hit expected"},
+		"two common words; the list has a namesake born four years later: a possible at most"},
 	{engine.Query{ID: "T09", Name: "Maria Garcia Lopez", BirthDate: "1985-11-02", Nationality: "ESP"},
 		"an ordinary traveller: no hit expected"},
 	{engine.Query{ID: "T10", Surname: "AL JALAHMAH", GivenNames: "JABER ABDALLAH JAB", NameTruncated: true, BirthDate: "1959-09-24"},

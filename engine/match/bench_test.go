@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/engine/paxlst"
 	"github.com/watchpost/watchpost/engine/synth"
 )
 
@@ -104,4 +106,37 @@ func parseInt(s string) (int, error) {
 		n = n*10 + int(c-'0')
 	}
 	return n, nil
+}
+
+// BenchmarkScreenPAXLST500 parses a 500-passenger PAXLST message and
+// screens every traveller against UN + OFAC SDN 2021 on one goroutine.
+func BenchmarkScreenPAXLST500(b *testing.B) {
+	s, _ := realListScreener(b)
+	var buf bytes.Buffer
+	if err := paxlst.Write(&buf, paxlst.Generate(1, 500), paxlst.WriteOptions{LineBreak: "\n"}); err != nil {
+		b.Fatal(err)
+	}
+	msg := buf.Bytes()
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ic, err := paxlst.Parse(msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for _, m := range ic.Messages {
+			for j := range m.Travellers {
+				q := m.Travellers[j].Query()
+				if _, err := s.Screen(&q); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+		}
+		if n != 500 {
+			b.Fatalf("screened %d travellers, want 500", n)
+		}
+	}
 }

@@ -1,0 +1,110 @@
+// Package badgerstore keeps Watchpost's watchlists in a Badger database:
+// named lists of entries (persons and entities screened by name) and
+// document-only lists (stolen and lost travel documents, up to about ten
+// million rows). It is built for a small appliance that loses power and is
+// killed with SIGKILL: a list is always seen at exactly one version, never
+// half of an edition.
+//
+// # Key layout
+//
+// All keys are bytes; <v> is the list version as 8 bytes big-endian and
+// bit-inverted (^v), so that the newest version of a record sorts first.
+//
+//	m/schema                                   decimal schema version ("1")
+//	m/list/<name>                              JSON engine.ListInfo: the current version (the "flip" key)
+//	m/dirty/<name>                             8-byte version being written; present while rows of
+//	                                           <name> may exist that the current version does not need
+//	v/<name>/e/<entry id>\x00<v>               names list row: engine.MarshalEntry, or a tombstone
+//	v/<name>/d/<DocumentKey>\x00<COUNTRY>\x00<type>\x00<v>
+//	                                           documents list row: engine.MarshalDocument, or a tombstone
+//
+// The part of a row key before <v> is the record's identity (its "group"):
+// the entry id, or the document key with its upper-cased issuing state and
+// type. A tombstone is the one-byte value 0x00; record encodings start with
+// their codec version (1), so the two never collide. Entry ids, countries and
+// types containing \x00 are rejected, so a group prefix never matches
+// another group. List names match [a-z0-9_-]{1,32}, so "/" ends them.
+//
+// # Reading
+//
+// A reader opens one Badger read transaction (a snapshot), reads
+// m/list/<name> in it, and for each group takes the first row whose version
+// is <= the list's version; a tombstone there means "absent". Rows of a
+// newer version (a write in progress) are invisible, and because the
+// snapshot is taken before the metadata is read, rows that garbage
+// collection deletes later are still visible to it. Entries and
+// LookupDocument are therefore consistent even while a replace runs.
+//
+// # Writing: stage, seal, flip, collect
+//
+// Badger limits a transaction to 15% of the memtable (ErrTxnTooBig), so an
+// edition of a million entries cannot be one transaction. Every write of a
+// list (ReplaceEntries, ReplaceDocuments, UpdateEntries, DeleteList) runs
+// under that list's mutex and goes through these steps:
+//
+//  1. Mark: one transaction sets m/dirty/<name>.
+//  2. Stage: rows of version cur+1 are written with a WriteBatch. It is not
+//     atomic, which is fine: nothing reads version cur+1 yet.
+//  3. Seal (replaces only): one scan of the list's rows hashes the staged
+//     rows (engine.SetHash over the stored record bytes, so duplicates that
+//     collapsed are counted once) and writes a tombstone at cur+1 for every
+//     group that is live at cur but absent from the new edition.
+//  4. Flip: one small transaction writes m/list/<name> with the new
+//     version, hash and count. This is the commit point.
+//  5. Collect: rows no reader at the new version can see are deleted:
+//     older versions of every group first, then (after a sync) the
+//     tombstones that have nothing left to hide, so a crash between the
+//     two can never make an old record visible again. The seal remembers
+//     up to 262,144 such keys so that this needs no second scan; a larger
+//     edition is collected by scanning the list (a scan defers a tombstone
+//     that still has rows under it to a second pass). Then m/dirty/<name>
+//     is deleted. Readers are not disturbed: their snapshots still hold
+//     the deleted rows.
+//
+// If the source fails, the context ends, or the process dies anywhere
+// before step 4, the list stays at cur. Open (and the next write of that
+// list) finds m/dirty/<name> and repairs the list: it deletes rows newer
+// than the current version (or every row, if the list does not exist) and
+// runs step 5. After the flip, collection failing only costs disk space
+// until the repair.
+//
+// # Durability
+//
+// The store opens Badger with SyncWrites=true, and also calls DB.Sync
+// before and after the flip. SyncWrites=false with DB.Sync() at the commit
+// points is not enough in badger v4.9.6: DB.Sync syncs only the active
+// memtable's WAL, while staged rows can sit in an immutable memtable whose
+// WAL has not been synced yet (it is synced only once it is flushed to an
+// SST); after a power cut the flip could survive while staged rows do not.
+// SyncWrites=true syncs each write batch's WAL before the batch is
+// acknowledged. The cost, measured for a 1,000,000-entry ReplaceEntries, is
+// in the comment on Options.NoSyncWrites.
+//
+// # Hash
+//
+// ListInfo.Hash is the hex engine.SetHash of the marshalled records at the
+// version. Replaces compute it while sealing; UpdateEntries maintains it
+// incrementally (Remove the old record, Add the new one). Verify recomputes
+// it from the stored rows.
+//
+// # Duplicates
+//
+// Within one ReplaceEntries call, entries with the same id collapse: the
+// last one emitted wins, and Entries/Hash count it once. Within one
+// ReplaceDocuments call, rows with the same document key, issuing state
+// (compared upper-case) and type collapse the same way. UpdateEntries
+// applies upserts in order (the last upsert of an id wins); deleting an id
+// that is not in the list, or upserting and deleting the same id, is an
+// error.
+//
+// # Schema
+//
+// m/schema holds the layout version. Open runs the migrations whose target
+// is above the stored version, in order, writing m/schema after each; each
+// migration must be idempotent, since a crash can interrupt it before the
+// version is written. A database without m/schema is schema 0: empty, it
+// is initialised to the current layout; holding keys, it is not a Watchpost
+// store (a wrong directory, or a pre-release prototype) and Open refuses it
+// rather than mix layouts. A schema newer than the code is refused with
+// ErrSchemaTooNew.
+package badgerstore
