@@ -187,6 +187,12 @@ func unEntry(rec *unRecord, kind engine.EntryKind) *engine.Entry {
 			continue
 		}
 		doc := engine.Document{Type: unDocType(d.Type), Number: num}
+		if n, ok := numberInProse(num); ok {
+			// "Russian foreign travel passport number 620169661": the
+			// number is the last word; the words stay in the note.
+			doc.Number = n
+			d.Note = strings.TrimSpace(num + ". " + d.Note)
+		}
 		c := d.IssuingCountry
 		if strings.TrimSpace(c) == "" {
 			c = d.CountryOfIssue
@@ -269,4 +275,20 @@ func unBirthDate(dob unDOB) (engine.BirthDate, bool, string) {
 		d.Approx = true
 	}
 	return d, true, ""
+}
+
+// numberInProse finds the document number in a NUMBER field that the UN
+// list sometimes writes as a sentence ("Counterfeit Danish driving licence
+// number 20645897"): the last word, if it holds a digit and the field has
+// at least three words. Short fields ("H 236483") are numbers as written.
+func numberInProse(field string) (string, bool) {
+	words := strings.Fields(field)
+	if len(words) < 3 {
+		return "", false
+	}
+	last := strings.Trim(words[len(words)-1], ".,;:()")
+	if !strings.ContainsAny(last, "0123456789") || len(last) < 4 {
+		return "", false
+	}
+	return last, true
 }

@@ -207,3 +207,21 @@ func BenchmarkReadUNXML(b *testing.B) {
 		}
 	}
 }
+
+func TestNumberInProse(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"Russian foreign travel passport number 620169661", "620169661", true},
+		{"Counterfeit Danish driving licence number 20645897.", "20645897", true},
+		{"H 236483", "", false},
+		{"AB850901", "", false},
+		{"issued in Kabul, no number", "", false},
+	} {
+		got, ok := numberInProse(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("numberInProse(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -67,6 +67,7 @@ type token struct {
 
 type nameRec struct {
 	entry   uint32
+	person  bool // the entry is a person (kept here to spare a lookup per candidate)
 	display string
 	tokens  []uint32
 	quality string
@@ -159,7 +160,7 @@ func (b *Builder) Add(list int, e *engine.Entry) {
 		for i, t := range toks {
 			ids[i] = b.intern(t)
 		}
-		ix.names = append(ix.names, nameRec{entry: id, display: n.Value, tokens: ids, quality: n.Quality})
+		ix.names = append(ix.names, nameRec{entry: id, person: e.Kind == engine.KindPerson, display: n.Value, tokens: ids, quality: n.Quality})
 	}
 	for _, d := range e.Documents {
 		k := engine.DocumentKey(d.Number)

@@ -56,15 +56,17 @@ func (s *Screener) Config() Config { return s.cfg }
 // Scoring constants. Names give the score; the other features qualify it.
 const (
 	minTokenSim   = 0.75 // a word pair below this is not aligned
-	unknownWeight = 0.8  // weight of a query word that no listed name has
-	coverMix      = 0.7  // share of the better-covered side in the name score
-	particleScale = 0.1  // weight of al, bin, van… relative to the word's rarity
-	kunyaScale    = 0.5  // weight of abu, abd
-	initialScale  = 0.3  // weight of one-letter words
-	minInfo       = 1.2  // rarity that a name match must carry to count fully (about two uncommon words)
-	candidateFrac = 0.3  // a name must cover this share of the query's weight to be scored
-	commonShare   = 200  // a word in more than 1/commonShare of the names is "common"
+	commonShare   = 200  // a word (with its variants) in more than 1/commonShare of the names is common
 	minCommonDF   = 500
+	maxQueryWords = 32    // words of a name screened; more are ignored
+	postingBudget = 20000 // postings read to find candidate names, past the first word
+	unknownWeight = 0.8   // weight of a query word that no listed name has
+	coverMix      = 0.7   // share of the better-covered side in the name score
+	particleScale = 0.1   // weight of al, bin, van… relative to the word's rarity
+	kunyaScale    = 0.5   // weight of abu, abd
+	initialScale  = 0.3   // weight of one-letter words
+	minInfo       = 1.2   // rarity that a name match must carry to count fully (about two uncommon words)
+	candidateFrac = 0.3   // a name must cover this share of the query's weight to be scored
 
 	dobExact      = 0.08
 	dobSwapped    = 0.05
@@ -92,11 +94,30 @@ type queryToken struct {
 }
 
 type scratch struct {
-	acc     []float32
-	contrib []float32
-	stamp   []int32
-	touched []uint32
-	align   alignment
+	slots     []slot   // by name id
+	dense     []uint32 // by name id: last listed word (16 bits of its id), query words seen, last query word
+	touched   []uint32
+	sel       []uint32
+	order     []int
+	later     []laterCredit
+	laterMark []bool // by token id: a candidate word of a later query word
+	align     alignment
+}
+
+// slot is the running tally of one name during a screening, kept in one
+// place so that crediting a name touches one cache line.
+type slot struct {
+	acc     float32 // weight of the query covered so far (an upper bound)
+	contrib float32 // contribution of the query word last credited
+	stamp   int32   // that query word, 1-based; 0 = not touched
+	count   uint8   // query words credited
+	touched bool
+}
+
+type laterCredit struct {
+	tok   uint32
+	stamp int32
+	v     float32
 }
 
 func (s *Screener) getScratch() *scratch {
@@ -106,12 +127,12 @@ func (s *Screener) getScratch() *scratch {
 	default:
 	}
 	n := len(s.ix.names)
-	return &scratch{acc: make([]float32, n), contrib: make([]float32, n), stamp: make([]int32, n), align: alignment{memo: make(map[uint64]pairScore)}}
+	return &scratch{slots: make([]slot, n), align: alignment{memo: make(map[uint64]pairScore)}, laterMark: make([]bool, len(s.ix.tokens))}
 }
 
 func (s *Screener) putScratch(sc *scratch) {
 	for _, n := range sc.touched {
-		sc.acc[n], sc.contrib[n], sc.stamp[n] = 0, 0, 0
+		sc.slots[n] = slot{}
 	}
 	sc.touched = sc.touched[:0]
 	clear(sc.align.memo)
@@ -253,7 +274,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 	} else if len(q) <= shortWord {
 		for _, id := range ix.bySkel[sk] {
 			t := &ix.tokens[id]
-			if len(t.text) <= shortWord && t.text != q {
+			if len(t.text) <= shortWord && t.text != q && t.vowelStart == qVowel && !normalize.IsParticle(t.text) {
 				add(id, 0.75+0.1*jaroWinkler(q, t.text), "variant")
 			}
 		}
@@ -324,9 +345,10 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	if len(ix.names) == 0 {
 		return
 	}
+	if len(toks) > maxQueryWords {
+		toks = toks[:maxQueryWords]
+	}
 	qt := make([]queryToken, len(toks))
-	common := max(int32(minCommonDF), int32(len(ix.names)/commonShare))
-	rare := 0
 	for i, t := range toks {
 		qt[i].text = t
 		if truncated && i == len(toks)-1 {
@@ -338,20 +360,13 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		}
 		// The query word weighs what its best-matching indexed word
 		// weighs; a word found nowhere weighs as a rare word.
-		w, best, hasRare := unknownWeight, -1.0, false
+		w, best := unknownWeight, -1.0
 		for _, c := range qt[i].cands {
-			tk := &ix.tokens[c.id]
 			if c.sim > best {
-				best, w = c.sim, float64(tk.weight)
-			}
-			if tk.df <= common {
-				hasRare = true
+				best, w = c.sim, float64(ix.tokens[c.id].weight)
 			}
 		}
 		qt[i].weight = w * tokenScale(t)
-		if hasRare {
-			rare++
-		}
 	}
 	// Two query words the list writes as one ("MOZAFFARI NIA" / "MOZAFFARINIA").
 	for i := 0; i+1 < len(qt); i++ {
@@ -367,44 +382,174 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	for _, q := range qt {
 		total += q.weight
 	}
+	// A name is scored only if its words cover enough of the query's
+	// weight: a share of it, and at least what the information scaling
+	// lets reach the possible band with the best birth date and
+	// nationality bonus (score <= sqrt(acc/minInfo) below minInfo).
+	reach := max(0, s.cfg.PossibleThreshold-dobExact-natSame)
+	floor := max(candidateFrac*total, minInfo*reach*reach)
 	sc := s.getScratch()
 	defer s.putScratch(sc)
-	floor := float32(candidateFrac * total)
+	// Exact pruning: the costliest words (longest posting lists) whose
+	// weights together stay under the floor cannot find a qualifying name
+	// on their own, so only the other words' postings introduce names;
+	// the costly words then only add to the names found.
+	order := sc.order[:0]
 	for qi := range qt {
-		q := &qt[qi]
-		stamp := int32(qi + 1)
-		if tokenScale(q.text) < 1 && len(qt) > 1 {
-			continue // particles and initials only add to names other words found
+		if tokenScale(qt[qi].text) == 1 || len(qt) == 1 {
+			order = append(order, qi)
 		}
-		for _, c := range q.cands {
-			if ix.tokens[c.id].df > common && rare >= 2 {
-				continue // common words only add to names that rarer words found
-			}
-			v := float32(q.weight * c.sim)
-			for _, n := range ix.post[c.id] {
-				switch {
-				case sc.stamp[n] == 0:
-					sc.touched = append(sc.touched, n)
-					sc.stamp[n], sc.contrib[n] = stamp, v
-					sc.acc[n] += v
-				case sc.stamp[n] != stamp:
-					sc.stamp[n], sc.contrib[n] = stamp, v
-					sc.acc[n] += v
-				case v > sc.contrib[n]:
-					sc.acc[n] += v - sc.contrib[n]
-					sc.contrib[n] = v
+	}
+	cost := func(qi int) int {
+		c := 0
+		for _, ct := range qt[qi].cands {
+			c += len(ix.post[ct.id])
+		}
+		return c
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(cost(a), cost(b)) })
+	split, tail := len(order), 0.0
+	for split > 0 && tail+qt[order[split-1]].weight < floor {
+		split--
+		tail += qt[order[split]].weight
+	}
+	// Heuristic on top: when two words of ordinary frequency find the
+	// names, words common in the lists (MOHAMMED, ALI) only add to them.
+	common := max(minCommonDF, len(ix.names)/commonShare)
+	rare := 0
+	for _, qi := range order[:split] {
+		if cost(qi) <= common {
+			rare++
+		}
+	}
+	for rare >= 2 && split > 0 && cost(order[split-1]) > common {
+		split--
+	}
+	// Bounded work. When the cheapest words already make a long read,
+	// the name is made of words common in the lists; then a candidate
+	// must hold at least two of the query's words (one common word says
+	// little about who someone is), and past a budget of postings, further
+	// words only add to the names already found.
+	spent := 0
+	for i, qi := range order[:split] {
+		if i >= 2 && spent+cost(qi) > postingBudget {
+			split = i
+			break
+		}
+		spent += cost(qi)
+	}
+	dense := spent > postingBudget && split >= 2
+	sel := sc.sel[:0]
+	if dense {
+		// Names made of words common in the lists: count, in a compact
+		// array that stays in cache, which names hold two or more of the
+		// words, and score only those. Their tallies are then computed
+		// from all the query's words, as for later words below.
+		d := sc.dense
+		if len(d) < len(ix.names) {
+			d = make([]uint32, len(ix.names))
+			sc.dense = d
+		}
+		for _, qi := range order[:split] {
+			st := uint32(qi + 1)
+			for _, c := range qt[qi].cands {
+				tok := (c.id & 0xffff) << 16
+				for _, n := range ix.post[c.id] {
+					x := d[n]
+					if x&0xff == st || (x != 0 && x&0xffff0000 == tok) {
+						// This word again (another of its variants), or
+						// another query word on the same listed word
+						// (MOHAMMED for both MOHAMMAD and MOHAMMADI).
+						continue
+					}
+					cnt := (x>>8)&0xff + 1
+					d[n] = tok | cnt<<8 | st
+					if cnt == 2 {
+						sel = append(sel, n)
+					}
 				}
 			}
 		}
+		clear(d)
+		for _, n := range sel {
+			sc.credit(n, 0, 0) // enter the name in the tally, to be reset after
+		}
+		split = 0 // every word is credited below, name by name
+	} else {
+		for _, qi := range order[:split] {
+			q := &qt[qi]
+			stamp := int32(qi + 1)
+			for _, c := range q.cands {
+				v := float32(q.weight * c.sim)
+				for _, n := range ix.post[c.id] {
+					sc.credit(n, stamp, v)
+				}
+			}
+		}
+		sel = append(sel, sc.touched...)
 	}
+	if split < len(order) {
+		// The remaining words' candidate words, looked up for each word of
+		// each name found. A name that cannot reach the floor even with
+		// all of them is skipped.
+		laterTotal := 0.0
+		for _, qi := range order[split:] {
+			laterTotal += qt[qi].weight
+		}
+		later := sc.later[:0]
+		for _, qi := range order[split:] {
+			for _, c := range qt[qi].cands {
+				later = append(later, laterCredit{tok: c.id, stamp: int32(qi + 1), v: float32(qt[qi].weight * c.sim)})
+				sc.laterMark[c.id] = true
+			}
+		}
+		var best [maxQueryWords + 1]float32
+		kept := sel[:0]
+		for _, n := range sel {
+			if float64(sc.slots[n].acc)+laterTotal < floor {
+				continue
+			}
+			kept = append(kept, n)
+			for _, t := range ix.names[n].tokens {
+				if !sc.laterMark[t] {
+					continue
+				}
+				for _, lc := range later {
+					if lc.tok == t {
+						best[lc.stamp] = max(best[lc.stamp], lc.v)
+					}
+				}
+			}
+			for _, qi := range order[split:] {
+				if v := best[qi+1]; v > 0 {
+					sc.slots[n].acc += v
+					best[qi+1] = 0
+				}
+			}
+		}
+		sel = kept
+		for _, lc := range later {
+			sc.laterMark[lc.tok] = false
+		}
+		sc.later = later
+	}
+	sc.sel = sel
+	sc.order = order
+	// Rank candidates by the weight they cover, lifted when the birth
+	// year agrees: in a large list many namesakes cover the same weight.
+	lift := float32(0.1 * total)
 	h := &candHeap{}
-	for _, n := range sc.touched {
-		a := sc.acc[n]
-		if a < floor {
+	for _, n := range sel {
+		a := sc.slots[n].acc
+		if float64(a) < floor {
 			continue
 		}
-		if !s.cfg.IncludeEntities && ix.entries[ix.names[n].entry].kind != engine.KindPerson {
+		nr := &ix.names[n]
+		if !s.cfg.IncludeEntities && !nr.person {
 			continue
+		}
+		if qs.dob.Year != 0 && (h.Len() < s.cfg.MaxCandidates || a+lift >= (*h)[0].acc) && birthYearAgrees(qs.dob.Year, ix.entries[nr.entry].birthDates) {
+			a += lift
 		}
 		if h.Len() < s.cfg.MaxCandidates {
 			heap.Push(h, cand{n, a})
@@ -430,7 +575,28 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		}
 		kept[nr.entry] = best{c.name, score}
 	}
+	// Explain only the hits that can be returned.
+	type keptHit struct {
+		entry uint32
+		best
+	}
+	ranked := make([]keptHit, 0, len(kept))
 	for entry, b := range kept {
+		if b.score >= s.cfg.PossibleThreshold {
+			ranked = append(ranked, keptHit{entry, b})
+		}
+	}
+	slices.SortFunc(ranked, func(x, y keptHit) int {
+		if c := cmp.Compare(y.score, x.score); c != 0 {
+			return c
+		}
+		return strings.Compare(ix.entries[x.entry].id, ix.entries[y.entry].id)
+	})
+	if len(ranked) > s.cfg.MaxHits {
+		ranked = ranked[:s.cfg.MaxHits]
+	}
+	for _, k := range ranked {
+		entry, b := k.entry, k.best
 		nr := &ix.names[b.name]
 		e := &ix.entries[entry]
 		nameScore, nameEx := s.scoreName(qt, nr, &sc.align, true)
@@ -446,6 +612,39 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 			Explanation: ex,
 		}
 	}
+}
+
+// credit adds query word stamp's contribution v to name n, counting each
+// query word once per name (its best-matching word).
+func (sc *scratch) credit(n uint32, stamp int32, v float32) {
+	sl := &sc.slots[n]
+	switch {
+	case !sl.touched:
+		sc.touched = append(sc.touched, n)
+		*sl = slot{acc: v, contrib: v, stamp: stamp, count: 1, touched: true}
+	case sl.stamp != stamp:
+		sl.stamp, sl.contrib = stamp, v
+		sl.acc += v
+		sl.count++
+	case v > sl.contrib:
+		sl.acc += v - sl.contrib
+		sl.contrib = v
+	}
+}
+
+// birthYearAgrees reports whether a birth year fits any listed date
+// within a year (or its range).
+func birthYearAgrees(y int, listed []engine.BirthDate) bool {
+	for _, d := range listed {
+		hi := d.Year
+		if d.ToYear > hi {
+			hi = d.ToYear
+		}
+		if y >= d.Year-1 && y <= hi+1 {
+			return true
+		}
+	}
+	return false
 }
 
 type cand struct {
