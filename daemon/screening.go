@@ -37,17 +37,20 @@ func LoadScreener(ctx context.Context, st *badgerstore.Store, cfg match.Config) 
 		return nil, fmt.Errorf("read lists: %w", err)
 	}
 	b := match.NewBuilder()
-	hasDocs := false
+	hasDocs, total := false, 0
+	for _, l := range lists {
+		if l.Kind != engine.ListDocuments {
+			total += l.Entries
+		}
+	}
+	b.Grow(total)
 	for _, l := range lists {
 		if l.Kind == engine.ListDocuments {
 			hasDocs = true
 			continue
 		}
 		h := b.AddList(l)
-		info, err := st.Entries(ctx, l.Name, func(e *engine.Entry) error {
-			b.Add(h, e)
-			return nil
-		})
+		info, err := loadEntries(ctx, st, l.Name, func(e *engine.Entry) { b.Add(h, e) })
 		if err != nil {
 			return nil, fmt.Errorf("load list %s: %w", l.Name, err)
 		}
@@ -77,4 +80,45 @@ func ImportList(ctx context.Context, st *badgerstore.Store, meta badgerstore.Lis
 	return st.ReplaceEntries(ctx, meta, func(emit func(*engine.Entry) error) error {
 		return importer.ReadPath(meta.Format, path, emit, nil)
 	})
+}
+
+// loadEntries streams a list's entries to add, reading and decoding them
+// on another goroutine so that the store and the index builder work at
+// once (start-up time to first screen matters at a post after a power
+// cut).
+func loadEntries(ctx context.Context, st *badgerstore.Store, name string, add func(*engine.Entry)) (engine.ListInfo, error) {
+	const batchSize = 1024
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []engine.Entry, 4)
+	var info engine.ListInfo
+	var readErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(batches)
+		batch := make([]engine.Entry, 0, batchSize)
+		info, readErr = st.Entries(ctx, name, func(e *engine.Entry) error {
+			batch = append(batch, *e)
+			if len(batch) == batchSize {
+				select {
+				case batches <- batch:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				batch = make([]engine.Entry, 0, batchSize)
+			}
+			return nil
+		})
+		if readErr == nil && len(batch) > 0 {
+			batches <- batch
+		}
+	}()
+	for batch := range batches {
+		for i := range batch {
+			add(&batch[i])
+		}
+	}
+	<-done
+	return info, readErr
 }

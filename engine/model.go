@@ -232,7 +232,7 @@ func ParseBirthDate(s string) (BirthDate, error) {
 	}
 	if len(parts) > 2 {
 		day, err := strconv.Atoi(parts[2])
-		if err != nil || len(parts[2]) != 2 || day < 1 || day > daysIn(d.Year, d.Month) {
+		if err != nil || len(parts[2]) != 2 || day < 1 || day > DaysIn(d.Year, d.Month) {
 			return BirthDate{}, fmt.Errorf("birth date %q: day %q is not valid for %04d-%02d", orig, parts[2], d.Year, d.Month)
 		}
 		d.Day = day
@@ -248,8 +248,19 @@ func parseYear(s string) (int, error) {
 	return y, nil
 }
 
-func daysIn(year, month int) int {
-	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+// DaysIn returns the number of days in a month (1-12) of a year of the
+// proleptic Gregorian calendar.
+func DaysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // DocumentKey returns the comparable form of a document number: upper-case

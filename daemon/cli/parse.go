@@ -87,6 +87,17 @@ func mrzLine(r mrz.Result) mrzOutput {
 	return o
 }
 
+// screen screens q and records its hits or its error.
+func (r *screenResult) screen(s *match.Screener, q *engine.Query) {
+	hits, err := s.Screen(q)
+	switch {
+	case err != nil:
+		r.Error = err.Error()
+	case hits != nil:
+		r.Hits = hits
+	}
+}
+
 // screenMRZ screens each MRZ record; a record whose check digits fail is
 // still screened (the officer decides) and says so.
 func screenMRZ(_ context.Context, s *match.Screener, in io.Reader, out *bufio.Writer) error {
@@ -109,11 +120,7 @@ func screenMRZ(_ context.Context, s *match.Screener, in io.Reader, out *bufio.Wr
 			res.MRZErrors = r.Record.Errors
 			q := r.Record.Query()
 			q.ID = res.ID
-			if hits, err := s.Screen(&q); err != nil {
-				res.Error = err.Error()
-			} else if hits != nil {
-				res.Hits = hits
-			}
+			res.screen(s, &q)
 		}
 		if err := enc.Encode(res); err != nil {
 			return err
@@ -152,11 +159,7 @@ func screenPAXLST(_ context.Context, s *match.Screener, in io.Reader, name strin
 			q := t.Query()
 			q.ID = fmt.Sprintf("%s/%d", m.Reference, t.Position)
 			res := screenResult{ID: q.ID, Flight: flight, Message: mi + 1, Position: t.Position, Hits: []engine.Hit{}}
-			if hits, err := s.Screen(&q); err != nil {
-				res.Error = err.Error()
-			} else if hits != nil {
-				res.Hits = hits
-			}
+			res.screen(s, &q)
 			if err := enc.Encode(res); err != nil {
 				return err
 			}

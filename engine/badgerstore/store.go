@@ -169,9 +169,10 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 		// Writers of a list are serialised by our mutex; conflict tracking
 		// would only cost memory during large writes.
 		WithDetectConflicts(false).
-		// Badger's INFO level is chatty (every compaction); keep warnings.
-		WithLogger(badgerLogger{log.With(LogKeyComponent, logComponentBadger)}).
-		WithLoggingLevel(badger.WARNING)
+		// Badger's INFO level is chatty (every compaction): the adapter
+		// maps it to Debug. (WithLoggingLevel would replace this logger
+		// with Badger's own, so the level is left to the slog handler.)
+		WithLogger(badgerLogger{log.With(LogKeyComponent, logComponentBadger)})
 }
 
 // Open opens (creating if needed) the store in dir, migrates its schema,
@@ -307,7 +308,17 @@ type badgerLogger struct{ l *slog.Logger }
 
 func msg(f string, a []any) string { return strings.TrimSpace(fmt.Sprintf(f, a...)) }
 
-func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(msg(f, a)) }
-func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(msg(f, a)) }
-func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(msg(f, a)) }
-func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug(msg(f, a)) }
+func (b badgerLogger) Errorf(f string, a ...any) { b.l.Error(msg(f, a)) }
+func (b badgerLogger) Warningf(f string, a ...any) {
+	m := msg(f, a)
+	// Badger's cache monitor warns when a minute's reads mostly missed the
+	// cache. Reading a whole list to build the screening index does that
+	// by design, so it is not worth a technician's attention.
+	if strings.Contains(m, "might be too small") || strings.HasPrefix(m, "Cache life expectancy") {
+		b.l.Debug(m)
+		return
+	}
+	b.l.Warn(m)
+}
+func (b badgerLogger) Infof(f string, a ...any)  { b.l.Debug(msg(f, a)) }
+func (b badgerLogger) Debugf(f string, a ...any) { b.l.Debug(msg(f, a)) }

@@ -123,6 +123,17 @@ func NewBuilder() *Builder {
 	}}
 }
 
+// Grow reserves room for about n more entries, so that loading a large
+// list does not spend its time copying growing arrays.
+func (b *Builder) Grow(n int) {
+	ix := b.ix
+	ix.entries = slices.Grow(ix.entries, n)
+	ix.names = slices.Grow(ix.names, 2*n)
+	if len(ix.docs) == 0 && n > 0 {
+		ix.docs = make(map[string][]docRef, n/2)
+	}
+}
+
 // AddList registers a list and returns its handle for Add.
 func (b *Builder) AddList(info engine.ListInfo) int {
 	b.ix.lists = append(b.ix.lists, listRef{info: info})

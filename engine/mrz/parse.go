@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/watchpost/watchpost/engine"
 )
 
 // span is a half-open range of offsets into the record's lines laid end to
@@ -754,19 +756,6 @@ func twoDigits(v string) (int, bool) {
 	return int(v[0]-'0')*10 + int(v[1]-'0'), true
 }
 
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
 // formatDate writes YYYY-MM-DD, YYYY-MM (d 0) or YYYY (m 0).
 func formatDate(y, m, d int) string {
 	b := [10]byte{byte('0' + y/1000%10), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
@@ -805,7 +794,7 @@ func (st *state) birthDate(v string, now time.Time) (string, int, int, int) {
 	if later(y, m, d, ny, int(nm), nd) {
 		y -= 100
 	}
-	if (okm && (m < 1 || m > 12)) || (okd && (d < 1 || d > daysIn(y, m))) {
+	if (okm && (m < 1 || m > 12)) || (okd && (d < 1 || d > engine.DaysIn(y, m))) {
 		st.errorf("birth_date: %q is not a valid date", v)
 		return "", 0, 0, 0
 	}
@@ -842,7 +831,7 @@ func (st *state) expiryDate(v string, now time.Time, by, bm, bd int) string {
 	if by != 0 && later(by, bm, bd, y, m, d) {
 		y += 100
 	}
-	if m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+	if m < 1 || m > 12 || d < 1 || d > engine.DaysIn(y, m) {
 		st.errorf("expiry_date: %q is not a valid date", v)
 		return ""
 	}

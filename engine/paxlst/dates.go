@@ -1,6 +1,10 @@
 package paxlst
 
-import "time"
+import (
+	"time"
+
+	"github.com/watchpost/watchpost/engine"
+)
 
 // Dates in PAXLST come as YYMMDD (birth, expiry), YYMMDDHHMM (format 201),
 // CCYYMMDDHHMM (203) or CCYYMMDD (102). Two-digit years are placed in a
@@ -34,20 +38,7 @@ func (c civil) valid() bool {
 	if c.m < 1 || c.m > 12 || c.d < 1 || c.hh > 23 || c.mm > 59 || c.y < 1 || c.y > 9999 {
 		return false
 	}
-	return c.d <= daysIn(c.y, c.m)
-}
-
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
+	return c.d <= engine.DaysIn(c.y, c.m)
 }
 
 func (c civil) before(t time.Time) bool {
