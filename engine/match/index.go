@@ -24,7 +24,7 @@ type Config struct {
 	PossibleThreshold float64
 	// MaxHits caps the hits returned per traveller (default 10).
 	MaxHits int
-	// MaxCandidates caps the names fully scored per traveller (default 64).
+	// MaxCandidates caps the names fully scored per traveller (default 24).
 	MaxCandidates int
 	// IncludeEntities screens names against organisations and vessels as
 	// well as persons. Travellers are persons, so the default is false;
