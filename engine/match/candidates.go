@@ -1,0 +1,114 @@
+package match
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/watchpost/watchpost/engine/normalize"
+)
+
+// candidates finds the indexed words a query word may stand for, with how
+// similar each is.
+//
+// inner marks a lookup of part of a word, which is not split again.
+func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) []candToken {
+	ix := s.ix
+	add := func(id uint32, sim float64, how string) {
+		for i := range out {
+			if out[i].id == id {
+				if sim > out[i].sim {
+					out[i].sim, out[i].how = sim, how
+				}
+				return
+			}
+		}
+		out = append(out, candToken{id: id, sim: sim, how: how})
+	}
+	if id, ok := ix.byText[q]; ok {
+		add(id, 1, "exact")
+	}
+	qVowel := isVowel(q[0])
+	if sk := normalize.Skeleton(q); len(sk) >= 2 {
+		// Same consonant skeleton: a transliteration variant if the
+		// spellings are also close. Two-consonant skeletons are shared
+		// by too many unrelated words to count on their own.
+		minJW := 0.5
+		if len(sk) == 2 {
+			minJW = 0.75
+		}
+		for _, id := range ix.bySkel[sk] {
+			t := &ix.tokens[id]
+			if t.vowelStart == qVowel && t.text != q {
+				if jw := jaroWinkler(q, t.text); jw >= minJW {
+					add(id, 0.55+0.4*jw, "variant")
+				}
+			}
+		}
+	} else if len(q) <= shortWord {
+		for _, id := range ix.bySkel[sk] {
+			t := &ix.tokens[id]
+			if len(t.text) <= shortWord && t.text != q && t.vowelStart == qVowel && !normalize.IsParticle(t.text) {
+				add(id, 0.75+0.1*jaroWinkler(q, t.text), "variant")
+			}
+		}
+	}
+	if len(q) >= minDeleteLen-1 {
+		var buf [64]byte
+		lookup := func(key []byte) {
+			for _, id := range ix.byDel[string(key)] {
+				t := &ix.tokens[id]
+				if t.text == q {
+					continue
+				}
+				jw := jaroWinkler(q, t.text)
+				switch {
+				case withinOneEdit(q, t.text):
+					add(id, min(0.95, max(0.88, jw)), "typo")
+				case jw >= 0.88:
+					add(id, 0.95*jw, "typo")
+				}
+			}
+		}
+		lookup([]byte(q))
+		if len(q) <= len(buf) {
+			for k := 0; k < len(q); k++ {
+				key := append(append(buf[:0], q[:k]...), q[k+1:]...)
+				lookup(key)
+			}
+		}
+	}
+	if !inner {
+		for _, p := range gluedPrefixes {
+			if len(q) >= len(p)+4 && strings.HasPrefix(q, p) {
+				for _, c := range s.candidates(q[len(p):], truncated, true, nil) {
+					add(c.id, 0.97*c.sim, "joined")
+				}
+			}
+		}
+		// A word the list writes as two ("POURNAGHSHBAND" / "POUR NAGHSHBAND").
+		for k := 3; k+3 <= len(q); k++ {
+			l, okL := ix.byText[q[:k]]
+			r, okR := ix.byText[q[k:]]
+			if okL && okR {
+				add(l, 0.95, "joined")
+				add(r, 0.95, "joined")
+			}
+		}
+	}
+	for _, id := range ix.byStrip[q] {
+		add(id, 0.95, "joined")
+	}
+	if truncated && len(q) >= 3 {
+		lo, _ := slices.BinarySearchFunc(ix.sorted, q, func(id uint32, q string) int { return strings.Compare(ix.tokens[id].text, q) })
+		for i := lo; i < len(ix.sorted) && i < lo+64; i++ {
+			t := ix.tokens[ix.sorted[i]].text
+			if !strings.HasPrefix(t, q) {
+				break
+			}
+			if t != q {
+				add(ix.sorted[i], 0.95, "prefix")
+			}
+		}
+	}
+	return out
+}
