@@ -17,6 +17,8 @@
 //	v/<name>/e/<entry id>\x00<v>               names list row: engine.MarshalEntry, or a tombstone
 //	v/<name>/d/<DocumentKey>\x00<COUNTRY>\x00<type>\x00<v>
 //	                                           documents list row: engine.MarshalDocument, or a tombstone
+//	x/<name>/<DocumentKey>                     documents list index row (empty value, no version): present
+//	                                           while a row of that document key may be live (see Index)
 //
 // The part of a row key before <v> is the record's identity (its "group"):
 // the entry id, or the document key with its upper-cased issuing state and
@@ -34,6 +36,17 @@
 // snapshot is taken before the metadata is read, rows that garbage
 // collection deletes later are still visible to it. Entries and
 // LookupDocument are therefore consistent even while a replace runs.
+//
+// LookupDocument does not read the metadata: the Store keeps a copy of
+// the documents lists' ListInfo, replaced after each flip or deletion has
+// committed and before anything is collected. A lookup loads the copy,
+// opens its snapshot, and loads the copy again, retrying if it changed
+// (a seqlock, see docSnapshot): with the copy unchanged, either the
+// snapshot is newer than the flip that made the copy, or older than the
+// collection that follows the next one, so it holds every row of the
+// versions the copy names. Readers take no lock and never wait for a
+// flip's fsync. Iterating the m/list/ prefix in every lookup cost about
+// 1-2 µs plus a JSON decode per list.
 //
 // # Writing: stage, seal, flip, collect
 //
@@ -67,6 +80,58 @@
 // than the current version (or every row, if the list does not exist) and
 // runs step 5. After the flip, collection failing only costs disk space
 // until the repair.
+//
+// # Index
+//
+// A documents row key ends in the version, so finding a number takes a
+// prefix iterator: a seek in every level whose key range covers the
+// prefix, each reading and decompressing a block, and Badger's bloom
+// filters do not help iterators (they hash whole keys). Most numbers
+// checked at a border post are not listed, so each documents list also
+// holds one index row per document key, x/<name>/<DocumentKey>, without a
+// version. LookupDocument first gets that key: Badger's point read tests
+// each table's bloom filter and, for an absent number, usually reads no
+// block at all. Only when the index row exists (a listed number, or a
+// stale index row) does it pay for the iterator, and the versioned rows
+// decide as before.
+//
+// The index may over-report (a stale index row costs one iterator) but
+// must never under-report. The invariant: for every version a reader can
+// read (the current one, or an older one through a snapshot from before
+// the flip), every document key with a live row at that version has its
+// index row in that reader's snapshot. It is kept as follows; every step
+// runs under the list's mutex.
+//
+//   - Seal, before the flip: one walk over the index rows alongside the
+//     row groups (both sort by document key) writes the index row of every
+//     document key live at the new version that lacks one, and notes the
+//     index rows whose keys have no live row at the new version. These
+//     writes are durable before the flip (SyncWrites, and DB.Sync before
+//     the flip), so no version ever becomes current without its index.
+//     Index rows are written only when missing, so replacing an edition
+//     with a similar one writes few of them.
+//   - Collect, after the flip: the noted index rows are deleted with the
+//     superseded rows. Each has no live row at the current version, so
+//     deleting it cannot hide a record from a reader at that version, and
+//     readers at the old version hold snapshots from before the flip,
+//     which keep the deleted rows (see Reading). No version above the
+//     current one can become current without a new seal that writes its
+//     index rows again.
+//   - The collection scan (large editions, DeleteList, repair) reconciles
+//     the same way against the current version in its own snapshot:
+//     deletes index rows without a live row (all of them if the list no
+//     longer exists, and those left by an interrupted write) and restores
+//     any missing one.
+//
+// Crashes: before the flip, the index rows a seal wrote only over-report,
+// and the repair at Open deletes them with the staged rows. After the
+// flip, any subset of the collection's deletions may have happened; each
+// is safe on its own, so the non-atomic WriteBatch does not matter, and
+// the repair finishes the job. If Badger ever resurrected a deleted index
+// row (RELIABILITY 2.3), it would only over-report. Verify checks that
+// every live record has its index row. Schema 2 added the index;
+// migrateDocIndex builds it from the rows of every version (over-reporting
+// for the rows that are not live, until the next collection).
 //
 // # Durability
 //

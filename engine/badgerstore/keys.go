@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -11,6 +12,7 @@ const (
 	listMetaPrefix = "m/list/"
 	dirtyPrefix    = "m/dirty/"
 	rowsPrefix     = "v/"
+	indexPrefix    = "x/"
 
 	maxNameLen = 32
 )
@@ -43,6 +45,32 @@ func listRows(name string) []byte { return []byte(rowsPrefix + name + "/") }
 
 func entryRows(name string) []byte { return []byte(rowsPrefix + name + "/e/") }
 func docRows(name string) []byte   { return []byte(rowsPrefix + name + "/d/") }
+
+// indexRows is the prefix of the document-key index rows of a list.
+func indexRows(name string) []byte { return []byte(indexPrefix + name + "/") }
+
+// indexKeyAppend appends the index row key of a document key:
+// x/<name>/<DocumentKey>, with no version (see the package doc).
+func indexKeyAppend(k []byte, name string, docKey []byte) []byte {
+	k = append(k, indexPrefix...)
+	k = append(k, name...)
+	k = append(k, '/')
+	return append(k, docKey...)
+}
+
+// groupDocKey returns the document key of a documents row group under
+// docRows prefix, or false if the group does not have one.
+func groupDocKey(prefix, group []byte) ([]byte, bool) {
+	if !bytes.HasPrefix(group, prefix) {
+		return nil, false
+	}
+	rest := group[len(prefix):]
+	i := bytes.IndexByte(rest, 0)
+	if i <= 0 {
+		return nil, false
+	}
+	return rest[:i], true
+}
 
 // entryGroup is the identity part of an entry row key.
 func entryGroup(name, id string) []byte {

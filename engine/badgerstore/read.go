@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/watchpost/watchpost/engine"
@@ -178,7 +181,14 @@ func (s *Store) Verify(ctx context.Context, name string) error {
 			h     engine.SetHash
 			count int
 			kbuf  []byte
+			idx   *indexChecker
 		)
+		if info.Kind == engine.ListDocuments {
+			// Every live record must have its index row, or LookupDocument
+			// would miss it.
+			idx = newIndexChecker(txn, name)
+			defer idx.close()
+		}
 		err = eachVisible(ctx, txn, info, func(key, val []byte) error {
 			g, _, _ := splitRowKey(key)
 			kbuf = kbuf[:0]
@@ -198,6 +208,11 @@ func (s *Store) Verify(ctx context.Context, name string) error {
 			}
 			if !bytes.Equal(kbuf, g) {
 				return fmt.Errorf("key %q: %w: record belongs under %q", key, engine.ErrCorruptRecord, kbuf)
+			}
+			if idx != nil {
+				if err := idx.check(key); err != nil {
+					return err
+				}
 			}
 			h.Add(val)
 			count++
@@ -229,27 +244,31 @@ func (s *Store) LookupDocument(number, country string) ([]DocumentHit, error) {
 	}
 	defer s.life.RUnlock()
 
-	txn := s.db.NewTransaction(false)
+	txn, set := s.docSnapshot()
 	defer txn.Discard()
-
-	// The metadata is read in the same snapshot as the rows, so a flip or
-	// a collection running concurrently cannot mix versions.
-	var lists []engine.ListInfo
-	mit := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(listMetaPrefix)})
-	for mit.Rewind(); mit.Valid(); mit.Next() {
-		info, err := s.cachedInfo(mit.Item())
-		if err != nil {
-			mit.Close()
+	lists := set.lists
+	if set.fromTxn {
+		var err error
+		if lists, err = docListsIn(txn); err != nil {
 			return nil, fmt.Errorf("look up document: %w", err)
 		}
-		if info.Kind == engine.ListDocuments {
-			lists = append(lists, info)
-		}
 	}
-	mit.Close()
 
-	var hits []DocumentHit
+	var (
+		hits []DocumentHit
+		key  []byte
+	)
 	for _, info := range lists {
+		// Most numbers checked are not listed. The index row answers that
+		// with a point read, which Badger's bloom filters resolve without
+		// reading a block from each level; only a number that may be listed
+		// pays for the iterator below (see the package doc, "Index").
+		key = indexKeyAppend(key[:0], info.Name, []byte(dk))
+		if _, err := txn.Get(key); errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("look up document in list %q: %w", info.Name, err)
+		}
 		seek := make([]byte, 0, len(rowsPrefix)+len(info.Name)+4+len(dk)+len(country)+2)
 		seek = append(seek, rowsPrefix...)
 		seek = append(seek, info.Name...)
@@ -266,6 +285,105 @@ func (s *Store) LookupDocument(number, country string) ([]DocumentHit, error) {
 		}
 	}
 	return hits, nil
+}
+
+// docSnapshot opens a read transaction and returns it with the documents
+// lists' metadata it must be read with. The pair is consistent without a
+// lock, like a seqlock: the set is loaded before and after the snapshot is
+// taken, and the pair is retried if a refresh came in between.
+//
+//   - The same set both times, and it is the newest: the snapshot was taken
+//     after the flip that made it (refreshDocs runs after the flip commits),
+//     so it holds every row and index row of those versions.
+//   - The same set both times, but a refresh came later: the snapshot was
+//     taken before that refresh, hence before the collection that follows
+//     it, so the rows of the versions in the set are all still in it.
+func (s *Store) docSnapshot() (*badger.Txn, *docListSet) {
+	for {
+		set := s.docs.Load()
+		txn := s.db.NewTransaction(false)
+		if s.docs.Load() == set {
+			return txn, set
+		}
+		txn.Discard()
+	}
+}
+
+// docListSet is an immutable copy of the metadata of the documents lists,
+// replaced (never modified) after every flip and deletion.
+type docListSet struct {
+	lists []engine.ListInfo // by name
+	// fromTxn is set when the copy could not be refreshed: lookups read
+	// the metadata in their snapshot instead (slower, but consistent).
+	fromTxn bool
+}
+
+// refreshDocs re-reads the metadata of list name after a write that may
+// have changed it committed, and before anything is collected. It runs
+// whether or not that write reported success: the copy follows what the
+// database holds.
+func (s *Store) refreshDocs(name string) {
+	s.docsMu.Lock()
+	defer s.docsMu.Unlock()
+	var (
+		info engine.ListInfo
+		ok   bool
+	)
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		info, ok, err = getInfo(txn, name)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("Cannot refresh the documents lists; lookups read them from the database", LogKeyList, name, LogKeyError, err)
+		s.docs.Store(&docListSet{fromTxn: true})
+		return
+	}
+	old := s.docs.Load()
+	if old.fromTxn {
+		// Recover the whole copy, not just this list.
+		var lists []engine.ListInfo
+		if err := s.db.View(func(txn *badger.Txn) (err error) {
+			lists, err = docListsIn(txn)
+			return err
+		}); err != nil {
+			s.log.Warn("Cannot refresh the documents lists; lookups read them from the database", LogKeyList, name, LogKeyError, err)
+			s.docs.Store(&docListSet{fromTxn: true})
+			return
+		}
+		s.docs.Store(&docListSet{lists: lists})
+		return
+	}
+	lists := make([]engine.ListInfo, 0, len(old.lists)+1)
+	for _, l := range old.lists {
+		if l.Name != name {
+			lists = append(lists, l)
+		}
+	}
+	if ok && info.Kind == engine.ListDocuments {
+		lists = append(lists, info)
+		slices.SortFunc(lists, func(a, b engine.ListInfo) int { return strings.Compare(a.Name, b.Name) })
+	} else if len(lists) == len(old.lists) {
+		return // a names list: nothing changes
+	}
+	s.docs.Store(&docListSet{lists: lists})
+}
+
+// docListsIn reads the metadata of every documents list in txn.
+func docListsIn(txn *badger.Txn) ([]engine.ListInfo, error) {
+	var lists []engine.ListInfo
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(listMetaPrefix)})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		var info engine.ListInfo
+		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &info) }); err != nil {
+			return nil, fmt.Errorf("key %q: %w: %v", item.Key(), engine.ErrCorruptRecord, err)
+		}
+		if info.Kind == engine.ListDocuments {
+			lists = append(lists, info)
+		}
+	}
+	return lists, nil
 }
 
 // lookupIn appends the live documents of one list under prefix. An
@@ -310,33 +428,4 @@ func lookupIn(txn *badger.Txn, info engine.ListInfo, prefix []byte, hits []Docum
 		}
 	}
 	return hits, nil
-}
-
-// cachedInfo decodes a metadata item, reusing the last decoding of the
-// same bytes: lookups read every list's metadata and JSON is slow.
-func (s *Store) cachedInfo(item *badger.Item) (engine.ListInfo, error) {
-	var info engine.ListInfo
-	err := item.Value(func(v []byte) error {
-		name := string(item.Key()[len(listMetaPrefix):])
-		s.metaMu.RLock()
-		c, ok := s.metaCache[name]
-		s.metaMu.RUnlock()
-		if ok && bytes.Equal(c.raw, v) {
-			info = c.info
-			return nil
-		}
-		if err := json.Unmarshal(v, &info); err != nil {
-			return fmt.Errorf("key %q: %w: %v", item.Key(), engine.ErrCorruptRecord, err)
-		}
-		s.metaMu.Lock()
-		s.metaCache[name] = metaEntry{raw: bytes.Clone(v), info: info}
-		s.metaMu.Unlock()
-		return nil
-	})
-	return info, err
-}
-
-type metaEntry struct {
-	raw  []byte
-	info engine.ListInfo
 }

@@ -629,12 +629,14 @@ func TestSchema(t *testing.T) {
 		dir := t.TempDir()
 		s := openT(t, dir)
 		var ran []int
+		cur := migrations[len(migrations)-1].to
+		a, b, c := cur+1, cur+2, cur+3
 		table := append(append([]migration(nil), migrations...),
-			migration{to: 2, fn: func(db *badger.DB) error {
-				ran = append(ran, 2)
+			migration{to: a, fn: func(db *badger.DB) error {
+				ran = append(ran, a)
 				return db.Update(func(txn *badger.Txn) error { return txn.Set([]byte("m/test"), []byte("2")) })
 			}},
-			migration{to: 3, fn: func(*badger.DB) error { ran = append(ran, 3); return nil }},
+			migration{to: b, fn: func(*badger.DB) error { ran = append(ran, b); return nil }},
 		)
 		if err := s.migrate(table); err != nil {
 			t.Fatal(err)
@@ -642,20 +644,20 @@ func TestSchema(t *testing.T) {
 		if err := s.migrate(table); err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(ran, []int{2, 3}) {
-			t.Errorf("migrations ran %v, want [2 3]", ran)
+		if !reflect.DeepEqual(ran, []int{a, b}) {
+			t.Errorf("migrations ran %v, want [%d %d]", ran, a, b)
 		}
-		if v, _, _ := readSchema(s.db); v != 3 {
-			t.Errorf("schema = %d, want 3", v)
+		if v, _, _ := readSchema(s.db); v != b {
+			t.Errorf("schema = %d, want %d", v, b)
 		}
-		failing := append(table, migration{to: 4, fn: func(*badger.DB) error { return errors.New("disk on fire") }})
-		if err := s.migrate(failing); err == nil || !strings.Contains(err.Error(), "3 to 4") {
+		failing := append(table, migration{to: c, fn: func(*badger.DB) error { return errors.New("disk on fire") }})
+		if err := s.migrate(failing); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d to %d", b, c)) {
 			t.Errorf("failing migration: %v", err)
 		}
-		if v, _, _ := readSchema(s.db); v != 3 {
-			t.Errorf("schema after a failed migration = %d, want 3", v)
+		if v, _, _ := readSchema(s.db); v != b {
+			t.Errorf("schema after a failed migration = %d, want %d", v, b)
 		}
-		// The real table (schema 1) now refuses the database.
+		// The real table now refuses the database.
 		if err := s.migrate(migrations); !errors.Is(err, ErrSchemaTooNew) {
 			t.Errorf("migrate back: %v", err)
 		}

@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -263,14 +264,16 @@ func (s *Store) unmark(name string) {
 
 // maxGarbageKeys bounds how many superseded keys a seal remembers so
 // that collection can delete them without scanning the list again (about
-// 10 MB); a larger edition falls back to a collection scan.
-const maxGarbageKeys = 1 << 18
+// 10 MB); a larger edition falls back to a collection scan. A variable so
+// that tests can exercise the fallback with small lists.
+var maxGarbageKeys = 1 << 18
 
 // garbage is what becomes unreachable once a sealed version is current:
 // rows under the newest row of their group (deleted first), then the
 // tombstones left alone by that (deleted after a sync).
 type garbage struct {
 	rows, tombs [][]byte
+	index       [][]byte // index rows of document keys with no live row
 	overflow    bool
 	found       bool // any older row or tombstone exists
 }
@@ -280,9 +283,9 @@ func (g *garbage) add(to *[][]byte, key []byte) {
 	if g.overflow {
 		return
 	}
-	if len(g.rows)+len(g.tombs) >= maxGarbageKeys {
+	if len(g.rows)+len(g.tombs)+len(g.index) >= maxGarbageKeys {
 		g.overflow = true
-		g.rows, g.tombs = nil, nil
+		g.rows, g.tombs, g.index = nil, nil, nil
 		return
 	}
 	*to = append(*to, slices.Clone(key))
@@ -300,13 +303,27 @@ func (s *Store) seal(ctx context.Context, name string, kind engine.ListKind, cur
 	wb := s.db.NewWriteBatch()
 	n := 0
 	err = s.db.View(func(txn *badger.Txn) error {
-		return scanGroups(txn, name, prefix, cur, func(group []byte, rows []row) error {
+		var iw *indexWalk
+		if kind == engine.ListDocuments {
+			// Index rows: a document key live at next gets its row now,
+			// before the flip; one with no live row at next loses it in
+			// the collection, after the flip (readers at cur need it).
+			iw = newIndexWalk(txn, name,
+				func(k []byte) error { return wb.Set(slices.Clone(k), nil) },
+				func(k []byte) error { gb.add(&gb.index, k); return nil })
+		}
+		err := scanGroups(txn, name, prefix, cur, func(group []byte, rows []row) error {
 			if n++; n%(16*ctxCheckEvery) == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
 			top := rows[0]
+			if iw != nil {
+				if err := iw.group(group, top.ver == next && !isTombstone(top.val)); err != nil {
+					return err
+				}
+			}
 			switch {
 			case top.ver > next:
 				return fmt.Errorf("key %q: row of version %d above the staged version %d", top.key, top.ver, next)
@@ -334,6 +351,12 @@ func (s *Store) seal(ctx context.Context, name string, kind engine.ListKind, cur
 			}
 			return nil
 		})
+		if iw != nil {
+			if ferr := iw.finish(); err == nil {
+				err = ferr
+			}
+		}
+		return err
 	})
 	if err != nil {
 		wb.Cancel()
@@ -366,7 +389,9 @@ func (s *Store) collectGarbage(name string, gb *garbage) {
 		}
 		return wb.Flush()
 	}
-	err := del(gb.rows)
+	// Index rows go with the rows: their document keys have no live row
+	// at the current version, so losing either deletion is harmless.
+	err := del(append(gb.rows, gb.index...))
 	if err == nil && len(gb.tombs) > 0 {
 		// The rows under each tombstone must be gone for good before it is.
 		if err = s.db.Sync(); err == nil {
@@ -392,6 +417,8 @@ func (s *Store) flip(info engine.ListInfo) (committed bool, err error) {
 		return false, fmt.Errorf("flip to version %d: sync staged rows: %w", info.Version, err)
 	}
 	err = s.db.Update(func(txn *badger.Txn) error { return txn.Set(metaKey(info.Name), v) })
+	// Before the collection starts, whether or not the flip committed.
+	s.refreshDocs(info.Name)
 	if err != nil {
 		return false, fmt.Errorf("flip to version %d: %w", info.Version, err)
 	}
@@ -466,10 +493,25 @@ func (s *Store) compact(name string, prefixes [][]byte) (deferred int, err error
 			return err
 		}
 		for _, p := range prefixes {
+			var iw *indexWalk
+			if bytes.Equal(p, listRows(name)) {
+				// Reconcile the index rows of a documents list with the
+				// rows live at the current version: drop the stale ones
+				// (none is live, or the list is gone) and restore any
+				// missing one (a store damaged from outside).
+				iw = newIndexWalk(txn, name,
+					func(k []byte) error { return wb.Set(slices.Clone(k), nil) },
+					func(k []byte) error { deleted++; return wb.Delete(slices.Clone(k)) })
+			}
 			err := scanGroups(txn, name, p, info.Version, func(group []byte, rows []row) error {
 				vis := -1
 				if present {
 					vis = visible(rows, info.Version)
+				}
+				if iw != nil {
+					if err := iw.group(group, vis >= 0 && !isTombstone(rows[vis].val)); err != nil {
+						return err
+					}
 				}
 				for j, r := range rows {
 					if j == vis {
@@ -490,6 +532,11 @@ func (s *Store) compact(name string, prefixes [][]byte) (deferred int, err error
 				}
 				return nil
 			})
+			if iw != nil {
+				if ferr := iw.finish(); err == nil {
+					err = ferr
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -737,6 +784,7 @@ func (s *Store) DeleteList(ctx context.Context, name string) error {
 		}
 		return txn.Delete(metaKey(name))
 	})
+	s.refreshDocs(name) // before the collection starts
 	if err == nil {
 		err = s.db.Sync()
 	}
