@@ -5,6 +5,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -109,6 +110,10 @@ type ListInfo struct {
 	Entries    int       `json:"entries"`
 	ImportedAt time.Time `json:"imported_at"`
 	Action     string    `json:"action,omitempty"` // what an officer does on a hit, e.g. "refer to secondary"
+	// Replica is the replication state that belongs to this version (the
+	// sync layer's, opaque here), stored in the same transaction that makes
+	// the version current, so the two can never disagree after a crash.
+	Replica json.RawMessage `json:"replica,omitempty"`
 }
 
 // DatePrecision is how much of a birth date a list or traveller gives.

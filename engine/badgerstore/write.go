@@ -20,6 +20,19 @@ type ListMeta struct {
 	Source string // where the edition came from, e.g. a URL
 	Format string // the parser that read it
 	Action string // what an officer does on a hit
+	// Replica is the replication state of the new version (see
+	// engine.ListInfo.Replica); nil for a locally imported edition.
+	Replica json.RawMessage
+}
+
+// UpdateOption adjusts an UpdateEntries call.
+type UpdateOption func(*engine.ListInfo)
+
+// WithReplica stores the replication state of the version an update
+// creates, in the transaction that makes it current. Without it the
+// previous version's state is kept.
+func WithReplica(state json.RawMessage) UpdateOption {
+	return func(info *engine.ListInfo) { info.Replica = state }
 }
 
 // ctxCheckEvery is how many rows pass between context checks.
@@ -191,6 +204,7 @@ func (s *Store) replace(ctx context.Context, meta ListMeta, kind engine.ListKind
 		Entries:    count,
 		ImportedAt: now(),
 		Action:     meta.Action,
+		Replica:    meta.Replica,
 	}
 	if committed, err := s.flip(info); err != nil {
 		if !committed {
@@ -601,7 +615,7 @@ func (s *Store) vlogGC() {
 // upsert of an id wins); deletes remove entries by id. Deleting an id the
 // list does not hold, or upserting and deleting one id, is an error: a
 // delta that does not fit the list means the replica has diverged.
-func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint64, upserts []engine.Entry, deletes []string) (engine.ListInfo, error) {
+func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint64, upserts []engine.Entry, deletes []string, opts ...UpdateOption) (engine.ListInfo, error) {
 	fail := func(err error) (engine.ListInfo, error) {
 		return engine.ListInfo{}, fmt.Errorf("update list %q from version %d: %w", name, fromVersion, err)
 	}
@@ -742,6 +756,9 @@ func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint
 	info.Hash = h.String()
 	info.Entries = count
 	info.ImportedAt = now()
+	for _, o := range opts {
+		o(&info)
+	}
 	if committed, err := s.flip(info); err != nil {
 		if !committed {
 			return fail(s.abort(name, err))
@@ -793,5 +810,52 @@ func (s *Store) DeleteList(ctx context.Context, name string) error {
 	}
 	s.collect(name, [][]byte{listRows(name)})
 	s.vlogGC()
+	return nil
+}
+
+// SetReplica replaces the replication state of a list's current version
+// (after a signed head that changes no entries, say) in one transaction.
+// It fails with ErrVersionMismatch if the list is no longer at version.
+func (s *Store) SetReplica(ctx context.Context, name string, version uint64, state json.RawMessage) error {
+	fail := func(err error) error {
+		return fmt.Errorf("set replication state of list %q at version %d: %w", name, version, err)
+	}
+	if err := validName(name); err != nil {
+		return fail(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if err := s.enter(); err != nil {
+		return fail(err)
+	}
+	defer s.life.RUnlock()
+	mu := s.listLock(name)
+	mu.Lock()
+	defer mu.Unlock()
+	err := s.db.Update(func(txn *badger.Txn) error {
+		info, exists, err := getInfo(txn, name)
+		switch {
+		case err != nil:
+			return err
+		case !exists:
+			return ErrNoList
+		case info.Version != version:
+			return fmt.Errorf("%w: list is at version %d", ErrVersionMismatch, info.Version)
+		}
+		info.Replica = state
+		v, err := json.Marshal(info)
+		if err != nil {
+			return err
+		}
+		return txn.Set(metaKey(name), v)
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.db.Sync(); err != nil {
+		return fail(fmt.Errorf("sync: %w", err))
+	}
+	s.refreshDocs(name)
 	return nil
 }
