@@ -1,0 +1,165 @@
+package hqcli
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/protocol"
+)
+
+// allowAll lets every client connect, publish and subscribe (loopback
+// tests only), as in sync/mqtt's tests.
+type allowAll struct{ mochi.HookBase }
+
+func (*allowAll) ID() string { return "allow-all" }
+func (*allowAll) Provides(b byte) bool {
+	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
+}
+func (*allowAll) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
+func (*allowAll) OnACLCheck(*mochi.Client, string, bool) bool              { return true }
+
+// startBroker runs mochi on a random loopback port; it records the
+// messages published on list topics.
+func startBroker(t *testing.T) (url string, got func() map[string][][]byte) {
+	t.Helper()
+	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler), InlineClient: true})
+	if err := srv.AddHook(new(allowAll), nil); err != nil {
+		t.Fatal(err)
+	}
+	l := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
+	if err := srv.AddListener(l); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	var mu sync.Mutex
+	msgs := map[string][][]byte{}
+	if err := srv.Subscribe("watchpost/v1/lists/#", 1, func(_ *mochi.Client, _ packets.Subscription, pk packets.Packet) {
+		mu.Lock()
+		defer mu.Unlock()
+		msgs[pk.TopicName] = append(msgs[pk.TopicName], append([]byte(nil), pk.Payload...))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return "tcp://" + l.Address(), func() map[string][][]byte {
+		mu.Lock()
+		defer mu.Unlock()
+		c := map[string][][]byte{}
+		for k, v := range msgs {
+			c[k] = v
+		}
+		return c
+	}
+}
+
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code = run(ctx, args, &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+	return code, out.String(), errb.String()
+}
+
+func TestUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, ExitUsage, "Not built yet: serve"},
+		{[]string{"help"}, ExitOK, "posts (fleet table) and\nhits"},
+		{[]string{"serve"}, ExitUsage, `unknown command "serve"`},
+		{[]string{"keygen"}, ExitUsage, "--dir is required"},
+		{[]string{"publish", "--data-dir", "d", "--key", "k", "--broker", "tcp://127.0.0.1:1", "--list", "un", "x"}, ExitUsage, "--format is required"},
+		{[]string{"publish", "--data-dir", "d", "--key", "k", "--list", "un", "--format", "csv", "x"}, ExitUsage, "--broker is required"},
+		{[]string{"heads", "--data-dir", "d", "--key", "k", "--broker", "tcp://h:1", "--snapshot-url", "http://x"}, ExitUsage, "must be https://"},
+		{[]string{"lists"}, ExitUsage, "--data-dir is required"},
+		{[]string{"publish", "-h"}, ExitOK, "usage: watchpost-hq publish"},
+	} {
+		code, _, stderr := runCmd(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d with %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+}
+
+func TestKeygenPublishHeadsLists(t *testing.T) {
+	url, got := startBroker(t)
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	if code, out, stderr := runCmd(t, "keygen", "--dir", keys); code != ExitOK || !strings.Contains(out, "hq.pub") {
+		t.Fatalf("keygen: exit %d, %s%s", code, out, stderr)
+	}
+	if code, _, stderr := runCmd(t, "keygen", "--dir", keys); code != ExitFailure || !strings.Contains(stderr, "already exists") {
+		t.Fatalf("second keygen: exit %d, %s", code, stderr)
+	}
+	pubFile, err := os.Open(filepath.Join(keys, hq.PublicKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := protocol.ParseKeySet(pubFile)
+	pubFile.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	edition := filepath.Join(dir, "national.csv")
+	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "hq")
+	common := []string{"--data-dir", data, "--key", filepath.Join(keys, hq.PrivateKeyFile), "--broker", url, "--snapshot-url", "https://hq.example/snap"}
+	publish := append(append([]string{"publish"}, common...), "--list", "national", "--format", "csv", edition)
+	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "national: published version 1") {
+		t.Fatalf("publish: exit %d, %s%s", code, out, stderr)
+	}
+	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN3,John Doe\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "published version 2 (epoch 1): 1 upserts, 1 deletes") {
+		t.Fatalf("second publish: exit %d, %s%s", code, out, stderr)
+	}
+	if code, out, stderr := runCmd(t, append([]string{"heads"}, common...)...); code != ExitOK || !strings.Contains(out, "national: head 1/2 issued") {
+		t.Fatalf("heads: exit %d, %s%s", code, out, stderr)
+	}
+	code, out, stderr := runCmd(t, "lists", "--data-dir", data)
+	if code != ExitOK || !strings.Contains(out, "national") || !strings.Contains(out, "national-1-2.snap") || !strings.Contains(out, "published") {
+		t.Fatalf("lists: exit %d, %s%s", code, out, stderr)
+	}
+
+	// What reached the broker verifies with hq.pub: one delta, three heads.
+	msgs := got()
+	deltas, heads := msgs[hq.DeltaTopic("national")], msgs[hq.HeadTopic("national")]
+	if len(deltas) != 1 || len(heads) != 3 {
+		t.Fatalf("broker got %d deltas and %d heads, want 1 and 3", len(deltas), len(heads))
+	}
+	d, _, err := ks.OpenDelta(deltas[0], time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ToVersion != 2 || len(d.Upserts) != 1 || d.Upserts[0].ID != "N3" || len(d.Deletes) != 1 || d.Deletes[0] != "N2" {
+		t.Fatalf("delta: %+v", d)
+	}
+	h, _, err := ks.OpenHead(heads[2], time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Version != 2 || h.SnapshotURL != "https://hq.example/snap/national-1-2.snap" {
+		t.Fatalf("head: %+v", h)
+	}
+}

@@ -1,0 +1,343 @@
+package hqcli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/mqtt"
+)
+
+// Layout of HQ's data directory.
+const (
+	storeDir    = "store"     // Badger: the published lists and HQ's state of each
+	deltasDir   = "deltas"    // the retained deltas, <list>/<epoch>-<version>.delta
+	snapshotDir = "snapshots" // default --snapshot-dir
+)
+
+func runKeygen(_ context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "keygen", "--dir DIR")
+	dir := fs.String("dir", "", "directory for hq.key (private, mode 0600) and hq.pub (required)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *dir == "":
+		return usagef("--dir is required")
+	case len(pos) > 0:
+		return usagef("keygen takes no arguments")
+	}
+	s, err := hq.Keygen(*dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "key %s\nprivate key: %s (keep it secret; publish --key reads it)\npublic key:  %s (add its line to each post's trusted keys)\n",
+		s.ID(), filepath.Join(*dir, hq.PrivateKeyFile), filepath.Join(*dir, hq.PublicKeyFile))
+	return nil
+}
+
+// pubFlags are the flags of the commands that publish.
+type pubFlags struct {
+	dataDir, key, broker, clientID     string
+	tlsCA, tlsCert, tlsKey             string
+	snapshotDir, snapshotURL           string
+	deltaWindow                        int
+	headValidity, connectTimeout, wait time.Duration
+}
+
+func addPubFlags(fs *flag.FlagSet) *pubFlags {
+	f := &pubFlags{}
+	fs.StringVar(&f.dataDir, "data-dir", "", "HQ data directory: store/, deltas/, snapshots/ (required)")
+	fs.StringVar(&f.key, "key", "", "HQ signing key file written by keygen (required)")
+	fs.StringVar(&f.broker, "broker", "", "MQTT broker URL, tls://host:8883 or tcp://host:1883 (required)")
+	fs.StringVar(&f.clientID, "client-id", "watchpost-hq", "MQTT client id of HQ's publisher")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA certificate of the broker (PEM; for tls://)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "HQ's client certificate (PEM; for tls://)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "HQ's client certificate key (PEM; for tls://)")
+	fs.StringVar(&f.snapshotDir, "snapshot-dir", "", "where snapshot files are written (default DATA-DIR/snapshots)")
+	fs.StringVar(&f.snapshotURL, "snapshot-url", "", "https:// URL under which --snapshot-dir is served; heads name no snapshot without it")
+	fs.IntVar(&f.deltaWindow, "delta-window", hq.DefaultDeltaWindow, "how many versions of deltas to keep per list")
+	fs.DurationVar(&f.headValidity, "head-validity", hq.DefaultHeadValidity, "how long a signed head is valid")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", 30*time.Second, "how long to wait for the broker")
+	return f
+}
+
+func (f *pubFlags) check() error {
+	switch {
+	case f.dataDir == "":
+		return usagef("--data-dir is required")
+	case f.key == "":
+		return usagef("--key is required")
+	case f.broker == "":
+		return usagef("--broker is required")
+	case (f.tlsCA == "") != (f.tlsCert == "") || (f.tlsCA == "") != (f.tlsKey == ""):
+		return usagef("--tls-ca, --tls-cert and --tls-key go together")
+	case f.snapshotURL != "" && !strings.HasPrefix(f.snapshotURL, "https://"):
+		return usagef("--snapshot-url must be https://")
+	case f.deltaWindow < 1:
+		return usagef("--delta-window must be at least 1")
+	case f.headValidity < time.Minute:
+		return usagef("--head-validity must be at least a minute")
+	}
+	return nil
+}
+
+// session is an open store, a connected broker client and a publisher.
+type session struct {
+	store *badgerstore.Store
+	mqtt  *mqtt.Client
+	pub   *hq.Publisher
+}
+
+func logger(env *Env) *slog.Logger {
+	return slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func openStore(env *Env, dataDir string) (*badgerstore.Store, error) {
+	dir := filepath.Join(dataDir, storeDir)
+	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: logger(env)})
+	if err != nil {
+		return nil, fmt.Errorf("open HQ store %s: %w", dir, err)
+	}
+	return st, nil
+}
+
+// open loads the key, opens the store and connects to the broker.
+func open(ctx context.Context, env *Env, f *pubFlags) (*session, error) {
+	signer, err := hq.LoadSigner(f.key)
+	if err != nil {
+		return nil, err
+	}
+	opts := mqtt.Options{
+		Brokers:              []string{f.broker},
+		ClientID:             f.clientID,
+		ConnectRetryInterval: 2 * time.Second,
+		Logger:               logger(env),
+	}
+	if f.tlsCA != "" {
+		if opts.TLS, err = mqtt.TLSConfig(f.tlsCert, f.tlsKey, f.tlsCA); err != nil {
+			return nil, err
+		}
+	}
+	cli, err := mqtt.New(opts)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	st, err := openStore(env, f.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{store: st, mqtt: cli}
+	if err := cli.Start(); err != nil {
+		s.close()
+		return nil, err
+	}
+	if err := waitConnected(ctx, cli, f.connectTimeout); err != nil {
+		s.close()
+		return nil, fmt.Errorf("broker %s: %w", f.broker, err)
+	}
+	snapDir := f.snapshotDir
+	if snapDir == "" {
+		snapDir = filepath.Join(f.dataDir, snapshotDir)
+	}
+	s.pub, err = hq.New(hq.Config{
+		Store: st, Signer: signer, Transport: cli,
+		DeltaDir: filepath.Join(f.dataDir, deltasDir), SnapshotDir: snapDir, SnapshotBaseURL: f.snapshotURL,
+		DeltaWindow: f.deltaWindow, HeadValidity: f.headValidity, Logger: logger(env),
+	})
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitConnected polls the client until it is connected, ctx ends or
+// the timeout passes.
+func waitConnected(ctx context.Context, cli *mqtt.Client, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cli.Connected() {
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("not connected after %s", timeout)
+			}
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// close disconnects (after every PUBACK has been awaited by Publish) and
+// closes the store.
+func (s *session) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(s.mqtt.Close(ctx), s.store.Close())
+}
+
+func runPublish(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "publish", "--data-dir DIR --key FILE --broker URL --list NAME --format FORMAT [--snapshot-dir DIR --snapshot-url URL] PATH")
+	f := addPubFlags(fs)
+	list := fs.String("list", "", "list name, e.g. un, ofac, national (required)")
+	format := fs.String("format", "", "input format: "+strings.Join(importer.Formats(), ", ")+" (required; not docs-csv)")
+	source := fs.String("source", "", "where the edition came from (default: PATH)")
+	action := fs.String("action", "", "what an officer does on a hit, for a list this edition creates")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	switch {
+	case *list == "":
+		return usagef("--list is required")
+	case *format == "":
+		return usagef("--format is required (one of %s)", strings.Join(importer.Formats(), ", "))
+	case len(pos) != 1:
+		return usagef("want one PATH to publish, got %d", len(pos))
+	}
+	s, err := open(ctx, env, f)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := s.pub.PublishEdition(ctx, hq.Edition{List: *list, Source: *source, Format: *format, Action: *action}, pos[0])
+	if cerr := s.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case !res.Changed:
+		fmt.Fprintf(env.Stdout, "%s: the edition equals version %d (%d entries); nothing published\n", res.List, res.Version, res.Entries)
+	case res.Created:
+		fmt.Fprintf(env.Stdout, "%s: published version %d (epoch %d): %d entries, hash %s; snapshot %s (%d bytes), head %d bytes, in %s\n",
+			res.List, res.Version, res.Epoch, res.Entries, res.Hash[:16], res.SnapshotFile, res.SnapshotBytes, res.HeadBytes, time.Since(start).Round(time.Millisecond))
+	default:
+		delta := fmt.Sprintf("delta %d bytes", res.DeltaBytes)
+		if res.NoDelta != "" {
+			delta = "no delta (" + res.NoDelta + ")"
+		}
+		fmt.Fprintf(env.Stdout, "%s: published version %d (epoch %d): %d upserts, %d deletes, %d entries, hash %s; %s; snapshot %s (%d bytes), head %d bytes, in %s\n",
+			res.List, res.Version, res.Epoch, res.Upserts, res.Deletes, res.Entries, res.Hash[:16], delta, res.SnapshotFile, res.SnapshotBytes, res.HeadBytes, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+func runHeads(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "heads", "--data-dir DIR --key FILE --broker URL [--snapshot-dir DIR --snapshot-url URL]")
+	f := addPubFlags(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("heads takes no arguments")
+	}
+	s, err := open(ctx, env, f)
+	if err != nil {
+		return err
+	}
+	res, err := s.pub.RepublishHeads(ctx)
+	err = errors.Join(err, s.close())
+	for _, r := range res {
+		note := ""
+		if r.Announced {
+			note = " (version announced now: its publish had not finished)"
+		}
+		fmt.Fprintf(env.Stdout, "%s: head %d/%d issued %s, valid until %s%s\n", r.List, r.Epoch, r.Version,
+			r.IssuedAt.Format(time.RFC3339), r.ValidUntil.Format(time.RFC3339), note)
+	}
+	return err
+}
+
+func runLists(_ context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "lists", "--data-dir DIR [--json]")
+	dataDir := fs.String("data-dir", "", "HQ data directory (required)")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *dataDir == "":
+		return usagef("--data-dir is required")
+	case len(pos) > 0:
+		return usagef("lists takes no arguments")
+	}
+	st, err := openStore(env, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	lists, err := hq.Lists(st)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		type row struct {
+			Name         string    `json:"name"`
+			Epoch        uint64    `json:"epoch"`
+			Version      uint64    `json:"version"`
+			Published    uint64    `json:"published"`
+			Entries      int       `json:"entries"`
+			Hash         string    `json:"hash"`
+			HeadIssuedAt time.Time `json:"head_issued_at,omitzero"`
+			Snapshot     string    `json:"snapshot,omitempty"`
+			Error        string    `json:"error,omitempty"`
+		}
+		rows := make([]row, 0, len(lists))
+		for _, l := range lists {
+			r := row{Name: l.Info.Name, Epoch: l.Epoch, Version: l.Info.Version, Published: l.Published, Entries: l.Info.Entries,
+				Hash: l.Info.Hash, HeadIssuedAt: l.HeadIssuedAt, Snapshot: l.SnapshotFile}
+			if l.Err != nil {
+				r.Error = l.Err.Error()
+			}
+			rows = append(rows, r)
+		}
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tEPOCH\tVERSION\tENTRIES\tHASH\tHEAD ISSUED AT\tSNAPSHOT\tSTATE")
+	for _, l := range lists {
+		state, issued := "published", ""
+		switch {
+		case l.Err != nil:
+			state = "not HQ's: " + l.Err.Error()
+		case l.Pending():
+			state = fmt.Sprintf("pending: published %d, run heads", l.Published)
+		}
+		if !l.HeadIssuedAt.IsZero() {
+			issued = l.HeadIssuedAt.UTC().Format(time.RFC3339)
+		}
+		hash := l.Info.Hash
+		if len(hash) > 16 {
+			hash = hash[:16]
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", l.Info.Name, l.Epoch, l.Info.Version, l.Info.Entries, hash, issued, l.SnapshotFile, state)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,705 @@
+package hq
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/transport"
+)
+
+// Defaults for Config.
+const (
+	// DefaultDeltaWindow matches the posts' protocol.DefaultPolicy: a
+	// post further behind than the deltas HQ keeps takes the snapshot.
+	DefaultDeltaWindow = 1000
+	// DefaultKeepSnapshots keeps the current snapshot and the previous
+	// one, which a post may still be downloading when a new edition lands.
+	DefaultKeepSnapshots = 2
+	// DefaultHeadValidity: heads are re-signed every 6 h (PROTOCOL.md 4);
+	// 48 h lets a post ride out an HQ outage of a day and a half before
+	// its list is flagged STALE.
+	DefaultHeadValidity = 48 * time.Hour
+	// DefaultDeltaValidity: a delta queued for an offline post is still
+	// applied after a week; older ones are rejected as expired and the
+	// post takes the snapshot instead.
+	DefaultDeltaValidity = 7 * 24 * time.Hour
+	// DefaultEpoch is the epoch of a list created by its first edition.
+	DefaultEpoch = 1
+)
+
+// Log keys (constant, STYLE 18).
+const (
+	logKeyList    = "list"
+	logKeyEpoch   = "epoch"
+	logKeyVersion = "version"
+	logKeyBytes   = "bytes"
+	logKeyUpserts = "upserts"
+	logKeyDeletes = "deletes"
+	logKeyReason  = "reason"
+)
+
+// topicPrefix starts every list topic (PROTOCOL.md 1).
+const topicPrefix = "watchpost/v1/lists/"
+
+// DeltaTopic is the topic of list's deltas (QoS 1, not retained).
+func DeltaTopic(list string) string { return topicPrefix + list + "/delta" }
+
+// HeadTopic is the topic of list's head (QoS 1, retained).
+func HeadTopic(list string) string { return topicPrefix + list + "/head" }
+
+// Config configures a Publisher.
+type Config struct {
+	// Store holds HQ's published lists; required.
+	Store *badgerstore.Store
+	// Signer signs deltas, heads and snapshots; required.
+	Signer *protocol.Signer
+	// Transport publishes to the broker; required.
+	Transport transport.Transport
+	// DeltaDir keeps the sealed deltas of the last DeltaWindow versions of
+	// each list, as <list>/<epoch>-<to version>.delta; required.
+	DeltaDir string
+	// SnapshotDir receives a snapshot file per version; required.
+	SnapshotDir string
+	// SnapshotBaseURL is the https:// URL under which SnapshotDir is
+	// served; heads name SnapshotBaseURL/<file>. Empty: heads name no
+	// snapshot (posts that need one cannot recover; for tests and for
+	// links that carry deltas only).
+	SnapshotBaseURL string
+	// DeltaWindow is how many versions back deltas are kept
+	// (DefaultDeltaWindow when 0). Posts' Policy.DeltaWindow must not be
+	// larger.
+	DeltaWindow int
+	// KeepSnapshots is how many snapshot files of a list are kept,
+	// the current one included (DefaultKeepSnapshots when 0).
+	KeepSnapshots int
+	// HeadValidity and DeltaValidity are the signed lifetimes
+	// (DefaultHeadValidity, DefaultDeltaValidity when 0).
+	HeadValidity  time.Duration
+	DeltaValidity time.Duration
+	// Epoch is the epoch of a list its first edition creates
+	// (DefaultEpoch when 0). An existing list keeps the epoch in its state.
+	Epoch uint64
+	// Clock is HQ's clock; nil means time.Now.
+	Clock func() time.Time
+	// Logger receives one line per published version and head; nil
+	// discards. Errors are returned, not logged.
+	Logger *slog.Logger
+}
+
+// Publisher publishes editions of HQ's lists. Its methods are safe for
+// concurrent use; publications are serialised.
+type Publisher struct {
+	cfg Config
+	log *slog.Logger
+	mu  sync.Mutex
+}
+
+// New checks cfg and returns a Publisher.
+func New(cfg Config) (*Publisher, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("hq: Config.Store is required")
+	case cfg.Signer == nil:
+		return nil, errors.New("hq: Config.Signer is required")
+	case cfg.Transport == nil:
+		return nil, errors.New("hq: Config.Transport is required")
+	case cfg.DeltaDir == "":
+		return nil, errors.New("hq: Config.DeltaDir is required")
+	case cfg.SnapshotDir == "":
+		return nil, errors.New("hq: Config.SnapshotDir is required")
+	case cfg.SnapshotBaseURL != "" && !strings.HasPrefix(cfg.SnapshotBaseURL, "https://"):
+		return nil, fmt.Errorf("hq: snapshot base URL %q is not https:// (posts fetch snapshots over HTTPS only)", cfg.SnapshotBaseURL)
+	case cfg.DeltaWindow < 0 || cfg.KeepSnapshots < 0 || cfg.HeadValidity < 0 || cfg.DeltaValidity < 0:
+		return nil, errors.New("hq: negative window, count or validity")
+	}
+	if cfg.DeltaWindow == 0 {
+		cfg.DeltaWindow = DefaultDeltaWindow
+	}
+	if cfg.KeepSnapshots == 0 {
+		cfg.KeepSnapshots = DefaultKeepSnapshots
+	}
+	if cfg.HeadValidity == 0 {
+		cfg.HeadValidity = DefaultHeadValidity
+	}
+	if cfg.DeltaValidity == 0 {
+		cfg.DeltaValidity = DefaultDeltaValidity
+	}
+	if cfg.Epoch == 0 {
+		cfg.Epoch = DefaultEpoch
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	cfg.SnapshotBaseURL = strings.TrimSuffix(cfg.SnapshotBaseURL, "/")
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for _, d := range []string{cfg.DeltaDir, cfg.SnapshotDir} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("hq: %w", err)
+		}
+	}
+	return &Publisher{cfg: cfg, log: log.With("component", "hq")}, nil
+}
+
+// Edition describes a new edition of a list.
+type Edition struct {
+	List   string
+	Source string // where it came from (default: the path)
+	Format string // importer format
+	// Action is ListInfo.Action of a list this edition creates.
+	Action string
+}
+
+// Result says what a publication did.
+type Result struct {
+	List           string
+	Epoch, Version uint64 // the list's position after the call
+	// Created: the edition created the list (version 1, snapshot only).
+	// Changed: it made a new version. Neither: the edition equals the
+	// current version and nothing was published.
+	Created, Changed bool
+	Upserts, Deletes int
+	Entries          int
+	Hash             string
+	// DeltaBytes is the size of the sealed delta (0 without one);
+	// NoDelta says why a changed version has none.
+	DeltaBytes int
+	NoDelta    string
+	// SnapshotFile and SnapshotBytes describe the version's snapshot;
+	// HeadBytes is the size of the sealed head.
+	SnapshotFile  string
+	SnapshotBytes int64
+	HeadBytes     int
+	// HeadIssuedAt is the issued-at of the head published.
+	HeadIssuedAt time.Time
+}
+
+// PublishEdition imports the edition at path with engine/importer and
+// publishes it as the next version of the list (see the package doc).
+func (p *Publisher) PublishEdition(ctx context.Context, ed Edition, path string) (Result, error) {
+	if ed.Source == "" {
+		ed.Source = path
+	}
+	if importer.IsDocumentFormat(ed.Format) {
+		return Result{}, fmt.Errorf("publish %s: format %s is a documents list; only names lists are replicated (PROTOCOL.md 4)", ed.List, ed.Format)
+	}
+	return p.PublishEntries(ctx, ed, func(emit func(*engine.Entry) error) error {
+		return importer.ReadPath(ed.Format, path, emit, nil)
+	})
+}
+
+// PublishEntries publishes the entries src emits as the next version of
+// the list. src may emit an id more than once; the last one wins, as in
+// badgerstore.ReplaceEntries. An empty edition is refused.
+func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emit func(*engine.Entry) error) error) (Result, error) {
+	fail := func(err error) (Result, error) { return Result{}, fmt.Errorf("publish list %q: %w", ed.List, err) }
+	if err := protocol.ValidListName(ed.List); err != nil {
+		return fail(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	info, err := p.cfg.Store.List(ed.List)
+	if errors.Is(err, badgerstore.ErrNoList) {
+		return p.create(ctx, ed, src)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	st, err := decodeState(ed.List, info.Replica)
+	if err != nil {
+		return fail(err)
+	}
+	if info.Kind != engine.ListNames {
+		return fail(fmt.Errorf("HQ holds a %s list", info.Kind))
+	}
+	if st.Published < info.Version {
+		// A crash or broker failure after the last commit: announce it
+		// before building on it.
+		if _, err := p.announce(ctx, ed.List); err != nil {
+			return fail(fmt.Errorf("finish publishing version %d first: %w", info.Version, err))
+		}
+		if info, err = p.cfg.Store.List(ed.List); err != nil {
+			return fail(err)
+		}
+		if st, err = decodeState(ed.List, info.Replica); err != nil {
+			return fail(err)
+		}
+	}
+
+	// 1. HQ's records, as digests.
+	old := make(map[string][32]byte, info.Entries)
+	var oldSum engine.SetHash
+	got, err := p.cfg.Store.Entries(ctx, ed.List, func(e *engine.Entry) error {
+		d := sha256.Sum256(engine.MarshalEntry(e))
+		old[e.ID] = d
+		addDigest(&oldSum, d)
+		return nil
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if got.Version != info.Version || oldSum.String() != got.Hash {
+		return fail(fmt.Errorf("HQ's store: list at version %d reads as %s, recorded hash %s at version %d: run `watchpost verify` on HQ's store, publish nothing", got.Version, oldSum, got.Hash, info.Version))
+	}
+
+	// 2. The new edition: its digests, and the entries that differ.
+	fresh := make(map[string][32]byte, len(old))
+	changed := map[string]engine.Entry{}
+	if err := src(checked(func(e *engine.Entry) error {
+		d := sha256.Sum256(engine.MarshalEntry(e))
+		fresh[e.ID] = d
+		if o, ok := old[e.ID]; ok && o == d {
+			delete(changed, e.ID) // an earlier duplicate of this id may have differed
+		} else {
+			changed[e.ID] = cloneEntry(e)
+		}
+		return nil
+	})); err != nil {
+		return fail(fmt.Errorf("read edition: %w", err))
+	}
+	if len(fresh) == 0 {
+		return fail(errEmpty)
+	}
+	var after engine.SetHash
+	for _, d := range fresh {
+		addDigest(&after, d)
+	}
+	upserts := make([]engine.Entry, 0, len(changed))
+	for _, e := range changed {
+		upserts = append(upserts, e)
+	}
+	slices.SortFunc(upserts, func(a, b engine.Entry) int { return strings.Compare(a.ID, b.ID) })
+	var deletes []string
+	for id := range old {
+		if _, ok := fresh[id]; !ok {
+			deletes = append(deletes, id)
+		}
+	}
+	slices.Sort(deletes)
+	res := Result{List: ed.List, Epoch: st.Epoch, Version: info.Version, Entries: info.Entries, Hash: info.Hash, Upserts: len(upserts), Deletes: len(deletes)}
+	if len(upserts)+len(deletes) == 0 {
+		return res, nil
+	}
+
+	// 3. The delta.
+	issued := p.nextIssued(st)
+	d := &protocol.Delta{
+		List: ed.List, Epoch: st.Epoch, FromVersion: info.Version, ToVersion: info.Version + 1,
+		Upserts: upserts, Deletes: deletes, HashAfter: after,
+		IssuedAt: issued, ValidUntil: issued.Add(p.cfg.DeltaValidity),
+	}
+	var sealed []byte
+	if n := len(upserts) + len(deletes); n > protocol.MaxDeltaOps {
+		res.NoDelta = fmt.Sprintf("%d operations exceed the %d of one delta", n, protocol.MaxDeltaOps)
+	} else {
+		payload, err := protocol.EncodeDelta(d)
+		if err != nil {
+			return fail(err)
+		}
+		if len(payload) > protocol.MaxEnvelopeSize-protocol.EnvelopeHeaderSize {
+			res.NoDelta = fmt.Sprintf("%d bytes exceed the %d of one message", len(payload), protocol.MaxEnvelopeSize)
+		} else if sealed, err = protocol.Seal(p.cfg.Signer, protocol.KindDelta, payload); err != nil {
+			return fail(err)
+		}
+	}
+
+	// 4. Apply it to HQ's store; the store's hash must be HashAfter.
+	next := st
+	next.Source, next.EditionFormat = ed.Source, ed.Format
+	ni, err := p.cfg.Store.UpdateEntries(ctx, ed.List, info.Version, upserts, deletes, badgerstore.WithReplica(next.encode()))
+	if err != nil {
+		return fail(err)
+	}
+	if ni.Hash != after.String() {
+		return fail(fmt.Errorf("HQ's store committed version %d with hash %s, but the edition hashes to %s: nothing published; the list needs a new epoch", ni.Version, ni.Hash, after))
+	}
+
+	// 5. Keep the delta.
+	if sealed != nil {
+		if err := writeAtomic(p.deltaPath(ed.List, st.Epoch, d.ToVersion), sealed); err != nil {
+			return fail(fmt.Errorf("version %d committed, delta not kept (posts will take the snapshot): %w", ni.Version, err))
+		}
+		res.DeltaBytes = len(sealed)
+	}
+	if err := p.pruneDeltas(ed.List, st.Epoch, d.ToVersion); err != nil {
+		p.log.Warn("Prune old deltas", logKeyList, ed.List, logKeyReason, err)
+	}
+
+	// 6. Announce.
+	ann, err := p.announce(ctx, ed.List)
+	if err != nil {
+		return fail(fmt.Errorf("version %d committed, not yet announced (the next publish or `heads` retries): %w", ni.Version, err))
+	}
+	res.Changed = true
+	res.Version, res.Entries, res.Hash = ni.Version, ni.Entries, ni.Hash
+	res.SnapshotFile, res.SnapshotBytes, res.HeadBytes, res.HeadIssuedAt = ann.SnapshotFile, ann.SnapshotBytes, ann.HeadBytes, ann.HeadIssuedAt
+	p.log.Info("Published list version", logKeyList, ed.List, logKeyEpoch, st.Epoch, logKeyVersion, ni.Version,
+		logKeyUpserts, len(upserts), logKeyDeletes, len(deletes), logKeyBytes, len(sealed))
+	return res, nil
+}
+
+// create publishes the first edition of a list: version 1 and its
+// snapshot, no delta.
+func (p *Publisher) create(ctx context.Context, ed Edition, src func(emit func(*engine.Entry) error) error) (Result, error) {
+	fail := func(err error) (Result, error) { return Result{}, fmt.Errorf("publish list %q: %w", ed.List, err) }
+	st := state{Epoch: p.cfg.Epoch, Source: ed.Source, EditionFormat: ed.Format}
+	info, err := p.cfg.Store.ReplaceEntries(ctx, badgerstore.ListMeta{
+		Name: ed.List, Source: ed.Source, Format: ed.Format, Action: ed.Action, Replica: st.encode(),
+	}, func(emit func(*engine.Entry) error) error {
+		n := 0
+		if err := src(checked(func(e *engine.Entry) error { n++; return emit(e) })); err != nil {
+			return err
+		}
+		if n == 0 {
+			return errEmpty
+		}
+		return nil
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if info.Version != 1 {
+		return fail(fmt.Errorf("new list created at store version %d, want 1 (was it created concurrently?)", info.Version))
+	}
+	ann, err := p.announce(ctx, ed.List)
+	if err != nil {
+		return fail(fmt.Errorf("version 1 committed, not yet announced (the next publish or `heads` retries): %w", err))
+	}
+	p.log.Info("Published new list", logKeyList, ed.List, logKeyEpoch, st.Epoch, logKeyVersion, 1, "entries", info.Entries)
+	return Result{
+		List: ed.List, Epoch: st.Epoch, Version: 1, Created: true, Changed: true,
+		Upserts: info.Entries, Entries: info.Entries, Hash: info.Hash,
+		SnapshotFile: ann.SnapshotFile, SnapshotBytes: ann.SnapshotBytes, HeadBytes: ann.HeadBytes, HeadIssuedAt: ann.HeadIssuedAt,
+	}, nil
+}
+
+// errEmpty refuses an edition without entries: far more often a failed
+// download or a wrong file than a list that was emptied.
+var errEmpty = errors.New("the edition has no entries; refusing to publish an empty list")
+
+// checked wraps emit with the protocol's limits on entries, which the
+// store does not enforce, so that nothing is committed that cannot be
+// sent; it also refuses an empty edition.
+func checked(emit func(*engine.Entry) error) func(*engine.Entry) error {
+	return func(e *engine.Entry) error {
+		if e == nil {
+			return errors.New("nil entry")
+		}
+		if err := e.Validate(); err != nil {
+			return err
+		}
+		if n := len(e.ID); n == 0 || n > protocol.MaxIDLen || strings.IndexByte(e.ID, 0) >= 0 {
+			return fmt.Errorf("entry id %q: want 1 to %d bytes without NUL", e.ID, protocol.MaxIDLen)
+		}
+		if n := len(engine.MarshalEntry(e)); n > protocol.MaxEntrySize {
+			return fmt.Errorf("entry %q: record of %d bytes exceeds the protocol's %d", e.ID, n, protocol.MaxEntrySize)
+		}
+		return emit(e)
+	}
+}
+
+// announced is what announce did.
+type announced struct {
+	SnapshotFile  string
+	SnapshotBytes int64
+	HeadBytes     int
+	HeadIssuedAt  time.Time
+}
+
+// announce makes the current version of list known: it writes the
+// version's snapshot if it has none, publishes the kept deltas not yet
+// published, then a new head, and records the version as published.
+// Called with p.mu held.
+func (p *Publisher) announce(ctx context.Context, list string) (announced, error) {
+	var ann announced
+	info, err := p.cfg.Store.List(list)
+	if err != nil {
+		return ann, err
+	}
+	st, err := decodeState(list, info.Replica)
+	if err != nil {
+		return ann, err
+	}
+	issued := p.nextIssued(st)
+	ref := st.Snapshot
+	if ref == nil || ref.Version != info.Version || !p.haveSnapshot(ref) {
+		if ref, err = p.writeSnapshot(ctx, list, st.Epoch, info, issued); err != nil {
+			return ann, err
+		}
+	}
+	ann.SnapshotFile, ann.SnapshotBytes = ref.File, int64(ref.Size)
+	for v := max(st.Published+1, 2); v <= info.Version; v++ {
+		b, err := os.ReadFile(p.deltaPath(list, st.Epoch, v))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // too large to send, or pruned: posts take the snapshot
+		}
+		if err != nil {
+			return ann, err
+		}
+		if err := p.cfg.Transport.Publish(ctx, DeltaTopic(list), b, false); err != nil {
+			return ann, fmt.Errorf("publish delta %d->%d: %w", v-1, v, err)
+		}
+	}
+	n, err := p.publishHead(ctx, list, info, st.Epoch, ref, issued)
+	if err != nil {
+		return ann, err
+	}
+	ann.HeadBytes, ann.HeadIssuedAt = n, issued
+	st.Published, st.HeadIssuedAt, st.Snapshot = info.Version, issued, ref
+	if err := p.cfg.Store.SetReplica(ctx, list, info.Version, st.encode()); err != nil {
+		return ann, fmt.Errorf("head published, state not recorded: %w", err)
+	}
+	if err := p.pruneSnapshots(list, st.Epoch, info.Version); err != nil {
+		p.log.Warn("Prune old snapshots", logKeyList, list, logKeyReason, err)
+	}
+	return ann, nil
+}
+
+// publishHead signs and publishes (retained) the head of info.
+func (p *Publisher) publishHead(ctx context.Context, list string, info engine.ListInfo, epoch uint64, ref *snapshotRef, issued time.Time) (int, error) {
+	hash, err := protocol.ParseSetHash(info.Hash)
+	if err != nil {
+		return 0, err
+	}
+	h := &protocol.Head{
+		List: list, Epoch: epoch, Version: info.Version, Hash: hash, Entries: uint64(info.Entries),
+		IssuedAt: issued, ValidUntil: issued.Add(p.cfg.HeadValidity),
+	}
+	if ref != nil && p.cfg.SnapshotBaseURL != "" {
+		sum, err := hex.DecodeString(ref.SHA256)
+		if err != nil || len(sum) != sha256.Size {
+			return 0, fmt.Errorf("snapshot %s: bad SHA-256 %q in HQ state", ref.File, ref.SHA256)
+		}
+		h.SnapshotURL = p.cfg.SnapshotBaseURL + "/" + ref.File
+		h.SnapshotVersion, h.SnapshotSize = ref.Version, ref.Size
+		copy(h.SnapshotSHA256[:], sum)
+	}
+	b, err := protocol.SealHead(p.cfg.Signer, h)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.cfg.Transport.Publish(ctx, HeadTopic(list), b, true); err != nil {
+		return 0, fmt.Errorf("publish head %s: %w", h.Position(), err)
+	}
+	p.log.Info("Published head", logKeyList, list, logKeyEpoch, epoch, logKeyVersion, info.Version, logKeyBytes, len(b))
+	return len(b), nil
+}
+
+// haveSnapshot reports whether ref's file is in SnapshotDir with its size.
+func (p *Publisher) haveSnapshot(ref *snapshotRef) bool {
+	fi, err := os.Stat(filepath.Join(p.cfg.SnapshotDir, ref.File))
+	return err == nil && uint64(fi.Size()) == ref.Size
+}
+
+// writeSnapshot writes the snapshot file of the list's current version.
+func (p *Publisher) writeSnapshot(ctx context.Context, list string, epoch uint64, info engine.ListInfo, issued time.Time) (*snapshotRef, error) {
+	fail := func(err error) (*snapshotRef, error) {
+		return nil, fmt.Errorf("write snapshot of version %d: %w", info.Version, err)
+	}
+	hash, err := protocol.ParseSetHash(info.Hash)
+	if err != nil {
+		return fail(err)
+	}
+	name := SnapshotFileName(list, epoch, info.Version)
+	f, err := os.CreateTemp(p.cfg.SnapshotDir, ".tmp-*")
+	if err != nil {
+		return fail(err)
+	}
+	tmp := f.Name()
+	done := false
+	defer func() {
+		if !done {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 256<<10)
+	sw, err := protocol.NewSnapshotWriter(bw, p.cfg.Signer, protocol.SnapshotHeader{
+		List: list, Epoch: epoch, Version: info.Version, Hash: hash, Count: uint64(info.Entries), IssuedAt: issued,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	got, err := p.cfg.Store.Entries(ctx, list, sw.Add)
+	if err != nil {
+		return fail(err)
+	}
+	if got.Version != info.Version {
+		return fail(fmt.Errorf("the list moved to version %d while it was written", got.Version))
+	}
+	if err := sw.Close(); err != nil {
+		return fail(err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		return fail(err)
+	}
+	done = true
+	if err := os.Rename(tmp, filepath.Join(p.cfg.SnapshotDir, name)); err != nil {
+		os.Remove(tmp)
+		return fail(err)
+	}
+	if err := syncDir(p.cfg.SnapshotDir); err != nil {
+		return fail(err)
+	}
+	sum := sw.FileSHA256()
+	return &snapshotRef{Version: info.Version, File: name, SHA256: hex.EncodeToString(sum[:]), Size: uint64(sw.Size())}, nil
+}
+
+// nextIssued is the issued-at of the next head (and delta) of a list:
+// now in whole seconds, at least one second after the last head.
+func (p *Publisher) nextIssued(st state) time.Time {
+	t := p.cfg.Clock().UTC().Truncate(time.Second)
+	if floor := st.HeadIssuedAt.Add(time.Second); t.Before(floor) {
+		t = floor.UTC()
+	}
+	return t
+}
+
+// HeadResult says what RepublishHeads did for one list.
+type HeadResult struct {
+	List           string
+	Epoch, Version uint64
+	IssuedAt       time.Time
+	ValidUntil     time.Time
+	Bytes          int
+	// Announced: the version had not been announced yet (a crash or a
+	// broker failure during its publish); its deltas were sent too.
+	Announced bool
+}
+
+// RepublishHeads re-signs the head of every list HQ publishes with a
+// fresh issued-at and valid-until and publishes it (retained), so that
+// posts can tell a quiet feed from a frozen one. A list whose current
+// version was never announced is announced in full. It returns what was
+// done for each list and the errors of the lists that failed (the others
+// are still re-signed).
+func (p *Publisher) RepublishHeads(ctx context.Context) ([]HeadResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	lists, err := p.cfg.Store.Lists()
+	if err != nil {
+		return nil, fmt.Errorf("republish heads: %w", err)
+	}
+	var out []HeadResult
+	var errs []error
+	for _, info := range lists {
+		r, err := p.republish(ctx, info)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("republish head of list %q: %w", info.Name, err))
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
+}
+
+func (p *Publisher) republish(ctx context.Context, info engine.ListInfo) (HeadResult, error) {
+	st, err := decodeState(info.Name, info.Replica)
+	if err != nil {
+		return HeadResult{}, err
+	}
+	r := HeadResult{List: info.Name, Epoch: st.Epoch, Version: info.Version}
+	if st.Published < info.Version || st.Snapshot == nil || !p.haveSnapshot(st.Snapshot) {
+		ann, err := p.announce(ctx, info.Name)
+		if err != nil {
+			return r, err
+		}
+		r.Announced = st.Published < info.Version
+		r.IssuedAt, r.ValidUntil, r.Bytes = ann.HeadIssuedAt, ann.HeadIssuedAt.Add(p.cfg.HeadValidity), ann.HeadBytes
+		return r, nil
+	}
+	issued := p.nextIssued(st)
+	n, err := p.publishHead(ctx, info.Name, info, st.Epoch, st.Snapshot, issued)
+	if err != nil {
+		return r, err
+	}
+	st.HeadIssuedAt = issued
+	if err := p.cfg.Store.SetReplica(ctx, info.Name, info.Version, st.encode()); err != nil {
+		return r, fmt.Errorf("head published, state not recorded: %w", err)
+	}
+	r.IssuedAt, r.ValidUntil, r.Bytes = issued, issued.Add(p.cfg.HeadValidity), n
+	return r, nil
+}
+
+// ListStatus is HQ's view of one list in its store.
+type ListStatus struct {
+	Info engine.ListInfo
+	// Epoch, Published, HeadIssuedAt and Snapshot come from HQ's state;
+	// Err says why a list has none (not created by the publisher).
+	Epoch        uint64
+	Published    uint64
+	HeadIssuedAt time.Time
+	SnapshotFile string
+	Err          error
+}
+
+// Pending reports whether the current version still awaits announcement.
+func (s ListStatus) Pending() bool { return s.Err == nil && s.Published < s.Info.Version }
+
+// Lists returns HQ's view of every list in st, sorted by name.
+func Lists(st *badgerstore.Store) ([]ListStatus, error) {
+	lists, err := st.Lists()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ListStatus, 0, len(lists))
+	for _, info := range lists {
+		ls := ListStatus{Info: info}
+		s, err := decodeState(info.Name, info.Replica)
+		if err != nil {
+			ls.Err = err
+		} else {
+			ls.Epoch, ls.Published, ls.HeadIssuedAt = s.Epoch, s.Published, s.HeadIssuedAt
+			if s.Snapshot != nil {
+				ls.SnapshotFile = s.Snapshot.File
+			}
+		}
+		out = append(out, ls)
+	}
+	return out, nil
+}
+
+// addDigest adds a record's SHA-256 to a set hash, as engine.SetHash.Add
+// does with the record itself.
+func addDigest(h *engine.SetHash, d [32]byte) {
+	for i := range h {
+		h[i] += binary.BigEndian.Uint64(d[i*8:])
+	}
+}
+
+func cloneEntry(e *engine.Entry) engine.Entry {
+	c := *e
+	c.Names = slices.Clone(e.Names)
+	c.BirthDates = slices.Clone(e.BirthDates)
+	c.Nationalities = slices.Clone(e.Nationalities)
+	c.Documents = slices.Clone(e.Documents)
+	c.Programs = slices.Clone(e.Programs)
+	return c
+}
