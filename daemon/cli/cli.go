@@ -5,129 +5,53 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"sort"
 	"strings"
+
+	"github.com/watchpost/watchpost/daemon/cmdline"
 )
 
-// Exit codes of the watchpost command.
+// Exit codes (the contract of every Watchpost program; see daemon/cmdline).
 const (
-	ExitOK      = 0 // success
-	ExitFailure = 1 // the command ran and failed (bad input file, store error)
-	ExitUsage   = 2 // bad flags or arguments
+	ExitOK      = cmdline.ExitOK
+	ExitFailure = cmdline.ExitFailure
+	ExitUsage   = cmdline.ExitUsage
 )
 
 // Env is what a command reads and writes besides its arguments.
-type Env struct {
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
+type Env = cmdline.Env
+
+var commands = map[string]cmdline.Command{
+	"import":  {Summary: "import a list edition into the store", Run: runImport},
+	"lists":   {Summary: "show the lists in the store", Run: runLists},
+	"screen":  {Summary: "screen travellers (JSON lines, MRZ or PAXLST) against the lists", Run: runScreen},
+	"parse":   {Summary: "parse MRZ or PAXLST input and print it as JSON", Run: runParse},
+	"demo":    {Summary: "screen sample travellers against the embedded UN list; no setup needed", Run: runDemo},
+	"bench":   {Summary: "measure screening throughput, latency, import and start-up times", Run: runBench},
+	"version": {Summary: "print the version", Run: runVersion},
 }
 
-type command struct {
-	summary string
-	run     func(ctx context.Context, env *Env, args []string) error
-}
-
-var commands = map[string]command{
-	"import":  {"import a list edition into the store", runImport},
-	"lists":   {"show the lists in the store", runLists},
-	"screen":  {"screen travellers (JSON lines, MRZ or PAXLST) against the lists", runScreen},
-	"parse":   {"parse MRZ or PAXLST input and print it as JSON", runParse},
-	"demo":    {"screen sample travellers against the embedded UN list; no setup needed", runDemo},
-	"bench":   {"measure screening throughput, latency, import and start-up times", runBench},
-	"version": {"print the version", runVersion},
-}
-
-// usageError marks an error in the command line rather than in the work.
-type usageError struct{ error }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+var program = &cmdline.Program{Name: "watchpost", Commands: commands}
 
 // Main runs the watchpost command with args (without the program name) and
-// returns the process exit code. SIGINT and SIGTERM cancel the command.
-func Main(args []string, env *Env) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	return run(ctx, args, env)
-}
+// returns the process exit code. SIGINT cancels the command.
+func Main(args []string, env *Env) int { return program.Main(args, env) }
 
-func run(ctx context.Context, args []string, env *Env) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		printUsage(env.Stderr)
-		if len(args) == 0 {
-			return ExitUsage
-		}
-		return ExitOK
-	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(env.Stderr, "watchpost: unknown command %q\n", args[0])
-		printUsage(env.Stderr)
-		return ExitUsage
-	}
-	err := cmd.run(ctx, env, args[1:])
-	var ue usageError
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.Is(err, flag.ErrHelp):
-		return ExitOK
-	case errors.As(err, &ue):
-		fmt.Fprintf(env.Stderr, "watchpost %s: %v\n", args[0], err)
-		return ExitUsage
-	default:
-		fmt.Fprintf(env.Stderr, "watchpost %s: %v\n", args[0], err)
-		return ExitFailure
-	}
-}
+func run(ctx context.Context, args []string, env *Env) int { return program.Run(ctx, args, env) }
 
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: watchpost <command> [flags] [args]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\nRun 'watchpost <command> -h' for a command's flags.")
-}
+func usagef(format string, args ...any) error { return cmdline.Usagef(format, args...) }
 
 // newFlags returns a flag set that reports errors instead of exiting.
 func newFlags(env *Env, name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "usage: watchpost %s %s\n", name, usage)
-		fs.PrintDefaults()
-	}
-	return fs
+	return cmdline.NewFlags(env, "watchpost", name, usage)
 }
 
 // parseFlags parses args, allowing flags after positional arguments too.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err}
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
+	return cmdline.ParseFlags(fs, args)
 }
 
 // openInput opens FILE, or standard input for "-" or no argument.

@@ -7,41 +7,29 @@ package hqcli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
-	"os/signal"
-	"sort"
 	"strings"
+
+	"github.com/watchpost/watchpost/daemon/cmdline"
 )
 
-// Exit codes of the watchpost-hq command (the same as watchpost's).
+// Exit codes (the contract of every Watchpost program; see daemon/cmdline).
 const (
-	ExitOK      = 0 // success
-	ExitFailure = 1 // the command ran and failed (bad input, store or broker error)
-	ExitUsage   = 2 // bad flags or arguments
+	ExitOK      = cmdline.ExitOK
+	ExitFailure = cmdline.ExitFailure
+	ExitUsage   = cmdline.ExitUsage
 )
 
 // Env is what a command reads and writes besides its arguments.
-type Env struct {
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
-}
+type Env = cmdline.Env
 
-type command struct {
-	summary string
-	run     func(ctx context.Context, env *Env, args []string) error
-}
-
-var commands = map[string]command{
-	"keygen":  {"make HQ's signing key pair (hq.key, hq.pub) in a directory", runKeygen},
-	"publish": {"publish a new edition of a list: delta, snapshot and signed head", runPublish},
-	"heads":   {"re-sign and publish the head of every list (run every few hours)", runHeads},
-	"lists":   {"show the lists HQ publishes and their state", runLists},
-	"version": {"print the version", runVersion},
+var commands = map[string]cmdline.Command{
+	"keygen":  {Summary: "make HQ's signing key pair (hq.key, hq.pub) in a directory", Run: runKeygen},
+	"publish": {Summary: "publish a new edition of a list: delta, snapshot and signed head", Run: runPublish},
+	"heads":   {Summary: "re-sign and publish the head of every list (run every few hours)", Run: runHeads},
+	"lists":   {Summary: "show the lists HQ publishes and their state", Run: runLists},
+	"version": {Summary: "print the version", Run: runVersion},
 }
 
 // notBuilt are the HQ commands of the design (PROTOCOL.md 7) that do not
@@ -51,91 +39,24 @@ deltas over HTTPS, re-sign heads on a timer), posts (fleet table) and
 hits (recent hits). Until serve exists, serve --snapshot-dir with any
 HTTPS server at --snapshot-url and run 'heads' from a timer (every 6 h).`
 
-// usageError marks an error in the command line rather than in the work.
-type usageError struct{ error }
+var program = &cmdline.Program{Name: "watchpost-hq", Commands: commands, Epilogue: notBuilt}
 
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+// Main runs the watchpost-hq command with args (without the program name) and
+// returns the process exit code. SIGINT cancels the command.
+func Main(args []string, env *Env) int { return program.Main(args, env) }
 
-// Main runs the watchpost-hq command with args (without the program name)
-// and returns the process exit code. SIGINT cancels the command.
-func Main(args []string, env *Env) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	return run(ctx, args, env)
-}
+func run(ctx context.Context, args []string, env *Env) int { return program.Run(ctx, args, env) }
 
-func run(ctx context.Context, args []string, env *Env) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		printUsage(env.Stderr)
-		if len(args) == 0 {
-			return ExitUsage
-		}
-		return ExitOK
-	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(env.Stderr, "watchpost-hq: unknown command %q\n", args[0])
-		printUsage(env.Stderr)
-		return ExitUsage
-	}
-	err := cmd.run(ctx, env, args[1:])
-	var ue usageError
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.Is(err, flag.ErrHelp):
-		return ExitOK
-	case errors.As(err, &ue):
-		fmt.Fprintf(env.Stderr, "watchpost-hq %s: %v\n", args[0], err)
-		return ExitUsage
-	default:
-		fmt.Fprintf(env.Stderr, "watchpost-hq %s: %v\n", args[0], err)
-		return ExitFailure
-	}
-}
-
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: watchpost-hq <command> [flags] [args]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\n"+notBuilt)
-	fmt.Fprintln(w, "\nRun 'watchpost-hq <command> -h' for a command's flags.")
-}
+func usagef(format string, args ...any) error { return cmdline.Usagef(format, args...) }
 
 // newFlags returns a flag set that reports errors instead of exiting.
 func newFlags(env *Env, name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "usage: watchpost-hq %s %s\n", name, usage)
-		fs.PrintDefaults()
-	}
-	return fs
+	return cmdline.NewFlags(env, "watchpost-hq", name, usage)
 }
 
 // parseFlags parses args, allowing flags after positional arguments too.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err}
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
+	return cmdline.ParseFlags(fs, args)
 }
 
 // Version, Commit and Date are stamped in by the release build, as for

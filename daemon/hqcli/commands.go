@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon/cmdline"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/sync/hq"
@@ -132,7 +133,7 @@ func open(ctx context.Context, env *Env, f *pubFlags) (*session, error) {
 	}
 	cli, err := mqtt.New(opts)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, cmdline.UsageError{Err: err}
 	}
 	st, err := openStore(env, f.dataDir)
 	if err != nil {
