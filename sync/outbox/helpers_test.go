@@ -1,0 +1,344 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/sync/fake"
+	"github.com/watchpost/watchpost/sync/transport"
+)
+
+const testPost = "post-1"
+
+// fakeClock is a Clock that moves only when Advance is called.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
+	if d <= 0 {
+		t.fired = true
+		t.ch <- c.now
+		return t
+	}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+// Advance moves the clock and fires the timers that are due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	keep := c.timers[:0]
+	for _, t := range c.timers {
+		if !t.at.After(c.now) {
+			t.fired = true
+			t.ch <- c.now
+			continue
+		}
+		keep = append(keep, t)
+	}
+	c.timers = keep
+}
+
+type fakeTimer struct {
+	c       *fakeClock
+	at      time.Time
+	ch      chan time.Time
+	fired   bool
+	stopped bool
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.ch }
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	active := !t.fired && !t.stopped
+	t.stopped = true
+	for i, x := range t.c.timers {
+		if x == t {
+			t.c.timers = append(t.c.timers[:i], t.c.timers[i+1:]...)
+			break
+		}
+	}
+	return active
+}
+
+// checkFor polls cond (advancing the fake clock by step each time, if
+// clk is not nil) until it holds or total real time passed.
+func checkFor(t testing.TB, total time.Duration, what string, clk *fakeClock, step time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(total)
+	for !cond() {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			for _, g := range strings.Split(string(buf), "\n\n") {
+				if strings.Contains(g, "outbox.") {
+					t.Log(g)
+				}
+			}
+			t.Fatalf("timed out after %v waiting for %s", total, what)
+		}
+		if clk != nil {
+			clk.Advance(step)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func openStore(t testing.TB, dir string) *badgerstore.Store {
+	t.Helper()
+	s, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func openOutbox(t testing.TB, s *badgerstore.Store, o Options) *Outbox {
+	t.Helper()
+	ob, err := Open(context.Background(), s, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ob
+}
+
+func hitPayload(i int) []byte {
+	return fmt.Appendf(nil, `{"list":"un","list_version":7,"entry_id":"QDi.%03d","score":0.97,"seq":%d}`, i%1000, i)
+}
+
+func put(t testing.TB, ob *Outbox, k Kind, payload string) Record {
+	t.Helper()
+	r, err := ob.Put(context.Background(), Record{Kind: k, Payload: []byte(payload)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// hqSim is HQ as the tests need it: it stores each record id once
+// (counting duplicates) and acks in batches from one goroutine.
+type hqSim struct {
+	tr   transport.Transport
+	post string
+
+	mu       sync.Mutex
+	seen     map[string]int // id -> receipts
+	order    []string       // ids in order of first receipt
+	received int
+	withhold func(id string, receipt int) bool // true: store, do not ack
+	pending  []string
+	kick     chan struct{}
+	ackErrs  int // guarded by mu
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newHQ(t testing.TB, tr transport.Transport, post string) *hqSim {
+	t.Helper()
+	h := &hqSim{tr: tr, post: post, seen: map[string]int{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	if err := tr.Subscribe(HitsTopic(post), h.onHit); err != nil {
+		t.Fatal(err)
+	}
+	go h.acker()
+	t.Cleanup(h.close)
+	return h
+}
+
+func (h *hqSim) close() {
+	select {
+	case <-h.stop:
+	default:
+		close(h.stop)
+	}
+	<-h.done
+}
+
+func (h *hqSim) onHit(m transport.Message) {
+	r, err := DecodeMessage(m.Payload)
+	if err != nil {
+		panic(fmt.Sprintf("HQ got a bad message %q: %v", m.Payload, err))
+	}
+	h.mu.Lock()
+	h.received++
+	h.seen[r.ID]++
+	n := h.seen[r.ID]
+	if n == 1 {
+		h.order = append(h.order, r.ID)
+	}
+	if h.withhold == nil || !h.withhold(r.ID, n) {
+		h.pending = append(h.pending, r.ID)
+	}
+	h.mu.Unlock()
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (h *hqSim) acker() {
+	defer close(h.done)
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-h.kick:
+		}
+		for {
+			h.mu.Lock()
+			n := min(len(h.pending), 256)
+			ids := append([]string(nil), h.pending[:n]...)
+			h.pending = h.pending[n:]
+			h.mu.Unlock()
+			if len(ids) == 0 {
+				break
+			}
+			b, _ := EncodeAck(ids)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := h.tr.Publish(ctx, AcksTopic(h.post), b, false)
+			cancel()
+			if err != nil {
+				// Lost ack: the post resends, HQ acks again.
+				h.mu.Lock()
+				h.ackErrs++
+				h.mu.Unlock()
+			}
+		}
+	}
+}
+
+func (h *hqSim) setWithhold(f func(id string, receipt int) bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.withhold = f
+}
+
+// stats returns unique ids stored, total receipts and duplicates.
+func (h *hqSim) stats() (unique, received, dups int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.seen), h.received, h.received - len(h.seen)
+}
+
+func (h *hqSim) count(id string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seen[id]
+}
+
+func (h *hqSim) ordered() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.order...)
+}
+
+// connect returns a fake client, closed at cleanup.
+func connect(t testing.TB, b *fake.Broker, id string) *fake.Client {
+	t.Helper()
+	c, err := b.Connect(fake.Options{ClientID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
+
+// running is a Publisher running in the background.
+type running struct {
+	p      *Publisher
+	cancel context.CancelFunc
+	errc   chan error
+	once   sync.Once
+}
+
+func startPublisher(t testing.TB, ob *Outbox, tr transport.Transport, o PublisherOptions) *running {
+	t.Helper()
+	if o.Post == "" {
+		o.Post = testPost
+	}
+	p, err := NewPublisher(ob, tr, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{p: p, cancel: cancel, errc: make(chan error, 1)}
+	go func() { r.errc <- p.Run(ctx) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// stop cancels Run, checks it returned nil and left no goroutine behind.
+func (r *running) stop(t testing.TB) {
+	t.Helper()
+	r.once.Do(func() {
+		r.cancel()
+		select {
+		case err := <-r.errc:
+			if err != nil {
+				t.Errorf("Run returned %v after cancel, want nil", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run did not return within 10 s of cancel")
+		}
+		checkNoPublisherGoroutines(t)
+	})
+}
+
+// checkNoPublisherGoroutines fails if a goroutine started by a Publisher
+// is still running.
+func checkNoPublisherGoroutines(t testing.TB) {
+	t.Helper()
+	var stacks string
+	for range 200 {
+		buf := make([]byte, 1<<20)
+		stacks = string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "outbox.(*Publisher).") {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Errorf("publisher goroutines still running after Run returned:\n%s", stacks)
+}
+
+func mustDepth(t testing.TB, ob *Outbox, want int) {
+	t.Helper()
+	if d := ob.Depth(); d.Records != want {
+		t.Fatalf("outbox depth = %d, want %d (%+v)", d.Records, want, d)
+	}
+}
+
+var errAbort = errors.New("abort")
+
+func (h *hqSim) ackErrCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ackErrs
+}

@@ -1,0 +1,515 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/watchpost/watchpost/sync/transport"
+)
+
+// Publisher defaults.
+const (
+	// DefaultWindow: records sent and not yet acknowledged by HQ. At a
+	// 600 ms round trip 32 records in flight drain about 50 records/s,
+	// far above a post's hit rate, while a reconnect sends at most 32
+	// messages at once (RELIABILITY 1.7, 1.8).
+	DefaultWindow = 32
+	// DefaultAckTimeout: a record published without an ack for this long
+	// is sent again (same id; HQ deduplicates). Long enough for HQ to
+	// store and ack over a slow link, short enough that a lost ack costs
+	// minutes, not hours.
+	DefaultAckTimeout = 2 * time.Minute
+	// DefaultPublishTimeout bounds the wait for one PUBACK.
+	DefaultPublishTimeout = 60 * time.Second
+	// DefaultBackoffMin and DefaultBackoffMax bound the jittered
+	// exponential back-off after a failed publish. A publish while the
+	// link is down fails locally (transport.ErrNotConnected) and costs no
+	// traffic, so the cap is short: delivery resumes within about 30 s of
+	// the link returning, and the jitter keeps a fleet of posts that come
+	// back together from hitting HQ in the same second (STYLE 13).
+	DefaultBackoffMin = 500 * time.Millisecond
+	DefaultBackoffMax = 30 * time.Second
+	// ackQueue is the number of ack messages buffered between the
+	// transport's handler and the publisher's loop.
+	ackQueue = 64
+)
+
+// PublisherOptions configure a Publisher.
+type PublisherOptions struct {
+	// Post is the post id (PROTOCOL.md §1): records go to
+	// watchpost/v1/posts/<post>/hits, acks come on .../acks. Required.
+	Post string
+	// Window, AckTimeout, PublishTimeout, BackoffMin, BackoffMax: the
+	// Default* values when 0.
+	Window         int
+	AckTimeout     time.Duration
+	PublishTimeout time.Duration
+	BackoffMin     time.Duration
+	BackoffMax     time.Duration
+	// MaxRate, if > 0, bounds the records published per second (first
+	// sends and resends together), evenly spaced: for a metered or shared
+	// link.
+	MaxRate float64
+	// Clock drives back-off, ack timeouts and the rate (the outbox's clock
+	// when nil).
+	Clock Clock
+	// Jitter returns a number in [0, 1) for the back-off jitter
+	// (math/rand/v2 when nil).
+	Jitter func() float64
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// HitsTopic and AcksTopic are the publisher's topics for a post.
+func HitsTopic(post string) string { return "watchpost/v1/posts/" + post + "/hits" }
+
+// AcksTopic is where HQ acknowledges a post's records.
+func AcksTopic(post string) string { return "watchpost/v1/posts/" + post + "/acks" }
+
+// PublisherStats are running totals since NewPublisher.
+type PublisherStats struct {
+	// Published counts PUBACKed publishes (first sends and resends);
+	// Resent counts sends after an ack timeout.
+	Published, Resent uint64
+	// PublishErrors counts failed publishes (each starts or extends the
+	// back-off).
+	PublishErrors uint64
+	// Acked counts records deleted on HQ's ack; AckedUnknown counts acked
+	// ids that were not in the outbox (duplicates, or records dropped by
+	// the budget); BadAcks counts ack messages that did not parse.
+	Acked, AckedUnknown, BadAcks uint64
+	// InFlight is the records published or being published and not acked.
+	InFlight int
+}
+
+// Publisher drains an Outbox to HQ over a transport.Transport. See the
+// package doc for the delivery rules.
+type Publisher struct {
+	ob    *Outbox
+	tr    transport.Transport
+	opts  PublisherOptions
+	clock Clock
+	log   *slog.Logger
+	hits  string
+	acks  string
+
+	started atomic.Bool
+	done    chan struct{} // closed when Run returns
+	ackCh   chan []string
+
+	published, resent, pubErrs  atomic.Uint64
+	acked, ackedUnknown, badAck atomic.Uint64
+	inflight                    atomic.Int64
+}
+
+// NewPublisher returns a publisher for ob over tr; call Run.
+func NewPublisher(ob *Outbox, tr transport.Transport, opts PublisherOptions) (*Publisher, error) {
+	if ob == nil || tr == nil {
+		return nil, errors.New("new publisher: nil outbox or transport")
+	}
+	if err := validPost(opts.Post); err != nil {
+		return nil, fmt.Errorf("new publisher: %w", err)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if opts.Window <= 0 {
+		opts.Window = DefaultWindow
+	}
+	def(&opts.AckTimeout, DefaultAckTimeout)
+	def(&opts.PublishTimeout, DefaultPublishTimeout)
+	def(&opts.BackoffMin, DefaultBackoffMin)
+	def(&opts.BackoffMax, DefaultBackoffMax)
+	opts.BackoffMax = max(opts.BackoffMax, opts.BackoffMin)
+	if opts.Clock == nil {
+		opts.Clock = ob.clock
+	}
+	if opts.Jitter == nil {
+		opts.Jitter = rand.Float64
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Publisher{
+		ob:    ob,
+		tr:    tr,
+		opts:  opts,
+		clock: opts.Clock,
+		log:   log.With(logKeyComponent, "outbox-publisher", "post", opts.Post),
+		hits:  HitsTopic(opts.Post),
+		acks:  AcksTopic(opts.Post),
+		done:  make(chan struct{}),
+		ackCh: make(chan []string, ackQueue),
+	}, nil
+}
+
+func validPost(p string) error {
+	if p == "" || len(p) > 64 {
+		return fmt.Errorf("post id %q: want 1 to 64 characters", p)
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return fmt.Errorf("post id %q: only a-z, 0-9 and '-' are allowed", p)
+		}
+	}
+	return nil
+}
+
+// Stats returns the running totals.
+func (p *Publisher) Stats() PublisherStats {
+	return PublisherStats{
+		Published:     p.published.Load(),
+		Resent:        p.resent.Load(),
+		PublishErrors: p.pubErrs.Load(),
+		Acked:         p.acked.Load(),
+		AckedUnknown:  p.ackedUnknown.Load(),
+		BadAcks:       p.badAck.Load(),
+		InFlight:      int(p.inflight.Load()),
+	}
+}
+
+// Depth is the outbox's depth (for status and metrics).
+func (p *Publisher) Depth() Depth { return p.ob.Depth() }
+
+// onAck is the transport handler for the acks topic. It parses and
+// queues; the loop deletes. After Run returned, acks are dropped (the
+// records are resent next time and acked again).
+func (p *Publisher) onAck(m transport.Message) {
+	ids, err := DecodeAck(m.Payload)
+	if err != nil {
+		p.badAck.Add(1)
+		p.log.Warn("ignoring a bad ack message", logKeyError, err)
+		return
+	}
+	if len(ids) == 0 {
+		return
+	}
+	select {
+	case p.ackCh <- ids:
+	case <-p.done:
+	}
+}
+
+// flight is a record the publisher has taken from the outbox and not yet
+// seen acknowledged.
+type flight struct {
+	seq      uint64
+	id       string
+	msg      []byte
+	sending  bool      // a publish is running
+	acked    bool      // the ack arrived while publishing
+	deadline time.Time // while awaiting the ack: resend after it
+	sends    int
+}
+
+type pubResult struct {
+	f   *flight
+	err error
+}
+
+// run state, owned by Run's goroutine.
+type runState struct {
+	inflight map[string]*flight
+	resend   []*flight         // published before, to send again
+	cursor   [3]uint64         // next sequence to scan, by priority
+	buf      [3][]storedRecord // scanned, not yet sent, by priority
+	dry      [3]bool           // the last scan found nothing more; cleared by a wake
+	attempt  int               // consecutive failed publishes
+	holdTill time.Time         // no publishes before this (back-off)
+	nextSend time.Time         // rate limit
+	blocked  bool              // the last fill stopped for holdTill or nextSend with work left
+	results  chan pubResult
+}
+
+// Run drains the outbox until ctx ends, then returns nil after every
+// goroutine it started has stopped. It returns an error only if the
+// outbox cannot be read or written (the store failed) or the ack topic
+// cannot be subscribed. Run may be called once.
+func (p *Publisher) Run(ctx context.Context) error {
+	if !p.started.CompareAndSwap(false, true) {
+		return errors.New("outbox publisher: Run called twice")
+	}
+	defer close(p.done)
+	if err := p.tr.Subscribe(p.acks, p.onAck); err != nil {
+		return fmt.Errorf("outbox publisher: subscribe %s: %w", p.acks, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		p.inflight.Store(0)
+	}()
+	st := &runState{
+		inflight: map[string]*flight{},
+		results:  make(chan pubResult, p.opts.Window),
+	}
+	var timer Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if err := p.fill(ctx, st, &wg); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		p.inflight.Store(int64(len(st.inflight)))
+		// A fresh timer per wait: simpler than re-arming one, and cheap
+		// next to a publish.
+		if timer != nil {
+			timer.Stop()
+			timer = nil
+		}
+		var timerC <-chan time.Time
+		if at, ok := p.nextWake(st); ok {
+			timer = p.clock.NewTimer(at.Sub(p.clock.Now()))
+			timerC = timer.C()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.ob.wake:
+			st.dry = [3]bool{}
+		case ids := <-p.ackCh:
+			if err := p.handleAcks(ctx, st, ids); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		case r := <-st.results:
+			p.handleResult(st, r)
+		case <-timerC:
+			timer = nil
+			p.expire(st)
+		}
+	}
+}
+
+// nextWake is when the loop must look again without an event: the end of
+// the back-off or rate wait if there is work waiting for it, or the
+// earliest ack deadline.
+func (p *Publisher) nextWake(st *runState) (time.Time, bool) {
+	var at time.Time
+	set := func(t time.Time) {
+		if at.IsZero() || t.Before(at) {
+			at = t
+		}
+	}
+	if st.blocked {
+		// fill stopped for the back-off or the rate, not for lack of
+		// work: wake when it ends, at once if it already has (the clock
+		// moved since fill looked).
+		set(latest(st.holdTill, st.nextSend))
+	}
+	for _, f := range st.inflight {
+		if !f.sending && !f.deadline.IsZero() {
+			set(f.deadline)
+		}
+	}
+	return at, !at.IsZero()
+}
+
+// fill starts publishes while the window has room: resends first, then
+// new records, high priority before low.
+func (p *Publisher) fill(ctx context.Context, st *runState, wg *sync.WaitGroup) error {
+	st.blocked = false
+	for {
+		now := p.clock.Now()
+		if st.holdTill.After(now) || st.nextSend.After(now) {
+			// Blocked only if there is something to send.
+			st.blocked = len(st.resend) > 0 || len(st.inflight) < p.opts.Window
+			return nil
+		}
+		f, err := p.next(ctx, st)
+		if err != nil || f == nil {
+			return err
+		}
+		if p.opts.MaxRate > 0 {
+			st.nextSend = now.Add(time.Duration(float64(time.Second) / p.opts.MaxRate))
+		}
+		f.sending, f.deadline = true, time.Time{}
+		f.sends++
+		if f.sends > 1 {
+			p.resent.Add(1)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, p.opts.PublishTimeout)
+			defer cancel()
+			err := p.tr.Publish(pctx, p.hits, f.msg, false)
+			st.results <- pubResult{f, err} // buffered to the window: never blocks
+		}()
+	}
+}
+
+// next picks the next record to send, or nil.
+func (p *Publisher) next(ctx context.Context, st *runState) (*flight, error) {
+	for len(st.resend) > 0 {
+		f := st.resend[0]
+		st.resend = st.resend[1:]
+		if f.acked || !p.ob.has(f.seq) {
+			// Acked, dropped by the budget or superseded meanwhile.
+			delete(st.inflight, f.id)
+			continue
+		}
+		return f, nil
+	}
+	if len(st.inflight) >= p.opts.Window {
+		return nil, nil
+	}
+	for _, prio := range []Priority{PriorityHigh, PriorityLow} {
+		for {
+			if len(st.buf[prio]) == 0 {
+				if st.dry[prio] {
+					break
+				}
+				recs, next, err := p.ob.scan(ctx, prio, st.cursor[prio], p.opts.Window, func(id string) bool {
+					_, ok := st.inflight[id]
+					return ok
+				})
+				if err != nil {
+					return nil, err
+				}
+				if len(recs) < p.opts.Window {
+					st.dry[prio] = true
+				}
+				st.cursor[prio] = next
+				st.buf[prio] = recs
+				if len(recs) == 0 {
+					break
+				}
+			}
+			r := st.buf[prio][0]
+			st.buf[prio] = st.buf[prio][1:]
+			if _, ok := st.inflight[r.rec.ID]; ok || !p.ob.has(r.seq) {
+				// In flight (scanned again behind an open transaction),
+				// or acked, dropped or superseded since the scan.
+				continue
+			}
+			msg, err := EncodeMessage(r.rec)
+			if err != nil {
+				return nil, err
+			}
+			f := &flight{seq: r.seq, id: r.rec.ID, msg: msg}
+			st.inflight[f.id] = f
+			return f, nil
+		}
+	}
+	return nil, nil
+}
+
+func (p *Publisher) handleResult(st *runState, r pubResult) {
+	f := r.f
+	f.sending = false
+	if r.err == nil {
+		p.published.Add(1)
+		st.attempt = 0
+	}
+	if f.acked {
+		// HQ's ack overtook our PUBACK (it can: different topics), or
+		// came from an earlier send while this one failed.
+		delete(st.inflight, f.id)
+		return
+	}
+	if r.err != nil {
+		p.pubErrs.Add(1)
+		st.resend = append(st.resend, f)
+		f.sends-- // a failed publish is not a send
+		now := p.clock.Now()
+		if st.holdTill.After(now) {
+			return // the publishes of one window fail together: one step
+		}
+		st.attempt++
+		wait := backoff(st.attempt, p.opts.BackoffMin, p.opts.BackoffMax, p.opts.Jitter())
+		st.holdTill = now.Add(wait)
+		if st.attempt == 1 || st.attempt%20 == 0 {
+			p.log.Warn("publish failed; backing off", logKeyError, r.err, logKeyAttempt, st.attempt, logKeyWait, wait)
+		}
+		return
+	}
+	f.deadline = p.clock.Now().Add(p.opts.AckTimeout)
+}
+
+// expire queues for resending the records whose ack is overdue.
+func (p *Publisher) expire(st *runState) {
+	now := p.clock.Now()
+	n := 0
+	for _, f := range st.inflight {
+		if !f.sending && !f.deadline.IsZero() && !now.Before(f.deadline) {
+			f.deadline = time.Time{}
+			st.resend = append(st.resend, f)
+			n++
+		}
+	}
+	if n > 0 {
+		p.log.Info("no ack from HQ; resending", logKeyRecords, n)
+	}
+}
+
+// handleAcks deletes acked records: this batch and any other queued.
+func (p *Publisher) handleAcks(ctx context.Context, st *runState, ids []string) error {
+	for more := true; more && len(ids) < ackChunk; {
+		select {
+		case more2 := <-p.ackCh:
+			ids = append(ids, more2...)
+		default:
+			more = false
+		}
+	}
+	n, err := p.ob.Ack(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("outbox publisher: %w", err)
+	}
+	p.acked.Add(uint64(n))
+	p.ackedUnknown.Add(uint64(len(ids) - n))
+	for _, id := range ids {
+		f, ok := st.inflight[id]
+		if !ok {
+			continue
+		}
+		if f.sending {
+			f.acked = true // removed when its publish returns
+			continue
+		}
+		f.acked = true // if queued in resend, next skips it
+		delete(st.inflight, id)
+	}
+	return nil
+}
+
+func latest(ts ...time.Time) time.Time {
+	var l time.Time
+	for _, t := range ts {
+		if t.After(l) {
+			l = t
+		}
+	}
+	return l
+}
+
+// backoff returns the wait before retrying after the attempt-th
+// consecutive failure: min·2^(attempt-1) capped at max, then "equal
+// jitter", a uniform draw from [d/2, d) with j in [0, 1).
+func backoff(attempt int, minD, maxD time.Duration, j float64) time.Duration {
+	d := minD
+	for i := 1; i < attempt && d < maxD; i++ {
+		d *= 2
+	}
+	d = min(d, maxD)
+	return d/2 + time.Duration(j*float64(d/2))
+}
