@@ -51,42 +51,18 @@ var now = func() time.Time { return time.Now().UTC() }
 // one emitted winning. emit does not retain the entry.
 func (s *Store) ReplaceEntries(ctx context.Context, meta ListMeta, src func(emit func(*engine.Entry) error) error) (engine.ListInfo, error) {
 	return s.replace(ctx, meta, engine.ListNames, func(wb *badger.WriteBatch, next uint64) error {
-		n := 0
-		var emitErr error
-		err := src(func(e *engine.Entry) error {
-			i := n
-			n++
-			if emitErr != nil {
-				return emitErr
-			}
-			if i%ctxCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					emitErr = err
-					return err
-				}
-			}
-			if e == nil {
-				emitErr = fmt.Errorf("entry %d: nil", i)
-				return emitErr
-			}
+		return stageEach(ctx, "entry", src, func(e *engine.Entry) error {
 			if err := e.Validate(); err != nil {
-				emitErr = fmt.Errorf("entry %d: %w", i, err)
-				return emitErr
+				return err
 			}
 			if err := noNUL("entry id", e.ID); err != nil {
-				emitErr = fmt.Errorf("entry %d: %w", i, err)
-				return emitErr
+				return err
 			}
 			if err := wb.Set(appendVersion(entryGroup(meta.Name, e.ID), next), engine.MarshalEntry(e)); err != nil {
-				emitErr = fmt.Errorf("entry %d: stage: %w", i, err)
-				return emitErr
+				return fmt.Errorf("stage: %w", err)
 			}
 			return nil
 		})
-		if err == nil {
-			err = emitErr
-		}
-		return err
 	})
 }
 
@@ -97,47 +73,59 @@ func (s *Store) ReplaceEntries(ctx context.Context, meta ListMeta, src func(emit
 // the last one emitted winning.
 func (s *Store) ReplaceDocuments(ctx context.Context, meta ListMeta, src func(emit func(*engine.Document) error) error) (engine.ListInfo, error) {
 	return s.replace(ctx, meta, engine.ListDocuments, func(wb *badger.WriteBatch, next uint64) error {
-		n := 0
-		var emitErr error
-		err := src(func(d *engine.Document) error {
-			i := n
-			n++
-			if emitErr != nil {
-				return emitErr
-			}
-			if i%ctxCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					emitErr = err
-					return err
-				}
-			}
-			if d == nil {
-				emitErr = fmt.Errorf("document row %d: nil", i)
-				return emitErr
-			}
+		return stageEach(ctx, "document row", src, func(d *engine.Document) error {
 			dk := engine.DocumentKey(d.Number)
 			if dk == "" {
-				emitErr = fmt.Errorf("document row %d: number %q has no letter or digit", i, d.Number)
-				return emitErr
+				return fmt.Errorf("number %q has no letter or digit", d.Number)
 			}
 			country := normCountry(d.Country)
 			if err := errors.Join(noNUL("country", country), noNUL("type", d.Type)); err != nil {
-				emitErr = fmt.Errorf("document row %d: %w", i, err)
-				return emitErr
+				return err
 			}
 			k := make([]byte, 0, len(meta.Name)+len(dk)+len(country)+len(d.Type)+16)
 			k = appendVersion(docGroupAppend(k, meta.Name, dk, country, d.Type), next)
 			if err := wb.Set(k, engine.MarshalDocument(d)); err != nil {
-				emitErr = fmt.Errorf("document row %d: stage: %w", i, err)
-				return emitErr
+				return fmt.Errorf("stage: %w", err)
 			}
 			return nil
 		})
-		if err == nil {
-			err = emitErr
-		}
-		return err
 	})
+}
+
+// stageEach runs a replace's source, handing each record to stage. It
+// numbers the records for error messages ("<what> <i>: …"), checks ctx
+// every ctxCheckEvery records, rejects nil records, and makes the first
+// error sticky: later emits fail with it and it is returned even if src
+// ignores it.
+func stageEach[T any](ctx context.Context, what string, src func(emit func(*T) error) error, stage func(*T) error) error {
+	n := 0
+	var emitErr error
+	err := src(func(rec *T) error {
+		i := n
+		n++
+		if emitErr != nil {
+			return emitErr
+		}
+		if i%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				emitErr = err
+				return err
+			}
+		}
+		if rec == nil {
+			emitErr = fmt.Errorf("%s %d: nil", what, i)
+			return emitErr
+		}
+		if err := stage(rec); err != nil {
+			emitErr = fmt.Errorf("%s %d: %w", what, i, err)
+			return emitErr
+		}
+		return nil
+	})
+	if err == nil {
+		err = emitErr
+	}
+	return err
 }
 
 // replace runs stage, seal, flip and collect (see the package doc).
