@@ -5,20 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/sync/brokertest"
+
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
@@ -47,22 +46,11 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
 	}
 }
 
-// allowAll lets every client connect, publish and subscribe (loopback
-// tests only), as in sync/mqtt's tests.
-type allowAll struct{ mochi.HookBase }
-
-func (*allowAll) ID() string { return "allow-all" }
-func (*allowAll) Provides(b byte) bool {
-	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
-}
-func (*allowAll) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
-func (*allowAll) OnACLCheck(*mochi.Client, string, bool) bool              { return true }
-
 // startMochi runs an in-process mochi broker on a random loopback port.
 func startMochi(t *testing.T) string {
 	t.Helper()
 	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err := srv.AddHook(new(allowAll), nil); err != nil {
+	if err := srv.AddHook(new(brokertest.AllowAll), nil); err != nil {
 		t.Fatal(err)
 	}
 	l := listeners.NewTCP(listeners.Config{ID: "e2e", Address: "127.0.0.1:0"})
@@ -76,52 +64,13 @@ func startMochi(t *testing.T) string {
 	return "tcp://" + l.Address()
 }
 
-// mosquittoPath finds the mosquitto binary, or "".
-func mosquittoPath() string {
-	if p, err := exec.LookPath("mosquitto"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
-		return "/usr/sbin/mosquitto"
-	}
-	return ""
-}
-
-// startMosquitto runs Mosquitto on a free loopback port with persistence
-// on, or skips the test when it is not installed.
+// startMosquitto runs Mosquitto with persistence on (so a post's queued
+// session survives) and returns its URL, or skips the test when it is not
+// installed.
 func startMosquitto(t *testing.T) string {
 	t.Helper()
-	bin := mosquittoPath()
-	if bin == "" {
-		t.Skip("mosquitto not found on PATH or at /usr/sbin/mosquitto; CI installs it (.ci/run)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "mosquitto.conf")
-	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nlog_dest stderr\nlog_type error\n", port, dir)
-	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-c", conf)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitFor(t, 10*time.Second, "mosquitto listening on "+addr, func() error {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	})
-	return "tcp://" + addr
+	return brokertest.StartMosquitto(t, "persistence true", "persistence_location "+dir+"/").URL()
 }
 
 func openStore(t testing.TB, dir string) *badgerstore.Store {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/transport"
 	"github.com/watchpost/watchpost/sync/transport/transporttest"
 )
@@ -172,7 +173,7 @@ func TestPublishBlackHole(t *testing.T) {
 // connects when the broker appears (ConnectRetry, RELIABILITY 1.11);
 // OnState reports the failures and the connect.
 func TestBootOffline(t *testing.T) {
-	b := &mochiBroker{addr: "127.0.0.1:" + strconv.Itoa(freePort(t))}
+	b := &mochiBroker{addr: "127.0.0.1:" + strconv.Itoa(brokertest.FreePort(t))}
 	var mu sync.Mutex
 	var states []State
 	o := testOptions(b.URL(), "boot")

@@ -5,18 +5,14 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/transport"
 	"github.com/watchpost/watchpost/sync/transport/transporttest"
 )
@@ -30,21 +26,6 @@ type broker interface {
 	Stop(t *testing.T)
 	Start(t *testing.T)
 }
-
-// allowAll lets every client connect, publish and subscribe (loopback
-// tests only). It stands in for mochi's hooks/auth, whose YAML
-// dependency is not in go.sum.
-type allowAll struct{ mochi.HookBase }
-
-func (*allowAll) ID() string { return "allow-all" }
-
-func (*allowAll) Provides(b byte) bool {
-	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
-}
-
-func (*allowAll) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
-
-func (*allowAll) OnACLCheck(*mochi.Client, string, bool) bool { return true }
 
 // mochiBroker is an in-process mochi-mqtt broker (no persistence: a
 // restart forgets sessions and retained messages).
@@ -65,7 +46,7 @@ func startMochi(t *testing.T, tlsCfg *tls.Config) *mochiBroker {
 func (b *mochiBroker) Start(t *testing.T) {
 	t.Helper()
 	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err := srv.AddHook(new(allowAll), nil); err != nil {
+	if err := srv.AddHook(new(brokertest.AllowAll), nil); err != nil {
 		t.Fatal(err)
 	}
 	l := listeners.NewTCP(listeners.Config{ID: "t", Address: b.addr, TLSConfig: b.tls})
@@ -108,67 +89,18 @@ func (b *mochiBroker) kill(t *testing.T, clientID string) {
 	cl.Stop(fmt.Errorf("killed by test"))
 }
 
-// mosquittoBroker runs the mosquitto binary on a free loopback port.
-type mosquittoBroker struct {
-	port int
-	conf string
-	cmd  *exec.Cmd
-}
+// mosquittoBroker adapts brokertest's Mosquitto to broker.
+type mosquittoBroker struct{ m *brokertest.Mosquitto }
 
 func startMosquitto(t *testing.T) *mosquittoBroker {
 	t.Helper()
-	if _, err := exec.LookPath("mosquitto"); err != nil {
-		t.Skip("mosquitto not on PATH; CI installs it (.ci/run: apt-get install -y mosquitto)")
-	}
-	b := &mosquittoBroker{port: freePort(t)}
-	b.conf = filepath.Join(t.TempDir(), "mosquitto.conf")
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\n", b.port)
-	if err := os.WriteFile(b.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b.Start(t)
-	t.Cleanup(func() { b.Stop(t) })
-	return b
+	return &mosquittoBroker{brokertest.StartMosquitto(t, "persistence false")}
 }
 
-func (b *mosquittoBroker) Start(t *testing.T) {
-	t.Helper()
-	b.cmd = exec.Command("mosquitto", "-c", b.conf)
-	b.cmd.Stderr = os.Stderr
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", b.port)
-	transporttest.WaitFor(t, 10*time.Second, "mosquitto listening on "+addr, func() bool {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
-}
-
-func (b *mosquittoBroker) Stop(*testing.T) {
-	if b.cmd != nil {
-		_ = b.cmd.Process.Kill()
-		_ = b.cmd.Wait()
-		b.cmd = nil
-	}
-}
-
-func (b *mosquittoBroker) Restart(t *testing.T) { b.Stop(t); b.Start(t) }
-func (b *mosquittoBroker) URL() string          { return fmt.Sprintf("tcp://127.0.0.1:%d", b.port) }
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func (b *mosquittoBroker) Start(t *testing.T)   { b.m.Start(t) }
+func (b *mosquittoBroker) Stop(*testing.T)      { b.m.Stop() }
+func (b *mosquittoBroker) Restart(t *testing.T) { b.m.Restart(t) }
+func (b *mosquittoBroker) URL() string          { return b.m.URL() }
 
 var clientSeq atomic.Int64
 

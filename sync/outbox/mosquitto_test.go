@@ -2,58 +2,22 @@ package outbox
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/sync/brokertest"
 
 	"github.com/watchpost/watchpost/sync/mqtt"
 )
 
-// startMosquitto runs the mosquitto binary on a free loopback port,
-// without persistence, and returns its URL; it skips the test when the
-// binary is not installed. set_tcp_nodelay matters: with Mosquitto's
-// default (Nagle on) every broker-to-client packet of a small-message
-// request/response flow waits for the peer's delayed ACK (~40 ms), and
-// the drain measured 1,050 hits/s instead of 8,400 (window 32).
+// startMosquitto runs Mosquitto without persistence and returns its URL.
+// set_tcp_nodelay matters: with Mosquitto's default (Nagle on) every
+// broker-to-client packet of a small-message request/response flow waits
+// for the peer's delayed ACK (~40 ms), and the drain measured 1,050 hits/s
+// instead of 8,400 (window 32).
 func startMosquitto(t testing.TB) string {
 	t.Helper()
-	if _, err := exec.LookPath("mosquitto"); err != nil {
-		t.Skip("mosquitto not on PATH; CI installs it (.ci/run: apt-get install -y mosquitto)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	text := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nlog_dest stderr\nlog_type error\n", port)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("mosquitto", "-c", conf)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	checkFor(t, 10*time.Second, "mosquitto listening on "+addr, nil, 0, func() bool {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
-	return "tcp://" + addr
+	return brokertest.StartMosquitto(t, "persistence false", "set_tcp_nodelay true").URL()
 }
 
 func mqttClient(t testing.TB, url, id string) *mqtt.Client {

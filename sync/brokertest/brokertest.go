@@ -1,0 +1,135 @@
+// Package brokertest starts MQTT brokers on loopback for tests: Mosquitto,
+// the reference broker, from its binary (skipping the test when it is not
+// installed), and the allow-all hook the in-process mochi brokers of the
+// tests use. Only tests import it.
+package brokertest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// MosquittoPath finds the mosquitto binary on PATH or at /usr/sbin, or "".
+func MosquittoPath() string {
+	if p, err := exec.LookPath("mosquitto"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
+		return "/usr/sbin/mosquitto"
+	}
+	return ""
+}
+
+// Mosquitto is a mosquitto process listening on a free loopback port.
+type Mosquitto struct {
+	bin  string
+	port int
+	conf string
+	cmd  *exec.Cmd
+}
+
+// StartMosquitto writes a config (a loopback listener, anonymous access,
+// errors logged to stderr, plus the extra lines given, e.g.
+// "set_tcp_nodelay true"), starts mosquitto, waits until it listens, and
+// stops it when the test ends. It skips the test when mosquitto is not
+// installed; .ci/run installs it.
+func StartMosquitto(t testing.TB, extra ...string) *Mosquitto {
+	t.Helper()
+	bin := MosquittoPath()
+	if bin == "" {
+		t.Skip("mosquitto not found on PATH or at /usr/sbin/mosquitto; CI installs it (.ci/run: apt-get install -y mosquitto)")
+	}
+	m := &Mosquitto{bin: bin, port: FreePort(t)}
+	m.conf = filepath.Join(t.TempDir(), "mosquitto.conf")
+	lines := append([]string{
+		fmt.Sprintf("listener %d 127.0.0.1", m.port),
+		"allow_anonymous true",
+		"log_dest stderr",
+		"log_type error",
+	}, extra...)
+	if err := os.WriteFile(m.conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m.Start(t)
+	t.Cleanup(m.Stop)
+	return m
+}
+
+// Start (re)starts the process and waits until it accepts connections.
+func (m *Mosquitto) Start(t testing.TB) {
+	t.Helper()
+	m.cmd = exec.Command(m.bin, "-c", m.conf)
+	m.cmd.Stderr = os.Stderr
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := m.Addr()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mosquitto not listening on %s after 10s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills the process; it is idempotent.
+func (m *Mosquitto) Stop() {
+	if m.cmd != nil {
+		_ = m.cmd.Process.Kill()
+		_ = m.cmd.Wait()
+		m.cmd = nil
+	}
+}
+
+// Restart stops and starts the broker on the same port.
+func (m *Mosquitto) Restart(t testing.TB) { m.Stop(); m.Start(t) }
+
+// Addr is the broker's host:port.
+func (m *Mosquitto) Addr() string { return fmt.Sprintf("127.0.0.1:%d", m.port) }
+
+// URL is the broker's tcp:// URL.
+func (m *Mosquitto) URL() string { return "tcp://" + m.Addr() }
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// AllowAll is a mochi hook that lets every client connect, publish and
+// subscribe (loopback tests only).
+type AllowAll struct{ mochi.HookBase }
+
+// ID names the hook.
+func (*AllowAll) ID() string { return "allow-all" }
+
+// Provides says which events the hook handles.
+func (*AllowAll) Provides(b byte) bool {
+	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
+}
+
+// OnConnectAuthenticate accepts every client.
+func (*AllowAll) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
+
+// OnACLCheck allows every topic.
+func (*AllowAll) OnACLCheck(*mochi.Client, string, bool) bool { return true }
