@@ -335,6 +335,14 @@ func (p *post) snapshotWorker(ctx context.Context) {
 				p.nudge()
 				continue
 			}
+			var se *snapshot.StatusError
+			if errors.As(err, &se) && se.Code == http.StatusNotFound {
+				// HQ published again and pruned this snapshot before the
+				// newer head reached the post; that head's arrival nudges
+				// the worker again. A post that never gets it does not
+				// converge, and the test's convergence wait fails.
+				continue
+			}
 			p.errMu.Lock()
 			p.errs = append(p.errs, fmt.Errorf("%s: snapshot %s: %w", p.name, head.SnapshotURL, err))
 			p.errMu.Unlock()
