@@ -1,5 +1,6 @@
 // Package hqcli implements the watchpost-hq command line, HQ's side of
-// list replication: each subcommand parses its flags and calls sync/hq.
+// list replication and fleet view: each subcommand parses its flags and
+// calls sync/hq (publishing) or sync/hqserver (serve, posts, hits).
 // cmd/watchpost-hq is a thin main over Main, so every command runs
 // in-process in tests. It mirrors daemon/cli (same exit codes, flag
 // handling and error convention).
@@ -27,19 +28,15 @@ type Env = cmdline.Env
 var commands = map[string]cmdline.Command{
 	"keygen":  {Summary: "make HQ's signing key pair (hq.key, hq.pub) in a directory", Run: runKeygen},
 	"publish": {Summary: "publish a new edition of a list: delta, snapshot and signed head", Run: runPublish},
-	"heads":   {Summary: "re-sign and publish the head of every list (run every few hours)", Run: runHeads},
+	"heads":   {Summary: "re-sign and publish the head of every list (serve does it on a timer)", Run: runHeads},
 	"lists":   {Summary: "show the lists HQ publishes and their state", Run: runLists},
+	"serve":   {Summary: "receive hits and status, ack, serve snapshots and deltas over HTTPS, re-sign heads", Run: runServe},
+	"posts":   {Summary: "show the fleet: presence, lists held against HQ's, outbox, clock", Run: runPosts},
+	"hits":    {Summary: "show recent hits and other records the posts sent", Run: runHits},
 	"version": {Summary: "print the version", Run: runVersion},
 }
 
-// notBuilt are the HQ commands of the design (PROTOCOL.md 7) that do not
-// exist yet; the usage text says so rather than offering stubs.
-const notBuilt = `Not built yet: serve (receive hits and status, serve snapshots and
-deltas over HTTPS, re-sign heads on a timer), posts (fleet table) and
-hits (recent hits). Until serve exists, serve --snapshot-dir with any
-HTTPS server at --snapshot-url and run 'heads' from a timer (every 6 h).`
-
-var program = &cmdline.Program{Name: "watchpost-hq", Commands: commands, Epilogue: notBuilt}
+var program = &cmdline.Program{Name: "watchpost-hq", Commands: commands}
 
 // Main runs the watchpost-hq command with args (without the program name) and
 // returns the process exit code. SIGINT cancels the command.

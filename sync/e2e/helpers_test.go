@@ -21,6 +21,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/sync/agent"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -31,7 +32,7 @@ import (
 
 // waitFor polls cond every 10 ms until it returns nil or the deadline
 // passes, then fails with cond's last error.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -47,7 +48,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
 }
 
 // startMochi runs an in-process mochi broker on a random loopback port.
-func startMochi(t *testing.T) string {
+func startMochi(t testing.TB) string {
 	t.Helper()
 	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err := srv.AddHook(new(brokertest.AllowAll), nil); err != nil {
@@ -67,7 +68,7 @@ func startMochi(t *testing.T) string {
 // startMosquitto runs Mosquitto with persistence on (so a post's queued
 // session survives) and returns its URL, or skips the test when it is not
 // installed.
-func startMosquitto(t *testing.T) string {
+func startMosquitto(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	return brokertest.StartMosquitto(t, "persistence true", "persistence_location "+dir+"/").URL()
@@ -97,7 +98,7 @@ func mqttOptions(url, clientID string) mqtt.Options {
 	}
 }
 
-func connect(t *testing.T, o mqtt.Options, subs map[string]transport.Handler) *mqtt.Client {
+func connect(t testing.TB, o mqtt.Options, subs map[string]transport.Handler) *mqtt.Client {
 	t.Helper()
 	c, err := mqtt.New(o)
 	if err != nil {
@@ -135,9 +136,13 @@ type hqSide struct {
 	keys   *protocol.KeySet
 	https  *httptest.Server
 	dir    string
+	// deltaURL is where posts fetch missing deltas; noDeltas makes HQ
+	// answer 404 for every delta (as if they had left its window).
+	deltaURL string
+	noDeltas atomic.Bool
 }
 
-func startHQ(t *testing.T, brokerURL string) *hqSide {
+func startHQ(t testing.TB, brokerURL string) *hqSide {
 	t.Helper()
 	dir := t.TempDir()
 	signer, err := hq.Keygen(filepath.Join(dir, "keys"))
@@ -152,13 +157,25 @@ func startHQ(t *testing.T, brokerURL string) *hqSide {
 	if err := os.MkdirAll(snapDir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewTLSServer(http.FileServer(http.Dir(snapDir)))
+	h := &hqSide{signer: signer, keys: keys, dir: dir}
+	mux := http.NewServeMux()
+	mux.Handle("/snapshots/", http.StripPrefix("/snapshots/", http.FileServer(http.Dir(snapDir))))
+	deltas := http.StripPrefix("/deltas/", http.FileServer(http.Dir(filepath.Join(dir, "deltas"))))
+	mux.HandleFunc("/deltas/", func(w http.ResponseWriter, r *http.Request) {
+		if h.noDeltas.Load() {
+			http.NotFound(w, r)
+			return
+		}
+		deltas.ServeHTTP(w, r)
+	})
+	srv := httptest.NewTLSServer(mux)
 	t.Cleanup(srv.Close)
-	h := &hqSide{store: openStore(t, filepath.Join(dir, "store")), signer: signer, keys: keys, https: srv, dir: dir}
+	h.https, h.deltaURL = srv, srv.URL
+	h.store = openStore(t, filepath.Join(dir, "store"))
 	cli := connect(t, mqttOptions(brokerURL, "watchpost-hq"), nil)
 	h.pub, err = hq.New(hq.Config{
 		Store: h.store, Signer: signer, Transport: cli,
-		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: snapDir, SnapshotBaseURL: srv.URL,
+		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: snapDir, SnapshotBaseURL: srv.URL + "/snapshots",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +184,7 @@ func startHQ(t *testing.T, brokerURL string) *hqSide {
 }
 
 // publish publishes an edition and returns the result.
-func (h *hqSide) publish(t *testing.T, list string, entries map[string]engine.Entry) hq.Result {
+func (h *hqSide) publish(t testing.TB, list string, entries map[string]engine.Entry) hq.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -188,39 +205,41 @@ func (h *hqSide) publish(t *testing.T, list string, entries map[string]engine.En
 	return res
 }
 
-// post is one border post as the post daemon will wire it: a replica
-// applier over its own store, fed by an MQTT subscription to the list's
-// delta and head topics, and a worker that fetches and installs the
-// snapshot the last head names whenever the applier asks for one.
+// post is one border post wired as the daemon wires it: a replica
+// applier over its own store, driven by a sync/agent over an MQTT client
+// (through lossyLink, which can drop every delta like a bad link).
 type post struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	list   string
 	broker string
 	store  *badgerstore.Store
 	app    *replica.Applier
 	fetch  *snapshot.Fetcher
+	h      *hqSide
 	dir    string
 
-	mu  sync.Mutex
-	cli *mqtt.Client
+	mu    sync.Mutex
+	cli   *mqtt.Client
+	agent *agent.Agent
+	stop  func()
 
 	dropDeltas atomic.Bool // a lossy link that loses every delta
 
-	applied   atomic.Int64 // deltas applied (directly or from the buffer)
+	applied   atomic.Int64 // deltas applied (from MQTT or fetched)
 	snapshots atomic.Int64 // snapshots installed
+	fetched   atomic.Int64 // deltas fetched over HTTPS and applied
 	rejected  atomic.Int64
+	appliedAt sync.Map // HQ version → time.Time it was first held
 	errMu     sync.Mutex
 	errs      []error // errors other than rejections (must stay empty)
 	rejects   []error
-
-	kick chan struct{}
 }
 
-func startPost(t *testing.T, name, list, brokerURL string, h *hqSide) *post {
+func startPost(t testing.TB, name, list, brokerURL string, h *hqSide) *post {
 	t.Helper()
 	dir := t.TempDir()
-	p := &post{t: t, name: name, list: list, broker: brokerURL, dir: dir, kick: make(chan struct{}, 1)}
+	p := &post{t: t, name: name, list: list, broker: brokerURL, dir: dir, h: h}
 	p.store = openStore(t, filepath.Join(dir, "store"))
 	var err error
 	p.app, err = replica.New(replica.FromBadger(p.store), replica.Config{Keys: h.keys, Lists: []string{list}})
@@ -234,47 +253,92 @@ func startPost(t *testing.T, name, list, brokerURL string, h *hqSide) *post {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); p.snapshotWorker(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
 	p.connect()
+	t.Cleanup(p.disconnect)
 	return p
 }
 
+// lossyLink is the post's MQTT client with a switch that drops every
+// delta before the agent sees it.
+type lossyLink struct {
+	*mqtt.Client
+	p *post
+}
+
+func (l lossyLink) Subscribe(filter string, h transport.Handler) error {
+	return l.Client.Subscribe(filter, func(m transport.Message) {
+		if l.p.dropDeltas.Load() && m.Topic == hq.DeltaTopic(l.p.list) {
+			return
+		}
+		h(m)
+	})
+}
+
 // connect opens the post's MQTT session (same client id every time: the
-// broker keeps the persistent session while the post is away).
+// broker keeps the persistent session while the post is away) and runs a
+// new agent over it.
 func (p *post) connect() {
 	p.t.Helper()
-	ctx := context.Background()
-	c := connect(p.t, mqttOptions(p.broker, "watchpost-post-"+p.name), map[string]transport.Handler{
-		hq.DeltaTopic(p.list): func(m transport.Message) {
-			if p.dropDeltas.Load() {
-				return
-			}
-			out, err := p.app.HandleDelta(ctx, m.Payload)
-			p.note(out, err)
-		},
-		hq.HeadTopic(p.list): func(m transport.Message) {
-			out, err := p.app.HandleHead(ctx, m.Payload)
-			p.note(out, err)
+	c, err := mqtt.New(mqttOptions(p.broker, "watchpost-post-"+p.name))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	ag, err := agent.New(agent.Config{
+		Post: p.name, Transport: lossyLink{c, p}, Applier: p.app,
+		Fetcher: p.fetch, WorkDir: filepath.Join(p.dir, "snapshots"),
+		DeltaBaseURL: p.h.deltaURL, DeltaClient: p.h.https.Client(),
+		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, CheckInterval: 200 * time.Millisecond,
+		OnOutcome: p.note,
+		OnCatchUpError: func(list string, err error) {
+			p.errMu.Lock()
+			p.errs = append(p.errs, fmt.Errorf("%s: catching up %s: %w", p.name, list, err))
+			p.errMu.Unlock()
 		},
 	})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := ag.Subscribe(); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := ag.Run(ctx); err != nil {
+			p.errMu.Lock()
+			p.errs = append(p.errs, err)
+			p.errMu.Unlock()
+		}
+	}()
 	p.mu.Lock()
-	p.cli = c
+	p.cli, p.agent = c, ag
+	p.stop = func() { cancel(); <-done; closeClient(c) }
 	p.mu.Unlock()
+	waitFor(p.t, 10*time.Second, p.name+" connected", func() error {
+		if !c.Connected() {
+			return errors.New("not connected")
+		}
+		return nil
+	})
 }
 
-// disconnect closes the post's MQTT connection (the post goes offline).
+// disconnect stops the agent and closes the post's MQTT connection (the
+// post goes offline). It is idempotent.
 func (p *post) disconnect() {
 	p.mu.Lock()
-	c := p.cli
-	p.cli = nil
+	stop := p.stop
+	p.cli, p.agent, p.stop = nil, nil, nil
 	p.mu.Unlock()
-	closeClient(c)
+	if stop != nil {
+		stop()
+	}
 }
 
-func (p *post) note(out replica.Outcome, err error) {
+func (p *post) note(kind, list string, out replica.Outcome, err error) {
 	switch {
 	case out.Action == replica.Rejected:
 		p.rejected.Add(1)
@@ -284,68 +348,19 @@ func (p *post) note(out replica.Outcome, err error) {
 		return
 	case err != nil:
 		p.errMu.Lock()
-		p.errs = append(p.errs, fmt.Errorf("%s: %s: %w", p.name, out.Action, err))
+		p.errs = append(p.errs, fmt.Errorf("%s: %s %s: %w", p.name, kind, out.Action, err))
 		p.errMu.Unlock()
 	}
-	switch out.Action {
-	case replica.Applied:
-		p.applied.Add(1)
-	case replica.NeedSnapshot, replica.FetchDeltas:
-		// The HTTPS delta fetch is design (PROTOCOL.md 5.3); the snapshot
-		// the head names brings the post to that version.
-		p.nudge()
-	}
-}
-
-// nudge asks the snapshot worker to look at the last head.
-func (p *post) nudge() {
-	select {
-	case p.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (p *post) snapshotWorker(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.kick:
-		}
-		head, ok := p.app.LastHead(p.list)
-		if !ok || head.SnapshotURL == "" {
-			continue
-		}
-		if st, err := p.app.Status(p.list); err == nil && st.Replicated && !st.Diverged && st.Epoch == head.Epoch && st.Version >= head.Version {
-			continue // deltas got there first
-		}
-		path, err := p.fetch.Fetch(ctx, head, filepath.Join(p.dir, "snapshots"))
-		if err == nil {
-			var out replica.Outcome
-			out, err = p.app.InstallSnapshot(ctx, head, path)
-			if out.Action == replica.Applied {
-				p.snapshots.Add(1)
-			}
-			os.Remove(path)
-		}
-		if err != nil && ctx.Err() == nil {
-			if newer, ok := p.app.LastHead(p.list); ok && newer.Position().Compare(head.Position()) > 0 {
-				// A head queued by the persistent session named a snapshot
-				// HQ has since pruned (404); the newer head names a kept one.
-				p.nudge()
-				continue
-			}
-			var se *snapshot.StatusError
-			if errors.As(err, &se) && se.Code == http.StatusNotFound {
-				// HQ published again and pruned this snapshot before the
-				// newer head reached the post; that head's arrival nudges
-				// the worker again. A post that never gets it does not
-				// converge, and the test's convergence wait fails.
-				continue
-			}
-			p.errMu.Lock()
-			p.errs = append(p.errs, fmt.Errorf("%s: snapshot %s: %w", p.name, head.SnapshotURL, err))
-			p.errMu.Unlock()
+	if out.Action == replica.Applied {
+		p.appliedAt.LoadOrStore(out.ToVersion, time.Now())
+		switch kind {
+		case "snapshot":
+			p.snapshots.Add(1)
+		case "fetched-delta":
+			p.fetched.Add(1)
+			p.applied.Add(1)
+		default:
+			p.applied.Add(1)
 		}
 	}
 }

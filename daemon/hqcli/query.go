@@ -1,0 +1,272 @@
+package hqcli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/watchpost/watchpost/sync/hqserver"
+	"github.com/watchpost/watchpost/sync/protocol"
+)
+
+// queryFlags say where posts and hits read: serve's HTTP API (--hq), or
+// HQ's store directly when serve is not running (--data-dir; Badger
+// admits one process at a time).
+type queryFlags struct {
+	hqURL, tokenFile, ca, dataDir string
+	asJSON                        bool
+	timeout                       time.Duration
+}
+
+func addQueryFlags(fs *flag.FlagSet) *queryFlags {
+	f := &queryFlags{}
+	fs.StringVar(&f.hqURL, "hq", "", "URL of a running serve, e.g. https://hq.example:8443 (its /v1/ API)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "file holding serve's admin bearer token (--admin-token-file of serve)")
+	fs.StringVar(&f.ca, "ca", "", "CA certificate that signed serve's HTTPS certificate (PEM; default: the system's)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "read HQ's store directly instead (only while serve is not running)")
+	fs.BoolVar(&f.asJSON, "json", false, "print JSON instead of a table")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "bound of the query")
+	return f
+}
+
+func (f *queryFlags) check() error {
+	switch {
+	case (f.hqURL == "") == (f.dataDir == ""):
+		return usagef("give one of --hq (a running serve) and --data-dir (HQ's store, serve stopped)")
+	case f.hqURL != "" && !strings.HasPrefix(f.hqURL, "https://") && !strings.HasPrefix(f.hqURL, "http://"):
+		return usagef("--hq must be an http:// or https:// URL")
+	case f.dataDir != "" && (f.tokenFile != "" || f.ca != ""):
+		return usagef("--token-file and --ca go with --hq")
+	}
+	return nil
+}
+
+// get fetches path from serve and decodes its JSON into v.
+func (f *queryFlags) get(ctx context.Context, path string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(f.hqURL, "/")+path, nil)
+	if err != nil {
+		return err
+	}
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return fmt.Errorf("token: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(b)))
+	}
+	client := &http.Client{}
+	if f.ca != "" {
+		pem, err := os.ReadFile(f.ca)
+		if err != nil {
+			return fmt.Errorf("CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("CA %s: no certificate found", f.ca)
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("GET %s: %s: %s", req.URL.Redacted(), resp.Status, strings.TrimSpace(string(b)))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("GET %s: %w", req.URL.Redacted(), err)
+	}
+	return nil
+}
+
+// local opens HQ's store and a query-only server over it.
+func (f *queryFlags) local(env *Env) (*hqserver.Server, func() error, error) {
+	st, err := openStore(env, f.dataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (if serve is running, query it with --hq)", err)
+	}
+	srv, err := hqserver.New(hqserver.Config{Store: st})
+	if err != nil {
+		return nil, nil, errors.Join(err, st.Close())
+	}
+	return srv, st.Close, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func runPosts(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "posts", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR) [--json]")
+	f := addQueryFlags(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("posts takes no arguments")
+	}
+	var resp hqserver.PostsResponse
+	if f.hqURL != "" {
+		if err := f.get(ctx, hqserver.PathPosts, &resp); err != nil {
+			return err
+		}
+	} else {
+		srv, closeStore, err := f.local(env)
+		if err != nil {
+			return err
+		}
+		resp.Now = time.Now().UTC()
+		resp.Posts, err = srv.Posts(ctx)
+		if err = errors.Join(err, closeStore()); err != nil {
+			return err
+		}
+	}
+	if f.asJSON {
+		return printJSON(env.Stdout, resp)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "POST\tONLINE\tLAST SEEN\tSOFTWARE\tLISTS (held/published)\tLAG\tOUTBOX\tCLOCK OFFSET\tSTALE")
+	for _, p := range resp.Posts {
+		online := p.Presence
+		if online == "" {
+			online = "?"
+		}
+		lists, lag := make([]string, 0, len(p.Lists)), uint64(0)
+		for _, l := range p.Lists {
+			lists = append(lists, fmt.Sprintf("%s %d/%d", l.List, l.Held, l.Published))
+			lag = max(lag, l.Lag)
+		}
+		offset := "-"
+		if !p.OffsetAt.IsZero() {
+			offset = p.ClockOffset.Round(time.Second).String()
+		}
+		stale := "-"
+		if len(p.Stale) > 0 {
+			stale = strings.Join(p.Stale, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", p.Post, online, ago(p.LastSeen, resp.Now), dash(p.Software),
+			dash(strings.Join(lists, ", ")), lag, p.Outbox.Records, offset, stale)
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// ago prints t as a UTC time and its age at now.
+func ago(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), now.Sub(t).Round(time.Second))
+}
+
+func runHits(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "hits", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR) [--post P --list L --kind K --since 24h|TIME --limit N] [--json]")
+	f := addQueryFlags(fs)
+	var hf hqserver.HitFilter
+	fs.StringVar(&hf.Post, "post", "", "only this post's records")
+	fs.StringVar(&hf.List, "list", "", "only hits on this list")
+	fs.StringVar(&hf.Kind, "kind", "", "only this kind: hit, disposition, status, telemetry (default all)")
+	since := fs.String("since", "", "only records received since a duration ago (24h) or an RFC 3339 time")
+	fs.IntVar(&hf.Limit, "limit", hqserver.DefaultHitsLimit, fmt.Sprintf("at most this many records (1 to %d)", hqserver.MaxHitsLimit))
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("hits takes no arguments")
+	case hf.Limit < 1 || hf.Limit > hqserver.MaxHitsLimit:
+		return usagef("--limit must be 1 to %d", hqserver.MaxHitsLimit)
+	}
+	if *since != "" {
+		if d, err := time.ParseDuration(*since); err == nil && d > 0 {
+			hf.Since = time.Now().Add(-d)
+		} else if t, err := time.Parse(time.RFC3339Nano, *since); err == nil {
+			hf.Since = t
+		} else {
+			return usagef("--since %q: want a duration (24h) or an RFC 3339 time", *since)
+		}
+	}
+	var resp hqserver.HitsResponse
+	if f.hqURL != "" {
+		if err := f.get(ctx, hqserver.PathHits+"?"+hqserver.HitFilterQuery(hf), &resp); err != nil {
+			return err
+		}
+	} else {
+		srv, closeStore, err := f.local(env)
+		if err != nil {
+			return err
+		}
+		resp.Records, err = srv.Hits(ctx, hf)
+		if err = errors.Join(err, closeStore()); err != nil {
+			return err
+		}
+	}
+	if f.asJSON {
+		if resp.Records == nil {
+			resp.Records = []hqserver.Record{}
+		}
+		return printJSON(env.Stdout, resp)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RECEIVED\tPOST\tKIND\tID\tSUMMARY")
+	for _, r := range resp.Records {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ReceivedAt.UTC().Format(time.RFC3339), r.Post, r.Kind, r.ID, summary(r))
+	}
+	return tw.Flush()
+}
+
+// summary is one line about a record: what matched, or what was decided.
+func summary(r hqserver.Record) string {
+	if r.Invalid != "" {
+		return "INVALID: " + r.Invalid
+	}
+	switch r.Kind {
+	case "hit":
+		var h protocol.HitReport
+		if json.Unmarshal(r.Payload, &h) != nil {
+			return ""
+		}
+		parts := make([]string, 0, len(h.Hits))
+		for _, x := range h.Hits {
+			parts = append(parts, fmt.Sprintf("%s:%s %.2f", x.List, x.EntryID, x.Score))
+		}
+		return fmt.Sprintf("%q screened %s: %s", h.Traveller.FullName(), h.ScreenedAt.UTC().Format(time.RFC3339), strings.Join(parts, ", "))
+	case "disposition":
+		var d protocol.DispositionReport
+		if json.Unmarshal(r.Payload, &d) != nil {
+			return ""
+		}
+		return fmt.Sprintf("%s on hit %s by %s", d.Decision, d.HitID, d.Officer)
+	}
+	return fmt.Sprintf("%d bytes", len(r.Payload))
+}

@@ -1,0 +1,280 @@
+package hqcli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/hqserver"
+	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/transport"
+)
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs serve in the background and returns the URLs it
+// prints; stop cancels it and returns its exit code.
+func startServe(t *testing.T, args ...string) (httpURL, brokerURL string, stop func() int) {
+	t.Helper()
+	var out, errb syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve"}, args...), &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+	}()
+	var once sync.Once
+	code := -1
+	stop = func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(20 * time.Second):
+				t.Errorf("serve did not stop within 20 s; stderr:\n%s", errb.String())
+			}
+		})
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	httpRe := regexp.MustCompile(`serving (http://\S+)`)
+	brokerRe := regexp.MustCompile(`embedded broker: HQ on (tcp://\S+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m := httpRe.FindStringSubmatch(out.String()); m != nil {
+			httpURL = m[1]
+			if m := brokerRe.FindStringSubmatch(out.String()); m != nil {
+				brokerURL = strings.TrimSuffix(m[1], ",")
+			}
+			return httpURL, brokerURL, stop
+		}
+		select {
+		case c := <-done:
+			t.Fatalf("serve exited with %d: %s%s", c, out.String(), errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s%s", out.String(), errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// testPost connects as a post, publishes presence, status and one hit
+// record, and waits for HQ's ack of the hit.
+func testPost(t *testing.T, brokerURL, post string, lists string) {
+	t.Helper()
+	var mu sync.Mutex
+	var acked []string
+	cli, err := mqtt.New(mqtt.Options{Brokers: []string{brokerURL}, ClientID: "watchpost-post-" + post,
+		ConnectRetryInterval: 50 * time.Millisecond, ConnectTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Subscribe(outbox.AcksTopic(post), func(m transport.Message) {
+		ids, _ := outbox.DecodeAck(m.Payload)
+		mu.Lock()
+		acked = append(acked, ids...)
+		mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		cli.Close(ctx)
+	})
+	waitUntil(t, post+" connected", func() error {
+		if !cli.Connected() {
+			return errors.New("not connected")
+		}
+		return nil
+	})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	hit := fmt.Sprintf(`{"post":%q,"screened_at":%q,"source":"api","traveller":{"name":"Ivan Petrov"},"hits":[{"list":"national","list_version":2,"entry_id":"N1","score":0.98,"band":"match","matched_name":"Ivan Petrov","explanation":{}}]}`,
+		post, now.Format(time.RFC3339))
+	msg, err := outbox.EncodeMessage(outbox.Record{ID: "HIT-" + post, Kind: outbox.KindHit, Payload: []byte(hit), CreatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		topic, payload string
+		retained       bool
+	}{
+		{protocol.PresenceTopic(post), fmt.Sprintf(`{"post":%q,"state":"online","boot":1}`, post), true},
+		{protocol.StatusTopic(post), fmt.Sprintf(`{"post":%q,"software":"watchpost test","boot":1,"clock":%q,"lists":[%s],"outbox":{"records":1}}`, post, now.Format(time.RFC3339Nano), lists), true},
+		{outbox.HitsTopic(post), string(msg), false},
+	} {
+		if err := cli.Publish(ctx, m.topic, []byte(m.payload), m.retained); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, "hit acked", func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(acked) == 0 || acked[0] != "HIT-"+post {
+			return fmt.Errorf("acks %v", acked)
+		}
+		return nil
+	})
+}
+
+func TestServePostsHits(t *testing.T) {
+	url, got := startBroker(t)
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	if code, out, stderr := runCmd(t, "keygen", "--dir", keys); code != ExitOK {
+		t.Fatalf("keygen: %d %s%s", code, out, stderr)
+	}
+	key := filepath.Join(keys, hq.PrivateKeyFile)
+	edition := filepath.Join(dir, "national.csv")
+	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "hq")
+	if code, out, stderr := runCmd(t, "publish", "--data-dir", data, "--key", key, "--broker", url, "--snapshot-url", "https://hq.example/snapshots",
+		"--list", "national", "--format", "csv", edition); code != ExitOK {
+		t.Fatalf("publish: %d %s%s", code, out, stderr)
+	}
+	heads := len(got()[hq.HeadTopic("national")])
+
+	httpURL, _, stop := startServe(t, "--data-dir", data, "--key", key, "--broker", url, "--insecure-http", "--listen", "127.0.0.1:0",
+		"--snapshot-url", "https://hq.example/snapshots")
+	// serve re-signs the heads when it starts.
+	waitUntil(t, "head re-signed", func() error {
+		if n := len(got()[hq.HeadTopic("national")]); n != heads+1 {
+			return fmt.Errorf("%d heads", n)
+		}
+		return nil
+	})
+	resp, err := http.Get(httpURL + "/snapshots/national-1-1.snap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want, err := os.ReadFile(filepath.Join(data, snapshotDir, "national-1-1.snap"))
+	if err != nil || resp.StatusCode != 200 || !bytes.Equal(snap, want) {
+		t.Fatalf("snapshot over HTTP: %d, %d bytes (file %d, %v)", resp.StatusCode, len(snap), len(want), err)
+	}
+
+	testPost(t, url, "post-1", `{"list":"national","epoch":1,"version":1,"entries":2}`)
+
+	code, out, stderr := runCmd(t, "posts", "--hq", httpURL)
+	if code != ExitOK || !regexp.MustCompile(`post-1\s+online\s+\S+ \(\S+ ago\)\s+watchpost test\s+national 1/1\s+0\s+1\s+`).MatchString(out) {
+		t.Fatalf("posts: %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "posts", "--hq", httpURL, "--json")
+	var pr hqserver.PostsResponse
+	if code != ExitOK || json.Unmarshal([]byte(out), &pr) != nil || len(pr.Posts) != 1 || !pr.Posts[0].Online || pr.Posts[0].Lists[0].Published != 1 {
+		t.Fatalf("posts --json: %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "hits", "--hq", httpURL, "--post", "post-1", "--list", "national", "--since", "1h")
+	if code != ExitOK || !strings.Contains(out, "HIT-post-1") || !strings.Contains(out, `"Ivan Petrov"`) || !strings.Contains(out, "national:N1 0.98") {
+		t.Fatalf("hits: %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "hits", "--hq", httpURL, "--json", "--list", "un")
+	var hr hqserver.HitsResponse
+	if code != ExitOK || json.Unmarshal([]byte(out), &hr) != nil || len(hr.Records) != 0 {
+		t.Fatalf("hits --list un --json: %d\n%s%s", code, out, stderr)
+	}
+	// The store is serve's while it runs.
+	if code, _, stderr := runCmd(t, "posts", "--data-dir", data); code != ExitFailure || !strings.Contains(stderr, "--hq") {
+		t.Fatalf("posts --data-dir during serve: %d %s", code, stderr)
+	}
+
+	if code := stop(); code != ExitOK {
+		t.Fatalf("serve exited with %d", code)
+	}
+	// Stopped: the store can be read directly.
+	code, out, stderr = runCmd(t, "posts", "--data-dir", data)
+	if code != ExitOK || !strings.Contains(out, "post-1") {
+		t.Fatalf("posts --data-dir: %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "hits", "--data-dir", data, "--json")
+	if code != ExitOK || json.Unmarshal([]byte(out), &hr) != nil || len(hr.Records) != 1 || hr.Records[0].ID != "HIT-post-1" {
+		t.Fatalf("hits --data-dir: %d\n%s%s", code, out, stderr)
+	}
+}
+
+func TestServeEmbeddedBroker(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	if code, out, stderr := runCmd(t, "keygen", "--dir", keys); code != ExitOK {
+		t.Fatalf("keygen: %d %s%s", code, out, stderr)
+	}
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "hq")
+	httpURL, brokerURL, stop := startServe(t, "--data-dir", data, "--key", filepath.Join(keys, hq.PrivateKeyFile),
+		"--listen-mqtt", "127.0.0.1:0", "--mqtt-anonymous-loopback", "--insecure-http", "--listen", "127.0.0.1:0", "--admin-token-file", token)
+	if brokerURL == "" {
+		t.Fatal("serve printed no broker URL")
+	}
+	testPost(t, brokerURL, "post-2", "")
+	if code, _, stderr := runCmd(t, "posts", "--hq", httpURL); code != ExitFailure || !strings.Contains(stderr, "401") {
+		t.Fatalf("posts without the token: %d %s", code, stderr)
+	}
+	code, out, stderr := runCmd(t, "hits", "--hq", httpURL, "--token-file", token, "--kind", "hit")
+	if code != ExitOK || !strings.Contains(out, "HIT-post-2") {
+		t.Fatalf("hits: %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "posts", "--hq", httpURL, "--token-file", token)
+	if code != ExitOK || !strings.Contains(out, "post-2") {
+		t.Fatalf("posts: %d\n%s%s", code, out, stderr)
+	}
+	if code := stop(); code != ExitOK {
+		t.Fatalf("serve exited with %d", code)
+	}
+}

@@ -1,0 +1,692 @@
+// Package agent is the post's side of the link to HQ, assembled: its one
+// job is to keep the post's replicated lists current and its outbox
+// draining, whatever the link does. It subscribes the replica applier to
+// the list topics, fetches the deltas and snapshots the applier asks for,
+// accepts HQ key rotations, runs the outbox publisher and publishes the
+// post's status record.
+//
+// The pieces are built and tested in their own packages (sync/replica,
+// sync/snapshot, sync/outbox, sync/transport); this package owns only the
+// goroutines that connect them and the policy between them:
+//
+//   - Messages are handled on the transport's per-subscription goroutines
+//     (bounded queues, never paho's). A delta or head whose outcome asks
+//     for data (FetchDeltas, NeedSnapshot) wakes the sync worker.
+//   - The sync worker (one goroutine) brings each list to the position
+//     the newest verified head names: first by fetching the missing deltas
+//     over HTTPS from HQ (<DeltaBaseURL>/deltas/<list>/<epoch>-<to>.delta)
+//     when the list is in the same epoch, not diverged and at most
+//     MaxFetchDeltas behind; otherwise, or when a delta fetch fails, by the
+//     snapshot that head names (PROTOCOL.md 5.5: always the newest head's).
+//     A snapshot HQ has already pruned (404) is not an error: the head
+//     that replaced it is on its way. Failures are retried with a jittered
+//     back-off, and every CheckInterval the worker looks again anyway, so
+//     a gap left open by a lost message closes without a new one.
+//   - The status record (protocol.PostStatus) is put in the outbox (kind
+//     status: it supersedes the older one and reaches HQ reliably) and
+//     published retained on watchpost/v1/posts/<post>/status when the link
+//     is up (fire-and-forget, readable with mosquitto_sub), every
+//     StatusInterval and soon after a list changes.
+//
+// Run owns every goroutine it starts and returns once they have stopped.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/replica"
+	"github.com/watchpost/watchpost/sync/snapshot"
+	"github.com/watchpost/watchpost/sync/transport"
+)
+
+// Defaults for Config.
+const (
+	DefaultStatusInterval = time.Minute
+	DefaultCheckInterval  = time.Minute
+	DefaultMaxFetchDeltas = 100
+	DefaultRetryMin       = 5 * time.Second
+	DefaultRetryMax       = 10 * time.Minute
+	// statusDebounce is how soon after a list change the status goes out.
+	statusDebounce = 2 * time.Second
+)
+
+// Config configures an Agent.
+type Config struct {
+	// Post is the post id (topics, status). Required.
+	Post string
+	// Boot counts the post process's starts (see NextBoot); it goes into
+	// the status and presence records.
+	Boot uint64
+	// Software is the version string in the status record.
+	Software string
+
+	// Transport is the link to the broker. Subscribe registers the
+	// agent's handlers on it; the caller starts and closes it. Required.
+	Transport transport.Transport
+	// Applier applies HQ's updates to the post's store. Required.
+	Applier *replica.Applier
+	// Keys is the key set the applier verifies with; when set, rotation
+	// statements on watchpost/v1/keys/+ are accepted into it and
+	// OnKeysChanged is called.
+	Keys          *protocol.KeySet
+	OnKeysChanged func(*protocol.KeySet) error
+
+	// Fetcher downloads snapshots into WorkDir. Nil: the post cannot
+	// recover from a gap except by deltas.
+	Fetcher *snapshot.Fetcher
+	WorkDir string
+	// DeltaBaseURL is HQ's HTTPS base for deltas; DeltaClient fetches
+	// them (it must verify HQ's certificate; mTLS as for snapshots).
+	// Empty: deltas come only over MQTT, gaps close by snapshot.
+	DeltaBaseURL string
+	DeltaClient  *http.Client
+	// MaxFetchDeltas: a list further behind than this takes the snapshot.
+	MaxFetchDeltas int
+
+	// Outbox, if set, is drained to HQ by a publisher with
+	// PublisherOptions (Post is filled in), and receives the status
+	// records.
+	Outbox           *outbox.Outbox
+	PublisherOptions outbox.PublisherOptions
+
+	// StatusInterval between status records; CheckInterval between the
+	// worker's unprompted looks at every list; RetryMin and RetryMax
+	// bound the back-off after a failed fetch.
+	StatusInterval, CheckInterval time.Duration
+	RetryMin, RetryMax            time.Duration
+
+	// Screenings reports the post's screening count and the time of the
+	// last one, for the status record. Nil: zero.
+	Screenings func() (count uint64, last time.Time)
+	// OnListChanged is called (on a handler or worker goroutine, must not
+	// block long) after a list's held version changed.
+	OnListChanged func(list string)
+
+	// OnOutcome, if set, sees every HQ message's outcome (kind "delta",
+	// "head", "fetched-delta" or "snapshot"), for metrics and tests. It
+	// runs on the handling goroutine and must not block.
+	OnOutcome func(kind, list string, out replica.Outcome, err error)
+	// OnCatchUpError, if set, sees every failed attempt to catch up
+	// (fetching deltas or the snapshot); the worker retries.
+	OnCatchUpError func(list string, err error)
+
+	// Clock is the agent's time source (outbox.SystemClock when nil).
+	Clock outbox.Clock
+	// Logger; nil discards. Payloads are never logged.
+	Logger *slog.Logger
+}
+
+// Agent is the post's sync agent. Create it with New, call Subscribe
+// before starting the transport, then Run.
+type Agent struct {
+	cfg Config
+	log *slog.Logger
+	pub *outbox.Publisher
+
+	kick       chan struct{}
+	statusKick chan struct{}
+
+	mu    sync.Mutex
+	lists map[string]*listCounters
+
+	lastSync atomic.Int64 // unix nanos of the last verified message
+	rejected atomic.Uint64
+	applied  atomic.Uint64
+	snaps    atomic.Uint64
+	fetched  atomic.Uint64
+	statuses atomic.Uint64
+	ran      atomic.Bool
+}
+
+type listCounters struct {
+	rejected  uint64
+	lastError string
+}
+
+// Counters are the agent's running totals.
+type Counters struct {
+	// Applied deltas (from MQTT or fetched); Snapshots installed;
+	// FetchedDeltas over HTTPS; Rejected messages; Statuses sent.
+	Applied, Snapshots, FetchedDeltas, Rejected, Statuses uint64
+}
+
+// New checks cfg and returns an Agent.
+func New(cfg Config) (*Agent, error) {
+	switch {
+	case cfg.Post == "":
+		return nil, errors.New("agent: no post id")
+	case cfg.Transport == nil:
+		return nil, errors.New("agent: no transport")
+	case cfg.Applier == nil:
+		return nil, errors.New("agent: no replica applier")
+	case cfg.Fetcher != nil && cfg.WorkDir == "":
+		return nil, errors.New("agent: a snapshot fetcher needs a work directory")
+	case cfg.DeltaBaseURL != "" && cfg.DeltaClient == nil:
+		return nil, errors.New("agent: a delta base URL needs an HTTP client")
+	}
+	if cfg.StatusInterval <= 0 {
+		cfg.StatusInterval = DefaultStatusInterval
+	}
+	if cfg.CheckInterval <= 0 {
+		cfg.CheckInterval = DefaultCheckInterval
+	}
+	if cfg.MaxFetchDeltas <= 0 {
+		cfg.MaxFetchDeltas = DefaultMaxFetchDeltas
+	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = DefaultRetryMin
+	}
+	if cfg.RetryMax < cfg.RetryMin {
+		cfg.RetryMax = max(DefaultRetryMax, cfg.RetryMin)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = outbox.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Agent{
+		cfg:        cfg,
+		log:        cfg.Logger.With("component", "agent"),
+		kick:       make(chan struct{}, 1),
+		statusKick: make(chan struct{}, 1),
+		lists:      make(map[string]*listCounters),
+	}
+	for _, l := range cfg.Applier.Lists() {
+		a.lists[l] = new(listCounters)
+	}
+	if cfg.Outbox != nil {
+		po := cfg.PublisherOptions
+		po.Post = cfg.Post
+		if po.Clock == nil {
+			po.Clock = cfg.Clock
+		}
+		if po.Logger == nil {
+			po.Logger = cfg.Logger
+		}
+		var err error
+		if a.pub, err = outbox.NewPublisher(cfg.Outbox, cfg.Transport, po); err != nil {
+			return nil, fmt.Errorf("agent: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// Subscribe registers the agent's handlers: each list's delta and head
+// topics, and the key rotations. Call it before the transport starts, so
+// that messages the broker kept in the post's session find their handler.
+func (a *Agent) Subscribe() error {
+	ctx := context.Background() // handlers run until the transport closes
+	for _, l := range a.cfg.Applier.Lists() {
+		if err := a.cfg.Transport.Subscribe(hq.DeltaTopic(l), func(m transport.Message) {
+			out, err := a.cfg.Applier.HandleDelta(ctx, m.Payload)
+			a.note("delta", l, out, err)
+		}); err != nil {
+			return fmt.Errorf("agent: subscribe %s: %w", hq.DeltaTopic(l), err)
+		}
+		if err := a.cfg.Transport.Subscribe(hq.HeadTopic(l), func(m transport.Message) {
+			out, err := a.cfg.Applier.HandleHead(ctx, m.Payload)
+			a.note("head", l, out, err)
+		}); err != nil {
+			return fmt.Errorf("agent: subscribe %s: %w", hq.HeadTopic(l), err)
+		}
+	}
+	if a.cfg.Keys != nil {
+		if err := a.cfg.Transport.Subscribe(protocol.KeysFilter, a.handleRotation); err != nil {
+			return fmt.Errorf("agent: subscribe %s: %w", protocol.KeysFilter, err)
+		}
+	}
+	return nil
+}
+
+func (a *Agent) handleRotation(m transport.Message) {
+	k, err := a.cfg.Keys.AcceptRotation(m.Payload, a.cfg.Clock.Now())
+	switch {
+	case errors.Is(err, protocol.ErrDuplicate):
+		return
+	case err != nil:
+		a.rejected.Add(1)
+		a.log.Warn("key rotation rejected", "topic", m.Topic, "err", err)
+		return
+	}
+	a.log.Info("key rotation accepted", "key_id", k.ID().String(), "not_before", k.NotBefore, "not_after", k.NotAfter)
+	if a.cfg.OnKeysChanged != nil {
+		if err := a.cfg.OnKeysChanged(a.cfg.Keys); err != nil {
+			a.log.Error("persisting the key set failed; the key is trusted until restart", "err", err)
+		}
+	}
+}
+
+// note acts on one message's outcome.
+func (a *Agent) note(kind, list string, out replica.Outcome, err error) {
+	if a.cfg.OnOutcome != nil {
+		a.cfg.OnOutcome(kind, list, out, err)
+	}
+	switch out.Action {
+	case replica.Rejected:
+		a.rejected.Add(1)
+		a.mu.Lock()
+		if c := a.lists[list]; c != nil {
+			c.rejected++
+			c.lastError = err.Error()
+		}
+		a.mu.Unlock()
+		a.log.Warn("update rejected", "list", list, "kind", kind, "err", err)
+		return
+	case replica.Failed:
+		if err != nil {
+			a.log.Error("update not applied", "list", list, "kind", kind, "err", err)
+		}
+		a.wake()
+		return
+	}
+	if err != nil { // divergence: an alarm, and a snapshot is on its way
+		a.log.Warn("update applied with an alarm", "list", list, "kind", kind, "action", out.Action.String(), "err", err)
+	}
+	a.lastSync.Store(a.cfg.Clock.Now().UnixNano())
+	switch out.Action {
+	case replica.Applied:
+		a.applied.Add(1)
+		a.changed(list)
+	case replica.NeedSnapshot, replica.FetchDeltas:
+		a.log.Info("list behind HQ", "list", list, "kind", kind, "action", out.Action.String(),
+			"held", out.FromVersion, "wanted", out.ToVersion, "reason", errString(out.Reason))
+		a.wake()
+	case replica.Buffered:
+		a.wake()
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func (a *Agent) changed(list string) {
+	if a.cfg.OnListChanged != nil {
+		a.cfg.OnListChanged(list)
+	}
+	select {
+	case a.statusKick <- struct{}{}:
+	default:
+	}
+}
+
+func (a *Agent) wake() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs the sync worker, the outbox publisher and the status loop
+// until ctx ends, then returns after all of them have stopped. It returns
+// an error only when the outbox publisher fails (its store failed). Run
+// may be called once.
+func (a *Agent) Run(ctx context.Context) error {
+	if !a.ran.CompareAndSwap(false, true) {
+		return errors.New("agent: Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var pubErr error
+	if a.pub != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.pub.Run(ctx); err != nil {
+				pubErr = err
+				cancel()
+			}
+		}()
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); a.syncLoop(ctx) }()
+	go func() { defer wg.Done(); a.statusLoop(ctx) }()
+	wg.Wait()
+	if pubErr != nil {
+		return fmt.Errorf("agent: outbox publisher: %w", pubErr)
+	}
+	return nil
+}
+
+// Flush waits until the outbox holds no hit or disposition, or ctx ends
+// (a graceful stop gives HQ a bounded chance to receive them; whatever
+// is left is sent after the next start).
+func (a *Agent) Flush(ctx context.Context) error {
+	if a.cfg.Outbox == nil {
+		return nil
+	}
+	for {
+		if a.cfg.Outbox.Depth().High == 0 {
+			return nil
+		}
+		if !a.cfg.Transport.Connected() {
+			return fmt.Errorf("agent: %d records for HQ kept for the next start: link down", a.cfg.Outbox.Depth().High)
+		}
+		t := a.cfg.Clock.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("agent: %d records for HQ kept for the next start: %w", a.cfg.Outbox.Depth().High, ctx.Err())
+		case <-t.C():
+		}
+	}
+}
+
+// syncLoop brings every list to its newest head's position when woken,
+// every CheckInterval, and after a failure's back-off.
+func (a *Agent) syncLoop(ctx context.Context) {
+	failures := 0
+	for {
+		wait := a.cfg.CheckInterval
+		if failures > 0 {
+			wait = a.backoff(failures)
+		}
+		t := a.cfg.Clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-a.kick:
+			t.Stop()
+		case <-t.C():
+		}
+		failed := false
+		for _, l := range a.cfg.Applier.Lists() {
+			if ctx.Err() != nil {
+				return
+			}
+			if err := a.catchUp(ctx, l); err != nil && ctx.Err() == nil {
+				failed = true
+				a.mu.Lock()
+				if c := a.lists[l]; c != nil {
+					c.lastError = err.Error()
+				}
+				a.mu.Unlock()
+				a.log.Warn("catching up with HQ failed; will retry", "list", l, "err", err)
+				if a.cfg.OnCatchUpError != nil {
+					a.cfg.OnCatchUpError(l, err)
+				}
+			}
+		}
+		if failed {
+			failures++
+		} else {
+			failures = 0
+		}
+	}
+}
+
+func (a *Agent) backoff(n int) time.Duration {
+	d := a.cfg.RetryMin
+	for i := 1; i < n && d < a.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, a.cfg.RetryMax)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// errPruned: the snapshot named by the newest head is gone at HQ; a newer
+// head names a kept one and wakes the worker when it arrives.
+var errPruned = errors.New("snapshot pruned at HQ")
+
+// catchUp brings list to the newest verified head's position.
+func (a *Agent) catchUp(ctx context.Context, list string) error {
+	head, ok := a.cfg.Applier.LastHead(list)
+	if !ok {
+		return nil // no verified head yet: nothing to aim at
+	}
+	st, err := a.cfg.Applier.Status(list)
+	if err != nil {
+		return err
+	}
+	usable := st.Replicated && !st.Diverged && st.Epoch == head.Epoch
+	if usable && st.Version >= head.Version {
+		return nil
+	}
+	if usable && a.cfg.DeltaBaseURL != "" && head.Version-st.Version <= uint64(a.cfg.MaxFetchDeltas) {
+		err := a.fetchDeltas(ctx, list, head.Epoch, st.Version, head.Version)
+		if err == nil {
+			return nil
+		}
+		a.log.Info("fetching deltas failed; taking the snapshot", "list", list, "err", err)
+	}
+	if a.cfg.Fetcher == nil || head.SnapshotURL == "" {
+		return fmt.Errorf("list %s is at %d, HQ at %d, and no snapshot is available", list, st.Version, head.Version)
+	}
+	err = a.installSnapshot(ctx, head)
+	if errors.Is(err, errPruned) {
+		if newer, ok := a.cfg.Applier.LastHead(list); ok && newer.Position().Compare(head.Position()) > 0 {
+			return a.installSnapshot(ctx, newer)
+		}
+		a.log.Info("snapshot pruned at HQ; waiting for the next head", "list", list, "version", head.SnapshotVersion)
+		return nil
+	}
+	return err
+}
+
+func (a *Agent) installSnapshot(ctx context.Context, head protocol.Head) error {
+	path, err := a.cfg.Fetcher.Fetch(ctx, head, a.cfg.WorkDir)
+	if err != nil {
+		var se *snapshot.StatusError
+		if errors.As(err, &se) && se.Code == http.StatusNotFound {
+			return errPruned
+		}
+		return err
+	}
+	defer os.Remove(path)
+	out, err := a.cfg.Applier.InstallSnapshot(ctx, head, path)
+	if a.cfg.OnOutcome != nil {
+		a.cfg.OnOutcome("snapshot", head.List, out, err)
+	}
+	if err != nil && out.Action != replica.Applied {
+		return err
+	}
+	if out.Action == replica.Applied {
+		a.snaps.Add(1)
+		a.lastSync.Store(a.cfg.Clock.Now().UnixNano())
+		a.log.Info("snapshot installed", "list", head.List, "epoch", head.Epoch, "version", out.ToVersion)
+		a.changed(head.List)
+	}
+	return err
+}
+
+// fetchDeltas fetches versions held+1 .. to of list over HTTPS and
+// applies them in order.
+func (a *Agent) fetchDeltas(ctx context.Context, list string, epoch, held, to uint64) error {
+	for v := held + 1; v <= to; v++ {
+		b, err := a.getDelta(ctx, list, epoch, v)
+		if err != nil {
+			return err
+		}
+		out, err := a.cfg.Applier.HandleDelta(ctx, b)
+		a.fetched.Add(1)
+		if a.cfg.OnOutcome != nil {
+			a.cfg.OnOutcome("fetched-delta", list, out, err)
+		}
+		switch out.Action {
+		case replica.Applied:
+			a.applied.Add(1)
+			a.lastSync.Store(a.cfg.Clock.Now().UnixNano())
+			a.changed(list)
+			v = out.ToVersion // buffered deltas may have followed
+		case replica.Dropped:
+		default:
+			if err == nil {
+				err = fmt.Errorf("delta %d-%d: %s (%v)", epoch, v, out.Action, out.Reason)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Agent) getDelta(ctx context.Context, list string, epoch, to uint64) ([]byte, error) {
+	url := fmt.Sprintf("%s/deltas/%s/%d-%d.delta", a.cfg.DeltaBaseURL, list, epoch, to)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := a.cfg.DeltaClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	b, err := readAtMost(resp.Body, protocol.MaxEnvelopeSize)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return b, nil
+}
+
+// statusLoop sends the status record every StatusInterval and soon after
+// a list change.
+func (a *Agent) statusLoop(ctx context.Context) {
+	if err := a.sendStatus(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("status record not stored", "err", err)
+	}
+	for {
+		t := a.cfg.Clock.NewTimer(a.cfg.StatusInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		case <-a.statusKick:
+			t.Stop()
+			d := a.cfg.Clock.NewTimer(statusDebounce)
+			select {
+			case <-ctx.Done():
+				d.Stop()
+				return
+			case <-d.C():
+			}
+		}
+		if err := a.sendStatus(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("status record not stored", "err", err)
+		}
+	}
+}
+
+func (a *Agent) sendStatus(ctx context.Context) error {
+	st := a.Status().PostStatus
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if a.cfg.Outbox != nil {
+		if _, err := a.cfg.Outbox.Put(ctx, outbox.Record{Kind: outbox.KindStatus, Payload: b}); err != nil {
+			return err
+		}
+	}
+	a.statuses.Add(1)
+	if a.cfg.Transport.Connected() {
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := a.cfg.Transport.Publish(pctx, protocol.StatusTopic(a.cfg.Post), b, true); err != nil {
+			a.log.Debug("retained status not published", "err", err)
+		}
+	}
+	return nil
+}
+
+// Status is the post's sync state: the status record HQ gets, plus the
+// link and the agent's counters.
+type Status struct {
+	protocol.PostStatus
+	// Connected: the link to the broker is up.
+	Connected bool
+	// LastSync is when a verified message from HQ was last applied or
+	// confirmed the held version (zero: never since start).
+	LastSync time.Time
+	Counters Counters
+}
+
+// Status returns the post's sync state now.
+func (a *Agent) Status() Status {
+	now := a.cfg.Clock.Now()
+	ps := protocol.PostStatus{
+		Post:     a.cfg.Post,
+		Software: a.cfg.Software,
+		Boot:     a.cfg.Boot,
+		Clock:    now.UTC(),
+		Lists:    []protocol.ListHeld{},
+	}
+	sts, err := a.cfg.Applier.Statuses()
+	if err != nil {
+		a.log.Warn("list status unavailable", "err", err)
+	}
+	a.mu.Lock()
+	for _, s := range sts {
+		h := protocol.ListHeld{
+			List: s.List, Epoch: s.Epoch, Version: s.Version, Hash: s.Hash, Entries: s.Entries,
+			HeadIssuedAt: s.HeadIssuedAt.UTC(), HeadValidUntil: s.HeadValidUntil.UTC(),
+			Behind: s.Behind, Diverged: s.Diverged,
+		}
+		if s.HeadIssuedAt.IsZero() {
+			h.HeadIssuedAt, h.HeadValidUntil = time.Time{}, time.Time{}
+		}
+		if s.Stale != nil {
+			h.Stale = s.Stale.Error()
+		}
+		if c := a.lists[s.List]; c != nil {
+			h.Rejected, h.LastError = c.rejected, c.lastError
+		}
+		ps.Lists = append(ps.Lists, h)
+	}
+	a.mu.Unlock()
+	if a.cfg.Outbox != nil {
+		d := a.cfg.Outbox.Depth()
+		ps.Outbox = protocol.OutboxState{Records: d.Records, High: d.High, Bytes: d.Bytes, Budget: d.Budget, OverBudget: d.OverBudget, Dropped: d.Dropped}
+	}
+	if a.cfg.Screenings != nil {
+		n, last := a.cfg.Screenings()
+		ps.Screenings = n
+		if !last.IsZero() {
+			ps.LastScreening = last.UTC()
+		}
+	}
+	s := Status{PostStatus: ps, Connected: a.cfg.Transport.Connected(), Counters: a.Counters()}
+	if ns := a.lastSync.Load(); ns != 0 {
+		s.LastSync = time.Unix(0, ns).UTC()
+	}
+	return s
+}
+
+// Counters returns the running totals.
+func (a *Agent) Counters() Counters {
+	return Counters{
+		Applied: a.applied.Load(), Snapshots: a.snaps.Load(), FetchedDeltas: a.fetched.Load(),
+		Rejected: a.rejected.Load(), Statuses: a.statuses.Load(),
+	}
+}
+
+// Publisher returns the outbox publisher (nil without an outbox), for its
+// statistics.
+func (a *Agent) Publisher() *outbox.Publisher { return a.pub }
+
+// WorkDir returns the directory for snapshot downloads under dataDir.
+func WorkDir(dataDir string) string { return filepath.Join(dataDir, "snapshots") }

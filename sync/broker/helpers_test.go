@@ -1,0 +1,312 @@
+package broker_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// wait bounds every wait for a broker event.
+const wait = 5 * time.Second
+
+// pki is a throwaway device CA with a server certificate for 127.0.0.1,
+// client certificates by CN, a CRL revoking some of them, and a client
+// certificate from a foreign CA.
+type pki struct {
+	dir                            string
+	caFile, certFile, keyFile, crl string
+	pool                           *x509.CertPool
+	clients                        map[string]tls.Certificate
+	foreign                        tls.Certificate
+}
+
+var serial atomic.Int64
+
+func newKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func newCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key := newKey(t)
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(serial.Add(1)),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca, key
+}
+
+func issue(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn string, server bool) (tls.Certificate, []byte, []byte, *big.Int) {
+	t.Helper()
+	key := newKey(t)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial.Add(1)),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if server {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+		tmpl.DNSNames = []string{"localhost"}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair, certPEM, keyPEM, tmpl.SerialNumber
+}
+
+// newPKI issues client certificates for cns and revokes those in revoked
+// (which are issued too).
+func newPKI(t *testing.T, cns []string, revoked []string) *pki {
+	t.Helper()
+	dir := t.TempDir()
+	ca, caKey := newCA(t, "watchpost test device CA")
+	p := &pki{
+		dir:      dir,
+		caFile:   filepath.Join(dir, "ca.crt"),
+		certFile: filepath.Join(dir, "server.crt"),
+		keyFile:  filepath.Join(dir, "server.key"),
+		crl:      filepath.Join(dir, "crl.pem"),
+		pool:     x509.NewCertPool(),
+		clients:  map[string]tls.Certificate{},
+	}
+	p.pool.AddCert(ca)
+	write := func(path string, b []byte) {
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(p.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}))
+	_, certPEM, keyPEM, _ := issue(t, ca, caKey, "broker", true)
+	write(p.certFile, certPEM)
+	write(p.keyFile, keyPEM)
+	for _, cn := range cns {
+		p.clients[cn], _, _, _ = issue(t, ca, caKey, cn, false)
+	}
+	var entries []x509.RevocationListEntry
+	for _, cn := range revoked {
+		var sn *big.Int
+		p.clients[cn], _, _, sn = issue(t, ca, caKey, cn, false)
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: sn, RevocationTime: time.Now().Add(-time.Minute)})
+	}
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number:                    big.NewInt(1),
+		ThisUpdate:                time.Now().Add(-time.Hour),
+		NextUpdate:                time.Now().Add(24 * time.Hour),
+		RevokedCertificateEntries: entries,
+	}, ca, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(p.crl, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl}))
+	fca, fkey := newCA(t, "foreign CA")
+	p.foreign, _, _, _ = issue(t, fca, fkey, "a", false)
+	return p
+}
+
+// inbox records the messages a client receives, by payload.
+type inbox struct {
+	mu      sync.Mutex
+	got     map[string]string // payload -> topic
+	changed chan struct{}
+}
+
+func newInbox() *inbox {
+	return &inbox{got: map[string]string{}, changed: make(chan struct{})}
+}
+
+func (in *inbox) add(_ paho.Client, m paho.Message) {
+	in.mu.Lock()
+	in.got[string(m.Payload())] = m.Topic()
+	close(in.changed)
+	in.changed = make(chan struct{})
+	in.mu.Unlock()
+}
+
+// has reports whether payload was received.
+func (in *inbox) has(payload string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	_, ok := in.got[payload]
+	return ok
+}
+
+// waitFor waits up to d for payload.
+func (in *inbox) waitFor(payload string, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		in.mu.Lock()
+		_, ok := in.got[payload]
+		ch := in.changed
+		in.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return false
+		}
+	}
+}
+
+// client is a raw paho MQTT 3.1.1 client: no auto-reconnect, every
+// message into its inbox.
+type client struct {
+	paho.Client
+	in   *inbox
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+type dialOpts struct {
+	url, clientID, user, pass string
+	cert                      *tls.Certificate
+	pool                      *x509.CertPool
+	persistent                bool // CleanSession=false
+	willTopic                 string
+	willPayload               string
+}
+
+var errTimeout = errors.New("timed out")
+
+func dial(t *testing.T, o dialOpts) (*client, error) {
+	t.Helper()
+	c := &client{in: newInbox()}
+	po := paho.NewClientOptions().
+		AddBroker(o.url).
+		SetClientID(o.clientID).
+		SetCleanSession(!o.persistent).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
+		SetOrderMatters(false).
+		SetProtocolVersion(4).
+		SetKeepAlive(30 * time.Second).
+		SetConnectTimeout(wait).
+		SetDefaultPublishHandler(c.in.add)
+	if o.user != "" {
+		po.SetUsername(o.user).SetPassword(o.pass)
+	}
+	if o.willTopic != "" {
+		if o.willPayload == "" {
+			o.willPayload = "offline" // MQTT forbids an empty will payload
+		}
+		po.SetWill(o.willTopic, o.willPayload, 1, false)
+	}
+	tcfg := &tls.Config{RootCAs: o.pool, MinVersion: tls.VersionTLS12}
+	if o.cert != nil {
+		tcfg.Certificates = []tls.Certificate{*o.cert}
+	}
+	po.SetCustomOpenConnectionFn(func(u *url.URL, _ paho.ClientOptions) (net.Conn, error) {
+		d := net.Dialer{Timeout: wait}
+		var conn net.Conn
+		var err error
+		if u.Scheme == "tls" {
+			conn, err = tls.DialWithDialer(&d, "tcp", u.Host, tcfg)
+		} else {
+			conn, err = d.Dial("tcp", u.Host)
+		}
+		if err == nil {
+			c.mu.Lock()
+			c.conn = conn
+			c.mu.Unlock()
+		}
+		return conn, err
+	})
+	c.Client = paho.NewClient(po)
+	if err := waitToken(c.Connect()); err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { c.Disconnect(50) })
+	return c, nil
+}
+
+// cut closes the network connection without DISCONNECT, so the broker
+// publishes the will.
+func (c *client) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil {
+		c.conn.Close()
+	}
+}
+
+func waitToken(tok paho.Token) error {
+	if !tok.WaitTimeout(wait) {
+		return errTimeout
+	}
+	return tok.Error()
+}
+
+// subscribe subscribes with QoS 1 and returns the SUBACK code.
+func (c *client) subscribe(t *testing.T, filter string) byte {
+	t.Helper()
+	tok := c.Subscribe(filter, 1, nil)
+	if err := waitToken(tok); err != nil {
+		t.Fatalf("subscribe %s: %v", filter, err)
+	}
+	return tok.(*paho.SubscribeToken).Result()[filter]
+}
+
+// publish publishes with QoS 1 and waits (bounded) for the outcome: a
+// PUBACK, or an error when the broker closes the connection.
+func (c *client) publish(topic, payload string, retained bool) error {
+	return waitToken(c.Publish(topic, 1, retained, payload))
+}
+
+var nonce atomic.Int64
+
+// unique returns a payload no other case uses.
+func unique(what string) string {
+	return fmt.Sprintf("%s #%d", what, nonce.Add(1))
+}

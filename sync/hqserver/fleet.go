@@ -1,0 +1,127 @@
+package hqserver
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/protocol"
+)
+
+// Post is one row of the fleet table.
+type Post struct {
+	Post string `json:"post"`
+	// Presence is "online", "offline" or "" (never heard); Online is
+	// Presence == "online". Boot is the presence record's boot counter.
+	Presence string `json:"presence"`
+	Online   bool   `json:"online"`
+	Boot     uint64 `json:"boot"`
+	// LastSeen is HQ's time of the last live message from the post.
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	// Software, StatusClock (the post's clock in its latest status) and
+	// StatusAt (HQ's time it arrived); zero without a status.
+	Software    string    `json:"software,omitempty"`
+	StatusClock time.Time `json:"status_clock,omitzero"`
+	StatusAt    time.Time `json:"status_at,omitzero"`
+	// ClockOffset is the post's clock minus HQ's, measured at OffsetAt
+	// from a live status message (zero OffsetAt: not measured).
+	ClockOffset time.Duration `json:"clock_offset"`
+	OffsetAt    time.Time     `json:"offset_at,omitzero"`
+	// Lists: every list HQ publishes, and any other list the post holds.
+	Lists []PostList `json:"lists"`
+	// Outbox is the post's outbox depth from its latest status.
+	Outbox protocol.OutboxState `json:"outbox"`
+	// Stale names the lists the post reports STALE or diverged, or that
+	// lag HQ's published version.
+	Stale         []string  `json:"stale,omitempty"`
+	Screenings    uint64    `json:"screenings"`
+	LastScreening time.Time `json:"last_screening,omitzero"`
+}
+
+// PostList compares one list held by a post with HQ's.
+type PostList struct {
+	List string `json:"list"`
+	// Held is the post's epoch and version (0: the post reports none);
+	// Published is HQ's (0: HQ does not publish the list).
+	HeldEpoch      uint64 `json:"held_epoch"`
+	Held           uint64 `json:"held"`
+	PublishedEpoch uint64 `json:"published_epoch"`
+	Published      uint64 `json:"published"`
+	// Lag is Published - Held within one epoch; a post in an older epoch
+	// (or holding nothing) lags by Published.
+	Lag uint64 `json:"lag"`
+	// Stale and Diverged are as the post reports them.
+	Stale    string `json:"stale,omitempty"`
+	Diverged bool   `json:"diverged,omitempty"`
+}
+
+// Posts returns the fleet table, sorted by post id: every post HQ has
+// heard from, with its presence, status and lists compared with what HQ
+// publishes (hq.Lists of the store).
+func (s *Server) Posts(ctx context.Context) ([]Post, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	lists, err := hq.Lists(s.cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("read HQ's lists: %w", err)
+	}
+	s.postMu.Lock()
+	states := make([]postState, 0, len(s.posts))
+	for _, ps := range s.posts {
+		states = append(states, *ps)
+	}
+	s.postMu.Unlock()
+	slices.SortFunc(states, func(a, b postState) int { return strings.Compare(a.Post, b.Post) })
+	out := make([]Post, 0, len(states))
+	for _, ps := range states {
+		out = append(out, fleetRow(ps, lists))
+	}
+	return out, nil
+}
+
+func fleetRow(ps postState, lists []hq.ListStatus) Post {
+	p := Post{Post: ps.Post, LastSeen: ps.LastSeen, ClockOffset: ps.ClockOffset, OffsetAt: ps.OffsetAt}
+	if pr := ps.Presence; pr != nil {
+		p.Presence, p.Online, p.Boot = pr.State, pr.State == protocol.Online, pr.Boot
+	}
+	held := map[string]protocol.ListHeld{}
+	if st := ps.Status; st != nil {
+		p.Software, p.StatusClock, p.StatusAt = st.Software, st.Clock, ps.StatusAt
+		p.Outbox, p.Screenings, p.LastScreening = st.Outbox, st.Screenings, st.LastScreening
+		for _, l := range st.Lists {
+			held[l.List] = l
+		}
+	}
+	for _, l := range lists {
+		if l.Err != nil {
+			continue // not a list HQ publishes
+		}
+		pl := PostList{List: l.Info.Name, PublishedEpoch: l.Epoch, Published: l.Published}
+		h, ok := held[pl.List]
+		delete(held, pl.List)
+		if ok {
+			pl.HeldEpoch, pl.Held, pl.Stale, pl.Diverged = h.Epoch, h.Version, h.Stale, h.Diverged
+		}
+		switch {
+		case pl.HeldEpoch == pl.PublishedEpoch && pl.Held <= pl.Published:
+			pl.Lag = pl.Published - pl.Held
+		case pl.HeldEpoch < pl.PublishedEpoch:
+			pl.Lag = pl.Published
+		}
+		p.Lists = append(p.Lists, pl)
+	}
+	for _, h := range held {
+		p.Lists = append(p.Lists, PostList{List: h.List, HeldEpoch: h.Epoch, Held: h.Version, Stale: h.Stale, Diverged: h.Diverged})
+	}
+	slices.SortFunc(p.Lists, func(a, b PostList) int { return strings.Compare(a.List, b.List) })
+	for _, l := range p.Lists {
+		if l.Stale != "" || l.Diverged || l.Lag > 0 {
+			p.Stale = append(p.Stale, l.List)
+		}
+	}
+	return p
+}

@@ -1,0 +1,282 @@
+package hqserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/sync/brokertest"
+	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/transport"
+)
+
+// fakeClock is a Clock that moves only when Advance is called.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) outbox.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
+	if d <= 0 {
+		t.fired = true
+		t.ch <- c.now
+		return t
+	}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+// pending returns the number of timers not yet fired or stopped.
+func (c *fakeClock) pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// Advance moves the clock and fires the timers that are due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	keep := c.timers[:0]
+	for _, t := range c.timers {
+		if !t.at.After(c.now) {
+			t.fired = true
+			t.ch <- c.now
+			continue
+		}
+		keep = append(keep, t)
+	}
+	c.timers = keep
+}
+
+type fakeTimer struct {
+	c       *fakeClock
+	at      time.Time
+	ch      chan time.Time
+	fired   bool
+	stopped bool
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.ch }
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	active := !t.fired && !t.stopped
+	t.stopped = true
+	for i, x := range t.c.timers {
+		if x == t {
+			t.c.timers = append(t.c.timers[:i], t.c.timers[i+1:]...)
+			break
+		}
+	}
+	return active
+}
+
+// waitFor polls cond every 5 ms until it returns nil or d passes, then
+// fails with cond's last error.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached within %s: %v", what, d, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// forEachBroker runs f against an in-process mochi broker and against
+// Mosquitto (skipped when it is not installed): the same suite on both.
+func forEachBroker(t *testing.T, f func(t *testing.T, url string)) {
+	t.Run("mochi", func(t *testing.T) { f(t, startMochi(t)) })
+	t.Run("mosquitto", func(t *testing.T) {
+		f(t, brokertest.StartMosquitto(t, "persistence false", "set_tcp_nodelay true").URL())
+	})
+}
+
+func startMochi(t testing.TB) string {
+	t.Helper()
+	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err := srv.AddHook(new(brokertest.AllowAll), nil); err != nil {
+		t.Fatal(err)
+	}
+	l := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
+	if err := srv.AddListener(l); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return "tcp://" + l.Address()
+}
+
+func openStore(t testing.TB, dir string) *badgerstore.Store {
+	t.Helper()
+	s, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// newClient returns an MQTT client with loopback timeouts and the given
+// subscriptions, not started.
+func newClient(t testing.TB, url, id string, subs map[string]transport.Handler) *mqtt.Client {
+	t.Helper()
+	c, err := mqtt.New(mqtt.Options{
+		Brokers:              []string{url},
+		ClientID:             id,
+		KeepAlive:            5 * time.Second,
+		PingTimeout:          2 * time.Second,
+		ConnectTimeout:       2 * time.Second,
+		WriteTimeout:         5 * time.Second,
+		ConnectRetryInterval: 50 * time.Millisecond,
+		MaxReconnectInterval: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f, h := range subs {
+		if err := c.Subscribe(f, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = c.Close(ctx)
+	})
+	return c
+}
+
+func startClient(t testing.TB, c *mqtt.Client) {
+	t.Helper()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "client connected", func() error {
+		if !c.Connected() {
+			return errors.New("not connected")
+		}
+		return nil
+	})
+}
+
+// hqRig is HQ's server on a broker, with its own store.
+type hqRig struct {
+	srv   *Server
+	store *badgerstore.Store
+	cli   *mqtt.Client
+	stop  func()
+}
+
+// startHQ starts a Server over an MQTT client; cfg's Store and Transport
+// are filled in.
+func startHQ(t testing.TB, url string, cfg Config) *hqRig {
+	t.Helper()
+	if cfg.Store == nil {
+		cfg.Store = openStore(t, t.TempDir())
+	}
+	cli := newClient(t, url, "watchpost-hq-serve", nil)
+	cfg.Transport = cli
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startClient(t, cli)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("Run did not return within 10 s of its context ending")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &hqRig{srv: srv, store: cfg.Store, cli: cli, stop: stop}
+}
+
+// hitPayload is a valid HitReport of post.
+func hitPayload(post string, i int) []byte {
+	return fmt.Appendf(nil, `{"post":%q,"screened_at":"2026-07-01T10:00:00Z","source":"api","traveller":{"name":"Traveller %d"},`+
+		`"hits":[{"list":"un","list_version":7,"entry_id":"QDi.%03d","score":0.97,"band":"strong","matched_name":"X","explanation":{}}]}`, post, i, i%1000)
+}
+
+// publishList publishes a small edition of list in st through a publisher
+// over tr and returns it.
+func publishList(t testing.TB, st *badgerstore.Store, tr transport.Transport, list string, n int) *hq.Publisher {
+	t.Helper()
+	dir := t.TempDir()
+	signer, err := hq.Keygen(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "snapshots"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := hq.New(hq.Config{Store: st, Signer: signer, Transport: tr,
+		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: filepath.Join(dir, "snapshots")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = pub.PublishEntries(ctx, hq.Edition{List: list, Source: "test", Format: "synth"}, func(emit func(*engine.Entry) error) error {
+		for i := range n {
+			e := engine.Entry{ID: fmt.Sprintf("E%d", i), Kind: engine.KindPerson,
+				Names: []engine.Name{{Value: fmt.Sprintf("Person Number %d", i), Kind: engine.NamePrimary}}}
+			if err := emit(&e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}

@@ -1,0 +1,621 @@
+package hqserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/transport"
+)
+
+// Defaults for Config.
+const (
+	// DefaultNamespace is the records namespace of HQ's received records
+	// and post states.
+	DefaultNamespace = "hq-records"
+	// DefaultAckDelay: ids stored within this long are acknowledged in one
+	// message per post. Short enough to be invisible next to a satellite
+	// round trip, long enough to turn a drain of thousands of records into
+	// tens of acks.
+	DefaultAckDelay = 20 * time.Millisecond
+	// DefaultHeadInterval: heads are re-signed every 6 h (PROTOCOL.md 4),
+	// well inside their 48 h validity.
+	DefaultHeadInterval = 6 * time.Hour
+	// DefaultHeadRetry: after a failed re-sign (broker down), try again
+	// this soon rather than a whole HeadInterval later.
+	DefaultHeadRetry = time.Minute
+	// DefaultAckTimeout bounds one ack publish (the PUBACK wait).
+	DefaultAckTimeout = 30 * time.Second
+	// DefaultFutureSlack: a held status whose clock is further ahead of
+	// HQ's than this is implausible, and any later status replaces it.
+	DefaultFutureSlack = 10 * time.Minute
+	// DefaultQueueLen is the number of decoded records waiting for the
+	// writer before the hits handler blocks (and the transport's own
+	// bounded queue starts dropping; posts resend).
+	DefaultQueueLen = 4096
+)
+
+// Limits of one write transaction of the record writer: well inside
+// Badger's transaction limit (15% of a 32 MB memtable).
+const (
+	maxBatchRecords = 256
+	maxBatchBytes   = 1 << 20
+	// finalFlushTimeout bounds the sending of the acks pending when Run
+	// stops.
+	finalFlushTimeout = 2 * time.Second
+	// maxStatusSize bounds status and presence payloads.
+	maxStatusSize = outbox.MaxPayload
+)
+
+// Log attribute keys, fixed so that log queries do not depend on call
+// sites.
+const (
+	LogKeyComponent = "component"
+	LogKeyPost      = "post"
+	LogKeyID        = "id"
+	LogKeyKind      = "kind"
+	LogKeyReason    = "reason"
+	LogKeyError     = "error"
+	LogKeyCount     = "count"
+	LogKeyTopic     = "topic"
+	LogKeyLists     = "lists"
+	LogKeyRetry     = "retry"
+)
+
+// Clock is HQ's time source for received-at and last-seen times, the ack
+// delay and the head re-sign timer; outbox.SystemClock is the real one.
+// Tests inject a fake and advance it instead of sleeping (STYLE 14).
+type Clock = outbox.Clock
+
+// Config configures a Server.
+type Config struct {
+	// Store is HQ's store (the one sync/hq publishes from); required.
+	Store *badgerstore.Store
+	// Transport receives the posts' messages and carries the acks. Nil:
+	// the server only answers queries (Posts, Hits, Handler's /v1/) from
+	// the store, and Run only waits for ctx.
+	Transport transport.Transport
+	// Publisher re-signs heads every HeadInterval; nil: no re-signing.
+	Publisher *hq.Publisher
+	// SnapshotDir and DeltaDir are served by Handler (hq.Config's
+	// directories); empty: that part of the tree is 404.
+	SnapshotDir string
+	DeltaDir    string
+	// Namespace of the records (DefaultNamespace when empty).
+	Namespace string
+	// AckDelay, HeadInterval, HeadRetry, AckTimeout, FutureSlack: the
+	// Default* values when 0.
+	AckDelay     time.Duration
+	HeadInterval time.Duration
+	HeadRetry    time.Duration
+	AckTimeout   time.Duration
+	FutureSlack  time.Duration
+	// QueueLen: DefaultQueueLen when 0.
+	QueueLen int
+	// AdminToken, if set, is the bearer token /v1/ requests must carry;
+	// if empty, /v1/ answers loopback clients only.
+	AdminToken string
+	// Clock (outbox.SystemClock when nil).
+	Clock Clock
+	// Logger; nil discards. Payloads are never logged above debug.
+	Logger *slog.Logger
+}
+
+// Counts are the server's running totals since New.
+type Counts struct {
+	// Received counts messages on the hits topic; Stored the records
+	// written (Invalid of them flagged invalid); Duplicates the records
+	// whose id was already stored; Malformed the messages rejected
+	// without an ack.
+	Received, Stored, Invalid, Duplicates, Malformed uint64
+	// StoreErrors counts failed write transactions (their records are not
+	// acked, so posts resend them).
+	StoreErrors uint64
+	// AcksSent counts ack messages published, AckedIDs the ids in them,
+	// AckErrors the ack publishes that failed (the posts resend).
+	AcksSent, AckedIDs, AckErrors uint64
+	// Statuses counts status updates applied, StaleStatuses the older
+	// ones ignored; Presences the presence records applied,
+	// StalePresences the older-boot ones ignored.
+	Statuses, StaleStatuses, Presences, StalePresences uint64
+	// HeadRuns counts head re-sign runs, HeadErrors the failed ones.
+	HeadRuns, HeadErrors uint64
+}
+
+type counters struct {
+	received, stored, invalid, duplicates, malformed, storeErrors atomic.Uint64
+	acksSent, ackedIDs, ackErrors                                 atomic.Uint64
+	statuses, staleStatuses, presences, stalePresences            atomic.Uint64
+	headRuns, headErrors                                          atomic.Uint64
+}
+
+// Server is HQ's receiving and serving side. Its methods are safe for
+// concurrent use.
+type Server struct {
+	cfg   Config
+	rec   *badgerstore.Records
+	log   *slog.Logger
+	clock Clock
+	n     counters
+
+	in   chan incoming // decoded records for the writer
+	done chan struct{} // closed when Run has returned
+
+	postMu sync.Mutex // guards posts and serialises writes of p/ rows
+	posts  map[string]*postState
+
+	ackMu   sync.Mutex
+	pending map[string][]string // post -> ids awaiting an ack
+	ackKick chan struct{}       // something is pending
+	ackFull chan struct{}       // a post reached MaxAckIDs
+
+	runOnce atomic.Bool
+}
+
+// incoming is one decoded record on its way to the writer.
+type incoming struct {
+	post     string
+	rec      outbox.Record
+	received time.Time
+	live     bool
+}
+
+// New checks cfg, loads the post states from the store and, with a
+// Transport, subscribes to the posts' hits, status and presence topics.
+// Call it before starting the transport's client.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("hqserver: no store")
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = DefaultNamespace
+	}
+	if cfg.AckDelay <= 0 {
+		cfg.AckDelay = DefaultAckDelay
+	}
+	if cfg.HeadInterval <= 0 {
+		cfg.HeadInterval = DefaultHeadInterval
+	}
+	if cfg.HeadRetry <= 0 {
+		cfg.HeadRetry = DefaultHeadRetry
+	}
+	cfg.HeadRetry = min(cfg.HeadRetry, cfg.HeadInterval)
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = DefaultAckTimeout
+	}
+	if cfg.FutureSlack <= 0 {
+		cfg.FutureSlack = DefaultFutureSlack
+	}
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = DefaultQueueLen
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = outbox.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:     cfg,
+		rec:     cfg.Store.Records(cfg.Namespace),
+		log:     cfg.Logger.With(LogKeyComponent, "hqserver"),
+		clock:   cfg.Clock,
+		in:      make(chan incoming, cfg.QueueLen),
+		done:    make(chan struct{}),
+		pending: map[string][]string{},
+		ackKick: make(chan struct{}, 1),
+		ackFull: make(chan struct{}, 1),
+	}
+	var err error
+	if s.posts, err = loadPosts(context.Background(), s.rec); err != nil {
+		return nil, fmt.Errorf("hqserver: %w", err)
+	}
+	if cfg.Transport != nil {
+		for _, sub := range []struct {
+			filter string
+			h      transport.Handler
+		}{
+			{protocol.PostsHitsFilter, s.onHits},
+			{protocol.PostsStatusFilter, s.onStatus},
+			{protocol.PostsPresenceFilter, s.onPresence},
+		} {
+			if err := cfg.Transport.Subscribe(sub.filter, sub.h); err != nil {
+				return nil, fmt.Errorf("hqserver: subscribe %s: %w", sub.filter, err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Counts returns the running totals.
+func (s *Server) Counts() Counts {
+	n := &s.n
+	return Counts{
+		Received: n.received.Load(), Stored: n.stored.Load(), Invalid: n.invalid.Load(),
+		Duplicates: n.duplicates.Load(), Malformed: n.malformed.Load(), StoreErrors: n.storeErrors.Load(),
+		AcksSent: n.acksSent.Load(), AckedIDs: n.ackedIDs.Load(), AckErrors: n.ackErrors.Load(),
+		Statuses: n.statuses.Load(), StaleStatuses: n.staleStatuses.Load(),
+		Presences: n.presences.Load(), StalePresences: n.stalePresences.Load(),
+		HeadRuns: n.headRuns.Load(), HeadErrors: n.headErrors.Load(),
+	}
+}
+
+// Run runs the record writer, the ack batcher and the head re-sign timer
+// until ctx ends, then returns nil once all three have stopped. Acks
+// pending at that moment are sent within 2 s (the records are stored; an
+// ack that is not sent costs a resend). Store and broker
+// errors have no caller to return to: they are counted and logged, and
+// the records concerned are not acked, so posts resend them. Run may be
+// called once.
+func (s *Server) Run(ctx context.Context) error {
+	if !s.runOnce.CompareAndSwap(false, true) {
+		return errors.New("hqserver: Run called twice")
+	}
+	defer close(s.done)
+	if s.cfg.Transport == nil {
+		<-ctx.Done()
+		return nil
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { s.writer(ctx) })
+	wg.Go(func() { s.acker(ctx) })
+	if s.cfg.Publisher != nil {
+		wg.Go(func() { s.heads(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// postOf returns the post id of a message on one of HQ's topics.
+func postOf(topic string) (string, error) {
+	post, _, ok := protocol.PostOfTopic(topic)
+	if !ok {
+		return "", fmt.Errorf("topic %q is not a post topic", topic)
+	}
+	if err := mqtt.ValidatePostID(post); err != nil {
+		return "", err
+	}
+	return post, nil
+}
+
+// malformed counts and logs a message rejected without an ack.
+func (s *Server) malformed(post, topic string, reason error) {
+	s.n.malformed.Add(1)
+	s.log.Warn("Rejected a malformed message", LogKeyPost, post, LogKeyTopic, topic, LogKeyReason, reason.Error())
+}
+
+// onHits decodes a record and queues it for the writer.
+func (s *Server) onHits(m transport.Message) {
+	s.n.received.Add(1)
+	post, err := postOf(m.Topic)
+	if err != nil {
+		s.malformed("", m.Topic, err)
+		return
+	}
+	if len(m.Payload) > outbox.MaxPayload+4096 {
+		s.malformed(post, m.Topic, fmt.Errorf("message of %d bytes, limit %d", len(m.Payload), outbox.MaxPayload+4096))
+		return
+	}
+	rec, err := outbox.DecodeMessage(m.Payload)
+	if err != nil {
+		s.malformed(post, m.Topic, err)
+		return
+	}
+	now := s.clock.Now()
+	s.touch(post, now, !m.Retained)
+	select {
+	case s.in <- incoming{post: post, rec: rec, received: now, live: !m.Retained}:
+	case <-s.done:
+		// Not stored, not acked: the post sends it again.
+	}
+}
+
+// touch records a live message's arrival in memory; it is persisted with
+// the next write of the post's state.
+func (s *Server) touch(post string, now time.Time, live bool) {
+	if !live {
+		return
+	}
+	s.postMu.Lock()
+	ps := s.postLocked(post)
+	if now.After(ps.LastSeen) {
+		ps.LastSeen = now
+	}
+	s.postMu.Unlock()
+}
+
+// postLocked returns the post's state, creating it; postMu is held.
+func (s *Server) postLocked(post string) *postState {
+	ps := s.posts[post]
+	if ps == nil {
+		ps = &postState{Post: post}
+		s.posts[post] = ps
+	}
+	return ps
+}
+
+func (s *Server) onStatus(m transport.Message) {
+	post, err := postOf(m.Topic)
+	if err != nil {
+		s.malformed("", m.Topic, err)
+		return
+	}
+	st, err := decodeStatus(post, m.Payload)
+	if err != nil {
+		s.malformed(post, m.Topic, err)
+		return
+	}
+	now := s.clock.Now()
+	err = s.updatePost(post, func(ps *postState) bool {
+		if !m.Retained && now.After(ps.LastSeen) {
+			ps.LastSeen = now
+		}
+		return s.applyStatus(ps, st, now, !m.Retained)
+	})
+	if err != nil {
+		s.n.storeErrors.Add(1)
+		s.log.Error("Could not store a post's status", LogKeyPost, post, LogKeyError, err.Error())
+	}
+}
+
+func decodeStatus(post string, b []byte) (*protocol.PostStatus, error) {
+	if len(b) > maxStatusSize {
+		return nil, fmt.Errorf("status of %d bytes, limit %d", len(b), maxStatusSize)
+	}
+	var st protocol.PostStatus
+	if err := protocol.DecodeJSON(b, &st); err != nil {
+		return nil, fmt.Errorf("decode status: %w", err)
+	}
+	switch {
+	case st.Post != "" && st.Post != post:
+		return nil, fmt.Errorf("status names post %q, topic %q", st.Post, post)
+	case st.Clock.IsZero():
+		return nil, errors.New("status has no clock")
+	}
+	st.Post = post
+	return &st, nil
+}
+
+// applyStatus replaces the post's status with st if st is newer (see the
+// package doc) and reports whether it did.
+func (s *Server) applyStatus(ps *postState, st *protocol.PostStatus, now time.Time, live bool) bool {
+	if old := ps.Status; old != nil {
+		newer := st.Boot > old.Boot || st.Clock.After(old.Clock) || old.Clock.After(now.Add(s.cfg.FutureSlack))
+		if !newer {
+			s.n.staleStatuses.Add(1)
+			return false
+		}
+	}
+	ps.Status = st
+	ps.StatusAt = now
+	if live {
+		ps.ClockOffset = st.Clock.Sub(now)
+		ps.OffsetAt = now
+	}
+	s.n.statuses.Add(1)
+	return true
+}
+
+func (s *Server) onPresence(m transport.Message) {
+	post, err := postOf(m.Topic)
+	if err != nil {
+		s.malformed("", m.Topic, err)
+		return
+	}
+	if len(m.Payload) > maxStatusSize {
+		s.malformed(post, m.Topic, fmt.Errorf("presence of %d bytes", len(m.Payload)))
+		return
+	}
+	var pr protocol.PresenceRecord
+	if err := protocol.DecodeJSON(m.Payload, &pr); err != nil {
+		s.malformed(post, m.Topic, fmt.Errorf("decode presence: %w", err))
+		return
+	}
+	switch {
+	case pr.Post != "" && pr.Post != post:
+		s.malformed(post, m.Topic, fmt.Errorf("presence names post %q", pr.Post))
+		return
+	case pr.State != protocol.Online && pr.State != protocol.Offline:
+		s.malformed(post, m.Topic, fmt.Errorf("presence state %q", pr.State))
+		return
+	}
+	pr.Post = post
+	now := s.clock.Now()
+	err = s.updatePost(post, func(ps *postState) bool {
+		if !m.Retained && now.After(ps.LastSeen) {
+			ps.LastSeen = now
+		}
+		if ps.Presence != nil && pr.Boot < ps.Presence.Boot {
+			s.n.stalePresences.Add(1)
+			return !m.Retained // the last-seen time changed
+		}
+		ps.Presence = &pr
+		ps.PresenceAt = now
+		s.n.presences.Add(1)
+		return true
+	})
+	if err != nil {
+		s.n.storeErrors.Add(1)
+		s.log.Error("Could not store a post's presence", LogKeyPost, post, LogKeyError, err.Error())
+	}
+}
+
+// writer stores queued records in batches and hands their ids to the
+// ack batcher once the batch has committed.
+func (s *Server) writer(ctx context.Context) {
+	batch := make([]incoming, 0, maxBatchRecords)
+	for {
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
+			return
+		case it := <-s.in:
+			batch = append(batch, it)
+		}
+		size := len(batch[0].rec.Payload)
+	fill:
+		for len(batch) < maxBatchRecords && size < maxBatchBytes {
+			select {
+			case it := <-s.in:
+				batch = append(batch, it)
+				size += len(it.rec.Payload)
+			default:
+				break fill
+			}
+		}
+		acks, err := s.storeBatch(ctx, batch)
+		if err != nil {
+			s.n.storeErrors.Add(1)
+			if ctx.Err() == nil {
+				s.log.Error("Could not store records; they are not acked and the posts will resend them",
+					LogKeyCount, len(batch), LogKeyError, err.Error())
+			}
+			continue
+		}
+		s.queueAcks(acks)
+	}
+}
+
+// queueAcks adds stored ids to the pending acks.
+func (s *Server) queueAcks(acks map[string][]string) {
+	if len(acks) == 0 {
+		return
+	}
+	full := false
+	s.ackMu.Lock()
+	for post, ids := range acks {
+		s.pending[post] = append(s.pending[post], ids...)
+		if len(s.pending[post]) >= outbox.MaxAckIDs {
+			full = true
+		}
+	}
+	s.ackMu.Unlock()
+	select {
+	case s.ackKick <- struct{}{}:
+	default:
+	}
+	if full {
+		select {
+		case s.ackFull <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// acker publishes the pending acks at once when no record is waiting to
+// be stored, else AckDelay after the first of them arrived, or at once
+// when a post has MaxAckIDs pending.
+func (s *Server) acker(ctx context.Context) {
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(s.cfg.AckTimeout, finalFlushTimeout))
+		defer cancel()
+		s.flushAcks(fctx)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.ackKick:
+		case <-s.ackFull:
+		}
+		if len(s.in) == 0 {
+			// Nothing more is waiting to be stored: waiting would only
+			// delay the posts (their in-flight window is full of records
+			// awaiting these acks). Under load the writer's batches, and
+			// the wait below, group the ids.
+			s.flushAcks(ctx)
+			continue
+		}
+		t := s.clock.NewTimer(s.cfg.AckDelay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		case <-s.ackFull:
+			t.Stop()
+		}
+		s.flushAcks(ctx)
+	}
+}
+
+// flushAcks publishes one ack per post (several if more than MaxAckIDs
+// are pending). A failed publish is counted and logged; the post resends
+// and the duplicate is acked again.
+func (s *Server) flushAcks(ctx context.Context) {
+	s.ackMu.Lock()
+	pending := s.pending
+	s.pending = map[string][]string{}
+	s.ackMu.Unlock()
+	for post, ids := range pending {
+		for len(ids) > 0 {
+			n := min(len(ids), outbox.MaxAckIDs)
+			chunk := ids[:n]
+			ids = ids[n:]
+			if err := s.publishAck(ctx, post, chunk); err != nil {
+				s.n.ackErrors.Add(1)
+				if ctx.Err() == nil {
+					s.log.Warn("Could not send an ack; the post will resend the records", LogKeyPost, post,
+						LogKeyCount, len(chunk), LogKeyError, err.Error())
+				}
+				continue
+			}
+			s.n.acksSent.Add(1)
+			s.n.ackedIDs.Add(uint64(len(chunk)))
+		}
+	}
+}
+
+func (s *Server) publishAck(ctx context.Context, post string, ids []string) error {
+	b, err := outbox.EncodeAck(ids)
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.AckTimeout)
+	defer cancel()
+	if err := s.cfg.Transport.Publish(pctx, outbox.AcksTopic(post), b, false); err != nil {
+		return fmt.Errorf("publish ack to %s: %w", post, err)
+	}
+	return nil
+}
+
+// heads re-signs every list's head at start (finishing any announcement
+// a crash interrupted) and then every HeadInterval; after a failure it
+// tries again HeadRetry later.
+func (s *Server) heads(ctx context.Context) {
+	wait := time.Duration(0)
+	for {
+		t := s.clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		s.n.headRuns.Add(1)
+		res, err := s.cfg.Publisher.RepublishHeads(ctx)
+		wait = s.cfg.HeadInterval
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.n.headErrors.Add(1)
+			wait = s.cfg.HeadRetry
+			s.log.Error("Could not re-sign heads; retrying", LogKeyError, err.Error(), LogKeyRetry, wait)
+		}
+		lists := make([]string, 0, len(res))
+		for _, r := range res {
+			lists = append(lists, r.List)
+		}
+		s.log.Info("Re-signed heads", LogKeyLists, lists)
+	}
+}

@@ -1,0 +1,313 @@
+package hqserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/protocol"
+)
+
+// Record is one record a post sent, as HQ stored it.
+type Record struct {
+	Post string `json:"post"`
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	// CreatedAt is the post's time of the record (its clock);
+	// ReceivedAt is HQ's, when the record was first stored.
+	CreatedAt  time.Time `json:"created_at"`
+	ReceivedAt time.Time `json:"received_at"`
+	// Lists are the lists a hit matched (kind hit only).
+	Lists []string `json:"lists,omitempty"`
+	// Invalid says why the payload failed validation; the record was
+	// stored and acked anyway (see the package doc).
+	Invalid string `json:"invalid,omitempty"`
+	// Payload is the record's JSON document as the post sent it.
+	Payload json.RawMessage `json:"payload"`
+}
+
+// HitFilter selects records for Hits. Zero fields select everything.
+type HitFilter struct {
+	Post string
+	// List keeps hits that matched an entry of this list.
+	List string
+	// Kind keeps records of one kind ("hit", "disposition", "status",
+	// "telemetry").
+	Kind string
+	// Since keeps records received at or after this time (HQ's clock).
+	Since time.Time
+	// Limit bounds the records returned (DefaultHitsLimit when 0, at most
+	// MaxHitsLimit).
+	Limit int
+}
+
+// Limits of a Hits query.
+const (
+	DefaultHitsLimit = 100
+	MaxHitsLimit     = 10_000
+)
+
+// postState is what HQ knows about one post, stored as p/<post>.
+type postState struct {
+	Post     string    `json:"post"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	// Status and the HQ time it was received.
+	Status   *protocol.PostStatus `json:"status,omitempty"`
+	StatusAt time.Time            `json:"status_at,omitzero"`
+	// ClockOffset is the post's clock minus HQ's at OffsetAt, from the
+	// last live status message.
+	ClockOffset time.Duration `json:"clock_offset,omitempty"`
+	OffsetAt    time.Time     `json:"offset_at,omitzero"`
+	// Presence and the HQ time it was received.
+	Presence   *protocol.PresenceRecord `json:"presence,omitempty"`
+	PresenceAt time.Time                `json:"presence_at,omitzero"`
+}
+
+var (
+	prefixTime   = []byte("t/")
+	prefixRecord = []byte("r/")
+	prefixPost   = []byte("p/")
+)
+
+func recordKey(post, id string) []byte {
+	return append(append(append(append([]byte(nil), prefixRecord...), post...), '/'), id...)
+}
+
+func postKey(post string) []byte { return append(append([]byte(nil), prefixPost...), post...) }
+
+// timeKey sorts newest first: the received time's nanoseconds, inverted.
+func timeKey(received time.Time, post, id string) []byte {
+	k := make([]byte, 0, len(prefixTime)+8+len(post)+1+len(id))
+	k = append(k, prefixTime...)
+	k = binary.BigEndian.AppendUint64(k, ^uint64(received.UnixNano()))
+	k = append(k, post...)
+	k = append(k, '/')
+	return append(k, id...)
+}
+
+// timeKeyBound is the first t/ key of records received before t.
+func timeKeyBound(t time.Time) []byte {
+	k := append([]byte(nil), prefixTime...)
+	return binary.BigEndian.AppendUint64(k, ^uint64(t.UnixNano())+1)
+}
+
+func loadPosts(ctx context.Context, rec *badgerstore.Records) (map[string]*postState, error) {
+	posts := map[string]*postState{}
+	err := rec.View(ctx, func(tx *badgerstore.RecordsTxn) error {
+		return tx.Iterate(prefixPost, func(key, value []byte) error {
+			var ps postState
+			if err := json.Unmarshal(value, &ps); err != nil {
+				return fmt.Errorf("post state %q: %w", key, err)
+			}
+			posts[ps.Post] = &ps
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load post states: %w", err)
+	}
+	return posts, nil
+}
+
+// updatePost runs fn on the post's state and, if fn reports a change,
+// stores the state.
+func (s *Server) updatePost(post string, fn func(*postState) bool) error {
+	s.postMu.Lock()
+	defer s.postMu.Unlock()
+	ps := s.postLocked(post)
+	if !fn(ps) {
+		return nil
+	}
+	b, err := json.Marshal(ps)
+	if err != nil {
+		return err
+	}
+	return s.rec.Update(context.Background(), func(tx *badgerstore.RecordsTxn) error {
+		return tx.Set(postKey(post), b)
+	})
+}
+
+// storeBatch stores the records of batch that are not stored yet, and the
+// states of the posts they came from, in one transaction. It returns the
+// ids to acknowledge per post: every record of the batch, new or
+// duplicate.
+func (s *Server) storeBatch(ctx context.Context, batch []incoming) (map[string][]string, error) {
+	s.postMu.Lock()
+	defer s.postMu.Unlock()
+	var acks map[string][]string
+	var stored, invalid, dups uint64
+	err := s.rec.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
+		acks = map[string][]string{}
+		stored, invalid, dups = 0, 0, 0
+		seen := map[string]bool{}
+		touched := map[string]bool{}
+		for _, it := range batch {
+			rk := recordKey(it.post, it.rec.ID)
+			acks[it.post] = append(acks[it.post], it.rec.ID)
+			if seen[string(rk)] {
+				dups++
+				continue
+			}
+			switch _, err := tx.Get(rk); {
+			case err == nil:
+				dups++
+				continue
+			case !errors.Is(err, badgerstore.ErrRecordNotFound):
+				return err
+			}
+			seen[string(rk)] = true
+			row, st := buildRecord(it)
+			b, err := json.Marshal(row)
+			if err != nil {
+				return err
+			}
+			tk := timeKey(it.received, it.post, it.rec.ID)
+			if err := tx.Set(tk, b); err != nil {
+				return err
+			}
+			if err := tx.Set(rk, tk); err != nil {
+				return err
+			}
+			stored++
+			if row.Invalid != "" {
+				invalid++
+			}
+			ps := s.postLocked(it.post)
+			if st != nil {
+				// A status that came through the outbox may be days old:
+				// it sets no clock offset.
+				s.applyStatus(ps, st, it.received, false)
+			}
+			touched[it.post] = true
+		}
+		for post := range touched {
+			b, err := json.Marshal(s.posts[post])
+			if err != nil {
+				return err
+			}
+			if err := tx.Set(postKey(post), b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store %d records: %w", len(batch), err)
+	}
+	s.n.stored.Add(stored)
+	s.n.invalid.Add(invalid)
+	s.n.duplicates.Add(dups)
+	if invalid > 0 {
+		s.log.Warn("Stored records whose payload failed validation", LogKeyCount, invalid)
+	}
+	return acks, nil
+}
+
+// buildRecord makes the stored row of a record, validating its payload
+// by kind; a status record's payload is returned when it is valid.
+func buildRecord(it incoming) (Record, *protocol.PostStatus) {
+	r := Record{Post: it.post, ID: it.rec.ID, Kind: it.rec.Kind.String(), CreatedAt: it.rec.CreatedAt.UTC(),
+		ReceivedAt: it.received.UTC(), Payload: it.rec.Payload}
+	var reason error
+	var status *protocol.PostStatus
+	switch it.rec.Kind {
+	case outbox.KindHit:
+		var h protocol.HitReport
+		if reason = protocol.DecodeJSON(it.rec.Payload, &h); reason == nil {
+			reason = h.Validate()
+		}
+		if reason == nil && h.Post != it.post {
+			reason = fmt.Errorf("hit report names post %q", h.Post)
+		}
+		for _, x := range h.Hits {
+			if x.List != "" && !slices.Contains(r.Lists, x.List) {
+				r.Lists = append(r.Lists, x.List)
+			}
+		}
+		slices.Sort(r.Lists)
+	case outbox.KindDisposition:
+		var d protocol.DispositionReport
+		if reason = protocol.DecodeJSON(it.rec.Payload, &d); reason == nil {
+			reason = d.Validate()
+		}
+		if reason == nil && d.Post != "" && d.Post != it.post {
+			reason = fmt.Errorf("disposition names post %q", d.Post)
+		}
+	case outbox.KindStatus:
+		status, reason = decodeStatus(it.post, it.rec.Payload)
+		if status != nil && status.Clock.IsZero() {
+			status.Clock = it.rec.CreatedAt
+		}
+	case outbox.KindTelemetry:
+		if !json.Valid(it.rec.Payload) {
+			reason = errors.New("telemetry payload is not JSON")
+		}
+	}
+	if reason != nil {
+		r.Invalid = reason.Error()
+		status = nil
+	}
+	return r, status
+}
+
+// Hits returns the stored records that f selects, newest (by HQ's
+// receive time) first. It scans records from the newest down to f.Since,
+// so a query for one post of a large fleet reads the other posts' records
+// of the period too.
+func (s *Server) Hits(ctx context.Context, f HitFilter) ([]Record, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultHitsLimit
+	}
+	limit = min(limit, MaxHitsLimit)
+	var stop []byte
+	if !f.Since.IsZero() {
+		stop = timeKeyBound(f.Since)
+	}
+	var out []Record
+	err := s.rec.View(ctx, func(tx *badgerstore.RecordsTxn) error {
+		return tx.Iterate(prefixTime, func(key, value []byte) error {
+			if stop != nil && bytes.Compare(key, stop) >= 0 {
+				return badgerstore.StopIteration
+			}
+			if f.Post != "" {
+				rest := key[len(prefixTime)+8:]
+				if !bytes.HasPrefix(rest, []byte(f.Post+"/")) {
+					return nil
+				}
+			}
+			var r Record
+			if err := json.Unmarshal(value, &r); err != nil {
+				return fmt.Errorf("record %q: %w", key, err)
+			}
+			if f.Kind != "" && r.Kind != f.Kind {
+				return nil
+			}
+			if f.List != "" && !slices.Contains(r.Lists, f.List) {
+				return nil
+			}
+			out = append(out, r)
+			if len(out) >= limit {
+				return badgerstore.StopIteration
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query records: %w", err)
+	}
+	return out, nil
+}
+
+// validKind reports whether k names a record kind.
+func validKind(k string) bool {
+	_, err := outbox.ParseKind(k)
+	return err == nil
+}
