@@ -25,12 +25,16 @@ const (
 type Env = cmdline.Env
 
 var commands = map[string]cmdline.Command{
+	"run":     {Summary: "run the post (screening, sync with HQ, local API) in the foreground or as the service", Run: runRun},
+	"status":  {Summary: "show what the running post holds and the state of its link to HQ", Run: runStatus},
 	"import":  {Summary: "import a list edition into the store", Run: runImport},
 	"lists":   {Summary: "show the lists in the store", Run: runLists},
 	"screen":  {Summary: "screen travellers (JSON lines, MRZ or PAXLST) against the lists", Run: runScreen},
 	"parse":   {Summary: "parse MRZ or PAXLST input and print it as JSON", Run: runParse},
 	"demo":    {Summary: "screen sample travellers against the embedded UN list; no setup needed", Run: runDemo},
 	"bench":   {Summary: "measure screening throughput, latency, import and start-up times", Run: runBench},
+	"service": {Summary: "install, uninstall, start, stop, restart or show the system service", Run: runService},
+	"config":  {Summary: "check or show the post configuration (every problem with its line)", Run: runConfig},
 	"version": {Summary: "print the version", Run: runVersion},
 }
 

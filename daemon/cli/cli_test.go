@@ -142,8 +142,8 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-func TestDemo(t *testing.T) {
-	code, out, errs := runCLI(t, "", "demo", "--json")
+func TestDemoScreenOnly(t *testing.T) {
+	code, out, errs := runCLI(t, "", "demo", "--screen-only", "--json")
 	if code != ExitOK {
 		t.Fatalf("demo: %d %s", code, errs)
 	}
@@ -171,7 +171,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s (birth date years off): want a possible at most, got %+v", id, r.Hits)
 		}
 	}
-	code, out, _ = runCLI(t, "", "demo")
+	code, out, _ = runCLI(t, "", "demo", "--screen-only")
 	if code != ExitOK || !strings.Contains(out, "SAADI QADHAFI") || !strings.Contains(out, "no hit") {
 		t.Errorf("readable demo output:\n%s", out)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -18,15 +19,20 @@ import (
 )
 
 func runDemo(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "demo", "[--json]")
-	asJSON := fs.Bool("json", false, "print the results as JSON lines")
+	fs := newFlags(env, "demo", "[--screen-only [--json]] [--keep] [--verbose]")
+	screenOnly := fs.Bool("screen-only", false, "only screen the sample travellers against the embedded UN list (no HQ, no sync)")
+	asJSON := fs.Bool("json", false, "with --screen-only: print the results as JSON lines")
 	keep := fs.Bool("keep", false, "keep the temporary data directory and print its path")
+	verbose := fs.Bool("verbose", false, "also print the components' logs (stderr)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("demo takes no arguments")
+	}
+	if *asJSON && !*screenOnly {
+		return usagef("--json goes with --screen-only")
 	}
 	dir, err := os.MkdirTemp("", "watchpost-demo-")
 	if err != nil {
@@ -37,6 +43,23 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
+	if *screenOnly {
+		return screenSamples(ctx, env, dir, *asJSON)
+	}
+	var logger *slog.Logger
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	fmt.Fprintln(env.Stdout, "Watchpost demo: HQ and two border posts on this machine, over an embedded MQTT broker and HTTPS.")
+	fmt.Fprintln(env.Stdout, "A hit is a reason for an officer to look, never a decision.")
+	fmt.Fprintln(env.Stdout)
+	_, err = daemon.RunDemo(ctx, env.Stdout, daemon.DemoOptions{Dir: dir, Logger: logger})
+	return err
+}
+
+// screenSamples screens the sample travellers against the embedded UN
+// list, with the matcher's explanations.
+func screenSamples(ctx context.Context, env *Env, dir string, asJSON bool) error {
 	st, err := openStore(env, dir)
 	if err != nil {
 		return err
@@ -52,7 +75,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	ready := time.Since(start)
-	if !*asJSON {
+	if !asJSON {
 		fmt.Fprintf(env.Stdout, "Watchpost demo: UN Security Council Consolidated List of %s loaded (%d entries, version %d, hash %s) in %s.\n",
 			sample.UNListDate, info.Entries, info.Version, short(info.Hash), ready.Round(time.Millisecond))
 		fmt.Fprintf(env.Stdout, "Screening %d sample travellers. A hit is a reason for an officer to look, never a decision.\n\n", len(sample.Travellers))
@@ -64,7 +87,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("screen %s: %w", q.ID, err)
 		}
-		if *asJSON {
+		if asJSON {
 			if hits == nil {
 				hits = []engine.Hit{}
 			}

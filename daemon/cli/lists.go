@@ -21,11 +21,7 @@ func dataDirFlag(fs *flag.FlagSet) *string {
 }
 
 func openStore(env *Env, dir string) (*badgerstore.Store, error) {
-	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		return nil, fmt.Errorf("open data dir %s: %w", dir, err)
-	}
-	return st, nil
+	return daemon.OpenStore(dir, slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
 
 func runImport(ctx context.Context, env *Env, args []string) error {

@@ -22,6 +22,16 @@ const (
 	ExitUsage   = 2 // bad flags or arguments
 )
 
+// Exit codes of the long-running daemon (watchpost run) beyond the three
+// above. They are a contract with the service manager: the systemd unit
+// (daemon/service) does not restart on ExitUsage or ExitConfig, because
+// restarting cannot fix them.
+const (
+	ExitConfig  = 3 // the configuration file is missing, unreadable or invalid
+	ExitStore   = 4 // the store cannot be opened, or another process holds its lock
+	ExitDataDir = 5 // the data directory cannot be created or is not writable
+)
+
 // Env is what a command reads and writes besides its arguments.
 type Env struct {
 	Stdin  io.Reader
@@ -84,10 +94,22 @@ func (p *Program) Run(ctx context.Context, args []string, env *Env) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(env.Stderr, "%s %s: %v\n", p.Name, args[0], err)
 		return ExitUsage
+	case errors.As(err, new(exitCoder)):
+		var ec exitCoder
+		errors.As(err, &ec)
+		fmt.Fprintf(env.Stderr, "%s %s: %v\n", p.Name, args[0], err)
+		return ec.ExitCode()
 	default:
 		fmt.Fprintf(env.Stderr, "%s %s: %v\n", p.Name, args[0], err)
 		return ExitFailure
 	}
+}
+
+// exitCoder is an error that carries its exit code (daemon/service's
+// ExitError: ExitConfig, ExitStore, ExitDataDir).
+type exitCoder interface {
+	error
+	ExitCode() int
 }
 
 // PrintUsage lists the commands.

@@ -1,0 +1,420 @@
+// Package api is the post's local HTTP API: the one door through which the
+// officer's workstation, document readers and local systems screen
+// travellers and manifests, list hits and record the officer's decision on
+// each, read the post's status, and through which the service manager and
+// Prometheus probe the daemon.
+//
+// The package owns four small interfaces (Screener, Ledger, StatusSource,
+// Readiness) and knows no concrete implementation; the wiring in daemon/
+// provides them. Nothing here decides about a traveller: a hit is recorded
+// and shown, and an officer disposes of it.
+//
+// # Security
+//
+// The server listens on 127.0.0.1:8640 unless told otherwise. Any bind
+// address that is not loopback requires at least one API token, and New
+// refuses the options otherwise. When tokens are configured every route
+// except /healthz, /readyz and /v1/openapi.json requires
+// "Authorization: Bearer <token>" (compared in constant time), and the
+// token's name is the actor passed to the Ledger. On loopback with no
+// tokens configured there is no authentication: anyone who can run a
+// process on the post machine can use the API, and the actor is "local".
+//
+// # Privacy
+//
+// Requests are logged with route, method, status, duration and byte counts
+// only, at debug level (server errors at warn). Traveller data is never
+// logged.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/mrz"
+	"github.com/watchpost/watchpost/sync/protocol"
+)
+
+// DefaultAddr is where the API listens when Options.Addr is empty: loopback
+// only, so that a post with no tokens configured is not open to its network.
+const DefaultAddr = "127.0.0.1:8640"
+
+// Body size limits. Larger bodies are refused with 413 before they are
+// parsed.
+const (
+	MaxScreenBody      = 64 << 10 // POST /v1/screen, POST /v1/hits/{id}/disposition
+	MaxManifestBody    = 4 << 20  // POST /v1/manifests
+	DefaultHitsLimit   = 50       // GET /v1/hits without limit=
+	MaxHitsLimit       = 500      // largest limit= GET /v1/hits accepts
+	MaxNoteLength      = 2000     // characters of a disposition note
+	MaxOfficerLength   = 128      // characters of an officer id
+	DefaultLocalActor  = "local"  // the actor when no tokens are configured
+	readHeaderTimeout  = 5 * time.Second
+	readTimeout        = 60 * time.Second // a 4 MiB manifest on a slow LAN
+	writeTimeout       = 60 * time.Second
+	idleTimeout        = 120 * time.Second
+	maxHeaderBytes     = 16 << 10
+	maxTravellerString = 256 // characters of any one traveller field
+)
+
+// Screening sources, the Source of a Screening.
+const (
+	SourceAPI      = "api"      // POST /v1/screen
+	SourceManifest = "manifest" // POST /v1/manifests; Ref is the flight
+)
+
+// Decisions an officer can record on a hit (the values of protocol's
+// Disposition* constants).
+const (
+	DecisionConfirmed     = protocol.DispositionConfirmed
+	DecisionFalsePositive = protocol.DispositionFalsePositive
+	DecisionReferred      = protocol.DispositionReferred
+)
+
+// Hit statuses, for HitFilter.Status and HitRecord.Status.
+const (
+	StatusOpen     = "open"     // no decision yet
+	StatusDisposed = "disposed" // an officer decided
+)
+
+// BandNone is the band of a screening without hits.
+const BandNone engine.Band = "none"
+
+// Errors an implementation of the interfaces returns so that the API can
+// answer with the right status; anything else is a 500.
+var (
+	// ErrNotFound: the hit id is unknown (404).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the request contradicts the stored state, e.g. a
+	// decision on a hit that already has one (409).
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the service cannot answer now, e.g. no list is
+	// loaded (503).
+	ErrUnavailable = errors.New("unavailable")
+)
+
+// Screener screens one traveller. *match.Screener implements it; the daemon
+// passes a wrapper that reads the current screener from an atomic pointer
+// swapped when lists change.
+type Screener interface {
+	Screen(q *engine.Query) ([]engine.Hit, error)
+}
+
+// Ledger keeps screenings and hits and the decisions on them.
+type Ledger interface {
+	// Record stores one screening and returns its id and, when it has hits,
+	// the id of its hit record.
+	Record(ctx context.Context, s Screening) (Recorded, error)
+	// Hits lists hit records matching f, newest first, and the cursor of
+	// the next page ("" at the end).
+	Hits(ctx context.Context, f HitFilter) (hits []HitRecord, next string, err error)
+	// Hit returns one hit record, or an error wrapping ErrNotFound.
+	Hit(ctx context.Context, id string) (HitRecord, error)
+	// Dispose records an officer's decision on hit id and returns the
+	// updated record; ErrNotFound for an unknown id, ErrConflict when the
+	// ledger refuses the decision.
+	Dispose(ctx context.Context, id string, d Disposition) (HitRecord, error)
+}
+
+// Screening is one traveller screened, as handed to Ledger.Record.
+type Screening struct {
+	Source     string       // SourceAPI or SourceManifest
+	Ref        string       // the flight for a manifest; "" otherwise
+	Actor      string       // the API token's name, or DefaultLocalActor
+	Traveller  engine.Query // as screened
+	Hits       []engine.Hit // best first; empty for no hit
+	ScreenedAt time.Time
+}
+
+// Recorded is what Ledger.Record stored.
+type Recorded struct {
+	ScreeningID string
+	HitID       string // "" when the screening had no hit
+}
+
+// HitFilter selects hit records. The zero value lists the newest
+// DefaultHitsLimit hits.
+type HitFilter struct {
+	Status string    // StatusOpen, StatusDisposed or "" for both
+	Since  time.Time // screened at or after; zero for any time
+	Limit  int       // 1..MaxHitsLimit
+	Cursor string    // from a previous page; "" for the first
+}
+
+// Disposition is an officer's decision on a hit, as handed to
+// Ledger.Dispose.
+type Disposition struct {
+	Decision  string    `json:"decision"` // DecisionConfirmed, DecisionFalsePositive or DecisionReferred
+	Officer   string    `json:"officer"`  // the officer's id, as typed
+	Note      string    `json:"note,omitempty"`
+	Actor     string    `json:"actor"` // the API token's name, or DefaultLocalActor
+	DecidedAt time.Time `json:"decided_at"`
+}
+
+// HitRecord is a stored screening with hits and its decision, if any.
+type HitRecord struct {
+	ID          string       `json:"id"`
+	ScreeningID string       `json:"screening_id,omitempty"`
+	Status      string       `json:"status"` // StatusOpen or StatusDisposed
+	Source      string       `json:"source"`
+	Ref         string       `json:"ref,omitempty"`
+	Band        engine.Band  `json:"band"`
+	Traveller   engine.Query `json:"traveller"`
+	Hits        []engine.Hit `json:"hits"`
+	ScreenedAt  time.Time    `json:"screened_at"`
+	Actor       string       `json:"actor,omitempty"`
+	Disposition *Disposition `json:"disposition,omitempty"`
+}
+
+// StatusSource reports the post's status for GET /v1/status.
+type StatusSource interface {
+	Status(ctx context.Context) (Status, error)
+}
+
+// Status is the post's status: the record it sends HQ plus the state of
+// its link.
+type Status struct {
+	protocol.PostStatus
+	Link Link `json:"link"`
+}
+
+// Link is the state of the post's link to HQ.
+type Link struct {
+	Up        bool      `json:"up"`
+	Since     time.Time `json:"since,omitzero"`     // when Up last changed
+	LastSync  time.Time `json:"last_sync,omitzero"` // last delta or head applied
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// ReadyState is what /readyz reports.
+type ReadyState int
+
+// Ready states.
+const (
+	NotReady ReadyState = iota // no list loaded: 503
+	Ready                      // screening against current lists: 200
+	Degraded                   // screening, but some list is stale: 200 "degraded"
+)
+
+func (s ReadyState) String() string {
+	switch s {
+	case Ready:
+		return "ready"
+	case Degraded:
+		return "degraded"
+	}
+	return "not ready"
+}
+
+// Readiness says whether the post can screen. The reason ("no list
+// loaded", "list un is STALE") is shown on /readyz and must hold no
+// traveller data.
+type Readiness interface {
+	Ready(ctx context.Context) (state ReadyState, reason string)
+}
+
+// Token is one API token: Name is the actor recorded in the ledger, Secret
+// what the client sends as "Authorization: Bearer <Secret>".
+type Token struct {
+	Name   string
+	Secret string
+}
+
+// Options configure a Server. Screener, Ledger, Status and Readiness are
+// required.
+type Options struct {
+	// Addr is host:port to listen on; DefaultAddr when empty. Any host
+	// other than a loopback address or "localhost" requires Tokens.
+	Addr   string
+	Tokens []Token
+
+	Screener  Screener
+	Ledger    Ledger
+	Status    StatusSource
+	Readiness Readiness
+	// Metrics receives the API's counters; New makes one when nil. The
+	// daemon feeds its gauges (SetOutboxDepth, SetListImported, SetLinkUp).
+	Metrics *Metrics
+	// Logger for request and error lines (slog.Default() when nil).
+	Logger *slog.Logger
+	// Now is the clock for ScreenedAt, DecidedAt and MRZ dates (time.Now
+	// when nil).
+	Now func() time.Time
+}
+
+// Server is the local HTTP API. Build it with New, then Listen and Serve
+// (or mount Handler elsewhere), and stop it with Shutdown.
+type Server struct {
+	screener  Screener
+	ledger    Ledger
+	status    StatusSource
+	readiness Readiness
+	metrics   *Metrics
+	log       *slog.Logger
+	now       func() time.Time
+	mrz       mrz.Parser
+	addr      string
+	tokens    []tokenHash
+	handler   http.Handler
+	routes    []*route
+
+	mu     sync.Mutex
+	srv    *http.Server
+	ln     net.Listener
+	closed bool
+}
+
+type tokenHash struct {
+	name string
+	sum  [sha256.Size]byte
+}
+
+// New checks the options and builds the server. It refuses a non-loopback
+// address without tokens, and tokens without a name or secret.
+func New(opts Options) (*Server, error) {
+	switch {
+	case opts.Screener == nil:
+		return nil, errors.New("api: no Screener")
+	case opts.Ledger == nil:
+		return nil, errors.New("api: no Ledger")
+	case opts.Status == nil:
+		return nil, errors.New("api: no StatusSource")
+	case opts.Readiness == nil:
+		return nil, errors.New("api: no Readiness")
+	}
+	addr := opts.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("api: listen address %q: %w", addr, err)
+	}
+	s := &Server{
+		screener:  opts.Screener,
+		ledger:    opts.Ledger,
+		status:    opts.Status,
+		readiness: opts.Readiness,
+		metrics:   opts.Metrics,
+		log:       opts.Logger,
+		now:       opts.Now,
+		addr:      addr,
+	}
+	seen := make(map[string]bool, len(opts.Tokens))
+	for i, t := range opts.Tokens {
+		switch {
+		case t.Name == "":
+			return nil, fmt.Errorf("api: token %d has no name (the name is the actor in the audit trail)", i+1)
+		case t.Secret == "":
+			return nil, fmt.Errorf("api: token %q has an empty secret", t.Name)
+		case len(t.Secret) < 16:
+			return nil, fmt.Errorf("api: token %q is shorter than 16 characters", t.Name)
+		case seen[t.Name]:
+			return nil, fmt.Errorf("api: token name %q is given twice", t.Name)
+		}
+		seen[t.Name] = true
+		s.tokens = append(s.tokens, tokenHash{name: t.Name, sum: sha256.Sum256([]byte(t.Secret))})
+	}
+	if !isLoopback(host) && len(s.tokens) == 0 {
+		return nil, fmt.Errorf("api: refusing to listen on %q without API tokens: a non-loopback address needs at least one token (or listen on %s)", addr, DefaultAddr)
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.mrz.Now = s.now
+	s.handler = s.buildRoutes()
+	return s, nil
+}
+
+// isLoopback reports whether host only accepts connections from this
+// machine: "localhost" or a loopback IP. An empty host (all interfaces)
+// and other names are not.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Handler returns the API's HTTP handler, for tests or to mount elsewhere.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Metrics returns the metrics the server counts into and /metrics shows.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Listen binds the configured address, so that a bind error is known before
+// the daemon reports itself running, and returns the bound address.
+func (s *Server) Listen() (net.Addr, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, http.ErrServerClosed
+	}
+	if s.ln != nil {
+		return nil, errors.New("api: already listening")
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return nil, fmt.Errorf("api: listen: %w", err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return ln.Addr(), nil
+}
+
+// Serve answers requests on the listener Listen bound until Shutdown; it
+// returns nil after Shutdown.
+func (s *Server) Serve() error {
+	s.mu.Lock()
+	srv, ln := s.srv, s.ln
+	s.mu.Unlock()
+	if srv == nil {
+		return errors.New("api: Serve before Listen")
+	}
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("api: serve: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits, until ctx is done, for
+// requests in flight to finish; then it closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	srv, ln := s.srv, s.ln
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	err := srv.Shutdown(ctx)
+	if err != nil {
+		srv.Close()
+		ln.Close()
+		return fmt.Errorf("api: shutdown: %w", err)
+	}
+	return nil
+}

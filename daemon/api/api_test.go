@@ -1,0 +1,667 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/daemon/sample"
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/paxlst"
+)
+
+const td3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
+
+func TestScreenJSON(t *testing.T) {
+	p := newTestPost(t, nil)
+	r := p.postJSON(t, "/v1/screen", `{"id":"T1","name":"Wanted Person","birth_date":"1970-01-02","nationality":"gbr","sex":"m"}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	var res ScreenResult
+	r.json(t, &res)
+	if res.Band != engine.BandMatch || len(res.Hits) != 1 || res.HitID != "H1" || res.ScreeningID != "S1" || res.Traveller.ID != "T1" {
+		t.Fatalf("result %+v", res)
+	}
+	if res.Hits[0].Explanation.BirthDate != "same day" {
+		t.Fatalf("explanation lost: %+v", res.Hits[0])
+	}
+	s := p.ledger.screenings[0]
+	if s.Source != SourceAPI || s.Actor != DefaultLocalActor || s.Ref != "" || !s.ScreenedAt.Equal(testNow) || s.Traveller.Name != "Wanted Person" {
+		t.Fatalf("recorded %+v", s)
+	}
+
+	r = p.postJSON(t, "/v1/screen", `{"surname":"ORDINARY","given_names":"JANE"}`)
+	res = ScreenResult{}
+	r.json(t, &res)
+	if r.status != http.StatusOK || res.Band != BandNone || res.Hits == nil || len(res.Hits) != 0 || res.HitID != "" || res.ScreeningID != "S2" {
+		t.Fatalf("no-hit screening: %d %s", r.status, r.body)
+	}
+	if !bytes.Contains(r.body, []byte(`"hits":[]`)) {
+		t.Fatalf("hits must be [] not null: %s", r.body)
+	}
+	// Even at debug level the request log holds no traveller data.
+	logs := p.logs.String()
+	if !strings.Contains(logs, `"route":"/v1/screen"`) || strings.Contains(logs, "Wanted") || strings.Contains(logs, "ORDINARY") || strings.Contains(logs, "1970") {
+		t.Fatalf("request log:\n%s", logs)
+	}
+}
+
+func TestScreenMRZ(t *testing.T) {
+	p := newTestPost(t, nil)
+	body, _ := json.Marshal(map[string]string{"mrz": td3})
+	r := p.do(t, http.MethodPost, "/v1/screen", "application/json; charset=utf-8", body)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	var res ScreenResult
+	r.json(t, &res)
+	q := res.Traveller
+	if q.Surname != "ERIKSSON" || q.GivenNames != "ANNA MARIA" || q.BirthDate != "1974-08-12" || q.DocumentNumber != "L898902C3" || q.DocumentCountry != "UTO" {
+		t.Fatalf("traveller from MRZ: %+v", q)
+	}
+	if res.MRZ == nil || !res.MRZ.Valid || res.MRZ.Format != "TD3" || res.MRZ.ExpiryDate != "2012-04-15" {
+		t.Fatalf("mrz summary: %+v", res.MRZ)
+	}
+	if n, _ := p.ledger.count(); n != 1 || p.ledger.screenings[0].Traveller.Surname != "ERIKSSON" {
+		t.Fatalf("recorded %d screenings", n)
+	}
+
+	// A failed check digit is reported, and the traveller still screened.
+	bad := strings.Replace(td3, "7408122F", "7408123F", 1)
+	body, _ = json.Marshal(map[string]string{"mrz": bad})
+	r = p.do(t, http.MethodPost, "/v1/screen", "", body)
+	r.json(t, &res)
+	if r.status != http.StatusOK || res.MRZ == nil || res.MRZ.Valid || len(res.MRZ.Errors) == 0 {
+		t.Fatalf("bad check digit: %d %s", r.status, r.body)
+	}
+}
+
+func TestScreenBadRequests(t *testing.T) {
+	p := newTestPost(t, nil)
+	tooLarge := `{"name":"` + strings.Repeat("A", MaxScreenBody) + `"}`
+	for _, c := range []struct {
+		name, contentType, body string
+		status                  int
+		field, contains         string
+	}{
+		{"bad JSON", "application/json", `{"name":`, 400, "", "not a complete JSON"},
+		{"syntax", "application/json", `{"name" "x"}`, 400, "", "not valid JSON"},
+		{"unknown field", "application/json", `{"name":"A B","passport":"X"}`, 400, "passport", `unknown field "passport"`},
+		{"wrong type", "application/json", `{"name":5}`, 400, "name", "must be a JSON string"},
+		{"two values", "application/json", `{"name":"A"} {"name":"B"}`, 400, "", "more than one JSON value"},
+		{"not an object", "application/json", `["A"]`, 400, "", "body must be a JSON object, not array"},
+		{"empty body", "application/json", ``, 400, "", "empty body"},
+		{"too large", "application/json", tooLarge, 413, "", "limit"},
+		{"no name", "application/json", `{"nationality":"FRA"}`, 400, "name", "needs a name"},
+		{"blank name", "application/json", `{"name":"   "}`, 400, "name", "needs a name"},
+		{"bad birth date", "application/json", `{"name":"A B","birth_date":"12/03/1970"}`, 400, "birth_date", "YYYY-MM-DD"},
+		{"range birth date", "application/json", `{"name":"A B","birth_date":"1970..1972"}`, 400, "birth_date", "YYYY-MM-DD"},
+		{"bad sex", "application/json", `{"name":"A B","sex":"male"}`, 400, "sex", "M, F or X"},
+		{"bad nationality", "application/json", `{"name":"A B","nationality":"FRANCE"}`, 400, "nationality", "alpha-3"},
+		{"bad document country", "application/json", `{"name":"A B","document_country":"F1"}`, 400, "document_country", "alpha-3"},
+		{"long name", "application/json", `{"name":"` + strings.Repeat("é", maxTravellerString+1) + `"}`, 400, "name", "longer than"},
+		{"mrz and fields", "application/json", `{"mrz":"P<UTO","name":"A B"}`, 400, "mrz", "not both (name is set)"},
+		{"bad mrz", "application/json", `{"mrz":"P<UTOERIKSSON<<ANNA\nL898902C3"}`, 400, "mrz", "mrz: line 1"},
+		{"mrz lower case", "application/json", `{"mrz":"` + strings.ReplaceAll(strings.ToLower(td3), "\n", `\n`) + `"}`, 400, "mrz", "line 1"},
+		{"text body", "text/plain", `P<UTO`, 415, "", "application/json"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p.do(t, http.MethodPost, "/v1/screen", c.contentType, []byte(c.body)).wantError(t, c.status, c.field, c.contains)
+		})
+	}
+	t.Run("too large, chunked", func(t *testing.T) {
+		body := io.MultiReader(strings.NewReader(`{"name":"`), strings.NewReader(strings.Repeat("A", MaxScreenBody)), strings.NewReader(`"}`))
+		req, _ := http.NewRequest(http.MethodPost, p.url+"/v1/screen", body)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if req.ContentLength != 0 {
+			t.Fatal("request has a length: not the chunked case")
+		}
+		response{status: resp.StatusCode, header: resp.Header, body: b}.wantError(t, 413, "", "larger than the limit")
+	})
+	t.Run("wrong method", func(t *testing.T) {
+		r := p.do(t, http.MethodGet, "/v1/screen", "", nil)
+		r.wantError(t, 405, "", "use POST")
+		if r.header.Get("Allow") != "POST" {
+			t.Fatalf("Allow %q", r.header.Get("Allow"))
+		}
+	})
+	if n, _ := p.ledger.count(); n != 0 {
+		t.Fatalf("%d screenings recorded from bad requests", n)
+	}
+}
+
+func TestScreenNotRecorded(t *testing.T) {
+	p := newTestPost(t, nil)
+	p.ledger.recordErr = errors.New("disk full")
+	r := p.postJSON(t, "/v1/screen", `{"name":"Wanted Person Smith"}`)
+	var res ScreenResult
+	r.json(t, &res)
+	if r.status != http.StatusInternalServerError || res.Error == "" || len(res.Hits) != 1 || res.HitID != "" {
+		t.Fatalf("unrecorded screening must show its hits with an error: %d %s", r.status, r.body)
+	}
+	if strings.Contains(p.logs.String(), "Smith") {
+		t.Fatalf("traveller data in the log:\n%s", p.logs)
+	}
+	if !strings.Contains(p.logs.String(), "disk full") {
+		t.Fatalf("ledger error not logged:\n%s", p.logs)
+	}
+}
+
+func TestScreenUnavailable(t *testing.T) {
+	p := newTestPost(t, func(o *Options) {
+		o.Screener = &fakeScreener{err: fmt.Errorf("no list loaded: %w", ErrUnavailable)}
+	})
+	p.postJSON(t, "/v1/screen", `{"name":"A B"}`).wantError(t, 503, "", "no list loaded")
+	if n, _ := p.ledger.count(); n != 0 {
+		t.Fatal("recorded a screening that did not happen")
+	}
+}
+
+// manifest writes a generated flight as PAXLST with n passengers, the
+// first of whom is renamed so that the fake screener hits.
+func manifest(t *testing.T, n int) ([]byte, *paxlst.Interchange) {
+	t.Helper()
+	ic := paxlst.Generate(42, n)
+	ic.Messages[0].Travellers[0].Surname = "WANTED"
+	var b bytes.Buffer
+	if err := paxlst.Write(&b, ic, paxlst.WriteOptions{LineBreak: "\n", Now: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes(), ic
+}
+
+func TestManifest(t *testing.T) {
+	p := newTestPost(t, nil)
+	body, ic := manifest(t, 20)
+	flight := ic.Messages[0].Flights[0].Number
+	r := p.do(t, http.MethodPost, "/v1/manifests", "application/edifact", body)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	var res ManifestResult
+	r.json(t, &res)
+	if res.Travellers != 20 || res.WithHits != 1 || res.Band != engine.BandMatch || len(res.Results) != 20 || len(res.Flights) != 1 || res.Flights[0].Number != flight {
+		t.Fatalf("manifest result: travellers %d, with hits %d, band %s, results %d, flights %+v", res.Travellers, res.WithHits, res.Band, len(res.Results), res.Flights)
+	}
+	first := res.Results[0]
+	if first.HitID == "" || first.Band != engine.BandMatch || first.Flight != flight || first.Position != 1 || first.Message != 1 || first.Role != "passenger" {
+		t.Fatalf("first traveller: %+v", first)
+	}
+	if res.Results[1].HitID != "" || res.Results[1].ScreeningID == "" || res.Results[1].Band != BandNone {
+		t.Fatalf("second traveller: %+v", res.Results[1])
+	}
+	screenings, hits := p.ledger.count()
+	if screenings != 20 || hits != 1 {
+		t.Fatalf("recorded %d screenings, %d hits", screenings, hits)
+	}
+	for _, s := range p.ledger.screenings {
+		if s.Source != SourceManifest || s.Ref != flight || s.Actor != DefaultLocalActor {
+			t.Fatalf("recorded %+v", s)
+		}
+	}
+	// text/plain is accepted too, and warnings are passed on.
+	broken := bytes.Replace(body, []byte("CNT+42:20"), []byte("CNT+42:21"), 1)
+	r = p.do(t, http.MethodPost, "/v1/manifests", "text/plain; charset=utf-8", broken)
+	r.json(t, &res)
+	if r.status != http.StatusOK || res.Travellers != 20 || len(res.Warnings) == 0 {
+		t.Fatalf("text/plain with a wrong count: %d, %d travellers, warnings %v", r.status, res.Travellers, res.Warnings)
+	}
+}
+
+func TestManifestBadRequests(t *testing.T) {
+	p := newTestPost(t, nil)
+	body, _ := manifest(t, 3)
+	empty := []byte("UNA:+.? 'UNB+UNOA:4+AIR+GOV+260314:1030+1'UNH+1+PAXLST:D:05B:UN:IATA'BGM+745'UNT+3+1'UNZ+1+1'")
+	p.do(t, http.MethodPost, "/v1/manifests", "application/edifact", []byte("hello, not a manifest")).wantError(t, 400, "", "not an EDIFACT interchange")
+	p.do(t, http.MethodPost, "/v1/manifests", "application/edifact", empty).wantError(t, 400, "", "no traveller")
+	p.do(t, http.MethodPost, "/v1/manifests", "application/json", body).wantError(t, 415, "", "application/edifact")
+	p.do(t, http.MethodPost, "/v1/manifests", "", body).wantError(t, 415, "", "application/edifact")
+	p.do(t, http.MethodPost, "/v1/manifests", "text/plain", bytes.Repeat([]byte("A"), MaxManifestBody+1)).wantError(t, 413, "", "limit")
+	p.do(t, http.MethodPut, "/v1/manifests", "text/plain", body).wantError(t, 405, "", "use POST")
+	if n, _ := p.ledger.count(); n != 0 {
+		t.Fatalf("%d screenings recorded from bad manifests", n)
+	}
+}
+
+func TestHitsAndDisposition(t *testing.T) {
+	p := newTestPost(t, nil)
+	for _, name := range []string{"Wanted One", "Nobody", "Maybe Two", "Wanted Three"} {
+		if r := p.postJSON(t, "/v1/screen", `{"name":"`+name+`"}`); r.status != 200 {
+			t.Fatalf("screen: %d %s", r.status, r.body)
+		}
+	}
+	var list HitList
+	r := p.do(t, http.MethodGet, "/v1/hits", "", nil)
+	r.json(t, &list)
+	if r.status != 200 || len(list.Hits) != 3 || list.Hits[0].ID != "H3" || list.Next != "" {
+		t.Fatalf("hits: %d %s", r.status, r.body)
+	}
+	r = p.do(t, http.MethodGet, "/v1/hits?limit=2&status=open&since=2026-01-01T00:00:00Z", "", nil)
+	r.json(t, &list)
+	if len(list.Hits) != 2 || list.Next == "" {
+		t.Fatalf("first page: %s", r.body)
+	}
+	r = p.do(t, http.MethodGet, "/v1/hits?limit=2&cursor="+list.Next, "", nil)
+	r.json(t, &list)
+	if len(list.Hits) != 1 || list.Hits[0].ID != "H1" {
+		t.Fatalf("second page: %s", r.body)
+	}
+
+	var h HitRecord
+	r = p.do(t, http.MethodGet, "/v1/hits/H2", "", nil)
+	r.json(t, &h)
+	if r.status != 200 || h.ID != "H2" || h.Band != engine.BandPossible || h.Status != StatusOpen || h.Traveller.Name != "Maybe Two" {
+		t.Fatalf("hit: %d %s", r.status, r.body)
+	}
+	p.do(t, http.MethodGet, "/v1/hits/H99", "", nil).wantError(t, 404, "", "not found")
+
+	for _, c := range []struct {
+		name, body      string
+		status          int
+		field, contains string
+	}{
+		{"bad decision", `{"decision":"arrest","officer":"O-7"}`, 400, "decision", `"arrest" is not one of`},
+		{"no decision", `{"officer":"O-7"}`, 400, "decision", "required"},
+		{"no officer", `{"decision":"confirmed","officer":"  "}`, 400, "officer", "required"},
+		{"long note", `{"decision":"confirmed","officer":"O-7","note":"` + strings.Repeat("x", MaxNoteLength+1) + `"}`, 400, "note", "at most"},
+		{"unknown field", `{"decision":"confirmed","officer":"O-7","actor":"me"}`, 400, "actor", "unknown field"},
+		{"bad JSON", `{"decision":`, 400, "", "JSON"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p.postJSON(t, "/v1/hits/H2/disposition", c.body).wantError(t, c.status, c.field, c.contains)
+		})
+	}
+	p.postJSON(t, "/v1/hits/H99/disposition", `{"decision":"referred","officer":"O-7"}`).wantError(t, 404, "", "not found")
+	p.do(t, http.MethodGet, "/v1/hits/H2/disposition", "", nil).wantError(t, 405, "", "use POST")
+	p.do(t, http.MethodDelete, "/v1/hits/H2", "", nil).wantError(t, 405, "", "use GET")
+
+	r = p.postJSON(t, "/v1/hits/H2/disposition", `{"decision":"false_positive","officer":"O-7","note":"born 30 years apart"}`)
+	r.json(t, &h)
+	if r.status != 200 || h.Status != StatusDisposed || h.Disposition == nil || h.Disposition.Decision != DecisionFalsePositive ||
+		h.Disposition.Officer != "O-7" || h.Disposition.Actor != DefaultLocalActor || !h.Disposition.DecidedAt.Equal(testNow) {
+		t.Fatalf("disposition: %d %s", r.status, r.body)
+	}
+	p.postJSON(t, "/v1/hits/H2/disposition", `{"decision":"confirmed","officer":"O-8"}`).wantError(t, 409, "", "already has a decision")
+
+	r = p.do(t, http.MethodGet, "/v1/hits?status=disposed", "", nil)
+	r.json(t, &list)
+	if len(list.Hits) != 1 || list.Hits[0].ID != "H2" {
+		t.Fatalf("disposed hits: %s", r.body)
+	}
+	for _, c := range []struct{ query, field string }{
+		{"status=closed", "status"}, {"limit=0", "limit"}, {"limit=501", "limit"}, {"limit=ten", "limit"},
+		{"since=yesterday", "since"}, {"sort=name", "sort"},
+	} {
+		p.do(t, http.MethodGet, "/v1/hits?"+c.query, "", nil).wantError(t, 400, c.field, "")
+	}
+}
+
+func TestAuth(t *testing.T) {
+	tokens := []Token{{Name: "workstation-1", Secret: "s3cret-token-0123456789"}, {Name: "reader-2", Secret: "another-token-9876543210"}}
+	p := newTestPost(t, func(o *Options) { o.Tokens = tokens })
+	for _, c := range []struct{ name, header string }{
+		{"missing", ""}, {"wrong", "Bearer not-the-token-at-all"}, {"basic", "Basic d29ya3N0YXRpb246eA=="}, {"prefix of a token", "Bearer s3cret-token"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, path := range []string{"/v1/screen", "/v1/hits", "/v1/status", "/metrics"} {
+				req, _ := http.NewRequest(http.MethodGet, p.url+path, nil)
+				if c.header != "" {
+					req.Header.Set("Authorization", c.header)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+					t.Fatalf("%s: status %d, WWW-Authenticate %q", path, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+				}
+			}
+		})
+	}
+	p.doToken(t, http.MethodPost, "/v1/screen", "application/json", []byte(`{"name":"Wanted"}`), "").wantError(t, 401, "", "token")
+	if n, _ := p.ledger.count(); n != 0 {
+		t.Fatal("an unauthenticated screening was recorded")
+	}
+	// Probes and the API description need no token.
+	for _, path := range []string{"/healthz", "/readyz", "/v1/openapi.json"} {
+		if r := p.doToken(t, http.MethodGet, path, "", nil, ""); r.status != 200 {
+			t.Fatalf("%s without a token: %d", path, r.status)
+		}
+	}
+	// The token's name is the actor.
+	r := p.doToken(t, http.MethodPost, "/v1/screen", "application/json", []byte(`{"name":"Wanted"}`), tokens[1].Secret)
+	var res ScreenResult
+	r.json(t, &res)
+	if r.status != 200 || p.ledger.screenings[0].Actor != "reader-2" {
+		t.Fatalf("screen with token: %d, actor %q", r.status, p.ledger.screenings[0].Actor)
+	}
+	r = p.doToken(t, http.MethodPost, "/v1/hits/"+res.HitID+"/disposition", "application/json", []byte(`{"decision":"referred","officer":"O-1"}`), tokens[0].Secret)
+	var h HitRecord
+	r.json(t, &h)
+	if r.status != 200 || h.Disposition.Actor != "workstation-1" {
+		t.Fatalf("dispose with token: %d %s", r.status, r.body)
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	base := Options{Screener: &fakeScreener{}, Ledger: &memLedger{}, Status: &fakeStatus{}, Readiness: &fakeReady{}}
+	good := []Token{{Name: "ws", Secret: "0123456789abcdef"}}
+	for _, c := range []struct {
+		name     string
+		edit     func(*Options)
+		contains string // "" means accepted
+	}{
+		{"default loopback", func(o *Options) {}, ""},
+		{"localhost", func(o *Options) { o.Addr = "localhost:0" }, ""},
+		{"ipv6 loopback", func(o *Options) { o.Addr = "[::1]:8640" }, ""},
+		{"all interfaces", func(o *Options) { o.Addr = "0.0.0.0:8640" }, "without API tokens"},
+		{"empty host", func(o *Options) { o.Addr = ":8640" }, "without API tokens"},
+		{"LAN address", func(o *Options) { o.Addr = "192.168.1.20:8640" }, "without API tokens"},
+		{"host name", func(o *Options) { o.Addr = "post-1.local:8640" }, "without API tokens"},
+		{"LAN address with token", func(o *Options) { o.Addr = "0.0.0.0:8640"; o.Tokens = good }, ""},
+		{"bad address", func(o *Options) { o.Addr = "127.0.0.1" }, "listen address"},
+		{"token without name", func(o *Options) { o.Tokens = []Token{{Secret: "0123456789abcdef"}} }, "no name"},
+		{"empty secret", func(o *Options) { o.Tokens = []Token{{Name: "ws"}} }, "empty secret"},
+		{"short secret", func(o *Options) { o.Tokens = []Token{{Name: "ws", Secret: "abc"}} }, "shorter than 16"},
+		{"duplicate name", func(o *Options) { o.Tokens = append(slices.Clone(good), good[0]) }, "twice"},
+		{"no screener", func(o *Options) { o.Screener = nil }, "no Screener"},
+		{"no ledger", func(o *Options) { o.Ledger = nil }, "no Ledger"},
+		{"no status", func(o *Options) { o.Status = nil }, "no StatusSource"},
+		{"no readiness", func(o *Options) { o.Readiness = nil }, "no Readiness"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := base
+			c.edit(&o)
+			_, err := New(o)
+			switch {
+			case c.contains == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.contains != "" && (err == nil || !strings.Contains(err.Error(), c.contains)):
+				t.Fatalf("error %v, want one containing %q", err, c.contains)
+			}
+		})
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	p := newTestPost(t, nil)
+	for _, c := range []struct {
+		state  ReadyState
+		reason string
+		status int
+		body   string
+	}{
+		{NotReady, "no list loaded", 503, "not ready: no list loaded\n"},
+		{Degraded, "list un is STALE", 200, "degraded: list un is STALE\n"},
+		{Ready, "", 200, "ready\n"},
+	} {
+		p.ready.set(c.state, c.reason)
+		r := p.do(t, http.MethodGet, "/readyz", "", nil)
+		if r.status != c.status || string(r.body) != c.body {
+			t.Fatalf("%v: %d %q, want %d %q", c.state, r.status, r.body, c.status, c.body)
+		}
+	}
+	if r := p.do(t, http.MethodGet, "/healthz", "", nil); r.status != 200 || string(r.body) != "ok\n" {
+		t.Fatalf("healthz: %d %q", r.status, r.body)
+	}
+	p.do(t, http.MethodPost, "/healthz", "", nil).wantError(t, 405, "", "use GET")
+}
+
+func TestStatus(t *testing.T) {
+	p := newTestPost(t, nil)
+	r := p.do(t, http.MethodGet, "/v1/status", "", nil)
+	var got map[string]any
+	r.json(t, &got)
+	if r.status != 200 || got["post"] != "post-1" || got["link"].(map[string]any)["up"] != true || len(got["lists"].([]any)) != 1 || got["outbox"] == nil {
+		t.Fatalf("status: %d %s", r.status, r.body)
+	}
+	p.status.err = fmt.Errorf("store closed: %w", ErrUnavailable)
+	p.do(t, http.MethodGet, "/v1/status", "", nil).wantError(t, 503, "", "store closed")
+	p.status.err = errors.New("boom")
+	p.do(t, http.MethodGet, "/v1/status", "", nil).wantError(t, 500, "", "internal error")
+}
+
+func TestNotFound(t *testing.T) {
+	p := newTestPost(t, nil)
+	p.do(t, http.MethodGet, "/v2/screen", "", nil).wantError(t, 404, "", "no such endpoint")
+	p.do(t, http.MethodGet, "/", "", nil).wantError(t, 404, "", "no such endpoint")
+}
+
+// metricLine matches one sample line of the text exposition format.
+var metricLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (-?[0-9.e+-]+|\+Inf|NaN)$`)
+
+func TestMetrics(t *testing.T) {
+	p := newTestPost(t, nil)
+	p.postJSON(t, "/v1/screen", `{"name":"Wanted Person"}`)
+	p.postJSON(t, "/v1/screen", `{"name":"Nobody"}`)
+	p.postJSON(t, "/v1/screen", `{"nope":1}`)
+	body, _ := manifest(t, 5)
+	p.do(t, http.MethodPost, "/v1/manifests", "text/plain", body)
+	m := p.Metrics()
+	m.SetOutboxDepth(17)
+	m.SetLinkUp(true)
+	m.SetListImported("un", time.Now().Add(-90*time.Minute))
+	m.SetListImported(`odd"list`, time.Now())
+	m.ForgetList(`odd"list`)
+
+	r := p.do(t, http.MethodGet, "/metrics", "", nil)
+	if r.status != 200 || r.header.Get("Content-Type") != MetricsContentType {
+		t.Fatalf("metrics: %d %q", r.status, r.header.Get("Content-Type"))
+	}
+	text := string(r.body)
+	for _, want := range []string{
+		`watchpost_screens_total{source="api"} 2`,
+		`watchpost_screens_total{source="manifest"} 5`,
+		`watchpost_hits_total{band="match",list="un"} 2`,
+		`watchpost_screen_duration_seconds_count 7`,
+		`watchpost_screen_duration_seconds_bucket{le="+Inf"} 7`,
+		`watchpost_http_requests_total{route="/v1/screen",code="200"} 2`,
+		`watchpost_http_requests_total{route="/v1/screen",code="400"} 1`,
+		`watchpost_http_requests_total{route="/v1/manifests",code="200"} 1`,
+		`watchpost_http_request_duration_seconds_count{route="/v1/screen"} 3`,
+		`watchpost_outbox_depth 17`,
+		`watchpost_link_up 1`,
+		`watchpost_list_age_seconds{list="un"} 5400`,
+		`# TYPE watchpost_screen_duration_seconds histogram`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(text, "odd") {
+		t.Error("a forgotten list is still exported")
+	}
+	typed := map[string]bool{}
+	for line := range strings.SplitSeq(strings.TrimSuffix(text, "\n"), "\n") {
+		if f, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			typed[strings.Fields(f)[0]] = true
+			continue
+		}
+		if strings.HasPrefix(line, "# HELP ") {
+			continue
+		}
+		mm := metricLine.FindStringSubmatch(line)
+		if mm == nil {
+			t.Errorf("not an exposition line: %q", line)
+			continue
+		}
+		name := mm[1]
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+		if !typed[name] && !typed[base] {
+			t.Errorf("%s has no TYPE line before it", name)
+		}
+	}
+}
+
+func TestLabelEscaping(t *testing.T) {
+	m := NewMetrics()
+	m.countHit(engine.BandPossible, "a\"b\\c\nd")
+	var b bytes.Buffer
+	m.WriteText(&b)
+	if !strings.Contains(b.String(), `watchpost_hits_total{band="possible",list="a\"b\\c\nd"} 1`) {
+		t.Fatalf("escaping:\n%s", b.String())
+	}
+}
+
+// TestOpenAPIMatchesRoutes checks that every route the server answers is
+// in openapi.json with its method, and that the document describes no
+// other, and that its references resolve.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	var doc struct {
+		OpenAPI    string                                `json:"openapi"`
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.0.") {
+		t.Fatalf("openapi %q, want 3.0.x", doc.OpenAPI)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if method == "parameters" || method == "summary" || method == "description" {
+				continue
+			}
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	routed := map[string]bool{}
+	p := newTestPost(t, nil)
+	for _, rt := range p.routes {
+		for _, m := range rt.methods {
+			routed[m+" "+rt.pattern] = true
+		}
+	}
+	for k := range routed {
+		if !documented[k] {
+			t.Errorf("route %s is not in openapi.json", k)
+		}
+	}
+	for k := range documented {
+		if !routed[k] {
+			t.Errorf("openapi.json describes %s, which the server does not answer", k)
+		}
+	}
+	if len(routed) != len(routeSpecs) {
+		t.Fatalf("%d routes built from %d specs", len(routed), len(routeSpecs))
+	}
+	for _, ref := range regexp.MustCompile(`"\$ref": "#/components/schemas/([A-Za-z]+)"`).FindAllSubmatch(openAPI, -1) {
+		if _, ok := doc.Components.Schemas[string(ref[1])]; !ok {
+			t.Errorf("openapi.json refers to missing schema %s", ref[1])
+		}
+	}
+	r := p.do(t, http.MethodGet, "/v1/openapi.json", "", nil)
+	if r.status != 200 || !bytes.Equal(r.body, openAPI) {
+		t.Fatalf("/v1/openapi.json: %d", r.status)
+	}
+}
+
+// TestListenServeShutdown runs the real http.Server: bind, answer, stop.
+func TestListenServeShutdown(t *testing.T) {
+	s, err := New(Options{Addr: "127.0.0.1:0", Screener: &fakeScreener{}, Ledger: &memLedger{}, Status: &fakeStatus{}, Readiness: &fakeReady{state: Ready}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	resp, err := http.Get("http://" + addr.String() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("readyz %d", resp.StatusCode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("Serve after Shutdown: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after Shutdown")
+	}
+	if _, err := http.Get("http://" + addr.String() + "/healthz"); err == nil {
+		t.Fatal("still answering after Shutdown")
+	}
+	if _, err := s.Listen(); err == nil {
+		t.Fatal("Listen after Shutdown succeeded")
+	}
+}
+
+// TestRealScreener screens the sample travellers against the embedded UN
+// list through the API, with the real matcher.
+func TestRealScreener(t *testing.T) {
+	scr, _, _ := realScreener(t, false)
+	p := newTestPost(t, func(o *Options) { o.Screener = scr })
+	want := map[string]bool{"T01": true, "T02": true, "T06": true, "T09": false}
+	for _, tr := range sample.Travellers {
+		expect, ok := want[tr.Query.ID]
+		if !ok {
+			continue
+		}
+		body, _ := json.Marshal(tr.Query)
+		r := p.postJSON(t, "/v1/screen", string(body))
+		var res ScreenResult
+		r.json(t, &res)
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", tr.Query.ID, r.status, r.body)
+		}
+		if got := len(res.Hits) > 0; got != expect {
+			t.Errorf("%s (%s): hits %v, want hits %v", tr.Query.ID, tr.Expect, res.Hits, expect)
+		}
+		if expect && (res.HitID == "" || res.Hits[0].List != "un" || res.Hits[0].Explanation.Name == nil && res.Hits[0].Explanation.Document == "") {
+			t.Errorf("%s: hit without id, list or explanation: %s", tr.Query.ID, r.body)
+		}
+	}
+	// An MRZ of a listed person: T02 as a passport would print him.
+	mrzText := "P<IRNHOJATI<<MOHSEN<<<<<<<<<<<<<<<<<<<<<<<<<\n"
+	line2 := "A123456782IRN5509281M3001015<<<<<<<<<<<<<<<0"
+	body, _ := json.Marshal(map[string]string{"mrz": mrzText + line2})
+	r := p.postJSON(t, "/v1/screen", string(body))
+	var res ScreenResult
+	r.json(t, &res)
+	if r.status != 200 || res.Band == BandNone || res.MRZ == nil {
+		t.Fatalf("MRZ of a listed person: %d %s", r.status, r.body)
+	}
+	// A manifest against the real list: a generated flight screens clean
+	// or with possibles only, and everyone is recorded.
+	mbody, _ := manifest(t, 50)
+	before, _ := p.ledger.count()
+	r = p.do(t, http.MethodPost, "/v1/manifests", "application/edifact", mbody)
+	var mres ManifestResult
+	r.json(t, &mres)
+	after, _ := p.ledger.count()
+	if r.status != 200 || mres.Travellers != 50 || after-before != 50 {
+		t.Fatalf("manifest: %d, %d travellers, %d recorded", r.status, mres.Travellers, after-before)
+	}
+}

@@ -1,0 +1,489 @@
+package api
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/watchpost/watchpost/daemon/api/input"
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/match"
+	"github.com/watchpost/watchpost/engine/mrz"
+	"github.com/watchpost/watchpost/engine/paxlst"
+	"github.com/watchpost/watchpost/sync/protocol"
+)
+
+// screenRequest is the body of POST /v1/screen: a traveller's fields, or
+// an MRZ alone.
+type screenRequest struct {
+	engine.Query
+	MRZ string `json:"mrz,omitempty"`
+}
+
+// ScreenResult is the answer to POST /v1/screen, and one traveller of a
+// manifest's answer.
+type ScreenResult struct {
+	// Band is the strongest band among the hits, BandNone without.
+	Band engine.Band  `json:"band"`
+	Hits []engine.Hit `json:"hits"`
+	// HitID names the stored hit for GET /v1/hits/{id} and the
+	// disposition; "" without hits.
+	HitID       string       `json:"hit_id,omitempty"`
+	ScreeningID string       `json:"screening_id,omitempty"`
+	Traveller   engine.Query `json:"traveller"`
+	// MRZ reports the check digits, repairs and quirks of an MRZ input: a
+	// record whose checks fail is still screened; the officer decides.
+	MRZ *input.MRZSummary `json:"mrz,omitempty"`
+	// Error is set when the screening could not be recorded (the answer is
+	// then a 500 that still shows the hits, so that none goes unseen).
+	Error string `json:"error,omitempty"`
+}
+
+// ManifestResult is the answer to POST /v1/manifests.
+type ManifestResult struct {
+	Flights []paxlst.Flight `json:"flights"`
+	// Travellers screened, and how many of them have a hit.
+	Travellers int `json:"travellers"`
+	WithHits   int `json:"with_hits"`
+	// Band is the strongest band of the whole manifest.
+	Band    engine.Band         `json:"band"`
+	Results []ManifestScreening `json:"results"`
+	// Warnings are what was wrong with the message; every traveller that
+	// could be read was screened.
+	Warnings []string `json:"warnings,omitempty"`
+	Error    string   `json:"error,omitempty"`
+}
+
+// ManifestScreening is one traveller of a manifest and its screening.
+type ManifestScreening struct {
+	Message  int    `json:"message"`  // 1-based message of the interchange
+	Position int    `json:"position"` // 1-based position in the message
+	Role     string `json:"role"`     // passenger or crew
+	Flight   string `json:"flight,omitempty"`
+	ScreenResult
+}
+
+func (s *Server) handleScreen(w http.ResponseWriter, r *http.Request, actor string) {
+	if e := checkContentType(r, true, "application/json"); e != nil {
+		writeBad(w, e)
+		return
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	if e := readBody(w, r, MaxScreenBody, buf); e != nil {
+		writeBad(w, e)
+		return
+	}
+	var req screenRequest
+	if e := decodeStrict(buf.Bytes(), &req); e != nil {
+		writeBad(w, e)
+		return
+	}
+	res := ScreenResult{Traveller: req.Query}
+	if req.MRZ != "" {
+		if f := setQueryField(&req.Query); f != "" {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("give either mrz or the traveller's fields, not both (%s is set)", f), "mrz")
+			return
+		}
+		if len(req.MRZ) > mrz.MaxText {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("mrz is longer than %d bytes", mrz.MaxText), "mrz")
+			return
+		}
+		q, sum, err := input.FromMRZ(&s.mrz, req.MRZ)
+		if err != nil {
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "mrz") {
+				msg = "mrz: " + msg
+			}
+			writeError(w, http.StatusBadRequest, msg, "mrz")
+			return
+		}
+		res.Traveller, res.MRZ = q, sum
+	}
+	if e := validateQuery(&res.Traveller); e != nil {
+		writeBad(w, e)
+		return
+	}
+	if e := s.screen(&res, SourceAPI); e != nil {
+		s.screenError(w, e)
+		return
+	}
+	rec, err := s.ledger.Record(context.WithoutCancel(r.Context()), Screening{
+		Source: SourceAPI, Actor: actor, Traveller: res.Traveller, Hits: res.Hits, ScreenedAt: s.now(),
+	})
+	if err != nil {
+		s.log.Warn("API: screening not recorded", "route", "/v1/screen", "err", err)
+		res.Error = "the screening could not be recorded; its hits are shown but cannot be disposed of: retry"
+		writeJSON(w, http.StatusInternalServerError, &res)
+		return
+	}
+	res.ScreeningID, res.HitID = rec.ScreeningID, rec.HitID
+	writeJSON(w, http.StatusOK, &res)
+}
+
+// screen screens res.Traveller into res and counts it.
+func (s *Server) screen(res *ScreenResult, source string) error {
+	s.metrics.countScreen(source)
+	start := time.Now()
+	hits, err := s.screener.Screen(&res.Traveller)
+	s.metrics.observeScreen(time.Since(start), err)
+	if err != nil {
+		return err
+	}
+	if hits == nil {
+		hits = []engine.Hit{}
+	}
+	res.Hits, res.Band = hits, strongest(hits)
+	for i := range hits {
+		s.metrics.countHit(hits[i].Band, hits[i].List)
+	}
+	return nil
+}
+
+func (s *Server) screenError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, match.ErrEmptyQuery):
+		writeError(w, http.StatusBadRequest, "a traveller needs a name or a document number", "name")
+	case errors.Is(err, ErrUnavailable):
+		writeError(w, http.StatusServiceUnavailable, "cannot screen: "+err.Error(), "")
+	default:
+		s.log.Warn("API: screening failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "screening failed (see the post's log)", "")
+	}
+}
+
+// strongest returns the strongest band among hits.
+func strongest(hits []engine.Hit) engine.Band {
+	b := BandNone
+	for i := range hits {
+		switch hits[i].Band {
+		case engine.BandMatch:
+			return engine.BandMatch
+		case engine.BandPossible:
+			b = engine.BandPossible
+		}
+	}
+	return b
+}
+
+// setQueryField names a traveller field that is set, or "".
+func setQueryField(q *engine.Query) string {
+	switch {
+	case q.Name != "":
+		return "name"
+	case q.Surname != "":
+		return "surname"
+	case q.GivenNames != "":
+		return "given_names"
+	case q.BirthDate != "":
+		return "birth_date"
+	case q.Nationality != "":
+		return "nationality"
+	case q.Sex != "":
+		return "sex"
+	case q.DocumentNumber != "":
+		return "document_number"
+	case q.DocumentCountry != "":
+		return "document_country"
+	case q.NameTruncated:
+		return "name_truncated"
+	}
+	return ""
+}
+
+// validateQuery checks a traveller before screening so that a bad field is
+// a 400 that names it.
+func validateQuery(q *engine.Query) *badRequest {
+	for _, f := range [...]struct{ name, v string }{
+		{"id", q.ID}, {"name", q.Name}, {"surname", q.Surname}, {"given_names", q.GivenNames},
+		{"document_number", q.DocumentNumber},
+	} {
+		if len(f.v) > maxTravellerString*4 || utf8.RuneCountInString(f.v) > maxTravellerString {
+			return bad(f.name, "%s is longer than %d characters", f.name, maxTravellerString)
+		}
+		if !utf8.ValidString(f.v) {
+			return bad(f.name, "%s is not valid UTF-8", f.name)
+		}
+	}
+	if strings.TrimSpace(q.FullName()) == "" && engine.DocumentKey(q.DocumentNumber) == "" {
+		return bad("name", "a traveller needs a name (name, or surname and given_names) or a document_number")
+	}
+	if q.BirthDate != "" {
+		d, err := engine.ParseBirthDate(q.BirthDate)
+		if err != nil || d.Approx || d.Precision() == engine.PrecisionRange {
+			return bad("birth_date", "birth_date %q is not a date: use YYYY-MM-DD, YYYY-MM or YYYY", q.BirthDate)
+		}
+	}
+	switch strings.ToUpper(q.Sex) {
+	case "", "M", "F", "X":
+	default:
+		return bad("sex", "sex must be M, F or X")
+	}
+	if !isCountry(q.Nationality) {
+		return bad("nationality", "nationality must be an ISO 3166 alpha-3 code such as GBR")
+	}
+	if !isCountry(q.DocumentCountry) {
+		return bad("document_country", "document_country must be an ISO 3166 alpha-3 code such as GBR")
+	}
+	return nil
+}
+
+// isCountry accepts "" and one to three letters (the MRZ's D for Germany
+// included).
+func isCountry(c string) bool {
+	if len(c) > 3 {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if b := c[i] | 0x20; b < 'a' || b > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request, actor string) {
+	if e := checkContentType(r, false, "application/edifact", "text/plain"); e != nil {
+		writeBad(w, e)
+		return
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	if e := readBody(w, r, MaxManifestBody, buf); e != nil {
+		writeBad(w, e)
+		return
+	}
+	ic, err := paxlst.Parse(buf.Bytes())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	travellers := input.FromPAXLST(ic)
+	res := ManifestResult{Flights: []paxlst.Flight{}, Band: BandNone, Warnings: input.PAXLSTWarnings(ic)}
+	for mi := range ic.Messages {
+		res.Flights = append(res.Flights, ic.Messages[mi].Flights...)
+	}
+	if len(travellers) == 0 {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "the message lists no traveller that could be read" + firstWarning(res.Warnings)})
+		return
+	}
+	// Screen everyone first: a traveller the matcher refuses (no name, no
+	// document) is reported, and nothing is recorded until all are screened.
+	res.Results = make([]ManifestScreening, len(travellers))
+	for i := range travellers {
+		t := &travellers[i]
+		out := &res.Results[i]
+		*out = ManifestScreening{Message: t.Message, Position: t.Position, Role: t.Role, Flight: t.Flight,
+			ScreenResult: ScreenResult{Traveller: t.Query, Band: BandNone}}
+		if err := s.screen(&out.ScreenResult, SourceManifest); err != nil {
+			if errors.Is(err, ErrUnavailable) {
+				writeError(w, http.StatusServiceUnavailable, "cannot screen: "+err.Error(), "")
+				return
+			}
+			if !errors.Is(err, match.ErrEmptyQuery) {
+				s.log.Warn("API: screening failed", "route", "/v1/manifests", "err", err)
+			}
+			out.Error = "not screened: " + err.Error()
+			out.Hits = []engine.Hit{}
+		}
+	}
+	ctx := context.WithoutCancel(r.Context())
+	status := http.StatusOK
+	at := s.now()
+	for i := range res.Results {
+		out := &res.Results[i]
+		if out.Error != "" {
+			continue
+		}
+		res.Travellers++
+		if len(out.Hits) > 0 {
+			res.WithHits++
+			if out.Band == engine.BandMatch || res.Band == BandNone {
+				res.Band = out.Band
+			}
+		}
+		rec, err := s.ledger.Record(ctx, Screening{
+			Source: SourceManifest, Ref: out.Flight, Actor: actor, Traveller: out.Traveller, Hits: out.Hits, ScreenedAt: at,
+		})
+		if err != nil {
+			s.log.Warn("API: screening not recorded", "route", "/v1/manifests", "err", err)
+			out.Error = "not recorded: retry the manifest"
+			status = http.StatusInternalServerError
+			res.Error = "some screenings could not be recorded; their hits are shown but cannot be disposed of: retry"
+			continue
+		}
+		out.ScreeningID, out.HitID = rec.ScreeningID, rec.HitID
+	}
+	writeJSON(w, status, &res)
+}
+
+func firstWarning(ws []string) string {
+	if len(ws) == 0 {
+		return ""
+	}
+	return " (first problem: " + ws[0] + ")"
+}
+
+// HitList is the answer to GET /v1/hits.
+type HitList struct {
+	Hits []HitRecord `json:"hits"`
+	// Next is the cursor of the next page, "" at the end.
+	Next string `json:"next,omitempty"`
+}
+
+func (s *Server) handleHits(w http.ResponseWriter, r *http.Request, _ string) {
+	f := HitFilter{Limit: DefaultHitsLimit}
+	for k, vs := range r.URL.Query() {
+		v := vs[len(vs)-1]
+		switch k {
+		case "status":
+			if v != StatusOpen && v != StatusDisposed && v != "" {
+				writeError(w, http.StatusBadRequest, "status must be open or disposed", "status")
+				return
+			}
+			f.Status = v
+		case "since":
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "since must be an RFC 3339 time such as 2026-03-14T10:30:00Z", "since")
+				return
+			}
+			f.Since = t
+		case "limit":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > MaxHitsLimit {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("limit must be a whole number from 1 to %d", MaxHitsLimit), "limit")
+				return
+			}
+			f.Limit = n
+		case "cursor":
+			f.Cursor = v
+		default:
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown query parameter %q: use status, since, limit or cursor", k), k)
+			return
+		}
+	}
+	hits, next, err := s.ledger.Hits(r.Context(), f)
+	if err != nil {
+		s.storeError(w, "list hits", err)
+		return
+	}
+	if hits == nil {
+		hits = []HitRecord{}
+	}
+	writeJSON(w, http.StatusOK, HitList{Hits: hits, Next: next})
+}
+
+func (s *Server) handleHit(w http.ResponseWriter, r *http.Request, _ string) {
+	id := r.PathValue("id")
+	h, err := s.ledger.Hit(r.Context(), id)
+	if err != nil {
+		s.storeError(w, "hit "+strconv.Quote(id), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, &h)
+}
+
+// dispositionRequest is the body of POST /v1/hits/{id}/disposition.
+type dispositionRequest struct {
+	Decision string `json:"decision"`
+	Officer  string `json:"officer"`
+	Note     string `json:"note"`
+}
+
+func (s *Server) handleDisposition(w http.ResponseWriter, r *http.Request, actor string) {
+	if e := checkContentType(r, true, "application/json"); e != nil {
+		writeBad(w, e)
+		return
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	if e := readBody(w, r, MaxScreenBody, buf); e != nil {
+		writeBad(w, e)
+		return
+	}
+	var req dispositionRequest
+	if e := decodeStrict(buf.Bytes(), &req); e != nil {
+		writeBad(w, e)
+		return
+	}
+	switch req.Decision {
+	case DecisionConfirmed, DecisionFalsePositive, DecisionReferred:
+	case "":
+		writeError(w, http.StatusBadRequest, "decision is required: confirmed, false_positive or referred", "decision")
+		return
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("decision %q is not one of confirmed, false_positive, referred", req.Decision), "decision")
+		return
+	}
+	req.Officer = strings.TrimSpace(req.Officer)
+	switch {
+	case req.Officer == "":
+		writeError(w, http.StatusBadRequest, "officer is required: the id of the officer who decided", "officer")
+		return
+	case utf8.RuneCountInString(req.Officer) > MaxOfficerLength || !utf8.ValidString(req.Officer):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("officer must be valid text of at most %d characters", MaxOfficerLength), "officer")
+		return
+	case utf8.RuneCountInString(req.Note) > MaxNoteLength || !utf8.ValidString(req.Note):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("note must be valid text of at most %d characters", MaxNoteLength), "note")
+		return
+	}
+	id := r.PathValue("id")
+	h, err := s.ledger.Dispose(context.WithoutCancel(r.Context()), id, Disposition{
+		Decision: req.Decision, Officer: req.Officer, Note: req.Note, Actor: actor, DecidedAt: s.now(),
+	})
+	if err != nil {
+		s.storeError(w, "hit "+strconv.Quote(id), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, &h)
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, _ string) {
+	st, err := s.status.Status(r.Context())
+	if err != nil {
+		s.storeError(w, "status", err)
+		return
+	}
+	if st.Lists == nil {
+		st.Lists = []protocol.ListHeld{}
+	}
+	writeJSON(w, http.StatusOK, &st)
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request, _ string) {
+	writeBytes(w, http.StatusOK, "text/plain; charset=utf-8", []byte("ok\n"))
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request, _ string) {
+	state, reason := s.readiness.Ready(r.Context())
+	body := state.String()
+	if reason != "" {
+		body += ": " + reason
+	}
+	status := http.StatusOK
+	if state != Ready && state != Degraded {
+		status = http.StatusServiceUnavailable
+	}
+	writeBytes(w, status, "text/plain; charset=utf-8", []byte(body+"\n"))
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request, _ string) {
+	buf := getBuf()
+	defer putBuf(buf)
+	s.metrics.WriteText(buf)
+	writeBytes(w, http.StatusOK, MetricsContentType, buf.Bytes())
+}
+
+//go:embed openapi.json
+var openAPI []byte
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, _ *http.Request, _ string) {
+	writeBytes(w, http.StatusOK, "application/json", openAPI)
+}

@@ -1,0 +1,62 @@
+package input
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/engine/mrz"
+	"github.com/watchpost/watchpost/engine/paxlst"
+)
+
+func TestFromMRZ(t *testing.T) {
+	p := &mrz.Parser{Now: func() time.Time { return time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC) }}
+	q, sum, err := FromMRZ(p, "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Surname != "ERIKSSON" || q.GivenNames != "ANNA MARIA" || q.BirthDate != "1974-08-12" || q.DocumentNumber != "L898902C3" {
+		t.Fatalf("query %+v", q)
+	}
+	if !sum.Valid || sum.Format != mrz.TD3 || sum.DocumentCode != "P" || sum.ExpiryDate != "2012-04-15" {
+		t.Fatalf("summary %+v", sum)
+	}
+	_, _, err = FromMRZ(p, "P<UTOERIKSSON\nL898902C3")
+	var fe *mrz.FormatError
+	if !errors.As(err, &fe) {
+		t.Fatalf("bad layout: %v", err)
+	}
+}
+
+func TestFromPAXLST(t *testing.T) {
+	ic := paxlst.Generate(3, 4, paxlst.WithCrew(2))
+	var b bytes.Buffer
+	if err := paxlst.Write(&b, ic, paxlst.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Replace(b.Bytes(), []byte("CNT+42:4"), []byte("CNT+42:9"), 1)
+	got, err := paxlst.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := FromPAXLST(got)
+	if len(ts) != 6 {
+		t.Fatalf("%d travellers, want 6", len(ts))
+	}
+	flight := got.Messages[0].Flights[0].Number
+	for i, tr := range ts[:4] {
+		if tr.Message != 1 || tr.Position != i+1 || tr.Role != "passenger" || tr.Flight != flight ||
+			tr.Query.ID != got.Messages[0].Reference+"/"+string(rune('1'+i)) || tr.Query.Surname == "" {
+			t.Fatalf("traveller %d: %+v", i, tr)
+		}
+	}
+	if ts[4].Message != 2 || ts[4].Role != "crew" || ts[4].Position != 1 {
+		t.Fatalf("crew: %+v", ts[4])
+	}
+	ws := PAXLSTWarnings(got)
+	if len(ws) == 0 || !strings.HasPrefix(ws[0], "message 1: ") {
+		t.Fatalf("warnings %q", ws)
+	}
+}

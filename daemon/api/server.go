@@ -1,0 +1,358 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// handlerFunc answers one request; actor is the authenticated token's name
+// (DefaultLocalActor without tokens).
+type handlerFunc func(w http.ResponseWriter, r *http.Request, actor string)
+
+// route is one path of the API with its handlers per method.
+type route struct {
+	s       *Server
+	pattern string
+	public  bool // answered without a token (probes, the API description)
+	methods []string
+	funcs   []handlerFunc
+	allow   string
+	m       *routeMetrics
+}
+
+// routeSpec describes a route for buildRoutes and for the OpenAPI
+// consistency test.
+type routeSpec struct {
+	pattern string
+	method  string
+	public  bool
+	h       func(s *Server) handlerFunc
+}
+
+// routeSpecs is the API. Every entry must appear in openapi.json and
+// nothing else may (see TestOpenAPIMatchesRoutes).
+var routeSpecs = []routeSpec{
+	{"/v1/screen", http.MethodPost, false, func(s *Server) handlerFunc { return s.handleScreen }},
+	{"/v1/manifests", http.MethodPost, false, func(s *Server) handlerFunc { return s.handleManifest }},
+	{"/v1/hits", http.MethodGet, false, func(s *Server) handlerFunc { return s.handleHits }},
+	{"/v1/hits/{id}", http.MethodGet, false, func(s *Server) handlerFunc { return s.handleHit }},
+	{"/v1/hits/{id}/disposition", http.MethodPost, false, func(s *Server) handlerFunc { return s.handleDisposition }},
+	{"/v1/status", http.MethodGet, false, func(s *Server) handlerFunc { return s.handleStatus }},
+	{"/v1/openapi.json", http.MethodGet, true, func(s *Server) handlerFunc { return s.handleOpenAPI }},
+	{"/healthz", http.MethodGet, true, func(s *Server) handlerFunc { return s.handleHealthz }},
+	{"/readyz", http.MethodGet, true, func(s *Server) handlerFunc { return s.handleReadyz }},
+	{"/metrics", http.MethodGet, false, func(s *Server) handlerFunc { return s.handleMetrics }},
+}
+
+// notFoundRoute is the metrics label of requests no route matched.
+const notFoundRoute = "other"
+
+func (s *Server) buildRoutes() http.Handler {
+	mux := http.NewServeMux()
+	byPattern := map[string]*route{}
+	for _, spec := range routeSpecs {
+		rt := byPattern[spec.pattern]
+		if rt == nil {
+			rt = &route{s: s, pattern: spec.pattern, public: spec.public, m: s.metrics.route(spec.pattern)}
+			byPattern[spec.pattern] = rt
+			s.routes = append(s.routes, rt)
+			mux.Handle(spec.pattern, rt)
+		}
+		rt.methods = append(rt.methods, spec.method)
+		rt.funcs = append(rt.funcs, spec.h(s))
+		rt.allow = strings.Join(rt.methods, ", ")
+	}
+	other := &route{s: s, pattern: notFoundRoute, public: true, m: s.metrics.route(notFoundRoute)}
+	mux.Handle("/", other)
+	return mux
+}
+
+// statusWriter remembers the status and size of a response for metrics and
+// the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var writerPool = sync.Pool{New: func() any { return new(statusWriter) }}
+
+func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := writerPool.Get().(*statusWriter)
+	*sw = statusWriter{ResponseWriter: w}
+	rt.serve(sw, r)
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	d := time.Since(start)
+	rt.m.observe(sw.status, d)
+	s := rt.s
+	switch {
+	case sw.status >= 500:
+		s.log.Warn("API request failed", "route", rt.pattern, "method", r.Method, "status", sw.status,
+			"duration", d, "in", r.ContentLength, "out", sw.bytes)
+	case s.log.Enabled(r.Context(), slog.LevelDebug):
+		s.log.Debug("API request", "route", rt.pattern, "method", r.Method, "status", sw.status,
+			"duration", d, "in", r.ContentLength, "out", sw.bytes)
+	}
+	*sw = statusWriter{}
+	writerPool.Put(sw)
+}
+
+func (rt *route) serve(w http.ResponseWriter, r *http.Request) {
+	actor, ok := rt.s.authorize(r)
+	if !ok && !rt.public {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="watchpost"`)
+		writeError(w, http.StatusUnauthorized, "missing or unknown API token: send Authorization: Bearer <token>", "")
+		return
+	}
+	if rt.funcs == nil {
+		writeError(w, http.StatusNotFound, "no such endpoint: see /v1/openapi.json", "")
+		return
+	}
+	for i, m := range rt.methods {
+		if m == r.Method {
+			rt.funcs[i](w, r, actor)
+			return
+		}
+	}
+	w.Header().Set("Allow", rt.allow)
+	writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s: use %s", r.Method, rt.pattern, rt.allow), "")
+}
+
+// authorize returns the actor of a request: the name of the token it
+// presents, or DefaultLocalActor when no tokens are configured. Every
+// configured token is compared, in constant time, whatever matches.
+func (s *Server) authorize(r *http.Request) (string, bool) {
+	if len(s.tokens) == 0 {
+		return DefaultLocalActor, true
+	}
+	h := r.Header.Get("Authorization")
+	const prefix = "Bearer "
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(h[len(prefix):])))
+	actor, found := "", 0
+	for i := range s.tokens {
+		if subtle.ConstantTimeCompare(sum[:], s.tokens[i].sum[:]) == 1 {
+			actor, found = s.tokens[i].name, 1
+		}
+	}
+	return actor, found == 1
+}
+
+// apiError is the body of every 4xx and 5xx answer.
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// badRequest is a client error found while reading a request: its status,
+// message and the field at fault.
+type badRequest struct {
+	status int
+	msg    string
+	field  string
+}
+
+func (e *badRequest) Error() string { return e.msg }
+
+func bad(field, format string, args ...any) *badRequest {
+	return &badRequest{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...), field: field}
+}
+
+func writeBad(w http.ResponseWriter, e *badRequest) { writeError(w, e.status, e.msg, e.field) }
+
+func writeError(w http.ResponseWriter, status int, msg, field string) {
+	writeJSON(w, status, apiError{Error: msg, Field: field})
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuf() *bytes.Buffer { b := bufPool.Get().(*bytes.Buffer); b.Reset(); return b }
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 { // do not keep manifest-sized buffers around
+		bufPool.Put(b)
+	}
+}
+
+// writeJSON encodes v into a pooled buffer and writes it with its length.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":"encode response"}` + "\n")
+	}
+	writeBytes(w, status, "application/json", buf.Bytes())
+}
+
+// Header values shared by every answer; net/http only reads them.
+var (
+	jsonType = []string{"application/json"}
+	noStore  = []string{"no-store"}
+)
+
+func writeBytes(w http.ResponseWriter, status int, contentType string, b []byte) {
+	h := w.Header()
+	if contentType == "application/json" {
+		h["Content-Type"] = jsonType
+	} else {
+		h["Content-Type"] = []string{contentType}
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	h["Cache-Control"] = noStore
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// readBody reads at most limit bytes of the request body into buf.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, buf *bytes.Buffer) *badRequest {
+	if r.ContentLength > limit {
+		return &badRequest{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body is %d bytes; the limit is %d", r.ContentLength, limit)}
+	}
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return &badRequest{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body is larger than the limit of %d bytes", limit)}
+		}
+		return bad("", "read body: %v", err)
+	}
+	if buf.Len() == 0 {
+		return bad("", "empty body")
+	}
+	return nil
+}
+
+// checkContentType accepts a body whose media type is one of want (or no
+// Content-Type at all when allowMissing).
+func checkContentType(r *http.Request, allowMissing bool, want ...string) *badRequest {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" && allowMissing {
+		return nil
+	}
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	for _, x := range want {
+		if mt == x {
+			return nil
+		}
+	}
+	return &badRequest{status: http.StatusUnsupportedMediaType,
+		msg: fmt.Sprintf("Content-Type %q is not accepted here: send %s", ct, strings.Join(want, " or "))}
+}
+
+// decodeStrict decodes exactly one JSON object into v, refusing unknown
+// fields and trailing data, and names the field at fault.
+func decodeStrict(b []byte, v any) *badRequest {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return bad("", "body holds more than one JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) *badRequest {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &se):
+		return bad("", "body is not valid JSON: %s (at byte %d)", strings.TrimPrefix(msg, "json: "), se.Offset)
+	case errors.As(err, &te):
+		field := jsonField(te.Field)
+		if field == "" {
+			return bad("", "body must be a JSON %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
+		}
+		return bad(field, "field %q must be a JSON %s, not %s", field, jsonKind(te.Type.Kind().String()), te.Value)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return bad("", "body is not a complete JSON object")
+	}
+	if _, rest, ok := strings.Cut(msg, "unknown field "); ok {
+		field := strings.Trim(rest, `"`)
+		return bad(field, "unknown field %q", field)
+	}
+	return bad("", "body: %s", strings.TrimPrefix(msg, "json: "))
+}
+
+// jsonField drops the Go names of embedded structs ("Query.name" → "name")
+// from a field path, leaving the JSON names.
+func jsonField(path string) string {
+	var parts []string
+	for p := range strings.SplitSeq(path, ".") {
+		if p != "" && (p[0] < 'A' || p[0] > 'Z') {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "bool":
+		return "boolean"
+	case "string":
+		return "string"
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	}
+	return "number"
+}
+
+// storeError answers a Ledger or StatusSource error.
+func (s *Server) storeError(w http.ResponseWriter, what string, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		writeError(w, http.StatusNotFound, what+": not found", "")
+	case errors.Is(err, ErrConflict):
+		writeError(w, http.StatusConflict, what+": "+err.Error(), "")
+	case errors.Is(err, ErrUnavailable):
+		writeError(w, http.StatusServiceUnavailable, what+": "+err.Error(), "")
+	default:
+		s.log.Warn("API store error", "what", what, "err", err)
+		writeError(w, http.StatusInternalServerError, what+": internal error (see the post's log)", "")
+	}
+}

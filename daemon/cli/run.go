@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/watchpost/watchpost/daemon"
+	"github.com/watchpost/watchpost/daemon/cmdline"
+	"github.com/watchpost/watchpost/daemon/config"
+	"github.com/watchpost/watchpost/daemon/logging"
+	"github.com/watchpost/watchpost/daemon/paths"
+	"github.com/watchpost/watchpost/daemon/service"
+)
+
+// runRun runs the post: in the foreground from a terminal, or as the
+// system service (the unit and the Windows service run `watchpost run
+// --config FILE`). It is the single entry point of the daemon.
+func runRun(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "run", "[--config FILE]")
+	configPath := fs.String("config", paths.DefaultConfigFile(), "configuration file (env "+paths.EnvConfig+")")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("run takes no arguments")
+	}
+	cfg, problems := config.Check(*configPath, config.Options{Env: os.Getenv, Environ: os.Environ()})
+	var errs, warns []config.Problem
+	for _, p := range problems {
+		if p.Warning {
+			warns = append(warns, p)
+		} else {
+			errs = append(errs, p)
+		}
+	}
+	if len(errs) > 0 {
+		return service.WithExitCode(cmdline.ExitConfig, config.Errors(errs))
+	}
+	level, err := logging.ParseLevel(cfg.Log.Level)
+	if err != nil {
+		return service.WithExitCode(cmdline.ExitConfig, err)
+	}
+	h, err := service.LogHandler(env.Stderr, cfg.Log.Format, level)
+	if err != nil {
+		return service.WithExitCode(cmdline.ExitConfig, err)
+	}
+	log := slog.New(h)
+	for _, w := range warns {
+		log.Warn("configuration", "problem", w.Error())
+	}
+	post, err := daemon.NewPost(cfg, daemon.PostOptions{Software: versionString(), Logger: log})
+	if err != nil {
+		return service.WithExitCode(cmdline.ExitConfig, err)
+	}
+	stop := cfg.StopTimeout.Duration()
+	err = service.Run(ctx, post, service.Options{ConfigPath: *configPath, StopTimeout: stop + 2*time.Second, Logger: log})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("stopped with an error", "err", err)
+	}
+	return err
+}
+
+func versionString() string {
+	v := Version
+	if Commit != "unknown" {
+		v += " (" + strings.TrimSpace(Commit) + ")"
+	}
+	return v
+}

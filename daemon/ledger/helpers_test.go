@@ -1,0 +1,291 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/sync/fake"
+	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/transport"
+)
+
+const testPost = "post-1"
+
+// fakeClock is a Clock that moves only when Advance is called.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) outbox.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
+	if d <= 0 {
+		t.fired = true
+		t.ch <- c.now
+		return t
+	}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+// Advance moves the clock and fires the timers that are due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	keep := c.timers[:0]
+	for _, t := range c.timers {
+		if !t.at.After(c.now) {
+			t.fired = true
+			t.ch <- c.now
+			continue
+		}
+		keep = append(keep, t)
+	}
+	c.timers = keep
+}
+
+// Timers returns the number of pending timers.
+func (c *fakeClock) Timers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+type fakeTimer struct {
+	c       *fakeClock
+	at      time.Time
+	ch      chan time.Time
+	fired   bool
+	stopped bool
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.ch }
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	active := !t.fired && !t.stopped
+	t.stopped = true
+	for i, x := range t.c.timers {
+		if x == t {
+			t.c.timers = append(t.c.timers[:i], t.c.timers[i+1:]...)
+			break
+		}
+	}
+	return active
+}
+
+// checkFor polls cond until it holds or total real time passed.
+func checkFor(t testing.TB, total time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(total)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", total, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// env is a ledger over a real Badger store in a temporary directory, with
+// a real outbox over the same store.
+type env struct {
+	dir   string
+	clock *fakeClock
+	store *badgerstore.Store
+	ob    *outbox.Outbox
+	l     *Ledger
+	opts  Options
+	// memTable is the store's MemTableSize (8 MB when 0, to keep tests
+	// light; badgerstore.DefaultMemTableSize is 32 MB).
+	memTable int64
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	e := &env{dir: t.TempDir(), clock: newFakeClock()}
+	e.opts = Options{Post: testPost, Clock: e.clock}
+	e.open(t)
+	return e
+}
+
+func (e *env) open(t testing.TB) {
+	t.Helper()
+	mem := e.memTable
+	if mem == 0 {
+		mem = 8 << 20
+	}
+	s, err := badgerstore.Open(e.dir, badgerstore.Options{MemTableSize: mem, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ob, err := outbox.Open(context.Background(), s, outbox.Options{Clock: e.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(context.Background(), s, ob, e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.store, e.ob, e.l = s, ob, l
+}
+
+// reopen closes the store and opens everything again over the same
+// directory.
+func (e *env) reopen(t testing.TB) {
+	t.Helper()
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.open(t)
+}
+
+// rows returns every key and value of a records namespace.
+func (e *env) rows(t testing.TB, ns string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := e.store.Records(ns).View(context.Background(), func(tx *badgerstore.RecordsTxn) error {
+		return tx.Iterate(nil, func(k, v []byte) error {
+			out[string(k)] = bytes.Clone(v)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// outboxRecords drains the outbox through a real Publisher over the fake
+// broker into a simulated HQ that never acks (so the records stay), and
+// returns the records HQ received, by id.
+func (e *env) outboxRecords(t testing.TB) map[string]outbox.Record {
+	t.Helper()
+	want := e.ob.Depth().Records
+	got := map[string]outbox.Record{}
+	if want == 0 {
+		return got
+	}
+	broker := fake.NewBroker()
+	hq, err := broker.Connect(fake.Options{ClientID: "hq"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post, err := broker.Connect(fake.Options{ClientID: testPost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	if err := hq.Subscribe(outbox.HitsTopic(testPost), func(m transport.Message) {
+		r, err := outbox.DecodeMessage(m.Payload)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			got["bad"] = outbox.Record{Payload: fmt.Appendf(nil, "%v", err)}
+			return
+		}
+		got[r.ID] = r
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := outbox.NewPublisher(e.ob, post, outbox.PublisherOptions{Post: testPost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- pub.Run(ctx) }()
+	checkFor(t, 10*time.Second, "HQ to receive the outbox", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= want
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	_ = post.Close(context.Background())
+	_ = hq.Close(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	if bad, ok := got["bad"]; ok {
+		t.Fatalf("HQ got a bad message: %s", bad.Payload)
+	}
+	return got
+}
+
+func traveller() engine.Query {
+	return engine.Query{
+		Surname: "ZZTESTOVA", GivenNames: "QUILLANE", BirthDate: "1971-03-14",
+		Nationality: "UTO", Sex: "F", DocumentNumber: "X9Q7W3K1", DocumentCountry: "UTO",
+	}
+}
+
+// personal returns the traveller's data that must never be stored for a
+// non-hit, nor kept in the audit trail.
+func personal() []string {
+	q := traveller()
+	return []string{q.Surname, q.GivenNames, q.BirthDate, q.DocumentNumber}
+}
+
+func hits(n int) []engine.Hit {
+	out := make([]engine.Hit, n)
+	for i := range out {
+		band := engine.BandMatch
+		if i%2 == 1 {
+			band = engine.BandPossible
+		}
+		out[i] = engine.Hit{
+			List: "un", ListVersion: 7, EntryID: fmt.Sprintf("QDi.%03d", i), Score: 0.97,
+			Band: band, MatchedName: "ZZTESTOVA QUILLANE",
+		}
+	}
+	return out
+}
+
+func screening(nHits int) Screening {
+	return Screening{Source: SourceAPI, Ref: "XY123", Actor: "workstation-1", Traveller: traveller(), Hits: hits(nHits)}
+}
+
+func mustRecord(t testing.TB, l *Ledger, s Screening) Recorded {
+	t.Helper()
+	r, err := l.Record(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// containsAny reports which of the needles occurs in any value.
+func containsAny(rows map[string][]byte, needles []string) []string {
+	var found []string
+	for k, v := range rows {
+		for _, n := range needles {
+			if bytes.Contains(v, []byte(n)) || bytes.Contains([]byte(k), []byte(n)) {
+				found = append(found, fmt.Sprintf("%q in %q", n, k))
+			}
+		}
+	}
+	return found
+}

@@ -1,0 +1,553 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/protocol"
+)
+
+// Namespace is the records namespace of the ledger in the store.
+const Namespace = "ledger"
+
+// schemaVersion is the key layout described in the package doc.
+const schemaVersion = 1
+
+const (
+	// DefaultRetention keeps a non-hit screening's row (which holds no
+	// traveller data) for a day, GTAS's default for API/PNR data; the
+	// national law may ask for less.
+	DefaultRetention = 24 * time.Hour
+	// DefaultHitRetention keeps a hit record, with the traveller's data,
+	// for 90 days: long enough for the secondary check, a complaint or an
+	// inquiry, short of the EU PNR Directive's six months before
+	// depersonalisation.
+	DefaultHitRetention = 90 * 24 * time.Hour
+	// DefaultPageLimit and MaxPageLimit bound Hits and Audit pages.
+	DefaultPageLimit = 50
+	MaxPageLimit     = 1000
+	// MaxNote bounds an officer's note (bytes), well inside an outbox
+	// record.
+	MaxNote = 4096
+)
+
+// Log attribute keys, fixed so that log queries do not depend on call
+// sites. None of them carries traveller data.
+const (
+	LogKeyComponent = "component"
+	LogKeyScreening = "screening_id"
+	LogKeyHit       = "hit_id"
+	LogKeySource    = "source"
+	LogKeyRef       = "ref"
+	LogKeyMatches   = "matches"
+	LogKeyDecision  = "decision"
+	LogKeyOfficer   = "officer"
+	LogKeyError     = "error"
+	// Counts of a purge.
+	LogKeyScreenings = "screenings"
+	LogKeyHits       = "hits"
+	LogKeyOpenHits   = "open_hits"
+	LogKeyBatches    = "batches"
+	// LogKeyBatch is a RecordBatch key.
+	LogKeyBatch = "batch"
+)
+
+// Sources of a screening (protocol.HitReport.Source).
+const (
+	SourceAPI      = "api"
+	SourceManifest = "manifest"
+	SourceIntake   = "intake"
+	SourceDemo     = "demo"
+)
+
+// ActorSystem is the actor of actions no person asked for (purges, and
+// screenings whose caller named nobody).
+const ActorSystem = "system"
+
+// Errors for errors.Is.
+var (
+	// ErrNotFound: no hit with that id (never recorded, or purged).
+	ErrNotFound = errors.New("hit not found")
+	// ErrInvalid: the caller's input is wrong (a screening, a decision, a
+	// filter or a cursor); the message says what. Nothing was written.
+	ErrInvalid = errors.New("invalid ledger request")
+	// ErrSchemaTooNew: the store holds a ledger written by a newer
+	// Watchpost.
+	ErrSchemaTooNew = errors.New("ledger schema is newer than this program")
+)
+
+// Clock is the ledger's time source: recording times, retention and the
+// purge loop. It is the outbox's clock interface, so one clock (a fake one
+// in tests) drives both.
+type Clock = outbox.Clock
+
+// Options configure a Ledger.
+type Options struct {
+	// Post is the post id put in the reports for HQ. Required.
+	Post string
+	// Clock (outbox.SystemClock when nil).
+	Clock Clock
+	// Retention is how long a non-hit screening's row is kept
+	// (DefaultRetention when 0).
+	Retention time.Duration
+	// HitRetention is how long a hit record is kept (DefaultHitRetention
+	// when 0). It must not be shorter than Retention.
+	HitRetention time.Duration
+	// Logger; nil discards. Nothing it receives names a traveller.
+	Logger *slog.Logger
+}
+
+// Screening is one screened traveller, as the API or the intake hands it
+// over.
+type Screening struct {
+	// Source: SourceAPI, SourceManifest, SourceIntake or SourceDemo.
+	Source string
+	// Ref names the flight or the file, if any. No personal data.
+	Ref string
+	// Actor is who asked: the API token's name, "intake"; ActorSystem
+	// when empty.
+	Actor string
+	// Traveller as screened. Stored only when there are hits.
+	Traveller engine.Query
+	// Hits the screening found; none is a non-hit.
+	Hits []engine.Hit
+	// ScreenedAt is when the screening ran (the ledger's clock when zero).
+	ScreenedAt time.Time
+}
+
+// Recorded says what Record stored.
+type Recorded struct {
+	ScreeningID string
+	// HitID is the hit record's id, "" for a non-hit. It is also the id of
+	// the outbox record (HQ deduplicates on it) and never changes.
+	HitID      string
+	RecordedAt time.Time
+}
+
+// Status is a hit's state: StatusOpen until an officer decides, then the
+// decision in force.
+type Status string
+
+// Hit statuses.
+const (
+	StatusOpen          Status = "open"
+	StatusConfirmed     Status = protocol.DispositionConfirmed
+	StatusFalsePositive Status = protocol.DispositionFalsePositive
+	StatusReferred      Status = protocol.DispositionReferred
+	// StatusDecided is not a status but a HitFilter value: every hit with
+	// a decision (not open).
+	StatusDecided Status = "decided"
+)
+
+func (s Status) valid() bool {
+	switch s {
+	case StatusOpen, StatusConfirmed, StatusFalsePositive, StatusReferred:
+		return true
+	}
+	return false
+}
+
+// HitRecord is a screening that hit, awaiting or carrying an officer's
+// decision. It holds the traveller's data and is purged after
+// HitRetention.
+type HitRecord struct {
+	ID          string `json:"id"`
+	ScreeningID string `json:"screening_id"`
+	Status      Status `json:"status"`
+	Source      string `json:"source"`
+	Ref         string `json:"ref,omitempty"`
+	// Actor is who asked for the screening (Screening.Actor).
+	Actor      string       `json:"actor"`
+	ScreenedAt time.Time    `json:"screened_at"`
+	RecordedAt time.Time    `json:"recorded_at"`
+	Traveller  engine.Query `json:"traveller"`
+	Hits       []engine.Hit `json:"hits"`
+	// Decisions, oldest first; the last one is in force.
+	Decisions []Decision `json:"decisions,omitempty"`
+}
+
+// Decision is one officer's decision on a hit, as recorded.
+type Decision struct {
+	// ID is the id of the decision's outbox record (HQ deduplicates on it).
+	ID        string    `json:"id"`
+	Decision  string    `json:"decision"`
+	Officer   string    `json:"officer"`
+	Note      string    `json:"note,omitempty"`
+	DecidedAt time.Time `json:"decided_at"`
+}
+
+// storedHit is a hit record as stored: with the tie-break number of its
+// index keys.
+type storedHit struct {
+	HitRecord
+	Seq uint64 `json:"seq"`
+}
+
+// Disposition is what an officer submits about a hit.
+type Disposition struct {
+	// Decision: protocol.DispositionConfirmed, DispositionFalsePositive or
+	// DispositionReferred.
+	Decision string
+	// Officer is the deciding officer's id. Required.
+	Officer string
+	// Note is free text, at most MaxNote bytes. It may hold personal data:
+	// it is stored with the hit and sent to HQ, never audited or logged.
+	Note string
+	// Actor is the channel the decision came through (the API token's
+	// name), audited as Via; optional. The officer is the audit's actor.
+	Actor string
+}
+
+// Ledger is the post's record of screenings, hits and decisions. Its
+// methods are safe for concurrent use. It starts no goroutine (RunPurge
+// runs on the caller's) and does not own the store or the outbox.
+type Ledger struct {
+	recs  *badgerstore.Records
+	ob    *outbox.Outbox
+	opts  Options
+	clock Clock
+	log   *slog.Logger
+
+	// mu serialises the read-modify-write transactions (Dispose, Purge):
+	// the store runs Badger without conflict detection.
+	mu sync.Mutex
+	// batchMu serialises RecordBatch calls, so that two calls with one key
+	// cannot both miss its marker. It is never held with mu.
+	batchMu sync.Mutex
+
+	stats statsState
+
+	// seq breaks ties between keys of the same nanosecond (<n> in the
+	// package doc): one transaction writes several audit entries at one
+	// time, and a coarse clock (Windows) gives many actions the same one.
+	// It starts at Open from the system's wall clock, so that it also
+	// grows across restarts; it never decides anything but the order of
+	// simultaneous entries.
+	seq atomic.Uint64
+
+	// testHook, when set, runs inside Record's and Dispose's transaction
+	// after every row is written and before the commit, and inside
+	// RecordBatch's after each screening ("record") and after the marker
+	// ("batch"); an error aborts the transaction. Tests only.
+	testHook func(op string) error
+}
+
+// Open prepares the ledger in store (writing its schema key on first use)
+// and counts the open hits. ob is the outbox hits and decisions go to; it
+// must be opened over the same store.
+func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts Options) (*Ledger, error) {
+	if store == nil || ob == nil {
+		return nil, errors.New("ledger open: store and outbox are required")
+	}
+	if opts.Post == "" {
+		return nil, errors.New("ledger open: no post id")
+	}
+	if opts.Clock == nil {
+		opts.Clock = outbox.SystemClock{}
+	}
+	if opts.Retention == 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.HitRetention == 0 {
+		opts.HitRetention = DefaultHitRetention
+	}
+	if opts.Retention < 0 || opts.HitRetention < opts.Retention {
+		return nil, fmt.Errorf("ledger open: retention %s and hit retention %s: want 0 < retention <= hit retention",
+			opts.Retention, opts.HitRetention)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Ledger{
+		recs:  store.Records(Namespace),
+		ob:    ob,
+		opts:  opts,
+		clock: opts.Clock,
+		log:   log.With(LogKeyComponent, "ledger"),
+	}
+	l.stats.init()
+	l.seq.Store(uint64(max(time.Now().UnixNano(), 0)))
+	open := 0
+	err := l.recs.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
+		switch v, err := tx.Get(keySchema); {
+		case errors.Is(err, badgerstore.ErrRecordNotFound):
+			if err := tx.Set(keySchema, []byte(strconv.Itoa(schemaVersion))); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				return fmt.Errorf("schema key %q: %w", v, err)
+			}
+			if n > schemaVersion {
+				return fmt.Errorf("%w: %d > %d", ErrSchemaTooNew, n, schemaVersion)
+			}
+		}
+		return tx.Iterate(statusPrefix(StatusOpen), func(_, _ []byte) error {
+			open++
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger open: %w", err)
+	}
+	l.stats.setOpen(open)
+	return l, nil
+}
+
+// Record stores a screening (see the package doc for what is kept) and,
+// if it hit, the hit record, its audit entries and the outbox record for
+// HQ (kind hit, id = the hit id, payload protocol.HitReport), all in one
+// transaction.
+func (l *Ledger) Record(ctx context.Context, s Screening) (Recorded, error) {
+	now := l.clock.Now()
+	p, err := l.prepare(s, now)
+	if err != nil {
+		return Recorded{}, err
+	}
+	err = l.recs.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
+		if err := l.write(tx, p, now); err != nil {
+			return err
+		}
+		if l.testHook != nil {
+			if err := l.testHook("record"); err != nil {
+				return err
+			}
+		}
+		tx.OnDone(func(committed bool) {
+			if committed {
+				l.stats.recorded(now, p.s.Hits)
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, outbox.ErrInvalidRecord) {
+			err = fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		return Recorded{}, fmt.Errorf("record screening: %w", err)
+	}
+	l.logHit(p)
+	return p.rec, nil
+}
+
+// pending is a screening checked and ready to write: its ids, rows and
+// outbox payload are built.
+type pending struct {
+	s        Screening
+	rec      Recorded
+	screened AuditEntry
+	hit      *storedHit // nil for a non-hit
+	payload  []byte     // the protocol.HitReport of a hit
+}
+
+// prepare checks s and builds what write stores, recorded at now.
+func (l *Ledger) prepare(s Screening, now time.Time) (*pending, error) {
+	switch s.Source {
+	case SourceAPI, SourceManifest, SourceIntake, SourceDemo:
+	default:
+		return nil, fmt.Errorf("%w: source %q is not one of api, manifest, intake, demo", ErrInvalid, s.Source)
+	}
+	if s.Actor == "" {
+		s.Actor = ActorSystem
+	}
+	if s.ScreenedAt.IsZero() {
+		s.ScreenedAt = now
+	}
+	p := &pending{s: s, rec: Recorded{ScreeningID: outbox.NewID(now), RecordedAt: now}}
+	p.screened = AuditEntry{
+		ID: p.rec.ScreeningID, Time: now, Action: ActionScreened, Actor: s.Actor,
+		ScreeningID: p.rec.ScreeningID, Source: s.Source, Ref: s.Ref, Matches: len(s.Hits),
+	}
+	if len(s.Hits) == 0 {
+		return p, nil
+	}
+	p.rec.HitID = outbox.NewID(now)
+	p.screened.HitID = p.rec.HitID
+	report := protocol.HitReport{
+		Post: l.opts.Post, ScreenedAt: s.ScreenedAt, Source: s.Source, Ref: s.Ref,
+		Traveller: s.Traveller, Hits: s.Hits,
+	}
+	if err := report.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	var err error
+	if p.payload, err = json.Marshal(&report); err != nil {
+		return nil, fmt.Errorf("record screening: encode hit report: %w", err)
+	}
+	p.hit = &storedHit{HitRecord: HitRecord{
+		ID: p.rec.HitID, ScreeningID: p.rec.ScreeningID, Status: StatusOpen,
+		Source: s.Source, Ref: s.Ref, Actor: s.Actor, ScreenedAt: s.ScreenedAt, RecordedAt: now,
+		Traveller: s.Traveller, Hits: s.Hits,
+	}, Seq: l.seq.Add(1)}
+	return p, nil
+}
+
+// write stores a prepared screening in tx: the non-hit row, or the hit
+// record, its two audit entries and its outbox record.
+func (l *Ledger) write(tx *badgerstore.RecordsTxn, p *pending, now time.Time) error {
+	if p.hit == nil {
+		return setJSON(tx, timeKey(prefixScreening, now, l.seq.Add(1), p.rec.ScreeningID), &p.screened)
+	}
+	if err := l.putHit(tx, p.hit, ""); err != nil {
+		return err
+	}
+	if err := setJSON(tx, timeKey(prefixAudit, now, l.seq.Add(1), p.rec.ScreeningID), &p.screened); err != nil {
+		return err
+	}
+	opened := AuditEntry{
+		ID: outbox.NewID(now), Time: now, Action: ActionHitOpened, Actor: p.s.Actor,
+		ScreeningID: p.rec.ScreeningID, HitID: p.rec.HitID, OutboxID: p.rec.HitID,
+		Source: p.s.Source, Ref: p.s.Ref, Matches: len(p.s.Hits),
+	}
+	if err := setJSON(tx, timeKey(prefixAudit, now, l.seq.Add(1), opened.ID), &opened); err != nil {
+		return err
+	}
+	_, err := l.ob.PutTx(tx, outbox.Record{ID: p.rec.HitID, Kind: outbox.KindHit, Payload: p.payload, CreatedAt: now})
+	return err
+}
+
+// logHit logs a committed hit (ids, source, ref and count only).
+func (l *Ledger) logHit(p *pending) {
+	if p.hit != nil {
+		l.log.Info("Hit recorded", LogKeyHit, p.rec.HitID, LogKeyScreening, p.rec.ScreeningID,
+			LogKeySource, p.s.Source, LogKeyRef, p.s.Ref, LogKeyMatches, len(p.s.Hits))
+	}
+}
+
+// Dispose records an officer's decision on hit id: the hit's new status and
+// history, an audit entry and an outbox record of kind disposition
+// (protocol.DispositionReport), in one transaction. A decision on a decided
+// hit supersedes the one in force; repeating the decision in force changes
+// nothing. It returns the hit as stored, ErrNotFound for an unknown (or
+// purged) hit, ErrInvalid for a bad decision.
+func (l *Ledger) Dispose(ctx context.Context, id string, d Disposition) (HitRecord, error) {
+	now := l.clock.Now()
+	report := protocol.DispositionReport{
+		Post: l.opts.Post, HitID: id, Decision: d.Decision, Officer: d.Officer, Note: d.Note, DecidedAt: now,
+	}
+	if err := report.Validate(); err != nil {
+		return HitRecord{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if len(d.Note) > MaxNote {
+		return HitRecord{}, fmt.Errorf("%w: note of %d bytes, limit %d", ErrInvalid, len(d.Note), MaxNote)
+	}
+	if !validID(id) {
+		return HitRecord{}, fmt.Errorf("dispose %q: %w", id, ErrNotFound)
+	}
+	payload, err := json.Marshal(&report)
+	if err != nil {
+		return HitRecord{}, fmt.Errorf("dispose %s: encode report: %w", id, err)
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var hit storedHit
+	var changed bool
+	var wasOpen bool
+	err = l.recs.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
+		if err := getJSON(tx, hitKey(id), &hit); err != nil {
+			return err
+		}
+		if n := len(hit.Decisions); n > 0 {
+			last := hit.Decisions[n-1]
+			if last.Decision == d.Decision && last.Officer == d.Officer && last.Note == d.Note {
+				return nil // a repeated submit: nothing to do
+			}
+		}
+		changed = true
+		wasOpen = hit.Status == StatusOpen
+		dec := Decision{ID: outbox.NewID(now), Decision: d.Decision, Officer: d.Officer, Note: d.Note, DecidedAt: now}
+		oldStatus := hit.Status
+		hit.Decisions = append(hit.Decisions, dec)
+		hit.Status = Status(d.Decision)
+		if err := l.putHit(tx, &hit, oldStatus); err != nil {
+			return err
+		}
+		entry := AuditEntry{
+			ID: outbox.NewID(now), Time: now, Action: ActionDisposition, Actor: d.Officer,
+			ScreeningID: hit.ScreeningID, HitID: hit.ID, OutboxID: dec.ID,
+			Decision: d.Decision, Previous: string(oldStatus), Via: d.Actor,
+		}
+		if err := setJSON(tx, timeKey(prefixAudit, now, l.seq.Add(1), entry.ID), &entry); err != nil {
+			return err
+		}
+		if _, err := l.ob.PutTx(tx, outbox.Record{ID: dec.ID, Kind: outbox.KindDisposition, Payload: payload, CreatedAt: now}); err != nil {
+			return err
+		}
+		if l.testHook != nil {
+			if err := l.testHook("dispose"); err != nil {
+				return err
+			}
+		}
+		tx.OnDone(func(committed bool) {
+			if committed {
+				l.stats.disposed(d.Decision, wasOpen)
+			}
+		})
+		return nil
+	})
+	if errors.Is(err, badgerstore.ErrRecordNotFound) {
+		return HitRecord{}, fmt.Errorf("dispose %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return HitRecord{}, fmt.Errorf("dispose %s: %w", id, err)
+	}
+	if changed {
+		l.log.Info("Hit decided", LogKeyHit, id, LogKeyDecision, d.Decision, LogKeyOfficer, d.Officer)
+	}
+	return hit.HitRecord, nil
+}
+
+// putHit writes a hit record and its index rows; oldStatus, if not "",
+// is the status whose index row to move.
+func (l *Ledger) putHit(tx *badgerstore.RecordsTxn, h *storedHit, oldStatus Status) error {
+	if err := setJSON(tx, hitKey(h.ID), h); err != nil {
+		return err
+	}
+	idx := invTimeID(h.RecordedAt, h.Seq, h.ID)
+	if oldStatus == "" {
+		if err := tx.Set(append([]byte(prefixHitIndex), idx...), nil); err != nil {
+			return err
+		}
+	} else if oldStatus != h.Status {
+		if err := tx.Delete(append(statusPrefix(oldStatus), idx...)); err != nil {
+			return err
+		}
+	}
+	return tx.Set(append(statusPrefix(h.Status), idx...), nil)
+}
+
+func setJSON(tx *badgerstore.RecordsTxn, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %q: %w", key, err)
+	}
+	return tx.Set(key, b)
+}
+
+// getJSON returns badgerstore.ErrRecordNotFound (unwrapped) when the key
+// is absent.
+func getJSON(tx *badgerstore.RecordsTxn, key []byte, v any) error {
+	b, err := tx.Get(key)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %q: %w: %w", key, engine.ErrCorruptRecord, err)
+	}
+	return nil
+}

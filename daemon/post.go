@@ -1,0 +1,633 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/watchpost/watchpost/daemon/api"
+	"github.com/watchpost/watchpost/daemon/cmdline"
+	"github.com/watchpost/watchpost/daemon/config"
+	"github.com/watchpost/watchpost/daemon/intake"
+	"github.com/watchpost/watchpost/daemon/ledger"
+	"github.com/watchpost/watchpost/daemon/service"
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/match"
+	"github.com/watchpost/watchpost/sync/agent"
+	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/replica"
+	"github.com/watchpost/watchpost/sync/snapshot"
+)
+
+// purgeInterval is how often screening data past its retention is deleted.
+const purgeInterval = 10 * time.Minute
+
+// PostOptions are what a Post needs besides its configuration.
+type PostOptions struct {
+	// Software is the version string reported to HQ.
+	Software string
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Clock; nil means the system clock.
+	Clock outbox.Clock
+	// MQTT, if set, adjusts the MQTT options built from the configuration
+	// (the demo and tests shorten the timeouts).
+	MQTT func(*mqtt.Options)
+	// RebuildDelay is how long list changes are gathered before the
+	// screening index is rebuilt (1 s when 0).
+	RebuildDelay time.Duration
+}
+
+// Post is one border post: its store, screening index, outbox and link to
+// HQ, wired from a configuration. Run is the single entry point of
+// `watchpost run` and of the service.
+type Post struct {
+	cfg  *config.Config
+	opts PostOptions
+	log  *slog.Logger
+
+	screener   atomic.Pointer[match.Screener]
+	screenings atomic.Uint64
+	lastScreen atomic.Int64
+
+	mu      sync.Mutex
+	store   *badgerstore.Store
+	ob      *outbox.Outbox
+	agent   *agent.Agent
+	client  *mqtt.Client
+	ledger  *ledger.Ledger
+	apiAddr string
+
+	rebuild chan struct{}
+}
+
+// NewPost returns a post for cfg (already loaded and checked).
+func NewPost(cfg *config.Config, opts PostOptions) (*Post, error) {
+	if cfg == nil || cfg.PostID == "" {
+		return nil, errors.New("post: no post_id in the configuration")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = outbox.SystemClock{}
+	}
+	if opts.RebuildDelay <= 0 {
+		opts.RebuildDelay = time.Second
+	}
+	return &Post{cfg: cfg, opts: opts, log: opts.Logger, rebuild: make(chan struct{}, 1)}, nil
+}
+
+// Run opens the store, builds the screening index, starts the link to HQ
+// and calls ready once screening is possible. It runs until ctx ends,
+// then stops in two stages: it gives the outbox up to the configured stop
+// timeout to deliver hits to HQ, then stops the link and closes the store.
+func (p *Post) Run(ctx context.Context, ready func()) (err error) {
+	cfg := p.cfg
+	dataDir := cfg.DataDir
+	if err := checkDataDir(dataDir); err != nil {
+		return service.WithExitCode(cmdline.ExitDataDir, err)
+	}
+	st, err := OpenStore(dataDir, p.log)
+	if err != nil {
+		return service.WithExitCode(cmdline.ExitStore, err)
+	}
+	p.mu.Lock()
+	p.store = st
+	p.mu.Unlock()
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close store: %w", cerr)
+		}
+	}()
+
+	if err := p.loadScreener(ctx); err != nil {
+		return err
+	}
+	ob, err := outbox.Open(ctx, st, outbox.Options{
+		Budget: int64(cfg.Outbox.Budget), Clock: p.opts.Clock, Logger: p.log.With("component", "outbox"),
+		OnAlarm: func(over bool, d outbox.Depth) {
+			if over {
+				p.log.Warn("outbox over its budget: telemetry is being dropped, hits are kept", "records", d.Records, "bytes", d.Bytes, "budget", d.Budget)
+			} else {
+				p.log.Info("outbox back under its budget", "records", d.Records, "bytes", d.Bytes)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	led, err := ledger.Open(ctx, st, ob, ledger.Options{
+		Post: cfg.PostID, Clock: p.opts.Clock, Logger: p.log.With("component", "ledger"),
+		Retention: time.Duration(cfg.Screening.Retention), HitRetention: time.Duration(cfg.Screening.HitRetention),
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	p.mu.Lock()
+	p.ob, p.ledger = ob, led
+	p.mu.Unlock()
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(2)
+	go func() { defer wg.Done(); p.rebuildLoop(runCtx) }()
+	go func() {
+		defer wg.Done()
+		if err := led.RunPurge(runCtx, purgeInterval); err != nil {
+			p.log.Error("retention purge stopped", "err", err)
+		}
+	}()
+
+	var ag *agent.Agent
+	if len(cfg.HQ.Brokers) > 0 {
+		ag, err = p.startLink(ctx, st, ob)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ag.Run(runCtx); err != nil {
+				p.log.Error("link to HQ stopped", "err", err)
+			}
+		}()
+	} else {
+		p.log.Warn("no hq.brokers configured: screening on the lists held, nothing is sent to HQ")
+	}
+
+	// Intake: the folder where airline and PIU systems drop files. It is
+	// stopped first on the way down.
+	intakeCtx, stopIntake := context.WithCancel(runCtx)
+	defer stopIntake()
+	var intakeWG sync.WaitGroup
+	if cfg.Intake.Dir != "" {
+		in, err := intake.New(intake.Options{
+			Dir: cfg.Intake.Dir, Processor: intakeProcessor{p}, StableFor: time.Duration(cfg.Intake.StableFor),
+			Interval: time.Duration(cfg.Intake.Interval), Clock: p.opts.Clock, Logger: p.log.With("component", "intake"),
+		})
+		if err != nil {
+			return fmt.Errorf("intake: %w", err)
+		}
+		intakeWG.Go(func() {
+			if err := in.Run(intakeCtx); err != nil {
+				p.log.Error("intake stopped", "err", err)
+			}
+		})
+	}
+
+	// The local API, bound before the post says it is ready so that a
+	// bind error stops the start.
+	var apiSrv *api.Server
+	if cfg.API.Enabled() {
+		tokens := make([]api.Token, len(cfg.API.Tokens))
+		for i, t := range cfg.API.Tokens {
+			name := fmt.Sprintf("token-%d", i+1)
+			if i < len(cfg.API.TokenNames) {
+				name = cfg.API.TokenNames[i]
+			}
+			tokens[i] = api.Token{Name: name, Secret: t.Reveal()}
+		}
+		apiSrv, err = api.New(api.Options{
+			Addr: cfg.API.Listen, Tokens: tokens, Screener: p, Ledger: apiLedger{led},
+			Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With("component", "api"), Now: p.opts.Clock.Now,
+		})
+		if err != nil {
+			return service.WithExitCode(cmdline.ExitConfig, fmt.Errorf("api: %w", err))
+		}
+		addr, err := apiSrv.Listen()
+		if err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+		p.mu.Lock()
+		p.apiAddr = addr.String()
+		p.mu.Unlock()
+		intakeWG.Go(func() {
+			if err := apiSrv.Serve(); err != nil {
+				p.log.Error("API server stopped", "err", err)
+			}
+		})
+		wg.Add(1)
+		go func() { defer wg.Done(); p.feedMetrics(runCtx, apiSrv.Metrics(), 5*time.Second) }()
+		p.log.Info("local API listening", "addr", addr.String(), "tokens", len(tokens))
+	}
+
+	p.log.Info("post running", "post", cfg.PostID, "lists", p.listNames(), "brokers", len(cfg.HQ.Brokers))
+	if ready != nil {
+		ready()
+	}
+	<-ctx.Done()
+	// Stop intake first: no new screening starts.
+	stopIntake()
+	if apiSrv != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := apiSrv.Shutdown(sctx); err != nil {
+			p.log.Warn("API shutdown", "err", err)
+		}
+		scancel()
+	}
+	intakeWG.Wait()
+
+	// Stage 1: give HQ a bounded chance to receive what is queued (half
+	// the stop budget; the outbox is on disk, so a cut-short flush loses
+	// nothing), then a quarter for the MQTT close and the rest for the
+	// store.
+	stop := time.Duration(cfg.StopTimeout)
+	if stop <= 0 {
+		stop = 10 * time.Second
+	}
+	if ag != nil {
+		fctx, fcancel := context.WithTimeout(context.Background(), stop/2)
+		if err := ag.Flush(fctx); err != nil {
+			p.log.Warn("stopping with records for HQ still queued (sent after the next start)", "err", err)
+		}
+		fcancel()
+	}
+	// Stage 2: stop the goroutines and the link; the deferred close of the
+	// store runs last.
+	cancel()
+	wg.Wait()
+	if c := p.mqttClient(); c != nil {
+		cctx, ccancel := context.WithTimeout(context.Background(), stop/4)
+		if err := c.Close(cctx); err != nil {
+			p.log.Warn("closing the MQTT link", "err", err)
+		}
+		ccancel()
+	}
+	p.log.Info("post stopped")
+	return nil
+}
+
+func (p *Post) mqttClient() *mqtt.Client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.client
+}
+
+// startLink builds the replica applier, the MQTT client, the snapshot
+// fetcher and the agent, and starts connecting (in the background: a
+// post that boots offline keeps trying).
+func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.Outbox) (*agent.Agent, error) {
+	cfg := p.cfg
+	keys, err := p.loadKeys()
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Lists) == 0 {
+		return nil, errors.New("hq.brokers is set but lists is empty: name the lists this post replicates")
+	}
+	app, err := replica.New(replica.FromBadger(st), replica.Config{
+		Keys: keys, Lists: cfg.Lists, Logger: p.log.With("component", "replica"),
+		Clock: p.opts.Clock.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replica: %w", err)
+	}
+	boot, err := agent.NextBoot(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := p.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	clientID, err := mqtt.PostClientID(cfg.PostID)
+	if err != nil {
+		return nil, err
+	}
+	presence, err := agent.Presence(cfg.PostID, boot)
+	if err != nil {
+		return nil, err
+	}
+	mo := mqtt.Options{
+		Brokers: cfg.HQ.Brokers, ClientID: clientID, Username: cfg.HQ.Username, Password: cfg.HQ.Password.Reveal(),
+		TLS: tlsCfg, KeepAlive: time.Duration(cfg.HQ.KeepAlive), ConnectTimeout: time.Duration(cfg.HQ.ConnectTimeout),
+		Presence: presence, Logger: p.log.With("component", "mqtt"),
+	}
+	if p.opts.MQTT != nil {
+		p.opts.MQTT(&mo)
+	}
+	client, err := mqtt.New(mo)
+	if err != nil {
+		return nil, err
+	}
+	var fetcher *snapshot.Fetcher
+	var httpClient *http.Client
+	if tlsCfg != nil {
+		fetcher, err = snapshot.New(snapshot.Options{TLS: tlsCfg, Logger: p.log.With("component", "snapshot")})
+		if err != nil {
+			return nil, err
+		}
+		httpClient = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment}}
+	}
+	deltaURL := strings.TrimRight(cfg.HQ.URL, "/")
+	if httpClient == nil {
+		deltaURL = ""
+	}
+	ag, err := agent.New(agent.Config{
+		Post: cfg.PostID, Boot: boot, Software: p.opts.Software,
+		Transport: client, Applier: app, Keys: keys, OnKeysChanged: p.saveKeys,
+		Fetcher: fetcher, WorkDir: filepath.Join(cfg.DataDir, snapshotSubdir),
+		DeltaBaseURL: deltaURL, DeltaClient: httpClient,
+		Outbox: ob, StatusInterval: time.Duration(cfg.StatusInterval),
+		Screenings: p.Screenings, OnListChanged: func(string) { p.requestRebuild() },
+		Clock: p.opts.Clock, Logger: p.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := ag.Subscribe(); err != nil {
+		return nil, err
+	}
+	if err := client.Start(); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.client, p.agent = client, ag
+	p.mu.Unlock()
+	return ag, nil
+}
+
+// loadKeys reads HQ's keys: the configured ones, plus those learned by
+// rotation (kept in the data directory).
+func (p *Post) loadKeys() (*protocol.KeySet, error) {
+	cfg := p.cfg
+	ks := cfg.HQ.KeySet // parsed by config.Load
+	if ks == nil {
+		var err error
+		if ks, err = parseKeys(cfg); err != nil {
+			return nil, err
+		}
+	}
+	learned := filepath.Join(cfg.DataDir, learnedKeys)
+	if b, err := os.ReadFile(learned); err == nil {
+		more, err := protocol.ParseKeySet(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", learned, err)
+		}
+		for _, k := range more.Keys() {
+			if _, ok := ks.Lookup(k.ID()); !ok {
+				if err := ks.Add(k); err != nil {
+					return nil, fmt.Errorf("%s: %w", learned, err)
+				}
+			}
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return ks, nil
+}
+
+// parseKeys reads hq.keys_file and hq.keys (for a Config not made by
+// config.Load).
+func parseKeys(cfg *config.Config) (*protocol.KeySet, error) {
+	var text bytes.Buffer
+	if cfg.HQ.KeysFile != "" {
+		b, err := os.ReadFile(cfg.HQ.KeysFile)
+		if err != nil {
+			return nil, fmt.Errorf("hq.keys_file: %w", err)
+		}
+		text.Write(b)
+		text.WriteByte('\n')
+	}
+	for _, k := range cfg.HQ.Keys {
+		text.WriteString(k)
+		text.WriteByte('\n')
+	}
+	ks, err := protocol.ParseKeySet(&text)
+	if err != nil {
+		return nil, fmt.Errorf("HQ keys: %w", err)
+	}
+	return ks, nil
+}
+
+// saveKeys persists the key set after a rotation (temp file, fsync,
+// rename).
+func (p *Post) saveKeys(ks *protocol.KeySet) error {
+	path := filepath.Join(p.cfg.DataDir, learnedKeys)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(ks.Format()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// tlsConfig builds the client TLS configuration from hq.ca_file,
+// cert_file and key_file; nil when none is set.
+func (p *Post) tlsConfig() (*tls.Config, error) {
+	h := p.cfg.HQ
+	if h.CAFile == "" && h.CertFile == "" {
+		return nil, nil
+	}
+	if h.CertFile != "" {
+		return mqtt.TLSConfig(h.CertFile, h.KeyFile, h.CAFile)
+	}
+	pem, err := os.ReadFile(h.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("hq.ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("hq.ca_file %s: no PEM certificate in it", h.CAFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// loadScreener (re)builds the screening index from the store.
+func (p *Post) loadScreener(ctx context.Context) error {
+	st := p.Store()
+	start := time.Now()
+	sc, err := LoadScreener(ctx, st, match.Config{
+		MatchThreshold: p.cfg.Screening.MatchThreshold, PossibleThreshold: p.cfg.Screening.PossibleThreshold,
+	})
+	if err != nil {
+		return fmt.Errorf("screening index: %w", err)
+	}
+	p.screener.Store(sc)
+	entries, names := sc.Index().Size()
+	p.log.Info("screening index built", "entries", entries, "names", names, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func (p *Post) requestRebuild() {
+	select {
+	case p.rebuild <- struct{}{}:
+	default:
+	}
+}
+
+// rebuildLoop rebuilds the index after list changes, gathering the
+// changes of RebuildDelay into one rebuild; screening continues on the
+// old index meanwhile.
+func (p *Post) rebuildLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.rebuild:
+		}
+		t := p.opts.Clock.NewTimer(p.opts.RebuildDelay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		select { // changes during the wait are in this rebuild
+		case <-p.rebuild:
+		default:
+		}
+		if err := p.loadScreener(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("rebuilding the screening index failed; screening continues on the previous one", "err", err)
+		}
+	}
+}
+
+func (p *Post) listNames() []string {
+	infos, err := p.Store().Lists()
+	if err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(infos))
+	for _, in := range infos {
+		names = append(names, in.Name)
+	}
+	return names
+}
+
+// Store returns the post's store (nil before Run opened it).
+func (p *Post) Store() *badgerstore.Store {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.store
+}
+
+// Screen screens one traveller against the current index.
+func (p *Post) Screen(q *engine.Query) ([]engine.Hit, error) {
+	sc := p.screener.Load()
+	if sc == nil {
+		return nil, errors.New("no screening index yet")
+	}
+	hits, err := sc.Screen(q)
+	p.screenings.Add(1)
+	p.lastScreen.Store(p.opts.Clock.Now().UnixNano())
+	return hits, err
+}
+
+// Screenings reports the screenings since start and the time of the last.
+func (p *Post) Screenings() (uint64, time.Time) {
+	var last time.Time
+	if ns := p.lastScreen.Load(); ns != 0 {
+		last = time.Unix(0, ns)
+	}
+	return p.screenings.Load(), last
+}
+
+// SyncStatus returns the link's state; ok is false when the post has no
+// link to HQ configured (or Run has not started it).
+func (p *Post) SyncStatus() (agent.Status, bool) {
+	p.mu.Lock()
+	ag := p.agent
+	p.mu.Unlock()
+	if ag == nil {
+		return agent.Status{}, false
+	}
+	return ag.Status(), true
+}
+
+// Outbox returns the post's outbox (nil before Run opened it).
+func (p *Post) Outbox() *outbox.Outbox {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ob
+}
+
+// Ledger returns the post's ledger of screenings and hits (nil before Run
+// opened it).
+func (p *Post) Ledger() *ledger.Ledger {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ledger
+}
+
+// ScreenAndRecord screens one traveller and records the screening in the
+// ledger (with its hit, and the hit's outbox record for HQ, in one
+// transaction). The hits are returned even when recording fails, so an
+// officer never loses sight of one.
+func (p *Post) ScreenAndRecord(ctx context.Context, source, ref, actor string, q *engine.Query) ([]engine.Hit, ledger.Recorded, error) {
+	hits, err := p.Screen(q)
+	if err != nil {
+		return nil, ledger.Recorded{}, err
+	}
+	led := p.Ledger()
+	if led == nil {
+		return hits, ledger.Recorded{}, errors.New("post not running: screening not recorded")
+	}
+	rec, err := led.Record(ctx, ledger.Screening{Source: source, Ref: ref, Actor: actor, Traveller: *q, Hits: hits, ScreenedAt: p.opts.Clock.Now()})
+	return hits, rec, err
+}
+
+// Indexed returns the lists in the screening index now in use (a list
+// update reaches screening when the index is rebuilt, shortly after the
+// store has it).
+func (p *Post) Indexed() []engine.ListInfo {
+	sc := p.screener.Load()
+	if sc == nil {
+		return nil
+	}
+	return sc.Index().Lists()
+}
+
+// checkDataDir creates the data directory (mode 0700) if needed and checks
+// that it is writable.
+func checkDataDir(dir string) error {
+	if dir == "" {
+		return errors.New("no data directory configured")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// APIAddr returns the address the local API listens on ("" when off or
+// before Run bound it).
+func (p *Post) APIAddr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.apiAddr
+}

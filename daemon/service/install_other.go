@@ -1,0 +1,11 @@
+//go:build !linux && !windows
+
+package service
+
+func checkInstall(string) error { return nil }
+
+// installed cannot tell on this platform: report the service manager's
+// error as it is.
+func installed(string) bool { return true }
+
+func afterInstall() error { return nil }

@@ -1,0 +1,43 @@
+package daemon
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/watchpost/watchpost/engine/badgerstore"
+)
+
+// Layout of the data directory:
+//
+//	<data dir>/store/      the Badger store (lists, outbox, ledger, replica state)
+//	<data dir>/snapshots/  snapshot downloads in progress (resumable part files)
+//	<data dir>/keys.txt    HQ keys learned by rotation (PROTOCOL.md 2)
+const (
+	storeSubdir    = "store"
+	snapshotSubdir = "snapshots"
+	learnedKeys    = "keys.txt"
+)
+
+// StoreDir returns the Badger directory inside a data directory.
+func StoreDir(dataDir string) string { return filepath.Join(dataDir, storeSubdir) }
+
+// OpenStore opens the store in dataDir (creating the directory, mode
+// 0700, if needed). A store held by another process (the running
+// service) gets an error that says so.
+func OpenStore(dataDir string, logger *slog.Logger) (*badgerstore.Store, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	dir := StoreDir(dataDir)
+	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: logger})
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "resource temporarily unavailable") {
+			return nil, fmt.Errorf("open store %s: it is in use by another process (is the watchpost service running? stop it, or ask it with 'watchpost status'): %w", dir, err)
+		}
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	return st, nil
+}
