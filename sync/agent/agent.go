@@ -227,7 +227,7 @@ func New(cfg Config) (*Agent, error) {
 }
 
 // Subscribe registers the agent's handlers: each list's delta and head
-// topics, and the key rotations. Call it before the transport starts, so
+// topics, HQ's acks for the outbox publisher, and the key rotations. Call it before the transport starts, so
 // that messages the broker kept in the post's session find their handler.
 func (a *Agent) Subscribe() error {
 	ctx := context.Background() // handlers run until the transport closes
@@ -243,6 +243,11 @@ func (a *Agent) Subscribe() error {
 			a.note("head", l, out, err)
 		}); err != nil {
 			return fmt.Errorf("agent: subscribe %s: %w", hq.HeadTopic(l), err)
+		}
+	}
+	if a.pub != nil {
+		if err := a.pub.Subscribe(); err != nil {
+			return fmt.Errorf("agent: %w", err)
 		}
 	}
 	if a.cfg.Keys != nil {

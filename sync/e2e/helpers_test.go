@@ -71,7 +71,14 @@ func startMochi(t testing.TB) string {
 func startMosquitto(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	return brokertest.StartMosquitto(t, "persistence true", "persistence_location "+dir+"/").URL()
+	conf := []string{"persistence true", "persistence_location " + dir + "/"}
+	if os.Geteuid() == 0 {
+		// As root, Mosquitto switches to the user "mosquitto", which
+		// cannot write the test's private temp directory and would run
+		// without saving its database.
+		conf = append(conf, "user root")
+	}
+	return brokertest.StartMosquitto(t, conf...).URL()
 }
 
 func openStore(t testing.TB, dir string) *badgerstore.Store {

@@ -63,10 +63,11 @@
 // are valid for DeltaValidity (7 days by default), after which a post that
 // receives them late takes the snapshot instead.
 //
-// # Not here yet
+// # Elsewhere, and not here yet
 //
 // Serving snapshots and retained deltas over HTTPS, receiving hits and
-// status, and the fleet view are the HQ server (watchpost-hq serve, not
-// built). New epochs (HQ restored from a backup) and key rotation
-// statements are not published by this package yet.
+// status, re-signing heads on a timer and the fleet view are the HQ server
+// (sync/hqserver, watchpost-hq serve). New epochs (HQ restored from a
+// backup) and key rotation statements are not published by this package
+// yet (posts accept rotations: sync/agent).
 package hq

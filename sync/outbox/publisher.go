@@ -91,8 +91,12 @@ type PublisherStats struct {
 // Publisher drains an Outbox to HQ over a transport.Transport. See the
 // package doc for the delivery rules.
 type Publisher struct {
-	ob    *Outbox
-	tr    transport.Transport
+	ob *Outbox
+	tr transport.Transport
+
+	subMu      sync.Mutex
+	subscribed bool
+
 	opts  PublisherOptions
 	clock Clock
 	log   *slog.Logger
@@ -230,6 +234,23 @@ type runState struct {
 	results  chan pubResult
 }
 
+// Subscribe registers the publisher's handler for HQ's acks. Run does it
+// if it has not been done; call it before the transport starts, so that
+// acks the broker kept in the post's session while it was away find their
+// handler (they wait in the subscription's queue until Run reads them).
+func (p *Publisher) Subscribe() error {
+	p.subMu.Lock()
+	defer p.subMu.Unlock()
+	if p.subscribed {
+		return nil
+	}
+	if err := p.tr.Subscribe(p.acks, p.onAck); err != nil {
+		return fmt.Errorf("outbox publisher: subscribe %s: %w", p.acks, err)
+	}
+	p.subscribed = true
+	return nil
+}
+
 // Run drains the outbox until ctx ends, then returns nil after every
 // goroutine it started has stopped. It returns an error only if the
 // outbox cannot be read or written (the store failed) or the ack topic
@@ -239,8 +260,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 		return errors.New("outbox publisher: Run called twice")
 	}
 	defer close(p.done)
-	if err := p.tr.Subscribe(p.acks, p.onAck); err != nil {
-		return fmt.Errorf("outbox publisher: subscribe %s: %w", p.acks, err)
+	if err := p.Subscribe(); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
