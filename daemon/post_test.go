@@ -1,0 +1,142 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/daemon/config"
+	"github.com/watchpost/watchpost/daemon/ledger"
+	"github.com/watchpost/watchpost/daemon/sample"
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/importer"
+)
+
+// TestPostLifecycle runs a post with no link to HQ: it becomes ready
+// with a list imported locally, screens through its API and its intake
+// folder, and stops within its budget leaving no goroutine behind.
+func TestPostLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.PostID = "test-post"
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.API.Listen = "127.0.0.1:0"
+	cfg.Intake.Dir = filepath.Join(dir, "intake")
+	cfg.Intake.Interval = config.Duration(20 * time.Millisecond)
+	cfg.Intake.StableFor = config.Duration(10 * time.Millisecond)
+	cfg.StopTimeout = config.Duration(5 * time.Second)
+
+	// The UN list, imported locally before the post starts.
+	st, err := OpenStore(cfg.DataDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ReplaceEntries(context.Background(), badgerstore.ListMeta{Name: "un", Format: "un-xml"}, func(emit func(*engine.Entry) error) error {
+		return importer.ReadUNXML(bytes.NewReader(sample.UNList), "un.xml", emit)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	before := runtime.NumGoroutine()
+	p, err := NewPost(cfg, PostOptions{Software: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("not ready within 30 s")
+	}
+	base := "http://" + p.APIAddr()
+
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz: %s, want 200 with a list loaded", resp.Status)
+	}
+	resp, err = http.Post(base+"/v1/screen", "application/json", strings.NewReader(`{"name":"Saadi Gaddafi","birth_date":"1973-05-27"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var sr struct {
+		Band  string `json:"band"`
+		HitID string `json:"hit_id"`
+	}
+	if err := json.Unmarshal(body, &sr); err != nil || sr.Band != "match" || sr.HitID == "" {
+		t.Fatalf("/v1/screen: %s %s (%v)", resp.Status, body, err)
+	}
+
+	// A JSON-lines file dropped in the intake folder is screened once.
+	if err := os.WriteFile(filepath.Join(cfg.Intake.Dir, "batch.jsonl"), []byte(`{"id":"a","name":"Mohsen Hojati","birth_date":"1955-09-28"}`+"\n"+`{"id":"b","name":"Maria Garcia Lopez"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(cfg.Intake.Dir, "done", "batch.jsonl")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("intake file not done within 20 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res, err := os.ReadFile(filepath.Join(cfg.Intake.Dir, "done", "batch.jsonl.result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(res), `"hit_travellers": 1`) {
+		t.Errorf("intake result: %s", res)
+	}
+	page, err := p.Ledger().Hits(context.Background(), ledgerFilterAll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Hits) != 2 {
+		t.Errorf("ledger holds %d hits, want 2 (API and intake)", len(page.Hits))
+	}
+
+	stopAt := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10 s of the stop")
+	}
+	t.Logf("stopped in %s", time.Since(stopAt).Round(time.Millisecond))
+	deadline = time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines after stop, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func ledgerFilterAll() ledger.HitFilter { return ledger.HitFilter{Limit: 100} }
