@@ -102,6 +102,11 @@ func TestUsage(t *testing.T) {
 		{[]string{"publish", "--data-dir", "d", "--key", "k", "--list", "un", "--format", "csv", "x"}, ExitUsage, "--broker is required"},
 		{[]string{"heads", "--data-dir", "d", "--key", "k", "--broker", "tcp://h:1", "--snapshot-url", "http://x"}, ExitUsage, "must be https://"},
 		{[]string{"lists"}, ExitUsage, "--data-dir is required"},
+		{[]string{"publish", "--hq", "http://127.0.0.1:1", "--data-dir", "d", "--list", "un", "--format", "csv", "x"}, ExitUsage, "drop --data-dir"},
+		{[]string{"publish", "--hq", "ftp://x", "--list", "un", "--format", "csv", "x"}, ExitUsage, "http://"},
+		{[]string{"publish", "--data-dir", "d", "--key", "k", "--broker", "tcp://h:1", "--token-file", "t", "--list", "un", "--format", "csv", "x"}, ExitUsage, "go with --hq"},
+		{[]string{"heads", "--hq", "http://127.0.0.1:1", "--key", "k"}, ExitUsage, "drop --key"},
+		{[]string{"serve", "--data-dir", "d", "--key", "k", "--broker", "tcp://h:1", "--insecure-http", "--listen", "127.0.0.1:0", "--max-edition-size", "0"}, ExitUsage, "--max-edition-size"},
 		{[]string{"publish", "-h"}, ExitOK, "usage: watchpost-hq publish"},
 	} {
 		code, _, stderr := runCmd(t, c.args...)

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
 )
 
@@ -77,7 +81,7 @@ func addPubFlags(fs *flag.FlagSet) *pubFlags {
 func (f *pubFlags) check() error {
 	switch {
 	case f.dataDir == "":
-		return usagef("--data-dir is required")
+		return usagef("--data-dir is required (or --hq, the URL of a running serve)")
 	case f.key == "":
 		return usagef("--key is required")
 	case f.broker == "":
@@ -108,11 +112,21 @@ func logger(env *Env) *slog.Logger {
 func openStore(env *Env, dataDir string) (*badgerstore.Store, error) {
 	dir := filepath.Join(dataDir, storeDir)
 	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: logger(env)})
+	if err != nil && strings.Contains(err.Error(), badgerLocked) {
+		return nil, fmt.Errorf("HQ store %s is %w", dir, errStoreInUse)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open HQ store %s: %w", dir, err)
 	}
 	return st, nil
 }
+
+// badgerLocked is in Badger's error when another process holds the
+// store's directory lock (on every platform).
+const badgerLocked = "Another process is using this Badger database"
+
+// errStoreInUse: another process, normally serve, holds HQ's store.
+var errStoreInUse = errors.New("in use by another process")
 
 // open loads the key, opens the store and connects to the broker.
 func open(ctx context.Context, env *Env, f *pubFlags) (*session, error) {
@@ -136,6 +150,9 @@ func open(ctx context.Context, env *Env, f *pubFlags) (*session, error) {
 		return nil, cmdline.UsageError{Err: err}
 	}
 	st, err := openStore(env, f.dataDir)
+	if errors.Is(err, errStoreInUse) {
+		return nil, fmt.Errorf("serve is running: use --hq https://… (serve's address, with --token-file and --ca as it needs) to go through it (%w)", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -192,9 +209,38 @@ func (s *session) close() error {
 	return errors.Join(s.mqtt.Close(ctx), s.store.Close())
 }
 
+// pubFlagNames are the flags of addPubFlags: they configure the store and
+// the broker, which serve has when publish and heads go through it.
+var pubFlagNames = []string{"data-dir", "key", "broker", "client-id", "tls-ca", "tls-cert", "tls-key",
+	"snapshot-dir", "snapshot-url", "delta-window", "head-validity", "connect-timeout"}
+
+// checkPubOrHQ checks the flags of publish and heads: --hq (through a
+// running serve) or the store and broker flags (directly).
+func checkPubOrHQ(fs *flag.FlagSet, f *pubFlags, c *hqClient) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	if c.hqURL == "" {
+		return f.check()
+	}
+	var set []string
+	fs.Visit(func(fl *flag.Flag) {
+		if slices.Contains(pubFlagNames, fl.Name) {
+			set = append(set, "--"+fl.Name)
+		}
+	})
+	if len(set) > 0 {
+		return usagef("with --hq, serve publishes with its own store, key and broker: drop %s", strings.Join(set, ", "))
+	}
+	return nil
+}
+
 func runPublish(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "publish", "--data-dir DIR --key FILE --broker URL --list NAME --format FORMAT [--snapshot-dir DIR --snapshot-url URL] PATH")
+	fs := newFlags(env, "publish", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR --key FILE --broker URL [--snapshot-dir DIR --snapshot-url URL]) --list NAME --format FORMAT PATH")
 	f := addPubFlags(fs)
+	var c hqClient
+	c.addFlags(fs)
+	fs.Lookup("hq").Usage = "publish through a running serve at this URL, e.g. https://hq.example:8443 (instead of --data-dir, --key, --broker)"
 	list := fs.String("list", "", "list name, e.g. un, ofac, national (required)")
 	format := fs.String("format", "", "input format: "+strings.Join(importer.Formats(), ", ")+" (required; not docs-csv)")
 	source := fs.String("source", "", "where the edition came from (default: PATH)")
@@ -203,7 +249,7 @@ func runPublish(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := f.check(); err != nil {
+	if err := checkPubOrHQ(fs, f, &c); err != nil {
 		return err
 	}
 	switch {
@@ -214,54 +260,87 @@ func runPublish(ctx context.Context, env *Env, args []string) error {
 	case len(pos) != 1:
 		return usagef("want one PATH to publish, got %d", len(pos))
 	}
-	s, err := open(ctx, env, f)
+	ed := hq.Edition{List: *list, Source: *source, Format: *format, Action: *action}
+	start := time.Now()
+	var res hq.Result
+	if c.hqURL != "" {
+		res, err = publishRemote(ctx, &c, ed, pos[0])
+	} else {
+		res, err = publishLocal(ctx, env, f, ed, pos[0])
+	}
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	res, err := s.pub.PublishEdition(ctx, hq.Edition{List: *list, Source: *source, Format: *format, Action: *action}, pos[0])
+	printPublished(env.Stdout, res, time.Since(start))
+	return nil
+}
+
+// publishLocal publishes with HQ's store opened here (serve stopped).
+func publishLocal(ctx context.Context, env *Env, f *pubFlags, ed hq.Edition, path string) (hq.Result, error) {
+	s, err := open(ctx, env, f)
+	if err != nil {
+		return hq.Result{}, err
+	}
+	res, err := s.pub.PublishEdition(ctx, ed, path)
 	if cerr := s.close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
+	return res, err
+}
+
+// printPublished prints what a publication did (the same line in both
+// modes).
+func printPublished(w io.Writer, res hq.Result, took time.Duration) {
+	took = took.Round(time.Millisecond)
+	hash := res.Hash
+	if len(hash) > 16 {
+		hash = hash[:16]
 	}
 	switch {
 	case !res.Changed:
-		fmt.Fprintf(env.Stdout, "%s: the edition equals version %d (%d entries); nothing published\n", res.List, res.Version, res.Entries)
+		fmt.Fprintf(w, "%s: the edition equals version %d (%d entries); nothing published\n", res.List, res.Version, res.Entries)
 	case res.Created:
-		fmt.Fprintf(env.Stdout, "%s: published version %d (epoch %d): %d entries, hash %s; snapshot %s (%d bytes), head %d bytes, in %s\n",
-			res.List, res.Version, res.Epoch, res.Entries, res.Hash[:16], res.SnapshotFile, res.SnapshotBytes, res.HeadBytes, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(w, "%s: published version %d (epoch %d): %d entries, hash %s; snapshot %s (%d bytes), head %d bytes, in %s\n",
+			res.List, res.Version, res.Epoch, res.Entries, hash, res.SnapshotFile, res.SnapshotBytes, res.HeadBytes, took)
 	default:
 		delta := fmt.Sprintf("delta %d bytes", res.DeltaBytes)
 		if res.NoDelta != "" {
 			delta = "no delta (" + res.NoDelta + ")"
 		}
-		fmt.Fprintf(env.Stdout, "%s: published version %d (epoch %d): %d upserts, %d deletes, %d entries, hash %s; %s; snapshot %s (%d bytes), head %d bytes, in %s\n",
-			res.List, res.Version, res.Epoch, res.Upserts, res.Deletes, res.Entries, res.Hash[:16], delta, res.SnapshotFile, res.SnapshotBytes, res.HeadBytes, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(w, "%s: published version %d (epoch %d): %d upserts, %d deletes, %d entries, hash %s; %s; snapshot %s (%d bytes), head %d bytes, in %s\n",
+			res.List, res.Version, res.Epoch, res.Upserts, res.Deletes, res.Entries, hash, delta, res.SnapshotFile, res.SnapshotBytes, res.HeadBytes, took)
 	}
-	return nil
 }
 
 func runHeads(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "heads", "--data-dir DIR --key FILE --broker URL [--snapshot-dir DIR --snapshot-url URL]")
+	fs := newFlags(env, "heads", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR --key FILE --broker URL [--snapshot-dir DIR --snapshot-url URL])")
 	f := addPubFlags(fs)
+	var c hqClient
+	c.addFlags(fs)
+	fs.Lookup("hq").Usage = "re-sign through a running serve at this URL, e.g. https://hq.example:8443 (instead of --data-dir, --key, --broker)"
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if err := f.check(); err != nil {
+	if err := checkPubOrHQ(fs, f, &c); err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("heads takes no arguments")
 	}
-	s, err := open(ctx, env, f)
-	if err != nil {
-		return err
+	var res []hq.HeadResult
+	if c.hqURL != "" {
+		var resp hqserver.HeadsResponse
+		err = c.do(ctx, http.MethodPost, hqserver.PathHeads, http.NoBody, 0, &resp)
+		res = resp.Results()
+	} else {
+		var s *session
+		if s, err = open(ctx, env, f); err != nil {
+			return err
+		}
+		res, err = s.pub.RepublishHeads(ctx)
+		err = errors.Join(err, s.close())
 	}
-	res, err := s.pub.RepublishHeads(ctx)
-	err = errors.Join(err, s.close())
 	for _, r := range res {
 		note := ""
 		if r.Announced {

@@ -19,20 +19,43 @@ import (
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
+// hqClient calls a running serve's admin API (--hq, --token-file, --ca):
+// the way to reach HQ's store while serve holds it (Badger admits one
+// process at a time).
+type hqClient struct {
+	hqURL, tokenFile, ca string
+	// timeout bounds a request; 0: only the command's context does.
+	timeout time.Duration
+}
+
+func (c *hqClient) addFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.hqURL, "hq", "", "URL of a running serve, e.g. https://hq.example:8443 (its /v1/ API)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "file holding serve's admin bearer token (--admin-token-file of serve)")
+	fs.StringVar(&c.ca, "ca", "", "CA certificate that signed serve's HTTPS certificate (PEM; default: the system's)")
+}
+
+// check checks --hq's URL and that --token-file and --ca come with it.
+func (c *hqClient) check() error {
+	switch {
+	case c.hqURL != "" && !strings.HasPrefix(c.hqURL, "https://") && !strings.HasPrefix(c.hqURL, "http://"):
+		return usagef("--hq must be an http:// or https:// URL")
+	case c.hqURL == "" && (c.tokenFile != "" || c.ca != ""):
+		return usagef("--token-file and --ca go with --hq")
+	}
+	return nil
+}
+
 // queryFlags say where posts and hits read: serve's HTTP API (--hq), or
-// HQ's store directly when serve is not running (--data-dir; Badger
-// admits one process at a time).
+// HQ's store directly when serve is not running (--data-dir).
 type queryFlags struct {
-	hqURL, tokenFile, ca, dataDir string
-	asJSON                        bool
-	timeout                       time.Duration
+	hqClient
+	dataDir string
+	asJSON  bool
 }
 
 func addQueryFlags(fs *flag.FlagSet) *queryFlags {
 	f := &queryFlags{}
-	fs.StringVar(&f.hqURL, "hq", "", "URL of a running serve, e.g. https://hq.example:8443 (its /v1/ API)")
-	fs.StringVar(&f.tokenFile, "token-file", "", "file holding serve's admin bearer token (--admin-token-file of serve)")
-	fs.StringVar(&f.ca, "ca", "", "CA certificate that signed serve's HTTPS certificate (PEM; default: the system's)")
+	f.hqClient.addFlags(fs)
 	fs.StringVar(&f.dataDir, "data-dir", "", "read HQ's store directly instead (only while serve is not running)")
 	fs.BoolVar(&f.asJSON, "json", false, "print JSON instead of a table")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "bound of the query")
@@ -40,41 +63,51 @@ func addQueryFlags(fs *flag.FlagSet) *queryFlags {
 }
 
 func (f *queryFlags) check() error {
-	switch {
-	case (f.hqURL == "") == (f.dataDir == ""):
+	if (f.hqURL == "") == (f.dataDir == "") {
 		return usagef("give one of --hq (a running serve) and --data-dir (HQ's store, serve stopped)")
-	case f.hqURL != "" && !strings.HasPrefix(f.hqURL, "https://") && !strings.HasPrefix(f.hqURL, "http://"):
-		return usagef("--hq must be an http:// or https:// URL")
-	case f.dataDir != "" && (f.tokenFile != "" || f.ca != ""):
-		return usagef("--token-file and --ca go with --hq")
 	}
-	return nil
+	return f.hqClient.check()
 }
 
 // get fetches path from serve and decodes its JSON into v.
-func (f *queryFlags) get(ctx context.Context, path string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(f.hqURL, "/")+path, nil)
+func (c *hqClient) get(ctx context.Context, path string, v any) error {
+	return c.do(ctx, http.MethodGet, path, nil, 0, v)
+}
+
+// do sends a request to serve with body (of size bytes, -1 when unknown)
+// and decodes the JSON answer into v. An answer other than 200 is an
+// error carrying serve's message; a JSON one is decoded into v as well
+// (POST /v1/heads reports the lists it did re-sign).
+func (c *hqClient) do(ctx context.Context, method, path string, body io.Reader, size int64, v any) error {
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.hqURL, "/")+path, body)
 	if err != nil {
 		return err
 	}
-	if f.tokenFile != "" {
-		b, err := os.ReadFile(f.tokenFile)
+	if body != nil {
+		req.ContentLength = size
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	if c.tokenFile != "" {
+		b, err := os.ReadFile(c.tokenFile)
 		if err != nil {
 			return fmt.Errorf("token: %w", err)
 		}
 		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(b)))
 	}
 	client := &http.Client{}
-	if f.ca != "" {
-		pem, err := os.ReadFile(f.ca)
+	if c.ca != "" {
+		pem, err := os.ReadFile(c.ca)
 		if err != nil {
 			return fmt.Errorf("CA: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("CA %s: no certificate found", f.ca)
+			return fmt.Errorf("CA %s: no certificate found", c.ca)
 		}
 		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	}
@@ -83,12 +116,26 @@ func (f *queryFlags) get(ctx context.Context, path string, v any) error {
 		return err
 	}
 	defer resp.Body.Close()
+	where := *req.URL // for errors: without the query, which may be long
+	where.RawQuery = ""
 	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("GET %s: %s: %s", req.URL.Redacted(), resp.Status, strings.TrimSpace(string(b)))
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		msg := strings.TrimSpace(string(b))
+		if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			var e struct {
+				Error string `json:"error"`
+			}
+			if json.Unmarshal(b, &e) == nil && e.Error != "" {
+				msg = e.Error
+			}
+			if v != nil {
+				_ = json.Unmarshal(b, v)
+			}
+		}
+		return fmt.Errorf("%s %s: %s: %s", method, where.Redacted(), resp.Status, msg)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		return fmt.Errorf("GET %s: %w", req.URL.Redacted(), err)
+		return fmt.Errorf("%s %s: %w", method, where.Redacted(), err)
 	}
 	return nil
 }
@@ -96,6 +143,9 @@ func (f *queryFlags) get(ctx context.Context, path string, v any) error {
 // local opens HQ's store and a query-only server over it.
 func (f *queryFlags) local(env *Env) (*hqserver.Server, func() error, error) {
 	st, err := openStore(env, f.dataDir)
+	if errors.Is(err, errStoreInUse) {
+		return nil, nil, fmt.Errorf("serve is running: query it with --hq https://… (%w)", err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (if serve is running, query it with --hq)", err)
 	}

@@ -29,7 +29,8 @@ const (
 	// session per client id, and serve's holds the posts' records queued
 	// while it is down; another client under that id would take them.
 	serveClientID = "watchpost-hq-serve"
-	brokerDir     = "broker" // the embedded broker's Badger, under --data-dir
+	brokerDir     = "broker"  // the embedded broker's Badger, under --data-dir
+	uploadsDir    = "uploads" // editions POSTed to /v1/lists/, while they are published
 	// shutdownTimeout bounds the HTTP server's graceful shutdown.
 	shutdownTimeout = 5 * time.Second
 )
@@ -39,6 +40,7 @@ type serveFlags struct {
 	listen, httpsCert, httpsKey, adminTokenFile string
 	insecureHTTP                                bool
 	headInterval                                time.Duration
+	maxEditionSize                              int64
 	// The embedded broker.
 	listenMQTT, listenMQTTS, mqttCert, mqttKey, mqttClientCA, mqttPasswordFile string
 	mqttAnonymousLoopback                                                      bool
@@ -49,12 +51,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	f := &serveFlags{pubFlags: addPubFlags(fs)}
 	f.clientID = serveClientID
 	fs.Lookup("client-id").DefValue = serveClientID
-	fs.StringVar(&f.listen, "listen", ":8443", "HTTPS address serving /snapshots/, /deltas/, /healthz and the admin queries /v1/posts, /v1/hits")
+	fs.StringVar(&f.listen, "listen", ":8443", "HTTPS address serving /snapshots/, /deltas/, /healthz and the admin API /v1/ (posts, hits, publish, heads)")
 	fs.StringVar(&f.httpsCert, "https-cert", "", "HTTPS server certificate (PEM)")
 	fs.StringVar(&f.httpsKey, "https-key", "", "HTTPS server key (PEM)")
 	fs.BoolVar(&f.insecureHTTP, "insecure-http", false, "serve plain HTTP instead (loopback --listen only; demos and tests)")
 	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the bearer token of /v1/ (without one, /v1/ answers loopback clients only)")
 	fs.DurationVar(&f.headInterval, "head-interval", hqserver.DefaultHeadInterval, "how often every list's head is re-signed")
+	fs.Int64Var(&f.maxEditionSize, "max-edition-size", hqserver.DefaultMaxEditionSize, "largest edition (bytes) publish --hq may upload")
 	fs.StringVar(&f.listenMQTT, "listen-mqtt", "", "run the embedded broker, its plain listener on this loopback address (instead of --broker)")
 	fs.StringVar(&f.listenMQTTS, "listen-mqtts", "", "embedded broker: the posts' TLS listener, e.g. 0.0.0.0:8883")
 	fs.StringVar(&f.mqttCert, "mqtt-cert", "", "embedded broker: TLS certificate (PEM)")
@@ -92,6 +95,8 @@ func (f *serveFlags) check(args int) error {
 		return usagef("--delta-window must be at least 1")
 	case f.headValidity < time.Minute:
 		return usagef("--head-validity must be at least a minute")
+	case f.maxEditionSize < 1:
+		return usagef("--max-edition-size must be positive")
 	case f.headInterval < time.Second || f.headInterval >= f.headValidity:
 		return usagef("--head-interval must be at least a second and shorter than --head-validity")
 	case f.insecureHTTP && (f.httpsCert != "" || f.httpsKey != ""):
@@ -194,7 +199,10 @@ func serve(ctx context.Context, env *Env, f *serveFlags) (err error) {
 	if err := os.MkdirAll(snapDir, 0o750); err != nil {
 		return err
 	}
-	deltaDir := filepath.Join(f.dataDir, deltasDir)
+	deltaDir, uploadDir := filepath.Join(f.dataDir, deltasDir), filepath.Join(f.dataDir, uploadsDir)
+	if err := os.MkdirAll(uploadDir, 0o700); err != nil {
+		return err
+	}
 	pub, err := hq.New(hq.Config{
 		Store: st, Signer: signer, Transport: cli,
 		DeltaDir: deltaDir, SnapshotDir: snapDir, SnapshotBaseURL: f.snapshotURL,
@@ -205,6 +213,7 @@ func serve(ctx context.Context, env *Env, f *serveFlags) (err error) {
 	}
 	srv, err := hqserver.New(hqserver.Config{
 		Store: st, Transport: cli, Publisher: pub, SnapshotDir: snapDir, DeltaDir: deltaDir,
+		UploadDir: uploadDir, MaxEditionSize: f.maxEditionSize,
 		HeadInterval: f.headInterval, AdminToken: token, Logger: log,
 	})
 	if err != nil {

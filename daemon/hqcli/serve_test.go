@@ -278,3 +278,85 @@ func TestServeEmbeddedBroker(t *testing.T) {
 		t.Fatalf("serve exited with %d", code)
 	}
 }
+
+func TestPublishThroughServe(t *testing.T) {
+	url, got := startBroker(t)
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	if code, out, stderr := runCmd(t, "keygen", "--dir", keys); code != ExitOK {
+		t.Fatalf("keygen: %d %s%s", code, out, stderr)
+	}
+	key := filepath.Join(keys, hq.PrivateKeyFile)
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "hq")
+	httpURL, _, stop := startServe(t, "--data-dir", data, "--key", key, "--broker", url, "--insecure-http", "--listen", "127.0.0.1:0",
+		"--snapshot-url", "https://hq.example/snapshots", "--admin-token-file", token)
+
+	edition := filepath.Join(dir, "national.csv")
+	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	publish := []string{"publish", "--hq", httpURL, "--token-file", token, "--list", "national", "--format", "csv", edition}
+	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "national: published version 1 (epoch 1): 2 entries") {
+		t.Fatalf("publish --hq: %d %s%s", code, out, stderr)
+	}
+	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN3,John Doe\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "national: published version 2 (epoch 1): 1 upserts, 1 deletes, 2 entries") ||
+		!strings.Contains(out, "snapshot national-1-2.snap") {
+		t.Fatalf("second publish --hq: %d %s%s", code, out, stderr)
+	}
+	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "the edition equals version 2") {
+		t.Fatalf("same edition: %d %s%s", code, out, stderr)
+	}
+	// A malformed edition: the importer's file:line, nothing published.
+	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN1,Ivan Again\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runCmd(t, publish...); code != ExitFailure || !strings.Contains(stderr, "400") || !strings.Contains(stderr, edition+":3") {
+		t.Fatalf("malformed edition: %d %s%s", code, out, stderr)
+	}
+	if code, _, stderr := runCmd(t, "publish", "--hq", httpURL, "--list", "national", "--format", "csv", edition); code != ExitFailure || !strings.Contains(stderr, "401") {
+		t.Fatalf("publish without the token: %d %s", code, stderr)
+	}
+	// Without --hq, the store is serve's: the error says what to do.
+	code, out, stderr := runCmd(t, "publish", "--data-dir", data, "--key", key, "--broker", url, "--list", "national", "--format", "csv", edition)
+	if code != ExitFailure || !strings.Contains(stderr, "serve is running: use --hq https://") || strings.Contains(stderr, "Another process") {
+		t.Fatalf("publish --data-dir during serve: %d %s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "heads", "--data-dir", data, "--key", key, "--broker", url)
+	if code != ExitFailure || !strings.Contains(stderr, "serve is running: use --hq https://") {
+		t.Fatalf("heads --data-dir during serve: %d %s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "heads", "--hq", httpURL, "--token-file", token)
+	if code != ExitOK || !strings.Contains(out, "national: head 1/2 issued") {
+		t.Fatalf("heads --hq: %d %s%s", code, out, stderr)
+	}
+	// The delta reached the broker and is served.
+	if n := len(got()[hq.DeltaTopic("national")]); n != 1 {
+		t.Fatalf("broker got %d deltas, want 1", n)
+	}
+	resp, err := http.Get(httpURL + "/deltas/national/1-2.delta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("delta over HTTP: %d", resp.StatusCode)
+	}
+
+	if code := stop(); code != ExitOK {
+		t.Fatalf("serve exited with %d", code)
+	}
+	code, out, stderr = runCmd(t, "lists", "--data-dir", data)
+	if code != ExitOK || !regexp.MustCompile(`national\s+1\s+2\s+2\s`).MatchString(out) {
+		t.Fatalf("lists: %d %s%s", code, out, stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(data, uploadsDir, "*")); len(left) != 0 {
+		t.Fatalf("uploads left behind: %v", left)
+	}
+}

@@ -62,6 +62,18 @@
 // admin queries /v1/posts and /v1/hits (JSON; a bearer token when one is
 // configured, loopback clients only when none is). Any other path is 404.
 //
+// With a Publisher, the same admin rules admit two POSTs that publish
+// through the running server, which holds HQ's store (Badger admits one
+// process): /v1/lists/<list>/editions?format=&source=&action= with the
+// edition file as the body (ofac-csv as a zip of the folder's files),
+// streamed to a temporary file in UploadDir (at most MaxEditionSize) and
+// published with the publisher (which serialises publications), answering
+// PublishResponse; and /v1/heads, RepublishHeads, answering HeadsResponse.
+// An edition that cannot be read (the importer's file:line error), breaks
+// the protocol's limits, is empty or names an unknown format is refused
+// with 400 and nothing is published; without a Publisher both answer 503.
+// Request bodies and the importer's messages are never logged.
+//
 // # Lifecycle
 //
 // New subscribes (before the caller starts the transport, so messages a

@@ -67,6 +67,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveFile(w, r, s.cfg.DeltaDir, list+"/"+file)
+	case p == PathHeads || strings.HasPrefix(p, PathLists):
+		if !s.serveAdminPost(w, r) {
+			http.NotFound(w, r)
+		}
 	case p == PathPosts || p == PathHits:
 		if !getOrHead(w, r) || !s.authorised(w, r) {
 			return
@@ -175,7 +179,8 @@ func decimal(s string) bool {
 }
 
 // authorised checks the admin bearer token, or without one that the
-// client is on loopback: /v1/hits returns personal data.
+// client is on loopback: /v1/hits returns personal data, and /v1/lists
+// and /v1/heads publish.
 func (s *Server) authorised(w http.ResponseWriter, r *http.Request) bool {
 	if tok := s.cfg.AdminToken; tok != "" {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -190,7 +195,7 @@ func (s *Server) authorised(w http.ResponseWriter, r *http.Request) bool {
 	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
 		return true
 	}
-	http.Error(w, "admin queries are served to loopback clients only unless a token is configured", http.StatusForbidden)
+	http.Error(w, "admin requests are served to loopback clients only unless a token is configured", http.StatusForbidden)
 	return false
 }
 

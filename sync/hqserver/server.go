@@ -69,6 +69,8 @@ const (
 	LogKeyTopic     = "topic"
 	LogKeyLists     = "lists"
 	LogKeyRetry     = "retry"
+	LogKeyList      = "list"
+	LogKeyStatus    = "status"
 )
 
 // Clock is HQ's time source for received-at and last-seen times, the ack
@@ -101,6 +103,14 @@ type Config struct {
 	FutureSlack  time.Duration
 	// QueueLen: DefaultQueueLen when 0.
 	QueueLen int
+	// UploadDir receives the editions POSTed to /v1/lists/<list>/editions
+	// while they are published (temporary files, removed afterwards and
+	// by New after a crash); os.TempDir() when empty. Put it on the
+	// data volume: an edition may be large.
+	UploadDir string
+	// MaxEditionSize bounds an uploaded edition (DefaultMaxEditionSize
+	// when 0); a larger one is refused with 413.
+	MaxEditionSize int64
 	// AdminToken, if set, is the bearer token /v1/ requests must carry;
 	// if empty, /v1/ answers loopback clients only.
 	AdminToken string
@@ -159,6 +169,13 @@ type Server struct {
 	ackFull chan struct{}       // a post reached MaxAckIDs
 
 	runOnce atomic.Bool
+
+	// Admin operations (publish, heads) in flight; Run waits for them.
+	opMu      sync.Mutex
+	opStopped bool
+	ops       sync.WaitGroup
+	opCtx     context.Context // ends when Run stops
+	opCancel  context.CancelFunc
 }
 
 // incoming is one decoded record on its way to the writer.
@@ -198,6 +215,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = DefaultQueueLen
 	}
+	if cfg.MaxEditionSize <= 0 {
+		cfg.MaxEditionSize = DefaultMaxEditionSize
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = outbox.SystemClock{}
 	}
@@ -215,6 +235,8 @@ func New(cfg Config) (*Server, error) {
 		ackKick: make(chan struct{}, 1),
 		ackFull: make(chan struct{}, 1),
 	}
+	s.opCtx, s.opCancel = context.WithCancel(context.Background())
+	removeUploads(cfg.UploadDir)
 	var err error
 	if s.posts, err = loadPosts(context.Background(), s.rec); err != nil {
 		return nil, fmt.Errorf("hqserver: %w", err)
@@ -254,13 +276,20 @@ func (s *Server) Counts() Counts {
 // pending at that moment are sent within 2 s (the records are stored; an
 // ack that is not sent costs a resend). Store and broker
 // errors have no caller to return to: they are counted and logged, and
-// the records concerned are not acked, so posts resend them. Run may be
-// called once.
+// the records concerned are not acked, so posts resend them. When ctx
+// ends, admin publications in flight (POST /v1/lists/…, /v1/heads) are
+// cancelled and waited for, and new ones are refused with 503, so the
+// caller may close the store once Run has returned. Run may be called
+// once.
 func (s *Server) Run(ctx context.Context) error {
 	if !s.runOnce.CompareAndSwap(false, true) {
 		return errors.New("hqserver: Run called twice")
 	}
 	defer close(s.done)
+	// The admin publications use the store the caller closes after Run:
+	// cancel them when ctx ends, and wait for them before returning.
+	defer context.AfterFunc(ctx, s.opCancel)()
+	defer s.stopOps()
 	if s.cfg.Transport == nil {
 		<-ctx.Done()
 		return nil

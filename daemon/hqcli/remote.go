@@ -1,0 +1,113 @@
+package hqcli
+
+import (
+	"archive/zip"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/hqserver"
+)
+
+// publishRemote uploads the edition at path to a running serve, which
+// publishes it (POST /v1/lists/<list>/editions). An ofac-csv folder is
+// sent as a zip of its files.
+func publishRemote(ctx context.Context, c *hqClient, ed hq.Edition, path string) (hq.Result, error) {
+	if ed.Source == "" {
+		ed.Source = path // as PublishEdition does with the store opened here
+	}
+	q := url.Values{"format": {ed.Format}, "source": {ed.Source}}
+	if ed.Action != "" {
+		q.Set("action", ed.Action)
+	}
+	body, size, cleanup, err := editionBody(ed.Format, path)
+	if err != nil {
+		return hq.Result{}, err
+	}
+	defer cleanup()
+	var resp hqserver.PublishResponse
+	if err := c.do(ctx, http.MethodPost, hqserver.EditionsPath(ed.List)+"?"+q.Encode(), body, size, &resp); err != nil {
+		return hq.Result{}, err // serve's message names the list
+	}
+	return resp.Result(), nil
+}
+
+// editionBody opens what is uploaded for the edition at path: the file
+// itself, or for an ofac-csv folder a temporary zip of its files.
+func editionBody(format, path string) (io.Reader, int64, func(), error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if fi.IsDir() {
+		if format != importer.FormatOFACCSV {
+			return nil, 0, nil, fmt.Errorf("%s is a folder; format %s wants a file", path, format)
+		}
+		return zipFolder(path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return f, fi.Size(), func() { f.Close() }, nil
+}
+
+// zipFolder writes the regular files of dir (not its subfolders) to a
+// temporary zip archive and returns it opened for reading.
+func zipFolder(dir string) (io.Reader, int64, func(), error) {
+	tmp, err := os.CreateTemp("", "watchpost-edition-*.zip")
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	cleanup := func() { tmp.Close(); os.Remove(tmp.Name()) }
+	if err := writeZip(tmp, dir); err != nil {
+		cleanup()
+		return nil, 0, nil, fmt.Errorf("zip %s: %w", dir, err)
+	}
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err == nil {
+		_, err = tmp.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		cleanup()
+		return nil, 0, nil, err
+	}
+	return tmp, size, cleanup, nil
+}
+
+func writeZip(w io.Writer, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	zw := zip.NewWriter(w)
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if err := addZipFile(zw, filepath.Join(dir, e.Name()), e.Name()); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+func addZipFile(zw *zip.Writer, path, name string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zf, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(zf, f)
+	return err
+}
