@@ -3,17 +3,10 @@ package doctor
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -28,85 +21,28 @@ import (
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/daemon/service"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 const postID = "gate-north-1"
 
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newCA(t *testing.T, name string) *testCA {
+// issue returns a PEM client certificate and key for cn, from ca, valid
+// from notBefore to notAfter.
+func issue(t *testing.T, ca *brokertest.CA, cn string, notBefore, notAfter time.Time) (certPEM, keyPEM []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(5 * 365 * 24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue returns a PEM certificate and key for cn valid from notBefore to
-// notAfter, for server use (127.0.0.1) or client use.
-func (ca *testCA) issue(t *testing.T, cn string, notBefore, notAfter time.Time, server bool) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: notBefore, NotAfter: notAfter,
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	c := ca.Issue(t, brokertest.Leaf{CN: cn, NotBefore: notBefore, NotAfter: notAfter})
+	return c.CertPEM, c.KeyPEM
 }
 
 // tlsServer listens on 127.0.0.1 with a server certificate from ca,
 // requiring a client certificate from clientCA, completes handshakes and
 // holds connections open (as a broker waiting for CONNECT does).
-func tlsServer(t *testing.T, ca, clientCA *testCA) string {
+func tlsServer(t *testing.T, ca, clientCA *brokertest.CA) string {
 	t.Helper()
-	certPEM, keyPEM := ca.issue(t, "broker", time.Now().Add(-time.Hour), time.Now().Add(365*24*time.Hour), true)
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(clientCA.cert)
+	pair := ca.Issue(t, brokertest.Leaf{CN: "broker", Server: true, NotAfter: time.Now().Add(365 * 24 * time.Hour)}).Pair
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{pair}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert,
+		Certificates: []tls.Certificate{pair}, ClientCAs: clientCA.Pool(), ClientAuth: tls.RequireAndVerifyClientCert,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +73,7 @@ func tlsServer(t *testing.T, ca, clientCA *testCA) string {
 // fixture is a post's files: configuration, TLS files, key set, data dir.
 type fixture struct {
 	dir, data                           string
-	ca                                  *testCA
+	ca                                  *brokertest.CA
 	caFile, certFile, keyFile, keyFile2 string
 	brokers                             []string
 	hqURL                               string
@@ -147,10 +83,10 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{dir: t.TempDir(), ca: newCA(t, "watchpost test CA"), api: "off"}
+	f := &fixture{dir: t.TempDir(), ca: brokertest.NewCA(t, "watchpost test CA"), api: "off"}
 	f.data = filepath.Join(f.dir, "data")
-	f.caFile = write(t, f.dir, "ca.pem", f.ca.pem)
-	c, k := f.ca.issue(t, postID, time.Now().Add(-time.Hour), time.Now().Add(365*24*time.Hour), false)
+	f.caFile = write(t, f.dir, "ca.pem", f.ca.PEM)
+	c, k := issue(t, f.ca, postID, time.Now().Add(-time.Hour), time.Now().Add(365*24*time.Hour))
 	f.certFile = write(t, f.dir, "post.pem", c)
 	f.keyFile = write(t, f.dir, "post.key", k)
 	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize)).Public().(ed25519.PublicKey)
@@ -392,21 +328,21 @@ func TestOldList(t *testing.T) {
 func TestCertificates(t *testing.T) {
 	f := newFixture(t)
 	f.importList(t, time.Now())
-	c, k := f.ca.issue(t, postID, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour), false)
+	c, k := issue(t, f.ca, postID, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
 	f.certFile = write(t, f.dir, "expired.pem", c)
 	f.keyFile = write(t, f.dir, "expired.key", k)
 	rep := f.doctor(t).Run(context.Background())
 	want(t, rep, "tls cert", Fail, "expired on")
 	want(t, rep, "config", Fail, "expired")
 
-	c, k = f.ca.issue(t, "gate-south-2", time.Now().Add(-time.Hour), time.Now().Add(365*24*time.Hour), false)
+	c, k = issue(t, f.ca, "gate-south-2", time.Now().Add(-time.Hour), time.Now().Add(365*24*time.Hour))
 	f.certFile = write(t, f.dir, "other.pem", c)
 	f.keyFile = write(t, f.dir, "other.key", k)
 	rep = f.doctor(t).Run(context.Background())
 	want(t, rep, "tls cert", OK, "matches hq.key_file")
 	want(t, rep, "tls cert", Warn, `CN "gate-south-2", not post_id "gate-north-1"`)
 
-	c, _ = f.ca.issue(t, postID, time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour), false)
+	c, _ = issue(t, f.ca, postID, time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour))
 	f.certFile = write(t, f.dir, "soon.pem", c)
 	rep = f.doctor(t).Run(context.Background())
 	want(t, rep, "tls cert", Fail, "private key does not match")
@@ -427,7 +363,7 @@ func TestBrokerRefused(t *testing.T) {
 
 func TestBrokerUnknownAuthority(t *testing.T) {
 	f := newFixture(t)
-	other := newCA(t, "someone else's CA")
+	other := brokertest.NewCA(t, "someone else's CA")
 	addr := tlsServer(t, other, f.ca)
 	f.brokers = []string{"tls://" + addr}
 	rep := f.doctor(t).Run(context.Background())
@@ -437,7 +373,7 @@ func TestBrokerUnknownAuthority(t *testing.T) {
 
 func TestBrokerRefusesClientCert(t *testing.T) {
 	f := newFixture(t)
-	addr := tlsServer(t, f.ca, newCA(t, "another client CA"))
+	addr := tlsServer(t, f.ca, brokertest.NewCA(t, "another client CA"))
 	f.brokers = []string{"tls://" + addr}
 	rep := f.doctor(t).Run(context.Background())
 	want(t, rep, "broker 0", Fail, "client certificate")

@@ -3,7 +3,6 @@ package hqcli
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,40 +11,18 @@ import (
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
-
-// allowAll lets every client connect, publish and subscribe (loopback
-// tests only), as in sync/mqtt's tests.
-type allowAll struct{ mochi.HookBase }
-
-func (*allowAll) ID() string { return "allow-all" }
-func (*allowAll) Provides(b byte) bool {
-	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
-}
-func (*allowAll) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
-func (*allowAll) OnACLCheck(*mochi.Client, string, bool) bool              { return true }
 
 // startBroker runs mochi on a random loopback port; it records the
 // messages published on list topics.
 func startBroker(t *testing.T) (url string, got func() map[string][][]byte) {
 	t.Helper()
-	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler), InlineClient: true})
-	if err := srv.AddHook(new(allowAll), nil); err != nil {
-		t.Fatal(err)
-	}
-	l := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(l); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, url := brokertest.StartMochiWith(t, mochi.Options{InlineClient: true})
 	var mu sync.Mutex
 	msgs := map[string][][]byte{}
 	if err := srv.Subscribe("watchpost/v1/lists/#", 1, func(_ *mochi.Client, _ packets.Subscription, pk packets.Packet) {
@@ -55,7 +32,7 @@ func startBroker(t *testing.T) (url string, got func() map[string][][]byte) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return "tcp://" + l.Address(), func() map[string][][]byte {
+	return url, func() map[string][][]byte {
 		mu.Lock()
 		defer mu.Unlock()
 		c := map[string][][]byte{}

@@ -168,14 +168,20 @@ func testPost(t *testing.T, brokerURL, post string, lists string) {
 	})
 }
 
-func TestServePostsHits(t *testing.T) {
-	url, got := startBroker(t)
-	dir := t.TempDir()
+// keygen runs keygen into dir/keys and returns the private key file.
+func keygen(t *testing.T, dir string) string {
+	t.Helper()
 	keys := filepath.Join(dir, "keys")
 	if code, out, stderr := runCmd(t, "keygen", "--dir", keys); code != ExitOK {
 		t.Fatalf("keygen: %d %s%s", code, out, stderr)
 	}
-	key := filepath.Join(keys, hq.PrivateKeyFile)
+	return filepath.Join(keys, hq.PrivateKeyFile)
+}
+
+func TestServePostsHits(t *testing.T) {
+	url, got := startBroker(t)
+	dir := t.TempDir()
+	key := keygen(t, dir)
 	edition := filepath.Join(dir, "national.csv")
 	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -248,16 +254,13 @@ func TestServePostsHits(t *testing.T) {
 
 func TestServeEmbeddedBroker(t *testing.T) {
 	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
-	if code, out, stderr := runCmd(t, "keygen", "--dir", keys); code != ExitOK {
-		t.Fatalf("keygen: %d %s%s", code, out, stderr)
-	}
+	key := keygen(t, dir)
 	token := filepath.Join(dir, "token")
 	if err := os.WriteFile(token, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "hq")
-	httpURL, brokerURL, stop := startServe(t, "--data-dir", data, "--key", filepath.Join(keys, hq.PrivateKeyFile),
+	httpURL, brokerURL, stop := startServe(t, "--data-dir", data, "--key", key,
 		"--listen-mqtt", "127.0.0.1:0", "--mqtt-anonymous-loopback", "--insecure-http", "--listen", "127.0.0.1:0", "--admin-token-file", token)
 	if brokerURL == "" {
 		t.Fatal("serve printed no broker URL")
@@ -282,11 +285,7 @@ func TestServeEmbeddedBroker(t *testing.T) {
 func TestPublishThroughServe(t *testing.T) {
 	url, got := startBroker(t)
 	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
-	if code, out, stderr := runCmd(t, "keygen", "--dir", keys); code != ExitOK {
-		t.Fatalf("keygen: %d %s%s", code, out, stderr)
-	}
-	key := filepath.Join(keys, hq.PrivateKeyFile)
+	key := keygen(t, dir)
 	token := filepath.Join(dir, "token")
 	if err := os.WriteFile(token, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -16,93 +16,8 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/paxlst"
+	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 )
-
-// fakeClock is a Clock that moves only when Advance is called.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	timers  []*fakeTimer
-	created chan struct{} // one value per NewTimer
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC), created: make(chan struct{}, 100)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) Timer {
-	c.mu.Lock()
-	t := &fakeTimer{c: make(chan time.Time, 1), at: c.now.Add(d)}
-	c.timers = append(c.timers, t)
-	c.mu.Unlock()
-	c.created <- struct{}{}
-	return t
-}
-
-// Advance moves the clock and fires the timers that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if t.fire(c.now) {
-			continue
-		}
-		kept = append(kept, t)
-	}
-	c.timers = kept
-}
-
-type fakeTimer struct {
-	mu      sync.Mutex
-	c       chan time.Time
-	at      time.Time
-	stopped bool
-	fired   bool
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.c }
-
-func (t *fakeTimer) Stop() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	was := !t.stopped && !t.fired
-	t.stopped = true
-	return was
-}
-
-// fire sends on the channel if the timer is due; it reports whether the
-// timer is done (fired or stopped).
-func (t *fakeTimer) fire(now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.stopped || t.fired {
-		return true
-	}
-	if now.Before(t.at) {
-		return false
-	}
-	t.fired = true
-	t.c <- now
-	return true
-}
-
-// waitTimer waits until the code under test has created a timer.
-func (c *fakeClock) waitTimer(t *testing.T) {
-	t.Helper()
-	select {
-	case <-c.created:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no timer created within 10s")
-	}
-}
 
 // ledger is a Processor that records into a real Badger store, the way the
 // daemon's processor does: one Records transaction checks the file id,
@@ -212,14 +127,14 @@ func (l *ledger) screenings(t *testing.T) int {
 
 type fixture struct {
 	dir   string
-	clock *fakeClock
+	clock *outboxtest.FakeClock
 	proc  *ledger
 	in    *Intake
 }
 
 func newFixture(t *testing.T, mod ...func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{dir: t.TempDir(), clock: newFakeClock()}
+	f := &fixture{dir: t.TempDir(), clock: outboxtest.NewFakeClockAt(time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC))}
 	f.proc = openLedger(t, t.TempDir())
 	f.in = f.newIntake(t, mod...)
 	return f

@@ -464,12 +464,12 @@ func TestRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- f.in.Run(ctx) }()
 
-	f.clock.waitTimer(t) // first scan done, waiting for the tick
+	f.clock.WaitTimer(t) // first scan done, waiting for the tick
 	f.drop(t, "a.jsonl", jsonl(2, 1))
 	f.clock.Advance(DefaultInterval)
-	f.clock.waitTimer(t) // second scan saw the file
+	f.clock.WaitTimer(t) // second scan saw the file
 	f.clock.Advance(DefaultInterval)
-	f.clock.waitTimer(t) // third scan took it
+	f.clock.WaitTimer(t) // third scan took it
 	wantNames(t, "done", f.ls(t, DirDone), "a.jsonl", "a.jsonl"+ResultSuffix)
 
 	cancel()

@@ -16,6 +16,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 )
 
 // testKey is a batch key shaped like the intake's File.ID.
@@ -23,7 +24,7 @@ const testKey = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0
 
 func newEnvMem(t testing.TB, memTable int64) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir(), clock: newFakeClock(), memTable: memTable}
+	e := &env{dir: t.TempDir(), clock: outboxtest.NewFakeClock(), memTable: memTable}
 	e.opts = Options{Post: testPost, Clock: e.clock}
 	e.open(t)
 	return e
@@ -251,21 +252,6 @@ func TestRecordBatchInvalid(t *testing.T) {
 func TestRecordBatchAtomic(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	check := func(t *testing.T) {
-		t.Helper()
-		if rows := e.rows(t, Namespace); len(rows) != 1 {
-			t.Errorf("ledger rows = %v, want only m/schema", keys(rows))
-		}
-		if rows := e.rows(t, outbox.DefaultNamespace); len(rows) != 0 {
-			t.Errorf("outbox rows = %d, want none", len(rows))
-		}
-		if d := e.ob.Depth(); d.Records != 0 {
-			t.Errorf("outbox depth = %+v, want empty", d)
-		}
-		if st := e.l.Stats(); st.Screenings != 0 || st.OpenHits != 0 {
-			t.Errorf("stats moved: %+v", st)
-		}
-	}
 	boom := errors.New("boom")
 	failAt := func(op string, n int) func(string) error {
 		seen := 0
@@ -291,7 +277,7 @@ func TestRecordBatchAtomic(t *testing.T) {
 			if _, err := e.l.RecordBatch(ctx, testKey, manifest(10, 3)); !errors.Is(err, boom) {
 				t.Fatalf("err = %v, want boom", err)
 			}
-			check(t)
+			e.checkEmpty(t)
 		})
 	}
 	t.Run("OutboxRefuses", func(t *testing.T) {
@@ -301,7 +287,7 @@ func TestRecordBatchAtomic(t *testing.T) {
 		if !errors.Is(err, outbox.ErrInvalidRecord) || !errors.Is(err, ErrInvalid) {
 			t.Fatalf("err = %v, want outbox.ErrInvalidRecord and ErrInvalid", err)
 		}
-		check(t)
+		e.checkEmpty(t)
 	})
 	t.Run("ContextEnded", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(ctx)
@@ -310,7 +296,7 @@ func TestRecordBatchAtomic(t *testing.T) {
 		if _, err := e.l.RecordBatch(ctx, testKey, manifest(4, 2)); !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
-		check(t)
+		e.checkEmpty(t)
 	})
 	t.Run("ThenRecords", func(t *testing.T) {
 		res := mustBatch(t, e.l, testKey, manifest(10, 3))

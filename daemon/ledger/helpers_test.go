@@ -12,88 +12,11 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
 const testPost = "post-1"
-
-// fakeClock is a Clock that moves only when Advance is called.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) outbox.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
-	if d <= 0 {
-		t.fired = true
-		t.ch <- c.now
-		return t
-	}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-// Advance moves the clock and fires the timers that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	keep := c.timers[:0]
-	for _, t := range c.timers {
-		if !t.at.After(c.now) {
-			t.fired = true
-			t.ch <- c.now
-			continue
-		}
-		keep = append(keep, t)
-	}
-	c.timers = keep
-}
-
-// Timers returns the number of pending timers.
-func (c *fakeClock) Timers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
-}
-
-type fakeTimer struct {
-	c       *fakeClock
-	at      time.Time
-	ch      chan time.Time
-	fired   bool
-	stopped bool
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.ch }
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	active := !t.fired && !t.stopped
-	t.stopped = true
-	for i, x := range t.c.timers {
-		if x == t {
-			t.c.timers = append(t.c.timers[:i], t.c.timers[i+1:]...)
-			break
-		}
-	}
-	return active
-}
 
 // checkFor polls cond until it holds or total real time passed.
 func checkFor(t testing.TB, total time.Duration, what string, cond func() bool) {
@@ -111,7 +34,7 @@ func checkFor(t testing.TB, total time.Duration, what string, cond func() bool) 
 // a real outbox over the same store.
 type env struct {
 	dir   string
-	clock *fakeClock
+	clock *outboxtest.FakeClock
 	store *badgerstore.Store
 	ob    *outbox.Outbox
 	l     *Ledger
@@ -123,7 +46,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir(), clock: newFakeClock()}
+	e := &env{dir: t.TempDir(), clock: outboxtest.NewFakeClock()}
 	e.opts = Options{Post: testPost, Clock: e.clock}
 	e.open(t)
 	return e
@@ -159,6 +82,24 @@ func (e *env) reopen(t testing.TB) {
 		t.Fatal(err)
 	}
 	e.open(t)
+}
+
+// checkEmpty fails unless a failed transaction left nothing: no ledger
+// row but the schema, no outbox row, and no change to the stats.
+func (e *env) checkEmpty(t *testing.T) {
+	t.Helper()
+	if rows := e.rows(t, Namespace); len(rows) != 1 {
+		t.Errorf("ledger rows = %v, want only m/schema", keys(rows))
+	}
+	if rows := e.rows(t, outbox.DefaultNamespace); len(rows) != 0 {
+		t.Errorf("outbox rows = %d, want none", len(rows))
+	}
+	if d := e.ob.Depth(); d.Records != 0 {
+		t.Errorf("outbox depth = %+v, want empty", d)
+	}
+	if st := e.l.Stats(); st.Screenings != 0 || st.OpenHits != 0 {
+		t.Errorf("stats moved: %+v", st)
+	}
 }
 
 // rows returns every key and value of a records namespace.

@@ -173,21 +173,6 @@ func TestRecordInvalid(t *testing.T) {
 func TestRecordAtomic(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	check := func(t *testing.T) {
-		t.Helper()
-		if rows := e.rows(t, Namespace); len(rows) != 1 {
-			t.Errorf("ledger rows = %v, want only m/schema", keys(rows))
-		}
-		if rows := e.rows(t, outbox.DefaultNamespace); len(rows) != 0 {
-			t.Errorf("outbox rows = %d, want none", len(rows))
-		}
-		if d := e.ob.Depth(); d.Records != 0 {
-			t.Errorf("outbox depth = %+v, want empty", d)
-		}
-		if st := e.l.Stats(); st.Screenings != 0 || st.OpenHits != 0 {
-			t.Errorf("stats moved: %+v", st)
-		}
-	}
 
 	t.Run("Hook", func(t *testing.T) {
 		boom := errors.New("boom")
@@ -198,7 +183,7 @@ func TestRecordAtomic(t *testing.T) {
 				t.Fatalf("%d hits: err = %v, want boom", n, err)
 			}
 		}
-		check(t)
+		e.checkEmpty(t)
 	})
 	t.Run("OutboxRefuses", func(t *testing.T) {
 		// A report over outbox.MaxPayload: the screening rows and the hit
@@ -209,7 +194,7 @@ func TestRecordAtomic(t *testing.T) {
 		if !errors.Is(err, outbox.ErrInvalidRecord) || !errors.Is(err, ErrInvalid) {
 			t.Fatalf("err = %v, want outbox.ErrInvalidRecord and ErrInvalid", err)
 		}
-		check(t)
+		e.checkEmpty(t)
 	})
 	t.Run("ContextEnded", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(ctx)
@@ -218,7 +203,7 @@ func TestRecordAtomic(t *testing.T) {
 		if _, err := e.l.Record(ctx, screening(1)); !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
-		check(t)
+		e.checkEmpty(t)
 	})
 }
 

@@ -1,12 +1,9 @@
 package broker_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -21,6 +18,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/watchpost/watchpost/sync/brokertest"
 )
 
 // wait bounds every wait for a broker event.
@@ -37,119 +36,50 @@ type pki struct {
 	foreign                        tls.Certificate
 }
 
-var serial atomic.Int64
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func newCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial.Add(1)),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ca, key
-}
-
-func issue(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn string, server bool) (tls.Certificate, []byte, []byte, *big.Int) {
-	t.Helper()
-	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial.Add(1)),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
-		tmpl.DNSNames = []string{"localhost"}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pair, certPEM, keyPEM, tmpl.SerialNumber
-}
-
 // newPKI issues client certificates for cns and revokes those in revoked
 // (which are issued too).
 func newPKI(t *testing.T, cns []string, revoked []string) *pki {
 	t.Helper()
 	dir := t.TempDir()
-	ca, caKey := newCA(t, "watchpost test device CA")
+	ca := brokertest.NewCA(t, "watchpost test device CA")
 	p := &pki{
 		dir:      dir,
 		caFile:   filepath.Join(dir, "ca.crt"),
 		certFile: filepath.Join(dir, "server.crt"),
 		keyFile:  filepath.Join(dir, "server.key"),
 		crl:      filepath.Join(dir, "crl.pem"),
-		pool:     x509.NewCertPool(),
+		pool:     ca.Pool(),
 		clients:  map[string]tls.Certificate{},
 	}
-	p.pool.AddCert(ca)
 	write := func(path string, b []byte) {
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write(p.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}))
-	_, certPEM, keyPEM, _ := issue(t, ca, caKey, "broker", true)
-	write(p.certFile, certPEM)
-	write(p.keyFile, keyPEM)
+	write(p.caFile, ca.PEM)
+	srv := ca.Issue(t, brokertest.Leaf{CN: "broker", Server: true, DNSNames: []string{"localhost"}})
+	write(p.certFile, srv.CertPEM)
+	write(p.keyFile, srv.KeyPEM)
 	for _, cn := range cns {
-		p.clients[cn], _, _, _ = issue(t, ca, caKey, cn, false)
+		p.clients[cn] = ca.Issue(t, brokertest.Leaf{CN: cn}).Pair
 	}
 	var entries []x509.RevocationListEntry
 	for _, cn := range revoked {
-		var sn *big.Int
-		p.clients[cn], _, _, sn = issue(t, ca, caKey, cn, false)
-		entries = append(entries, x509.RevocationListEntry{SerialNumber: sn, RevocationTime: time.Now().Add(-time.Minute)})
+		c := ca.Issue(t, brokertest.Leaf{CN: cn})
+		p.clients[cn] = c.Pair
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: c.Serial, RevocationTime: time.Now().Add(-time.Minute)})
 	}
 	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
 		Number:                    big.NewInt(1),
 		ThisUpdate:                time.Now().Add(-time.Hour),
 		NextUpdate:                time.Now().Add(24 * time.Hour),
 		RevokedCertificateEntries: entries,
-	}, ca, caKey)
+	}, ca.Cert, ca.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	write(p.crl, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl}))
-	fca, fkey := newCA(t, "foreign CA")
-	p.foreign, _, _, _ = issue(t, fca, fkey, "a", false)
+	p.foreign = brokertest.NewCA(t, "foreign CA").Issue(t, brokertest.Leaf{CN: "a"}).Pair
 	return p
 }
 

@@ -2,10 +2,10 @@ package broker
 
 import (
 	"crypto/tls"
-	"crypto/x509"
+	"errors"
 	"fmt"
-	"os"
-	"sync"
+
+	"github.com/watchpost/watchpost/sync/tlsfiles"
 )
 
 // ServerTLSConfig returns the TLS configuration of the posts' listener
@@ -22,31 +22,23 @@ import (
 // The CA is read once. Certificate revocation lists are not checked:
 // revoking a post needs a new device CA, or Mosquitto with crlfile.
 func ServerTLSConfig(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
-	caPEM, err := os.ReadFile(clientCAFile)
+	pool, err := tlsfiles.CertPool(clientCAFile)
+	if errors.Is(err, tlsfiles.ErrNoCertificate) {
+		return nil, fmt.Errorf("broker tls: %s holds no PEM certificate", clientCAFile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("broker tls: read client CA: %w", err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("broker tls: %s holds no PEM certificate", clientCAFile)
-	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	pair, err := tlsfiles.LoadKeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("broker tls: load server certificate: %w", err)
 	}
-	var mu sync.Mutex
-	last := &cert
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		ClientAuth: tls.RequireAndVerifyClientCert,
 		ClientCAs:  pool,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if c, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil {
-				last = &c
-			}
-			return last, nil
+			return pair.Certificate(), nil
 		},
 	}, nil
 }

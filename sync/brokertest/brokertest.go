@@ -1,7 +1,8 @@
 // Package brokertest starts MQTT brokers on loopback for tests: Mosquitto,
 // the reference broker, from its binary (skipping the test when it is not
-// installed), and the allow-all hook the in-process mochi brokers of the
-// tests use. Only tests import it.
+// installed), and in-process mochi brokers with an allow-all hook. It also
+// makes the throwaway CAs and certificates of the TLS tests, and polls for
+// a condition (WaitFor). Only tests import it.
 package brokertest
 
 import (

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/sync/brokertest"
 )
 
 // BenchmarkFleet measures HQ publish → applied at every post, over a real
@@ -31,7 +33,7 @@ func BenchmarkFleet(b *testing.B) {
 	if os.Getenv("WATCHPOST_FLEET_BROKER") == "mosquitto" {
 		url = startMosquitto(b)
 	} else {
-		url = startMochi(b)
+		url = brokertest.StartMochi(b)
 	}
 	const editions = 10
 	for i := 0; i < b.N; i++ {
@@ -49,7 +51,7 @@ func BenchmarkFleet(b *testing.B) {
 // TestFleetSmall runs the fleet measurement with 8 posts and 3 editions
 // as a test: every post applies every edition.
 func TestFleetSmall(t *testing.T) {
-	lat := measureFleet(t, startMochi(t), 8, 3)
+	lat := measureFleet(t, brokertest.StartMochi(t), 8, 3)
 	if len(lat) != 8*3 {
 		t.Fatalf("%d samples, want %d", len(lat), 8*3)
 	}
@@ -68,14 +70,14 @@ func measureFleet(tb testing.TB, url string, n, editions int) []time.Duration {
 	ed := newEditor(tb, 2000)
 	h.publish(tb, listName, ed.cur)
 	for _, p := range posts {
-		waitFor(tb, 60*time.Second, p.name+" edition 1", func() error { return p.converged(h) })
+		brokertest.WaitFor(tb, 60*time.Second, p.name+" edition 1", func() error { return p.converged(h) })
 	}
 	var lat []time.Duration
 	for e := 0; e < editions; e++ {
 		start := time.Now()
 		res := h.publish(tb, listName, ed.next())
 		for _, p := range posts {
-			waitFor(tb, 60*time.Second, fmt.Sprintf("%s version %d", p.name, res.Version), func() error {
+			brokertest.WaitFor(tb, 60*time.Second, fmt.Sprintf("%s version %d", p.name, res.Version), func() error {
 				if _, ok := p.appliedAt.Load(res.Version); !ok {
 					return fmt.Errorf("version %d not applied", res.Version)
 				}

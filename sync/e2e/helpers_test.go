@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,9 +15,6 @@ import (
 
 	"github.com/watchpost/watchpost/sync/brokertest"
 
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
-
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/agent"
@@ -29,41 +25,6 @@ import (
 	"github.com/watchpost/watchpost/sync/snapshot"
 	"github.com/watchpost/watchpost/sync/transport"
 )
-
-// waitFor polls cond every 10 ms until it returns nil or the deadline
-// passes, then fails with cond's last error.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s: %v", what, d, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// startMochi runs an in-process mochi broker on a random loopback port.
-func startMochi(t testing.TB) string {
-	t.Helper()
-	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err := srv.AddHook(new(brokertest.AllowAll), nil); err != nil {
-		t.Fatal(err)
-	}
-	l := listeners.NewTCP(listeners.Config{ID: "e2e", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(l); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return "tcp://" + l.Address()
-}
 
 // startMosquitto runs Mosquitto with persistence on (so a post's queued
 // session survives) and returns its URL, or skips the test when it is not
@@ -120,7 +81,7 @@ func connect(t testing.TB, o mqtt.Options, subs map[string]transport.Handler) *m
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeClient(c) })
-	waitFor(t, 10*time.Second, o.ClientID+" connected", func() error {
+	brokertest.WaitFor(t, 10*time.Second, o.ClientID+" connected", func() error {
 		if !c.Connected() {
 			return errors.New("not connected")
 		}
@@ -325,7 +286,7 @@ func (p *post) connect() {
 	p.cli, p.agent = c, ag
 	p.stop = func() { cancel(); <-done; closeClient(c) }
 	p.mu.Unlock()
-	waitFor(p.t, 10*time.Second, p.name+" connected", func() error {
+	brokertest.WaitFor(p.t, 10*time.Second, p.name+" connected", func() error {
 		if !c.Connected() {
 			return errors.New("not connected")
 		}

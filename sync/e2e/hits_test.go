@@ -31,7 +31,7 @@ import (
 
 // --- 1. Hits made offline ---------------------------------------------
 
-func TestHitsOfflineMochi(t *testing.T)     { testHitsOffline(t, startMochi(t)) }
+func TestHitsOfflineMochi(t *testing.T)     { testHitsOffline(t, brokertest.StartMochi(t)) }
 func TestHitsOfflineMosquitto(t *testing.T) { testHitsOffline(t, startMosquitto(t)) }
 
 // testHitsOffline: hits put while the post has never been connected
@@ -47,7 +47,7 @@ func testHitsOffline(t *testing.T, url string) {
 	want := p.putHits(t, 0, n/2)
 	p.link(t, url, postPublisherOptions(post, 5*time.Second), false)
 	want = append(want, p.putHits(t, n/2, n-n/2)...)
-	waitFor(t, 10*time.Second, "publisher failing while offline", func() error {
+	brokertest.WaitFor(t, 10*time.Second, "publisher failing while offline", func() error {
 		if p.pub.Stats().PublishErrors == 0 {
 			return errors.New("no failed publish yet")
 		}
@@ -150,7 +150,7 @@ func TestHelperHitsPost(t *testing.T) {
 	os.Exit(4)
 }
 
-func TestHitsKill9Mochi(t *testing.T)     { testHitsKill9(t, startMochi(t)) }
+func TestHitsKill9Mochi(t *testing.T)     { testHitsKill9(t, brokertest.StartMochi(t)) }
 func TestHitsKill9Mosquitto(t *testing.T) { testHitsKill9(t, startMosquitto(t)) }
 
 // testHitsKill9: rounds of (put hits; run the post as a child process;
@@ -231,7 +231,7 @@ func testHitsKill9(t *testing.T, url string) {
 		cmd := startHitsChild(t, dir, url, post)
 		var delay time.Duration
 		if gated {
-			waitFor(t, 20*time.Second, fmt.Sprintf("round %d: HQ stored records and holds their ack", r), func() error {
+			brokertest.WaitFor(t, 20*time.Second, fmt.Sprintf("round %d: HQ stored records and holds their ack", r), func() error {
 				// The child's window full of records HQ received, and
 				// HQ's ack for them held.
 				acks, _ := h.gate.Held()
@@ -436,7 +436,7 @@ func testHitsBrokerRestart(t *testing.T, b restartable) {
 		at   int
 		kill bool
 	}{{n / 4, false}, {n * 5 / 8, true}} {
-		waitFor(t, 30*time.Second, fmt.Sprintf("%d records at HQ", stage.at), func() error {
+		brokertest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d records at HQ", stage.at), func() error {
 			if c := h.srv.Counts(); c.Stored < uint64(stage.at) {
 				return fmt.Errorf("HQ stored %d", c.Stored)
 			}
@@ -447,7 +447,7 @@ func testHitsBrokerRestart(t *testing.T, b restartable) {
 		if c.Stored >= n {
 			t.Fatalf("the drain finished before the broker stopped (HQ %+v): raise n", c)
 		}
-		waitFor(t, 10*time.Second, "both clients offline", func() error {
+		brokertest.WaitFor(t, 10*time.Second, "both clients offline", func() error {
 			if p.cli.Connected() || h.cli.Connected() {
 				return fmt.Errorf("post connected %v, HQ connected %v", p.cli.Connected(), h.cli.Connected())
 			}
@@ -478,7 +478,7 @@ func BenchmarkOutboxBacklog(b *testing.B) {
 	n := envInt(b, "WATCHPOST_BACKLOG", 100_000)
 	var url, name string
 	if os.Getenv("WATCHPOST_BACKLOG_BROKER") == "mochi" {
-		url, name = startMochi(b), "mochi"
+		url, name = brokertest.StartMochi(b), "mochi"
 	} else {
 		url, name = brokertest.StartMosquitto(b, "set_tcp_nodelay true").URL(), "mosquitto"
 	}

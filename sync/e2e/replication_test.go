@@ -11,6 +11,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/synth"
+	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -21,7 +22,7 @@ const (
 	convergeMax = 30 * time.Second
 )
 
-func TestReplicationMochi(t *testing.T) { testReplication(t, startMochi(t)) }
+func TestReplicationMochi(t *testing.T) { testReplication(t, brokertest.StartMochi(t)) }
 
 func TestReplicationMosquitto(t *testing.T) { testReplication(t, startMosquitto(t)) }
 
@@ -79,7 +80,7 @@ func testReplication(t *testing.T, brokerURL string) {
 	converge := func(what string, ps ...*post) {
 		t.Helper()
 		for _, p := range ps {
-			waitFor(t, convergeMax, what, func() error { return p.converged(h) })
+			brokertest.WaitFor(t, convergeMax, what, func() error { return p.converged(h) })
 		}
 	}
 	ed := newEditor(t, listSize)
@@ -165,7 +166,7 @@ func testReplication(t *testing.T, brokerURL string) {
 		}
 	}
 	for _, p := range posts {
-		waitFor(t, convergeMax, p.name+" rejects the forgeries", func() error {
+		brokertest.WaitFor(t, convergeMax, p.name+" rejects the forgeries", func() error {
 			if n := p.rejected.Load() - before[p.name]; n != int64(len(forgeries)) {
 				return fmt.Errorf("%d rejections", n)
 			}

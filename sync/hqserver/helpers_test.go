@@ -4,144 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
-
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/mqtt"
-	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/transport"
 )
-
-// fakeClock is a Clock that moves only when Advance is called.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) outbox.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
-	if d <= 0 {
-		t.fired = true
-		t.ch <- c.now
-		return t
-	}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-// pending returns the number of timers not yet fired or stopped.
-func (c *fakeClock) pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
-}
-
-// Advance moves the clock and fires the timers that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	keep := c.timers[:0]
-	for _, t := range c.timers {
-		if !t.at.After(c.now) {
-			t.fired = true
-			t.ch <- c.now
-			continue
-		}
-		keep = append(keep, t)
-	}
-	c.timers = keep
-}
-
-type fakeTimer struct {
-	c       *fakeClock
-	at      time.Time
-	ch      chan time.Time
-	fired   bool
-	stopped bool
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.ch }
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	active := !t.fired && !t.stopped
-	t.stopped = true
-	for i, x := range t.c.timers {
-		if x == t {
-			t.c.timers = append(t.c.timers[:i], t.c.timers[i+1:]...)
-			break
-		}
-	}
-	return active
-}
-
-// waitFor polls cond every 5 ms until it returns nil or d passes, then
-// fails with cond's last error.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s: %v", what, d, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // forEachBroker runs f against an in-process mochi broker and against
 // Mosquitto (skipped when it is not installed): the same suite on both.
 func forEachBroker(t *testing.T, f func(t *testing.T, url string)) {
-	t.Run("mochi", func(t *testing.T) { f(t, startMochi(t)) })
+	t.Run("mochi", func(t *testing.T) { f(t, brokertest.StartMochi(t)) })
 	t.Run("mosquitto", func(t *testing.T) {
 		f(t, brokertest.StartMosquitto(t, "persistence false", "set_tcp_nodelay true").URL())
 	})
-}
-
-func startMochi(t testing.TB) string {
-	t.Helper()
-	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err := srv.AddHook(new(brokertest.AllowAll), nil); err != nil {
-		t.Fatal(err)
-	}
-	l := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(l); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return "tcp://" + l.Address()
 }
 
 func openStore(t testing.TB, dir string) *badgerstore.Store {
@@ -189,7 +72,7 @@ func startClient(t testing.TB, c *mqtt.Client) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "client connected", func() error {
+	brokertest.WaitFor(t, 10*time.Second, "client connected", func() error {
 		if !c.Connected() {
 			return errors.New("not connected")
 		}

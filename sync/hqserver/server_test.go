@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 )
@@ -76,7 +78,7 @@ func TestDrain(t *testing.T) {
 
 		start := time.Now()
 		startClient(t, postCli)
-		waitFor(t, 60*time.Second, "outbox drained", func() error {
+		brokertest.WaitFor(t, 60*time.Second, "outbox drained", func() error {
 			if d := ob.Depth(); d.Records != 0 {
 				return fmt.Errorf("%d records left; HQ %+v; publisher %+v", d.Records, h.srv.Counts(), pub.Stats())
 			}
@@ -201,9 +203,9 @@ func TestDuplicatesAndMalformed(t *testing.T) {
 		}
 
 		publish(hits, message(t, "R1", outbox.KindHit, string(hitPayload(testPost, 1))))
-		waitFor(t, 10*time.Second, "first ack", acked("R1", 1))
+		brokertest.WaitFor(t, 10*time.Second, "first ack", acked("R1", 1))
 		publish(hits, message(t, "R1", outbox.KindHit, string(hitPayload(testPost, 1))))
-		waitFor(t, 10*time.Second, "duplicate acked again", acked("R1", 2))
+		brokertest.WaitFor(t, 10*time.Second, "duplicate acked again", acked("R1", 2))
 
 		publish(hits, []byte("not json"))
 		publish(hits, []byte(`{"id":"R2","kind":"gossip","created_at":"2026-07-01T10:00:00Z","payload":{}}`))
@@ -215,9 +217,9 @@ func TestDuplicatesAndMalformed(t *testing.T) {
 		publish(hits, message(t, "R6", outbox.KindHit, string(hitPayload("post-2", 6))))
 		publish(hits, message(t, "R7", outbox.KindDisposition, `{"decision":"maybe"}`))
 		publish(hits, message(t, "R8", outbox.KindHit, string(hitPayload(testPost, 8))))
-		waitFor(t, 10*time.Second, "R8 acked", acked("R8", 1))
+		brokertest.WaitFor(t, 10*time.Second, "R8 acked", acked("R8", 1))
 		for _, id := range []string{"R5", "R6", "R7"} {
-			waitFor(t, 10*time.Second, id+" acked", acked(id, 1))
+			brokertest.WaitFor(t, 10*time.Second, id+" acked", acked(id, 1))
 		}
 		for _, id := range []string{"R2", "R3", "R4"} {
 			if n := sink.count(id); n != 0 {
@@ -247,7 +249,7 @@ func TestDuplicatesAndMalformed(t *testing.T) {
 // seen, clock offset and the lists' lag against HQ's published version.
 func TestStatusAndPresence(t *testing.T) {
 	forEachBroker(t, func(t *testing.T, url string) {
-		clk := newFakeClock()
+		clk := outboxtest.NewFakeClock()
 		h := startHQ(t, url, Config{Clock: clk})
 		publishList(t, h.store, h.cli, "un", 5)
 		post := newClient(t, url, "watchpost-post-"+testPost, nil)
@@ -274,7 +276,7 @@ func TestStatusAndPresence(t *testing.T) {
 		}
 		counts := func(what string, want func(Counts) bool) {
 			t.Helper()
-			waitFor(t, 10*time.Second, what, func() error {
+			brokertest.WaitFor(t, 10*time.Second, what, func() error {
 				if c := h.srv.Counts(); !want(c) {
 					return fmt.Errorf("counts %+v", c)
 				}
@@ -367,7 +369,7 @@ func TestHeadTimer(t *testing.T) {
 	}
 	st := openStore(t, t.TempDir())
 	pub := publishList(t, st, cli, "un", 3)
-	clk := newFakeClock()
+	clk := outboxtest.NewFakeClock()
 	srv, err := New(Config{Store: st, Transport: cli, Publisher: pub, Clock: clk, HeadInterval: 6 * time.Hour, HeadRetry: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -395,9 +397,9 @@ func TestHeadTimer(t *testing.T) {
 	// runs waits for n runs, then for the next timer to be armed.
 	runs := func(n uint64) {
 		t.Helper()
-		waitFor(t, 10*time.Second, fmt.Sprintf("%d head runs", n), func() error {
-			if c := srv.Counts(); c.HeadRuns != n || clk.pending() == 0 {
-				return fmt.Errorf("counts %+v, %d timers", c, clk.pending())
+		brokertest.WaitFor(t, 10*time.Second, fmt.Sprintf("%d head runs", n), func() error {
+			if c := srv.Counts(); c.HeadRuns != n || clk.Timers() == 0 {
+				return fmt.Errorf("counts %+v, %d timers", c, clk.Timers())
 			}
 			return nil
 		})
@@ -416,14 +418,14 @@ func TestHeadTimer(t *testing.T) {
 	}
 	broker.Down()
 	clk.Advance(6 * time.Hour)
-	waitFor(t, 10*time.Second, "failed run", func() error {
-		if c := srv.Counts(); c.HeadErrors != 1 || clk.pending() == 0 {
+	brokertest.WaitFor(t, 10*time.Second, "failed run", func() error {
+		if c := srv.Counts(); c.HeadErrors != 1 || clk.Timers() == 0 {
 			return fmt.Errorf("counts %+v", c)
 		}
 		return nil
 	})
 	broker.Up()
-	waitFor(t, 10*time.Second, "reconnected", func() error {
+	brokertest.WaitFor(t, 10*time.Second, "reconnected", func() error {
 		if !cli.Connected() {
 			return fmt.Errorf("not connected")
 		}
@@ -440,7 +442,7 @@ func TestHeadTimer(t *testing.T) {
 // goroutine of the server behind, with acks pending and a head timer
 // armed.
 func TestRunStops(t *testing.T) {
-	url := startMochi(t)
+	url := brokertest.StartMochi(t)
 	st := openStore(t, t.TempDir())
 	cli := newClient(t, url, "watchpost-hq-pub", nil)
 	startClient(t, cli)
@@ -453,7 +455,7 @@ func TestRunStops(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 10*time.Second, "stored", func() error {
+	brokertest.WaitFor(t, 10*time.Second, "stored", func() error {
 		if c := h.srv.Counts(); c.Stored != 20 || c.HeadRuns != 1 {
 			return fmt.Errorf("counts %+v", c)
 		}

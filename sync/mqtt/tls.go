@@ -2,10 +2,10 @@ package mqtt
 
 import (
 	"crypto/tls"
-	"crypto/x509"
+	"errors"
 	"fmt"
-	"os"
-	"sync"
+
+	"github.com/watchpost/watchpost/sync/tlsfiles"
 )
 
 // TLSConfig returns a client TLS configuration for mTLS with the broker
@@ -20,30 +20,22 @@ import (
 // 1.16, 7.7). If the files cannot be read or do not pair at a handshake,
 // the last good certificate is presented. The CA is read once.
 func TLSConfig(certFile, keyFile, caFile string) (*tls.Config, error) {
-	caPEM, err := os.ReadFile(caFile)
+	roots, err := tlsfiles.CertPool(caFile)
+	if errors.Is(err, tlsfiles.ErrNoCertificate) {
+		return nil, fmt.Errorf("tls config: %s holds no PEM certificate", caFile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tls config: read CA: %w", err)
 	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("tls config: %s holds no PEM certificate", caFile)
-	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	pair, err := tlsfiles.LoadKeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("tls config: load client certificate: %w", err)
 	}
-	var mu sync.Mutex
-	last := &cert
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		RootCAs:    roots,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if c, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil {
-				last = &c
-			}
-			return last, nil
+			return pair.Certificate(), nil
 		},
 	}, nil
 }

@@ -1,75 +1,16 @@
 package mqtt
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/transport/transporttest"
 )
-
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue returns PEM certificate and key for cn (client or server use).
-func (ca *testCA) issue(t *testing.T, cn string, serial int64, server bool) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-}
 
 func writeFile(t *testing.T, dir, name string, data []byte) string {
 	t.Helper()
@@ -89,14 +30,9 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 // certificate does not, and a certificate renewed on disk is presented at
 // the next reconnect without a restart (RELIABILITY 1.16, 7.7).
 func TestMTLSMochi(t *testing.T) {
-	serverCA, deviceCA, otherCA := newCA(t, "hq-server-ca"), newCA(t, "device-ca"), newCA(t, "rogue-ca")
-	srvCert, srvKey := serverCA.issue(t, "broker", 10, true)
-	sc, err := tls.X509KeyPair(srvCert, srvKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientCAs := x509.NewCertPool()
-	clientCAs.AddCert(deviceCA.cert)
+	serverCA, deviceCA, otherCA := brokertest.NewCA(t, "hq-server-ca"), brokertest.NewCA(t, "device-ca"), brokertest.NewCA(t, "rogue-ca")
+	sc := serverCA.Issue(t, brokertest.Leaf{CN: "broker", Server: true, Serial: 10}).Pair
+	clientCAs := deviceCA.Pool()
 	var mu sync.Mutex
 	var seen []int64 // serials of verified client certificates
 	b := startMochi(t, &tls.Config{
@@ -119,9 +55,9 @@ func TestMTLSMochi(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	caFile := writeFile(t, dir, "ca.pem", serverCA.pem)
-	cp, kp := deviceCA.issue(t, "ber-03", 100, false)
-	certFile, keyFile := writeFile(t, dir, "post.crt", cp), writeFile(t, dir, "post.key", kp)
+	caFile := writeFile(t, dir, "ca.pem", serverCA.PEM)
+	postCert := deviceCA.Issue(t, brokertest.Leaf{CN: "ber-03", Serial: 100})
+	certFile, keyFile := writeFile(t, dir, "post.crt", postCert.CertPEM), writeFile(t, dir, "post.key", postCert.KeyPEM)
 	cfg, err := TLSConfig(certFile, keyFile, caFile)
 	if err != nil {
 		t.Fatal(err)
@@ -144,16 +80,16 @@ func TestMTLSMochi(t *testing.T) {
 	}
 
 	// Renewal on disk, then a link failure: the reconnect presents it.
-	cp2, kp2 := deviceCA.issue(t, "ber-03", 101, false)
-	writeFile(t, dir, "post.key", kp2)
-	writeFile(t, dir, "post.crt", cp2)
+	renewed := deviceCA.Issue(t, brokertest.Leaf{CN: "ber-03", Serial: 101})
+	writeFile(t, dir, "post.key", renewed.KeyPEM)
+	writeFile(t, dir, "post.crt", renewed.CertPEM)
 	post.cut()
 	transporttest.WaitFor(t, 5*time.Second, "reconnect with the renewed certificate", func() bool { return lastSerial() == 101 && post.Connected() })
 
 	// A certificate from another CA is refused; the client keeps trying
 	// and reports why.
-	rp, rk := otherCA.issue(t, "ber-04", 200, false)
-	rogueCfg, err := TLSConfig(writeFile(t, dir, "r.crt", rp), writeFile(t, dir, "r.key", rk), caFile)
+	rogueCert := otherCA.Issue(t, brokertest.Leaf{CN: "ber-04", Serial: 200})
+	rogueCfg, err := TLSConfig(writeFile(t, dir, "r.crt", rogueCert.CertPEM), writeFile(t, dir, "r.key", rogueCert.KeyPEM), caFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package outbox
+package outbox_test
 
 import (
 	"context"
@@ -12,85 +12,16 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/fake"
+	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
 const testPost = "post-1"
 
-// fakeClock is a Clock that moves only when Advance is called.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
-	if d <= 0 {
-		t.fired = true
-		t.ch <- c.now
-		return t
-	}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-// Advance moves the clock and fires the timers that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	keep := c.timers[:0]
-	for _, t := range c.timers {
-		if !t.at.After(c.now) {
-			t.fired = true
-			t.ch <- c.now
-			continue
-		}
-		keep = append(keep, t)
-	}
-	c.timers = keep
-}
-
-type fakeTimer struct {
-	c       *fakeClock
-	at      time.Time
-	ch      chan time.Time
-	fired   bool
-	stopped bool
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.ch }
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	active := !t.fired && !t.stopped
-	t.stopped = true
-	for i, x := range t.c.timers {
-		if x == t {
-			t.c.timers = append(t.c.timers[:i], t.c.timers[i+1:]...)
-			break
-		}
-	}
-	return active
-}
-
 // checkFor polls cond (advancing the fake clock by step each time, if
 // clk is not nil) until it holds or total real time passed.
-func checkFor(t testing.TB, total time.Duration, what string, clk *fakeClock, step time.Duration, cond func() bool) {
+func checkFor(t testing.TB, total time.Duration, what string, clk *outboxtest.FakeClock, step time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(total)
 	for !cond() {
@@ -121,9 +52,9 @@ func openStore(t testing.TB, dir string) *badgerstore.Store {
 	return s
 }
 
-func openOutbox(t testing.TB, s *badgerstore.Store, o Options) *Outbox {
+func openOutbox(t testing.TB, s *badgerstore.Store, o outbox.Options) *outbox.Outbox {
 	t.Helper()
-	ob, err := Open(context.Background(), s, o)
+	ob, err := outbox.Open(context.Background(), s, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,9 +65,9 @@ func hitPayload(i int) []byte {
 	return fmt.Appendf(nil, `{"list":"un","list_version":7,"entry_id":"QDi.%03d","score":0.97,"seq":%d}`, i%1000, i)
 }
 
-func put(t testing.TB, ob *Outbox, k Kind, payload string) Record {
+func put(t testing.TB, ob *outbox.Outbox, k outbox.Kind, payload string) outbox.Record {
 	t.Helper()
-	r, err := ob.Put(context.Background(), Record{Kind: k, Payload: []byte(payload)})
+	r, err := ob.Put(context.Background(), outbox.Record{Kind: k, Payload: []byte(payload)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +96,7 @@ type hqSim struct {
 func newHQ(t testing.TB, tr transport.Transport, post string) *hqSim {
 	t.Helper()
 	h := &hqSim{tr: tr, post: post, seen: map[string]int{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	if err := tr.Subscribe(HitsTopic(post), h.onHit); err != nil {
+	if err := tr.Subscribe(outbox.HitsTopic(post), h.onHit); err != nil {
 		t.Fatal(err)
 	}
 	go h.acker()
@@ -183,7 +114,7 @@ func (h *hqSim) close() {
 }
 
 func (h *hqSim) onHit(m transport.Message) {
-	r, err := DecodeMessage(m.Payload)
+	r, err := outbox.DecodeMessage(m.Payload)
 	if err != nil {
 		panic(fmt.Sprintf("HQ got a bad message %q: %v", m.Payload, err))
 	}
@@ -221,9 +152,9 @@ func (h *hqSim) acker() {
 			if len(ids) == 0 {
 				break
 			}
-			b, _ := EncodeAck(ids)
+			b, _ := outbox.EncodeAck(ids)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err := h.tr.Publish(ctx, AcksTopic(h.post), b, false)
+			err := h.tr.Publish(ctx, outbox.AcksTopic(h.post), b, false)
 			cancel()
 			if err != nil {
 				// Lost ack: the post resends, HQ acks again.
@@ -273,18 +204,18 @@ func connect(t testing.TB, b *fake.Broker, id string) *fake.Client {
 
 // running is a Publisher running in the background.
 type running struct {
-	p      *Publisher
+	p      *outbox.Publisher
 	cancel context.CancelFunc
 	errc   chan error
 	once   sync.Once
 }
 
-func startPublisher(t testing.TB, ob *Outbox, tr transport.Transport, o PublisherOptions) *running {
+func startPublisher(t testing.TB, ob *outbox.Outbox, tr transport.Transport, o outbox.PublisherOptions) *running {
 	t.Helper()
 	if o.Post == "" {
 		o.Post = testPost
 	}
-	p, err := NewPublisher(ob, tr, o)
+	p, err := outbox.NewPublisher(ob, tr, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +259,7 @@ func checkNoPublisherGoroutines(t testing.TB) {
 	t.Errorf("publisher goroutines still running after Run returned:\n%s", stacks)
 }
 
-func mustDepth(t testing.TB, ob *Outbox, want int) {
+func mustDepth(t testing.TB, ob *outbox.Outbox, want int) {
 	t.Helper()
 	if d := ob.Depth(); d.Records != want {
 		t.Fatalf("outbox depth = %d, want %d (%+v)", d.Records, want, d)

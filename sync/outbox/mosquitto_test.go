@@ -1,4 +1,4 @@
-package outbox
+package outbox_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/watchpost/watchpost/sync/brokertest"
 
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/outbox"
 )
 
 // startMosquitto runs Mosquitto without persistence and returns its URL.
@@ -60,12 +61,12 @@ func TestMosquittoDrain(t *testing.T) {
 	checkFor(t, 10*time.Second, "both clients connected", nil, 0, func() bool { return hqConn.Connected() && post.Connected() })
 
 	s := openStore(t, t.TempDir())
-	ob := openOutbox(t, s, Options{})
+	ob := openOutbox(t, s, outbox.Options{})
 	ids := putBatch(t, s, ob, n)
 	start := time.Now()
 	// A short ack timeout: an ack lost on a loaded test machine (HQ's
 	// publish timing out) costs seconds, not the default two minutes.
-	r := startPublisher(t, ob, post, PublisherOptions{AckTimeout: 5 * time.Second})
+	r := startPublisher(t, ob, post, outbox.PublisherOptions{AckTimeout: 5 * time.Second})
 	deadline := time.Now().Add(60 * time.Second)
 	for ob.Depth().Records != 0 {
 		if time.Now().After(deadline) {

@@ -1,4 +1,4 @@
-package outbox
+package outbox_test
 
 import (
 	"context"
@@ -10,36 +10,38 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 )
 
 func TestPutValidation(t *testing.T) {
-	clk := newFakeClock()
-	ob := openOutbox(t, openStore(t, t.TempDir()), Options{Clock: clk})
+	clk := outboxtest.NewFakeClock()
+	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
 	ctx := context.Background()
-	bad := []Record{
+	bad := []outbox.Record{
 		{Kind: 0, Payload: []byte(`{}`)},
 		{Kind: 9, Payload: []byte(`{}`)},
-		{Kind: KindHit, Payload: []byte(`not json`)},
-		{Kind: KindHit, Payload: nil},
-		{Kind: KindHit, Payload: []byte(`{}`), ID: "has space"},
-		{Kind: KindHit, Payload: []byte(`{}`), ID: strings.Repeat("a", 65)},
-		{Kind: KindHit, Payload: []byte(`{}`), Priority: PriorityLow},
-		{Kind: KindTelemetry, Payload: []byte(`{}`), Priority: PriorityHigh},
-		{Kind: KindHit, Payload: []byte(`"` + strings.Repeat("a", MaxPayload) + `"`)},
+		{Kind: outbox.KindHit, Payload: []byte(`not json`)},
+		{Kind: outbox.KindHit, Payload: nil},
+		{Kind: outbox.KindHit, Payload: []byte(`{}`), ID: "has space"},
+		{Kind: outbox.KindHit, Payload: []byte(`{}`), ID: strings.Repeat("a", 65)},
+		{Kind: outbox.KindHit, Payload: []byte(`{}`), Priority: outbox.PriorityLow},
+		{Kind: outbox.KindTelemetry, Payload: []byte(`{}`), Priority: outbox.PriorityHigh},
+		{Kind: outbox.KindHit, Payload: []byte(`"` + strings.Repeat("a", outbox.MaxPayload) + `"`)},
 	}
 	for i, r := range bad {
-		if _, err := ob.Put(ctx, r); !errors.Is(err, ErrInvalidRecord) {
+		if _, err := ob.Put(ctx, r); !errors.Is(err, outbox.ErrInvalidRecord) {
 			t.Errorf("case %d: err = %v, want ErrInvalidRecord", i, err)
 		}
 	}
-	r := put(t, ob, KindHit, `{"a":1}`)
-	if len(r.ID) != 26 || r.Priority != PriorityHigh || !r.CreatedAt.Equal(clk.Now()) {
+	r := put(t, ob, outbox.KindHit, `{"a":1}`)
+	if len(r.ID) != 26 || r.Priority != outbox.PriorityHigh || !r.CreatedAt.Equal(clk.Now()) {
 		t.Errorf("stored record %+v", r)
 	}
-	if _, err := ob.Put(ctx, Record{ID: r.ID, Kind: KindHit, Payload: []byte(`{}`)}); !errors.Is(err, ErrDuplicateID) {
+	if _, err := ob.Put(ctx, outbox.Record{ID: r.ID, Kind: outbox.KindHit, Payload: []byte(`{}`)}); !errors.Is(err, outbox.ErrDuplicateID) {
 		t.Errorf("duplicate id: %v", err)
 	}
-	if r2, err := ob.Put(ctx, Record{ID: "caller-id:1", Kind: KindDisposition, Payload: []byte(`{}`)}); err != nil || r2.ID != "caller-id:1" {
+	if r2, err := ob.Put(ctx, outbox.Record{ID: "caller-id:1", Kind: outbox.KindDisposition, Payload: []byte(`{}`)}); err != nil || r2.ID != "caller-id:1" {
 		t.Errorf("caller id: %+v, %v", r2, err)
 	}
 	mustDepth(t, ob, 2)
@@ -50,7 +52,7 @@ func TestNewIDTimeOrdered(t *testing.T) {
 	seen := map[string]bool{}
 	prev := ""
 	for i := range 1000 {
-		id := NewID(t0.Add(time.Duration(i) * time.Millisecond))
+		id := outbox.NewID(t0.Add(time.Duration(i) * time.Millisecond))
 		if len(id) != 26 || strings.ContainsAny(id, "ILOU") || seen[id] {
 			t.Fatalf("bad or repeated id %q", id)
 		}
@@ -63,8 +65,8 @@ func TestNewIDTimeOrdered(t *testing.T) {
 }
 
 func TestMessageAndAckRoundTrip(t *testing.T) {
-	r := Record{ID: NewID(time.Now()), Kind: KindHit, Payload: []byte(`{"entry_id":"x"}`), CreatedAt: time.Date(2026, 7, 1, 10, 0, 0, 123456789, time.FixedZone("X", 3600))}
-	b, err := EncodeMessage(r)
+	r := outbox.Record{ID: outbox.NewID(time.Now()), Kind: outbox.KindHit, Payload: []byte(`{"entry_id":"x"}`), CreatedAt: time.Date(2026, 7, 1, 10, 0, 0, 123456789, time.FixedZone("X", 3600))}
+	b, err := outbox.EncodeMessage(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,16 +74,16 @@ func TestMessageAndAckRoundTrip(t *testing.T) {
 	if string(b) != want {
 		t.Errorf("message = %s\nwant      %s", b, want)
 	}
-	got, err := DecodeMessage(b)
-	if err != nil || got.ID != r.ID || got.Kind != KindHit || !got.CreatedAt.Equal(r.CreatedAt) || string(got.Payload) != string(r.Payload) {
+	got, err := outbox.DecodeMessage(b)
+	if err != nil || got.ID != r.ID || got.Kind != outbox.KindHit || !got.CreatedAt.Equal(r.CreatedAt) || string(got.Payload) != string(r.Payload) {
 		t.Errorf("decoded %+v, %v", got, err)
 	}
-	a, _ := EncodeAck([]string{"a", "b"})
+	a, _ := outbox.EncodeAck([]string{"a", "b"})
 	if string(a) != `{"ids":["a","b"]}` {
 		t.Errorf("ack = %s", a)
 	}
 	for _, bad := range []string{`{`, `{"ids":["bad id"]}`, `{"ids":[1]}`} {
-		if _, err := DecodeAck([]byte(bad)); err == nil {
+		if _, err := outbox.DecodeAck([]byte(bad)); err == nil {
 			t.Errorf("DecodeAck(%s) succeeded", bad)
 		}
 	}
@@ -92,7 +94,7 @@ func TestBudgetPolicy(t *testing.T) {
 	s := openStore(t, dir)
 	var mu sync.Mutex
 	var alarms []bool
-	opts := Options{Budget: 4000, OnAlarm: func(over bool, _ Depth) {
+	opts := outbox.Options{Budget: 4000, OnAlarm: func(over bool, _ outbox.Depth) {
 		mu.Lock()
 		alarms = append(alarms, over)
 		mu.Unlock()
@@ -102,18 +104,18 @@ func TestBudgetPolicy(t *testing.T) {
 	alarmLog := func() string { mu.Lock(); defer mu.Unlock(); return fmt.Sprint(alarms) }
 
 	// Status: only the latest is kept.
-	var st Record
+	var st outbox.Record
 	for i := range 3 {
-		st = put(t, ob, KindStatus, fmt.Sprintf(`{"n":%d}`, i))
+		st = put(t, ob, outbox.KindStatus, fmt.Sprintf(`{"n":%d}`, i))
 	}
 	if d := ob.Depth(); d.Low != 1 || d.Superseded != 2 {
 		t.Fatalf("after 3 statuses: %+v", d)
 	}
 	// Telemetry until over budget: the oldest go first, the status stays
 	// while there is telemetry to drop.
-	var tele []Record
+	var tele []outbox.Record
 	for i := range 60 {
-		tele = append(tele, put(t, ob, KindTelemetry, fmt.Sprintf(`{"sample":%d,"pad":"%s"}`, i, strings.Repeat("x", 40))))
+		tele = append(tele, put(t, ob, outbox.KindTelemetry, fmt.Sprintf(`{"sample":%d,"pad":"%s"}`, i, strings.Repeat("x", 40))))
 	}
 	d := ob.Depth()
 	if d.Bytes > d.Budget || d.Dropped == 0 || !d.OverBudget || !ob.OverBudget() {
@@ -136,7 +138,7 @@ func TestBudgetPolicy(t *testing.T) {
 	// Hits over budget: all accepted, never dropped; low priority yields.
 	var hits []string
 	for i := range 60 {
-		hits = append(hits, put(t, ob, KindHit, string(hitPayload(i))).ID)
+		hits = append(hits, put(t, ob, outbox.KindHit, string(hitPayload(i))).ID)
 	}
 	d = ob.Depth()
 	if d.High != 60 || d.Low != 0 || !d.OverBudget || d.Bytes <= d.Budget {
@@ -151,7 +153,7 @@ func TestBudgetPolicy(t *testing.T) {
 	// A restart keeps the alarm and the hits.
 	s.Close()
 	s = openStore(t, dir)
-	ob = openOutbox(t, s, Options{Budget: 4000, OnAlarm: opts.OnAlarm})
+	ob = openOutbox(t, s, outbox.Options{Budget: 4000, OnAlarm: opts.OnAlarm})
 	if d := ob.Depth(); d.High != 60 || !d.OverBudget {
 		t.Fatalf("after reopen: %+v", d)
 	}
@@ -168,33 +170,27 @@ func TestBudgetPolicy(t *testing.T) {
 }
 
 // keptIDs returns the ids in the outbox, read from Badger.
-func keptIDs(t testing.TB, ob *Outbox) map[string]bool {
+func keptIDs(t testing.TB, ob *outbox.Outbox) map[string]bool {
 	t.Helper()
-	kept := map[string]bool{}
-	for _, p := range []Priority{PriorityHigh, PriorityLow} {
-		recs, _, err := ob.scan(context.Background(), p, 0, 1<<30, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range recs {
-			kept[r.rec.ID] = true
-		}
+	kept, err := ob.QueuedIDs(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return kept
 }
 
 func TestPutTxAtomicWithScreening(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	ob := openOutbox(t, s, Options{})
+	ob := openOutbox(t, s, outbox.Options{})
 	ctx := context.Background()
 	screenings := s.Records("screenings")
-	var hit Record
+	var hit outbox.Record
 	err := screenings.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
 		if err := tx.Set([]byte("scr-1"), []byte(`{"traveller":"x"}`)); err != nil {
 			return err
 		}
 		var err error
-		hit, err = ob.PutTx(tx, Record{Kind: KindHit, Payload: hitPayload(1)})
+		hit, err = ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(1)})
 		if err != nil {
 			return err
 		}
@@ -228,7 +224,7 @@ func TestPutTxAtomicWithScreening(t *testing.T) {
 			return err
 		}
 		var err error
-		hit, err = ob.PutTx(tx, Record{Kind: KindHit, Payload: hitPayload(2)})
+		hit, err = ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(2)})
 		return err
 	})
 	if err != nil {
@@ -240,24 +236,11 @@ func TestPutTxAtomicWithScreening(t *testing.T) {
 	mustDepth(t, ob, 1)
 
 	err = screenings.View(ctx, func(tx *badgerstore.RecordsTxn) error {
-		_, err := ob.PutTx(tx, Record{Kind: KindHit, Payload: hitPayload(3)})
+		_, err := ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(3)})
 		return err
 	})
 	if err == nil {
 		t.Error("PutTx in a read-only transaction succeeded")
 	}
 	mustDepth(t, ob, 1)
-}
-
-func TestBackoffBounds(t *testing.T) {
-	minD, maxD := 500*time.Millisecond, 30*time.Second
-	for attempt := 1; attempt < 40; attempt++ {
-		for _, j := range []float64{0, 0.5, 0.999} {
-			d := backoff(attempt, minD, maxD, j)
-			full := min(minD<<min(attempt-1, 20), maxD)
-			if d < full/2 || d >= full {
-				t.Fatalf("backoff(%d, j=%v) = %v, want in [%v, %v)", attempt, j, d, full/2, full)
-			}
-		}
-	}
 }

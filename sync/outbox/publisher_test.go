@@ -1,4 +1,4 @@
-package outbox
+package outbox_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/fake"
+	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 )
 
 const waitLong = 20 * time.Second
@@ -17,12 +19,12 @@ const waitLong = 20 * time.Second
 func TestDeliverExactlyOnceInHQView(t *testing.T) {
 	b := fake.NewBroker()
 	hq := newHQ(t, connect(t, b, "hq"), testPost)
-	ob := openOutbox(t, openStore(t, t.TempDir()), Options{})
+	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{})
 	var ids []string
 	for i := range 100 {
-		ids = append(ids, put(t, ob, KindHit, string(hitPayload(i))).ID)
+		ids = append(ids, put(t, ob, outbox.KindHit, string(hitPayload(i))).ID)
 	}
-	r := startPublisher(t, ob, connect(t, b, "post-1"), PublisherOptions{})
+	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{})
 	// Records put while the publisher runs, from several goroutines.
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -31,8 +33,8 @@ func TestDeliverExactlyOnceInHQView(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 100 {
-				k := []Kind{KindHit, KindDisposition, KindTelemetry, KindHit}[i%4]
-				rec, err := ob.Put(context.Background(), Record{Kind: k, Payload: hitPayload(g*1000 + i)})
+				k := []outbox.Kind{outbox.KindHit, outbox.KindDisposition, outbox.KindTelemetry, outbox.KindHit}[i%4]
+				rec, err := ob.Put(context.Background(), outbox.Record{Kind: k, Payload: hitPayload(g*1000 + i)})
 				if err != nil {
 					t.Error(err)
 					return
@@ -65,15 +67,15 @@ func TestDeliverExactlyOnceInHQView(t *testing.T) {
 func TestPriorityAndFIFOOrder(t *testing.T) {
 	b := fake.NewBroker()
 	hq := newHQ(t, connect(t, b, "hq"), testPost)
-	ob := openOutbox(t, openStore(t, t.TempDir()), Options{})
+	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{})
 	var want []string
 	var low []string
 	for i := range 5 {
-		low = append(low, put(t, ob, KindTelemetry, fmt.Sprintf(`{"t":%d}`, i)).ID)
-		want = append(want, put(t, ob, KindHit, string(hitPayload(i))).ID)
+		low = append(low, put(t, ob, outbox.KindTelemetry, fmt.Sprintf(`{"t":%d}`, i)).ID)
+		want = append(want, put(t, ob, outbox.KindHit, string(hitPayload(i))).ID)
 	}
 	want = append(want, low...)
-	startPublisher(t, ob, connect(t, b, "post-1"), PublisherOptions{Window: 1})
+	startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{Window: 1})
 	checkFor(t, waitLong, "drained", nil, 0, func() bool { return ob.Depth().Records == 0 })
 	if got := hq.ordered(); !slices.Equal(got, want) {
 		t.Errorf("HQ order\n got %v\nwant %v (hits first, FIFO within a priority)", got, want)
@@ -85,10 +87,10 @@ func TestPubackWithoutAckStaysAndIsResent(t *testing.T) {
 	hq := newHQ(t, connect(t, b, "hq"), testPost)
 	// HQ takes the message (the broker PUBACKs) but its ack never comes.
 	hq.setWithhold(func(_ string, receipt int) bool { return receipt == 1 })
-	clk := newFakeClock()
-	ob := openOutbox(t, openStore(t, t.TempDir()), Options{Clock: clk})
-	rec := put(t, ob, KindHit, string(hitPayload(1)))
-	r := startPublisher(t, ob, connect(t, b, "post-1"), PublisherOptions{AckTimeout: time.Minute})
+	clk := outboxtest.NewFakeClock()
+	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
+	rec := put(t, ob, outbox.KindHit, string(hitPayload(1)))
+	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{AckTimeout: time.Minute})
 	checkFor(t, waitLong, "PUBACKed publish received by HQ", nil, 0, func() bool { return r.p.Stats().Published == 1 && hq.count(rec.ID) == 1 })
 	// Without the ack the record stays, however long the PUBACK is old,
 	// until the ack timeout.
@@ -113,14 +115,14 @@ func TestUnknownAndBadAcksAreHarmless(t *testing.T) {
 	hqConn := connect(t, b, "hq")
 	hq := newHQ(t, hqConn, testPost)
 	hq.setWithhold(func(string, int) bool { return true })
-	ob := openOutbox(t, openStore(t, t.TempDir()), Options{})
-	rec := put(t, ob, KindHit, string(hitPayload(1)))
-	r := startPublisher(t, ob, connect(t, b, "post-1"), PublisherOptions{})
+	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{})
+	rec := put(t, ob, outbox.KindHit, string(hitPayload(1)))
+	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{})
 	checkFor(t, waitLong, "published", nil, 0, func() bool { return hq.count(rec.ID) == 1 })
 	ctx := context.Background()
-	unknown, _ := EncodeAck([]string{NewID(time.Now()), "not-ours"})
+	unknown, _ := outbox.EncodeAck([]string{outbox.NewID(time.Now()), "not-ours"})
 	for _, p := range [][]byte{unknown, []byte(`garbage`), []byte(`{"ids":["bad id"]}`)} {
-		if err := hqConn.Publish(ctx, AcksTopic(testPost), p, false); err != nil {
+		if err := hqConn.Publish(ctx, outbox.AcksTopic(testPost), p, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,13 +132,13 @@ func TestUnknownAndBadAcksAreHarmless(t *testing.T) {
 	})
 	mustDepth(t, ob, 1)
 	// The real ack still works.
-	good, _ := EncodeAck([]string{rec.ID})
-	if err := hqConn.Publish(ctx, AcksTopic(testPost), good, false); err != nil {
+	good, _ := outbox.EncodeAck([]string{rec.ID})
+	if err := hqConn.Publish(ctx, outbox.AcksTopic(testPost), good, false); err != nil {
 		t.Fatal(err)
 	}
 	checkFor(t, waitLong, "acked", nil, 0, func() bool { return ob.Depth().Records == 0 })
 	// An ack for a record acked already is harmless too.
-	if err := hqConn.Publish(ctx, AcksTopic(testPost), good, false); err != nil {
+	if err := hqConn.Publish(ctx, outbox.AcksTopic(testPost), good, false); err != nil {
 		t.Fatal(err)
 	}
 	checkFor(t, waitLong, "duplicate ack", nil, 0, func() bool { return r.p.Stats().AckedUnknown == 3 })
@@ -145,13 +147,13 @@ func TestUnknownAndBadAcksAreHarmless(t *testing.T) {
 func TestDeliveredAfterLinkReturns(t *testing.T) {
 	b := fake.NewBroker()
 	hq := newHQ(t, connect(t, b, "hq"), testPost)
-	clk := newFakeClock()
-	ob := openOutbox(t, openStore(t, t.TempDir()), Options{Clock: clk})
+	clk := outboxtest.NewFakeClock()
+	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
 	b.Down()
-	r := startPublisher(t, ob, connect(t, b, "post-1"), PublisherOptions{BackoffMin: time.Second, BackoffMax: 8 * time.Second})
+	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{BackoffMin: time.Second, BackoffMax: 8 * time.Second})
 	var ids []string
 	for i := range 50 {
-		ids = append(ids, put(t, ob, KindHit, string(hitPayload(i))).ID)
+		ids = append(ids, put(t, ob, outbox.KindHit, string(hitPayload(i))).ID)
 	}
 	checkFor(t, waitLong, "failed publishes", clk, 500*time.Millisecond, func() bool { return r.p.Stats().PublishErrors >= 3 })
 	if unique, _, _ := hq.stats(); unique != 0 {
@@ -179,14 +181,14 @@ func TestRestartResendsUnackedAndLosesNone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob := openOutbox(t, s, Options{})
+	ob := openOutbox(t, s, outbox.Options{})
 	var ids []string
 	for i := range 200 {
-		ids = append(ids, put(t, ob, KindHit, string(hitPayload(i))).ID)
+		ids = append(ids, put(t, ob, outbox.KindHit, string(hitPayload(i))).ID)
 	}
 	post := connect(t, b, "post-1")
-	r := startPublisher(t, ob, post, PublisherOptions{})
-	checkFor(t, waitLong, "a window published", nil, 0, func() bool { return r.p.Stats().Published == DefaultWindow })
+	r := startPublisher(t, ob, post, outbox.PublisherOptions{})
+	checkFor(t, waitLong, "a window published", nil, 0, func() bool { return r.p.Stats().Published == outbox.DefaultWindow })
 	r.stop(t)
 	_ = post.Close(context.Background())
 	if err := s.Close(); err != nil {
@@ -196,9 +198,9 @@ func TestRestartResendsUnackedAndLosesNone(t *testing.T) {
 	// The post restarts; HQ acks again.
 	hq.setWithhold(nil)
 	s = openStore(t, dir)
-	ob = openOutbox(t, s, Options{})
+	ob = openOutbox(t, s, outbox.Options{})
 	mustDepth(t, ob, 200)
-	startPublisher(t, ob, connect(t, b, "post-1"), PublisherOptions{})
+	startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{})
 	checkFor(t, waitLong, "drained after restart", nil, 0, func() bool { return ob.Depth().Records == 0 })
 	unique, received, dups := hq.stats()
 	if unique != 200 {
@@ -209,8 +211,8 @@ func TestRestartResendsUnackedAndLosesNone(t *testing.T) {
 			t.Fatalf("record %s lost across the restart", id)
 		}
 	}
-	if dups != DefaultWindow {
-		t.Errorf("%d receipts, %d duplicates; want the %d unacked before the restart sent twice", received, dups, DefaultWindow)
+	if dups != outbox.DefaultWindow {
+		t.Errorf("%d receipts, %d duplicates; want the %d unacked before the restart sent twice", received, dups, outbox.DefaultWindow)
 	}
 }
 
@@ -218,8 +220,8 @@ func TestLateCommitIsNotSkipped(t *testing.T) {
 	b := fake.NewBroker()
 	hq := newHQ(t, connect(t, b, "hq"), testPost)
 	s := openStore(t, t.TempDir())
-	ob := openOutbox(t, s, Options{})
-	startPublisher(t, ob, connect(t, b, "post-1"), PublisherOptions{})
+	ob := openOutbox(t, s, outbox.Options{})
+	startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{})
 
 	// Transaction A takes a sequence number, then waits.
 	inTx, release := make(chan struct{}), make(chan struct{})
@@ -227,7 +229,7 @@ func TestLateCommitIsNotSkipped(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() {
 		errc <- s.Records("screenings").Update(context.Background(), func(tx *badgerstore.RecordsTxn) error {
-			r, err := ob.PutTx(tx, Record{Kind: KindHit, Payload: hitPayload(1)})
+			r, err := ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(1)})
 			lateID = r.ID
 			close(inTx)
 			<-release
@@ -236,7 +238,7 @@ func TestLateCommitIsNotSkipped(t *testing.T) {
 	}()
 	<-inTx
 	// B takes the next number, commits and is delivered.
-	early := put(t, ob, KindHit, string(hitPayload(2)))
+	early := put(t, ob, outbox.KindHit, string(hitPayload(2)))
 	checkFor(t, waitLong, "the later record delivered", nil, 0, func() bool { return hq.count(early.ID) == 1 })
 	close(release)
 	if err := <-errc; err != nil {
@@ -249,12 +251,12 @@ func TestLateCommitIsNotSkipped(t *testing.T) {
 func TestMaxRate(t *testing.T) {
 	b := fake.NewBroker()
 	hq := newHQ(t, connect(t, b, "hq"), testPost)
-	clk := newFakeClock()
-	ob := openOutbox(t, openStore(t, t.TempDir()), Options{Clock: clk})
+	clk := outboxtest.NewFakeClock()
+	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
 	for i := range 5 {
-		put(t, ob, KindHit, string(hitPayload(i)))
+		put(t, ob, outbox.KindHit, string(hitPayload(i)))
 	}
-	r := startPublisher(t, ob, connect(t, b, "post-1"), PublisherOptions{MaxRate: 10})
+	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{MaxRate: 10})
 	checkFor(t, waitLong, "first publish", nil, 0, func() bool {
 		st := r.p.Stats()
 		if st.Published > 1 || st.PublishErrors > 0 {
@@ -284,14 +286,14 @@ func TestMaxRate(t *testing.T) {
 
 func TestRunTwiceAndCancel(t *testing.T) {
 	b := fake.NewBroker()
-	ob := openOutbox(t, openStore(t, t.TempDir()), Options{})
-	r := startPublisher(t, ob, connect(t, b, "post-1"), PublisherOptions{})
-	checkFor(t, waitLong, "Run started", nil, 0, r.p.started.Load)
+	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{})
+	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{})
+	checkFor(t, waitLong, "Run started", nil, 0, r.p.Started)
 	if err := r.p.Run(context.Background()); err == nil {
 		t.Error("second Run succeeded")
 	}
 	r.stop(t)
-	if _, err := NewPublisher(ob, connect(t, b, "x"), PublisherOptions{Post: "Bad/Post"}); err == nil {
+	if _, err := outbox.NewPublisher(ob, connect(t, b, "x"), outbox.PublisherOptions{Post: "Bad/Post"}); err == nil {
 		t.Error("bad post id accepted")
 	}
 }
@@ -306,11 +308,11 @@ func BenchmarkDrainFake(b *testing.B) {
 		br := fake.NewBroker()
 		hq := newHQ(b, connect(b, br, "hq"), testPost)
 		s := openStore(b, b.TempDir())
-		ob := openOutbox(b, s, Options{})
+		ob := openOutbox(b, s, outbox.Options{})
 		putBatch(b, s, ob, n)
 		b.StartTimer()
 		start := time.Now()
-		r := startPublisher(b, ob, connect(b, br, "post-1"), PublisherOptions{})
+		r := startPublisher(b, ob, connect(b, br, "post-1"), outbox.PublisherOptions{})
 		checkFor(b, time.Minute, "drained", nil, 0, func() bool { return ob.Depth().Records == 0 })
 		el := time.Since(start)
 		b.StopTimer()
@@ -324,13 +326,13 @@ func BenchmarkDrainFake(b *testing.B) {
 }
 
 // putBatch puts n hits, 500 per transaction.
-func putBatch(t testing.TB, s *badgerstore.Store, ob *Outbox, n int) []string {
+func putBatch(t testing.TB, s *badgerstore.Store, ob *outbox.Outbox, n int) []string {
 	t.Helper()
 	ids := make([]string, 0, n)
 	for i := 0; i < n; i += 500 {
 		err := s.Records("screenings").Update(context.Background(), func(tx *badgerstore.RecordsTxn) error {
 			for j := i; j < min(n, i+500); j++ {
-				r, err := ob.PutTx(tx, Record{Kind: KindHit, Payload: hitPayload(j)})
+				r, err := ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(j)})
 				if err != nil {
 					return err
 				}
