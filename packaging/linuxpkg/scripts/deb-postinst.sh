@@ -1,0 +1,68 @@
+#!/bin/sh
+# postinst of the watchpost .deb: create the service user and the data
+# directory, enable the service, and start it only when the configuration
+# passes `watchpost config check`. Safe in a chroot without systemd.
+set -e
+
+unit=watchpost.service
+config=/etc/watchpost/watchpost.yaml
+datadir=/var/lib/watchpost
+
+case "$1" in
+configure)
+	if ! getent group watchpost >/dev/null; then
+		addgroup --system --quiet watchpost
+	fi
+	if ! getent passwd watchpost >/dev/null; then
+		adduser --system --quiet --ingroup watchpost --home "$datadir" \
+			--no-create-home --shell /usr/sbin/nologin \
+			--gecos "Watchpost screening service" watchpost
+	fi
+	# The unit's StateDirectory= makes it too; made here so that
+	# `watchpost config check` and the technician see it before the first
+	# start, and so that it exists without systemd.
+	if [ ! -d "$datadir" ]; then
+		mkdir -p "$datadir"
+	fi
+	chown watchpost:watchpost "$datadir"
+	chmod 0700 "$datadir"
+	;;
+abort-upgrade | abort-deconfigure | abort-remove) ;;
+*) exit 0 ;;
+esac
+
+# Enable (on a fresh install) or refresh the enablement symlinks, as
+# dh_installsystemd does; deb-systemd-helper (init-system-helpers, which
+# is Essential) works without a running systemd, as in a chroot.
+deb-systemd-helper unmask "$unit" >/dev/null || true
+if deb-systemd-helper --quiet was-enabled "$unit"; then
+	deb-systemd-helper enable "$unit" >/dev/null || true
+else
+	deb-systemd-helper update-state "$unit" >/dev/null || true
+fi
+
+if [ -d /run/systemd/system ]; then
+	systemctl --system daemon-reload >/dev/null || true
+fi
+
+if check=$(watchpost config check --config "$config" 2>&1); then
+	if [ -d /run/systemd/system ]; then
+		# Starts only an enabled unit, and honours policy-rc.d.
+		deb-systemd-invoke start "$unit" >/dev/null || true
+	fi
+else
+	cat <<MSG
+watchpost: the service is enabled but NOT started: $config does not pass
+\`watchpost config check\` yet:
+$(printf '%s\n' "$check" | sed 's/^/    /')
+Next steps:
+  1. Edit $config: set post_id (this post's id as HQ knows
+     it), hq.brokers, hq.keys_file (put HQ's public keys next to the
+     config, e.g. /etc/watchpost/hq-keys.txt) and lists.
+  2. Check it:   watchpost config check
+  3. Start it:   systemctl start watchpost
+  4. Diagnose:   watchpost doctor   (and journalctl -u watchpost)
+MSG
+fi
+
+exit 0

@@ -1,0 +1,103 @@
+package msi
+
+import (
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestWXSIsXMLWithTheService(t *testing.T) {
+	src, err := WXS(Input{Version: "1.2.3~rc1", MSIVersion: "1.2.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(src, new(struct{})); err != nil {
+		t.Fatalf("not XML: %v", err)
+	}
+	for _, want := range []string{
+		`UpgradeCode="` + UpgradeCode + `"`,
+		`Version="1.2.3"`,
+		`<ServiceInstall Id="WatchpostService" Name="watchpost"`,
+		`Start="auto"`, `Account="LocalSystem"`,
+		`Arguments="run --config &quot;[CommonAppDataFolder]Watchpost\watchpost.yaml&quot;"`,
+		`<ServiceControl Id="WatchpostServiceControl" Name="watchpost" Stop="both" Remove="uninstall"`,
+		`Key="SYSTEM\CurrentControlSet\Services\EventLog\Application\watchpost"`,
+		`Value="` + EventMessageFile + `"`,
+		`<Directory Id="ProgramFiles64Folder">`, `<Directory Id="CommonAppDataFolder">`,
+	} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("WXS lacks %s", want)
+		}
+	}
+}
+
+var guid = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-5[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$`)
+
+func TestProductCode(t *testing.T) {
+	a, b := ProductCode("1.2.3"), ProductCode("1.2.4")
+	if !guid.MatchString(a) || !guid.MatchString(b) {
+		t.Fatalf("not GUIDs: %s %s", a, b)
+	}
+	if a == b || a != ProductCode("1.2.3") {
+		t.Errorf("ProductCode must be stable per version and differ between versions: %s %s", a, b)
+	}
+}
+
+func TestFixupsQuoting(t *testing.T) {
+	for _, q := range Fixups(Input{MSIVersion: "1.2.3"}) {
+		// MSI SQL strings are single-quoted and cannot escape a quote.
+		if strings.Count(q, "'")%2 != 0 {
+			t.Errorf("unbalanced quotes: %s", q)
+		}
+	}
+	for _, ca := range CustomActions {
+		if ca.Sequence <= 1500 || ca.Sequence >= 6600 {
+			t.Errorf("%s: deferred actions must run between InstallInitialize and InstallFinalize, at %d", ca.ID, ca.Sequence)
+		}
+		if ca.Type&caInScript == 0 || ca.Type&caNoImpersonate == 0 {
+			t.Errorf("%s: type %d is not deferred as LocalSystem", ca.ID, ca.Type)
+		}
+	}
+}
+
+// TestBuild runs wixl and msibuild when they are installed (packaging/ci.sh
+// installs them and checks the tables of the real installer).
+func TestBuild(t *testing.T) {
+	for _, tool := range []string{"wixl", "msibuild", "msiinfo"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	exe, cfg := filepath.Join(dir, "in.exe"), filepath.Join(dir, "in.yaml")
+	if err := os.WriteFile(exe, []byte("MZ fake"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("post_id: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "w.msi")
+	if err := Build(t.Context(), Input{Version: "1.2.3", MSIVersion: "1.2.3", Exe: exe, Config: cfg}, dir, out); err != nil {
+		t.Fatal(err)
+	}
+	export := func(table string) string {
+		b, err := exec.Command("msiinfo", "export", out, table).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.ReplaceAll(string(b), "\r", "")
+	}
+	if s := export("Component"); !strings.Contains(s, "Config\t{0D5B7E51-3C1A-4F6E-9B27-6A4C8E2F1D02}\tDATAROOT\t400\t") {
+		t.Errorf("Config component not permanent and never-overwrite:\n%s", s)
+	}
+	if s := export("CustomAction"); strings.Count(s, "\t3106\t")+strings.Count(s, "\t3170\t") != len(CustomActions) {
+		t.Errorf("custom actions:\n%s", s)
+	}
+	if s := export("ServiceInstall"); !strings.Contains(s, "WatchpostService\twatchpost\tWatchpost\t16\t2\t1\t") {
+		t.Errorf("ServiceInstall:\n%s", s)
+	}
+}
