@@ -411,9 +411,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	err := srv.Shutdown(ctx)
+	// Serve closes the listener it serves; this closes it should Serve
+	// never have been called (the error of a second close is moot).
+	ln.Close()
 	if err != nil {
 		srv.Close()
-		ln.Close()
 		return fmt.Errorf("api: shutdown: %w", err)
 	}
 	return nil

@@ -618,6 +618,34 @@ func TestListenServeShutdown(t *testing.T) {
 	}
 }
 
+// TestShutdownBeforeServe frees the port even when Serve never ran.
+func TestShutdownBeforeServe(t *testing.T) {
+	opts := Options{Addr: "127.0.0.1:0", Screener: &fakeScreener{}, Ledger: &memLedger{}, Status: &fakeStatus{}, Readiness: &fakeReady{}}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(); err != nil {
+		t.Fatalf("Serve after Shutdown: %v", err)
+	}
+	opts.Addr = addr.String()
+	s2, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Listen(); err != nil {
+		t.Fatalf("port still held: %v", err)
+	}
+	s2.Shutdown(context.Background())
+}
+
 // TestRealScreener screens the sample travellers against the embedded UN
 // list through the API, with the real matcher.
 func TestRealScreener(t *testing.T) {
