@@ -29,6 +29,7 @@ var commands = map[string]cmdline.Command{
 	"keygen":  {Summary: "make HQ's signing key pair (hq.key, hq.pub) in a directory", Run: runKeygen},
 	"publish": {Summary: "publish a new edition of a list: delta, snapshot and signed head", Run: runPublish},
 	"heads":   {Summary: "re-sign and publish the head of every list (serve does it on a timer)", Run: runHeads},
+	"rotate":  {Summary: "announce HQ's next signing key to the posts (then restart serve with it)", Run: runRotate},
 	"lists":   {Summary: "show the lists HQ publishes and their state", Run: runLists},
 	"serve":   {Summary: "receive hits and status, ack, serve snapshots and deltas over HTTPS, re-sign heads", Run: runServe},
 	"posts":   {Summary: "show the fleet: presence, lists held against HQ's, outbox, clock", Run: runPosts},

@@ -195,7 +195,7 @@ func runPosts(ctx context.Context, env *Env, args []string) error {
 		return printJSON(env.Stdout, resp)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "POST\tONLINE\tLAST SEEN\tSOFTWARE\tLISTS (held/published)\tLAG\tOUTBOX\tCLOCK OFFSET\tSTALE")
+	fmt.Fprintln(tw, "POST\tONLINE\tLAST SEEN\tSOFTWARE\tLISTS (held/published)\tLAG\tOUTBOX\tCLOCK OFFSET\tSTALE\tKEYS")
 	for _, p := range resp.Posts {
 		online := p.Presence
 		if online == "" {
@@ -214,8 +214,8 @@ func runPosts(ctx context.Context, env *Env, args []string) error {
 		if len(p.Stale) > 0 {
 			stale = strings.Join(p.Stale, ",")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", p.Post, online, ago(p.LastSeen, resp.Now), dash(p.Software),
-			dash(strings.Join(lists, ", ")), lag, p.Outbox.Records, offset, stale)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", p.Post, online, ago(p.LastSeen, resp.Now), dash(p.Software),
+			dash(strings.Join(lists, ", ")), lag, p.Outbox.Records, offset, stale, dash(strings.Join(p.Keys, ",")))
 	}
 	return tw.Flush()
 }

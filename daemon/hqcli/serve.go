@@ -44,6 +44,7 @@ type serveFlags struct {
 	// The embedded broker.
 	listenMQTT, listenMQTTS, mqttCert, mqttKey, mqttClientCA, mqttPasswordFile string
 	mqttAnonymousLoopback                                                      bool
+	retainHits, retainStatus, retainTelemetry                                  retention
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
@@ -58,6 +59,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the bearer token of /v1/ (without one, /v1/ answers loopback clients only)")
 	fs.DurationVar(&f.headInterval, "head-interval", hqserver.DefaultHeadInterval, "how often every list's head is re-signed")
 	fs.Int64Var(&f.maxEditionSize, "max-edition-size", hqserver.DefaultMaxEditionSize, "largest edition (bytes) publish --hq may upload")
+	f.retainHits.d, f.retainStatus.d, f.retainTelemetry.d = hqserver.DefaultRetainHits, hqserver.DefaultRetainStatus, hqserver.DefaultRetainTelemetry
+	fs.Var(&f.retainHits, "retain-hits", "how long hits and dispositions are kept after HQ received them (5y, 30d, 12h; 0: forever)")
+	fs.Var(&f.retainStatus, "retain-status", "how long status records are kept (0: forever)")
+	fs.Var(&f.retainTelemetry, "retain-telemetry", "how long telemetry records are kept (0: forever)")
 	fs.StringVar(&f.listenMQTT, "listen-mqtt", "", "run the embedded broker, its plain listener on this loopback address (instead of --broker)")
 	fs.StringVar(&f.listenMQTTS, "listen-mqtts", "", "embedded broker: the posts' TLS listener, e.g. 0.0.0.0:8883")
 	fs.StringVar(&f.mqttCert, "mqtt-cert", "", "embedded broker: TLS certificate (PEM)")
@@ -215,6 +220,7 @@ func serve(ctx context.Context, env *Env, f *serveFlags) (err error) {
 		Store: st, Transport: cli, Publisher: pub, SnapshotDir: snapDir, DeltaDir: deltaDir,
 		UploadDir: uploadDir, MaxEditionSize: f.maxEditionSize,
 		HeadInterval: f.headInterval, AdminToken: token, Logger: log,
+		Retention: hqserver.Retention{Hits: f.retainHits.config(), Status: f.retainStatus.config(), Telemetry: f.retainTelemetry.config()},
 	})
 	if err != nil {
 		return err

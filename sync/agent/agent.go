@@ -26,7 +26,9 @@
 //     status: it supersedes the older one and reaches HQ reliably) and
 //     published retained on watchpost/v1/posts/<post>/status when the link
 //     is up (fire-and-forget, readable with mosquitto_sub), every
-//     StatusInterval and soon after a list changes.
+//     StatusInterval and soon after a list changes or a key rotation is
+//     accepted (the record names the trusted key ids, so HQ can tell when
+//     every post has a new key).
 //
 // Run owns every goroutine it starts and returns once they have stopped.
 package agent
@@ -263,6 +265,11 @@ func (a *Agent) handleRotation(m transport.Message) {
 	switch {
 	case errors.Is(err, protocol.ErrDuplicate):
 		return
+	case errors.Is(err, protocol.ErrExpired):
+		// A rotation whose window has ended stays retained on the broker
+		// and comes back on every connect: not an alarm.
+		a.log.Debug("expired key rotation ignored", "topic", m.Topic, "err", err)
+		return
 	case err != nil:
 		a.rejected.Add(1)
 		a.log.Warn("key rotation rejected", "topic", m.Topic, "err", err)
@@ -273,6 +280,11 @@ func (a *Agent) handleRotation(m transport.Message) {
 		if err := a.cfg.OnKeysChanged(a.cfg.Keys); err != nil {
 			a.log.Error("persisting the key set failed; the key is trusted until restart", "err", err)
 		}
+	}
+	// The status names the trusted keys: let HQ see the new one soon.
+	select {
+	case a.statusKick <- struct{}{}:
+	default:
 	}
 }
 
@@ -672,6 +684,11 @@ func (a *Agent) Status() Status {
 		ps.Screenings = n
 		if !last.IsZero() {
 			ps.LastScreening = last.UTC()
+		}
+	}
+	if a.cfg.Keys != nil {
+		for _, k := range a.cfg.Keys.Keys() {
+			ps.Keys = append(ps.Keys, k.ID().String())
 		}
 	}
 	s := Status{PostStatus: ps, Connected: a.cfg.Transport.Connected(), Counters: a.Counters()}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -147,6 +148,9 @@ func TestKeyRotation(t *testing.T) {
 	})
 	if r.saved.Load() != 1 {
 		t.Errorf("key set saved %d times, want 1", r.saved.Load())
+	}
+	if got := r.agent.Status().Keys; len(got) != 2 || !slices.Contains(got, next.ID().String()) || !slices.Contains(got, r.signer.ID().String()) {
+		t.Errorf("status keys %v, want both key ids", got)
 	}
 
 	rogue, err := protocol.GenerateSigner(rand.Reader)

@@ -68,6 +68,19 @@
 // Serving snapshots and retained deltas over HTTPS, receiving hits and
 // status, re-signing heads on a timer and the fleet view are the HQ server
 // (sync/hqserver, watchpost-hq serve). New epochs (HQ restored from a
-// backup) and key rotation statements are not published by this package
-// yet (posts accept rotations: sync/agent).
+// backup) are not published by this package yet.
+//
+// # Key rotation
+//
+// Publisher.AnnounceKey signs a protocol.KeyRotation for the next key with
+// the publisher's current key, publishes it retained on
+// watchpost/v1/keys/<new key id> (posts accept it into their key set:
+// sync/agent) and records the sealed statement in HQ's store (records
+// namespace KeysNamespace). RepublishHeads publishes the recorded
+// statements whose window has not ended again with the heads, unchanged:
+// re-signing them is neither needed (posts drop a statement they already
+// applied as a duplicate) nor possible once HQ signs with the new key (a
+// key cannot announce itself). The switch itself is a restart of the
+// publisher with the new key (watchpost-hq serve --key), once every post
+// reports the new key in its status.
 package hq

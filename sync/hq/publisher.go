@@ -54,6 +54,8 @@ const (
 	logKeyUpserts = "upserts"
 	logKeyDeletes = "deletes"
 	logKeyReason  = "reason"
+	logKeyKey     = "key_id"
+	logKeySigner  = "signer_id"
 )
 
 // topicPrefix starts every list topic (PROTOCOL.md 1).
@@ -600,6 +602,11 @@ type HeadResult struct {
 // version was never announced is announced in full. It returns what was
 // done for each list and the errors of the lists that failed (the others
 // are still re-signed).
+//
+// It also publishes again, retained and unchanged, the key rotation
+// statements AnnounceKey recorded whose window has not ended (see
+// AnnounceKey), so that a broker that lost its retained messages gets
+// them back; a failure there is among the errors returned.
 func (p *Publisher) RepublishHeads(ctx context.Context) ([]HeadResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -616,6 +623,9 @@ func (p *Publisher) RepublishHeads(ctx context.Context) ([]HeadResult, error) {
 			continue
 		}
 		out = append(out, r)
+	}
+	if _, err := p.republishKeys(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	return out, errors.Join(errs...)
 }

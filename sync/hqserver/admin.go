@@ -143,7 +143,7 @@ func (s *Server) serveAdminPost(w http.ResponseWriter, r *http.Request) bool {
 	p := r.URL.Path
 	var list string
 	switch {
-	case p == PathHeads:
+	case p == PathHeads, p == PathKeys:
 	case strings.HasPrefix(p, PathLists) && strings.HasSuffix(p, editionsSuffix):
 		list = strings.TrimSuffix(strings.TrimPrefix(p, PathLists), editionsSuffix)
 		if list == "" || strings.Contains(list, "/") {
@@ -170,9 +170,12 @@ func (s *Server) serveAdminPost(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	defer end()
-	if p == PathHeads {
+	switch p {
+	case PathHeads:
 		s.serveHeads(ctx, w)
-	} else {
+	case PathKeys:
+		s.serveKeys(ctx, w, r)
+	default:
 		s.serveEdition(ctx, w, r, list)
 	}
 	return true

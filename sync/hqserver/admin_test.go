@@ -16,6 +16,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // adminRig is a Server with a publisher over the fake broker, served by
@@ -26,13 +27,16 @@ type adminRig struct {
 	deltaDir string
 	upload   string
 	ts       *httptest.Server
+	signer   *protocol.Signer
+	broker   *fake.Broker
 }
 
 func newAdminRig(t *testing.T, cfg Config) *adminRig {
 	t.Helper()
 	dir := t.TempDir()
 	st := openStore(t, filepath.Join(dir, "store"))
-	cli, err := fake.NewBroker().Connect(fake.Options{ClientID: "watchpost-hq-serve"})
+	broker := fake.NewBroker()
+	cli, err := broker.Connect(fake.Options{ClientID: "watchpost-hq-serve"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +44,7 @@ func newAdminRig(t *testing.T, cfg Config) *adminRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &adminRig{store: st, deltaDir: filepath.Join(dir, "deltas"), upload: filepath.Join(dir, "uploads")}
+	r := &adminRig{store: st, deltaDir: filepath.Join(dir, "deltas"), upload: filepath.Join(dir, "uploads"), signer: signer, broker: broker}
 	snaps := filepath.Join(dir, "snapshots")
 	for _, d := range []string{snaps, r.upload} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
@@ -240,6 +244,9 @@ func TestPublishAuth(t *testing.T) {
 		if resp, _ := r.post(t, PathHeads, nil, hdr); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("heads with %v: %d", hdr, resp.StatusCode)
 		}
+		if resp, _ := r.post(t, PathKeys, []byte(`{}`), hdr); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("keys with %v: %d", hdr, resp.StatusCode)
+		}
 	}
 	if _, err := r.store.List("national"); err == nil {
 		t.Fatal("published without the token")
@@ -267,7 +274,7 @@ func TestPublishNoPublisher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{EditionsPath("national") + "?format=csv", PathHeads} {
+	for _, p := range []string{EditionsPath("national") + "?format=csv", PathHeads, PathKeys} {
 		req := httptest.NewRequest(http.MethodPost, p, strings.NewReader("id,name\nN1,X\n"))
 		req.RemoteAddr = "127.0.0.1:41234"
 		rec := httptest.NewRecorder()

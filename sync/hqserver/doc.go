@@ -17,6 +17,8 @@
 //	r/<post>/<id>          the t/ key of that record: the dedupe index
 //	p/<post>               the post's state (JSON postState): latest status,
 //	                       presence, last seen
+//	k/<kind>/<t/ key suffix>  empty: the per-kind time index the purge reads
+//	m/kind-index           set once every row has its k/ entry
 //
 // One goroutine writes records in batches (up to 256 records or 1 MiB of
 // payload per Badger transaction, SyncWrites): a record whose r/ key
@@ -38,6 +40,15 @@
 // with its reason in Record.Invalid and acked: nothing the post sent is
 // lost, and the post does not resend it forever. Invalid rows are counted
 // and shown by the hits query so an operator sees them.
+//
+// # Retention
+//
+// Run purges at start and every PurgeInterval (an hour; Config.Clock) the
+// records older than their kind's Retention by received_at (hits and
+// dispositions 5 years, status 30 days, telemetry 7 days by default),
+// with their r/ and k/ entries (Purge). A purged id that a post sends
+// again is stored again: posts delete a record once it is acked, so that
+// happens only for a post offline (or unacked) longer than the retention.
 //
 // # Status and presence
 //
@@ -68,10 +79,12 @@
 // edition file as the body (ofac-csv as a zip of the folder's files),
 // streamed to a temporary file in UploadDir (at most MaxEditionSize) and
 // published with the publisher (which serialises publications), answering
-// PublishResponse; and /v1/heads, RepublishHeads, answering HeadsResponse.
+// PublishResponse; /v1/heads, RepublishHeads, answering HeadsResponse;
+// and /v1/keys, a KeyRequest announcing HQ's next signing key
+// (hq.Publisher.AnnounceKey), answering KeyResponse or 400 with the reason.
 // An edition that cannot be read (the importer's file:line error), breaks
 // the protocol's limits, is empty or names an unknown format is refused
-// with 400 and nothing is published; without a Publisher both answer 503.
+// with 400 and nothing is published; without a Publisher all three answer 503.
 // Request bodies and the importer's messages are never logged.
 //
 // # Lifecycle

@@ -39,6 +39,10 @@ type Post struct {
 	Stale         []string  `json:"stale,omitempty"`
 	Screenings    uint64    `json:"screenings"`
 	LastScreening time.Time `json:"last_screening,omitzero"`
+	// Keys are the ids of the HQ keys the post trusts, from its latest
+	// status (absent: the post does not report them). Before HQ signs with
+	// a new key, every post should list it.
+	Keys []string `json:"keys,omitempty"`
 }
 
 // PostList compares one list held by a post with HQ's.
@@ -92,6 +96,7 @@ func fleetRow(ps postState, lists []hq.ListStatus) Post {
 	if st := ps.Status; st != nil {
 		p.Software, p.StatusClock, p.StatusAt = st.Software, st.Clock, ps.StatusAt
 		p.Outbox, p.Screenings, p.LastScreening = st.Outbox, st.Screenings, st.LastScreening
+		p.Keys = slices.Clone(st.Keys)
 		for _, l := range st.Lists {
 			held[l.List] = l
 		}

@@ -67,7 +67,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveFile(w, r, s.cfg.DeltaDir, list+"/"+file)
-	case p == PathHeads || strings.HasPrefix(p, PathLists):
+	case p == PathHeads || p == PathKeys || strings.HasPrefix(p, PathLists):
 		if !s.serveAdminPost(w, r) {
 			http.NotFound(w, r)
 		}

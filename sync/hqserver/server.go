@@ -114,6 +114,11 @@ type Config struct {
 	// AdminToken, if set, is the bearer token /v1/ requests must carry;
 	// if empty, /v1/ answers loopback clients only.
 	AdminToken string
+	// Retention of the stored records by kind (Retention's defaults for
+	// zero fields; negative: forever); PurgeInterval between purges
+	// (DefaultPurgeInterval when 0). Run purges only with a Transport.
+	Retention     Retention
+	PurgeInterval time.Duration
 	// Clock (outbox.SystemClock when nil).
 	Clock Clock
 	// Logger; nil discards. Payloads are never logged above debug.
@@ -139,6 +144,9 @@ type Counts struct {
 	Statuses, StaleStatuses, Presences, StalePresences uint64
 	// HeadRuns counts head re-sign runs, HeadErrors the failed ones.
 	HeadRuns, HeadErrors uint64
+	// Purged counts the records deleted past their retention; PurgeRuns
+	// the purges, PurgeErrors the failed ones.
+	Purged, PurgeRuns, PurgeErrors uint64
 }
 
 type counters struct {
@@ -146,6 +154,7 @@ type counters struct {
 	acksSent, ackedIDs, ackErrors                                 atomic.Uint64
 	statuses, staleStatuses, presences, stalePresences            atomic.Uint64
 	headRuns, headErrors                                          atomic.Uint64
+	purged, purgeRuns, purgeErrors                                atomic.Uint64
 }
 
 // Server is HQ's receiving and serving side. Its methods are safe for
@@ -218,6 +227,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxEditionSize <= 0 {
 		cfg.MaxEditionSize = DefaultMaxEditionSize
 	}
+	cfg.Retention = cfg.Retention.withDefaults()
+	if cfg.PurgeInterval <= 0 {
+		cfg.PurgeInterval = DefaultPurgeInterval
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = outbox.SystemClock{}
 	}
@@ -268,11 +281,13 @@ func (s *Server) Counts() Counts {
 		Statuses: n.statuses.Load(), StaleStatuses: n.staleStatuses.Load(),
 		Presences: n.presences.Load(), StalePresences: n.stalePresences.Load(),
 		HeadRuns: n.headRuns.Load(), HeadErrors: n.headErrors.Load(),
+		Purged: n.purged.Load(), PurgeRuns: n.purgeRuns.Load(), PurgeErrors: n.purgeErrors.Load(),
 	}
 }
 
-// Run runs the record writer, the ack batcher and the head re-sign timer
-// until ctx ends, then returns nil once all three have stopped. Acks
+// Run runs the record writer, the ack batcher, the purge timer and the
+// head re-sign timer until ctx ends, then returns nil once all of them
+// have stopped. Acks
 // pending at that moment are sent within 2 s (the records are stored; an
 // ack that is not sent costs a resend). Store and broker
 // errors have no caller to return to: they are counted and logged, and
@@ -297,6 +312,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.writer(ctx) })
 	wg.Go(func() { s.acker(ctx) })
+	wg.Go(func() { s.purger(ctx) })
 	if s.cfg.Publisher != nil {
 		wg.Go(func() { s.heads(ctx) })
 	}

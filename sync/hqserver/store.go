@@ -175,6 +175,9 @@ func (s *Server) storeBatch(ctx context.Context, batch []incoming) (map[string][
 			if err := tx.Set(rk, tk); err != nil {
 				return err
 			}
+			if err := tx.Set(kindKey(row.Kind, tk), []byte{}); err != nil {
+				return err
+			}
 			stored++
 			if row.Invalid != "" {
 				invalid++

@@ -123,6 +123,11 @@ type PostStatus struct {
 	// Screenings since the post started; LastScreening is the latest.
 	Screenings    uint64    `json:"screenings"`
 	LastScreening time.Time `json:"last_screening,omitzero"`
+	// Keys are the ids (16 hex digits) of the HQ keys the post trusts,
+	// sorted, expired ones included: HQ checks that every post has
+	// accepted a rotation before it signs with the new key. Absent from
+	// posts older than the field.
+	Keys []string `json:"keys,omitempty"`
 }
 
 // HitReport is the payload of an outbox record of kind "hit": one
