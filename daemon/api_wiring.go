@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/watchpost/watchpost/daemon/api"
 	"github.com/watchpost/watchpost/daemon/ledger"
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/sync/agent"
+	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -37,7 +41,11 @@ func (a apiLedger) Hits(ctx context.Context, f api.HitFilter) ([]api.HitRecord, 
 	}
 	out := make([]api.HitRecord, 0, len(page.Hits))
 	for i := range page.Hits {
-		out = append(out, apiHit(&page.Hits[i]))
+		r, err := a.apiHit(ctx, &page.Hits[i])
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, r)
 	}
 	return out, page.Next, nil
 }
@@ -47,7 +55,7 @@ func (a apiLedger) Hit(ctx context.Context, id string) (api.HitRecord, error) {
 	if err != nil {
 		return api.HitRecord{}, ledgerErr(err)
 	}
-	return apiHit(&h), nil
+	return a.apiHit(ctx, &h)
 }
 
 func (a apiLedger) Dispose(ctx context.Context, id string, d api.Disposition) (api.HitRecord, error) {
@@ -55,7 +63,7 @@ func (a apiLedger) Dispose(ctx context.Context, id string, d api.Disposition) (a
 	if err != nil {
 		return api.HitRecord{}, ledgerErr(err)
 	}
-	return apiHit(&h), nil
+	return a.apiHit(ctx, &h)
 }
 
 // ledgerErr maps the ledger's errors to the API's.
@@ -69,7 +77,9 @@ func ledgerErr(err error) error {
 	return err
 }
 
-func apiHit(h *ledger.HitRecord) api.HitRecord {
+// apiHit converts a hit record; the decision in force, if any, gets the
+// actor it came through.
+func (a apiLedger) apiHit(ctx context.Context, h *ledger.HitRecord) (api.HitRecord, error) {
 	r := api.HitRecord{
 		ID: h.ID, ScreeningID: h.ScreeningID, Status: api.StatusOpen, Source: h.Source, Ref: h.Ref,
 		Traveller: h.Traveller, Hits: h.Hits, ScreenedAt: h.ScreenedAt, Actor: h.Actor, Band: api.BandNone,
@@ -82,9 +92,40 @@ func apiHit(h *ledger.HitRecord) api.HitRecord {
 	if n := len(h.Decisions); n > 0 {
 		d := h.Decisions[n-1]
 		r.Status = api.StatusDisposed
-		r.Disposition = &api.Disposition{Decision: d.Decision, Officer: d.Officer, Note: d.Note, DecidedAt: d.DecidedAt}
+		actor, err := a.decisionActor(ctx, d)
+		if err != nil {
+			return api.HitRecord{}, fmt.Errorf("hit %s: %w", h.ID, err)
+		}
+		r.Disposition = &api.Disposition{Decision: d.Decision, Officer: d.Officer, Note: d.Note, Actor: actor, DecidedAt: d.DecidedAt}
 	}
-	return r
+	return r, nil
+}
+
+// decisionActor returns the API token a decision came through ("" if
+// unknown). The ledger does not keep it on the Decision but in the
+// decision's audit entry (as Via), written in the same transaction: at
+// the decision's time, naming the decision's id as its OutboxID. The
+// search stops at the first entry past that time.
+func (a apiLedger) decisionActor(ctx context.Context, d ledger.Decision) (string, error) {
+	f := ledger.AuditFilter{Since: d.DecidedAt, Limit: 8}
+	for {
+		page, err := a.l.Audit(ctx, f)
+		if err != nil {
+			return "", err
+		}
+		for _, e := range page.Entries {
+			if e.Action == ledger.ActionDisposition && e.OutboxID == d.ID {
+				return e.Via, nil
+			}
+			if e.Time.After(d.DecidedAt) {
+				return "", nil
+			}
+		}
+		if !page.More {
+			return "", nil
+		}
+		f.Cursor = page.Next
+	}
 }
 
 // apiStatus is the post as the API's StatusSource and Readiness.
@@ -132,7 +173,80 @@ func (a apiStatus) Ready(ctx context.Context) (api.ReadyState, string) {
 	return api.Ready, ""
 }
 
-// feedMetrics refreshes the API's gauges every interval until ctx ends.
+// registerMetrics registers in reg the post's series that are read at
+// scrape time: the agent's counters (ag is nil when the post has no link
+// to HQ), the outbox's depth and the ledger's counters.
+func registerMetrics(reg prometheus.Registerer, ag *agent.Agent, ob *outbox.Outbox, led *ledger.Ledger) error {
+	var cs []prometheus.Collector
+	if ag != nil {
+		counter := func(name, help string, f func(agent.Counters) uint64) prometheus.Collector {
+			return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+				func() float64 { return float64(f(ag.Counters())) })
+		}
+		cs = append(cs,
+			counter("watchpost_sync_deltas_applied_total", "List deltas applied, from MQTT or fetched over HTTPS.",
+				func(c agent.Counters) uint64 { return c.Applied }),
+			counter("watchpost_sync_snapshots_total", "List snapshots installed.",
+				func(c agent.Counters) uint64 { return c.Snapshots }),
+			counter("watchpost_sync_deltas_fetched_total", "List deltas fetched from HQ over HTTPS.",
+				func(c agent.Counters) uint64 { return c.FetchedDeltas }),
+			counter("watchpost_sync_rejected_total", "Messages from HQ rejected (unsigned, wrongly signed, corrupt, expired, rolled back).",
+				func(c agent.Counters) uint64 { return c.Rejected }),
+			counter("watchpost_sync_statuses_total", "Status records queued for HQ.",
+				func(c agent.Counters) uint64 { return c.Statuses }),
+		)
+	}
+	if ob != nil {
+		gauge := func(name, help string, labels prometheus.Labels, f func(outbox.Depth) float64) prometheus.Collector {
+			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels},
+				func() float64 { return f(ob.Depth()) })
+		}
+		const recordsHelp = "Records waiting in the outbox for HQ, by priority (high: hits and dispositions; low: the rest)."
+		cs = append(cs,
+			gauge("watchpost_outbox_records", recordsHelp, prometheus.Labels{"priority": "high"},
+				func(d outbox.Depth) float64 { return float64(d.High) }),
+			gauge("watchpost_outbox_records", recordsHelp, prometheus.Labels{"priority": "low"},
+				func(d outbox.Depth) float64 { return float64(d.Low) }),
+			gauge("watchpost_outbox_bytes", "Logical size of the outbox, compared with its budget.", nil,
+				func(d outbox.Depth) float64 { return float64(d.Bytes) }),
+			gauge("watchpost_outbox_budget_bytes", "The outbox's budget: past it, low-priority records are dropped.", nil,
+				func(d outbox.Depth) float64 { return float64(d.Budget) }),
+			gauge("watchpost_outbox_over_budget", "1 while the outbox is over its budget (the alarm), else 0.", nil,
+				func(d outbox.Depth) float64 { return bool01(d.OverBudget) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "watchpost_outbox_dropped_total", Help: "Low-priority records the outbox budget dropped.",
+			}, func() float64 { return float64(ob.Depth().Dropped) }),
+		)
+	}
+	if led != nil {
+		cs = append(cs,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "watchpost_ledger_open_hits", Help: "Hits awaiting an officer's decision.",
+			}, func() float64 { return float64(led.Stats().OpenHits) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "watchpost_ledger_screenings_total", Help: "Screenings recorded in the ledger (API, manifests, intake).",
+			}, func() float64 { return float64(led.Stats().Screenings) }),
+		)
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+func bool01(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// feedMetrics refreshes, every interval until ctx ends, the API's gauges
+// that the post pushes: the outbox depth, the link state and when each
+// loaded list was made (the series registerMetrics adds are read at
+// scrape time instead).
 func (p *Post) feedMetrics(ctx context.Context, m *api.Metrics, every time.Duration) {
 	known := map[string]bool{}
 	for {

@@ -211,6 +211,9 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		if err != nil {
 			return service.WithExitCode(cmdline.ExitConfig, fmt.Errorf("api: %w", err))
 		}
+		if err := registerMetrics(apiSrv.Metrics().Registerer(), ag, ob, led); err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
 		addr, err := apiSrv.Listen()
 		if err != nil {
 			return fmt.Errorf("api: %w", err)

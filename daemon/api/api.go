@@ -241,7 +241,8 @@ type Options struct {
 	Status    StatusSource
 	Readiness Readiness
 	// Metrics receives the API's counters; New makes one when nil. The
-	// daemon feeds its gauges (SetOutboxDepth, SetListImported, SetLinkUp).
+	// daemon feeds its gauges (SetOutboxDepth, SetListImported, SetLinkUp)
+	// and registers its own collectors through Metrics.Registerer.
 	Metrics *Metrics
 	// Logger for request and error lines (slog.Default() when nil).
 	Logger *slog.Logger
@@ -265,6 +266,8 @@ type Server struct {
 	tokens    []tokenHash
 	handler   http.Handler
 	routes    []*route
+
+	metricsHandler http.Handler // answers /metrics from metrics' registry
 
 	mu     sync.Mutex
 	srv    *http.Server
@@ -336,6 +339,7 @@ func New(opts Options) (*Server, error) {
 		s.now = time.Now
 	}
 	s.mrz.Now = s.now
+	s.metricsHandler = s.metrics.handler(s.log)
 	s.handler = s.buildRoutes()
 	return s, nil
 }

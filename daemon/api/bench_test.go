@@ -171,7 +171,10 @@ func runLoad(b *testing.B, cfg loadgen.Config) loadgen.Result {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadgenChild$", "-test.count=1", "-test.v=false")
-	cmd.Env = append(os.Environ(), loadgenEnv+"="+path)
+	// GOGC and GOMEMLIMIT given to the benchmark are the server's: the
+	// load generator runs with the runtime's defaults, so that a GC
+	// setting is measured on the server alone.
+	cmd.Env = append(os.Environ(), loadgenEnv+"="+path, "GOGC=100", "GOMEMLIMIT=off")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

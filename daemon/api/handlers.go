@@ -474,11 +474,8 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request, _ string) 
 	writeBytes(w, status, "text/plain; charset=utf-8", []byte(body+"\n"))
 }
 
-func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request, _ string) {
-	buf := getBuf()
-	defer putBuf(buf)
-	s.metrics.WriteText(buf)
-	writeBytes(w, http.StatusOK, MetricsContentType, buf.Bytes())
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, _ string) {
+	s.metricsHandler.ServeHTTP(w, r)
 }
 
 //go:embed openapi.json

@@ -1,22 +1,19 @@
 package api
 
 import (
-	"bytes"
-	"fmt"
-	"math"
-	"slices"
+	"log/slog"
+	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/watchpost/watchpost/engine"
 )
-
-// MetricsContentType is the Prometheus text exposition format /metrics
-// writes.
-const MetricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 // latencyBuckets are the upper bounds, in seconds, of the latency
 // histograms: a screen takes tens of microseconds, an HTTP request well
@@ -24,9 +21,11 @@ const MetricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 var latencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
 
 // Metrics counts what the API does and holds the gauges the daemon feeds,
-// and writes them all in the Prometheus text format. Counting is lock-free
-// on the request path. A Metrics is safe for concurrent use; the zero value
-// is not, use NewMetrics.
+// in a Prometheus registry of its own (never the global one) that /metrics
+// exposes with the Go runtime and process collectors. Counting on the
+// request path uses children resolved once (per route, per status code,
+// per band and list), not a label lookup per request. A Metrics is safe
+// for concurrent use; the zero value is not, use NewMetrics.
 //
 // Series (all prefixed watchpost_):
 //
@@ -37,23 +36,27 @@ var latencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.
 //	http_requests_total{route,code}       API requests answered
 //	http_request_duration_seconds{route}  histogram of API request time
 //	outbox_depth                          records waiting for HQ (daemon-fed)
-//	list_age_seconds{list}                age of each loaded list (daemon-fed)
+//	list_age_seconds{list}                age of each loaded list (daemon-fed, computed at scrape)
 //	link_up                               1 when the link to HQ is up (daemon-fed)
+//
+// The daemon registers its own collectors through Registerer.
 type Metrics struct {
-	now func() time.Time
+	reg *prometheus.Registry
 
-	screensAPI, screensManifest atomic.Uint64
-	screenErrors                atomic.Uint64
-	screenLatency               histogram
-	hits                        sync.Map // hitKey → *atomic.Uint64
+	screensAPI, screensManifest prometheus.Counter
+	screenErrors                prometheus.Counter
+	screenLatency               prometheus.Histogram
+	hits                        *prometheus.CounterVec
+	hitChildren                 sync.Map // hitKey → prometheus.Counter
+	requests                    *prometheus.CounterVec
+	requestLatency              *prometheus.HistogramVec
 
 	routesMu sync.Mutex
-	routes   []*routeMetrics
+	routes   map[string]*routeMetrics
 
-	outboxDepth atomic.Int64
-	linkUp      atomic.Bool
-	listsMu     sync.Mutex
-	lists       map[string]time.Time
+	outboxDepth prometheus.Gauge
+	linkUp      prometheus.Gauge
+	lists       *listAges
 }
 
 type hitKey struct {
@@ -61,79 +64,141 @@ type hitKey struct {
 	list string
 }
 
-// NewMetrics returns empty metrics.
+// NewMetrics returns empty metrics in a new registry.
 func NewMetrics() *Metrics {
-	m := &Metrics{now: time.Now, lists: map[string]time.Time{}}
-	m.screenLatency.init()
+	m := &Metrics{
+		reg:    prometheus.NewRegistry(),
+		routes: map[string]*routeMetrics{},
+		lists:  &listAges{now: time.Now, at: map[string]time.Time{}},
+	}
+	screens := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "watchpost_screens_total", Help: "Travellers screened, by source (api, manifest).",
+	}, []string{"source"})
+	m.screensAPI = screens.WithLabelValues(SourceAPI)
+	m.screensManifest = screens.WithLabelValues(SourceManifest)
+	m.screenErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "watchpost_screen_errors_total", Help: "Travellers the matcher refused or failed to screen.",
+	})
+	m.hits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "watchpost_hits_total", Help: "Hits returned, one per listed entry, by band and list.",
+	}, []string{"band", "list"})
+	m.screenLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "watchpost_screen_duration_seconds", Help: "Time to screen one traveller.", Buckets: latencyBuckets,
+	})
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "watchpost_http_requests_total", Help: "API requests answered, by route and status code.",
+	}, []string{"route", "code"})
+	m.requestLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "watchpost_http_request_duration_seconds", Help: "Time to answer an API request, by route.", Buckets: latencyBuckets,
+	}, []string{"route"})
+	m.outboxDepth = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "watchpost_outbox_depth", Help: "Records waiting in the outbox for HQ.",
+	})
+	m.linkUp = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "watchpost_link_up", Help: "1 when the link to HQ is up, else 0.",
+	})
+	m.reg.MustRegister(
+		screens, m.screenErrors, m.hits, m.screenLatency, m.requests, m.requestLatency,
+		m.outboxDepth, m.lists, m.linkUp,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
 	return m
 }
 
+// Registerer is where the daemon registers its own collectors, to be
+// exposed on /metrics with the API's.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
+
+// handler answers /metrics from the registry. A collector that fails is
+// logged and left out; the rest is still served.
+func (m *Metrics) handler(log *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorHandling: promhttp.ContinueOnError,
+		Registry:      m.reg, // counts promhttp_metric_handler_errors_total
+	})
+}
+
 // SetOutboxDepth sets the number of records waiting in the outbox for HQ.
-func (m *Metrics) SetOutboxDepth(n int) { m.outboxDepth.Store(int64(n)) }
+func (m *Metrics) SetOutboxDepth(n int) { m.outboxDepth.Set(float64(n)) }
 
 // SetLinkUp sets whether the link to HQ is up.
-func (m *Metrics) SetLinkUp(up bool) { m.linkUp.Store(up) }
+func (m *Metrics) SetLinkUp(up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.linkUp.Set(v)
+}
 
 // SetListImported sets when the loaded version of a list was made (its
 // import, or its head's issue time): list_age_seconds is the time since,
 // computed at each scrape so that it keeps growing while no update
 // arrives.
 func (m *Metrics) SetListImported(list string, at time.Time) {
-	m.listsMu.Lock()
-	m.lists[list] = at
-	m.listsMu.Unlock()
+	m.lists.mu.Lock()
+	m.lists.at[list] = at
+	m.lists.mu.Unlock()
 }
 
 // ForgetList drops a list that is no longer loaded.
 func (m *Metrics) ForgetList(list string) {
-	m.listsMu.Lock()
-	delete(m.lists, list)
-	m.listsMu.Unlock()
+	m.lists.mu.Lock()
+	delete(m.lists.at, list)
+	m.lists.mu.Unlock()
 }
 
 func (m *Metrics) observeScreen(d time.Duration, err error) {
-	m.screenLatency.observe(d)
+	m.screenLatency.Observe(d.Seconds())
 	if err != nil {
-		m.screenErrors.Add(1)
+		m.screenErrors.Inc()
 	}
 }
 
 // countScreen counts a traveller screened from source.
 func (m *Metrics) countScreen(source string) {
 	if source == SourceManifest {
-		m.screensManifest.Add(1)
+		m.screensManifest.Inc()
 	} else {
-		m.screensAPI.Add(1)
+		m.screensAPI.Inc()
 	}
 }
 
 func (m *Metrics) countHit(band engine.Band, list string) {
 	k := hitKey{band, list}
-	c, ok := m.hits.Load(k)
+	c, ok := m.hitChildren.Load(k)
 	if !ok {
-		c, _ = m.hits.LoadOrStore(k, new(atomic.Uint64))
+		c, _ = m.hitChildren.LoadOrStore(k, m.hits.WithLabelValues(string(band), list))
 	}
-	c.(*atomic.Uint64).Add(1)
+	c.(prometheus.Counter).Inc()
 }
 
-// routeMetrics are the counters of one route.
+// routeMetrics are the children of one route: its latency histogram,
+// resolved once, and its request counter per status code, resolved on
+// the code's first use.
 type routeMetrics struct {
-	pattern string
-	codes   [600]atomic.Uint64 // by status code
-	latency histogram
+	pattern  string
+	requests *prometheus.CounterVec // curried with the route
+	codes    [600]atomic.Pointer[counterRef]
+	latency  prometheus.Observer
 }
+
+// counterRef holds a counter for an atomic.Pointer.
+type counterRef struct{ prometheus.Counter }
 
 func (m *Metrics) route(pattern string) *routeMetrics {
 	m.routesMu.Lock()
 	defer m.routesMu.Unlock()
-	for _, r := range m.routes {
-		if r.pattern == pattern {
-			return r
-		}
+	if r := m.routes[pattern]; r != nil {
+		return r
 	}
-	r := &routeMetrics{pattern: pattern}
-	r.latency.init()
-	m.routes = append(m.routes, r)
+	r := &routeMetrics{
+		pattern:  pattern,
+		requests: m.requests.MustCurryWith(prometheus.Labels{"route": pattern}),
+		latency:  m.requestLatency.WithLabelValues(pattern),
+	}
+	m.routes[pattern] = r
 	return r
 }
 
@@ -141,185 +206,38 @@ func (r *routeMetrics) observe(code int, d time.Duration) {
 	if code < 0 || code >= len(r.codes) {
 		code = 0
 	}
-	r.codes[code].Add(1)
-	r.latency.observe(d)
+	c := r.codes[code].Load()
+	if c == nil {
+		// Two first requests may both resolve the child: the vector
+		// returns the same one to each.
+		c = &counterRef{r.requests.WithLabelValues(strconv.Itoa(code))}
+		r.codes[code].Store(c)
+	}
+	c.Inc()
+	r.latency.Observe(d.Seconds())
 }
 
-// histogram is a fixed-bucket latency histogram.
-type histogram struct {
-	bounds []time.Duration
-	counts []atomic.Uint64 // len(bounds)+1, the last is +Inf
-	sumNS  atomic.Uint64
+// listAges is the list_age_seconds collector: the age of each loaded list,
+// computed at scrape time from when its loaded version was made.
+type listAges struct {
+	now func() time.Time
+	mu  sync.Mutex
+	at  map[string]time.Time
 }
 
-func (h *histogram) init() {
-	h.bounds = make([]time.Duration, len(latencyBuckets))
-	h.counts = make([]atomic.Uint64, len(latencyBuckets)+1)
-	for i, b := range latencyBuckets {
-		h.bounds[i] = time.Duration(b * float64(time.Second))
+var listAgeDesc = prometheus.NewDesc("watchpost_list_age_seconds", "Age of the loaded version of each list.", []string{"list"}, nil)
+
+func (l *listAges) Describe(ch chan<- *prometheus.Desc) { ch <- listAgeDesc }
+
+func (l *listAges) Collect(ch chan<- prometheus.Metric) {
+	now := l.now()
+	l.mu.Lock()
+	ms := make([]prometheus.Metric, 0, len(l.at))
+	for list, at := range l.at {
+		ms = append(ms, prometheus.MustNewConstMetric(listAgeDesc, prometheus.GaugeValue, now.Sub(at).Seconds(), list))
 	}
-}
-
-func (h *histogram) observe(d time.Duration) {
-	i := 0
-	for i < len(h.bounds) && d > h.bounds[i] {
-		i++
+	l.mu.Unlock()
+	for _, m := range ms {
+		ch <- m
 	}
-	h.counts[i].Add(1)
-	if d > 0 {
-		h.sumNS.Add(uint64(d))
-	}
-}
-
-// WriteText writes every series in the Prometheus text exposition format
-// (version 0.0.4).
-func (m *Metrics) WriteText(b *bytes.Buffer) {
-	header(b, "watchpost_screens_total", "counter", "Travellers screened, by source (api, manifest).")
-	counter(b, "watchpost_screens_total", []string{"source", SourceAPI}, m.screensAPI.Load())
-	counter(b, "watchpost_screens_total", []string{"source", SourceManifest}, m.screensManifest.Load())
-
-	header(b, "watchpost_screen_errors_total", "counter", "Travellers the matcher refused or failed to screen.")
-	counter(b, "watchpost_screen_errors_total", nil, m.screenErrors.Load())
-
-	header(b, "watchpost_hits_total", "counter", "Hits returned, one per listed entry, by band and list.")
-	type hitRow struct {
-		k hitKey
-		n uint64
-	}
-	var rows []hitRow
-	m.hits.Range(func(k, v any) bool {
-		rows = append(rows, hitRow{k.(hitKey), v.(*atomic.Uint64).Load()})
-		return true
-	})
-	slices.SortFunc(rows, func(a, b hitRow) int {
-		if c := strings.Compare(string(a.k.band), string(b.k.band)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.k.list, b.k.list)
-	})
-	for _, r := range rows {
-		counter(b, "watchpost_hits_total", []string{"band", string(r.k.band), "list", r.k.list}, r.n)
-	}
-
-	header(b, "watchpost_screen_duration_seconds", "histogram", "Time to screen one traveller.")
-	m.screenLatency.write(b, "watchpost_screen_duration_seconds", nil)
-
-	m.routesMu.Lock()
-	routes := slices.Clone(m.routes)
-	m.routesMu.Unlock()
-	header(b, "watchpost_http_requests_total", "counter", "API requests answered, by route and status code.")
-	for _, r := range routes {
-		for code := range r.codes {
-			if n := r.codes[code].Load(); n > 0 {
-				counter(b, "watchpost_http_requests_total", []string{"route", r.pattern, "code", strconv.Itoa(code)}, n)
-			}
-		}
-	}
-	header(b, "watchpost_http_request_duration_seconds", "histogram", "Time to answer an API request, by route.")
-	for _, r := range routes {
-		r.latency.write(b, "watchpost_http_request_duration_seconds", []string{"route", r.pattern})
-	}
-
-	header(b, "watchpost_outbox_depth", "gauge", "Records waiting in the outbox for HQ.")
-	gauge(b, "watchpost_outbox_depth", nil, float64(m.outboxDepth.Load()))
-
-	header(b, "watchpost_list_age_seconds", "gauge", "Age of the loaded version of each list.")
-	now := m.now()
-	m.listsMu.Lock()
-	names := make([]string, 0, len(m.lists))
-	for n := range m.lists {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		gauge(b, "watchpost_list_age_seconds", []string{"list", n}, now.Sub(m.lists[n]).Seconds())
-	}
-	m.listsMu.Unlock()
-
-	header(b, "watchpost_link_up", "gauge", "1 when the link to HQ is up, else 0.")
-	up := 0.0
-	if m.linkUp.Load() {
-		up = 1
-	}
-	gauge(b, "watchpost_link_up", nil, up)
-}
-
-func header(b *bytes.Buffer, name, typ, help string) {
-	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
-}
-
-// series writes name{labels} with labels given as name, value pairs.
-func series(b *bytes.Buffer, name string, labels []string) {
-	b.WriteString(name)
-	if len(labels) == 0 {
-		return
-	}
-	b.WriteByte('{')
-	for i := 0; i+1 < len(labels); i += 2 {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(labels[i])
-		b.WriteString(`="`)
-		escapeLabel(b, labels[i+1])
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-}
-
-func escapeLabel(b *bytes.Buffer, v string) {
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; c {
-		case '\\':
-			b.WriteString(`\\`)
-		case '"':
-			b.WriteString(`\"`)
-		case '\n':
-			b.WriteString(`\n`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-}
-
-func counter(b *bytes.Buffer, name string, labels []string, n uint64) {
-	series(b, name, labels)
-	b.WriteByte(' ')
-	b.WriteString(strconv.FormatUint(n, 10))
-	b.WriteByte('\n')
-}
-
-func gauge(b *bytes.Buffer, name string, labels []string, v float64) {
-	series(b, name, labels)
-	b.WriteByte(' ')
-	b.WriteString(formatFloat(v))
-	b.WriteByte('\n')
-}
-
-func formatFloat(v float64) string {
-	switch {
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	case math.IsNaN(v):
-		return "NaN"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
-}
-
-func (h *histogram) write(b *bytes.Buffer, name string, labels []string) {
-	var cum uint64
-	le := append(slices.Clone(labels), "le", "")
-	for i := range h.counts {
-		cum += h.counts[i].Load()
-		if i < len(latencyBuckets) {
-			le[len(le)-1] = formatFloat(latencyBuckets[i])
-		} else {
-			le[len(le)-1] = "+Inf"
-		}
-		counter(b, name+"_bucket", le, cum)
-	}
-	gauge(b, name+"_sum", labels, float64(h.sumNS.Load())/1e9)
-	counter(b, name+"_count", labels, cum)
 }
