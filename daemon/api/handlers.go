@@ -70,19 +70,8 @@ type ManifestScreening struct {
 }
 
 func (s *Server) handleScreen(w http.ResponseWriter, r *http.Request, actor string) {
-	if e := checkContentType(r, true, "application/json"); e != nil {
-		writeBad(w, e)
-		return
-	}
-	buf := getBuf()
-	defer putBuf(buf)
-	if e := readBody(w, r, MaxScreenBody, buf); e != nil {
-		writeBad(w, e)
-		return
-	}
 	var req screenRequest
-	if e := decodeStrict(buf.Bytes(), &req); e != nil {
-		writeBad(w, e)
+	if !readJSON(w, r, MaxScreenBody, &req) {
 		return
 	}
 	res := ScreenResult{Traveller: req.Query}
@@ -398,19 +387,8 @@ type dispositionRequest struct {
 }
 
 func (s *Server) handleDisposition(w http.ResponseWriter, r *http.Request, actor string) {
-	if e := checkContentType(r, true, "application/json"); e != nil {
-		writeBad(w, e)
-		return
-	}
-	buf := getBuf()
-	defer putBuf(buf)
-	if e := readBody(w, r, MaxScreenBody, buf); e != nil {
-		writeBad(w, e)
-		return
-	}
 	var req dispositionRequest
-	if e := decodeStrict(buf.Bytes(), &req); e != nil {
-		writeBad(w, e)
+	if !readJSON(w, r, MaxScreenBody, &req) {
 		return
 	}
 	switch req.Decision {
@@ -483,4 +461,25 @@ var openAPI []byte
 
 func (s *Server) handleOpenAPI(w http.ResponseWriter, _ *http.Request, _ string) {
 	writeBytes(w, http.StatusOK, "application/json", openAPI)
+}
+
+// readJSON reads a JSON request body of at most limit bytes into v,
+// strictly (unknown fields and trailing data are errors). On a bad
+// request it writes the 4xx answer and returns false.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	if e := checkContentType(r, true, "application/json"); e != nil {
+		writeBad(w, e)
+		return false
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	if e := readBody(w, r, limit, buf); e != nil {
+		writeBad(w, e)
+		return false
+	}
+	if e := decodeStrict(buf.Bytes(), v); e != nil {
+		writeBad(w, e)
+		return false
+	}
+	return true
 }
