@@ -142,10 +142,59 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 	p.ob, p.ledger = ob, led
 	p.mu.Unlock()
 
+	// Everything started from here on is stopped by shutdown, in order:
+	// intake and API (no new screening), then, on a normal stop only, a
+	// bounded flush of the outbox to HQ, then the goroutines and the MQTT
+	// link; the deferred close of the store runs last. An error return
+	// at any point runs the same shutdown without the flush.
 	runCtx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	intakeCtx, stopIntake := context.WithCancel(runCtx)
+	var intakeWG sync.WaitGroup
+	var (
+		ag      *agent.Agent
+		apiSrv  *api.Server
+		stopped bool
+	)
+	stopTimeout := time.Duration(cfg.StopTimeout)
+	if stopTimeout <= 0 {
+		stopTimeout = 10 * time.Second
+	}
+	shutdown := func(flush bool) {
+		if stopped {
+			return
+		}
+		stopped = true
+		stopIntake()
+		if apiSrv != nil {
+			sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := apiSrv.Shutdown(sctx); err != nil {
+				p.log.Warn("API shutdown", "err", err)
+			}
+			scancel()
+		}
+		intakeWG.Wait()
+		// Half the stop budget for HQ to receive what is queued (the
+		// outbox is on disk: a cut-short flush loses nothing), a quarter
+		// for the MQTT close, the rest for the store.
+		if flush && ag != nil {
+			fctx, fcancel := context.WithTimeout(context.Background(), stopTimeout/2)
+			if err := ag.Flush(fctx); err != nil {
+				p.log.Warn("stopping with records for HQ still queued (sent after the next start)", "err", err)
+			}
+			fcancel()
+		}
+		cancel()
+		wg.Wait()
+		if c := p.mqttClient(); c != nil {
+			cctx, ccancel := context.WithTimeout(context.Background(), stopTimeout/4)
+			if err := c.Close(cctx); err != nil {
+				p.log.Warn("closing the MQTT link", "err", err)
+			}
+			ccancel()
+		}
+	}
+	defer shutdown(false)
 	wg.Add(2)
 	go func() { defer wg.Done(); p.rebuildLoop(runCtx) }()
 	go func() {
@@ -155,7 +204,6 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		}
 	}()
 
-	var ag *agent.Agent
 	if len(cfg.HQ.Brokers) > 0 {
 		ag, err = p.startLink(ctx, st, ob)
 		if err != nil {
@@ -174,9 +222,6 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 
 	// Intake: the folder where airline and PIU systems drop files. It is
 	// stopped first on the way down.
-	intakeCtx, stopIntake := context.WithCancel(runCtx)
-	defer stopIntake()
-	var intakeWG sync.WaitGroup
 	if cfg.Intake.Dir != "" {
 		in, err := intake.New(intake.Options{
 			Dir: cfg.Intake.Dir, Processor: intakeProcessor{p}, StableFor: time.Duration(cfg.Intake.StableFor),
@@ -194,7 +239,6 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 
 	// The local API, bound before the post says it is ready so that a
 	// bind error stops the start.
-	var apiSrv *api.Server
 	if cfg.API.Enabled() {
 		tokens := make([]api.Token, len(cfg.API.Tokens))
 		for i, t := range cfg.API.Tokens {
@@ -236,43 +280,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		ready()
 	}
 	<-ctx.Done()
-	// Stop intake first: no new screening starts.
-	stopIntake()
-	if apiSrv != nil {
-		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if err := apiSrv.Shutdown(sctx); err != nil {
-			p.log.Warn("API shutdown", "err", err)
-		}
-		scancel()
-	}
-	intakeWG.Wait()
-
-	// Stage 1: give HQ a bounded chance to receive what is queued (half
-	// the stop budget; the outbox is on disk, so a cut-short flush loses
-	// nothing), then a quarter for the MQTT close and the rest for the
-	// store.
-	stop := time.Duration(cfg.StopTimeout)
-	if stop <= 0 {
-		stop = 10 * time.Second
-	}
-	if ag != nil {
-		fctx, fcancel := context.WithTimeout(context.Background(), stop/2)
-		if err := ag.Flush(fctx); err != nil {
-			p.log.Warn("stopping with records for HQ still queued (sent after the next start)", "err", err)
-		}
-		fcancel()
-	}
-	// Stage 2: stop the goroutines and the link; the deferred close of the
-	// store runs last.
-	cancel()
-	wg.Wait()
-	if c := p.mqttClient(); c != nil {
-		cctx, ccancel := context.WithTimeout(context.Background(), stop/4)
-		if err := c.Close(cctx); err != nil {
-			p.log.Warn("closing the MQTT link", "err", err)
-		}
-		ccancel()
-	}
+	shutdown(true)
 	p.log.Info("post stopped")
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -140,3 +141,48 @@ func TestPostLifecycle(t *testing.T) {
 }
 
 func ledgerFilterAll() ledger.HitFilter { return ledger.HitFilter{Limit: 100} }
+
+// TestPostStartFailure: a start that fails after the background work has
+// begun (the API's port is taken) returns the error promptly and stops
+// everything it started.
+func TestPostStartFailure(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.PostID = "test-post"
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.API.Listen = taken.Addr().String()
+	cfg.Intake.Dir = filepath.Join(dir, "intake")
+	before := runtime.NumGoroutine()
+	p, err := NewPost(cfg, PostOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background(), func() { t.Error("ready reported on a failed start") }) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "api") {
+			t.Fatalf("Run: %v, want the API's bind error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after a failed start")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		t.Errorf("%d goroutines after the failed start, %d before", n, before)
+	}
+	// The store was closed: it opens again.
+	st, err := OpenStore(cfg.DataDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+}
