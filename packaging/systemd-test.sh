@@ -206,16 +206,16 @@ is_running || fail "not active (running) after start: $(status)"
 [ "$(show StatusText)" = Screening ] || fail "StatusText '$(show StatusText)', want Screening (sent with READY=1)"
 in_ct journalctl -u watchpost --no-pager -o cat > "$work/journal.txt"
 awk '/Starting watchpost.service/ { n = NR } END { exit !n }' "$work/journal.txt" || fail "no 'Starting watchpost.service' in the journal"
-# Lines of the last start: "Service ready" (logged when READY=1 is sent)
-# must come before systemd's "Started".
+# The order of "Service ready" (the post's stderr stream) and systemd's
+# "Started" in the journal is not reliable (two sources, interleaved as
+# journald reads them), so it is shown, not checked: the control above
+# (no NOTIFY_SOCKET: never active) and StatusText (sent with READY=1)
+# prove the readiness gate.
 awk '/Starting watchpost.service/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$work/journal.txt" > "$work/last-start.txt"
 cat "$work/last-start.txt"
-r=$(grep -n 'msg="Service ready"' "$work/last-start.txt" | head -n 1 | cut -d: -f1)
-s=$(grep -n 'Started watchpost.service' "$work/last-start.txt" | head -n 1 | cut -d: -f1)
-[ -n "$r" ] && [ -n "$s" ] && [ "$r" -lt "$s" ] || fail "journal: want 'Service ready' before systemd's 'Started' (lines ${r:-none}, ${s:-none})"
 exec_us=$(show ExecMainStartTimestampMonotonic); active_us=$(show ActiveEnterTimestampMonotonic)
 echo "exec to active (READY=1): $(( (active_us - exec_us) / 1000 ))ms"
-ok "start: active (running) after READY=1 (StatusText Screening, 'Service ready' before 'Started'; ${start_ms}ms)"
+ok "start: active (running) after READY=1 (StatusText Screening; ${start_ms}ms)"
 
 step "systemctl show, /healthz"
 in_ct systemctl show -p MainPID,NRestarts,ExecMainStatus watchpost
