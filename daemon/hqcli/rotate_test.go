@@ -47,7 +47,12 @@ func TestRotateThroughServe(t *testing.T) {
 
 	notAfter := time.Now().Add(400 * 24 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
 	newPub := filepath.Join(newDir, hq.PublicKeyFile)
-	rotate := []string{"rotate", "--hq", httpURL, "--token-file", token, "--new-pub", newPub, "--not-after", notAfter}
+	// An explicit not-before: the default (now) would differ between the
+	// first announcement and the re-announcement below when a second
+	// boundary passes in between, and a key re-announced with other dates
+	// is refused.
+	notBefore := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
+	rotate := []string{"rotate", "--hq", httpURL, "--token-file", token, "--new-pub", newPub, "--not-before", notBefore, "--not-after", notAfter}
 	code, out, stderr := runCmd(t, rotate...)
 	if code != ExitOK || !strings.Contains(out, fmt.Sprintf("announced key %s, signed by key %s\n", newSigner.ID(), oldSigner.ID())) ||
 		!strings.Contains(out, "until "+notAfter) || !strings.Contains(out, "watchpost-hq posts --hq "+httpURL) ||
@@ -128,7 +133,7 @@ func TestRotateThroughServe(t *testing.T) {
 	}
 
 	// Direct mode, serve stopped: the same announcement is published again.
-	code, out, stderr = runCmd(t, "rotate", "--data-dir", data, "--key", key, "--broker", url, "--new-pub", newPub, "--not-after", notAfter)
+	code, out, stderr = runCmd(t, "rotate", "--data-dir", data, "--key", key, "--broker", url, "--new-pub", newPub, "--not-before", notBefore, "--not-after", notAfter)
 	if code != ExitOK || !strings.Contains(out, "published again") {
 		t.Fatalf("rotate --data-dir: %d %s%s", code, out, stderr)
 	}
