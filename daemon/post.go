@@ -102,7 +102,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 	if err := checkDataDir(dataDir); err != nil {
 		return service.WithExitCode(cmdline.ExitDataDir, err)
 	}
-	st, err := OpenStore(dataDir, p.log)
+	st, err := OpenStore(dataDir, cfg.Store.Key(), p.log)
 	if err != nil {
 		return service.WithExitCode(cmdline.ExitStore, err)
 	}

@@ -37,7 +37,7 @@ func TestPostLifecycle(t *testing.T) {
 	cfg.StopTimeout = config.Duration(5 * time.Second)
 
 	// The UN list, imported locally before the post starts.
-	st, err := OpenStore(cfg.DataDir, nil)
+	st, err := OpenStore(cfg.DataDir, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestPostStartFailure(t *testing.T) {
 		t.Errorf("%d goroutines after the failed start, %d before", n, before)
 	}
 	// The store was closed: it opens again.
-	st, err := OpenStore(cfg.DataDir, nil)
+	st, err := OpenStore(cfg.DataDir, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,14 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 )
 
@@ -25,15 +27,21 @@ const (
 func StoreDir(dataDir string) string { return filepath.Join(dataDir, storeSubdir) }
 
 // OpenStore opens the store in dataDir (creating the directory, mode
-// 0700, if needed). A store held by another process (the running
-// service) gets an error that says so.
-func OpenStore(dataDir string, logger *slog.Logger) (*badgerstore.Store, error) {
+// 0700, if needed), encrypted at rest with key (config.Store.Key; nil for
+// an unencrypted store). A store held by another process (the running
+// service) gets an error that says so; a key that does not fit the store
+// gets one wrapping badgerstore.ErrEncryptionKey that says where the key
+// is configured.
+func OpenStore(dataDir string, key []byte, logger *slog.Logger) (*badgerstore.Store, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	dir := StoreDir(dataDir)
-	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: logger})
+	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: logger, EncryptionKey: key})
 	if err != nil {
+		if errors.Is(err, badgerstore.ErrEncryptionKey) {
+			return nil, fmt.Errorf("%w (the service reads the key from store.encryption_key_file or %s; the watchpost commands from --store-key-file or %[2]s)", err, config.EnvStoreEncryptionKey)
+		}
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "resource temporarily unavailable") {
 			return nil, fmt.Errorf("open store %s: it is in use by another process (is the watchpost service running? stop it, or ask it with 'watchpost status'): %w", dir, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/daemon"
+	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
@@ -36,12 +38,13 @@ type benchRow struct {
 }
 
 func runBench(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "bench", "[--persons N] [--documents N] [--queries N] [--ofac DIR]")
+	fs := newFlags(env, "bench", "[--persons N] [--documents N] [--queries N] [--ofac DIR] [--encrypt]")
 	persons := fs.Int("persons", 1_000_000, "synthetic persons to load (0 skips)")
 	documents := fs.Int("documents", 10_000_000, "synthetic stolen/lost documents to load (0 skips)")
 	queries := fs.Int("queries", 20_000, "travellers to screen per measurement")
 	ofac := fs.String("ofac", defaultOFAC, "OFAC SDN legacy CSV folder loaded with the embedded UN list (skipped when absent)")
 	dir := fs.String("dir", "", "scratch data directory (default: a temporary one, removed afterwards)")
+	encrypt := fs.Bool("encrypt", false, "encrypt the scratch stores at rest with a random AES-256 key (store.encryption_key_file), to measure its cost")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -59,24 +62,31 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		}
 		defer os.RemoveAll(root)
 	}
-	fmt.Fprintf(env.Stderr, "bench: GOMAXPROCS=%d, %s/%s, scratch %s\n", runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, root)
+	var key []byte
+	if *encrypt {
+		key = make([]byte, config.StoreKeyLen)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(env.Stderr, "bench: GOMAXPROCS=%d, %s/%s, scratch %s, store encrypted: %v\n", runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, root, key != nil)
 	var rows []benchRow
 	// The 1M-person run goes first so that the peak RSS it reports is its own.
 	if *persons > 0 {
-		r, err := benchPersons(ctx, env, filepath.Join(root, "persons"), *persons, *queries)
+		r, err := benchPersons(ctx, env, filepath.Join(root, "persons"), key, *persons, *queries)
 		if err != nil {
 			return fmt.Errorf("synthetic persons: %w", err)
 		}
 		rows = append(rows, r...)
 	}
 	if *documents > 0 {
-		r, err := benchDocuments(ctx, env, filepath.Join(root, "documents"), *documents, *queries)
+		r, err := benchDocuments(ctx, env, filepath.Join(root, "documents"), key, *documents, *queries)
 		if err != nil {
 			return fmt.Errorf("documents: %w", err)
 		}
 		rows = append(rows, r...)
 	}
-	r, err := benchRealLists(ctx, env, filepath.Join(root, "real"), *ofac, *queries)
+	r, err := benchRealLists(ctx, env, filepath.Join(root, "real"), key, *ofac, *queries)
 	if err != nil {
 		return fmt.Errorf("UN + OFAC: %w", err)
 	}
@@ -96,8 +106,8 @@ func logPhase(env *Env, format string, args ...any) {
 // benchRealLists loads the embedded UN list and, when present, the OFAC
 // SDN 2021 set, then screens synthetic travellers through the same path as
 // `watchpost screen` (JSON line in, JSON line out) on one goroutine.
-func benchRealLists(ctx context.Context, env *Env, dir, ofacDir string, n int) ([]benchRow, error) {
-	st, err := openStore(env, dir)
+func benchRealLists(ctx context.Context, env *Env, dir string, key []byte, ofacDir string, n int) ([]benchRow, error) {
+	st, err := openStore(env, dir, key)
 	if err != nil {
 		return nil, err
 	}
@@ -194,8 +204,8 @@ func screenLines(ctx context.Context, s *match.Screener, qs []engine.Query) ([]t
 	return lat, time.Since(start), hits, nil
 }
 
-func benchPersons(ctx context.Context, env *Env, dir string, n, queries int) ([]benchRow, error) {
-	st, err := openStore(env, dir)
+func benchPersons(ctx context.Context, env *Env, dir string, key []byte, n, queries int) ([]benchRow, error) {
+	st, err := openStore(env, dir, key)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +232,7 @@ func benchPersons(ctx context.Context, env *Env, dir string, n, queries int) ([]
 	logPhase(env, "reopening and building the index")
 	debug.FreeOSMemory()
 	start = time.Now()
-	st, err = openStore(env, dir)
+	st, err = openStore(env, dir, key)
 	if err != nil {
 		return nil, err
 	}
@@ -255,8 +265,8 @@ func benchPersons(ctx context.Context, env *Env, dir string, n, queries int) ([]
 	}, nil
 }
 
-func benchDocuments(ctx context.Context, env *Env, dir string, n, queries int) ([]benchRow, error) {
-	st, err := openStore(env, dir)
+func benchDocuments(ctx context.Context, env *Env, dir string, key []byte, n, queries int) ([]benchRow, error) {
+	st, err := openStore(env, dir, key)
 	if err != nil {
 		return nil, err
 	}

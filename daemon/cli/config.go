@@ -13,11 +13,16 @@ import (
 
 const configUsage = `usage: watchpost config check [--config FILE] [--skip-files] [--strict] [FILE]
        watchpost config show  [--config FILE] [--skip-files] [FILE]
+       watchpost config new-store-key FILE
 
 check reports every problem in the configuration (with file, line and key)
 and exits 1 if there is an error; warnings alone exit 0 unless --strict.
 show prints each key's effective value (secrets redacted) and where it came
 from: a line of the file, an environment variable, or the default.
+
+new-store-key writes a fresh store encryption key (AES-256, 64 hex digits)
+to FILE with mode 0600, for store.encryption_key_file; it never overwrites
+a file. Keep a copy somewhere safe: without it the store cannot be read.
 
 FILE (or --config) defaults to $` + paths.EnvConfig + `, else ` + "the per-OS default" + `.
 Precedence of a key's value: default < file < WATCHPOST_* variable.`
@@ -25,18 +30,20 @@ Precedence of a key's value: default < file < WATCHPOST_* variable.`
 func runConfig(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintln(env.Stderr, configUsage)
-		return usagef("want a subcommand: check or show")
+		return usagef("want a subcommand: check, show or new-store-key")
 	}
 	switch args[0] {
 	case "check":
 		return runConfigCheck(env, args[1:])
 	case "show":
 		return runConfigShow(env, args[1:])
+	case "new-store-key":
+		return runConfigNewStoreKey(env, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprintln(env.Stderr, configUsage)
 		return flag.ErrHelp
 	}
-	return usagef("unknown subcommand %q (want check or show)", args[0])
+	return usagef("unknown subcommand %q (want check, show or new-store-key)", args[0])
 }
 
 // configFlags are check's and show's common flags.
@@ -142,5 +149,24 @@ func runConfigShow(env *Env, args []string) error {
 	if errs, warns := countProblems(problems); errs > 0 {
 		return fmt.Errorf("%s: %s, %s (run watchpost config check)", file, plural(errs, "error"), plural(warns, "warning"))
 	}
+	return nil
+}
+
+func runConfigNewStoreKey(env *Env, args []string) error {
+	fs := newFlags(env, "config new-store-key", "FILE")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one FILE to write the key to, got %d", len(pos))
+	}
+	if err := config.WriteStoreKeyFile(pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "wrote a new store encryption key to %s (mode 0600).\n", pos[0])
+	fmt.Fprintln(env.Stdout, "Make it readable by the service user only, set store.encryption_key_file to it, and keep a copy")
+	fmt.Fprintln(env.Stdout, "somewhere safe: without the key the store cannot be read. An existing unencrypted store is not")
+	fmt.Fprintln(env.Stdout, "converted: see store.encryption_key_file in configs/watchpost.yaml.")
 	return nil
 }

@@ -60,7 +60,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 // screenSamples screens the sample travellers against the embedded UN
 // list, with the matcher's explanations.
 func screenSamples(ctx context.Context, env *Env, dir string, asJSON bool) error {
-	st, err := openStore(env, dir)
+	st, err := openStore(env, dir, nil)
 	if err != nil {
 		return err
 	}

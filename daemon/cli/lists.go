@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/watchpost/watchpost/daemon"
+	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/paths"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
@@ -20,13 +22,63 @@ func dataDirFlag(fs *flag.FlagSet) *string {
 	return fs.String("data-dir", paths.DataDir(), "data directory (env "+paths.EnvDataDir+")")
 }
 
-func openStore(env *Env, dir string) (*badgerstore.Store, error) {
-	return daemon.OpenStore(dir, slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+// storeFlags are the flags of the commands that open the post's store:
+// where it is, and the key it is encrypted with.
+type storeFlags struct {
+	dir, keyFile *string
+}
+
+// storeKeyUsage documents --store-key-file in each command's usage.
+const storeKeyUsage = "file holding the store encryption key, as store.encryption_key_file in the configuration " +
+	"(default: the key in $" + config.EnvStoreEncryptionKey + ", else the file $" + config.EnvStoreEncryptionKey + "_FILE names; " +
+	"none: the store is not encrypted)"
+
+func addStoreFlags(fs *flag.FlagSet) storeFlags {
+	return storeFlags{dir: dataDirFlag(fs), keyFile: fs.String("store-key-file", "", storeKeyUsage)}
+}
+
+// key returns the store encryption key: --store-key-file, else
+// WATCHPOST_STORE_ENCRYPTION_KEY, else the file
+// WATCHPOST_STORE_ENCRYPTION_KEY_FILE names (the variables of the
+// configuration's keys), else nil (no encryption).
+func (f storeFlags) key(env *Env) ([]byte, error) {
+	file := *f.keyFile
+	if file == "" {
+		if v := os.Getenv(config.EnvStoreEncryptionKey); v != "" {
+			key, err := config.ParseStoreKey(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", config.EnvStoreEncryptionKey, err)
+			}
+			return key, nil
+		}
+		file = os.Getenv(config.EnvName("store.encryption_key_file"))
+	}
+	if file == "" {
+		return nil, nil
+	}
+	key, warn, err := config.ReadStoreKeyFile(file)
+	if warn != "" {
+		fmt.Fprintln(env.Stderr, "warning: "+warn)
+	}
+	return key, err
+}
+
+// open opens the store with its key.
+func (f storeFlags) open(env *Env) (*badgerstore.Store, error) {
+	key, err := f.key(env)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(env, *f.dir, key)
+}
+
+func openStore(env *Env, dir string, key []byte) (*badgerstore.Store, error) {
+	return daemon.OpenStore(dir, key, slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
 
 func runImport(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "import", "--list NAME --format FORMAT [--action TEXT] PATH")
-	dir := dataDirFlag(fs)
+	fs := newFlags(env, "import", "--list NAME --format FORMAT [--action TEXT] [--data-dir DIR] [--store-key-file FILE] PATH")
+	sf := addStoreFlags(fs)
 	list := fs.String("list", "", "list name, e.g. un, ofac, national, sltd (required)")
 	format := fs.String("format", "", "input format: "+strings.Join(importer.Formats(), ", ")+" (required)")
 	action := fs.String("action", "", "what an officer does on a hit of this list, e.g. \"refer to secondary\"")
@@ -43,7 +95,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	case len(pos) != 1:
 		return usagef("want one PATH to import, got %d", len(pos))
 	}
-	st, err := openStore(env, *dir)
+	st, err := sf.open(env)
 	if err != nil {
 		return err
 	}
@@ -59,8 +111,8 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 }
 
 func runLists(_ context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "lists", "[--json]")
-	dir := dataDirFlag(fs)
+	fs := newFlags(env, "lists", "[--json] [--data-dir DIR] [--store-key-file FILE]")
+	sf := addStoreFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -69,7 +121,7 @@ func runLists(_ context.Context, env *Env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("lists takes no arguments")
 	}
-	st, err := openStore(env, *dir)
+	st, err := sf.open(env)
 	if err != nil {
 		return err
 	}

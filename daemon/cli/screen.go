@@ -55,8 +55,8 @@ func checkThresholds(c match.Config) error {
 }
 
 func runScreen(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "screen", "[--format jsonl|mrz|paxlst] [FILE|-]")
-	dir := dataDirFlag(fs)
+	fs := newFlags(env, "screen", "[--format jsonl|mrz|paxlst] [--data-dir DIR] [--store-key-file FILE] [FILE|-]")
+	sf := addStoreFlags(fs)
 	format := fs.String("format", "jsonl", "input format: jsonl (one traveller per line), mrz, paxlst")
 	cfg := thresholdFlags(fs)
 	pos, err := parseFlags(fs, args)
@@ -76,7 +76,7 @@ func runScreen(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer in.Close()
-	st, err := openStore(env, *dir)
+	st, err := sf.open(env)
 	if err != nil {
 		return err
 	}

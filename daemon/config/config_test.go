@@ -112,7 +112,7 @@ func TestExampleConfig(t *testing.T) {
 	}
 	// Every key is written in the example (and so commented there).
 	for _, s := range cfg.Settings() {
-		if s.Source.IsDefault() && s.Key != "hq.password" && s.Key != "api.tokens" {
+		if s.Source.IsDefault() && s.Key != "hq.password" && s.Key != "api.tokens" && s.Key != "store.encryption_key" {
 			t.Errorf("the example does not set %s", s.Key)
 		}
 	}

@@ -27,18 +27,24 @@
 //
 // # Secrets
 //
-// The broker password and the API tokens are never written in the YAML:
-// they are read from the files hq.password_file and api.tokens_file name,
-// or from WATCHPOST_HQ_PASSWORD and WATCHPOST_API_TOKENS (comma-separated
-// name:token entries), which win over the files. They are held as Secret,
-// which prints, logs and marshals as "[redacted]"; Secret.Reveal is the
-// only way to the value.
+// The store encryption key, the broker password and the API tokens are
+// never written in the YAML: they are read from the files
+// store.encryption_key_file, hq.password_file and api.tokens_file name,
+// or from WATCHPOST_STORE_ENCRYPTION_KEY, WATCHPOST_HQ_PASSWORD and
+// WATCHPOST_API_TOKENS (comma-separated name:token entries), which win
+// over the files. Each variable is its key's name by the rule above
+// (store.encryption_key, hq.password, api.tokens). The store key is 64
+// hex digits or the base64 of 32 bytes (AES-256; ParseStoreKey), and its
+// file draws a warning when anyone but its owner may read it. They are
+// held as Secret, which prints, logs and marshals as "[redacted]";
+// Secret.Reveal is the only way to the value.
 //
 // # Files
 //
-// A relative path in hq.*_file or api.tokens_file (from the file or a
-// variable) is taken relative to the configuration file's directory;
-// data_dir and intake.dir must be absolute.
+// A relative path in store.encryption_key_file, hq.*_file or
+// api.tokens_file (from the file or a variable) is taken relative to the
+// configuration file's directory; data_dir and intake.dir must be
+// absolute.
 //
 // # Problems
 //

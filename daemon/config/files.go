@@ -48,9 +48,10 @@ func (l *loader) readFile(key, path string, secret bool) ([]byte, bool) {
 	return b, true
 }
 
-// readSecrets fills HQ.Password and API.Tokens, from the environment if
-// set there, else from the files named.
+// readSecrets fills Store.EncryptionKey, HQ.Password and API.Tokens, from
+// the environment if set there, else from the files named.
 func (l *loader) readSecrets() {
+	l.readStoreKey()
 	h, a := &l.cfg.HQ, &l.cfg.API
 	if v := l.env(EnvHQPassword); v != "" {
 		h.Password = Secret(v)
@@ -98,6 +99,42 @@ func (l *loader) readSecrets() {
 			l.set("api.tokens", Source{File: a.TokensFile})
 		}
 	}
+}
+
+// readStoreKey fills Store.EncryptionKey from WATCHPOST_STORE_ENCRYPTION_KEY
+// or store.encryption_key_file. The key file is held to a stricter mode
+// than the other secrets: readable by its owner only.
+func (l *loader) readStoreKey() {
+	st := &l.cfg.Store
+	if v := l.env(EnvStoreEncryptionKey); v != "" {
+		at := Source{Env: EnvStoreEncryptionKey}
+		l.set("store.encryption_key", at)
+		key, err := ParseStoreKey(v)
+		if err != nil {
+			l.add(at, "store.encryption_key", false, "%v", err)
+			return
+		}
+		st.EncryptionKey = Secret(key)
+		return
+	}
+	if st.EncryptionKeyFile == "" || l.opts.SkipFiles {
+		return
+	}
+	const k = "store.encryption_key_file"
+	b, ok := l.readFile(k, st.EncryptionKeyFile, false)
+	if !ok {
+		return
+	}
+	key, err := ParseStoreKey(string(b))
+	if err != nil {
+		l.errorf(k, "%s: %v", st.EncryptionKeyFile, err)
+		return
+	}
+	if fi, err := os.Stat(st.EncryptionKeyFile); err == nil && secretModeTooOpen(fi) {
+		l.warnf(k, "%s is readable by other users (mode %04o); chmod 600 it and chown it to the service user", st.EncryptionKeyFile, fi.Mode().Perm())
+	}
+	st.EncryptionKey = Secret(key)
+	l.set("store.encryption_key", Source{File: st.EncryptionKeyFile})
 }
 
 func (l *loader) hasProblem(key string) bool {

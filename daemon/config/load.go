@@ -370,11 +370,13 @@ func describe(n *yaml.Node) string {
 // secretKeys are keys an operator may try to write in the YAML, and where
 // the secret goes instead.
 var secretKeys = map[string]string{
-	"hq.password":    "the broker password is never written in this file: put it in a file (mode 0600) named by hq.password_file, or in " + EnvHQPassword,
-	"hq.passwd":      "the broker password is never written in this file: put it in a file (mode 0600) named by hq.password_file, or in " + EnvHQPassword,
-	"api.tokens":     "API tokens are never written in this file: put them in a file (one name:token per line, mode 0600) named by api.tokens_file, or in " + EnvAPITokens,
-	"api.token":      "API tokens are never written in this file: put them in a file (one name:token per line, mode 0600) named by api.tokens_file, or in " + EnvAPITokens,
-	"hq.private_key": "HQ's private key never goes to a post; hq.keys_file holds HQ's public keys",
+	"hq.password":          "the broker password is never written in this file: put it in a file (mode 0600) named by hq.password_file, or in " + EnvHQPassword,
+	"hq.passwd":            "the broker password is never written in this file: put it in a file (mode 0600) named by hq.password_file, or in " + EnvHQPassword,
+	"api.tokens":           "API tokens are never written in this file: put them in a file (one name:token per line, mode 0600) named by api.tokens_file, or in " + EnvAPITokens,
+	"api.token":            "API tokens are never written in this file: put them in a file (one name:token per line, mode 0600) named by api.tokens_file, or in " + EnvAPITokens,
+	"hq.private_key":       "HQ's private key never goes to a post; hq.keys_file holds HQ's public keys",
+	"store.encryption_key": "the store encryption key is never written in this file: put it in a file (mode 0600) named by store.encryption_key_file (watchpost config new-store-key FILE makes one), or in " + EnvStoreEncryptionKey,
+	"store.key":            "the store encryption key is never written in this file: put it in a file (mode 0600) named by store.encryption_key_file (watchpost config new-store-key FILE makes one), or in " + EnvStoreEncryptionKey,
 }
 
 func (l *loader) decodeMapping(n *yaml.Node, sec *field) {
@@ -539,7 +541,7 @@ func editDistance(a, b string) int {
 
 // applyEnv applies WATCHPOST_* variables over the file.
 func (l *loader) applyEnv() {
-	known := map[string]bool{paths.EnvConfig: true, EnvHQPassword: true, EnvAPITokens: true}
+	known := map[string]bool{paths.EnvConfig: true, EnvHQPassword: true, EnvAPITokens: true, EnvStoreEncryptionKey: true}
 	for _, f := range schema().leaves {
 		known[f.env] = true
 		val := l.env(f.env)
@@ -591,12 +593,13 @@ func splitList(s string) []string {
 // the configuration file's directory.
 func (c *Config) fileKeys() map[string]*string {
 	return map[string]*string{
-		"hq.keys_file":     &c.HQ.KeysFile,
-		"hq.ca_file":       &c.HQ.CAFile,
-		"hq.cert_file":     &c.HQ.CertFile,
-		"hq.key_file":      &c.HQ.KeyFile,
-		"hq.password_file": &c.HQ.PasswordFile,
-		"api.tokens_file":  &c.API.TokensFile,
+		"store.encryption_key_file": &c.Store.EncryptionKeyFile,
+		"hq.keys_file":              &c.HQ.KeysFile,
+		"hq.ca_file":                &c.HQ.CAFile,
+		"hq.cert_file":              &c.HQ.CertFile,
+		"hq.key_file":               &c.HQ.KeyFile,
+		"hq.password_file":          &c.HQ.PasswordFile,
+		"api.tokens_file":           &c.API.TokensFile,
 	}
 }
 

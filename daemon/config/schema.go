@@ -11,10 +11,12 @@ import (
 const EnvPrefix = "WATCHPOST_"
 
 // Environment variables for the secrets, which have no YAML key of their
-// own: they replace what HQ.PasswordFile and API.TokensFile name.
+// own: they replace what HQ.PasswordFile, API.TokensFile and
+// Store.EncryptionKeyFile name. Each is named after its key (EnvName).
 const (
-	EnvHQPassword = EnvPrefix + "HQ_PASSWORD"
-	EnvAPITokens  = EnvPrefix + "API_TOKENS"
+	EnvHQPassword         = EnvPrefix + "HQ_PASSWORD"
+	EnvAPITokens          = EnvPrefix + "API_TOKENS"
+	EnvStoreEncryptionKey = EnvPrefix + "STORE_ENCRYPTION_KEY"
 )
 
 // EnvName returns the variable that overrides key: WATCHPOST_ followed by
@@ -32,17 +34,19 @@ type Key struct {
 	Env string
 	// List keys take a YAML sequence, or a comma-separated variable.
 	List bool
-	// Secret keys (hq.password, api.tokens) have no YAML key: they come
+	// Secret keys (hq.password, api.tokens, store.encryption_key) have no YAML key: they come
 	// from the file another key names, or from Env.
 	Secret bool
 }
 
-// Keys returns every key in file order, the two secrets included.
+// Keys returns every key in file order, the secrets included.
 func Keys() []Key {
 	var ks []Key
 	for _, f := range schema().leaves {
 		ks = append(ks, Key{Name: f.path, Env: f.env, List: f.kind == kindList})
 		switch f.path {
+		case "store.encryption_key_file":
+			ks = append(ks, Key{Name: "store.encryption_key", Env: EnvStoreEncryptionKey, Secret: true})
 		case "hq.password_file":
 			ks = append(ks, Key{Name: "hq.password", Env: EnvHQPassword, Secret: true})
 		case "api.tokens_file":

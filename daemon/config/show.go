@@ -56,6 +56,11 @@ func (c *Config) Settings() []Setting {
 	for _, k := range Keys() {
 		s := Setting{Key: k.Name, Env: k.Env, Source: c.where[k.Name]}
 		switch k.Name {
+		case "store.encryption_key":
+			s.Value = "(none: the store is not encrypted)"
+			if c.Store.EncryptionKey.IsSet() {
+				s.Value = c.Store.EncryptionKey.String() + " (AES-256)"
+			}
 		case "hq.password":
 			s.Value = "(none)"
 			if c.HQ.Password.IsSet() {

@@ -17,6 +17,7 @@ type Config struct {
 	// counter (paths.DataDir() when empty).
 	DataDir string `yaml:"data_dir"`
 
+	Store     Store     `yaml:"store"`
 	HQ        HQ        `yaml:"hq"`
 	Lists     []string  `yaml:"lists"`
 	Screening Screening `yaml:"screening"`
@@ -67,6 +68,27 @@ type HQ struct {
 	// link.
 	KeepAlive      Duration `yaml:"keep_alive"`
 	ConnectTimeout Duration `yaml:"connect_timeout"`
+}
+
+// Store is the Badger store in the data directory.
+type Store struct {
+	// EncryptionKeyFile holds the key that encrypts the store at rest
+	// (AES-256): one line, 64 hex digits or the base64 of 32 bytes
+	// (`watchpost config new-store-key FILE` writes one). The key is read
+	// from the file or WATCHPOST_STORE_ENCRYPTION_KEY, never written in
+	// the YAML. Empty: the store is not encrypted.
+	EncryptionKeyFile string `yaml:"encryption_key_file"`
+	// EncryptionKey is the decoded key (StoreKeyLen bytes), or empty;
+	// Load fills it.
+	EncryptionKey Secret `yaml:"-"`
+}
+
+// Key returns the store encryption key as bytes, nil when none is set.
+func (s Store) Key() []byte {
+	if !s.EncryptionKey.IsSet() {
+		return nil
+	}
+	return []byte(s.EncryptionKey.Reveal())
 }
 
 // Screening tunes the matcher.

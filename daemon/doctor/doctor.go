@@ -1,9 +1,10 @@
 // Package doctor diagnoses a post on site: its one job is to run every check a
-// technician needs (configuration, data directory, store, lists, clock, HQ
-// keys, broker, TLS files, HQ HTTPS, service) and return one line per finding
-// that says what is wrong, where, and the fix. It changes nothing on the
-// machine except a temporary file in the data directory (the write test) and,
-// when the post is not running, opening and closing its store.
+// technician needs (configuration, data directory, store and its encryption,
+// lists, clock, HQ keys, broker, TLS files, HQ HTTPS, service) and return one
+// line per finding that says what is wrong, where, and the fix. It changes
+// nothing on the machine except a temporary file in the data directory (the
+// write test) and, when the post is not running, opening and closing its
+// store.
 //
 // Everything that touches the world beyond the local files (the post's API,
 // the network, the clock, the disk-free figure, the service manager) is a
@@ -148,7 +149,8 @@ type run struct {
 	apiErr   string      // why it did not answer, or why its status is unreadable
 	status   *api.Status // nil unless GET /v1/status succeeded
 
-	st *badgerstore.Store // open when the post is not running
+	st       *badgerstore.Store // open when the post is not running
+	storeErr error              // why checkStore could not open it
 }
 
 // Run runs every check and returns the report. It never returns nil.
@@ -173,6 +175,7 @@ func (d *Doctor) Run(ctx context.Context) *Report {
 	x.checkDataDir()
 	x.probeAPI(ctx)
 	x.checkStore()
+	x.checkEncryption()
 	heads := x.checkLists()
 	x.checkClock(heads)
 	x.checkKeys()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -79,6 +80,9 @@ type fixture struct {
 	hqURL                               string
 	api                                 string
 	extra                               string
+	// storeKey, when set, is written to store.key and named by
+	// store.encryption_key_file.
+	storeKey []byte
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -114,6 +118,9 @@ func (f *fixture) config(t *testing.T) string {
 		fmt.Fprintf(&b, "  url: %s\n", f.hqURL)
 	}
 	fmt.Fprintf(&b, "  keys_file: hq-keys.txt\n  ca_file: %s\n  cert_file: %s\n  key_file: %s\n", f.caFile, f.certFile, f.keyFile)
+	if f.storeKey != nil {
+		fmt.Fprintf(&b, "store:\n  encryption_key_file: %s\n", write(t, f.dir, "store.key", []byte(hex.EncodeToString(f.storeKey)+"\n")))
+	}
 	b.WriteString(f.extra)
 	return write(t, f.dir, "watchpost.yaml", []byte(b.String()))
 }
@@ -122,7 +129,7 @@ func (f *fixture) config(t *testing.T) string {
 // issued at issued, as the replica applier would.
 func (f *fixture) importList(t *testing.T, issued time.Time) {
 	t.Helper()
-	st, err := daemon.OpenStore(f.data, nil)
+	st, err := daemon.OpenStore(f.data, f.storeKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +191,7 @@ func TestHealthy(t *testing.T) {
 	addr := tlsServer(t, f.ca, f.ca)
 	f.brokers = []string{"tls://" + addr}
 	f.hqURL = "https://" + addr + "/watchpost"
+	f.storeKey = bytes.Repeat([]byte{5}, 32)
 	f.importList(t, time.Now().Add(-time.Hour))
 	rep := f.doctor(t).Run(context.Background())
 	for _, fd := range rep.Findings {
@@ -194,7 +202,7 @@ func TestHealthy(t *testing.T) {
 	if rep.Failed() {
 		t.Error("Failed() on a healthy post")
 	}
-	for _, check := range []string{"config", "data dir", "disk space", "store", "lists", "clock", "hq keys", "broker 0", "tls ca", "tls cert", "hq https", "service"} {
+	for _, check := range []string{"config", "data dir", "disk space", "store", "store encryption", "lists", "clock", "hq keys", "broker 0", "tls ca", "tls cert", "hq https", "service"} {
 		if len(findings(rep, check)) == 0 {
 			t.Errorf("no %s finding:\n%s", check, dump(rep))
 		}
@@ -290,10 +298,45 @@ func TestDiskSpace(t *testing.T) {
 	}
 }
 
+func TestStoreEncryption(t *testing.T) {
+	key := bytes.Repeat([]byte{5}, 32)
+	for _, tc := range []struct {
+		name           string
+		importKey      []byte // the store is created with it (nil: unencrypted)
+		configKey      []byte // in the configuration
+		store, encrypt Result
+		detail         string
+	}{
+		{"NotEncrypted", nil, nil, OK, Warn, "data at rest is not encrypted"},
+		{"Encrypted", key, key, OK, OK, "is encrypted at rest (AES-256) and opens with the configured key"},
+		{"KeyMissing", key, nil, Fail, Fail, "the store is encrypted but no key is configured"},
+		{"KeyForPlainStore", nil, key, Fail, Fail, "the configured key does not open the store"},
+		{"OtherKey", bytes.Repeat([]byte{6}, 32), key, Fail, Fail, "the configured key does not open the store"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.storeKey = tc.importKey
+			f.importList(t, time.Now())
+			f.storeKey = tc.configKey
+			rep := f.doctor(t).Run(context.Background())
+			want(t, rep, "store", tc.store, "")
+			want(t, rep, "store encryption", tc.encrypt, tc.detail)
+			if tc.store == Fail {
+				want(t, rep, "store", Fail, badgerstore.ErrEncryptionKey.Error())
+			}
+		})
+	}
+	t.Run("NoStoreYet", func(t *testing.T) {
+		f := newFixture(t)
+		f.storeKey = key
+		want(t, f.doctor(t).Run(context.Background()), "store encryption", OK, "the post creates its store encrypted")
+	})
+}
+
 func TestStoreLocked(t *testing.T) {
 	f := newFixture(t)
 	f.importList(t, time.Now())
-	st, err := daemon.OpenStore(f.data, nil)
+	st, err := daemon.OpenStore(f.data, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +348,7 @@ func TestStoreLocked(t *testing.T) {
 
 func TestNoLists(t *testing.T) {
 	f := newFixture(t)
-	st, err := daemon.OpenStore(f.data, nil)
+	st, err := daemon.OpenStore(f.data, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

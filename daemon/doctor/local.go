@@ -19,6 +19,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/api"
 	"github.com/watchpost/watchpost/daemon/paths"
 	"github.com/watchpost/watchpost/daemon/service"
+	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/replica"
 )
@@ -191,8 +192,13 @@ func (x *run) checkStore() {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	st, err := daemon.OpenStore(x.data, logger)
+	st, err := daemon.OpenStore(x.data, x.cfg.Store.Key(), logger)
 	if err != nil {
+		x.storeErr = err
+		if errors.Is(err, badgerstore.ErrEncryptionKey) {
+			x.r.add("store", Fail, "%v", err)
+			return
+		}
 		if strings.Contains(err.Error(), "in use by another process") {
 			x.r.add("store", Fail, "another process holds the store %s and %s: a hung watchpost, or a 'watchpost import' or 'lists' still running? stop it", dir, x.apiErr)
 			return
@@ -211,6 +217,39 @@ func (x *run) checkStore() {
 		entries += l.Entries
 	}
 	x.r.add("store", OK, "%s opens (the post is not running): %d lists, %d entries", dir, len(lists), entries)
+}
+
+// checkEncryption reports whether the store is encrypted at rest: a key
+// configured and the store open with it (by the running post, or by
+// checkStore), or no key at all.
+func (x *run) checkEncryption() {
+	const check = "store encryption"
+	if x.cfg.Store.EncryptionKey.IsSet() {
+		switch {
+		case x.answered:
+			x.r.add(check, OK, "a key is configured (AES-256); the running post holds the store (opened with the key configured when it started; a store that key does not fit would have stopped it)")
+		case x.st != nil:
+			x.r.add(check, OK, "%s is encrypted at rest (AES-256) and opens with the configured key", daemon.StoreDir(x.data))
+		case x.dataMissing || x.dataOK && x.storeErr == nil:
+			x.r.add(check, OK, "a key is configured (AES-256): the post creates its store encrypted")
+		case errors.Is(x.storeErr, badgerstore.ErrEncryptionKey):
+			x.r.add(check, Fail, "the configured key does not open the store (see store)")
+		default:
+			x.r.add(check, Skipped, "a key is configured, but the store could not be opened to try it (see store)")
+		}
+		return
+	}
+	if x.cfg.Store.EncryptionKeyFile != "" {
+		x.r.add(check, Fail, "store.encryption_key_file is set but no key could be read from it (see config)")
+		return
+	}
+	if errors.Is(x.storeErr, badgerstore.ErrEncryptionKey) {
+		x.r.add(check, Fail, "the store is encrypted but no key is configured: set store.encryption_key_file to the file holding its key (see store)")
+		return
+	}
+	x.r.add(check, Warn, "data at rest is not encrypted: a stolen machine gives away the lists and traveller records. "+
+		"Make a key (watchpost config new-store-key /etc/watchpost/store.key) and set store.encryption_key_file; "+
+		"an existing store must be recreated: wait for 'watchpost status' to show 0 outbox records, stop the post, move %s away and start it (the lists come back from HQ)", daemon.StoreDir(x.data))
 }
 
 // head is a verified head's issue time, for the clock check.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/daemon/cmdline"
+	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/sync/hq"
@@ -54,7 +56,8 @@ func runKeygen(_ context.Context, env *Env, args []string) error {
 
 // pubFlags are the flags of the commands that publish.
 type pubFlags struct {
-	dataDir, key, broker, clientID     string
+	dataDir, storeKeyFile, key, broker string
+	clientID                           string
 	tlsCA, tlsCert, tlsKey             string
 	snapshotDir, snapshotURL           string
 	deltaWindow                        int
@@ -64,6 +67,7 @@ type pubFlags struct {
 func addPubFlags(fs *flag.FlagSet) *pubFlags {
 	f := &pubFlags{}
 	fs.StringVar(&f.dataDir, "data-dir", "", "HQ data directory: store/, deltas/, snapshots/ (required)")
+	storeKeyFlag(fs, &f.storeKeyFile)
 	fs.StringVar(&f.key, "key", "", "HQ signing key file written by keygen (required)")
 	fs.StringVar(&f.broker, "broker", "", "MQTT broker URL, tls://host:8883 or tcp://host:1883 (required)")
 	fs.StringVar(&f.clientID, "client-id", "watchpost-hq", "MQTT client id of HQ's publisher")
@@ -109,11 +113,51 @@ func logger(env *Env) *slog.Logger {
 	return slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-func openStore(env *Env, dataDir string) (*badgerstore.Store, error) {
+// EnvStoreEncryptionKey holds HQ's store encryption key itself (64 hex
+// digits or the base64 of 32 bytes), when --store-key-file is not given.
+const EnvStoreEncryptionKey = "WATCHPOST_HQ_STORE_ENCRYPTION_KEY"
+
+// storeKeyFlag adds --store-key-file to a command that opens HQ's store.
+func storeKeyFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "store-key-file", "", "file holding the key HQ's store is encrypted with at rest (AES-256: 64 hex digits or base64 of 32 bytes; "+
+		"watchpost config new-store-key FILE makes one); default $"+EnvStoreEncryptionKey+"; none: the store is not encrypted")
+}
+
+// storeKey returns the key of HQ's store: the file named, else
+// WATCHPOST_HQ_STORE_ENCRYPTION_KEY, else nil (not encrypted).
+func storeKey(env *Env, file string) ([]byte, error) {
+	if file == "" {
+		v := os.Getenv(EnvStoreEncryptionKey)
+		if v == "" {
+			return nil, nil
+		}
+		key, err := config.ParseStoreKey(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvStoreEncryptionKey, err)
+		}
+		return key, nil
+	}
+	key, warn, err := config.ReadStoreKeyFile(file)
+	if warn != "" {
+		fmt.Fprintln(env.Stderr, "warning: "+warn)
+	}
+	return key, err
+}
+
+// openStore opens HQ's store in dataDir with the key from keyFile or the
+// environment (storeKey).
+func openStore(env *Env, dataDir, keyFile string) (*badgerstore.Store, error) {
+	key, err := storeKey(env, keyFile)
+	if err != nil {
+		return nil, err
+	}
 	dir := filepath.Join(dataDir, storeDir)
-	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: logger(env)})
+	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: logger(env), EncryptionKey: key})
 	if err != nil && strings.Contains(err.Error(), badgerLocked) {
 		return nil, fmt.Errorf("HQ store %s is %w", dir, errStoreInUse)
+	}
+	if errors.Is(err, badgerstore.ErrEncryptionKey) {
+		return nil, fmt.Errorf("open HQ store: %w (the key comes from --store-key-file or %s)", err, EnvStoreEncryptionKey)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open HQ store %s: %w", dir, err)
@@ -149,7 +193,7 @@ func open(ctx context.Context, env *Env, f *pubFlags) (*session, error) {
 	if err != nil {
 		return nil, cmdline.UsageError{Err: err}
 	}
-	st, err := openStore(env, f.dataDir)
+	st, err := openStore(env, f.dataDir, f.storeKeyFile)
 	if errors.Is(err, errStoreInUse) {
 		return nil, fmt.Errorf("serve is running: use --hq https://… (serve's address, with --token-file and --ca as it needs) to go through it (%w)", err)
 	}
@@ -353,8 +397,10 @@ func runHeads(ctx context.Context, env *Env, args []string) error {
 }
 
 func runLists(_ context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "lists", "--data-dir DIR [--json]")
+	fs := newFlags(env, "lists", "--data-dir DIR [--store-key-file FILE] [--json]")
 	dataDir := fs.String("data-dir", "", "HQ data directory (required)")
+	var keyFile string
+	storeKeyFlag(fs, &keyFile)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -366,7 +412,7 @@ func runLists(_ context.Context, env *Env, args []string) error {
 	case len(pos) > 0:
 		return usagef("lists takes no arguments")
 	}
-	st, err := openStore(env, *dataDir)
+	st, err := openStore(env, *dataDir, keyFile)
 	if err != nil {
 		return err
 	}

@@ -49,14 +49,16 @@ func (c *hqClient) check() error {
 // HQ's store directly when serve is not running (--data-dir).
 type queryFlags struct {
 	hqClient
-	dataDir string
-	asJSON  bool
+	dataDir      string
+	storeKeyFile string
+	asJSON       bool
 }
 
 func addQueryFlags(fs *flag.FlagSet) *queryFlags {
 	f := &queryFlags{}
 	f.hqClient.addFlags(fs)
 	fs.StringVar(&f.dataDir, "data-dir", "", "read HQ's store directly instead (only while serve is not running)")
+	storeKeyFlag(fs, &f.storeKeyFile)
 	fs.BoolVar(&f.asJSON, "json", false, "print JSON instead of a table")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "bound of the query")
 	return f
@@ -142,7 +144,7 @@ func (c *hqClient) do(ctx context.Context, method, path string, body io.Reader, 
 
 // local opens HQ's store and a query-only server over it.
 func (f *queryFlags) local(env *Env) (*hqserver.Server, func() error, error) {
-	st, err := openStore(env, f.dataDir)
+	st, err := openStore(env, f.dataDir, f.storeKeyFile)
 	if errors.Is(err, errStoreInUse) {
 		return nil, nil, fmt.Errorf("serve is running: query it with --hq https://… (%w)", err)
 	}

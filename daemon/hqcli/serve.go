@@ -163,7 +163,7 @@ func serve(ctx context.Context, env *Env, f *serveFlags) (err error) {
 		httpsTLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 
-	st, err := openStore(env, f.dataDir)
+	st, err := openStore(env, f.dataDir, f.storeKeyFile)
 	if err != nil {
 		return err
 	}

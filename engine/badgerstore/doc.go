@@ -145,6 +145,29 @@
 // acknowledged. The cost, measured for a 1,000,000-entry ReplaceEntries, is
 // in the comment on Options.NoSyncWrites.
 //
+// # Encryption at rest
+//
+// Options.EncryptionKey turns on Badger's encryption mode: the key (16, 24
+// or 32 bytes; Watchpost uses 32, AES-256) is the master key that
+// encrypts Badger's data keys, kept in the KEYREGISTRY file; the data keys
+// encrypt every table block and index, the value logs and the memtable
+// WALs, and a new one is made every Options.EncryptionKeyRotation (10
+// days by default). The MANIFEST holds only table ids and levels. Reads
+// of encrypted tables go through the index cache, which is therefore
+// never 0 here (DefaultIndexCacheSize).
+//
+// A store is encrypted or not from its creation. Open refuses, with
+// ErrEncryptionKey naming the directory, an encrypted store opened
+// without a key or with another key, and an unencrypted store opened with
+// a key. Badger cannot encrypt an existing store in place (nor decrypt
+// one): the way is a fresh store. A post's lists come back from HQ in a
+// snapshot, but its outbox (hits not yet delivered) and ledger live only
+// here, so deliver the outbox first ('watchpost status' shows 0 records),
+// then stop the post, move the store directory away and start with the
+// key. Losing the key loses the store the same way. Changing the master
+// key is offline only (Badger's "badger rotate" tool); Watchpost does not
+// wrap it.
+//
 // # Hash
 //
 // ListInfo.Hash is the hex engine.SetHash of the marshalled records at the

@@ -6,10 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -53,6 +55,12 @@ const (
 	// filter straight from the mapped file, and the cache's hit ratio
 	// stays 0 (measured). It is kept for encryption (RELIABILITY 2.5).
 	DefaultIndexCacheSize = 64 << 20
+	// DefaultEncryptionKeyRotation is how often Badger makes a new data
+	// key when the store is encrypted (Badger's own default). Data keys
+	// encrypt the tables and value logs; they are kept, encrypted with
+	// Options.EncryptionKey, in the store's KEYREGISTRY file, so rotating
+	// them needs nothing from the operator.
+	DefaultEncryptionKeyRotation = 10 * 24 * time.Hour
 	// DefaultValueLogFileSize keeps each value log file at 64 MB (mapped
 	// at twice that) instead of 1 GB; our values live in the LSM anyway.
 	DefaultValueLogFileSize = 64 << 20
@@ -82,6 +90,18 @@ type Options struct {
 	// that price: an edition arrives a few times a day, a wrong list after
 	// a power cut is a wrong screening decision.
 	NoSyncWrites bool
+
+	// EncryptionKey, when set, encrypts the store at rest with AES (Badger's
+	// encryption mode): 16, 24 or 32 bytes for AES-128, -192 or -256
+	// (Watchpost uses 32). nil means unencrypted. A store is encrypted or
+	// not from its creation: the same key must be given at every Open,
+	// and losing it loses the data. See the package doc, "Encryption at
+	// rest".
+	EncryptionKey []byte
+	// EncryptionKeyRotation is how often Badger makes a new data key;
+	// DefaultEncryptionKeyRotation (10 days) when 0. Ignored without
+	// EncryptionKey.
+	EncryptionKeyRotation time.Duration
 }
 
 // Errors callers may test for with errors.Is.
@@ -103,6 +123,11 @@ var (
 	// ErrNotWatchpost is returned by Open for a non-empty database that has
 	// no schema key.
 	ErrNotWatchpost = errors.New("database is not a watchpost store")
+	// ErrEncryptionKey is returned by Open when the key does not fit the
+	// store: an encrypted store opened without a key or with another key,
+	// an unencrypted store opened with a key, or a key of a bad length.
+	// The error says which, and what to do.
+	ErrEncryptionKey = errors.New("store encryption key does not fit")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("store is closed")
 )
@@ -151,7 +176,17 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 		}
 		return def
 	}
+	rotation := o.EncryptionKeyRotation
+	if rotation <= 0 {
+		rotation = DefaultEncryptionKeyRotation
+	}
 	return badger.DefaultOptions(dir).
+		// Encryption at rest. Badger reads encrypted tables' indices and
+		// bloom filters through the index cache, which must be > 0 or
+		// every read decrypts them again (RELIABILITY 2.5): pick never
+		// returns 0 for IndexCacheSize.
+		WithEncryptionKey(o.EncryptionKey).
+		WithEncryptionKeyRotationDuration(rotation).
 		// Power-loss safe commit points; see Options.NoSyncWrites.
 		WithSyncWrites(!o.NoSyncWrites).
 		// Two memtables: one filling, one flushing; RAM = 2 x MemTableSize.
@@ -199,10 +234,18 @@ func Open(dir string, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	switch n := len(opts.EncryptionKey); n {
+	case 0, 16, 24, 32:
+	default:
+		return nil, fmt.Errorf("open store %s: %w: the key is %d bytes; want 16, 24 or 32 (AES-128, -192, -256)", dir, ErrEncryptionKey, n)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	db, err := badger.Open(badgerOptions(dir, opts, log))
+	if errors.Is(err, badger.ErrEncryptionKeyMismatch) || errors.Is(err, badger.ErrInvalidEncryptionKey) {
+		return nil, keyError(dir, len(opts.EncryptionKey) > 0, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
@@ -230,6 +273,49 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.docs.Store(&docListSet{lists: lists})
 	return s, nil
+}
+
+// keyRegistryFile is the Badger file that holds the data keys and,
+// after a 16-byte IV, the sanity text Badger checks the key with: in
+// clear when the store is not encrypted (key_registry.go, badger v4).
+const (
+	keyRegistryFile = "KEYREGISTRY"
+	sanityText      = "Hello Badger"
+)
+
+// storeEncrypted reports whether the store in dir is encrypted, from its
+// key registry; known is false when that cannot be told.
+func storeEncrypted(dir string) (encrypted, known bool) {
+	f, err := os.Open(filepath.Join(dir, keyRegistryFile))
+	if err != nil {
+		return false, false
+	}
+	defer f.Close()
+	b := make([]byte, 16+len(sanityText))
+	if _, err := io.ReadFull(f, b); err != nil {
+		return false, false
+	}
+	return string(b[16:]) != sanityText, true
+}
+
+// keyError explains a key that does not open the store in dir.
+func keyError(dir string, haveKey bool, err error) error {
+	encrypted, known := storeEncrypted(dir)
+	var what string
+	switch {
+	case !haveKey:
+		what = "the store is encrypted and no key was given: give the key it was created with"
+	case known && !encrypted:
+		what = "the store is not encrypted and a key was given. Badger cannot encrypt a store in place: " +
+			"either give no key, or make a fresh encrypted store (deliver the outbox first, so that " +
+			"'watchpost status' shows 0 records; stop the post; move this directory away; start with the key: " +
+			"the lists come back from HQ in a snapshot)"
+	default:
+		what = "the store was encrypted with another key: give the key it was created with (without it " +
+			"the data cannot be read; a fresh store re-syncs its lists from HQ, but records not yet " +
+			"delivered to HQ are lost)"
+	}
+	return fmt.Errorf("open store %s: %w: %s: %w", dir, ErrEncryptionKey, what, err)
 }
 
 // Close closes the database after in-flight operations finish.

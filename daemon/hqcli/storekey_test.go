@@ -1,0 +1,50 @@
+package hqcli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/watchpost/watchpost/daemon/config"
+	"github.com/watchpost/watchpost/sync/hq"
+)
+
+func TestEncryptedHQStore(t *testing.T) {
+	t.Setenv(EnvStoreEncryptionKey, "")
+	url, _ := startBroker(t)
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	if code, out, stderr := runCmd(t, "keygen", "--dir", keys); code != ExitOK {
+		t.Fatalf("keygen: exit %d, %s%s", code, out, stderr)
+	}
+	storeKey := filepath.Join(dir, "store.key")
+	if err := config.WriteStoreKeyFile(storeKey); err != nil {
+		t.Fatal(err)
+	}
+	edition := filepath.Join(dir, "national.csv")
+	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "hq")
+	publish := []string{"publish", "--data-dir", data, "--store-key-file", storeKey, "--key", filepath.Join(keys, hq.PrivateKeyFile),
+		"--broker", url, "--list", "national", "--format", "csv", edition}
+	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "national: published version 1") {
+		t.Fatalf("publish: exit %d, %s%s", code, out, stderr)
+	}
+	code, _, stderr := runCmd(t, "lists", "--data-dir", data)
+	if code != ExitFailure || !strings.Contains(stderr, "encrypted and no key was given") || !strings.Contains(stderr, EnvStoreEncryptionKey) {
+		t.Errorf("lists without the key: exit %d, %s", code, stderr)
+	}
+	if code, out, stderr := runCmd(t, "lists", "--data-dir", data, "--store-key-file", storeKey); code != ExitOK || !strings.Contains(out, "national") {
+		t.Errorf("lists with --store-key-file: exit %d, %s%s", code, out, stderr)
+	}
+	b, err := os.ReadFile(storeKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvStoreEncryptionKey, strings.TrimSpace(string(b)))
+	if code, out, stderr := runCmd(t, "posts", "--data-dir", data); code != ExitOK {
+		t.Errorf("posts with %s: exit %d, %s%s", EnvStoreEncryptionKey, code, out, stderr)
+	}
+}
