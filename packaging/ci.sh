@@ -4,7 +4,8 @@
 # the .msi's tables (File, ServiceInstall, ServiceControl, Upgrade, the
 # custom actions), the Authenticode signatures, SHA256SUMS, reproducibility
 # (a second build gives identical binaries and .deb/.rpm), and a real
-# install, upgrade, remove and purge of the .deb in a minimal Debian root
+# install, upgrade, remove and purge of the watchpost and watchpost-hq .debs
+# in a minimal Debian root, and systemd-analyze verify of both units
 # (debootstrap, cached as a tarball under $WATCHPOST_CACHE).
 #
 # Run from anywhere: bash packaging/ci.sh. Needs root (apt-get, chroot).
@@ -101,6 +102,38 @@ for s in postinst prerm postrm; do dpkg-deb --ctrl-tarfile "$deb" | tar -t | gre
 grep -q '^ Depends: adduser' "$work/info.txt" || fail "no Depends: adduser"
 ok "deb: files, conffile, unit, maintainer scripts"
 
+step "watchpost-hq deb contents; systemd-analyze verify of both units"
+hqdeb="$dist/watchpost-hq_${version}_amd64.deb"
+dpkg-deb --contents "$hqdeb" > "$work/hq-contents.txt"
+cat "$work/hq-contents.txt"
+for p in ./usr/bin/watchpost-hq ./etc/watchpost-hq/serve.env ./usr/lib/systemd/system/watchpost-hq.service ./usr/lib/watchpost-hq/serve-configured ./usr/share/doc/watchpost-hq/copyright; do
+  grep -q " $p\$" "$work/hq-contents.txt" || fail "$p not in the watchpost-hq .deb"
+done
+grep -q '^-rwxr-xr-x root/root .* ./usr/lib/watchpost-hq/serve-configured$' "$work/hq-contents.txt" || fail "serve-configured mode"
+dpkg-deb --ctrl-tarfile "$hqdeb" | tar -xO ./conffiles | grep -qx /etc/watchpost-hq/serve.env || fail "serve.env is not a conffile"
+for s in postinst prerm postrm; do dpkg-deb --ctrl-tarfile "$hqdeb" | tar -t | grep -qx "./$s" || fail "watchpost-hq: no $s"; done
+dpkg-deb -f "$hqdeb" Depends | grep -q adduser || fail "watchpost-hq: no Depends: adduser"
+mkdir -p "$work/hqx" && dpkg-deb -x "$hqdeb" "$work/hqx"
+cmp "$work/hqx/usr/lib/systemd/system/watchpost-hq.service" packaging/systemd/watchpost-hq.service || fail "the HQ unit differs from packaging/systemd/watchpost-hq.service"
+cmp "$work/hqx/etc/watchpost-hq/serve.env" packaging/systemd/watchpost-hq-serve.env || fail "serve.env differs"
+if command -v systemd-analyze >/dev/null 2>&1; then
+  # The packaged units, with their programs at the extracted paths (the
+  # build host has none installed); any warning fails.
+  x="$work/hqx"
+  sed -e "s#/usr/bin/watchpost-hq #$x/usr/bin/watchpost-hq #; s#/usr/lib/watchpost-hq/serve-configured #$x/usr/lib/watchpost-hq/serve-configured #" \
+    "$x/usr/lib/systemd/system/watchpost-hq.service" > "$work/watchpost-hq.service"
+  dpkg-deb -x "$deb" "$work/px"
+  sed -e "s#/usr/bin/watchpost #$work/px/usr/bin/watchpost #" "$work/px/usr/lib/systemd/system/watchpost.service" > "$work/watchpost.service"
+  for u in watchpost-hq.service watchpost.service; do
+    rc=0; systemd-analyze verify --man=no "$work/$u" > "$work/verify-$u.txt" 2>&1 || rc=$?
+    cat "$work/verify-$u.txt"
+    [ "$rc" = 0 ] && [ ! -s "$work/verify-$u.txt" ] || fail "systemd-analyze verify $u (exit $rc)"
+  done
+  ok "watchpost-hq deb: files, conffile serve.env, unit, helper, scripts; systemd-analyze verify: both units clean"
+else
+  ok "watchpost-hq deb: files, conffile serve.env, unit, helper, scripts (no systemd-analyze here: verify skipped)"
+fi
+
 step "rpm metadata and files"
 for arch in x86_64 aarch64; do
   r="$dist/watchpost-${version}-1.$arch.rpm"
@@ -116,7 +149,14 @@ for arch in x86_64 aarch64; do
   rpm -qcp "$r" 2>/dev/null | grep -qx /etc/watchpost/watchpost.yaml || fail "watchpost.yaml is not %config in the rpm"
   rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$r" 2>/dev/null | grep -qx 'cn /etc/watchpost/watchpost.yaml' || fail "watchpost.yaml is not %config(noreplace)"
   rpm -qp --scripts "$r" 2>/dev/null | grep -q 'useradd -r' || fail "no useradd in the rpm scripts"
-  rpm -qlp "$dist/watchpost-hq-${version}-1.$arch.rpm" 2>/dev/null | grep -qx /usr/bin/watchpost-hq || fail "watchpost-hq rpm"
+  hr="$dist/watchpost-hq-${version}-1.$arch.rpm"
+  rpm -qlp "$hr" > "$work/hq-rpm-files.txt" 2>/dev/null
+  for p in /usr/bin/watchpost-hq /etc/watchpost-hq/serve.env /usr/lib/systemd/system/watchpost-hq.service /usr/lib/watchpost-hq/serve-configured; do
+    grep -qx "$p" "$work/hq-rpm-files.txt" || fail "$p not in $(basename "$hr")"
+  done
+  rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$hr" 2>/dev/null | grep -qx 'cn /etc/watchpost-hq/serve.env' || fail "serve.env is not %config(noreplace)"
+  rpm -qp --scripts "$hr" 2>/dev/null | grep -q 'useradd -r -g watchpost-hq' || fail "no useradd in the watchpost-hq rpm scripts"
+  rpm -qp --scripts "$hr" 2>/dev/null | grep -q 'serve-configured' || fail "the watchpost-hq rpm %post does not check serve-configured"
 done
 ok "rpm: metadata, files, %config(noreplace), scripts"
 
@@ -177,7 +217,8 @@ fi
 step "upgrade build (--version ${version}+ciupgrade, amd64 .deb only)"
 go run ./packaging --out "$work/dist-up" --version "${version}+ciupgrade" --linux-arches amd64 --skip-rpm --skip-msi
 newdeb="$work/dist-up/watchpost_${version}+ciupgrade_amd64.deb"
-[ -f "$newdeb" ] || fail "no upgrade .deb"
+newhqdeb="$work/dist-up/watchpost-hq_${version}+ciupgrade_amd64.deb"
+[ -f "$newdeb" ] && [ -f "$newhqdeb" ] || fail "no upgrade .deb"
 
 step "Debian root (debootstrap --variant=minbase bookworm, cached)"
 cache="${WATCHPOST_CACHE:-$HOME/.cache/watchpost}"
@@ -273,12 +314,52 @@ if [ "$mode" = chroot ]; then
   fi
   ok "purge: data, config, user, group and enablement gone"
 
-  step "watchpost-hq: install and purge"
-  cp "$dist/watchpost-hq_${version}_amd64.deb" "$chroot_dir/tmp/"
-  in_root dpkg -i "/tmp/watchpost-hq_${version}_amd64.deb" >/dev/null
+  step "watchpost-hq: install"
+  cp "$hqdeb" "$newhqdeb" "$chroot_dir/tmp/"
+  in_root dpkg -i "/tmp/$(basename "$hqdeb")" 2>&1 | tee "$work/hq-install.txt"
+  grep -q 'enabled but NOT started' "$work/hq-install.txt" || fail "watchpost-hq postinst did not say the service is not started"
+  grep -q 'no signing key /var/lib/watchpost-hq/keys/hq.key' "$work/hq-install.txt" || fail "watchpost-hq postinst did not name the missing key"
   in_root watchpost-hq version | grep -q "^watchpost-hq $version " || fail "watchpost-hq version inside"
-  in_root dpkg -P watchpost-hq >/dev/null
-  ok "watchpost-hq installs, runs and purges"
+  in_root getent passwd watchpost-hq | shown | grep -q '^watchpost-hq:x:[0-9]*:[0-9]*:.*:/var/lib/watchpost-hq:/usr/sbin/nologin$' || fail "user watchpost-hq"
+  uid=$(in_root id -u watchpost-hq); [ "$uid" -lt 1000 ] || fail "watchpost-hq is not a system user (uid $uid)"
+  in_root getent group watchpost-hq >/dev/null || fail "group watchpost-hq"
+  [ "$(in_root stat -c '%U:%G %a' /var/lib/watchpost-hq)" = "watchpost-hq:watchpost-hq 700" ] || fail "/var/lib/watchpost-hq: $(in_root stat -c '%U:%G %a' /var/lib/watchpost-hq)"
+  [ "$(in_root stat -c '%U:%G %a' /etc/watchpost-hq/serve.env)" = "root:root 644" ] || fail "/etc/watchpost-hq/serve.env"
+  cmp "$chroot_dir/usr/lib/systemd/system/watchpost-hq.service" packaging/systemd/watchpost-hq.service || fail "installed HQ unit differs"
+  [ -L "$chroot_dir/etc/systemd/system/multi-user.target.wants/watchpost-hq.service" ] || fail "watchpost-hq.service is not enabled"
+  ok "watchpost-hq installed: system user, /var/lib/watchpost-hq 0700, serve.env, unit, enabled, not started (no key)"
+
+  step "watchpost-hq: keygen as watchpost-hq; the check passes"
+  in_root runuser -u watchpost-hq -- watchpost-hq keygen --dir /var/lib/watchpost-hq/keys | shown | grep -q '^private key: /var/lib/watchpost-hq/keys/hq.key' || fail "keygen"
+  [ "$(in_root stat -c '%U %a' /var/lib/watchpost-hq/keys/hq.key)" = "watchpost-hq 600" ] || fail "hq.key owner or mode"
+  in_root sh -c 'set -f; . /etc/watchpost-hq/serve.env; runuser -u watchpost-hq -- /usr/lib/watchpost-hq/serve-configured $WATCHPOST_HQ_SERVE_ARGS' || fail "serve-configured after keygen"
+  ok "keygen as watchpost-hq (hq.key 0600); serve-configured passes"
+
+  step "watchpost-hq: upgrade to $(basename "$newhqdeb"); the edited serve.env and the key survive"
+  echo '# edited by the HQ administrator' >> "$chroot_dir/etc/watchpost-hq/serve.env"
+  cp "$chroot_dir/etc/watchpost-hq/serve.env" "$work/edited.env"
+  cp "$chroot_dir/var/lib/watchpost-hq/keys/hq.key" "$work/hq.key"
+  in_root dpkg -i --force-confold "/tmp/$(basename "$newhqdeb")" 2>&1 | tee "$work/hq-upgrade.txt"
+  grep -q 'NOT started' "$work/hq-upgrade.txt" && fail "upgrade: a configured HQ was reported not configured"
+  in_root dpkg-query -W -f '${Version}' watchpost-hq | grep -qx "${version}+ciupgrade" || fail "watchpost-hq not upgraded"
+  cmp "$work/edited.env" "$chroot_dir/etc/watchpost-hq/serve.env" || fail "upgrade changed the edited serve.env"
+  cmp "$work/hq.key" "$chroot_dir/var/lib/watchpost-hq/keys/hq.key" || fail "upgrade lost the signing key"
+  [ "$(in_root stat -c '%U:%G %a' /var/lib/watchpost-hq)" = "watchpost-hq:watchpost-hq 700" ] || fail "/var/lib/watchpost-hq after upgrade"
+  ok "watchpost-hq upgrade: new binary, edited serve.env and the key kept"
+
+  step "watchpost-hq: dpkg -r keeps data, config and user; dpkg -P purges"
+  in_root dpkg -r watchpost-hq
+  [ ! -e "$chroot_dir/usr/bin/watchpost-hq" ] || fail "watchpost-hq binary left after remove"
+  cmp "$work/hq.key" "$chroot_dir/var/lib/watchpost-hq/keys/hq.key" || fail "remove deleted the key"
+  cmp "$work/edited.env" "$chroot_dir/etc/watchpost-hq/serve.env" || fail "remove changed serve.env"
+  in_root getent passwd watchpost-hq >/dev/null || fail "remove deleted the user"
+  in_root dpkg -P watchpost-hq 2>&1 | tee "$work/hq-purge.txt"
+  [ ! -e "$chroot_dir/var/lib/watchpost-hq" ] || fail "purge left /var/lib/watchpost-hq"
+  [ ! -e "$chroot_dir/etc/watchpost-hq" ] || fail "purge left /etc/watchpost-hq"
+  ! in_root getent passwd watchpost-hq >/dev/null || fail "purge left the user"
+  ! in_root getent group watchpost-hq >/dev/null || fail "purge left the group"
+  [ ! -e "$chroot_dir/etc/systemd/system/multi-user.target.wants/watchpost-hq.service" ] || fail "purge left the enablement link"
+  ok "watchpost-hq: remove keeps key, serve.env and user; purge deletes data, config, user, group, enablement"
 else
   step "dpkg --root install checks (no chroot)"
   # Maintainer scripts cannot run without a chroot: check what dpkg

@@ -125,8 +125,12 @@ func build(ctx context.Context, o options) error {
 		return err
 	}
 	unit := filepath.Join(root, "packaging", "systemd", "watchpost.service")
-	if _, err := os.Stat(unit); err != nil {
-		return err
+	hqUnit := filepath.Join(root, "packaging", "systemd", "watchpost-hq.service")
+	hqEnv := filepath.Join(root, "packaging", "systemd", "watchpost-hq-serve.env")
+	for _, f := range []string{unit, hqUnit, hqEnv} {
+		if _, err := os.Stat(f); err != nil {
+			return err
+		}
 	}
 
 	// Binaries: dist/bin/<os>_<arch>/<program>.
@@ -162,7 +166,7 @@ func build(ctx context.Context, o options) error {
 		t := gobuild.Target{OS: "linux", Arch: a}
 		specs := []linuxpkg.Spec{
 			linuxpkg.Daemon(stamp.Version, stamp.Commit, a, stamp.Time, bin(t, "watchpost"), linuxConfig, unit),
-			linuxpkg.HQ(stamp.Version, stamp.Commit, a, stamp.Time, bin(t, "watchpost-hq")),
+			linuxpkg.HQ(stamp.Version, stamp.Commit, a, stamp.Time, bin(t, "watchpost-hq"), hqEnv, hqUnit),
 		}
 		for _, s := range specs {
 			for _, f := range formats {

@@ -16,11 +16,21 @@
 #   - an unknown config key: exit status 3, failed, NOT restarted
 #     (RestartPreventExitStatus=2 3); fixed config starts again;
 #   - dpkg -r stops the service;
-#   - systemd-analyze security score (printed).
+#   - systemd-analyze security score (printed);
+# then watchpost-hq.service (the watchpost-hq .deb of the same version):
+#   - systemd-analyze verify of the installed unit: clean;
+#   - installed enabled, not started; a start without the signing key is
+#     skipped by ExecCondition= (not failed, not restarted);
+#   - keygen as watchpost-hq; a loopback serve.env (embedded broker,
+#     plain HTTP on 127.0.0.1:8443) split into separate arguments;
+#     start, /healthz, `watchpost-hq publish|posts|hits --hq`;
+#   - kill -9: restarted; systemctl stop (SIGTERM): clean exit 0;
+#   - dpkg -r stops it; dpkg -P deletes data and user.
 #
 # Run from anywhere as root: bash packaging/systemd-test.sh. Uses the
 # newest dist/watchpost_*_amd64.deb (WATCHPOST_DEB=FILE picks one; with
-# none, an amd64 .deb is built into a temporary directory).
+# none, an amd64 .deb is built into a temporary directory) and the
+# watchpost-hq .deb of the same version next to it (WATCHPOST_HQ_DEB=FILE).
 # Exits 0 with "SKIP: <reason>" when this machine cannot boot systemd in a
 # container (not root, no systemd-nspawn, boot fails), or when
 # WATCHPOST_SKIP_SYSTEMD_TEST=1.
@@ -79,6 +89,9 @@ fi
 [ -f "$deb" ] || fail "no .deb at $deb"
 version=$(dpkg-deb -f "$deb" Version)
 echo "$deb (version $version)"
+hqdeb="${WATCHPOST_HQ_DEB:-$(dirname "$deb")/watchpost-hq_${version}_amd64.deb}"
+[ -f "$hqdeb" ] || fail "no watchpost-hq .deb at $hqdeb"
+echo "$hqdeb"
 
 step "Debian root with systemd (debootstrap --variant=minbase bookworm, cached)"
 cache="${WATCHPOST_CACHE:-$HOME/.cache/watchpost}"
@@ -106,6 +119,7 @@ tar -C "$dir" -xf "$tarball"
 [ -x "$dir/lib/systemd/systemd" ] || fail "the cached root has no systemd; remove $tarball"
 # /tmp and /run are fresh tmpfs in the container: files go to /root.
 cp "$deb" "$dir/root/watchpost_amd64.deb"
+cp "$hqdeb" "$dir/root/watchpost-hq_amd64.deb"
 cp engine/importer/testdata/un_excerpt.xml "$dir/var/tmp/un.xml"
 chmod 0644 "$dir/var/tmp/un.xml"
 
@@ -296,6 +310,121 @@ in_ct dpkg -r watchpost > "$work/remove.txt" 2>&1 || { cat "$work/remove.txt"; f
 [ "$(show ActiveState)" != active ] || fail "still active after dpkg -r: $(status)"
 ok "dpkg -r stops the running service"
 
+# ---------------------------------------------------------------- HQ
+hshow() { in_ct systemctl show -p "$1" --value watchpost-hq; }
+hstatus() { in_ct systemctl show -p ActiveState,SubState,Result,MainPID,NRestarts,ExecMainCode,ExecMainStatus watchpost-hq | paste -sd' '; }
+h_is_running() { [ "$(hshow ActiveState)/$(hshow SubState)" = active/running ]; }
+hprop_is() { [ "$(hshow "$1")" = "$2" ]; }
+hq_url=http://127.0.0.1:8443
+hq_healthz() { in_ct curl -fsS -m 2 "$hq_url/healthz" >/dev/null 2>&1; }
+
+step "watchpost-hq: dpkg -i $(basename "$hqdeb")"
+in_ct dpkg -i /root/watchpost-hq_amd64.deb > "$work/hq-install.txt" 2>&1 || { cat "$work/hq-install.txt"; fail "dpkg -i watchpost-hq"; }
+cat "$work/hq-install.txt"
+grep -q 'enabled but NOT started' "$work/hq-install.txt" || fail "watchpost-hq postinst did not say the service is not started"
+[ "$(in_ct systemctl is-enabled watchpost-hq || true)" = enabled ] || fail "watchpost-hq not enabled"
+[ "$(hshow ActiveState)" = inactive ] || fail "watchpost-hq started without a key: $(hstatus)"
+in_ct systemctl show -p Type,Restart,RestartUSec,RestartPreventExitStatus,TimeoutStopUSec,KillSignal,User,StateDirectory,StateDirectoryMode watchpost-hq
+[ "$(hshow Type)" = simple ] || fail "Type is not simple"
+[ "$(in_ct stat -c '%U:%G %a' /var/lib/watchpost-hq)" = "watchpost-hq:watchpost-hq 700" ] || fail "/var/lib/watchpost-hq"
+in_ct systemd-analyze verify watchpost-hq.service > "$work/hq-verify.txt" 2>&1 || { cat "$work/hq-verify.txt"; fail "systemd-analyze verify watchpost-hq.service"; }
+[ ! -s "$work/hq-verify.txt" ] || { cat "$work/hq-verify.txt"; fail "systemd-analyze verify watchpost-hq.service warns"; }
+ok "watchpost-hq installed: enabled, not started (no key), Type=simple, /var/lib/watchpost-hq 0700, systemd-analyze verify clean"
+
+step "watchpost-hq: a start without the key is skipped (ExecCondition), not failed"
+in_ct systemctl start watchpost-hq || true
+sleep 1
+echo "after start without key: $(hstatus)"
+[ "$(hshow ActiveState)" != active ] || fail "started without a key"
+[ "$(hshow ActiveState)" != failed ] || fail "failed (want skipped) without a key: $(hstatus)"
+[ "$(hshow NRestarts)" = 0 ] || fail "restarted without a key"
+in_ct journalctl -u watchpost-hq --no-pager -o cat | grep -m 1 'no signing key' || fail "the journal does not say the key is missing"
+ok "no key: start skipped by ExecCondition ($(hshow Result)), journal names the key"
+
+step "watchpost-hq: keygen, a loopback serve.env"
+in_ct runuser -u watchpost-hq -- watchpost-hq keygen --dir /var/lib/watchpost-hq/keys | tee "$work/keygen.txt"
+[ "$(in_ct stat -c '%U %a' /var/lib/watchpost-hq/keys/hq.key)" = "watchpost-hq 600" ] || fail "hq.key owner or mode"
+# A continuation line, and --snapshot-url (serve only checks https://; no
+# post fetches it here), to check systemd's splitting.
+cat > "$dir/etc/watchpost-hq/serve.env" <<'ENV'
+# written by packaging/systemd-test.sh: loopback only
+WATCHPOST_HQ_SERVE_ARGS="--data-dir /var/lib/watchpost-hq --key /var/lib/watchpost-hq/keys/hq.key \
+  --listen-mqtt 127.0.0.1:1883 --mqtt-anonymous-loopback \
+  --insecure-http --listen 127.0.0.1:8443 --snapshot-url https://127.0.0.1:8443/snapshots"
+ENV
+ok "keygen as watchpost-hq (hq.key 0600); serve.env for loopback"
+
+step "watchpost-hq: systemctl start, /healthz, publish/posts/hits --hq"
+in_ct systemctl reset-failed watchpost-hq 2>/dev/null || true
+t0=$(now_ms)
+in_ct systemctl start watchpost-hq || { in_ct journalctl -u watchpost-hq --no-pager | tail -n 20; fail "systemctl start watchpost-hq"; }
+wait_for 20 "watchpost-hq /healthz" hq_healthz
+hq_start_ms=$(( $(now_ms) - t0 ))
+h_is_running || fail "watchpost-hq not running: $(hstatus)"
+hpid=$(hshow MainPID)
+in_ct cat "/proc/$hpid/cmdline" | tr '\0' '\n' > "$work/hq-argv.txt"
+cat "$work/hq-argv.txt" | paste -sd' '
+[ "$(wc -l < "$work/hq-argv.txt")" = 14 ] || fail "serve got $(wc -l < "$work/hq-argv.txt") arguments, want 14 (the env value split on whitespace)"
+grep -qx -- '--listen' "$work/hq-argv.txt" && grep -qx '127.0.0.1:8443' "$work/hq-argv.txt" || fail "arguments not split"
+[ "$(in_ct stat -c %U "/proc/$hpid")" = watchpost-hq ] || fail "serve does not run as watchpost-hq"
+in_ct curl -fsS -m 5 -i "$hq_url/healthz" || fail "/healthz"
+echo
+in_ct watchpost-hq publish --hq "$hq_url" --list un --format un-xml /var/tmp/un.xml > "$work/hq-publish.txt" 2>&1 || { cat "$work/hq-publish.txt"; fail "publish --hq"; }
+cat "$work/hq-publish.txt"
+in_ct watchpost-hq posts --hq "$hq_url" > "$work/hq-posts.txt" 2>&1 || { cat "$work/hq-posts.txt"; fail "posts --hq"; }
+cat "$work/hq-posts.txt"
+in_ct watchpost-hq hits --hq "$hq_url" --since 1h > "$work/hq-hits.txt" 2>&1 || { cat "$work/hq-hits.txt"; fail "hits --hq"; }
+cat "$work/hq-hits.txt"
+in_ct journalctl -u watchpost-hq --no-pager -o cat | tail -n 8
+ok "watchpost-hq serve running as watchpost-hq (${hq_start_ms}ms to /healthz), 14 separate arguments; publish, posts and hits --hq work"
+
+step "watchpost-hq: kill -9, restarted"
+hrestart_s=$(hshow RestartUSec)
+t0=$(now_ms)
+in_ct kill -9 "$hpid"
+wait_for 5 "watchpost-hq going to auto-restart" hprop_is SubState auto-restart
+echo "after kill -9: $(hstatus)"
+[ "$(hshow Result)" = signal ] || fail "Result $(hshow Result), want signal"
+wait_for 40 "watchpost-hq back after kill -9" h_is_running
+wait_for 20 "watchpost-hq /healthz after restart" hq_healthz
+hq_restart_ms=$(( $(now_ms) - t0 ))
+[ "$(hshow NRestarts)" = 1 ] || fail "NRestarts $(hshow NRestarts), want 1"
+[ "$(hshow MainPID)" != "$hpid" ] || fail "same MainPID"
+in_ct watchpost-hq posts --hq "$hq_url" >/dev/null || fail "posts --hq after restart"
+ok "kill -9: restarted after ${hq_restart_ms}ms (RestartSec=$hrestart_s), NRestarts 1, /healthz and posts --hq answer"
+
+step "watchpost-hq: systemctl stop: SIGTERM, clean exit 0"
+t0=$(now_ms)
+in_ct systemctl stop watchpost-hq
+hq_stop_ms=$(( $(now_ms) - t0 ))
+echo "stopped in ${hq_stop_ms}ms (TimeoutStopSec=$(hshow TimeoutStopUSec)): $(hstatus)"
+[ "$(hshow ActiveState)" = inactive ] || fail "watchpost-hq not inactive after stop"
+[ "$(hshow Result)" = success ] || fail "Result $(hshow Result), want success"
+[ "$(hshow ExecMainCode)/$(hshow ExecMainStatus)" = 1/0 ] || fail "ExecMainCode/Status $(hshow ExecMainCode)/$(hshow ExecMainStatus), want 1/0 (exited 0 after a graceful shutdown)"
+in_ct journalctl -u watchpost-hq --no-pager -o cat | grep -q 'msg=Stopped' || fail "no graceful 'Stopped' in the journal"
+[ "$hq_stop_ms" -lt 30000 ] || fail "stop took ${hq_stop_ms}ms"
+ok "stop in ${hq_stop_ms}ms: graceful (Stopped logged), exit 0, Result success"
+
+step "systemd-analyze security watchpost-hq"
+in_ct systemd-analyze security watchpost-hq --no-pager > "$work/hq-security.txt" 2>&1 || true
+hq_score=$(sed -n 's/.*Overall exposure level for watchpost-hq.service: *\([0-9.]*\) *\(.*\)$/\1 \2/p' "$work/hq-security.txt")
+[ -n "$hq_score" ] || { cat "$work/hq-security.txt"; fail "no exposure score for watchpost-hq"; }
+echo "exposure: $hq_score"
+ok "systemd-analyze security watchpost-hq: $hq_score"
+
+step "watchpost-hq: reinstall starts it (configured); dpkg -r stops it; dpkg -P purges"
+in_ct dpkg -i /root/watchpost-hq_amd64.deb > "$work/hq-reinstall.txt" 2>&1 || { cat "$work/hq-reinstall.txt"; fail "dpkg -i watchpost-hq (reinstall)"; }
+grep -q 'NOT started' "$work/hq-reinstall.txt" && { cat "$work/hq-reinstall.txt"; fail "reinstall: configured HQ reported not configured"; }
+wait_for 20 "watchpost-hq active after reinstall" h_is_running
+in_ct dpkg -r watchpost-hq > "$work/hq-remove.txt" 2>&1 || { cat "$work/hq-remove.txt"; fail "dpkg -r watchpost-hq"; }
+[ "$(hshow ActiveState)" != active ] || fail "watchpost-hq still active after dpkg -r"
+[ -f "$dir/var/lib/watchpost-hq/keys/hq.key" ] || fail "dpkg -r deleted the key"
+in_ct dpkg -P watchpost-hq > "$work/hq-purge.txt" 2>&1 || { cat "$work/hq-purge.txt"; fail "dpkg -P watchpost-hq"; }
+[ ! -e "$dir/var/lib/watchpost-hq" ] || fail "purge left /var/lib/watchpost-hq"
+! in_ct getent passwd watchpost-hq >/dev/null || fail "purge left the user"
+ok "reinstall: started by postinst; dpkg -r: stopped, key kept; dpkg -P: data and user gone"
+
 step "done"
 echo "times: boot ${boot_ms}ms, start ${start_ms}ms, restart after kill -9 ${restart_ms}ms, stop ${stop_ms}ms; exposure $score"
+echo "watchpost-hq: start to /healthz ${hq_start_ms}ms, restart after kill -9 ${hq_restart_ms}ms, stop ${hq_stop_ms}ms; exposure $hq_score"
 echo "systemd-test: $passed passed, 0 failed"

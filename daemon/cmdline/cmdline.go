@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"syscall"
 )
 
 // Exit codes of every Watchpost program.
@@ -63,9 +64,10 @@ func (e UsageError) Unwrap() error { return e.Err }
 func Usagef(format string, args ...any) error { return UsageError{fmt.Errorf(format, args...)} }
 
 // Main runs the program with args (without the program name) and returns
-// the process exit code. SIGINT cancels the command's context.
+// the process exit code. SIGINT and SIGTERM (what service managers send)
+// cancel the command's context, so a long-running command stops cleanly.
 func (p *Program) Main(args []string, env *Env) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return p.Run(ctx, args, env)
 }

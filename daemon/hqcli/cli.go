@@ -40,7 +40,7 @@ var commands = map[string]cmdline.Command{
 var program = &cmdline.Program{Name: "watchpost-hq", Commands: commands}
 
 // Main runs the watchpost-hq command with args (without the program name) and
-// returns the process exit code. SIGINT cancels the command.
+// returns the process exit code. SIGINT and SIGTERM cancel the command.
 func Main(args []string, env *Env) int { return program.Main(args, env) }
 
 func run(ctx context.Context, args []string, env *Env) int { return program.Run(ctx, args, env) }

@@ -1,8 +1,8 @@
 // Package linuxpkg makes Watchpost's .deb and .rpm packages with nfpm (as
-// a library): the daemon package (binary, configuration marked as a
-// conffile that upgrades never overwrite, the hardened systemd unit,
-// service user, data directory and maintainer scripts) and the HQ
-// package, byte-identical for identical inputs.
+// a library): the daemon package and the HQ package, each with its binary,
+// configuration marked as a conffile that upgrades never overwrite, its
+// hardened systemd unit, service user, data directory and maintainer
+// scripts; byte-identical for identical inputs.
 package linuxpkg
 
 import (
@@ -42,6 +42,13 @@ const (
 	ConfigFile = "/etc/watchpost/watchpost.yaml"
 	UnitFile   = "/usr/lib/systemd/system/watchpost.service"
 	DataDir    = "/var/lib/watchpost"
+
+	HQEnvFile = "/etc/watchpost-hq/serve.env"
+	HQUnit    = "/usr/lib/systemd/system/watchpost-hq.service"
+	HQDataDir = "/var/lib/watchpost-hq"
+	// HQConfigured is the check of "HQ is configured" that the unit's
+	// ExecCondition= and the maintainer scripts run.
+	HQConfigured = "/usr/lib/watchpost-hq/serve-configured"
 )
 
 // Formats are the package formats built, as nfpm names them.
@@ -61,21 +68,33 @@ type Spec struct {
 	// Binary is the path of the program to install in /usr/bin.
 	Binary string
 	// Config and Unit are the paths of the configuration and systemd unit
-	// (the daemon package only; empty otherwise).
-	Config, Unit string
+	// (empty: none); ConfigDest and UnitDest are where they are installed.
+	Config, ConfigDest, Unit, UnitDest string
+	// Helpers are scripts from scripts/ installed as programs (mode 0755):
+	// installed path → embedded file name.
+	Helpers []Helper
 	// Summary and Description are the one-line and long descriptions.
 	Summary, Description string
 	// Depends lists package dependencies (deb and rpm spell them alike).
 	DebDepends, RPMDepends []string
-	// Scripts: true for the daemon package's maintainer scripts.
-	Scripts bool
+	// Scripts names the maintainer scripts in scripts/: "" for none,
+	// else their prefix ("watchpost": deb-postinst.sh…, "watchpost-hq":
+	// hq-deb-postinst.sh…).
+	Scripts string
 }
+
+// Helper is a script of scripts/ installed as a program.
+type Helper struct{ Dest, Script string }
+
+// scriptPrefix is the file name prefix of each package's maintainer
+// scripts in scripts/.
+var scriptPrefix = map[string]string{"watchpost": "", "watchpost-hq": "hq-"}
 
 // Daemon is the spec of the watchpost package.
 func Daemon(version, commit, arch string, mtime time.Time, binary, config, unit string) Spec {
 	return Spec{
 		Name: "watchpost", Version: version, Commit: commit, Arch: arch, MTime: mtime,
-		Binary: binary, Config: config, Unit: unit, Scripts: true,
+		Binary: binary, Config: config, ConfigDest: ConfigFile, Unit: unit, UnitDest: UnitFile, Scripts: "watchpost",
 		Summary: "border-post watchlist screening service",
 		Description: "Watchpost screens travellers at a border post against watchlists (UN\n" +
 			"Security Council consolidated list, national lists, lost and stolen\n" +
@@ -88,15 +107,23 @@ func Daemon(version, commit, arch string, mtime time.Time, binary, config, unit 
 	}
 }
 
-// HQ is the spec of the watchpost-hq package.
-func HQ(version, commit, arch string, mtime time.Time, binary string) Spec {
+// HQ is the spec of the watchpost-hq package: envFile is serve.env (the
+// service's command line, a conffile) and unit watchpost-hq.service.
+func HQ(version, commit, arch string, mtime time.Time, binary, envFile, unit string) Spec {
 	return Spec{
 		Name: "watchpost-hq", Version: version, Commit: commit, Arch: arch, MTime: mtime,
-		Binary:  binary,
+		Binary: binary, Config: envFile, ConfigDest: HQEnvFile, Unit: unit, UnitDest: HQUnit,
+		Helpers: []Helper{{Dest: HQConfigured, Script: "hq-serve-configured.sh"}},
+		Scripts: "watchpost-hq",
 		Summary: "Watchpost headquarters: signs and publishes watchlists to posts",
 		Description: "watchpost-hq is headquarters' side of Watchpost: it makes the signing\n" +
 			"key, publishes signed watchlist editions to the posts, and receives\n" +
-			"their hits and status.",
+			"their hits and status. This package installs the watchpost-hq command\n" +
+			"and the watchpost-hq service (watchpost-hq serve), enabled but started\n" +
+			"only once HQ is configured: its signing key made with keygen and\n" +
+			"/etc/watchpost-hq/serve.env set.",
+		DebDepends: []string{"adduser"},
+		RPMDepends: []string{"shadow-utils", "util-linux"},
 	}
 }
 
@@ -214,45 +241,57 @@ func (s Spec) info(format, work string) (*nfpm.Info, error) {
 	}
 	if s.Config != "" {
 		c = append(c,
-			&files.Content{Type: files.TypeDir, Destination: filepath.Dir(ConfigFile), FileInfo: fi(0o755)},
-			&files.Content{Type: files.TypeConfigNoReplace, Source: s.Config, Destination: ConfigFile, FileInfo: fi(0o644)},
+			&files.Content{Type: files.TypeDir, Destination: filepath.Dir(s.ConfigDest), FileInfo: fi(0o755)},
+			&files.Content{Type: files.TypeConfigNoReplace, Source: s.Config, Destination: s.ConfigDest, FileInfo: fi(0o644)},
 		)
 	}
 	if s.Unit != "" {
-		c = append(c, &files.Content{Source: s.Unit, Destination: UnitFile, FileInfo: fi(0o644)})
+		c = append(c, &files.Content{Source: s.Unit, Destination: s.UnitDest, FileInfo: fi(0o644)})
+	}
+	script := func(name string) (string, error) {
+		data, err := scripts.ReadFile("scripts/" + name)
+		if err != nil {
+			return "", err
+		}
+		return write(name, data, 0o755)
+	}
+	for _, h := range s.Helpers {
+		src, err := script(h.Script)
+		if err != nil {
+			return nil, err
+		}
+		c = append(c, &files.Content{Source: src, Destination: h.Dest, FileInfo: fi(0o755)})
 	}
 	info.Contents = c
 
-	if s.Scripts {
-		script := func(name string) (string, error) {
-			data, err := scripts.ReadFile("scripts/" + name)
-			if err != nil {
-				return "", err
-			}
-			return write(name, data, 0o755)
+	if s.Scripts != "" {
+		prefix, ok := scriptPrefix[s.Scripts]
+		if !ok {
+			return nil, fmt.Errorf("%s: no maintainer scripts named %q", s.Name, s.Scripts)
 		}
+		mscript := func(name string) (string, error) { return script(prefix + name) }
 		var err error
 		if format == "deb" {
-			if info.Scripts.PostInstall, err = script("deb-postinst.sh"); err != nil {
+			if info.Scripts.PostInstall, err = mscript("deb-postinst.sh"); err != nil {
 				return nil, err
 			}
-			if info.Scripts.PreRemove, err = script("deb-prerm.sh"); err != nil {
+			if info.Scripts.PreRemove, err = mscript("deb-prerm.sh"); err != nil {
 				return nil, err
 			}
-			if info.Scripts.PostRemove, err = script("deb-postrm.sh"); err != nil {
+			if info.Scripts.PostRemove, err = mscript("deb-postrm.sh"); err != nil {
 				return nil, err
 			}
 		} else {
-			if info.Scripts.PreInstall, err = script("rpm-pre.sh"); err != nil {
+			if info.Scripts.PreInstall, err = mscript("rpm-pre.sh"); err != nil {
 				return nil, err
 			}
-			if info.Scripts.PostInstall, err = script("rpm-post.sh"); err != nil {
+			if info.Scripts.PostInstall, err = mscript("rpm-post.sh"); err != nil {
 				return nil, err
 			}
-			if info.Scripts.PreRemove, err = script("rpm-preun.sh"); err != nil {
+			if info.Scripts.PreRemove, err = mscript("rpm-preun.sh"); err != nil {
 				return nil, err
 			}
-			if info.Scripts.PostRemove, err = script("rpm-postun.sh"); err != nil {
+			if info.Scripts.PostRemove, err = mscript("rpm-postun.sh"); err != nil {
 				return nil, err
 			}
 		}
