@@ -25,9 +25,9 @@ ok() { passed=$((passed + 1)); echo "ok: $*"; }
 # /dev/stderr`, which truncates a log file that stderr is redirected to).
 shown() { local o; o=$(cat); printf '%s\n' "$o" >&2; printf '%s\n' "$o"; }
 
-step "tools (wixl msitools lintian rpm debootstrap osslsigncode)"
+step "tools (wixl msitools lintian rpm cpio debootstrap osslsigncode)"
 need=()
-for pair in wixl:wixl msiinfo:msitools msibuild:msitools lintian:lintian rpm:rpm debootstrap:debootstrap osslsigncode:osslsigncode sha256sum:coreutils; do
+for pair in wixl:wixl msiinfo:msitools msibuild:msitools msiextract:msitools rpm2cpio:rpm cpio:cpio lintian:lintian rpm:rpm debootstrap:debootstrap osslsigncode:osslsigncode sha256sum:coreutils; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -100,7 +100,14 @@ grep -qx /etc/watchpost/watchpost.yaml "$work/conffiles" || fail "watchpost.yaml
 dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/watchpost.service | cmp - packaging/systemd/watchpost.service || fail "the unit differs from packaging/systemd/watchpost.service"
 for s in postinst prerm postrm; do dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx "./$s" || fail "no $s"; done
 grep -q '^ Depends: adduser' "$work/info.txt" || fail "no Depends: adduser"
-ok "deb: files, conffile, unit, maintainer scripts"
+# The packaged config names the key postinst makes (not shipped: made on
+# the post, never in the package).
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./etc/watchpost/watchpost.yaml > "$work/packaged.yaml"
+grep -qx '  encryption_key_file: store.key' "$work/packaged.yaml" || fail "the packaged config does not set store.encryption_key_file: store.key"
+grep -q "Back it up to HQ's key safe" "$work/packaged.yaml" || fail "the packaged config does not say to back up the key"
+! grep -q 'store.key$' "$work/contents.txt" || fail "the .deb ships a store key"
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./postinst | grep -q 'watchpost config new-store-key "$storekey"' || fail "postinst does not make the store key"
+ok "deb: files, conffile, unit, maintainer scripts; config names store.key, made by postinst"
 
 step "watchpost-hq deb contents; systemd-analyze verify of both units"
 hqdeb="$dist/watchpost-hq_${version}_amd64.deb"
@@ -149,6 +156,10 @@ for arch in x86_64 aarch64; do
   rpm -qcp "$r" 2>/dev/null | grep -qx /etc/watchpost/watchpost.yaml || fail "watchpost.yaml is not %config in the rpm"
   rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$r" 2>/dev/null | grep -qx 'cn /etc/watchpost/watchpost.yaml' || fail "watchpost.yaml is not %config(noreplace)"
   rpm -qp --scripts "$r" 2>/dev/null | grep -q 'useradd -r' || fail "no useradd in the rpm scripts"
+  rpm -qp --scripts "$r" 2>/dev/null | grep -q 'config new-store-key "$storekey"' || fail "the rpm %post does not make the store key"
+  ! grep -q 'store.key$' "$work/rpm-files.txt" || fail "the rpm ships a store key"
+  rpm2cpio "$r" | cpio -i --quiet --to-stdout /etc/watchpost/watchpost.yaml > "$work/rpm-config.yaml"
+  grep -qx '  encryption_key_file: store.key' "$work/rpm-config.yaml" || fail "the rpm's config does not set store.encryption_key_file: store.key"
   hr="$dist/watchpost-hq-${version}-1.$arch.rpm"
   rpm -qlp "$hr" > "$work/hq-rpm-files.txt" 2>/dev/null
   for p in /usr/bin/watchpost-hq /etc/watchpost-hq/serve.env /usr/lib/systemd/system/watchpost-hq.service /usr/lib/watchpost-hq/serve-configured; do
@@ -157,8 +168,9 @@ for arch in x86_64 aarch64; do
   rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$hr" 2>/dev/null | grep -qx 'cn /etc/watchpost-hq/serve.env' || fail "serve.env is not %config(noreplace)"
   rpm -qp --scripts "$hr" 2>/dev/null | grep -q 'useradd -r -g watchpost-hq' || fail "no useradd in the watchpost-hq rpm scripts"
   rpm -qp --scripts "$hr" 2>/dev/null | grep -q 'serve-configured' || fail "the watchpost-hq rpm %post does not check serve-configured"
+  ! rpm -qp --scripts "$hr" 2>/dev/null | grep -q 'new-store-key' || fail "the watchpost-hq rpm makes a post store key"
 done
-ok "rpm: metadata, files, %config(noreplace), scripts"
+ok "rpm: metadata, files, %config(noreplace), scripts (store key made by %post), config names store.key"
 
 step "msi tables"
 msi="$dist/watchpost-${version}-x64.msi"
@@ -183,7 +195,19 @@ grep -q 'sc.exe" failure watchpost reset= 86400' "$work/ca.txt" || fail "recover
 grep -q 'sc.exe" failureflag watchpost 1' "$work/ca.txt" || fail "non-crash failure flag"
 grep -q 'icacls.exe" "\[DATAROOT\]." /inheritance:r' "$work/ca.txt" || fail "ACL custom action"
 grep -q 'config check --config' "$work/ca.txt" || fail "start-if-configured custom action"
-ok "msi: File, ServiceInstall, ServiceControl, Upgrade, components, Event Log, custom actions"
+# The store key: made (deferred, LocalSystem: 3106, failure not ignored)
+# only when there is none, after the ACL (5812), before the start (5910).
+grep -q $'^WatchpostStoreKey\t3106\tINSTALLDIR\t"\[System64Folder\]cmd.exe" /c if not exist "\[CommonAppDataFolder\]Watchpost\\\\store.key" ("\[INSTALLDIR\]watchpost.exe" config new-store-key "\[CommonAppDataFolder\]Watchpost\\\\store.key")\t' "$work/ca.txt" \
+  || fail "store key custom action"
+exp InstallExecuteSequence > "$work/seq.txt"
+grep -qx $'WatchpostStoreKey\tNOT REMOVE~="ALL"\t5813' "$work/seq.txt" || fail "store key custom action sequence (5813, not on uninstall)"
+# The Windows config in the cabinet names it.
+mkdir -p "$work/msix" && (cd "$work/msix" && msiextract "$msi" >/dev/null)
+wincfg=$(find "$work/msix" -name watchpost.yaml | head -n 1)
+[ -n "$wincfg" ] || fail "no watchpost.yaml in the .msi"
+tr -d '\r' < "$wincfg" | grep -qx '  encryption_key_file: store.key' || fail "the Windows config does not set store.encryption_key_file: store.key"
+tr -d '\r' < "$wincfg" | grep -q 'C:\\ProgramData\\Watchpost\\store.key' || fail "the Windows config's comment does not name the key"
+ok "msi: File, ServiceInstall, ServiceControl, Upgrade, components, Event Log, custom actions (store key if none); config names store.key"
 
 step "Authenticode signatures (test CA)"
 ca="$dist/watchpost-TEST-codesign-ca.crt"
@@ -270,41 +294,68 @@ if [ "$mode" = chroot ]; then
   [ -L "$chroot_dir/etc/systemd/system/multi-user.target.wants/watchpost.service" ] || fail "the service is not enabled (no multi-user.target.wants link)"
   ok "installed: system user, /var/lib/watchpost watchpost 0700, config, unit, enabled"
 
+  step "store encryption key made by postinst"
+  [ -f "$chroot_dir/etc/watchpost/store.key" ] || fail "no /etc/watchpost/store.key"
+  grep -qE '^[0-9a-f]{64}$' "$chroot_dir/etc/watchpost/store.key" && [ "$(wc -l < "$chroot_dir/etc/watchpost/store.key")" = 1 ] || fail "store.key is not one line of 64 hex digits"
+  [ "$(in_root stat -c '%U:%G %a' /etc/watchpost/store.key)" = "watchpost:watchpost 600" ] || fail "/etc/watchpost/store.key: $(in_root stat -c '%U:%G %a' /etc/watchpost/store.key)"
+  grep -q "made the store encryption key /etc/watchpost/store.key: back it up to HQ's key safe" "$work/install.txt" || fail "postinst did not tell to back up the key"
+  in_root runuser -u watchpost -- cat /etc/watchpost/store.key >/dev/null || fail "user watchpost cannot read the key"
+  cp "$chroot_dir/etc/watchpost/store.key" "$work/store.key"
+  ok "store.key: 64 hex digits, watchpost:watchpost 0600, readable by the service user; postinst said to back it up"
+
   step "watchpost version and config check inside"
   in_root watchpost version | shown | grep -q "^watchpost $version " || fail "watchpost version inside"
   set +e; in_root watchpost config check > "$work/check.txt" 2>&1; rc=$?; set -e
   cat "$work/check.txt"
   [ "$rc" = 1 ] || fail "config check of the example config exited $rc, want 1"
   grep -q 'post_id: required' "$work/check.txt" || fail "config check did not report the missing post_id"
-  printf '# minimal configuration written by packaging/ci.sh\npost_id: ci-post-1\n' > "$chroot_dir/etc/watchpost/watchpost.yaml"
-  in_root watchpost config check || fail "config check of a minimal config"
-  ok "watchpost version; config check: example exits 1 (post_id), minimal config exits 0"
+  grep -q 'encryption_key_file' "$work/check.txt" && fail "config check of the packaged config has a problem with the store key"
+  printf '# minimal configuration written by packaging/ci.sh\npost_id: ci-post-1\nstore:\n  encryption_key_file: store.key\n' > "$chroot_dir/etc/watchpost/watchpost.yaml"
+  in_root watchpost config check > "$work/check-min.txt" 2>&1 || { cat "$work/check-min.txt"; fail "config check of a minimal config"; }
+  cat "$work/check-min.txt"
+  grep -qi 'warn' "$work/check-min.txt" && fail "config check warns about the minimal config (key owned by watchpost, 0600)"
+  ok "watchpost version; config check: example exits 1 (post_id, no key problem), minimal config with the store key exits 0, no warning"
+
+  step "watchpost doctor: store encryption"
+  rc=0; in_root timeout 60 watchpost doctor --config /etc/watchpost/watchpost.yaml > "$work/doctor.txt" 2>&1 || rc=$?
+  cat "$work/doctor.txt"
+  if grep -q '^store encryption ' "$work/doctor.txt"; then
+    grep '^store encryption ' "$work/doctor.txt" | grep -qE '^store encryption +ok ' || fail "doctor's store encryption check is not ok"
+    ok "doctor (exit $rc, other checks as a bare chroot gives them): store encryption ok"
+  else
+    echo "doctor did not run here (exit $rc): store encryption check skipped"
+  fi
 
   step "upgrade to $(basename "$newdeb"); the edited config survives"
   echo '# edited by the technician' >> "$chroot_dir/etc/watchpost/watchpost.yaml"
   cp "$chroot_dir/etc/watchpost/watchpost.yaml" "$work/edited.yaml"
   echo 'kept data' > "$chroot_dir/var/lib/watchpost/marker"
   in_root dpkg -i --force-confold "/tmp/$(basename "$newdeb")" 2>&1 | tee "$work/upgrade.txt"
+  cmp "$work/store.key" "$chroot_dir/etc/watchpost/store.key" || fail "upgrade changed the store key"
+  [ "$(in_root stat -c '%U:%G %a' /etc/watchpost/store.key)" = "watchpost:watchpost 600" ] || fail "store.key owner or mode after upgrade"
+  grep -q 'made the store encryption key' "$work/upgrade.txt" && fail "upgrade made a new store key"
   grep -q 'enabled but NOT started' "$work/upgrade.txt" && fail "upgrade: a valid config was reported invalid"
   in_root dpkg-query -W -f '${Version}' watchpost | grep -qx "${version}+ciupgrade" || fail "not upgraded"
   cmp "$work/edited.yaml" "$chroot_dir/etc/watchpost/watchpost.yaml" || fail "upgrade changed the edited config"
   [ ! -e "$chroot_dir/etc/watchpost/watchpost.yaml.dpkg-dist" ] || echo "note: dpkg left watchpost.yaml.dpkg-dist (the new example)"
   in_root watchpost version | grep -q "^watchpost ${version}+ciupgrade " || fail "binary not upgraded"
   [ -f "$chroot_dir/var/lib/watchpost/marker" ] || fail "upgrade lost the data"
-  ok "upgrade: new binary, edited config and data kept"
+  ok "upgrade: new binary, edited config, data and the same store key kept"
 
   step "dpkg -r: data and config kept"
   in_root dpkg -r watchpost
   [ ! -e "$chroot_dir/usr/bin/watchpost" ] || fail "binary left after remove"
   [ -f "$chroot_dir/var/lib/watchpost/marker" ] || fail "remove deleted the data"
   cmp "$work/edited.yaml" "$chroot_dir/etc/watchpost/watchpost.yaml" || fail "remove changed the config"
+  cmp "$work/store.key" "$chroot_dir/etc/watchpost/store.key" || fail "remove changed or deleted the store key"
   in_root getent passwd watchpost >/dev/null || fail "remove deleted the user"
   in_root dpkg-query -W -f '${Status}\n' watchpost | grep -q 'deinstall ok config-files' || fail "status after remove"
-  ok "remove: binary gone; data, config and user kept"
+  ok "remove: binary gone; data, config, store key and user kept"
 
   step "dpkg -P: purged"
   in_root dpkg -P watchpost 2>&1 | tee "$work/purge.txt"
   [ ! -e "$chroot_dir/var/lib/watchpost" ] || fail "purge left /var/lib/watchpost"
+  [ ! -e "$chroot_dir/etc/watchpost/store.key" ] || fail "purge left /etc/watchpost/store.key"
   [ ! -e "$chroot_dir/etc/watchpost" ] || fail "purge left /etc/watchpost"
   ! in_root getent passwd watchpost >/dev/null || fail "purge left the user"
   ! in_root getent group watchpost >/dev/null || fail "purge left the group"
@@ -312,7 +363,7 @@ if [ "$mode" = chroot ]; then
   if in_root dpkg-query -W watchpost >/dev/null 2>&1; then
     in_root dpkg-query -W -f '${Status}\n' watchpost | grep -q 'not-installed' || fail "still known to dpkg after purge"
   fi
-  ok "purge: data, config, user, group and enablement gone"
+  ok "purge: data, config, store key, user, group and enablement gone"
 
   step "watchpost-hq: install"
   cp "$hqdeb" "$newhqdeb" "$chroot_dir/tmp/"
@@ -320,6 +371,7 @@ if [ "$mode" = chroot ]; then
   grep -q 'enabled but NOT started' "$work/hq-install.txt" || fail "watchpost-hq postinst did not say the service is not started"
   grep -q 'no signing key /var/lib/watchpost-hq/keys/hq.key' "$work/hq-install.txt" || fail "watchpost-hq postinst did not name the missing key"
   in_root watchpost-hq version | grep -q "^watchpost-hq $version " || fail "watchpost-hq version inside"
+  grep -q 'store encryption key' "$work/hq-install.txt" && fail "watchpost-hq postinst made a post store key"
   in_root getent passwd watchpost-hq | shown | grep -q '^watchpost-hq:x:[0-9]*:[0-9]*:.*:/var/lib/watchpost-hq:/usr/sbin/nologin$' || fail "user watchpost-hq"
   uid=$(in_root id -u watchpost-hq); [ "$uid" -lt 1000 ] || fail "watchpost-hq is not a system user (uid $uid)"
   in_root getent group watchpost-hq >/dev/null || fail "group watchpost-hq"

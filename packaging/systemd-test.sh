@@ -4,6 +4,11 @@
 # (debootstrap, cached as $WATCHPOST_CACHE/debroot-bookworm-systemd.tar)
 # is booted with `systemd-nspawn --boot --private-network`; the amd64 .deb
 # from dist/ is installed into it, and systemctl checks:
+#   - the store encrypted at rest with the key postinst made
+#     (/etc/watchpost/store.key, watchpost 0600): the list import and the
+#     service open it with the key; a raw grep of the store files for a
+#     listed name finds nothing (control: an unencrypted store has it);
+#     without the key the store does not open;
 #   - Type=notify: a start returns, and the unit is active (running), only
 #     after READY=1 (StatusText "Screening"; the journal has "Service
 #     ready" before systemd's "Started"); control: without NOTIFY_SOCKET
@@ -182,17 +187,37 @@ grep -q 'enabled but NOT started' "$work/install.txt" || fail "postinst did not 
 [ "$(show ActiveState)" = inactive ] || fail "started with the example config: $(status)"
 in_ct systemctl show -p Type,NotifyAccess,Restart,RestartUSec,RestartPreventExitStatus,TimeoutStopUSec,User watchpost
 [ "$(show Type)" = notify ] || fail "Type is not notify"
-ok "installed under systemd: enabled, not started (example config invalid), Type=notify"
+[ "$(in_ct stat -c '%U:%G %a' /etc/watchpost/store.key)" = "watchpost:watchpost 600" ] || fail "/etc/watchpost/store.key missing or not watchpost 0600"
+grep -q "made the store encryption key /etc/watchpost/store.key" "$work/install.txt" || fail "postinst did not say it made the store key"
+ok "installed under systemd: enabled, not started (example config invalid), Type=notify; store key made (watchpost 0600)"
 
 step "minimal config and a list"
-printf '# minimal configuration written by packaging/systemd-test.sh\npost_id: systemd-test-1\napi:\n  listen: 127.0.0.1:8640\n' > "$work/good.yaml"
+printf '# minimal configuration written by packaging/systemd-test.sh\npost_id: systemd-test-1\napi:\n  listen: 127.0.0.1:8640\nstore:\n  encryption_key_file: store.key\n' > "$work/good.yaml"
 cp "$work/good.yaml" "$dir/etc/watchpost/watchpost.yaml"
 in_ct watchpost config check || fail "config check of the minimal config"
 # As the service's user, into the data directory the service uses
 # (--data-dir is data_dir; both open daemon.StoreDir of it).
-in_ct runuser -u watchpost -- watchpost import --data-dir /var/lib/watchpost --list un --format un-xml /var/tmp/un.xml | tee "$work/import.txt"
+# The store is encrypted with the key the configuration names: the
+# import opens it with the same key.
+in_ct runuser -u watchpost -- watchpost import --data-dir /var/lib/watchpost --store-key-file /etc/watchpost/store.key --list un --format un-xml /var/tmp/un.xml | tee "$work/import.txt"
 grep -q '^imported un version 1: ' "$work/import.txt" || fail "import"
-ok "config check passes; list un imported as user watchpost"
+ok "config check passes; list un imported as user watchpost into the encrypted store"
+
+step "the store is encrypted at rest"
+# A name from the list: found by a raw grep in an unencrypted store (the
+# control), not in the post's.
+secret_name=ELHASSAN
+grep -q "$secret_name" "$dir/var/tmp/un.xml" || fail "$secret_name is not in the list"
+in_ct watchpost import --data-dir /var/tmp/plain --list un --format un-xml /var/tmp/un.xml >/dev/null || fail "import into the unencrypted control store"
+raw_hits() { grep -r -a -i -l "$secret_name" "$1" 2>/dev/null | wc -l; }
+[ "$(raw_hits "$dir/var/tmp/plain/store")" -gt 0 ] || fail "control: $secret_name not found in an unencrypted store (the grep proves nothing)"
+ls "$dir/var/lib/watchpost/store" | paste -sd' '
+[ "$(raw_hits "$dir/var/lib/watchpost/store")" = 0 ] || { grep -r -a -i -l "$secret_name" "$dir/var/lib/watchpost/store"; fail "$secret_name found in clear in /var/lib/watchpost/store"; }
+if in_ct runuser -u watchpost -- watchpost lists --data-dir /var/lib/watchpost > "$work/nokey.txt" 2>&1; then cat "$work/nokey.txt"; fail "the store opens without the key"; fi
+cat "$work/nokey.txt"
+in_ct runuser -u watchpost -- watchpost lists --data-dir /var/lib/watchpost --store-key-file /etc/watchpost/store.key | grep -q un || fail "the store does not open with the key"
+in_ct rm -rf /var/tmp/plain
+ok "raw grep: $secret_name in the unencrypted control store, not in /var/lib/watchpost/store; no key: refused; with the key: opens"
 
 step "Type=notify control: without NOTIFY_SOCKET, systemd waits for READY=1"
 in_ct mkdir -p /run/systemd/system/watchpost.service.d
@@ -238,7 +263,10 @@ pid=$(show MainPID); [ "$pid" -gt 0 ] || fail "MainPID $pid"
 in_ct curl -fsS -m 5 -i http://127.0.0.1:8640/healthz || fail "/healthz"
 echo
 echo "/readyz: $(in_ct curl -sS -m 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:8640/readyz || true) (informational)"
-ok "MainPID $pid, NRestarts 0, /healthz 200"
+in_ct timeout 60 watchpost doctor > "$work/doctor.txt" 2>&1 || true
+grep -E '^(store|store encryption) ' "$work/doctor.txt" || { cat "$work/doctor.txt"; fail "no store encryption check in doctor's output"; }
+grep -qE '^store encryption +ok ' "$work/doctor.txt" || { cat "$work/doctor.txt"; fail "doctor: store encryption is not ok"; }
+ok "MainPID $pid, NRestarts 0, /healthz 200; doctor: store encryption ok"
 
 step "kill -9 the main PID: systemd restarts it"
 restart_s=$(show RestartUSec)
@@ -267,7 +295,9 @@ echo "stopped in ${stop_ms}ms (TimeoutStopSec=$stop_us): $(status)"
 [ "$(show ExecMainCode)/$(show ExecMainStatus)" = 1/0 ] || fail "ExecMainCode/Status $(show ExecMainCode)/$(show ExecMainStatus), want 1/0 (exited, 0)"
 [ "$stop_ms" -lt 25000 ] || fail "stop took ${stop_ms}ms"
 in_ct journalctl -u watchpost --no-pager -o cat | tail -n 4
-ok "stop in ${stop_ms}ms, exited with status 0, Result success"
+[ "$(raw_hits "$dir/var/lib/watchpost/store")" = 0 ] || fail "$secret_name found in clear in the store after the service ran"
+in_ct runuser -u watchpost -- watchpost lists --data-dir /var/lib/watchpost --store-key-file /etc/watchpost/store.key | grep -q un || fail "the store does not open with the key after the service ran"
+ok "stop in ${stop_ms}ms, exited with status 0, Result success; the store the service ran on is still encrypted (no $secret_name in clear, opens with the key)"
 
 step "dpkg -i again with a valid config: postinst starts it"
 in_ct dpkg -i /root/watchpost_amd64.deb > "$work/reinstall.txt" 2>&1 || { cat "$work/reinstall.txt"; fail "dpkg -i (reinstall)"; }

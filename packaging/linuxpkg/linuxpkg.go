@@ -353,16 +353,44 @@ func gzipMax(data []byte) ([]byte, error) {
 var postIDLine = regexp.MustCompile(`(?m)^post_id:[ \t]*\S.*$`)
 var dataDirLine = regexp.MustCompile(`(?m)^data_dir:[ \t]*\S.*$`)
 
+// storeKeyLine is the example's empty store.encryption_key_file (the
+// line under store:, indented).
+var storeKeyLine = regexp.MustCompile(`(?m)^([ \t]+)encryption_key_file:[ \t]*""[ \t]*$`)
+
+// StoreKeyName is store.encryption_key_file in the packaged
+// configuration: relative, so taken from the configuration's directory
+// (/etc/watchpost/store.key; %ProgramData%\Watchpost\store.key). The
+// installer makes the key there when there is none (postinst, rpm %post,
+// the .msi's WatchpostStoreKey custom action).
+const StoreKeyName = "store.key"
+
 // PackagedConfig turns the annotated example (configs/watchpost.yaml)
 // into the configuration a package installs: its example post_id is
 // commented out, so a fresh install fails `watchpost config check` (and
 // its service stays stopped) until the technician sets this post's own
-// id. For Windows (goos "windows") the Linux data_dir is commented out
-// too, so the per-OS default (%ProgramData%\Watchpost\data) applies.
+// id; and store.encryption_key_file is set to StoreKeyName, the key the
+// installer makes, so that a packaged post's store is encrypted at rest
+// from its creation. For Windows (goos "windows") the Linux data_dir is
+// commented out too, so the per-OS default (%ProgramData%\Watchpost\data)
+// applies.
 func PackagedConfig(example []byte, goos string) []byte {
 	out := postIDLine.ReplaceAllFunc(example, func(line []byte) []byte {
 		return []byte("# Set this post's id here (the line below is only an example); the\n" +
 			"# service does not start until `watchpost config check` passes.\n# " + string(line))
+	})
+	keyPath := "/etc/watchpost/" + StoreKeyName
+	if goos == "windows" {
+		keyPath = `C:\ProgramData\Watchpost\` + StoreKeyName
+	}
+	out = storeKeyLine.ReplaceAllFunc(out, func(line []byte) []byte {
+		indent := string(storeKeyLine.FindSubmatch(line)[1])
+		c := func(s string) string { return indent + "# " + s + "\n" }
+		return []byte(c("The installer made this key, "+keyPath+",") +
+			c("when there was none; an upgrade keeps it. Back it up to HQ's key safe:") +
+			c("without it the store cannot be read and the service does not start; the") +
+			c("lists come back from HQ into a fresh store, but hits not yet delivered") +
+			c("to HQ are lost.") +
+			indent + "encryption_key_file: " + StoreKeyName)
 	})
 	if goos == "windows" {
 		out = dataDirLine.ReplaceAllFunc(out, func(line []byte) []byte {

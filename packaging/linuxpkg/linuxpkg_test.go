@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/daemon/config"
 )
 
 // fixture writes a fake binary, config and unit, and returns the daemon
@@ -176,5 +178,102 @@ func TestPackagedConfig(t *testing.T) {
 	win := string(PackagedConfig(example, "windows"))
 	if strings.Contains(win, "\r\ndata_dir:") || !strings.Contains(win, "\r\n") {
 		t.Error("the Windows config keeps the Linux data_dir or has no CRLF")
+	}
+}
+
+// TestPackagedConfigStoreKey: the packaged configuration (Linux and
+// Windows) names the installer's key, relative to its own directory, with
+// the back-up comment; the example's empty line is gone; nothing else
+// under store: changes.
+func TestPackagedConfigStoreKey(t *testing.T) {
+	example, err := os.ReadFile("../../configs/watchpost.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !storeKeyLine.Match(example) {
+		t.Fatal(`the example has no 'encryption_key_file: ""' line under store: (the transform would do nothing)`)
+	}
+	for goos, want := range map[string]struct{ nl, path string }{
+		"linux":   {"\n", "/etc/watchpost/store.key"},
+		"windows": {"\r\n", `C:\ProgramData\Watchpost\store.key`},
+	} {
+		got := string(PackagedConfig(example, goos))
+		if n := strings.Count(got, want.nl+"  encryption_key_file: store.key"+want.nl); n != 1 {
+			t.Errorf("%s: %d 'encryption_key_file: store.key' lines under store:, want 1", goos, n)
+		}
+		if strings.Contains(got, `encryption_key_file: ""`) {
+			t.Errorf("%s: the empty encryption_key_file line is still there", goos)
+		}
+		for _, s := range []string{"  # The installer made this key, " + want.path + ",", "Back it up to HQ's key safe:", "cannot be read"} {
+			if !strings.Contains(got, s) {
+				t.Errorf("%s: no %q in the comment", goos, s)
+			}
+		}
+		// The comment sits right above the key line, inside store:.
+		i := strings.Index(got, want.nl+"store:"+want.nl)
+		j := strings.Index(got, "  # The installer made this key")
+		k := strings.Index(got, "  encryption_key_file: store.key")
+		if i < 0 || !(i < j && j < k) {
+			t.Errorf("%s: store: at %d, comment at %d, key line at %d", goos, i, j, k)
+		}
+		// Only the key line and its comment differ from the example's
+		// lines (post_id and, on Windows, data_dir aside).
+		ex := strings.Split(string(example), "\n")
+		lines := strings.Split(strings.ReplaceAll(got, "\r\n", "\n"), "\n")
+		extra := len(lines) - len(ex)
+		if extra != 2+5+boolInt(goos == "windows") {
+			t.Errorf("%s: %d more lines than the example, want %d", goos, extra, 2+5+boolInt(goos == "windows"))
+		}
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestPackagedConfigNoKeyLine: a configuration whose key file is already
+// set is left alone.
+func TestPackagedConfigNoKeyLine(t *testing.T) {
+	in := []byte("post_id: x\nstore:\n  encryption_key_file: /srv/key\n")
+	got := string(PackagedConfig(in, "linux"))
+	if !strings.Contains(got, "  encryption_key_file: /srv/key\n") || strings.Contains(got, "store.key") {
+		t.Errorf("a set key file was changed:\n%s", got)
+	}
+}
+
+// TestPackagedConfigLoads: the packaged Linux configuration, with a
+// post_id and the key `watchpost config new-store-key` writes next to it,
+// draws no problem about the store (the example's other files, such as
+// hq.keys_file, are not there), and reads the key from the
+// configuration's directory.
+func TestPackagedConfigLoads(t *testing.T) {
+	example, err := os.ReadFile("../../configs/watchpost.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := append([]byte("post_id: pkg-test-1\n"), PackagedConfig(example, "linux")...)
+	cfg = bytes.ReplaceAll(cfg, []byte("\ndata_dir: /var/lib/watchpost\n"), []byte("\ndata_dir: "+filepath.Join(dir, "data")+"\n"))
+	path := filepath.Join(dir, "watchpost.yaml")
+	if err := os.WriteFile(path, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := config.WriteStoreKeyFile(filepath.Join(dir, StoreKeyName)); err != nil {
+		t.Fatal(err)
+	}
+	c, problems := config.Check(path, config.Options{Env: func(string) string { return "" }})
+	for _, p := range problems {
+		if strings.HasPrefix(p.Key, "store.") {
+			t.Errorf("problem: %v", p)
+		}
+	}
+	if c == nil || !c.Store.EncryptionKey.IsSet() {
+		t.Fatal("no store key read from the packaged configuration")
+	}
+	if c.Store.EncryptionKeyFile != filepath.Join(dir, StoreKeyName) {
+		t.Errorf("key file %q, want %q (relative to the configuration)", c.Store.EncryptionKeyFile, filepath.Join(dir, StoreKeyName))
 	}
 }

@@ -2,8 +2,8 @@
 // it renders the WiX source, builds the .msi, and adds with msibuild the
 // rows wixl's subset of WiX 3 cannot express (permanent, never-overwritten
 // configuration; same-version major upgrades; deferred custom actions for
-// the data directory's ACL, the service's recovery actions and a start
-// that waits for a valid configuration).
+// the data directory's ACL, the service's recovery actions, the store
+// encryption key and a start that waits for a valid configuration).
 package msi
 
 import (
@@ -101,6 +101,11 @@ type CustomAction struct {
 	Why       string
 }
 
+// StoreKeyPath is the store encryption key the installer makes: next to
+// the configuration (the service's --config), where the packaged
+// configuration's relative store.encryption_key_file (store.key) points.
+const StoreKeyPath = `[CommonAppDataFolder]Watchpost\store.key`
+
 // notRemoving runs an action on install, repair and upgrade, not on
 // uninstall.
 const notRemoving = `NOT REMOVE~="ALL"`
@@ -123,6 +128,13 @@ var CustomActions = []CustomAction{
 		ID: "WatchpostLockDown", Type: caDeferredCheck, Sequence: 5812, Condition: notRemoving,
 		Command: `"[System64Folder]icacls.exe" "[DATAROOT]." /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F`,
 		Why:     "%ProgramData%\\Watchpost (configuration and data) readable and writable by SYSTEM and Administrators only; the change propagates to the files and data directory inside",
+	},
+	{
+		ID: "WatchpostStoreKey", Type: caDeferredCheck, Sequence: 5813, Condition: notRemoving,
+		Command: `"[System64Folder]cmd.exe" /c if not exist "` + StoreKeyPath + `" ("[INSTALLDIR]watchpost.exe" config new-store-key "` + StoreKeyPath + `")`,
+		Why: "make the store encryption key the packaged configuration names (store.encryption_key_file: store.key) when there is none: " +
+			"never overwritten (an upgrade or repair keeps it; an uninstall leaves it); after WatchpostLockDown, so it inherits the SYSTEM and Administrators only ACL; " +
+			"a failure fails the install (the configuration would name a missing key)",
 	},
 	{
 		ID: "WatchpostStartIfConfigured", Type: caDeferredCheck | caIgnoreExit, Sequence: 5910, Condition: notRemoving,

@@ -101,3 +101,27 @@ func TestBuild(t *testing.T) {
 		t.Errorf("ServiceInstall:\n%s", s)
 	}
 }
+
+// TestStoreKeyAction: the store key is made only when there is none, next
+// to the service's configuration, after the ACL is set and before the
+// service may start; its failure is not ignored.
+func TestStoreKeyAction(t *testing.T) {
+	seq := map[string]CustomAction{}
+	for _, ca := range CustomActions {
+		seq[ca.ID] = ca
+	}
+	k, ok := seq["WatchpostStoreKey"]
+	if !ok {
+		t.Fatal("no WatchpostStoreKey custom action")
+	}
+	want := `"[System64Folder]cmd.exe" /c if not exist "[CommonAppDataFolder]Watchpost\store.key" ("[INSTALLDIR]watchpost.exe" config new-store-key "[CommonAppDataFolder]Watchpost\store.key")`
+	if k.Command != want {
+		t.Errorf("command\n%s\nwant\n%s", k.Command, want)
+	}
+	if k.Type != caDeferredCheck || k.Condition != notRemoving {
+		t.Errorf("type %d condition %q", k.Type, k.Condition)
+	}
+	if !(seq["WatchpostLockDown"].Sequence < k.Sequence && k.Sequence < seq["WatchpostStartIfConfigured"].Sequence) {
+		t.Errorf("sequence %d: want after WatchpostLockDown, before WatchpostStartIfConfigured", k.Sequence)
+	}
+}

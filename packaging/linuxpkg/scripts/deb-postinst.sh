@@ -1,12 +1,15 @@
 #!/bin/sh
-# postinst of the watchpost .deb: create the service user and the data
-# directory, enable the service, and start it only when the configuration
-# passes `watchpost config check`. Safe in a chroot without systemd.
+# postinst of the watchpost .deb: create the service user, the data
+# directory and the store encryption key (/etc/watchpost/store.key, never
+# overwritten), enable the service, and start it only when the
+# configuration passes `watchpost config check`. Safe in a chroot without
+# systemd.
 set -e
 
 unit=watchpost.service
 config=/etc/watchpost/watchpost.yaml
 datadir=/var/lib/watchpost
+storekey=/etc/watchpost/store.key
 
 case "$1" in
 configure)
@@ -26,6 +29,19 @@ configure)
 	fi
 	chown watchpost:watchpost "$datadir"
 	chmod 0700 "$datadir"
+	# The key the packaged configuration names (store.encryption_key_file:
+	# store.key): made once, on the first install; an upgrade or reinstall
+	# keeps the existing one (the store cannot be read with another). Not
+	# a conffile: purge deletes it, with the data it opens.
+	if [ ! -e "$storekey" ] && [ ! -L "$storekey" ]; then
+		if watchpost config new-store-key "$storekey" >/dev/null; then
+			chown watchpost:watchpost "$storekey"
+			chmod 0600 "$storekey"
+			echo "watchpost: made the store encryption key $storekey: back it up to HQ's key safe now; without it the store cannot be read."
+		else
+			echo "watchpost: WARNING: could not make the store encryption key $storekey; make it with \`watchpost config new-store-key $storekey\` (then chown watchpost:watchpost, chmod 0600)" >&2
+		fi
+	fi
 	;;
 abort-upgrade | abort-deconfigure | abort-remove) ;;
 *) exit 0 ;;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # postrm of the watchpost .deb. remove: keep the data (/var/lib/watchpost),
-# the configuration and the user, as Debian policy wants. purge: delete
-# the data directory, the service's state in systemd and the user.
+# the configuration (with the store key /etc/watchpost/store.key) and the
+# user, as Debian policy wants. purge: delete the data directory, the
+# store key postinst made, the service's state in systemd and the user.
 set -e
 
 unit=watchpost.service
@@ -23,6 +24,9 @@ purge)
 	rm -rf /var/lib/watchpost
 	# dpkg has removed the conffile; keep whatever the technician added
 	# (HQ keys, certificates, token files) but say so.
+	# The store encryption key postinst made (not a conffile, so dpkg
+	# does not know it): it opens only the store deleted above.
+	rm -f /etc/watchpost/store.key
 	rm -f /etc/watchpost/watchpost.yaml.dpkg-old /etc/watchpost/watchpost.yaml.dpkg-new \
 		/etc/watchpost/watchpost.yaml.dpkg-dist /etc/watchpost/watchpost.yaml.dpkg-bak
 	if [ -d /etc/watchpost ] && ! rmdir /etc/watchpost 2>/dev/null; then
