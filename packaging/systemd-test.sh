@@ -157,7 +157,17 @@ if [ -z "$leader" ]; then
   skip "systemd-nspawn could not start a container here: $(grep -v '^\s*$' "$work/boot.log" | tail -n 1)"
 fi
 in_ct() { nsenter --target "$leader" --all env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 SYSTEMD_COLORS=0 SYSTEMD_PAGER= "$@"; }
-state=$(timeout 90 nsenter --target "$leader" --all /bin/systemctl is-system-running --wait 2>/dev/null || true)
+# Right after PID 1 appears, systemctl may not reach systemd yet and says
+# "offline" at once (seen in CI): ask again until it is running or
+# degraded, for up to 90 s.
+state=""
+for _ in $(seq 1 90); do
+  state=$(timeout 90 nsenter --target "$leader" --all /bin/systemctl is-system-running --wait 2>/dev/null || true)
+  case "$state" in running|degraded|stopping) break ;; esac
+  kill -0 "$nspawn_pid" 2>/dev/null || break
+  [ $(( $(now_ms) - t0 )) -lt 90000 ] || break
+  sleep 1
+done
 boot_ms=$(( $(now_ms) - t0 ))
 case "$state" in
   running) ;;
