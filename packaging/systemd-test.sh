@@ -333,8 +333,10 @@ echo "$((restart_sec + 3))s later: $(status)"
 [ "$(show NRestarts)" = "$before" ] || fail "restarted: NRestarts $before -> $(show NRestarts)"
 in_ct journalctl -u watchpost --no-pager -o cat | grep -m 1 no_such_key || fail "the journal does not name the bad key"
 cp "$work/good.yaml" "$dir/etc/watchpost/watchpost.yaml"
-in_ct systemctl restart watchpost
-is_running || fail "not running after fixing the config: $(status)"
+if ! in_ct systemctl restart watchpost || ! is_running; then
+  in_ct journalctl -u watchpost --no-pager -o cat -n 25 || true
+  fail "not running after fixing the config: $(status)"
+fi
 ok "unknown key: exit status 3, failed, not restarted (RestartPreventExitStatus); fixed config + restart runs"
 
 step "systemd-analyze security watchpost"
