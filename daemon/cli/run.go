@@ -58,7 +58,12 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		return service.WithExitCode(cmdline.ExitConfig, err)
 	}
 	stop := cfg.StopTimeout.Duration()
-	err = service.Run(ctx, post, service.Options{ConfigPath: *configPath, StopTimeout: stop + 2*time.Second, Logger: log})
+	// service.Run handles SIGINT and SIGTERM itself (a second one while
+	// stopping aborts the stop). The command's context is cancelled by the
+	// same signals (daemon/cmdline), so passing it on would make one
+	// signal count twice: the stop would end as "aborted by a second
+	// signal" with exit 1 (seen under systemd).
+	err = service.Run(context.WithoutCancel(ctx), post, service.Options{ConfigPath: *configPath, StopTimeout: stop + 2*time.Second, Logger: log})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("stopped with an error", "err", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/ristretto/v2/z"
 	"github.com/watchpost/watchpost/engine"
 )
 
@@ -243,6 +244,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	db, err := badger.Open(badgerOptions(dir, opts, log))
+	// Badger wraps it with %+v (y.Wrapf), so errors.Is cannot see it.
+	if err != nil && (errors.Is(err, z.NewFile) || strings.Contains(err.Error(), z.NewFile.Error())) {
+		// A process stopped between creating a memtable file and sizing
+		// it leaves an empty *.mem file, and the next Open fails with
+		// ristretto's z.NewFile ("Create a new file") after sizing it; a
+		// second Open succeeds (dgraph-io/badger#2207, seen after a stop
+		// under systemd). The file held no entry: nothing is lost.
+		log.Warn("Store opened on the second attempt (an empty memtable file from an interrupted run)", "dir", dir)
+		db, err = badger.Open(badgerOptions(dir, opts, log))
+	}
 	if errors.Is(err, badger.ErrEncryptionKeyMismatch) || errors.Is(err, badger.ErrInvalidEncryptionKey) {
 		return nil, keyError(dir, len(opts.EncryptionKey) > 0, err)
 	}
