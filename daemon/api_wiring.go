@@ -41,11 +41,7 @@ func (a apiLedger) Hits(ctx context.Context, f api.HitFilter) ([]api.HitRecord, 
 	}
 	out := make([]api.HitRecord, 0, len(page.Hits))
 	for i := range page.Hits {
-		r, err := a.apiHit(ctx, &page.Hits[i])
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, r)
+		out = append(out, apiHit(&page.Hits[i]))
 	}
 	return out, page.Next, nil
 }
@@ -55,7 +51,7 @@ func (a apiLedger) Hit(ctx context.Context, id string) (api.HitRecord, error) {
 	if err != nil {
 		return api.HitRecord{}, ledgerErr(err)
 	}
-	return a.apiHit(ctx, &h)
+	return apiHit(&h), nil
 }
 
 func (a apiLedger) Dispose(ctx context.Context, id string, d api.Disposition) (api.HitRecord, error) {
@@ -63,7 +59,7 @@ func (a apiLedger) Dispose(ctx context.Context, id string, d api.Disposition) (a
 	if err != nil {
 		return api.HitRecord{}, ledgerErr(err)
 	}
-	return a.apiHit(ctx, &h)
+	return apiHit(&h), nil
 }
 
 // ledgerErr maps the ledger's errors to the API's.
@@ -77,9 +73,9 @@ func ledgerErr(err error) error {
 	return err
 }
 
-// apiHit converts a hit record; the decision in force, if any, gets the
-// actor it came through.
-func (a apiLedger) apiHit(ctx context.Context, h *ledger.HitRecord) (api.HitRecord, error) {
+// apiHit converts a hit record; the decision in force, if any, carries
+// the actor it came through.
+func apiHit(h *ledger.HitRecord) api.HitRecord {
 	r := api.HitRecord{
 		ID: h.ID, ScreeningID: h.ScreeningID, Status: api.StatusOpen, Source: h.Source, Ref: h.Ref,
 		Traveller: h.Traveller, Hits: h.Hits, ScreenedAt: h.ScreenedAt, Actor: h.Actor, Band: api.BandNone,
@@ -92,40 +88,9 @@ func (a apiLedger) apiHit(ctx context.Context, h *ledger.HitRecord) (api.HitReco
 	if n := len(h.Decisions); n > 0 {
 		d := h.Decisions[n-1]
 		r.Status = api.StatusDisposed
-		actor, err := a.decisionActor(ctx, d)
-		if err != nil {
-			return api.HitRecord{}, fmt.Errorf("hit %s: %w", h.ID, err)
-		}
-		r.Disposition = &api.Disposition{Decision: d.Decision, Officer: d.Officer, Note: d.Note, Actor: actor, DecidedAt: d.DecidedAt}
+		r.Disposition = &api.Disposition{Decision: d.Decision, Officer: d.Officer, Note: d.Note, Actor: d.Actor, DecidedAt: d.DecidedAt}
 	}
-	return r, nil
-}
-
-// decisionActor returns the API token a decision came through ("" if
-// unknown). The ledger does not keep it on the Decision but in the
-// decision's audit entry (as Via), written in the same transaction: at
-// the decision's time, naming the decision's id as its OutboxID. The
-// search stops at the first entry past that time.
-func (a apiLedger) decisionActor(ctx context.Context, d ledger.Decision) (string, error) {
-	f := ledger.AuditFilter{Since: d.DecidedAt, Limit: 8}
-	for {
-		page, err := a.l.Audit(ctx, f)
-		if err != nil {
-			return "", err
-		}
-		for _, e := range page.Entries {
-			if e.Action == ledger.ActionDisposition && e.OutboxID == d.ID {
-				return e.Via, nil
-			}
-			if e.Time.After(d.DecidedAt) {
-				return "", nil
-			}
-		}
-		if !page.More {
-			return "", nil
-		}
-		f.Cursor = page.Next
-	}
+	return r
 }
 
 // apiStatus is the post as the API's StatusSource and Readiness.

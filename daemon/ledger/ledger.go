@@ -179,10 +179,13 @@ type HitRecord struct {
 // Decision is one officer's decision on a hit, as recorded.
 type Decision struct {
 	// ID is the id of the decision's outbox record (HQ deduplicates on it).
-	ID        string    `json:"id"`
-	Decision  string    `json:"decision"`
-	Officer   string    `json:"officer"`
-	Note      string    `json:"note,omitempty"`
+	ID       string `json:"id"`
+	Decision string `json:"decision"`
+	Officer  string `json:"officer"`
+	Note     string `json:"note,omitempty"`
+	// Actor is the API token (or other channel) the decision came
+	// through, as in its audit entry's Via.
+	Actor     string    `json:"actor,omitempty"`
 	DecidedAt time.Time `json:"decided_at"`
 }
 
@@ -470,7 +473,7 @@ func (l *Ledger) Dispose(ctx context.Context, id string, d Disposition) (HitReco
 		}
 		changed = true
 		wasOpen = hit.Status == StatusOpen
-		dec := Decision{ID: outbox.NewID(now), Decision: d.Decision, Officer: d.Officer, Note: d.Note, DecidedAt: now}
+		dec := Decision{ID: outbox.NewID(now), Decision: d.Decision, Officer: d.Officer, Note: d.Note, Actor: d.Actor, DecidedAt: now}
 		oldStatus := hit.Status
 		hit.Decisions = append(hit.Decisions, dec)
 		hit.Status = Status(d.Decision)
