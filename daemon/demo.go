@@ -33,10 +33,10 @@ import (
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/paxlst"
 	"github.com/watchpost/watchpost/sync/broker"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 // DemoOptions configure RunDemo.
@@ -92,7 +92,7 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 	// HQ: signing key, store, embedded broker, HTTPS for snapshots and
 	// deltas, the publisher and the server that stores hits and acks them.
 	hqDir := filepath.Join(o.Dir, "hq")
-	signer, err := hq.Keygen(filepath.Join(hqDir, "keys"))
+	signer, err := publish.Keygen(filepath.Join(hqDir, "keys"))
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 	if err := os.MkdirAll(snapDir, 0o750); err != nil {
 		return nil, err
 	}
-	pub, err := hq.New(hq.Config{Store: hqStore, Signer: signer, Transport: hqClient, DeltaDir: deltaDir,
+	pub, err := publish.New(publish.Config{Store: hqStore, Signer: signer, Transport: hqClient, DeltaDir: deltaDir,
 		SnapshotDir: snapDir, SnapshotBaseURL: hqURL + "/snapshots", Logger: o.Logger})
 	if err != nil {
 		return nil, err
@@ -181,7 +181,7 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 	}); err != nil {
 		return nil, err
 	}
-	res, err := pub.PublishEntries(ctx, hq.Edition{List: demoList, Source: "UN SC Consolidated List " + sample.UNListDate, Format: "un-xml", Action: "refer to secondary inspection"}, emitAll(unEntries))
+	res, err := pub.PublishEntries(ctx, publish.Edition{List: demoList, Source: "UN SC Consolidated List " + sample.UNListDate, Format: "un-xml", Action: "refer to secondary inspection"}, emitAll(unEntries))
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +278,7 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 	added := engine.Entry{ID: "NAT-0001", Kind: engine.KindPerson, Names: []engine.Name{{Value: "Viktor Demo Wanted", Kind: engine.NamePrimary}},
 		BirthDates: []engine.BirthDate{mustBirthDate("1970-04-12")}, Nationalities: []string{"UKR"}, Remarks: "demo: national wanted-persons addition"}
 	next = append(next, added)
-	res, err = pub.PublishEntries(ctx, hq.Edition{List: demoList, Source: "UN list + national addition", Format: "un-xml"}, emitAll(next))
+	res, err = pub.PublishEntries(ctx, publish.Edition{List: demoList, Source: "UN list + national addition", Format: "un-xml"}, emitAll(next))
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 // Package hqcli implements the watchpost-hq command line, HQ's side of
 // list replication and fleet view: each subcommand parses its flags and
-// calls sync/hq (publishing) or sync/hqserver (serve, posts, hits).
+// calls sync/publish (publishing) or sync/hqserver (serve, posts, hits).
 // cmd/watchpost-hq is a thin main over Main, so every command runs
 // in-process in tests. It mirrors daemon/cli (same exit codes, flag
 // handling and error convention).

@@ -14,8 +14,8 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/watchpost/watchpost/sync/brokertest"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 // startBroker runs mochi on a random loopback port; it records the
@@ -103,7 +103,7 @@ func TestKeygenPublishHeadsLists(t *testing.T) {
 	if code, _, stderr := runCmd(t, "keygen", "--dir", keys); code != ExitFailure || !strings.Contains(stderr, "already exists") {
 		t.Fatalf("second keygen: exit %d, %s", code, stderr)
 	}
-	pubFile, err := os.Open(filepath.Join(keys, hq.PublicKeyFile))
+	pubFile, err := os.Open(filepath.Join(keys, publish.PublicKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,15 +118,15 @@ func TestKeygenPublishHeadsLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "hq")
-	common := []string{"--data-dir", data, "--key", filepath.Join(keys, hq.PrivateKeyFile), "--broker", url, "--snapshot-url", "https://hq.example/snap"}
-	publish := append(append([]string{"publish"}, common...), "--list", "national", "--format", "csv", edition)
-	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "national: published version 1") {
+	common := []string{"--data-dir", data, "--key", filepath.Join(keys, publish.PrivateKeyFile), "--broker", url, "--snapshot-url", "https://hq.example/snap"}
+	publishCmd := append(append([]string{"publish"}, common...), "--list", "national", "--format", "csv", edition)
+	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "national: published version 1") {
 		t.Fatalf("publish: exit %d, %s%s", code, out, stderr)
 	}
 	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN3,John Doe\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "published version 2 (epoch 1): 1 upserts, 1 deletes") {
+	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "published version 2 (epoch 1): 1 upserts, 1 deletes") {
 		t.Fatalf("second publish: exit %d, %s%s", code, out, stderr)
 	}
 	if code, out, stderr := runCmd(t, append([]string{"heads"}, common...)...); code != ExitOK || !strings.Contains(out, "national: head 1/2 issued") {
@@ -139,7 +139,7 @@ func TestKeygenPublishHeadsLists(t *testing.T) {
 
 	// What reached the broker verifies with hq.pub: one delta, three heads.
 	msgs := got()
-	deltas, heads := msgs[hq.DeltaTopic("national")], msgs[hq.HeadTopic("national")]
+	deltas, heads := msgs[publish.DeltaTopic("national")], msgs[publish.HeadTopic("national")]
 	if len(deltas) != 1 || len(heads) != 3 {
 		t.Fatalf("broker got %d deltas and %d heads, want 1 and 3", len(deltas), len(heads))
 	}

@@ -20,9 +20,9 @@ import (
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 // Layout of HQ's data directory.
@@ -45,12 +45,12 @@ func runKeygen(_ context.Context, env *Env, args []string) error {
 	case len(pos) > 0:
 		return usagef("keygen takes no arguments")
 	}
-	s, err := hq.Keygen(*dir)
+	s, err := publish.Keygen(*dir)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "key %s\nprivate key: %s (keep it secret; publish --key reads it)\npublic key:  %s (add its line to each post's trusted keys)\n",
-		s.ID(), filepath.Join(*dir, hq.PrivateKeyFile), filepath.Join(*dir, hq.PublicKeyFile))
+		s.ID(), filepath.Join(*dir, publish.PrivateKeyFile), filepath.Join(*dir, publish.PublicKeyFile))
 	return nil
 }
 
@@ -76,8 +76,8 @@ func addPubFlags(fs *flag.FlagSet) *pubFlags {
 	fs.StringVar(&f.tlsKey, "tls-key", "", "HQ's client certificate key (PEM; for tls://)")
 	fs.StringVar(&f.snapshotDir, "snapshot-dir", "", "where snapshot files are written (default DATA-DIR/snapshots)")
 	fs.StringVar(&f.snapshotURL, "snapshot-url", "", "https:// URL under which --snapshot-dir is served; heads name no snapshot without it")
-	fs.IntVar(&f.deltaWindow, "delta-window", hq.DefaultDeltaWindow, "how many versions of deltas to keep per list")
-	fs.DurationVar(&f.headValidity, "head-validity", hq.DefaultHeadValidity, "how long a signed head is valid")
+	fs.IntVar(&f.deltaWindow, "delta-window", publish.DefaultDeltaWindow, "how many versions of deltas to keep per list")
+	fs.DurationVar(&f.headValidity, "head-validity", publish.DefaultHeadValidity, "how long a signed head is valid")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 30*time.Second, "how long to wait for the broker")
 	return f
 }
@@ -106,7 +106,7 @@ func (f *pubFlags) check() error {
 type session struct {
 	store *badgerstore.Store
 	mqtt  *mqtt.Client
-	pub   *hq.Publisher
+	pub   *publish.Publisher
 }
 
 func logger(env *Env) *slog.Logger {
@@ -174,7 +174,7 @@ var errStoreInUse = errors.New("in use by another process")
 
 // open loads the key, opens the store and connects to the broker.
 func open(ctx context.Context, env *Env, f *pubFlags) (*session, error) {
-	signer, err := hq.LoadSigner(f.key)
+	signer, err := publish.LoadSigner(f.key)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +213,7 @@ func open(ctx context.Context, env *Env, f *pubFlags) (*session, error) {
 	if snapDir == "" {
 		snapDir = filepath.Join(f.dataDir, snapshotDir)
 	}
-	s.pub, err = hq.New(hq.Config{
+	s.pub, err = publish.New(publish.Config{
 		Store: st, Signer: signer, Transport: cli,
 		DeltaDir: filepath.Join(f.dataDir, deltasDir), SnapshotDir: snapDir, SnapshotBaseURL: f.snapshotURL,
 		DeltaWindow: f.deltaWindow, HeadValidity: f.headValidity, Logger: logger(env),
@@ -304,9 +304,9 @@ func runPublish(ctx context.Context, env *Env, args []string) error {
 	case len(pos) != 1:
 		return usagef("want one PATH to publish, got %d", len(pos))
 	}
-	ed := hq.Edition{List: *list, Source: *source, Format: *format, Action: *action}
+	ed := publish.Edition{List: *list, Source: *source, Format: *format, Action: *action}
 	start := time.Now()
-	var res hq.Result
+	var res publish.Result
 	if c.hqURL != "" {
 		res, err = publishRemote(ctx, &c, ed, pos[0])
 	} else {
@@ -320,10 +320,10 @@ func runPublish(ctx context.Context, env *Env, args []string) error {
 }
 
 // publishLocal publishes with HQ's store opened here (serve stopped).
-func publishLocal(ctx context.Context, env *Env, f *pubFlags, ed hq.Edition, path string) (hq.Result, error) {
+func publishLocal(ctx context.Context, env *Env, f *pubFlags, ed publish.Edition, path string) (publish.Result, error) {
 	s, err := open(ctx, env, f)
 	if err != nil {
-		return hq.Result{}, err
+		return publish.Result{}, err
 	}
 	res, err := s.pub.PublishEdition(ctx, ed, path)
 	if cerr := s.close(); err == nil {
@@ -334,7 +334,7 @@ func publishLocal(ctx context.Context, env *Env, f *pubFlags, ed hq.Edition, pat
 
 // printPublished prints what a publication did (the same line in both
 // modes).
-func printPublished(w io.Writer, res hq.Result, took time.Duration) {
+func printPublished(w io.Writer, res publish.Result, took time.Duration) {
 	took = took.Round(time.Millisecond)
 	hash := res.Hash
 	if len(hash) > 16 {
@@ -372,7 +372,7 @@ func runHeads(ctx context.Context, env *Env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("heads takes no arguments")
 	}
-	var res []hq.HeadResult
+	var res []publish.HeadResult
 	if c.hqURL != "" {
 		var resp hqserver.HeadsResponse
 		err = c.do(ctx, http.MethodPost, hqserver.PathHeads, http.NoBody, 0, &resp)
@@ -417,7 +417,7 @@ func runLists(_ context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	lists, err := hq.Lists(st)
+	lists, err := publish.Lists(st)
 	if err != nil {
 		return err
 	}

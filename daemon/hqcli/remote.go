@@ -11,14 +11,14 @@ import (
 	"path/filepath"
 
 	"github.com/watchpost/watchpost/engine/importer"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/hqserver"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 // publishRemote uploads the edition at path to a running serve, which
 // publishes it (POST /v1/lists/<list>/editions). An ofac-csv folder is
 // sent as a zip of its files.
-func publishRemote(ctx context.Context, c *hqClient, ed hq.Edition, path string) (hq.Result, error) {
+func publishRemote(ctx context.Context, c *hqClient, ed publish.Edition, path string) (publish.Result, error) {
 	if ed.Source == "" {
 		ed.Source = path // as PublishEdition does with the store opened here
 	}
@@ -28,12 +28,12 @@ func publishRemote(ctx context.Context, c *hqClient, ed hq.Edition, path string)
 	}
 	body, size, cleanup, err := editionBody(ed.Format, path)
 	if err != nil {
-		return hq.Result{}, err
+		return publish.Result{}, err
 	}
 	defer cleanup()
 	var resp hqserver.PublishResponse
 	if err := c.do(ctx, http.MethodPost, hqserver.EditionsPath(ed.List)+"?"+q.Encode(), body, size, &resp); err != nil {
-		return hq.Result{}, err // serve's message names the list
+		return publish.Result{}, err // serve's message names the list
 	}
 	return resp.Result(), nil
 }

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 func runRotate(ctx context.Context, env *Env, args []string) error {
@@ -114,7 +114,7 @@ func printRotated(w io.Writer, r hqserver.KeyResponse, newPub, hqURL string) {
 	if hqURL == "" {
 		where = "--hq https://… (or --data-dir with serve stopped)"
 	}
-	newKey := filepath.Join(filepath.Dir(newPub), hq.PrivateKeyFile)
+	newKey := filepath.Join(filepath.Dir(newPub), publish.PrivateKeyFile)
 	fmt.Fprintf(w, "next steps:\n")
 	fmt.Fprintf(w, "  1. wait until `watchpost-hq posts %s` lists key %s in the KEYS column of every post\n", where, r.KeyID)
 	fmt.Fprintf(w, "     (a post offline now gets it when it reconnects; serve re-publishes it with the heads)\n")

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -25,7 +25,7 @@ func TestRotateThroughServe(t *testing.T) {
 	url, _ := startBroker(t)
 	dir := t.TempDir()
 	key := keygen(t, dir)
-	oldSigner, err := hq.LoadSigner(key)
+	oldSigner, err := publish.LoadSigner(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestRotateThroughServe(t *testing.T) {
 	if code, out, stderr := runCmd(t, "keygen", "--dir", newDir); code != ExitOK {
 		t.Fatalf("keygen: %d %s%s", code, out, stderr)
 	}
-	newSigner, err := hq.LoadSigner(filepath.Join(newDir, hq.PrivateKeyFile))
+	newSigner, err := publish.LoadSigner(filepath.Join(newDir, publish.PrivateKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestRotateThroughServe(t *testing.T) {
 		"--admin-token-file", token, "--retain-hits", "6y", "--retain-status", "7d", "--retain-telemetry", "12h")
 
 	notAfter := time.Now().Add(400 * 24 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
-	newPub := filepath.Join(newDir, hq.PublicKeyFile)
+	newPub := filepath.Join(newDir, publish.PublicKeyFile)
 	// An explicit not-before: the default (now) would differ between the
 	// first announcement and the re-announcement below when a second
 	// boundary passes in between, and a key re-announced with other dates
@@ -56,7 +56,7 @@ func TestRotateThroughServe(t *testing.T) {
 	code, out, stderr := runCmd(t, rotate...)
 	if code != ExitOK || !strings.Contains(out, fmt.Sprintf("announced key %s, signed by key %s\n", newSigner.ID(), oldSigner.ID())) ||
 		!strings.Contains(out, "until "+notAfter) || !strings.Contains(out, "watchpost-hq posts --hq "+httpURL) ||
-		!strings.Contains(out, "restart serve with --key "+filepath.Join(newDir, hq.PrivateKeyFile)) {
+		!strings.Contains(out, "restart serve with --key "+filepath.Join(newDir, publish.PrivateKeyFile)) {
 		t.Fatalf("rotate --hq: %d\n%s%s", code, out, stderr)
 	}
 
@@ -115,7 +115,7 @@ func TestRotateThroughServe(t *testing.T) {
 	})
 
 	// Refused by serve: the key it signs with, an ended window.
-	code, _, stderr = runCmd(t, "rotate", "--hq", httpURL, "--token-file", token, "--new-pub", filepath.Join(dir, "keys", hq.PublicKeyFile), "--not-after", notAfter)
+	code, _, stderr = runCmd(t, "rotate", "--hq", httpURL, "--token-file", token, "--new-pub", filepath.Join(dir, "keys", publish.PublicKeyFile), "--not-after", notAfter)
 	if code != ExitFailure || !strings.Contains(stderr, "400") || !strings.Contains(stderr, "is the key HQ signs with now") {
 		t.Fatalf("rotate to the current key: %d %s", code, stderr)
 	}

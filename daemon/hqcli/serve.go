@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/sync/broker"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 // Defaults of serve.
@@ -137,7 +137,7 @@ func loopback(addr string) bool {
 // for), the MQTT client, hqserver and the HTTP(S) server.
 func serve(ctx context.Context, env *Env, f *serveFlags) (err error) {
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	signer, err := hq.LoadSigner(f.key)
+	signer, err := publish.LoadSigner(f.key)
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func serve(ctx context.Context, env *Env, f *serveFlags) (err error) {
 	if err := os.MkdirAll(uploadDir, 0o700); err != nil {
 		return err
 	}
-	pub, err := hq.New(hq.Config{
+	pub, err := publish.New(publish.Config{
 		Store: st, Signer: signer, Transport: cli,
 		DeltaDir: deltaDir, SnapshotDir: snapDir, SnapshotBaseURL: f.snapshotURL,
 		DeltaWindow: f.deltaWindow, HeadValidity: f.headValidity, Logger: log,

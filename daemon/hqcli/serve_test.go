@@ -16,11 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -175,7 +175,7 @@ func keygen(t *testing.T, dir string) string {
 	if code, out, stderr := runCmd(t, "keygen", "--dir", keys); code != ExitOK {
 		t.Fatalf("keygen: %d %s%s", code, out, stderr)
 	}
-	return filepath.Join(keys, hq.PrivateKeyFile)
+	return filepath.Join(keys, publish.PrivateKeyFile)
 }
 
 func TestServePostsHits(t *testing.T) {
@@ -191,13 +191,13 @@ func TestServePostsHits(t *testing.T) {
 		"--list", "national", "--format", "csv", edition); code != ExitOK {
 		t.Fatalf("publish: %d %s%s", code, out, stderr)
 	}
-	heads := len(got()[hq.HeadTopic("national")])
+	heads := len(got()[publish.HeadTopic("national")])
 
 	httpURL, _, stop := startServe(t, "--data-dir", data, "--key", key, "--broker", url, "--insecure-http", "--listen", "127.0.0.1:0",
 		"--snapshot-url", "https://hq.example/snapshots")
 	// serve re-signs the heads when it starts.
 	waitUntil(t, "head re-signed", func() error {
-		if n := len(got()[hq.HeadTopic("national")]); n != heads+1 {
+		if n := len(got()[publish.HeadTopic("national")]); n != heads+1 {
 			return fmt.Errorf("%d heads", n)
 		}
 		return nil
@@ -298,25 +298,25 @@ func TestPublishThroughServe(t *testing.T) {
 	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	publish := []string{"publish", "--hq", httpURL, "--token-file", token, "--list", "national", "--format", "csv", edition}
-	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "national: published version 1 (epoch 1): 2 entries") {
+	publishCmd := []string{"publish", "--hq", httpURL, "--token-file", token, "--list", "national", "--format", "csv", edition}
+	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "national: published version 1 (epoch 1): 2 entries") {
 		t.Fatalf("publish --hq: %d %s%s", code, out, stderr)
 	}
 	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN3,John Doe\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "national: published version 2 (epoch 1): 1 upserts, 1 deletes, 2 entries") ||
+	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "national: published version 2 (epoch 1): 1 upserts, 1 deletes, 2 entries") ||
 		!strings.Contains(out, "snapshot national-1-2.snap") {
 		t.Fatalf("second publish --hq: %d %s%s", code, out, stderr)
 	}
-	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "the edition equals version 2") {
+	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "the edition equals version 2") {
 		t.Fatalf("same edition: %d %s%s", code, out, stderr)
 	}
 	// A malformed edition: the importer's file:line, nothing published.
 	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN1,Ivan Again\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, stderr := runCmd(t, publish...); code != ExitFailure || !strings.Contains(stderr, "400") || !strings.Contains(stderr, edition+":3") {
+	if code, out, stderr := runCmd(t, publishCmd...); code != ExitFailure || !strings.Contains(stderr, "400") || !strings.Contains(stderr, edition+":3") {
 		t.Fatalf("malformed edition: %d %s%s", code, out, stderr)
 	}
 	if code, _, stderr := runCmd(t, "publish", "--hq", httpURL, "--list", "national", "--format", "csv", edition); code != ExitFailure || !strings.Contains(stderr, "401") {
@@ -336,7 +336,7 @@ func TestPublishThroughServe(t *testing.T) {
 		t.Fatalf("heads --hq: %d %s%s", code, out, stderr)
 	}
 	// The delta reached the broker and is served.
-	if n := len(got()[hq.DeltaTopic("national")]); n != 1 {
+	if n := len(got()[publish.DeltaTopic("national")]); n != 1 {
 		t.Fatalf("broker got %d deltas, want 1", n)
 	}
 	resp, err := http.Get(httpURL + "/deltas/national/1-2.delta")

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/watchpost/watchpost/daemon/config"
-	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 func TestEncryptedHQStore(t *testing.T) {
@@ -27,9 +27,9 @@ func TestEncryptedHQStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "hq")
-	publish := []string{"publish", "--data-dir", data, "--store-key-file", storeKey, "--key", filepath.Join(keys, hq.PrivateKeyFile),
+	publishCmd := []string{"publish", "--data-dir", data, "--store-key-file", storeKey, "--key", filepath.Join(keys, publish.PrivateKeyFile),
 		"--broker", url, "--list", "national", "--format", "csv", edition}
-	if code, out, stderr := runCmd(t, publish...); code != ExitOK || !strings.Contains(out, "national: published version 1") {
+	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "national: published version 1") {
 		t.Fatalf("publish: exit %d, %s%s", code, out, stderr)
 	}
 	code, _, stderr := runCmd(t, "lists", "--data-dir", data)

@@ -47,9 +47,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/replica"
 	"github.com/watchpost/watchpost/sync/snapshot"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -234,17 +234,17 @@ func New(cfg Config) (*Agent, error) {
 func (a *Agent) Subscribe() error {
 	ctx := context.Background() // handlers run until the transport closes
 	for _, l := range a.cfg.Applier.Lists() {
-		if err := a.cfg.Transport.Subscribe(hq.DeltaTopic(l), func(m transport.Message) {
+		if err := a.cfg.Transport.Subscribe(publish.DeltaTopic(l), func(m transport.Message) {
 			out, err := a.cfg.Applier.HandleDelta(ctx, m.Payload)
 			a.note("delta", l, out, err)
 		}); err != nil {
-			return fmt.Errorf("agent: subscribe %s: %w", hq.DeltaTopic(l), err)
+			return fmt.Errorf("agent: subscribe %s: %w", publish.DeltaTopic(l), err)
 		}
-		if err := a.cfg.Transport.Subscribe(hq.HeadTopic(l), func(m transport.Message) {
+		if err := a.cfg.Transport.Subscribe(publish.HeadTopic(l), func(m transport.Message) {
 			out, err := a.cfg.Applier.HandleHead(ctx, m.Payload)
 			a.note("head", l, out, err)
 		}); err != nil {
-			return fmt.Errorf("agent: subscribe %s: %w", hq.HeadTopic(l), err)
+			return fmt.Errorf("agent: subscribe %s: %w", publish.HeadTopic(l), err)
 		}
 	}
 	if a.pub != nil {

@@ -1,5 +1,5 @@
 // Package e2e holds the end-to-end tests of list replication: HQ's
-// publisher (sync/hq) and several posts (sync/replica over
+// publisher (sync/publish) and several posts (sync/replica over
 // engine/badgerstore, each subscribed through sync/mqtt, fetching
 // snapshots with sync/snapshot over HTTPS on loopback), through a real
 // broker: an in-process mochi-mqtt always, and Mosquitto when its binary

@@ -18,9 +18,9 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/agent"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/replica"
 	"github.com/watchpost/watchpost/sync/snapshot"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -99,7 +99,7 @@ func closeClient(c *mqtt.Client) {
 // hqSide is HQ: its store, publisher and HTTPS snapshot server.
 type hqSide struct {
 	store  *badgerstore.Store
-	pub    *hq.Publisher
+	pub    *publish.Publisher
 	signer *protocol.Signer
 	keys   *protocol.KeySet
 	https  *httptest.Server
@@ -113,7 +113,7 @@ type hqSide struct {
 func startHQ(t testing.TB, brokerURL string) *hqSide {
 	t.Helper()
 	dir := t.TempDir()
-	signer, err := hq.Keygen(filepath.Join(dir, "keys"))
+	signer, err := publish.Keygen(filepath.Join(dir, "keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func startHQ(t testing.TB, brokerURL string) *hqSide {
 	h.https, h.deltaURL = srv, srv.URL
 	h.store = openStore(t, filepath.Join(dir, "store"))
 	cli := connect(t, mqttOptions(brokerURL, "watchpost-hq"), nil)
-	h.pub, err = hq.New(hq.Config{
+	h.pub, err = publish.New(publish.Config{
 		Store: h.store, Signer: signer, Transport: cli,
 		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: snapDir, SnapshotBaseURL: srv.URL + "/snapshots",
 	})
@@ -152,11 +152,11 @@ func startHQ(t testing.TB, brokerURL string) *hqSide {
 }
 
 // publish publishes an edition and returns the result.
-func (h *hqSide) publish(t testing.TB, list string, entries map[string]engine.Entry) hq.Result {
+func (h *hqSide) publish(t testing.TB, list string, entries map[string]engine.Entry) publish.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := h.pub.PublishEntries(ctx, hq.Edition{List: list, Source: "synthetic", Format: "synth"}, func(emit func(*engine.Entry) error) error {
+	res, err := h.pub.PublishEntries(ctx, publish.Edition{List: list, Source: "synthetic", Format: "synth"}, func(emit func(*engine.Entry) error) error {
 		for _, e := range entries {
 			if err := emit(&e); err != nil {
 				return err
@@ -235,7 +235,7 @@ type lossyLink struct {
 
 func (l lossyLink) Subscribe(filter string, h transport.Handler) error {
 	return l.Client.Subscribe(filter, func(m transport.Message) {
-		if l.p.dropDeltas.Load() && m.Topic == hq.DeltaTopic(l.p.list) {
+		if l.p.dropDeltas.Load() && m.Topic == publish.DeltaTopic(l.p.list) {
 			return
 		}
 		h(m)

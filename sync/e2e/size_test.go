@@ -11,8 +11,8 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/synth"
 	"github.com/watchpost/watchpost/sync/fake"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/replica"
 )
 
@@ -40,7 +40,7 @@ func measureOnePercent(tb testing.TB, n int) figures {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
-	signer, err := hq.Keygen(filepath.Join(dir, "keys"))
+	signer, err := publish.Keygen(filepath.Join(dir, "keys"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func measureOnePercent(tb testing.TB, n int) figures {
 	}
 	defer tr.Close(ctx)
 	hqStore := openStore(tb, filepath.Join(dir, "hq"))
-	pub, err := hq.New(hq.Config{
+	pub, err := publish.New(publish.Config{
 		Store: hqStore, Signer: signer, Transport: tr,
 		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: filepath.Join(dir, "snapshots"), SnapshotBaseURL: "https://hq.example/s",
 	})
@@ -76,7 +76,7 @@ func measureOnePercent(tb testing.TB, n int) figures {
 			return nil
 		}
 	}
-	ed := hq.Edition{List: listName, Format: "synth"}
+	ed := publish.Edition{List: listName, Format: "synth"}
 	if _, err := pub.PublishEntries(ctx, ed, src(list)); err != nil {
 		tb.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func measureOnePercent(tb testing.TB, n int) figures {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	headMsg, ok := broker.Retained(hq.HeadTopic(listName))
+	headMsg, ok := broker.Retained(publish.HeadTopic(listName))
 	if !ok {
 		tb.Fatal("no retained head")
 	}

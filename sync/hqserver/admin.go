@@ -16,8 +16,8 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/importer"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 // Admin paths that publish (PROTOCOL.md §7).
@@ -43,7 +43,7 @@ const uploadPattern = "edition-*.upload"
 func EditionsPath(list string) string { return PathLists + list + editionsSuffix }
 
 // PublishResponse is the JSON body of POST /v1/lists/<list>/editions: what
-// the publication did (hq.Result).
+// the publication did (publish.Result).
 type PublishResponse struct {
 	List    string `json:"list"`
 	Epoch   uint64 `json:"epoch"`
@@ -65,7 +65,7 @@ type PublishResponse struct {
 }
 
 // NewPublishResponse converts a publication's result.
-func NewPublishResponse(r hq.Result) PublishResponse {
+func NewPublishResponse(r publish.Result) PublishResponse {
 	return PublishResponse{
 		List: r.List, Epoch: r.Epoch, Version: r.Version, Created: r.Created, Changed: r.Changed,
 		Upserts: r.Upserts, Deletes: r.Deletes, Entries: r.Entries, Hash: r.Hash,
@@ -75,8 +75,8 @@ func NewPublishResponse(r hq.Result) PublishResponse {
 }
 
 // Result converts the response back (for clients printing it).
-func (p PublishResponse) Result() hq.Result {
-	return hq.Result{
+func (p PublishResponse) Result() publish.Result {
+	return publish.Result{
 		List: p.List, Epoch: p.Epoch, Version: p.Version, Created: p.Created, Changed: p.Changed,
 		Upserts: p.Upserts, Deletes: p.Deletes, Entries: p.Entries, Hash: p.Hash,
 		DeltaBytes: p.DeltaBytes, NoDelta: p.NoDelta, SnapshotFile: p.SnapshotFile,
@@ -84,7 +84,7 @@ func (p PublishResponse) Result() hq.Result {
 	}
 }
 
-// HeadJSON is one list's line of HeadsResponse (hq.HeadResult).
+// HeadJSON is one list's line of HeadsResponse (publish.HeadResult).
 type HeadJSON struct {
 	List       string    `json:"list"`
 	Epoch      uint64    `json:"epoch"`
@@ -103,10 +103,10 @@ type HeadsResponse struct {
 }
 
 // Results converts the heads back (for clients printing them).
-func (h HeadsResponse) Results() []hq.HeadResult {
-	out := make([]hq.HeadResult, 0, len(h.Heads))
+func (h HeadsResponse) Results() []publish.HeadResult {
+	out := make([]publish.HeadResult, 0, len(h.Heads))
 	for _, x := range h.Heads {
-		out = append(out, hq.HeadResult{List: x.List, Epoch: x.Epoch, Version: x.Version,
+		out = append(out, publish.HeadResult{List: x.List, Epoch: x.Epoch, Version: x.Version,
 			IssuedAt: x.IssuedAt, ValidUntil: x.ValidUntil, Bytes: x.Bytes, Announced: x.Announced})
 	}
 	return out
@@ -226,31 +226,31 @@ func (s *Server) serveEdition(ctx context.Context, w http.ResponseWriter, r *htt
 // publishUpload checks the request, stores its body in a temporary file
 // under UploadDir and publishes it. Nothing is published when it fails
 // before the publisher commits.
-func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *http.Request, list string) (hq.Result, error) {
+func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *http.Request, list string) (publish.Result, error) {
 	q := r.URL.Query()
 	format, source := q.Get("format"), q.Get("source")
-	ed := hq.Edition{List: list, Format: format, Source: source, Action: q.Get("action")}
+	ed := publish.Edition{List: list, Format: format, Source: source, Action: q.Get("action")}
 	if ed.Source == "" {
 		ed.Source = "HTTP upload"
 	}
 	switch {
 	case protocol.ValidListName(list) != nil:
-		return hq.Result{}, badRequest("list %q: %v", list, protocol.ValidListName(list))
+		return publish.Result{}, badRequest("list %q: %v", list, protocol.ValidListName(list))
 	case format == "":
-		return hq.Result{}, badRequest("format is required (one of %s)", strings.Join(editionFormats(), ", "))
+		return publish.Result{}, badRequest("format is required (one of %s)", strings.Join(editionFormats(), ", "))
 	case importer.IsDocumentFormat(format):
-		return hq.Result{}, badRequest("format %s is a documents list; only names lists are replicated (PROTOCOL.md 4)", format)
+		return publish.Result{}, badRequest("format %s is a documents list; only names lists are replicated (PROTOCOL.md 4)", format)
 	case !slices.Contains(editionFormats(), format):
-		return hq.Result{}, badRequest("unknown format %q (known: %s)", format, strings.Join(editionFormats(), ", "))
+		return publish.Result{}, badRequest("unknown format %q (known: %s)", format, strings.Join(editionFormats(), ", "))
 	}
 	limit := s.cfg.MaxEditionSize
 	if r.ContentLength > limit {
-		return hq.Result{}, &requestError{status: http.StatusRequestEntityTooLarge,
+		return publish.Result{}, &requestError{status: http.StatusRequestEntityTooLarge,
 			err: fmt.Errorf("edition of %d bytes exceeds the limit of %d", r.ContentLength, limit)}
 	}
 	path, err := s.receive(w, r, limit)
 	if err != nil {
-		return hq.Result{}, err
+		return publish.Result{}, err
 	}
 	defer os.Remove(path)
 
@@ -283,9 +283,9 @@ func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *ht
 	if readErr != nil && !errors.As(readErr, &sink) && ctx.Err() == nil {
 		// The edition could not be read (the importer's file:line error)
 		// or broke the protocol's limits: the client's to fix.
-		return hq.Result{}, &requestError{status: http.StatusBadRequest, err: err}
+		return publish.Result{}, &requestError{status: http.StatusBadRequest, err: err}
 	}
-	return hq.Result{}, err
+	return publish.Result{}, err
 }
 
 // editionFormats are the formats an upload may have: ofac-csv as a zip

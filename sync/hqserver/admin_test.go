@@ -15,8 +15,8 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/fake"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 // adminRig is a Server with a publisher over the fake broker, served by
@@ -40,7 +40,7 @@ func newAdminRig(t *testing.T, cfg Config) *adminRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := hq.Keygen(filepath.Join(dir, "keys"))
+	signer, err := publish.Keygen(filepath.Join(dir, "keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func newAdminRig(t *testing.T, cfg Config) *adminRig {
 			t.Fatal(err)
 		}
 	}
-	pub, err := hq.New(hq.Config{Store: st, Signer: signer, Transport: cli, DeltaDir: r.deltaDir, SnapshotDir: snaps})
+	pub, err := publish.New(publish.Config{Store: st, Signer: signer, Transport: cli, DeltaDir: r.deltaDir, SnapshotDir: snaps})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestPublishEdition(t *testing.T) {
 	if resp.StatusCode != 200 || json.Unmarshal(b, &pr) != nil {
 		t.Fatalf("second edition: %d %s", resp.StatusCode, b)
 	}
-	if got, want := pr.Result(), (hq.Result{List: "national", Epoch: 1, Version: 2, Changed: true, Upserts: 1, Deletes: 1, Entries: 2}); got.List != want.List ||
+	if got, want := pr.Result(), (publish.Result{List: "national", Epoch: 1, Version: 2, Changed: true, Upserts: 1, Deletes: 1, Entries: 2}); got.List != want.List ||
 		got.Epoch != want.Epoch || got.Version != want.Version || !got.Changed || got.Created || got.Upserts != want.Upserts || got.Deletes != want.Deletes || got.Entries != want.Entries {
 		t.Fatalf("result %+v, want %+v", got, want)
 	}

@@ -81,7 +81,7 @@
 // published with the publisher (which serialises publications), answering
 // PublishResponse; /v1/heads, RepublishHeads, answering HeadsResponse;
 // and /v1/keys, a KeyRequest announcing HQ's next signing key
-// (hq.Publisher.AnnounceKey), answering KeyResponse or 400 with the reason.
+// (publish.Publisher.AnnounceKey), answering KeyResponse or 400 with the reason.
 // An edition that cannot be read (the importer's file:line error), breaks
 // the protocol's limits, is empty or names an unknown format is refused
 // with 400 and nothing is published; without a Publisher all three answer 503.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 // Post is one row of the fleet table.
@@ -64,12 +64,12 @@ type PostList struct {
 
 // Posts returns the fleet table, sorted by post id: every post HQ has
 // heard from, with its presence, status and lists compared with what HQ
-// publishes (hq.Lists of the store).
+// publishes (publish.Lists of the store).
 func (s *Server) Posts(ctx context.Context) ([]Post, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	lists, err := hq.Lists(s.cfg.Store)
+	lists, err := publish.Lists(s.cfg.Store)
 	if err != nil {
 		return nil, fmt.Errorf("read HQ's lists: %w", err)
 	}
@@ -87,7 +87,7 @@ func (s *Server) Posts(ctx context.Context) ([]Post, error) {
 	return out, nil
 }
 
-func fleetRow(ps postState, lists []hq.ListStatus) Post {
+func fleetRow(ps postState, lists []publish.ListStatus) Post {
 	p := Post{Post: ps.Post, LastSeen: ps.LastSeen, ClockOffset: ps.ClockOffset, OffsetAt: ps.OffsetAt}
 	if pr := ps.Presence; pr != nil {
 		p.Presence, p.Online, p.Boot = pr.State, pr.State == protocol.Online, pr.Boot

@@ -13,8 +13,8 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/brokertest"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -131,24 +131,24 @@ func hitPayload(post string, i int) []byte {
 
 // publishList publishes a small edition of list in st through a publisher
 // over tr and returns it.
-func publishList(t testing.TB, st *badgerstore.Store, tr transport.Transport, list string, n int) *hq.Publisher {
+func publishList(t testing.TB, st *badgerstore.Store, tr transport.Transport, list string, n int) *publish.Publisher {
 	t.Helper()
 	dir := t.TempDir()
-	signer, err := hq.Keygen(filepath.Join(dir, "keys"))
+	signer, err := publish.Keygen(filepath.Join(dir, "keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "snapshots"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := hq.New(hq.Config{Store: st, Signer: signer, Transport: tr,
+	pub, err := publish.New(publish.Config{Store: st, Signer: signer, Transport: tr,
 		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: filepath.Join(dir, "snapshots")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err = pub.PublishEntries(ctx, hq.Edition{List: list, Source: "test", Format: "synth"}, func(emit func(*engine.Entry) error) error {
+	_, err = pub.PublishEntries(ctx, publish.Edition{List: list, Source: "test", Format: "synth"}, func(emit func(*engine.Entry) error) error {
 		for i := range n {
 			e := engine.Entry{ID: fmt.Sprintf("E%d", i), Kind: engine.KindPerson,
 				Names: []engine.Name{{Value: fmt.Sprintf("Person Number %d", i), Kind: engine.NamePrimary}}}

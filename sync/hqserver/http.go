@@ -139,7 +139,7 @@ func (s *Server) fileError(w http.ResponseWriter, r *http.Request, err error) {
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
 
-// validSnapshotName: <list>-<epoch>-<version>.snap (hq.SnapshotFileName).
+// validSnapshotName: <list>-<epoch>-<version>.snap (publish.SnapshotFileName).
 func validSnapshotName(name string) bool {
 	base, ok := strings.CutSuffix(name, ".snap")
 	if !ok {

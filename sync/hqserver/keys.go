@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 // PathKeys is POST /v1/keys: announce HQ's next signing key.
@@ -29,7 +29,7 @@ type KeyRequest struct {
 	NotAfter  time.Time `json:"not_after"`
 }
 
-// KeyResponse is the JSON answer of POST /v1/keys (hq.AnnounceResult).
+// KeyResponse is the JSON answer of POST /v1/keys (publish.AnnounceResult).
 type KeyResponse struct {
 	KeyID     string    `json:"key_id"`
 	SignerID  string    `json:"signer_id"`
@@ -45,7 +45,7 @@ type KeyResponse struct {
 }
 
 // NewKeyResponse converts an announcement's result.
-func NewKeyResponse(r hq.AnnounceResult) KeyResponse {
+func NewKeyResponse(r publish.AnnounceResult) KeyResponse {
 	return KeyResponse{
 		KeyID: r.KeyID.String(), SignerID: r.SignerID.String(), PublicKey: protocol.FormatPublicKey(r.PublicKey),
 		NotBefore: r.NotBefore.UTC(), NotAfter: r.NotAfter.UTC(), IssuedAt: r.IssuedAt.UTC(),
@@ -73,27 +73,27 @@ func (s *Server) serveKeys(ctx context.Context, w http.ResponseWriter, r *http.R
 	writeJSON(w, http.StatusOK, NewKeyResponse(res), s)
 }
 
-func (s *Server) announceKey(ctx context.Context, w http.ResponseWriter, r *http.Request) (hq.AnnounceResult, error) {
+func (s *Server) announceKey(ctx context.Context, w http.ResponseWriter, r *http.Request) (publish.AnnounceResult, error) {
 	var req KeyRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxKeyRequest))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return hq.AnnounceResult{}, badRequest(`want a JSON body {"public_key":"ed25519:<base64>","not_before":"<RFC 3339>","not_after":"<RFC 3339>"}: %v`, err)
+		return publish.AnnounceResult{}, badRequest(`want a JSON body {"public_key":"ed25519:<base64>","not_before":"<RFC 3339>","not_after":"<RFC 3339>"}: %v`, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return hq.AnnounceResult{}, badRequest("trailing data after the JSON body")
+		return publish.AnnounceResult{}, badRequest("trailing data after the JSON body")
 	}
 	pub, err := protocol.ParsePublicKey(strings.TrimSpace(req.PublicKey))
 	switch {
 	case req.PublicKey == "":
-		return hq.AnnounceResult{}, badRequest("public_key is required (the ed25519:… line of the new key's hq.pub)")
+		return publish.AnnounceResult{}, badRequest("public_key is required (the ed25519:… line of the new key's hq.pub)")
 	case err != nil:
-		return hq.AnnounceResult{}, badRequest("public_key: %v", err)
+		return publish.AnnounceResult{}, badRequest("public_key: %v", err)
 	case req.NotAfter.IsZero():
-		return hq.AnnounceResult{}, badRequest("not_after is required (RFC 3339): the new key must expire")
+		return publish.AnnounceResult{}, badRequest("not_after is required (RFC 3339): the new key must expire")
 	}
 	res, err := s.cfg.Publisher.AnnounceKey(ctx, pub, req.NotBefore, req.NotAfter)
-	if errors.Is(err, hq.ErrBadRotation) {
+	if errors.Is(err, publish.ErrBadRotation) {
 		return res, &requestError{status: http.StatusBadRequest, err: err}
 	}
 	return res, err

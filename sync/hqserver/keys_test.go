@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 // TestAnnounceKeyEndpoint: POST /v1/keys announces the key with the
@@ -74,7 +74,7 @@ func TestAnnounceKeyEndpoint(t *testing.T) {
 	if k, err := keys.AcceptRotation(msg, time.Now()); err != nil || k.ID() != next.ID() || !k.NotAfter.Equal(notAfter) {
 		t.Fatalf("post accepts %+v, %v", k, err)
 	}
-	if rots, err := hq.Rotations(context.Background(), r.store); err != nil || len(rots) != 1 {
+	if rots, err := publish.Rotations(context.Background(), r.store); err != nil || len(rots) != 1 {
 		t.Fatalf("recorded %+v, %v", rots, err)
 	}
 	// Again with the same window: the recorded statement again.

@@ -17,8 +17,8 @@ import (
 	"github.com/watchpost/watchpost/sync/agent"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/fake"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/replica"
 	"github.com/watchpost/watchpost/sync/transport"
 )
@@ -39,17 +39,17 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	hqStore := openStore(t, filepath.Join(dir, "hq"))
-	oldKey, err := hq.Keygen(filepath.Join(dir, "old"))
+	oldKey, err := publish.Keygen(filepath.Join(dir, "old"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	newKey, err := hq.Keygen(filepath.Join(dir, "new"))
+	newKey, err := publish.Keygen(filepath.Join(dir, "new"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubCfg := hq.Config{Store: hqStore, Signer: oldKey, Transport: hqCli,
+	pubCfg := publish.Config{Store: hqStore, Signer: oldKey, Transport: hqCli,
 		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: filepath.Join(dir, "snapshots"), SnapshotBaseURL: "https://hq.example/snapshots"}
-	oldPub, err := hq.New(pubCfg)
+	oldPub, err := publish.New(pubCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 			return nil
 		}
 	}
-	ed := hq.Edition{List: "un", Source: "test", Format: "synth"}
+	ed := publish.Edition{List: "un", Source: "test", Format: "synth"}
 	if _, err := oldPub.PublishEntries(ctx, ed, edition(3)); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	headMsg, ok := broker.Retained(hq.HeadTopic("un"))
+	headMsg, ok := broker.Retained(publish.HeadTopic("un"))
 	if !ok {
 		t.Fatal("no retained head")
 	}
@@ -101,7 +101,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if _, err := app.HandleHead(ctx, headMsg); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.InstallSnapshot(ctx, *head, filepath.Join(dir, "snapshots", hq.SnapshotFileName("un", 1, 1))); err != nil {
+	if _, err := app.InstallSnapshot(ctx, *head, filepath.Join(dir, "snapshots", publish.SnapshotFileName("un", 1, 1))); err != nil {
 		t.Fatal(err)
 	}
 	postCli, err := broker.Connect(fake.Options{ClientID: "watchpost-post-p1"})
@@ -179,7 +179,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rec.Subscribe(hq.DeltaTopic("un"), func(m transport.Message) {
+	if err := rec.Subscribe(publish.DeltaTopic("un"), func(m transport.Message) {
 		if env, err := protocol.DecodeEnvelope(m.Payload); err == nil {
 			deltaMu.Lock()
 			deltaSigner = env.KeyID
@@ -189,7 +189,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	pubCfg.Signer = newKey
-	newPub, err := hq.New(pubCfg)
+	newPub, err := publish.New(pubCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 		t.Errorf("the post rejected %d messages", c.Rejected)
 	}
 	// A post that never got the statement cannot verify the new head.
-	headMsg, _ = broker.Retained(hq.HeadTopic("un"))
+	headMsg, _ = broker.Retained(publish.HeadTopic("un"))
 	oldOnly, err := protocol.NewKeySet(protocol.TrustedKey{Public: oldKey.Public()})
 	if err != nil {
 		t.Fatal(err)

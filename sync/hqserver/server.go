@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -80,15 +80,15 @@ type Clock = outbox.Clock
 
 // Config configures a Server.
 type Config struct {
-	// Store is HQ's store (the one sync/hq publishes from); required.
+	// Store is HQ's store (the one sync/publish publishes from); required.
 	Store *badgerstore.Store
 	// Transport receives the posts' messages and carries the acks. Nil:
 	// the server only answers queries (Posts, Hits, Handler's /v1/) from
 	// the store, and Run only waits for ctx.
 	Transport transport.Transport
 	// Publisher re-signs heads every HeadInterval; nil: no re-signing.
-	Publisher *hq.Publisher
-	// SnapshotDir and DeltaDir are served by Handler (hq.Config's
+	Publisher *publish.Publisher
+	// SnapshotDir and DeltaDir are served by Handler (publish.Config's
 	// directories); empty: that part of the tree is 404.
 	SnapshotDir string
 	DeltaDir    string

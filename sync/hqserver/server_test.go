@@ -13,10 +13,10 @@ import (
 
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/fake"
-	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -380,7 +380,7 @@ func TestHeadTimer(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	head := func() *protocol.Head {
-		b, ok := broker.Retained(hq.HeadTopic("un"))
+		b, ok := broker.Retained(publish.HeadTopic("un"))
 		if !ok {
 			t.Fatal("no retained head")
 		}

@@ -1,4 +1,4 @@
-package hq
+package publish
 
 import (
 	"bytes"

@@ -1,6 +1,6 @@
-// Package hq is the publishing side of Watchpost's list replication: the
-// part of the HQ program that turns a new edition of a watchlist into a
-// signed version that every post can apply. Its one job is to keep HQ's
+// Package publish is the publishing side of Watchpost's list replication:
+// the part of the HQ program that turns a new edition of a watchlist into
+// a signed version that every post can apply. Its one job is to keep HQ's
 // log of each list (versions, epoch, retained deltas, the current
 // snapshot) and to publish it on the broker as ../PROTOCOL.md specifies.
 //
@@ -83,4 +83,4 @@
 // key cannot announce itself). The switch itself is a restart of the
 // publisher with the new key (watchpost-hq serve --key), once every post
 // reports the new key in its status.
-package hq
+package publish

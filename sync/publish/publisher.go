@@ -1,4 +1,4 @@
-package hq
+package publish
 
 import (
 	"bufio"
@@ -118,19 +118,19 @@ type Publisher struct {
 func New(cfg Config) (*Publisher, error) {
 	switch {
 	case cfg.Store == nil:
-		return nil, errors.New("hq: Config.Store is required")
+		return nil, errors.New("publish: Config.Store is required")
 	case cfg.Signer == nil:
-		return nil, errors.New("hq: Config.Signer is required")
+		return nil, errors.New("publish: Config.Signer is required")
 	case cfg.Transport == nil:
-		return nil, errors.New("hq: Config.Transport is required")
+		return nil, errors.New("publish: Config.Transport is required")
 	case cfg.DeltaDir == "":
-		return nil, errors.New("hq: Config.DeltaDir is required")
+		return nil, errors.New("publish: Config.DeltaDir is required")
 	case cfg.SnapshotDir == "":
-		return nil, errors.New("hq: Config.SnapshotDir is required")
+		return nil, errors.New("publish: Config.SnapshotDir is required")
 	case cfg.SnapshotBaseURL != "" && !strings.HasPrefix(cfg.SnapshotBaseURL, "https://"):
-		return nil, fmt.Errorf("hq: snapshot base URL %q is not https:// (posts fetch snapshots over HTTPS only)", cfg.SnapshotBaseURL)
+		return nil, fmt.Errorf("publish: snapshot base URL %q is not https:// (posts fetch snapshots over HTTPS only)", cfg.SnapshotBaseURL)
 	case cfg.DeltaWindow < 0 || cfg.KeepSnapshots < 0 || cfg.HeadValidity < 0 || cfg.DeltaValidity < 0:
-		return nil, errors.New("hq: negative window, count or validity")
+		return nil, errors.New("publish: negative window, count or validity")
 	}
 	if cfg.DeltaWindow == 0 {
 		cfg.DeltaWindow = DefaultDeltaWindow
@@ -157,7 +157,7 @@ func New(cfg Config) (*Publisher, error) {
 	}
 	for _, d := range []string{cfg.DeltaDir, cfg.SnapshotDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
-			return nil, fmt.Errorf("hq: %w", err)
+			return nil, fmt.Errorf("publish: %w", err)
 		}
 	}
 	return &Publisher{cfg: cfg, log: log.With("component", "hq")}, nil

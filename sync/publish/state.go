@@ -1,4 +1,4 @@
-package hq
+package publish
 
 import (
 	"encoding/json"
@@ -45,7 +45,7 @@ func (s state) encode() json.RawMessage {
 	s.HeadIssuedAt = s.HeadIssuedAt.UTC()
 	b, err := json.Marshal(s)
 	if err != nil { // plain fields only: cannot happen
-		panic(fmt.Sprintf("hq: encode state: %v", err))
+		panic(fmt.Sprintf("publish: encode state: %v", err))
 	}
 	return b
 }
