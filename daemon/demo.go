@@ -133,7 +133,7 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 		return nil, err
 	}
 	pub, err := publish.New(publish.Config{Store: hqStore, Signer: signer, Transport: hqClient, DeltaDir: deltaDir,
-		SnapshotDir: snapDir, SnapshotBaseURL: hqURL + "/snapshots", Logger: o.Logger})
+		SnapshotDir: snapDir, SnapshotBaseURL: protocol.SnapshotsURL(hqURL), Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -318,7 +318,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 	if err != nil {
 		return nil, err
 	}
-	clientID, err := mqtt.PostClientID(cfg.PostID)
+	clientID, err := protocol.PostClientID(cfg.PostID)
 	if err != nil {
 		return nil, err
 	}

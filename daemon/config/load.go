@@ -18,7 +18,6 @@ import (
 
 	"github.com/watchpost/watchpost/daemon/paths"
 	"github.com/watchpost/watchpost/engine/match"
-	"github.com/watchpost/watchpost/sync/mqtt"
 )
 
 // Defaults. StopTimeout is 15 s so the whole graceful stop fits the
@@ -70,8 +69,8 @@ func defaults(getenv func(string) string) *Config {
 		}),
 		Lists: []string{},
 		HQ: HQ{
-			KeepAlive:      Duration(mqtt.DefaultKeepAlive),
-			ConnectTimeout: Duration(mqtt.DefaultConnectTimeout),
+			KeepAlive:      Duration(DefaultKeepAlive),
+			ConnectTimeout: Duration(DefaultConnectTimeout),
 		},
 		Screening: Screening{
 			MatchThreshold:    DefaultMatchThreshold,

@@ -70,6 +70,15 @@ type HQ struct {
 	ConnectTimeout Duration `yaml:"connect_timeout"`
 }
 
+// The MQTT client's defaults for keep_alive and connect_timeout, tuned
+// for a 600 ms round trip: the values of sync/mqtt's DefaultKeepAlive and
+// DefaultConnectTimeout (a test checks that they agree), stated here so
+// that reading a configuration does not link the MQTT client.
+const (
+	DefaultKeepAlive      = 90 * time.Second
+	DefaultConnectTimeout = 60 * time.Second
+)
+
 // Store is the Badger store in the data directory.
 type Store struct {
 	// EncryptionKeyFile holds the key that encrypts the store at rest

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -23,7 +22,7 @@ func (l *loader) validate() {
 	c := l.cfg
 	if c.PostID == "" {
 		l.errorf("post_id", "required: the post's id, as HQ knows it ([a-z0-9-], e.g. \"gate-north-1\")")
-	} else if err := mqtt.ValidatePostID(c.PostID); err != nil {
+	} else if err := protocol.ValidatePostID(c.PostID); err != nil {
 		l.errorf("post_id", "%v", err)
 	}
 	l.absDir("data_dir", c.DataDir, true)

@@ -25,7 +25,7 @@ func startBroker(t *testing.T) (url string, got func() map[string][][]byte) {
 	srv, url := brokertest.StartMochiWith(t, mochi.Options{InlineClient: true})
 	var mu sync.Mutex
 	msgs := map[string][][]byte{}
-	if err := srv.Subscribe("watchpost/v1/lists/#", 1, func(_ *mochi.Client, _ packets.Subscription, pk packets.Packet) {
+	if err := srv.Subscribe(protocol.AllListsFilter, 1, func(_ *mochi.Client, _ packets.Subscription, pk packets.Packet) {
 		mu.Lock()
 		defer mu.Unlock()
 		msgs[pk.TopicName] = append(msgs[pk.TopicName], append([]byte(nil), pk.Payload...))
@@ -139,7 +139,7 @@ func TestKeygenPublishHeadsLists(t *testing.T) {
 
 	// What reached the broker verifies with hq.pub: one delta, three heads.
 	msgs := got()
-	deltas, heads := msgs[publish.DeltaTopic("national")], msgs[publish.HeadTopic("national")]
+	deltas, heads := msgs[protocol.DeltaTopic("national")], msgs[protocol.HeadTopic("national")]
 	if len(deltas) != 1 || len(heads) != 3 {
 		t.Fatalf("broker got %d deltas and %d heads, want 1 and 3", len(deltas), len(heads))
 	}

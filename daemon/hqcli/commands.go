@@ -22,6 +22,7 @@ import (
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
 )
 
@@ -375,7 +376,7 @@ func runHeads(ctx context.Context, env *Env, args []string) error {
 	var res []publish.HeadResult
 	if c.hqURL != "" {
 		var resp hqserver.HeadsResponse
-		err = c.do(ctx, http.MethodPost, hqserver.PathHeads, http.NoBody, 0, &resp)
+		err = c.do(ctx, http.MethodPost, protocol.PathHeads, http.NoBody, 0, &resp)
 		res = resp.Results()
 	} else {
 		var s *session

@@ -179,7 +179,7 @@ func runPosts(ctx context.Context, env *Env, args []string) error {
 	}
 	var resp hqserver.PostsResponse
 	if f.hqURL != "" {
-		if err := f.get(ctx, hqserver.PathPosts, &resp); err != nil {
+		if err := f.get(ctx, protocol.PathPosts, &resp); err != nil {
 			return err
 		}
 	} else {
@@ -270,7 +270,7 @@ func runHits(ctx context.Context, env *Env, args []string) error {
 	}
 	var resp hqserver.HitsResponse
 	if f.hqURL != "" {
-		if err := f.get(ctx, hqserver.PathHits+"?"+hqserver.HitFilterQuery(hf), &resp); err != nil {
+		if err := f.get(ctx, protocol.PathHits+"?"+hqserver.HitFilterQuery(hf), &resp); err != nil {
 			return err
 		}
 	} else {

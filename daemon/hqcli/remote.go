@@ -12,6 +12,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/sync/hqserver"
+	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
 )
 
@@ -32,7 +33,7 @@ func publishRemote(ctx context.Context, c *hqClient, ed publish.Edition, path st
 	}
 	defer cleanup()
 	var resp hqserver.PublishResponse
-	if err := c.do(ctx, http.MethodPost, hqserver.EditionsPath(ed.List)+"?"+q.Encode(), body, size, &resp); err != nil {
+	if err := c.do(ctx, http.MethodPost, protocol.EditionsPath(ed.List)+"?"+q.Encode(), body, size, &resp); err != nil {
 		return publish.Result{}, err // serve's message names the list
 	}
 	return resp.Result(), nil

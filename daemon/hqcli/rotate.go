@@ -63,7 +63,7 @@ func runRotate(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := c.do(ctx, http.MethodPost, hqserver.PathKeys, bytes.NewReader(body), int64(len(body)), &res); err != nil {
+		if err := c.do(ctx, http.MethodPost, protocol.PathKeys, bytes.NewReader(body), int64(len(body)), &res); err != nil {
 			return err
 		}
 	} else {

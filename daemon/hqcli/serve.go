@@ -19,6 +19,7 @@ import (
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
 )
 
@@ -52,7 +53,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	f := &serveFlags{pubFlags: addPubFlags(fs)}
 	f.clientID = serveClientID
 	fs.Lookup("client-id").DefValue = serveClientID
-	fs.StringVar(&f.listen, "listen", ":8443", "HTTPS address serving /snapshots/, /deltas/, /healthz and the admin API /v1/ (posts, hits, publish, heads)")
+	fs.StringVar(&f.listen, "listen", ":8443", "HTTPS address serving "+protocol.PathSnapshots+", "+protocol.PathDeltas+", "+protocol.PathHealth+" and the admin API /v1/ (posts, hits, publish, heads)")
 	fs.StringVar(&f.httpsCert, "https-cert", "", "HTTPS server certificate (PEM)")
 	fs.StringVar(&f.httpsKey, "https-key", "", "HTTPS server key (PEM)")
 	fs.BoolVar(&f.insecureHTTP, "insecure-http", false, "serve plain HTTP instead (loopback --listen only; demos and tests)")

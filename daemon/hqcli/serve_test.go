@@ -18,7 +18,6 @@ import (
 
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
-	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -116,8 +115,8 @@ func testPost(t *testing.T, brokerURL, post string, lists string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cli.Subscribe(outbox.AcksTopic(post), func(m transport.Message) {
-		ids, _ := outbox.DecodeAck(m.Payload)
+	if err := cli.Subscribe(protocol.AcksTopic(post), func(m transport.Message) {
+		ids, _ := protocol.DecodeAck(m.Payload)
 		mu.Lock()
 		acked = append(acked, ids...)
 		mu.Unlock()
@@ -142,7 +141,7 @@ func testPost(t *testing.T, brokerURL, post string, lists string) {
 	now := time.Now().UTC()
 	hit := fmt.Sprintf(`{"post":%q,"screened_at":%q,"source":"api","traveller":{"name":"Ivan Petrov"},"hits":[{"list":"national","list_version":2,"entry_id":"N1","score":0.98,"band":"match","matched_name":"Ivan Petrov","explanation":{}}]}`,
 		post, now.Format(time.RFC3339))
-	msg, err := outbox.EncodeMessage(outbox.Record{ID: "HIT-" + post, Kind: outbox.KindHit, Payload: []byte(hit), CreatedAt: now})
+	msg, err := protocol.EncodeRecord(protocol.Record{ID: "HIT-" + post, Kind: protocol.RecordHit, Payload: []byte(hit), CreatedAt: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +151,7 @@ func testPost(t *testing.T, brokerURL, post string, lists string) {
 	}{
 		{protocol.PresenceTopic(post), fmt.Sprintf(`{"post":%q,"state":"online","boot":1}`, post), true},
 		{protocol.StatusTopic(post), fmt.Sprintf(`{"post":%q,"software":"watchpost test","boot":1,"clock":%q,"lists":[%s],"outbox":{"records":1}}`, post, now.Format(time.RFC3339Nano), lists), true},
-		{outbox.HitsTopic(post), string(msg), false},
+		{protocol.HitsTopic(post), string(msg), false},
 	} {
 		if err := cli.Publish(ctx, m.topic, []byte(m.payload), m.retained); err != nil {
 			t.Fatal(err)
@@ -187,22 +186,22 @@ func TestServePostsHits(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "hq")
-	if code, out, stderr := runCmd(t, "publish", "--data-dir", data, "--key", key, "--broker", url, "--snapshot-url", "https://hq.example/snapshots",
+	if code, out, stderr := runCmd(t, "publish", "--data-dir", data, "--key", key, "--broker", url, "--snapshot-url", protocol.SnapshotsURL("https://hq.example"),
 		"--list", "national", "--format", "csv", edition); code != ExitOK {
 		t.Fatalf("publish: %d %s%s", code, out, stderr)
 	}
-	heads := len(got()[publish.HeadTopic("national")])
+	heads := len(got()[protocol.HeadTopic("national")])
 
 	httpURL, _, stop := startServe(t, "--data-dir", data, "--key", key, "--broker", url, "--insecure-http", "--listen", "127.0.0.1:0",
-		"--snapshot-url", "https://hq.example/snapshots")
+		"--snapshot-url", protocol.SnapshotsURL("https://hq.example"))
 	// serve re-signs the heads when it starts.
 	waitUntil(t, "head re-signed", func() error {
-		if n := len(got()[publish.HeadTopic("national")]); n != heads+1 {
+		if n := len(got()[protocol.HeadTopic("national")]); n != heads+1 {
 			return fmt.Errorf("%d heads", n)
 		}
 		return nil
 	})
-	resp, err := http.Get(httpURL + "/snapshots/national-1-1.snap")
+	resp, err := http.Get(httpURL + protocol.PathSnapshots + protocol.SnapshotFileName("national", 1, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +291,7 @@ func TestPublishThroughServe(t *testing.T) {
 	}
 	data := filepath.Join(dir, "hq")
 	httpURL, _, stop := startServe(t, "--data-dir", data, "--key", key, "--broker", url, "--insecure-http", "--listen", "127.0.0.1:0",
-		"--snapshot-url", "https://hq.example/snapshots", "--admin-token-file", token)
+		"--snapshot-url", protocol.SnapshotsURL("https://hq.example"), "--admin-token-file", token)
 
 	edition := filepath.Join(dir, "national.csv")
 	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n"), 0o600); err != nil {
@@ -336,10 +335,10 @@ func TestPublishThroughServe(t *testing.T) {
 		t.Fatalf("heads --hq: %d %s%s", code, out, stderr)
 	}
 	// The delta reached the broker and is served.
-	if n := len(got()[publish.DeltaTopic("national")]); n != 1 {
+	if n := len(got()[protocol.DeltaTopic("national")]); n != 1 {
 		t.Fatalf("broker got %d deltas, want 1", n)
 	}
-	resp, err := http.Get(httpURL + "/deltas/national/1-2.delta")
+	resp, err := http.Get(protocol.DeltaURL(httpURL, "national", 1, 2))
 	if err != nil {
 		t.Fatal(err)
 	}

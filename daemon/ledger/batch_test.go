@@ -17,6 +17,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // testKey is a batch key shaped like the intake's File.ID.
@@ -124,7 +125,7 @@ func TestRecordBatch(t *testing.T) {
 	}
 	for _, h := range res.HitRecords {
 		r, ok := got[h.HitID]
-		if !ok || r.Kind != outbox.KindHit {
+		if !ok || r.Kind != protocol.RecordHit {
 			t.Errorf("no hit record %s in the outbox: %+v", h.HitID, r)
 		}
 		hr, err := e.l.Hit(ctx, h.HitID)
@@ -282,7 +283,7 @@ func TestRecordBatchAtomic(t *testing.T) {
 	}
 	t.Run("OutboxRefuses", func(t *testing.T) {
 		ss := manifest(6, 2)
-		ss[4].Hits[0].MatchedName = strings.Repeat("A", outbox.MaxPayload)
+		ss[4].Hits[0].MatchedName = strings.Repeat("A", protocol.MaxRecordPayload)
 		_, err := e.l.RecordBatch(ctx, testKey, ss)
 		if !errors.Is(err, outbox.ErrInvalidRecord) || !errors.Is(err, ErrInvalid) {
 			t.Fatalf("err = %v, want outbox.ErrInvalidRecord and ErrInvalid", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
+	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -121,10 +122,10 @@ func (e *env) rows(t testing.TB, ns string) map[string][]byte {
 // outboxRecords drains the outbox through a real Publisher over the fake
 // broker into a simulated HQ that never acks (so the records stay), and
 // returns the records HQ received, by id.
-func (e *env) outboxRecords(t testing.TB) map[string]outbox.Record {
+func (e *env) outboxRecords(t testing.TB) map[string]protocol.Record {
 	t.Helper()
 	want := e.ob.Depth().Records
-	got := map[string]outbox.Record{}
+	got := map[string]protocol.Record{}
 	if want == 0 {
 		return got
 	}
@@ -138,12 +139,12 @@ func (e *env) outboxRecords(t testing.TB) map[string]outbox.Record {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	if err := hq.Subscribe(outbox.HitsTopic(testPost), func(m transport.Message) {
-		r, err := outbox.DecodeMessage(m.Payload)
+	if err := hq.Subscribe(protocol.HitsTopic(testPost), func(m transport.Message) {
+		r, err := protocol.DecodeRecord(m.Payload)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
-			got["bad"] = outbox.Record{Payload: fmt.Appendf(nil, "%v", err)}
+			got["bad"] = protocol.Record{Payload: fmt.Appendf(nil, "%v", err)}
 			return
 		}
 		got[r.ID] = r

@@ -419,7 +419,7 @@ func (l *Ledger) write(tx *badgerstore.RecordsTxn, p *pending, now time.Time) er
 	if err := setJSON(tx, timeKey(prefixAudit, now, l.seq.Add(1), opened.ID), &opened); err != nil {
 		return err
 	}
-	_, err := l.ob.PutTx(tx, outbox.Record{ID: p.rec.HitID, Kind: outbox.KindHit, Payload: p.payload, CreatedAt: now})
+	_, err := l.ob.PutTx(tx, outbox.Record{ID: p.rec.HitID, Kind: protocol.RecordHit, Payload: p.payload, CreatedAt: now})
 	return err
 }
 
@@ -488,7 +488,7 @@ func (l *Ledger) Dispose(ctx context.Context, id string, d Disposition) (HitReco
 		if err := setJSON(tx, timeKey(prefixAudit, now, l.seq.Add(1), entry.ID), &entry); err != nil {
 			return err
 		}
-		if _, err := l.ob.PutTx(tx, outbox.Record{ID: dec.ID, Kind: outbox.KindDisposition, Payload: payload, CreatedAt: now}); err != nil {
+		if _, err := l.ob.PutTx(tx, outbox.Record{ID: dec.ID, Kind: protocol.RecordDisposition, Payload: payload, CreatedAt: now}); err != nil {
 			return err
 		}
 		if l.testHook != nil {

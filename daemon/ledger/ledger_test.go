@@ -35,7 +35,7 @@ func TestRecordHit(t *testing.T) {
 	if !ok || len(recs) != 1 {
 		t.Fatalf("outbox records %v, want one with id %s", recs, rec.HitID)
 	}
-	if r.Kind != outbox.KindHit {
+	if r.Kind != protocol.RecordHit {
 		t.Fatalf("outbox record kind = %v, want hit", r.Kind)
 	}
 	var rep protocol.HitReport
@@ -186,10 +186,10 @@ func TestRecordAtomic(t *testing.T) {
 		e.checkEmpty(t)
 	})
 	t.Run("OutboxRefuses", func(t *testing.T) {
-		// A report over outbox.MaxPayload: the screening rows and the hit
+		// A report over protocol.MaxRecordPayload: the screening rows and the hit
 		// are written before PutTx refuses it.
 		s := screening(1)
-		s.Hits[0].MatchedName = strings.Repeat("A", outbox.MaxPayload)
+		s.Hits[0].MatchedName = strings.Repeat("A", protocol.MaxRecordPayload)
 		_, err := e.l.Record(ctx, s)
 		if !errors.Is(err, outbox.ErrInvalidRecord) || !errors.Is(err, ErrInvalid) {
 			t.Fatalf("err = %v, want outbox.ErrInvalidRecord and ErrInvalid", err)
@@ -230,7 +230,7 @@ func TestDispose(t *testing.T) {
 	}
 	recs := e.outboxRecords(t)
 	r, ok := recs[h.Decisions[0].ID]
-	if !ok || r.Kind != outbox.KindDisposition {
+	if !ok || r.Kind != protocol.RecordDisposition {
 		t.Fatalf("no disposition record %s in %v", h.Decisions[0].ID, recs)
 	}
 	var rep protocol.DispositionReport

@@ -49,7 +49,6 @@ import (
 
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
-	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/replica"
 	"github.com/watchpost/watchpost/sync/snapshot"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -234,17 +233,17 @@ func New(cfg Config) (*Agent, error) {
 func (a *Agent) Subscribe() error {
 	ctx := context.Background() // handlers run until the transport closes
 	for _, l := range a.cfg.Applier.Lists() {
-		if err := a.cfg.Transport.Subscribe(publish.DeltaTopic(l), func(m transport.Message) {
+		if err := a.cfg.Transport.Subscribe(protocol.DeltaTopic(l), func(m transport.Message) {
 			out, err := a.cfg.Applier.HandleDelta(ctx, m.Payload)
 			a.note("delta", l, out, err)
 		}); err != nil {
-			return fmt.Errorf("agent: subscribe %s: %w", publish.DeltaTopic(l), err)
+			return fmt.Errorf("agent: subscribe %s: %w", protocol.DeltaTopic(l), err)
 		}
-		if err := a.cfg.Transport.Subscribe(publish.HeadTopic(l), func(m transport.Message) {
+		if err := a.cfg.Transport.Subscribe(protocol.HeadTopic(l), func(m transport.Message) {
 			out, err := a.cfg.Applier.HandleHead(ctx, m.Payload)
 			a.note("head", l, out, err)
 		}); err != nil {
-			return fmt.Errorf("agent: subscribe %s: %w", publish.HeadTopic(l), err)
+			return fmt.Errorf("agent: subscribe %s: %w", protocol.HeadTopic(l), err)
 		}
 	}
 	if a.pub != nil {
@@ -557,7 +556,7 @@ func (a *Agent) fetchDeltas(ctx context.Context, list string, epoch, held, to ui
 }
 
 func (a *Agent) getDelta(ctx context.Context, list string, epoch, to uint64) ([]byte, error) {
-	url := fmt.Sprintf("%s/deltas/%s/%d-%d.delta", a.cfg.DeltaBaseURL, list, epoch, to)
+	url := protocol.DeltaURL(a.cfg.DeltaBaseURL, list, epoch, to)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -615,7 +614,7 @@ func (a *Agent) sendStatus(ctx context.Context) error {
 		return err
 	}
 	if a.cfg.Outbox != nil {
-		if _, err := a.cfg.Outbox.Put(ctx, outbox.Record{Kind: outbox.KindStatus, Payload: b}); err != nil {
+		if _, err := a.cfg.Outbox.Put(ctx, outbox.Record{Kind: protocol.RecordStatus, Payload: b}); err != nil {
 			return err
 		}
 	}

@@ -1,43 +1,29 @@
 package broker
 
-import "strings"
+import (
+	"strings"
 
-// Topic roots of the protocol (PROTOCOL.md §1).
-const (
-	topicLists = "watchpost/v1/lists/#"
-	topicKeys  = "watchpost/v1/keys/#"
-	topicPosts = "watchpost/v1/posts/"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // rules are the topic patterns (MQTT filters) one identity may read and
-// write.
-type rules struct {
-	read, write []string
-}
+// write: the protocol's access table, which the broker enforces.
+type rules protocol.Access
 
 // hqRules are the HQ account's rules.
-var hqRules = rules{
-	read:  []string{topicPosts + "#"},
-	write: []string{topicLists, topicKeys, topicPosts + "+/acks"},
-}
+var hqRules = rules(protocol.HQAccess())
 
 // postRules returns post's rules; post is a valid post id, so it holds no
 // wildcard and no '/'.
-func postRules(post string) rules {
-	p := topicPosts + post + "/"
-	return rules{
-		read:  []string{topicLists, topicKeys, p + "acks"},
-		write: []string{p + "hits", p + "status", p + "presence"},
-	}
-}
+func postRules(post string) rules { return rules(protocol.PostAccess(post)) }
 
 // allows reports whether r permits topic (a topic name for a publish or
 // a delivery, a filter for a subscription). A filter is allowed only if
 // every topic it can match is allowed by one pattern.
 func (r rules) allows(topic string, write bool) bool {
-	pats := r.read
+	pats := r.Read
 	if write {
-		pats = r.write
+		pats = r.Write
 		if strings.ContainsAny(topic, "+#") {
 			return false // a publish topic never holds a wildcard
 		}

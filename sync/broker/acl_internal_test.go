@@ -72,7 +72,7 @@ func TestRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		if got := tc.r.allows(tc.topic, tc.write); got != tc.want {
-			t.Errorf("%v allows(%q, write=%v) = %v, want %v", tc.r.write, tc.topic, tc.write, got, tc.want)
+			t.Errorf("%v allows(%q, write=%v) = %v, want %v", tc.r.Write, tc.topic, tc.write, got, tc.want)
 		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	badgerhook "github.com/mochi-mqtt/server/v2/hooks/storage/badger"
 
-	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // Defaults.
@@ -222,7 +222,7 @@ func (o *Options) setDefaults() error {
 	if o.HQUsername == "" {
 		o.HQUsername = DefaultHQUsername
 	}
-	if err := mqtt.ValidateClientID(o.HQUsername); err != nil {
+	if err := protocol.ValidateClientID(o.HQUsername); err != nil {
 		return bad("HQ username: %v", err)
 	}
 	if o.SessionExpiry <= 0 {
@@ -276,7 +276,7 @@ func (o *Options) accounts() (map[string]verifier, error) {
 	}
 	for u := range m {
 		if u != o.HQUsername {
-			if err := mqtt.ValidatePostID(u); err != nil {
+			if err := protocol.ValidatePostID(u); err != nil {
 				return nil, fmt.Errorf("%w: user %q is neither the HQ account %q nor a post: %v", ErrInvalidOptions, u, o.HQUsername, err)
 			}
 		}

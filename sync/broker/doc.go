@@ -14,7 +14,7 @@
 // only), an anonymous client on a loopback address, identified by its
 // client id. The HQ account's identity is Options.HQUsername
 // ("watchpost-hq" by default); every other identity must be a valid post
-// id ([a-z0-9-], mqtt.ValidatePostID). Anything else is refused.
+// id ([a-z0-9-], protocol.ValidatePostID). Anything else is refused.
 //
 // # Rules
 //
@@ -26,7 +26,7 @@
 // Nothing else is allowed ($SYS included). A subscription is allowed only
 // if every topic its filter can match is readable (a post may not
 // subscribe to watchpost/v1/posts/+/acks), and every delivery is checked
-// again. A post's client id must be mqtt.PostClientID(P)
+// again. A post's client id must be protocol.PostClientID(P)
 // ("watchpost-post-P"), and HQ may not use that prefix, so no client can
 // take over another's session. A will is checked as a publish when the
 // client connects: a post whose will is not on a topic it may write is

@@ -10,7 +10,7 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // hook authenticates clients and enforces the topic rules (package doc).
@@ -82,8 +82,8 @@ func (h *hook) identify(cl *mochi.Client, pk packets.Packet) (id, how string, er
 	if !h.anon || !isLoopbackRemote(cl.Net.Remote) {
 		return "", "", errRefused("no certificate and no username")
 	}
-	if post, ok := strings.CutPrefix(cl.ID, mqtt.ClientIDPrefix); ok {
-		if err := mqtt.ValidatePostID(post); err != nil {
+	if post, ok := strings.CutPrefix(cl.ID, protocol.ClientIDPrefix); ok {
+		if err := protocol.ValidatePostID(post); err != nil {
 			return "", "", errRefused(err.Error())
 		}
 		return post, "anonymous-loopback", nil
@@ -95,23 +95,23 @@ func (h *hook) validIdentity(id string) error {
 	if id == h.hq {
 		return nil
 	}
-	if err := mqtt.ValidatePostID(id); err != nil {
+	if err := protocol.ValidatePostID(id); err != nil {
 		return errRefused("identity is neither HQ nor a post: " + err.Error())
 	}
 	return nil
 }
 
 // checkClientID ties client ids to identities: a post uses exactly
-// mqtt.PostClientID(post); HQ uses any id outside that namespace. No
+// protocol.PostClientID(post); HQ uses any id outside that namespace. No
 // client can thus take over another's session.
 func (h *hook) checkClientID(id, clientID string) error {
 	if id == h.hq {
-		if strings.HasPrefix(clientID, mqtt.ClientIDPrefix) {
+		if strings.HasPrefix(clientID, protocol.ClientIDPrefix) {
 			return errRefused("HQ may not use a post client id")
 		}
 		return nil
 	}
-	want, err := mqtt.PostClientID(id)
+	want, err := protocol.PostClientID(id)
 	if err != nil {
 		return errRefused(err.Error())
 	}

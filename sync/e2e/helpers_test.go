@@ -127,9 +127,9 @@ func startHQ(t testing.TB, brokerURL string) *hqSide {
 	}
 	h := &hqSide{signer: signer, keys: keys, dir: dir}
 	mux := http.NewServeMux()
-	mux.Handle("/snapshots/", http.StripPrefix("/snapshots/", http.FileServer(http.Dir(snapDir))))
-	deltas := http.StripPrefix("/deltas/", http.FileServer(http.Dir(filepath.Join(dir, "deltas"))))
-	mux.HandleFunc("/deltas/", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle(protocol.PathSnapshots, http.StripPrefix(protocol.PathSnapshots, http.FileServer(http.Dir(snapDir))))
+	deltas := http.StripPrefix(protocol.PathDeltas, http.FileServer(http.Dir(filepath.Join(dir, "deltas"))))
+	mux.HandleFunc(protocol.PathDeltas, func(w http.ResponseWriter, r *http.Request) {
 		if h.noDeltas.Load() {
 			http.NotFound(w, r)
 			return
@@ -143,7 +143,7 @@ func startHQ(t testing.TB, brokerURL string) *hqSide {
 	cli := connect(t, mqttOptions(brokerURL, "watchpost-hq"), nil)
 	h.pub, err = publish.New(publish.Config{
 		Store: h.store, Signer: signer, Transport: cli,
-		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: snapDir, SnapshotBaseURL: srv.URL + "/snapshots",
+		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: snapDir, SnapshotBaseURL: protocol.SnapshotsURL(srv.URL),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +235,7 @@ type lossyLink struct {
 
 func (l lossyLink) Subscribe(filter string, h transport.Handler) error {
 	return l.Client.Subscribe(filter, func(m transport.Message) {
-		if l.p.dropDeltas.Load() && m.Topic == publish.DeltaTopic(l.p.list) {
+		if l.p.dropDeltas.Load() && m.Topic == protocol.DeltaTopic(l.p.list) {
 			return
 		}
 		h(m)

@@ -100,7 +100,7 @@ func (g *ackGate) Publish(ctx context.Context, topic string, payload []byte, ret
 		h := g.cur
 		g.mu.Unlock()
 		if h != nil {
-			ids, err := outbox.DecodeAck(payload)
+			ids, err := protocol.DecodeAck(payload)
 			if err != nil {
 				return err
 			}
@@ -310,7 +310,7 @@ func (p *postSide) putHits(tb testing.TB, first, n int) []string {
 	tb.Helper()
 	ids := make([]string, 0, n)
 	for i := first; i < first+n; i++ {
-		r, err := p.ob.Put(context.Background(), outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(tb, p.name, i)})
+		r, err := p.ob.Put(context.Background(), outbox.Record{Kind: protocol.RecordHit, Payload: hitPayload(tb, p.name, i)})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -329,7 +329,7 @@ func (p *postSide) putBacklog(tb testing.TB, first, n int) []string {
 		err := p.store.Records("screenings").Update(context.Background(), func(tx *badgerstore.RecordsTxn) error {
 			batch = batch[:0]
 			for j := i; j < min(first+n, i+500); j++ {
-				r, err := p.ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(tb, p.name, j)})
+				r, err := p.ob.PutTx(tx, outbox.Record{Kind: protocol.RecordHit, Payload: hitPayload(tb, p.name, j)})
 				if err != nil {
 					return err
 				}
@@ -372,19 +372,19 @@ func postPublisherOptions(post string, ackTimeout time.Duration) outbox.Publishe
 	}
 }
 
-// link creates the post's MQTT client (client id mqtt.PostClientID) and
+// link creates the post's MQTT client (client id protocol.PostClientID) and
 // runs a publisher over it; with start, it starts the client once the
 // publisher has subscribed to its acks (else call startClient).
 func (p *postSide) link(tb testing.TB, url string, o outbox.PublisherOptions, start bool) {
 	tb.Helper()
-	id, err := mqtt.PostClientID(p.name)
+	id, err := protocol.PostClientID(p.name)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if p.cli, err = mqtt.New(mqttOptions(url, id)); err != nil {
 		tb.Fatal(err)
 	}
-	sig := &subSignal{Transport: p.cli, filter: outbox.AcksTopic(p.name), done: make(chan struct{})}
+	sig := &subSignal{Transport: p.cli, filter: protocol.AcksTopic(p.name), done: make(chan struct{})}
 	if p.pub, err = outbox.NewPublisher(p.ob, sig, o); err != nil {
 		tb.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // End-to-end tests of hit delivery, posts → HQ (PROTOCOL.md §6,
@@ -116,7 +117,7 @@ func TestHelperHitsPost(t *testing.T) {
 	if err != nil {
 		fail("open outbox", err)
 	}
-	id, err := mqtt.PostClientID(post)
+	id, err := protocol.PostClientID(post)
 	if err != nil {
 		fail("client id", err)
 	}
@@ -124,7 +125,7 @@ func TestHelperHitsPost(t *testing.T) {
 	if err != nil {
 		fail("mqtt", err)
 	}
-	sig := &subSignal{Transport: cli, filter: outbox.AcksTopic(post), done: make(chan struct{})}
+	sig := &subSignal{Transport: cli, filter: protocol.AcksTopic(post), done: make(chan struct{})}
 	pub, err := outbox.NewPublisher(ob, sig, postPublisherOptions(post, time.Minute))
 	if err != nil {
 		fail("publisher", err)

@@ -13,7 +13,6 @@ import (
 	"github.com/watchpost/watchpost/engine/synth"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/protocol"
-	"github.com/watchpost/watchpost/sync/publish"
 )
 
 const (
@@ -161,7 +160,7 @@ func testReplication(t *testing.T, brokerURL string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, f := range forgeries {
-		if err := rogue.Publish(ctx, publish.DeltaTopic(listName), f, false); err != nil {
+		if err := rogue.Publish(ctx, protocol.DeltaTopic(listName), f, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -86,7 +86,7 @@ func measureOnePercent(tb testing.TB, n int) figures {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	headMsg, ok := broker.Retained(publish.HeadTopic(listName))
+	headMsg, ok := broker.Retained(protocol.HeadTopic(listName))
 	if !ok {
 		tb.Fatal("no retained head")
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 	"github.com/watchpost/watchpost/sync/transport/transporttest"
 )
@@ -37,7 +38,7 @@ func TestContract(t *testing.T) {
 
 func TestWillOnCutNotOnClose(t *testing.T) {
 	b := NewBroker()
-	presence := "watchpost/v1/posts/p1/presence"
+	presence := protocol.PresenceTopic("p1")
 	obs, err := b.Connect(Options{ClientID: "hq"})
 	if err != nil {
 		t.Fatal(err)

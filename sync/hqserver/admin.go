@@ -20,16 +20,6 @@ import (
 	"github.com/watchpost/watchpost/sync/publish"
 )
 
-// Admin paths that publish (PROTOCOL.md §7).
-const (
-	// PathLists prefixes POST /v1/lists/<list>/editions.
-	PathLists = "/v1/lists/"
-	// PathHeads is POST /v1/heads.
-	PathHeads = "/v1/heads"
-	// editionsSuffix ends the editions path after the list name.
-	editionsSuffix = "/editions"
-)
-
 // DefaultMaxEditionSize bounds an uploaded edition (Config.MaxEditionSize):
 // the UN list is a few MB and the OFAC set tens of MB, so 2 GiB leaves room
 // for national lists without letting a client fill HQ's disk.
@@ -38,9 +28,6 @@ const DefaultMaxEditionSize int64 = 2 << 30
 // uploadPattern names the temporary files of uploaded editions in
 // Config.UploadDir; leftovers of a crash are removed by New.
 const uploadPattern = "edition-*.upload"
-
-// EditionsPath is the URL path of POST /v1/lists/<list>/editions.
-func EditionsPath(list string) string { return PathLists + list + editionsSuffix }
 
 // PublishResponse is the JSON body of POST /v1/lists/<list>/editions: what
 // the publication did (publish.Result).
@@ -143,9 +130,9 @@ func (s *Server) serveAdminPost(w http.ResponseWriter, r *http.Request) bool {
 	p := r.URL.Path
 	var list string
 	switch {
-	case p == PathHeads, p == PathKeys:
-	case strings.HasPrefix(p, PathLists) && strings.HasSuffix(p, editionsSuffix):
-		list = strings.TrimSuffix(strings.TrimPrefix(p, PathLists), editionsSuffix)
+	case p == protocol.PathHeads, p == protocol.PathKeys:
+	case strings.HasPrefix(p, protocol.PathLists) && strings.HasSuffix(p, protocol.EditionsSuffix):
+		list = strings.TrimSuffix(strings.TrimPrefix(p, protocol.PathLists), protocol.EditionsSuffix)
 		if list == "" || strings.Contains(list, "/") {
 			return false
 		}
@@ -171,9 +158,9 @@ func (s *Server) serveAdminPost(w http.ResponseWriter, r *http.Request) bool {
 	}
 	defer end()
 	switch p {
-	case PathHeads:
+	case protocol.PathHeads:
 		s.serveHeads(ctx, w)
-	case PathKeys:
+	case protocol.PathKeys:
 		s.serveKeys(ctx, w, r)
 	default:
 		s.serveEdition(ctx, w, r, list)

@@ -97,7 +97,7 @@ func (r *adminRig) version(t *testing.T, list string) (uint64, string) {
 
 func TestPublishEdition(t *testing.T) {
 	r := newAdminRig(t, Config{})
-	path := EditionsPath("national") + "?format=csv&source=national.csv&action=refer"
+	path := protocol.EditionsPath("national") + "?format=csv&source=national.csv&action=refer"
 	resp, b := r.post(t, path, []byte("id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n"), nil)
 	var pr PublishResponse
 	if resp.StatusCode != 200 || json.Unmarshal(b, &pr) != nil || !pr.Created || pr.Version != 1 || pr.Entries != 2 {
@@ -140,14 +140,14 @@ func TestPublishEdition(t *testing.T) {
 		want             string
 	}{
 		{"malformed", path, "id,name\nN1,Ivan Petrov\nN1,Ivan Petrov Again\n", 400, "national.csv:3"},
-		{"malformed without a source", EditionsPath("national") + "?format=csv", "id,name\nN4,X\nN4,Y\n", 400, "edition:3"},
+		{"malformed without a source", protocol.EditionsPath("national") + "?format=csv", "id,name\nN4,X\nN4,Y\n", 400, "edition:3"},
 		{"empty edition", path, "id,name\n", 400, "no entries"},
 		{"empty body", path, "", 400, "empty request body"},
-		{"unknown format", EditionsPath("national") + "?format=pdf", "x", 400, `unknown format "pdf"`},
-		{"no format", EditionsPath("national"), "x", 400, "format is required"},
-		{"documents list", EditionsPath("national") + "?format=docs-csv", "x", 400, "documents list"},
-		{"bad list name", EditionsPath("National") + "?format=csv", "id,name\nN1,X\n", 400, `list "National"`},
-		{"ofac not a zip", EditionsPath("ofac") + "?format=ofac-csv", "36,x\n", 400, "zip archive"},
+		{"unknown format", protocol.EditionsPath("national") + "?format=pdf", "x", 400, `unknown format "pdf"`},
+		{"no format", protocol.EditionsPath("national"), "x", 400, "format is required"},
+		{"documents list", protocol.EditionsPath("national") + "?format=docs-csv", "x", 400, "documents list"},
+		{"bad list name", protocol.EditionsPath("National") + "?format=csv", "id,name\nN1,X\n", 400, `list "National"`},
+		{"ofac not a zip", protocol.EditionsPath("ofac") + "?format=ofac-csv", "36,x\n", 400, "zip archive"},
 		{"entry id too long", path, "id,name\n" + strings.Repeat("A", 300) + ",X\n", 400, ""},
 	} {
 		resp, b := r.post(t, c.path, []byte(c.body), nil)
@@ -174,20 +174,20 @@ func TestPublishEdition(t *testing.T) {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	resp, b = r.post(t, EditionsPath("ofac")+"?format=ofac-csv", zb.Bytes(), nil)
+	resp, b = r.post(t, protocol.EditionsPath("ofac")+"?format=ofac-csv", zb.Bytes(), nil)
 	if resp.StatusCode != 200 || json.Unmarshal(b, &pr) != nil || pr.Version != 1 || pr.Entries != 2 {
 		t.Fatalf("ofac zip: %d %s", resp.StatusCode, b)
 	}
 
 	// Heads.
-	resp, b = r.post(t, PathHeads, nil, nil)
+	resp, b = r.post(t, protocol.PathHeads, nil, nil)
 	var hr HeadsResponse
 	if resp.StatusCode != 200 || json.Unmarshal(b, &hr) != nil || len(hr.Heads) != 2 || hr.Heads[0].List != "national" || hr.Heads[0].Version != 2 {
 		t.Fatalf("heads: %d %s", resp.StatusCode, b)
 	}
 
 	// Methods and paths.
-	for _, p := range []string{PathHeads, EditionsPath("national")} {
+	for _, p := range []string{protocol.PathHeads, protocol.EditionsPath("national")} {
 		resp, err := http.Get(r.ts.URL + p)
 		if err != nil {
 			t.Fatal(err)
@@ -197,7 +197,7 @@ func TestPublishEdition(t *testing.T) {
 			t.Errorf("GET %s: %d", p, resp.StatusCode)
 		}
 	}
-	for _, p := range []string{"/v1/lists/national", "/v1/lists/national/editions/x", "/v1/lists//editions", "/v1/lists/a/b/editions"} {
+	for _, p := range []string{protocol.PathLists + "national", protocol.EditionsPath("national") + "/x", protocol.EditionsPath(""), protocol.EditionsPath("a/b")} {
 		if resp, b := r.post(t, p, nil, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("POST %s: %d %s, want 404", p, resp.StatusCode, b)
 		}
@@ -209,12 +209,12 @@ func TestPublishEdition(t *testing.T) {
 
 func TestPublishEditionLimits(t *testing.T) {
 	r := newAdminRig(t, Config{MaxEditionSize: 64})
-	resp, b := r.post(t, EditionsPath("national")+"?format=csv", []byte("id,name\n"+strings.Repeat("N1,Ivan Petrov\n", 10)), nil)
+	resp, b := r.post(t, protocol.EditionsPath("national")+"?format=csv", []byte("id,name\n"+strings.Repeat("N1,Ivan Petrov\n", 10)), nil)
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("too large: %d %s", resp.StatusCode, b)
 	}
 	// Without a Content-Length, the limit holds while streaming.
-	req, _ := http.NewRequest(http.MethodPost, r.ts.URL+EditionsPath("national")+"?format=csv",
+	req, _ := http.NewRequest(http.MethodPost, r.ts.URL+protocol.EditionsPath("national")+"?format=csv",
 		io.MultiReader(strings.NewReader("id,name\n"), strings.NewReader(strings.Repeat("N1,Ivan Petrov\n", 10))))
 	req.ContentLength = -1
 	resp, err := r.ts.Client().Do(req)
@@ -236,15 +236,15 @@ func TestPublishEditionLimits(t *testing.T) {
 func TestPublishAuth(t *testing.T) {
 	r := newAdminRig(t, Config{AdminToken: "s3cret-token"})
 	edition := []byte("id,name\nN1,Ivan Petrov\n")
-	path := EditionsPath("national") + "?format=csv"
+	path := protocol.EditionsPath("national") + "?format=csv"
 	for _, hdr := range []map[string]string{nil, {"Authorization": "Bearer wrong"}} {
 		if resp, _ := r.post(t, path, edition, hdr); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("publish with %v: %d", hdr, resp.StatusCode)
 		}
-		if resp, _ := r.post(t, PathHeads, nil, hdr); resp.StatusCode != http.StatusUnauthorized {
+		if resp, _ := r.post(t, protocol.PathHeads, nil, hdr); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("heads with %v: %d", hdr, resp.StatusCode)
 		}
-		if resp, _ := r.post(t, PathKeys, []byte(`{}`), hdr); resp.StatusCode != http.StatusUnauthorized {
+		if resp, _ := r.post(t, protocol.PathKeys, []byte(`{}`), hdr); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("keys with %v: %d", hdr, resp.StatusCode)
 		}
 	}
@@ -274,7 +274,7 @@ func TestPublishNoPublisher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{EditionsPath("national") + "?format=csv", PathHeads, PathKeys} {
+	for _, p := range []string{protocol.EditionsPath("national") + "?format=csv", protocol.PathHeads, protocol.PathKeys} {
 		req := httptest.NewRequest(http.MethodPost, p, strings.NewReader("id,name\nN1,X\n"))
 		req.RemoteAddr = "127.0.0.1:41234"
 		rec := httptest.NewRecorder()
@@ -296,7 +296,7 @@ func TestPublishAfterRun(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if resp, b := r.post(t, EditionsPath("national")+"?format=csv", []byte("id,name\nN1,X\n"), nil); resp.StatusCode != http.StatusServiceUnavailable {
+	if resp, b := r.post(t, protocol.EditionsPath("national")+"?format=csv", []byte("id,name\nN1,X\n"), nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("after Run: %d %s", resp.StatusCode, b)
 	}
 }

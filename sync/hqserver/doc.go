@@ -7,8 +7,8 @@
 //
 // # Records (posts/<post>/hits)
 //
-// Every message on watchpost/v1/posts/<post>/hits is an outbox message
-// (outbox.DecodeMessage). The post id comes from the topic (the broker's
+// Every message on watchpost/v1/posts/<post>/hits is a record message
+// (protocol.DecodeRecord). The post id comes from the topic (the broker's
 // ACL ties it to the post's identity), never from the payload. Records are
 // stored in the records namespace "hq-records" of HQ's store:
 //
@@ -31,7 +31,7 @@
 // watchpost/v1/posts/<post>/acks. A lost ack costs a resend, which is
 // acked again as a duplicate.
 //
-// A message that is not an outbox message (bad JSON, unknown kind, bad id,
+// A message that is not a record message (bad JSON, unknown kind, bad id,
 // no payload, a post id that is not valid) is counted as malformed, logged
 // with the post id and the reason (never the payload: it is personal data)
 // and not acked. A well-formed message whose payload fails validation

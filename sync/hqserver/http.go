@@ -17,15 +17,6 @@ import (
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
-// HTTP paths of Handler (PROTOCOL.md §7).
-const (
-	PathHealth    = "/healthz"
-	PathSnapshots = "/snapshots/"
-	PathDeltas    = "/deltas/"
-	PathPosts     = "/v1/posts"
-	PathHits      = "/v1/hits"
-)
-
 // PostsResponse is the JSON body of GET /v1/posts.
 type PostsResponse struct {
 	Now   time.Time `json:"now"`
@@ -46,32 +37,33 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
-	case p == PathHealth:
+	case p == protocol.PathHealth:
 		if !getOrHead(w, r) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		fmt.Fprintln(w, "ok")
-	case strings.HasPrefix(p, PathSnapshots):
-		name := p[len(PathSnapshots):]
-		if !validSnapshotName(name) {
+	case strings.HasPrefix(p, protocol.PathSnapshots):
+		name := p[len(protocol.PathSnapshots):]
+		if _, _, _, ok := protocol.ParseSnapshotFileName(name); !ok {
 			http.NotFound(w, r)
 			return
 		}
 		s.serveFile(w, r, s.cfg.SnapshotDir, name)
-	case strings.HasPrefix(p, PathDeltas):
-		list, file, ok := strings.Cut(p[len(PathDeltas):], "/")
-		if !ok || protocol.ValidListName(list) != nil || !validDeltaName(file) {
+	case strings.HasPrefix(p, protocol.PathDeltas):
+		list, file, ok := strings.Cut(p[len(protocol.PathDeltas):], "/")
+		_, _, okFile := protocol.ParseDeltaFileName(file)
+		if !ok || protocol.ValidListName(list) != nil || !okFile {
 			http.NotFound(w, r)
 			return
 		}
 		s.serveFile(w, r, s.cfg.DeltaDir, list+"/"+file)
-	case p == PathHeads || p == PathKeys || strings.HasPrefix(p, PathLists):
+	case p == protocol.PathHeads || p == protocol.PathKeys || strings.HasPrefix(p, protocol.PathLists):
 		if !s.serveAdminPost(w, r) {
 			http.NotFound(w, r)
 		}
-	case p == PathPosts || p == PathHits:
+	case p == protocol.PathPosts || p == protocol.PathHits:
 		if !getOrHead(w, r) || !s.authorised(w, r) {
 			return
 		}
@@ -139,45 +131,6 @@ func (s *Server) fileError(w http.ResponseWriter, r *http.Request, err error) {
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
 
-// validSnapshotName: <list>-<epoch>-<version>.snap (publish.SnapshotFileName).
-func validSnapshotName(name string) bool {
-	base, ok := strings.CutSuffix(name, ".snap")
-	if !ok {
-		return false
-	}
-	i := strings.LastIndexByte(base, '-')
-	if i < 0 || !decimal(base[i+1:]) {
-		return false
-	}
-	base = base[:i]
-	i = strings.LastIndexByte(base, '-')
-	return i >= 0 && decimal(base[i+1:]) && protocol.ValidListName(base[:i]) == nil
-}
-
-// validDeltaName: <epoch>-<to>.delta.
-func validDeltaName(name string) bool {
-	base, ok := strings.CutSuffix(name, ".delta")
-	if !ok {
-		return false
-	}
-	e, v, ok := strings.Cut(base, "-")
-	return ok && decimal(e) && decimal(v)
-}
-
-// decimal: a positive number without leading zeros that fits uint64.
-func decimal(s string) bool {
-	if s == "" || s[0] == '0' || len(s) > 20 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	_, err := strconv.ParseUint(s, 10, 64)
-	return err == nil
-}
-
 // authorised checks the admin bearer token, or without one that the
 // client is on loopback: /v1/hits returns personal data, and /v1/lists
 // and /v1/heads publish.
@@ -202,14 +155,14 @@ func (s *Server) authorised(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 	var body any
 	switch r.URL.Path {
-	case PathPosts:
+	case protocol.PathPosts:
 		posts, err := s.Posts(r.Context())
 		if err != nil {
 			s.queryError(w, err)
 			return
 		}
 		body = PostsResponse{Now: s.clock.Now().UTC(), Posts: posts}
-	case PathHits:
+	case protocol.PathHits:
 		f, err := parseHitFilter(r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)

@@ -177,14 +177,3 @@ func TestHandler(t *testing.T) {
 		t.Errorf("snapshot with a token configured: %d", resp.StatusCode)
 	}
 }
-
-func TestNames(t *testing.T) {
-	for name, want := range map[string]bool{
-		"un-1-3.snap": true, "ofac_sdn-12-345.snap": true, "a-b-1-2.snap": true,
-		"un-0-3.snap": false, "un-1-.snap": false, "-1-3.snap": false, "un-1-3.snapx": false, "un-1-3": false,
-	} {
-		if got := validSnapshotName(name); got != want {
-			t.Errorf("validSnapshotName(%q) = %v", name, got)
-		}
-	}
-}

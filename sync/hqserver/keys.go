@@ -13,9 +13,6 @@ import (
 	"github.com/watchpost/watchpost/sync/publish"
 )
 
-// PathKeys is POST /v1/keys: announce HQ's next signing key.
-const PathKeys = "/v1/keys"
-
 // maxKeyRequest bounds the body of POST /v1/keys.
 const maxKeyRequest = 64 << 10
 

@@ -41,7 +41,7 @@ func TestAnnounceKeyEndpoint(t *testing.T) {
 		{"trailing", body + `{}`, "trailing data"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			resp, b := r.post(t, PathKeys, []byte(c.body), nil)
+			resp, b := r.post(t, protocol.PathKeys, []byte(c.body), nil)
 			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), c.want) {
 				t.Fatalf("%d %s, want 400 with %q", resp.StatusCode, b, c.want)
 			}
@@ -51,7 +51,7 @@ func TestAnnounceKeyEndpoint(t *testing.T) {
 		t.Fatal("a refused request published a rotation")
 	}
 
-	resp, b := r.post(t, PathKeys, []byte(body), nil)
+	resp, b := r.post(t, protocol.PathKeys, []byte(body), nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("announce: %d %s", resp.StatusCode, b)
 	}
@@ -79,15 +79,15 @@ func TestAnnounceKeyEndpoint(t *testing.T) {
 	}
 	// Again with the same window: the recorded statement again.
 	body2 := fmt.Sprintf(`{"public_key":%q,"not_before":%q,"not_after":%q}`, pub, kr.NotBefore.Format(time.RFC3339), notAfter.Format(time.RFC3339))
-	if resp, b := r.post(t, PathKeys, []byte(body2), nil); resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"republished":true`) {
+	if resp, b := r.post(t, protocol.PathKeys, []byte(body2), nil); resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"republished":true`) {
 		t.Fatalf("again: %d %s", resp.StatusCode, b)
 	}
 	// GET is not allowed.
-	req := httptest.NewRequest(http.MethodGet, PathKeys, nil)
+	req := httptest.NewRequest(http.MethodGet, protocol.PathKeys, nil)
 	req.RemoteAddr = "127.0.0.1:41234"
 	rec := httptest.NewRecorder()
 	r.srv.Handler().ServeHTTP(rec, req)
 	if rec.Code != http.StatusMethodNotAllowed {
-		t.Fatalf("GET %s: %d", PathKeys, rec.Code)
+		t.Fatalf("GET %s: %d", protocol.PathKeys, rec.Code)
 	}
 }

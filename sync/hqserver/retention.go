@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
-	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // Default retention of the records HQ stores, by HQ's received_at.
@@ -51,14 +51,14 @@ func (r Retention) withDefaults() Retention {
 }
 
 // of returns the retention of kind; ok is false when it is kept forever.
-func (r Retention) of(k outbox.Kind) (time.Duration, bool) {
+func (r Retention) of(k protocol.RecordKind) (time.Duration, bool) {
 	var d time.Duration
 	switch k {
-	case outbox.KindHit, outbox.KindDisposition:
+	case protocol.RecordHit, protocol.RecordDisposition:
 		d = r.Hits
-	case outbox.KindStatus:
+	case protocol.RecordStatus:
 		d = r.Status
-	case outbox.KindTelemetry:
+	case protocol.RecordTelemetry:
 		d = r.Telemetry
 	default:
 		return 0, false
@@ -162,7 +162,7 @@ type PurgeResult struct {
 func (s *Server) Purge(ctx context.Context) (PurgeResult, error) {
 	now := s.clock.Now()
 	res := PurgeResult{Deleted: map[string]int{}}
-	for _, k := range []outbox.Kind{outbox.KindHit, outbox.KindDisposition, outbox.KindStatus, outbox.KindTelemetry} {
+	for _, k := range []protocol.RecordKind{protocol.RecordHit, protocol.RecordDisposition, protocol.RecordStatus, protocol.RecordTelemetry} {
 		keep, ok := s.cfg.Retention.of(k)
 		if !ok {
 			continue

@@ -11,8 +11,8 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/fake"
-	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // TestRetention: Run purges every hour (fake clock) the records older
@@ -35,10 +35,10 @@ func TestRetention(t *testing.T) {
 	}
 	ctx := context.Background()
 	start := clk.Now()
-	store := func(id string, k outbox.Kind, payload string, received time.Time) {
+	store := func(id string, k protocol.RecordKind, payload string, received time.Time) {
 		t.Helper()
 		if _, err := srv.storeBatch(ctx, []incoming{{post: "p1", received: received,
-			rec: outbox.Record{ID: id, Kind: k, Payload: []byte(payload), CreatedAt: received}}}); err != nil {
+			rec: protocol.Record{ID: id, Kind: k, Payload: []byte(payload), CreatedAt: received}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -55,10 +55,10 @@ func TestRetention(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	store("HIT", outbox.KindHit, string(hitPayload("p1", 1)), start)
-	store("DISP", outbox.KindDisposition, `{"post":"p1","hit_id":"HIT","decision":"confirmed","officer":"o1","decided_at":"2026-07-01T10:00:00Z"}`, start)
-	store("STATUS", outbox.KindStatus, `{"post":"p1","boot":1,"clock":"2026-07-01T10:00:00Z","lists":[],"outbox":{}}`, start)
-	store("TEL", outbox.KindTelemetry, `{"n":1}`, start)
+	store("HIT", protocol.RecordHit, string(hitPayload("p1", 1)), start)
+	store("DISP", protocol.RecordDisposition, `{"post":"p1","hit_id":"HIT","decision":"confirmed","officer":"o1","decided_at":"2026-07-01T10:00:00Z"}`, start)
+	store("STATUS", protocol.RecordStatus, `{"post":"p1","boot":1,"clock":"2026-07-01T10:00:00Z","lists":[],"outbox":{}}`, start)
+	store("TEL", protocol.RecordTelemetry, `{"n":1}`, start)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -114,7 +114,7 @@ func TestRetention(t *testing.T) {
 	check("DISP", "HIT", "STATUS")
 	// The purged telemetry id arrives again (a post offline for a week
 	// still holding it): stored again, as a new record.
-	store("TEL", outbox.KindTelemetry, `{"n":1}`, clk.Now())
+	store("TEL", protocol.RecordTelemetry, `{"n":1}`, clk.Now())
 	check("DISP", "HIT", "STATUS", "TEL")
 
 	clk.Advance(30*24*time.Hour - 7*24*time.Hour - time.Hour)
@@ -155,13 +155,13 @@ func TestRetentionForever(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for i, k := range []outbox.Kind{outbox.KindHit, outbox.KindTelemetry} {
+	for i, k := range []protocol.RecordKind{protocol.RecordHit, protocol.RecordTelemetry} {
 		payload := `{"n":1}`
-		if k == outbox.KindHit {
+		if k == protocol.RecordHit {
 			payload = string(hitPayload("p1", i))
 		}
 		if _, err := srv.storeBatch(ctx, []incoming{{post: "p1", received: clk.Now(),
-			rec: outbox.Record{ID: k.String(), Kind: k, Payload: []byte(payload), CreatedAt: clk.Now()}}}); err != nil {
+			rec: protocol.Record{ID: k.String(), Kind: k, Payload: []byte(payload), CreatedAt: clk.Now()}}}); err != nil {
 			t.Fatal(err)
 		}
 	}

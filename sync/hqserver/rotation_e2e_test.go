@@ -48,7 +48,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	pubCfg := publish.Config{Store: hqStore, Signer: oldKey, Transport: hqCli,
-		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: filepath.Join(dir, "snapshots"), SnapshotBaseURL: "https://hq.example/snapshots"}
+		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: filepath.Join(dir, "snapshots"), SnapshotBaseURL: protocol.SnapshotsURL("https://hq.example")}
 	oldPub, err := publish.New(pubCfg)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	headMsg, ok := broker.Retained(publish.HeadTopic("un"))
+	headMsg, ok := broker.Retained(protocol.HeadTopic("un"))
 	if !ok {
 		t.Fatal("no retained head")
 	}
@@ -101,7 +101,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if _, err := app.HandleHead(ctx, headMsg); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.InstallSnapshot(ctx, *head, filepath.Join(dir, "snapshots", publish.SnapshotFileName("un", 1, 1))); err != nil {
+	if _, err := app.InstallSnapshot(ctx, *head, filepath.Join(dir, "snapshots", protocol.SnapshotFileName("un", 1, 1))); err != nil {
 		t.Fatal(err)
 	}
 	postCli, err := broker.Connect(fake.Options{ClientID: "watchpost-post-p1"})
@@ -149,13 +149,13 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	// HQ announces the new key.
 	body := fmt.Sprintf(`{"public_key":%q,"not_after":%q}`, protocol.FormatPublicKey(newKey.Public()),
 		time.Now().Add(365*24*time.Hour).UTC().Format(time.RFC3339))
-	resp, err := http.Post(ts.URL+PathKeys, "application/json", strings.NewReader(body))
+	resp, err := http.Post(ts.URL+protocol.PathKeys, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: %d", PathKeys, resp.StatusCode)
+		t.Fatalf("POST %s: %d", protocol.PathKeys, resp.StatusCode)
 	}
 	brokertest.WaitFor(t, 10*time.Second, "the post trusts the new key and reports it", func() error {
 		if _, ok := keys.Lookup(newKey.ID()); !ok {
@@ -179,7 +179,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rec.Subscribe(publish.DeltaTopic("un"), func(m transport.Message) {
+	if err := rec.Subscribe(protocol.DeltaTopic("un"), func(m transport.Message) {
 		if env, err := protocol.DecodeEnvelope(m.Payload); err == nil {
 			deltaMu.Lock()
 			deltaSigner = env.KeyID
@@ -216,7 +216,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 		t.Errorf("the post rejected %d messages", c.Rejected)
 	}
 	// A post that never got the statement cannot verify the new head.
-	headMsg, _ = broker.Retained(publish.HeadTopic("un"))
+	headMsg, _ = broker.Retained(protocol.HeadTopic("un"))
 	oldOnly, err := protocol.NewKeySet(protocol.TrustedKey{Public: oldKey.Public()})
 	if err != nil {
 		t.Fatal(err)

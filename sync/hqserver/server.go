@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
-	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
@@ -53,7 +52,7 @@ const (
 	// stops.
 	finalFlushTimeout = 2 * time.Second
 	// maxStatusSize bounds status and presence payloads.
-	maxStatusSize = outbox.MaxPayload
+	maxStatusSize = protocol.MaxRecordPayload
 )
 
 // Log attribute keys, fixed so that log queries do not depend on call
@@ -190,7 +189,7 @@ type Server struct {
 // incoming is one decoded record on its way to the writer.
 type incoming struct {
 	post     string
-	rec      outbox.Record
+	rec      protocol.Record
 	received time.Time
 	live     bool
 }
@@ -326,7 +325,7 @@ func postOf(topic string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("topic %q is not a post topic", topic)
 	}
-	if err := mqtt.ValidatePostID(post); err != nil {
+	if err := protocol.ValidatePostID(post); err != nil {
 		return "", err
 	}
 	return post, nil
@@ -346,11 +345,11 @@ func (s *Server) onHits(m transport.Message) {
 		s.malformed("", m.Topic, err)
 		return
 	}
-	if len(m.Payload) > outbox.MaxPayload+4096 {
-		s.malformed(post, m.Topic, fmt.Errorf("message of %d bytes, limit %d", len(m.Payload), outbox.MaxPayload+4096))
+	if len(m.Payload) > protocol.MaxRecordMessage {
+		s.malformed(post, m.Topic, fmt.Errorf("message of %d bytes, limit %d", len(m.Payload), protocol.MaxRecordMessage))
 		return
 	}
-	rec, err := outbox.DecodeMessage(m.Payload)
+	rec, err := protocol.DecodeRecord(m.Payload)
 	if err != nil {
 		s.malformed(post, m.Topic, err)
 		return
@@ -539,7 +538,7 @@ func (s *Server) queueAcks(acks map[string][]string) {
 	s.ackMu.Lock()
 	for post, ids := range acks {
 		s.pending[post] = append(s.pending[post], ids...)
-		if len(s.pending[post]) >= outbox.MaxAckIDs {
+		if len(s.pending[post]) >= protocol.MaxAckIDs {
 			full = true
 		}
 	}
@@ -603,7 +602,7 @@ func (s *Server) flushAcks(ctx context.Context) {
 	s.ackMu.Unlock()
 	for post, ids := range pending {
 		for len(ids) > 0 {
-			n := min(len(ids), outbox.MaxAckIDs)
+			n := min(len(ids), protocol.MaxAckIDs)
 			chunk := ids[:n]
 			ids = ids[n:]
 			if err := s.publishAck(ctx, post, chunk); err != nil {
@@ -621,13 +620,13 @@ func (s *Server) flushAcks(ctx context.Context) {
 }
 
 func (s *Server) publishAck(ctx context.Context, post string, ids []string) error {
-	b, err := outbox.EncodeAck(ids)
+	b, err := protocol.EncodeAck(ids)
 	if err != nil {
 		return err
 	}
 	pctx, cancel := context.WithTimeout(ctx, s.cfg.AckTimeout)
 	defer cancel()
-	if err := s.cfg.Transport.Publish(pctx, outbox.AcksTopic(post), b, false); err != nil {
+	if err := s.cfg.Transport.Publish(pctx, protocol.AcksTopic(post), b, false); err != nil {
 		return fmt.Errorf("publish ack to %s: %w", post, err)
 	}
 	return nil

@@ -16,7 +16,6 @@ import (
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 	"github.com/watchpost/watchpost/sync/protocol"
-	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -56,7 +55,7 @@ func TestDrain(t *testing.T) {
 		n := 500
 		ids := map[string]bool{}
 		for i := range n {
-			r, err := ob.Put(ctx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(testPost, i)})
+			r, err := ob.Put(ctx, outbox.Record{Kind: protocol.RecordHit, Payload: hitPayload(testPost, i)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +63,7 @@ func TestDrain(t *testing.T) {
 		}
 		disp := fmt.Sprintf(`{"post":%q,"hit_id":"x","decision":"confirmed","officer":"o-1","decided_at":"2026-07-01T10:01:00Z"}`, testPost)
 		status := fmt.Sprintf(`{"post":%q,"software":"watchpost 1.2.3","boot":3,"clock":"2026-07-01T10:02:00Z","lists":[],"outbox":{"records":7}}`, testPost)
-		for _, rec := range []outbox.Record{{Kind: outbox.KindDisposition, Payload: []byte(disp)}, {Kind: outbox.KindStatus, Payload: []byte(status)}} {
+		for _, rec := range []outbox.Record{{Kind: protocol.RecordDisposition, Payload: []byte(disp)}, {Kind: protocol.RecordStatus, Payload: []byte(status)}} {
 			r, err := ob.Put(ctx, rec)
 			if err != nil {
 				t.Fatal(err)
@@ -138,7 +137,7 @@ type ackSink struct {
 }
 
 func (a *ackSink) handle(m transport.Message) {
-	ids, err := outbox.DecodeAck(m.Payload)
+	ids, err := protocol.DecodeAck(m.Payload)
 	if err != nil {
 		panic(err)
 	}
@@ -167,9 +166,9 @@ func (a *ackSink) count(id string) int {
 	return n
 }
 
-func message(t testing.TB, id string, k outbox.Kind, payload string) []byte {
+func message(t testing.TB, id string, k protocol.RecordKind, payload string) []byte {
 	t.Helper()
-	b, err := outbox.EncodeMessage(outbox.Record{ID: id, Kind: k, Payload: []byte(payload), CreatedAt: time.Now()})
+	b, err := protocol.EncodeRecord(protocol.Record{ID: id, Kind: k, Payload: []byte(payload), CreatedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +182,7 @@ func TestDuplicatesAndMalformed(t *testing.T) {
 	forEachBroker(t, func(t *testing.T, url string) {
 		h := startHQ(t, url, Config{})
 		sink := &ackSink{}
-		post := newClient(t, url, "watchpost-post-"+testPost, map[string]transport.Handler{outbox.AcksTopic(testPost): sink.handle})
+		post := newClient(t, url, "watchpost-post-"+testPost, map[string]transport.Handler{protocol.AcksTopic(testPost): sink.handle})
 		startClient(t, post)
 		ctx := context.Background()
 		publish := func(topic string, b []byte) {
@@ -192,7 +191,7 @@ func TestDuplicatesAndMalformed(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		hits := outbox.HitsTopic(testPost)
+		hits := protocol.HitsTopic(testPost)
 		acked := func(id string, n int) func() error {
 			return func() error {
 				if got := sink.count(id); got != n {
@@ -202,21 +201,21 @@ func TestDuplicatesAndMalformed(t *testing.T) {
 			}
 		}
 
-		publish(hits, message(t, "R1", outbox.KindHit, string(hitPayload(testPost, 1))))
+		publish(hits, message(t, "R1", protocol.RecordHit, string(hitPayload(testPost, 1))))
 		brokertest.WaitFor(t, 10*time.Second, "first ack", acked("R1", 1))
-		publish(hits, message(t, "R1", outbox.KindHit, string(hitPayload(testPost, 1))))
+		publish(hits, message(t, "R1", protocol.RecordHit, string(hitPayload(testPost, 1))))
 		brokertest.WaitFor(t, 10*time.Second, "duplicate acked again", acked("R1", 2))
 
 		publish(hits, []byte("not json"))
 		publish(hits, []byte(`{"id":"R2","kind":"gossip","created_at":"2026-07-01T10:00:00Z","payload":{}}`))
 		publish(hits, []byte(`{"id":"bad id!","kind":"hit","created_at":"2026-07-01T10:00:00Z","payload":{}}`))
 		publish(hits, []byte(`{"id":"R3","kind":"hit","created_at":"2026-07-01T10:00:00Z"}`))
-		publish(outbox.HitsTopic("Bad_Post"), message(t, "R4", outbox.KindHit, string(hitPayload("Bad_Post", 4))))
+		publish(protocol.HitsTopic("Bad_Post"), message(t, "R4", protocol.RecordHit, string(hitPayload("Bad_Post", 4))))
 		// Well-formed records with invalid payloads: stored and acked.
-		publish(hits, message(t, "R5", outbox.KindHit, `{"foo":1}`))
-		publish(hits, message(t, "R6", outbox.KindHit, string(hitPayload("post-2", 6))))
-		publish(hits, message(t, "R7", outbox.KindDisposition, `{"decision":"maybe"}`))
-		publish(hits, message(t, "R8", outbox.KindHit, string(hitPayload(testPost, 8))))
+		publish(hits, message(t, "R5", protocol.RecordHit, `{"foo":1}`))
+		publish(hits, message(t, "R6", protocol.RecordHit, string(hitPayload("post-2", 6))))
+		publish(hits, message(t, "R7", protocol.RecordDisposition, `{"decision":"maybe"}`))
+		publish(hits, message(t, "R8", protocol.RecordHit, string(hitPayload(testPost, 8))))
 		brokertest.WaitFor(t, 10*time.Second, "R8 acked", acked("R8", 1))
 		for _, id := range []string{"R5", "R6", "R7"} {
 			brokertest.WaitFor(t, 10*time.Second, id+" acked", acked(id, 1))
@@ -380,7 +379,7 @@ func TestHeadTimer(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	head := func() *protocol.Head {
-		b, ok := broker.Retained(publish.HeadTopic("un"))
+		b, ok := broker.Retained(protocol.HeadTopic("un"))
 		if !ok {
 			t.Fatal("no retained head")
 		}
@@ -452,7 +451,7 @@ func TestRunStops(t *testing.T) {
 	post := newClient(t, url, "watchpost-post-"+testPost, nil)
 	startClient(t, post)
 	for i := range 20 {
-		if err := post.Publish(context.Background(), outbox.HitsTopic(testPost), message(t, fmt.Sprintf("S%d", i), outbox.KindHit, string(hitPayload(testPost, i))), false); err != nil {
+		if err := post.Publish(context.Background(), protocol.HitsTopic(testPost), message(t, fmt.Sprintf("S%d", i), protocol.RecordHit, string(hitPayload(testPost, i))), false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -482,7 +481,7 @@ func TestRunStops(t *testing.T) {
 
 func TestRecordJSON(t *testing.T) {
 	// The stored row keeps the payload as the post sent it.
-	it := incoming{post: testPost, rec: outbox.Record{ID: "A", Kind: outbox.KindHit, Payload: hitPayload(testPost, 1)}, received: time.Now()}
+	it := incoming{post: testPost, rec: protocol.Record{ID: "A", Kind: protocol.RecordHit, Payload: hitPayload(testPost, 1)}, received: time.Now()}
 	r, _ := buildRecord(it)
 	b, err := json.Marshal(r)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
-	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -221,7 +220,7 @@ func buildRecord(it incoming) (Record, *protocol.PostStatus) {
 	var reason error
 	var status *protocol.PostStatus
 	switch it.rec.Kind {
-	case outbox.KindHit:
+	case protocol.RecordHit:
 		var h protocol.HitReport
 		if reason = protocol.DecodeJSON(it.rec.Payload, &h); reason == nil {
 			reason = h.Validate()
@@ -235,7 +234,7 @@ func buildRecord(it incoming) (Record, *protocol.PostStatus) {
 			}
 		}
 		slices.Sort(r.Lists)
-	case outbox.KindDisposition:
+	case protocol.RecordDisposition:
 		var d protocol.DispositionReport
 		if reason = protocol.DecodeJSON(it.rec.Payload, &d); reason == nil {
 			reason = d.Validate()
@@ -243,12 +242,12 @@ func buildRecord(it incoming) (Record, *protocol.PostStatus) {
 		if reason == nil && d.Post != "" && d.Post != it.post {
 			reason = fmt.Errorf("disposition names post %q", d.Post)
 		}
-	case outbox.KindStatus:
+	case protocol.RecordStatus:
 		status, reason = decodeStatus(it.post, it.rec.Payload)
 		if status != nil && status.Clock.IsZero() {
 			status.Clock = it.rec.CreatedAt
 		}
-	case outbox.KindTelemetry:
+	case protocol.RecordTelemetry:
 		if !json.Valid(it.rec.Payload) {
 			reason = errors.New("telemetry payload is not JSON")
 		}
@@ -311,6 +310,6 @@ func (s *Server) Hits(ctx context.Context, f HitFilter) ([]Record, error) {
 
 // validKind reports whether k names a record kind.
 func validKind(k string) bool {
-	_, err := outbox.ParseKind(k)
+	_, err := protocol.ParseRecordKind(k)
 	return err == nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/sync/brokertest"
+	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 	"github.com/watchpost/watchpost/sync/transport/transporttest"
 )
@@ -155,7 +156,7 @@ func TestPublishBlackHole(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = c.Publish(ctx, "watchpost/v1/posts/bh/hits", []byte("hit"), false)
+	err = c.Publish(ctx, protocol.HitsTopic("bh"), []byte("hit"), false)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Publish = %v, want DeadlineExceeded", err)
 	}

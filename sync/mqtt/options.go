@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // Defaults for a 600 ms round-trip, lossy satellite or 3G link
@@ -176,7 +178,7 @@ func (o *Options) validate() error {
 			return bad("broker %q: want scheme://host:port", b)
 		}
 	}
-	if err := ValidateClientID(o.ClientID); err != nil {
+	if err := protocol.ValidateClientID(o.ClientID); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	if o.KeepAlive < time.Second {
@@ -202,57 +204,3 @@ func isTLSScheme(s string) bool {
 }
 
 func isTCPScheme(s string) bool { return s == "tcp" || s == "mqtt" }
-
-// ClientIDPrefix starts every post's client id.
-const ClientIDPrefix = "watchpost-post-"
-
-// Length limits of identities.
-const (
-	MaxPostIDLen   = 48
-	MaxClientIDLen = 64
-)
-
-// PostClientID returns the MQTT client id of the post with this id (the
-// post id is its certificate CN and MQTT username, PROTOCOL.md §1).
-func PostClientID(postID string) (string, error) {
-	if err := ValidatePostID(postID); err != nil {
-		return "", err
-	}
-	return ClientIDPrefix + postID, nil
-}
-
-// ValidatePostID checks a post id: 1..48 bytes of [a-z0-9-], not starting
-// or ending with '-'. The charset keeps MQTT wildcards, '/' and '$' out
-// of identities that end up in topics and ACL patterns (RELIABILITY 7.2).
-func ValidatePostID(id string) error {
-	if err := checkIdent(id, MaxPostIDLen); err != nil {
-		return fmt.Errorf("post id %q: %w", id, err)
-	}
-	return nil
-}
-
-// ValidateClientID checks a client id: 1..64 bytes of [a-z0-9-], not
-// starting or ending with '-'. MQTT 3.1.1 only obliges brokers to accept
-// 23 bytes; Mosquitto, mochi-mqtt, EMQX and VerneMQ accept longer ids.
-func ValidateClientID(id string) error {
-	if err := checkIdent(id, MaxClientIDLen); err != nil {
-		return fmt.Errorf("client id %q: %w", id, err)
-	}
-	return nil
-}
-
-func checkIdent(s string, max int) error {
-	if s == "" || len(s) > max {
-		return fmt.Errorf("length %d, want 1..%d", len(s), max)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return fmt.Errorf("byte %q at %d, want [a-z0-9-]", c, i)
-		}
-	}
-	if s[0] == '-' || s[len(s)-1] == '-' {
-		return errors.New("starts or ends with '-'")
-	}
-	return nil
-}

@@ -9,21 +9,6 @@ import (
 	"time"
 )
 
-func TestPostClientID(t *testing.T) {
-	id, err := PostClientID("ber-03")
-	if err != nil || id != "watchpost-post-ber-03" {
-		t.Fatalf("PostClientID = %q, %v", id, err)
-	}
-	for _, bad := range []string{"", "Ber", "a/b", "a+b", "a#", "-a", "a-", "a b", "a$", strings.Repeat("a", MaxPostIDLen+1)} {
-		if _, err := PostClientID(bad); err == nil {
-			t.Errorf("PostClientID(%q) accepted", bad)
-		}
-	}
-	if _, err := PostClientID(strings.Repeat("a", MaxPostIDLen)); err != nil {
-		t.Errorf("longest post id: %v", err)
-	}
-}
-
 func TestOptionsValidate(t *testing.T) {
 	ok := Options{Brokers: []string{"tcp://127.0.0.1:1883"}, ClientID: "watchpost-post-x"}
 	if _, err := New(ok); err != nil {

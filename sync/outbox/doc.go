@@ -8,7 +8,7 @@
 //
 // A Record has an id that never changes (NewID: ULID layout, 48-bit
 // milliseconds from the injected clock plus 80 bits from crypto/rand, or
-// the caller's), a Kind (hit, disposition, status, telemetry), the
+// the caller's), a protocol.RecordKind (hit, disposition, status, telemetry), the
 // Priority its kind implies (hits and dispositions high, status and
 // telemetry low), a JSON Payload and CreatedAt. They live in the store's
 // Badger database, in the records namespace "outbox"
@@ -53,7 +53,7 @@
 //
 //	{"id":"01K0…","kind":"hit","created_at":"2026-07-01T10:00:00.123456789Z","payload":{…}}
 //
-// (Message; payload is the record's JSON document as is). All kinds share
+// (protocol.EncodeRecord; payload is the record's JSON document as is). All kinds share
 // the topic: it is the post's one reliable stream, and HQ deduplicates
 // and acknowledges it in one place. The retained, human-readable status on
 // .../status (mosquitto_sub) is a separate, fire-and-forget publish.
@@ -63,7 +63,7 @@
 //
 //	{"ids":["01K0…","01K0…"]}
 //
-// (AckMessage, at most MaxAckIDs ids; HQ batches). A duplicate is acked
+// (protocol.AckMessage, at most protocol.MaxAckIDs ids; HQ batches). A duplicate is acked
 // again. The publisher deletes a record ONLY on that ack, never on PUBACK
 // (a PUBACK says the broker took the message, and MQTT 3.1.1 PUBACKs even
 // a publish its ACL dropped, RELIABILITY 1.13). Acks for ids that are not

@@ -14,6 +14,7 @@ import (
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
+	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -65,7 +66,7 @@ func hitPayload(i int) []byte {
 	return fmt.Appendf(nil, `{"list":"un","list_version":7,"entry_id":"QDi.%03d","score":0.97,"seq":%d}`, i%1000, i)
 }
 
-func put(t testing.TB, ob *outbox.Outbox, k outbox.Kind, payload string) outbox.Record {
+func put(t testing.TB, ob *outbox.Outbox, k protocol.RecordKind, payload string) outbox.Record {
 	t.Helper()
 	r, err := ob.Put(context.Background(), outbox.Record{Kind: k, Payload: []byte(payload)})
 	if err != nil {
@@ -96,7 +97,7 @@ type hqSim struct {
 func newHQ(t testing.TB, tr transport.Transport, post string) *hqSim {
 	t.Helper()
 	h := &hqSim{tr: tr, post: post, seen: map[string]int{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	if err := tr.Subscribe(outbox.HitsTopic(post), h.onHit); err != nil {
+	if err := tr.Subscribe(protocol.HitsTopic(post), h.onHit); err != nil {
 		t.Fatal(err)
 	}
 	go h.acker()
@@ -114,7 +115,7 @@ func (h *hqSim) close() {
 }
 
 func (h *hqSim) onHit(m transport.Message) {
-	r, err := outbox.DecodeMessage(m.Payload)
+	r, err := protocol.DecodeRecord(m.Payload)
 	if err != nil {
 		panic(fmt.Sprintf("HQ got a bad message %q: %v", m.Payload, err))
 	}
@@ -152,9 +153,9 @@ func (h *hqSim) acker() {
 			if len(ids) == 0 {
 				break
 			}
-			b, _ := outbox.EncodeAck(ids)
+			b, _ := protocol.EncodeAck(ids)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err := h.tr.Publish(ctx, outbox.AcksTopic(h.post), b, false)
+			err := h.tr.Publish(ctx, protocol.AcksTopic(h.post), b, false)
 			cancel()
 			if err != nil {
 				// Lost ack: the post resends, HQ acks again.

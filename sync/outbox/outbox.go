@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // Defaults.
@@ -106,7 +107,7 @@ type Outbox struct {
 
 type recMeta struct {
 	id   string
-	kind Kind
+	kind protocol.RecordKind
 	size int64
 }
 
@@ -215,7 +216,7 @@ func Open(ctx context.Context, store *badgerstore.Store, opts Options) (*Outbox,
 func (o *Outbox) addLocked(seq uint64, m recMeta) {
 	o.meta[seq] = m
 	o.bytes += m.size
-	if m.kind.Priority() == PriorityHigh {
+	if PriorityOf(m.kind) == PriorityHigh {
 		o.high++
 		return
 	}
@@ -225,7 +226,7 @@ func (o *Outbox) addLocked(seq uint64, m recMeta) {
 	} else if i, found := slices.BinarySearch(o.low, seq); !found {
 		o.low = slices.Insert(o.low, i, seq)
 	}
-	if m.kind == KindStatus {
+	if m.kind == protocol.RecordStatus {
 		o.statuses[seq] = m.id
 	}
 }
@@ -238,7 +239,7 @@ func (o *Outbox) removeLocked(seq uint64) (recMeta, bool) {
 	}
 	delete(o.meta, seq)
 	o.bytes -= m.size
-	if m.kind.Priority() == PriorityHigh {
+	if PriorityOf(m.kind) == PriorityHigh {
 		o.high--
 	} else {
 		o.nlow--
@@ -278,7 +279,7 @@ func (o *Outbox) Put(ctx context.Context, rec Record) (Record, error) {
 //		if err := tx.Set(screeningKey, screening); err != nil {
 //			return err
 //		}
-//		_, err := ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hit})
+//		_, err := ob.PutTx(tx, outbox.Record{Kind: protocol.RecordHit, Payload: hit})
 //		return err
 //	})
 //
@@ -323,7 +324,7 @@ func (o *Outbox) putTx(tx *badgerstore.RecordsTxn, rec Record, trimAfter bool) (
 	seq := o.seq.Add(1)
 	o.pending[seq] = struct{}{}
 	var older map[uint64]string // status records this one supersedes
-	if rec.Kind == KindStatus && len(o.statuses) > 0 {
+	if rec.Kind == protocol.RecordStatus && len(o.statuses) > 0 {
 		older = maps(o.statuses)
 	}
 	o.mu.Unlock()
@@ -407,7 +408,7 @@ func (o *Outbox) trim(ctx context.Context) error {
 	for pass := 0; pass < 2 && excess > 0; pass++ {
 		for _, s := range o.low {
 			m, ok := o.meta[s]
-			if !ok || (pass == 0) == (m.kind == KindStatus) {
+			if !ok || (pass == 0) == (m.kind == protocol.RecordStatus) {
 				continue
 			}
 			victims = append(victims, s)

@@ -12,6 +12,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 func TestPutValidation(t *testing.T) {
@@ -21,27 +22,27 @@ func TestPutValidation(t *testing.T) {
 	bad := []outbox.Record{
 		{Kind: 0, Payload: []byte(`{}`)},
 		{Kind: 9, Payload: []byte(`{}`)},
-		{Kind: outbox.KindHit, Payload: []byte(`not json`)},
-		{Kind: outbox.KindHit, Payload: nil},
-		{Kind: outbox.KindHit, Payload: []byte(`{}`), ID: "has space"},
-		{Kind: outbox.KindHit, Payload: []byte(`{}`), ID: strings.Repeat("a", 65)},
-		{Kind: outbox.KindHit, Payload: []byte(`{}`), Priority: outbox.PriorityLow},
-		{Kind: outbox.KindTelemetry, Payload: []byte(`{}`), Priority: outbox.PriorityHigh},
-		{Kind: outbox.KindHit, Payload: []byte(`"` + strings.Repeat("a", outbox.MaxPayload) + `"`)},
+		{Kind: protocol.RecordHit, Payload: []byte(`not json`)},
+		{Kind: protocol.RecordHit, Payload: nil},
+		{Kind: protocol.RecordHit, Payload: []byte(`{}`), ID: "has space"},
+		{Kind: protocol.RecordHit, Payload: []byte(`{}`), ID: strings.Repeat("a", 65)},
+		{Kind: protocol.RecordHit, Payload: []byte(`{}`), Priority: outbox.PriorityLow},
+		{Kind: protocol.RecordTelemetry, Payload: []byte(`{}`), Priority: outbox.PriorityHigh},
+		{Kind: protocol.RecordHit, Payload: []byte(`"` + strings.Repeat("a", protocol.MaxRecordPayload) + `"`)},
 	}
 	for i, r := range bad {
 		if _, err := ob.Put(ctx, r); !errors.Is(err, outbox.ErrInvalidRecord) {
 			t.Errorf("case %d: err = %v, want ErrInvalidRecord", i, err)
 		}
 	}
-	r := put(t, ob, outbox.KindHit, `{"a":1}`)
+	r := put(t, ob, protocol.RecordHit, `{"a":1}`)
 	if len(r.ID) != 26 || r.Priority != outbox.PriorityHigh || !r.CreatedAt.Equal(clk.Now()) {
 		t.Errorf("stored record %+v", r)
 	}
-	if _, err := ob.Put(ctx, outbox.Record{ID: r.ID, Kind: outbox.KindHit, Payload: []byte(`{}`)}); !errors.Is(err, outbox.ErrDuplicateID) {
+	if _, err := ob.Put(ctx, outbox.Record{ID: r.ID, Kind: protocol.RecordHit, Payload: []byte(`{}`)}); !errors.Is(err, outbox.ErrDuplicateID) {
 		t.Errorf("duplicate id: %v", err)
 	}
-	if r2, err := ob.Put(ctx, outbox.Record{ID: "caller-id:1", Kind: outbox.KindDisposition, Payload: []byte(`{}`)}); err != nil || r2.ID != "caller-id:1" {
+	if r2, err := ob.Put(ctx, outbox.Record{ID: "caller-id:1", Kind: protocol.RecordDisposition, Payload: []byte(`{}`)}); err != nil || r2.ID != "caller-id:1" {
 		t.Errorf("caller id: %+v, %v", r2, err)
 	}
 	mustDepth(t, ob, 2)
@@ -64,31 +65,6 @@ func TestNewIDTimeOrdered(t *testing.T) {
 	}
 }
 
-func TestMessageAndAckRoundTrip(t *testing.T) {
-	r := outbox.Record{ID: outbox.NewID(time.Now()), Kind: outbox.KindHit, Payload: []byte(`{"entry_id":"x"}`), CreatedAt: time.Date(2026, 7, 1, 10, 0, 0, 123456789, time.FixedZone("X", 3600))}
-	b, err := outbox.EncodeMessage(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := fmt.Sprintf(`{"id":"%s","kind":"hit","created_at":"2026-07-01T09:00:00.123456789Z","payload":{"entry_id":"x"}}`, r.ID)
-	if string(b) != want {
-		t.Errorf("message = %s\nwant      %s", b, want)
-	}
-	got, err := outbox.DecodeMessage(b)
-	if err != nil || got.ID != r.ID || got.Kind != outbox.KindHit || !got.CreatedAt.Equal(r.CreatedAt) || string(got.Payload) != string(r.Payload) {
-		t.Errorf("decoded %+v, %v", got, err)
-	}
-	a, _ := outbox.EncodeAck([]string{"a", "b"})
-	if string(a) != `{"ids":["a","b"]}` {
-		t.Errorf("ack = %s", a)
-	}
-	for _, bad := range []string{`{`, `{"ids":["bad id"]}`, `{"ids":[1]}`} {
-		if _, err := outbox.DecodeAck([]byte(bad)); err == nil {
-			t.Errorf("DecodeAck(%s) succeeded", bad)
-		}
-	}
-}
-
 func TestBudgetPolicy(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir)
@@ -106,7 +82,7 @@ func TestBudgetPolicy(t *testing.T) {
 	// Status: only the latest is kept.
 	var st outbox.Record
 	for i := range 3 {
-		st = put(t, ob, outbox.KindStatus, fmt.Sprintf(`{"n":%d}`, i))
+		st = put(t, ob, protocol.RecordStatus, fmt.Sprintf(`{"n":%d}`, i))
 	}
 	if d := ob.Depth(); d.Low != 1 || d.Superseded != 2 {
 		t.Fatalf("after 3 statuses: %+v", d)
@@ -115,7 +91,7 @@ func TestBudgetPolicy(t *testing.T) {
 	// while there is telemetry to drop.
 	var tele []outbox.Record
 	for i := range 60 {
-		tele = append(tele, put(t, ob, outbox.KindTelemetry, fmt.Sprintf(`{"sample":%d,"pad":"%s"}`, i, strings.Repeat("x", 40))))
+		tele = append(tele, put(t, ob, protocol.RecordTelemetry, fmt.Sprintf(`{"sample":%d,"pad":"%s"}`, i, strings.Repeat("x", 40))))
 	}
 	d := ob.Depth()
 	if d.Bytes > d.Budget || d.Dropped == 0 || !d.OverBudget || !ob.OverBudget() {
@@ -138,7 +114,7 @@ func TestBudgetPolicy(t *testing.T) {
 	// Hits over budget: all accepted, never dropped; low priority yields.
 	var hits []string
 	for i := range 60 {
-		hits = append(hits, put(t, ob, outbox.KindHit, string(hitPayload(i))).ID)
+		hits = append(hits, put(t, ob, protocol.RecordHit, string(hitPayload(i))).ID)
 	}
 	d = ob.Depth()
 	if d.High != 60 || d.Low != 0 || !d.OverBudget || d.Bytes <= d.Budget {
@@ -190,7 +166,7 @@ func TestPutTxAtomicWithScreening(t *testing.T) {
 			return err
 		}
 		var err error
-		hit, err = ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(1)})
+		hit, err = ob.PutTx(tx, outbox.Record{Kind: protocol.RecordHit, Payload: hitPayload(1)})
 		if err != nil {
 			return err
 		}
@@ -224,7 +200,7 @@ func TestPutTxAtomicWithScreening(t *testing.T) {
 			return err
 		}
 		var err error
-		hit, err = ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(2)})
+		hit, err = ob.PutTx(tx, outbox.Record{Kind: protocol.RecordHit, Payload: hitPayload(2)})
 		return err
 	})
 	if err != nil {
@@ -236,7 +212,7 @@ func TestPutTxAtomicWithScreening(t *testing.T) {
 	mustDepth(t, ob, 1)
 
 	err = screenings.View(ctx, func(tx *badgerstore.RecordsTxn) error {
-		_, err := ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(3)})
+		_, err := ob.PutTx(tx, outbox.Record{Kind: protocol.RecordHit, Payload: hitPayload(3)})
 		return err
 	})
 	if err == nil {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -42,8 +43,9 @@ const (
 
 // PublisherOptions configure a Publisher.
 type PublisherOptions struct {
-	// Post is the post id (PROTOCOL.md §1): records go to
-	// watchpost/v1/posts/<post>/hits, acks come on .../acks. Required.
+	// Post is the post id (protocol.ValidatePostID): records go to
+	// protocol.HitsTopic(Post), acks come on protocol.AcksTopic(Post).
+	// Required.
 	Post string
 	// Window, AckTimeout, PublishTimeout, BackoffMin, BackoffMax: the
 	// Default* values when 0.
@@ -65,12 +67,6 @@ type PublisherOptions struct {
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
-
-// HitsTopic and AcksTopic are the publisher's topics for a post.
-func HitsTopic(post string) string { return "watchpost/v1/posts/" + post + "/hits" }
-
-// AcksTopic is where HQ acknowledges a post's records.
-func AcksTopic(post string) string { return "watchpost/v1/posts/" + post + "/acks" }
 
 // PublisherStats are running totals since NewPublisher.
 type PublisherStats struct {
@@ -117,7 +113,7 @@ func NewPublisher(ob *Outbox, tr transport.Transport, opts PublisherOptions) (*P
 	if ob == nil || tr == nil {
 		return nil, errors.New("new publisher: nil outbox or transport")
 	}
-	if err := validPost(opts.Post); err != nil {
+	if err := protocol.ValidatePostID(opts.Post); err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -149,23 +145,11 @@ func NewPublisher(ob *Outbox, tr transport.Transport, opts PublisherOptions) (*P
 		opts:  opts,
 		clock: opts.Clock,
 		log:   log.With(logKeyComponent, "outbox-publisher", "post", opts.Post),
-		hits:  HitsTopic(opts.Post),
-		acks:  AcksTopic(opts.Post),
+		hits:  protocol.HitsTopic(opts.Post),
+		acks:  protocol.AcksTopic(opts.Post),
 		done:  make(chan struct{}),
 		ackCh: make(chan []string, ackQueue),
 	}, nil
-}
-
-func validPost(p string) error {
-	if p == "" || len(p) > 64 {
-		return fmt.Errorf("post id %q: want 1 to 64 characters", p)
-	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return fmt.Errorf("post id %q: only a-z, 0-9 and '-' are allowed", p)
-		}
-	}
-	return nil
 }
 
 // Stats returns the running totals.
@@ -188,7 +172,7 @@ func (p *Publisher) Depth() Depth { return p.ob.Depth() }
 // queues; the loop deletes. After Run returned, acks are dropped (the
 // records are resent next time and acked again).
 func (p *Publisher) onAck(m transport.Message) {
-	ids, err := DecodeAck(m.Payload)
+	ids, err := protocol.DecodeAck(m.Payload)
 	if err != nil {
 		p.badAck.Add(1)
 		p.log.Warn("ignoring a bad ack message", logKeyError, err)
@@ -422,7 +406,7 @@ func (p *Publisher) next(ctx context.Context, st *runState) (*flight, error) {
 				// or acked, dropped or superseded since the scan.
 				continue
 			}
-			msg, err := EncodeMessage(r.rec)
+			msg, err := protocol.EncodeRecord(r.rec.wire())
 			if err != nil {
 				return nil, err
 			}

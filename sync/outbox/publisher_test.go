@@ -12,6 +12,7 @@ import (
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 const waitLong = 20 * time.Second
@@ -22,7 +23,7 @@ func TestDeliverExactlyOnceInHQView(t *testing.T) {
 	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{})
 	var ids []string
 	for i := range 100 {
-		ids = append(ids, put(t, ob, outbox.KindHit, string(hitPayload(i))).ID)
+		ids = append(ids, put(t, ob, protocol.RecordHit, string(hitPayload(i))).ID)
 	}
 	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{})
 	// Records put while the publisher runs, from several goroutines.
@@ -33,7 +34,7 @@ func TestDeliverExactlyOnceInHQView(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 100 {
-				k := []outbox.Kind{outbox.KindHit, outbox.KindDisposition, outbox.KindTelemetry, outbox.KindHit}[i%4]
+				k := []protocol.RecordKind{protocol.RecordHit, protocol.RecordDisposition, protocol.RecordTelemetry, protocol.RecordHit}[i%4]
 				rec, err := ob.Put(context.Background(), outbox.Record{Kind: k, Payload: hitPayload(g*1000 + i)})
 				if err != nil {
 					t.Error(err)
@@ -71,8 +72,8 @@ func TestPriorityAndFIFOOrder(t *testing.T) {
 	var want []string
 	var low []string
 	for i := range 5 {
-		low = append(low, put(t, ob, outbox.KindTelemetry, fmt.Sprintf(`{"t":%d}`, i)).ID)
-		want = append(want, put(t, ob, outbox.KindHit, string(hitPayload(i))).ID)
+		low = append(low, put(t, ob, protocol.RecordTelemetry, fmt.Sprintf(`{"t":%d}`, i)).ID)
+		want = append(want, put(t, ob, protocol.RecordHit, string(hitPayload(i))).ID)
 	}
 	want = append(want, low...)
 	startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{Window: 1})
@@ -89,7 +90,7 @@ func TestPubackWithoutAckStaysAndIsResent(t *testing.T) {
 	hq.setWithhold(func(_ string, receipt int) bool { return receipt == 1 })
 	clk := outboxtest.NewFakeClock()
 	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
-	rec := put(t, ob, outbox.KindHit, string(hitPayload(1)))
+	rec := put(t, ob, protocol.RecordHit, string(hitPayload(1)))
 	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{AckTimeout: time.Minute})
 	checkFor(t, waitLong, "PUBACKed publish received by HQ", nil, 0, func() bool { return r.p.Stats().Published == 1 && hq.count(rec.ID) == 1 })
 	// Without the ack the record stays, however long the PUBACK is old,
@@ -116,13 +117,13 @@ func TestUnknownAndBadAcksAreHarmless(t *testing.T) {
 	hq := newHQ(t, hqConn, testPost)
 	hq.setWithhold(func(string, int) bool { return true })
 	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{})
-	rec := put(t, ob, outbox.KindHit, string(hitPayload(1)))
+	rec := put(t, ob, protocol.RecordHit, string(hitPayload(1)))
 	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{})
 	checkFor(t, waitLong, "published", nil, 0, func() bool { return hq.count(rec.ID) == 1 })
 	ctx := context.Background()
-	unknown, _ := outbox.EncodeAck([]string{outbox.NewID(time.Now()), "not-ours"})
+	unknown, _ := protocol.EncodeAck([]string{outbox.NewID(time.Now()), "not-ours"})
 	for _, p := range [][]byte{unknown, []byte(`garbage`), []byte(`{"ids":["bad id"]}`)} {
-		if err := hqConn.Publish(ctx, outbox.AcksTopic(testPost), p, false); err != nil {
+		if err := hqConn.Publish(ctx, protocol.AcksTopic(testPost), p, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -132,13 +133,13 @@ func TestUnknownAndBadAcksAreHarmless(t *testing.T) {
 	})
 	mustDepth(t, ob, 1)
 	// The real ack still works.
-	good, _ := outbox.EncodeAck([]string{rec.ID})
-	if err := hqConn.Publish(ctx, outbox.AcksTopic(testPost), good, false); err != nil {
+	good, _ := protocol.EncodeAck([]string{rec.ID})
+	if err := hqConn.Publish(ctx, protocol.AcksTopic(testPost), good, false); err != nil {
 		t.Fatal(err)
 	}
 	checkFor(t, waitLong, "acked", nil, 0, func() bool { return ob.Depth().Records == 0 })
 	// An ack for a record acked already is harmless too.
-	if err := hqConn.Publish(ctx, outbox.AcksTopic(testPost), good, false); err != nil {
+	if err := hqConn.Publish(ctx, protocol.AcksTopic(testPost), good, false); err != nil {
 		t.Fatal(err)
 	}
 	checkFor(t, waitLong, "duplicate ack", nil, 0, func() bool { return r.p.Stats().AckedUnknown == 3 })
@@ -153,7 +154,7 @@ func TestDeliveredAfterLinkReturns(t *testing.T) {
 	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{BackoffMin: time.Second, BackoffMax: 8 * time.Second})
 	var ids []string
 	for i := range 50 {
-		ids = append(ids, put(t, ob, outbox.KindHit, string(hitPayload(i))).ID)
+		ids = append(ids, put(t, ob, protocol.RecordHit, string(hitPayload(i))).ID)
 	}
 	checkFor(t, waitLong, "failed publishes", clk, 500*time.Millisecond, func() bool { return r.p.Stats().PublishErrors >= 3 })
 	if unique, _, _ := hq.stats(); unique != 0 {
@@ -184,7 +185,7 @@ func TestRestartResendsUnackedAndLosesNone(t *testing.T) {
 	ob := openOutbox(t, s, outbox.Options{})
 	var ids []string
 	for i := range 200 {
-		ids = append(ids, put(t, ob, outbox.KindHit, string(hitPayload(i))).ID)
+		ids = append(ids, put(t, ob, protocol.RecordHit, string(hitPayload(i))).ID)
 	}
 	post := connect(t, b, "post-1")
 	r := startPublisher(t, ob, post, outbox.PublisherOptions{})
@@ -229,7 +230,7 @@ func TestLateCommitIsNotSkipped(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() {
 		errc <- s.Records("screenings").Update(context.Background(), func(tx *badgerstore.RecordsTxn) error {
-			r, err := ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(1)})
+			r, err := ob.PutTx(tx, outbox.Record{Kind: protocol.RecordHit, Payload: hitPayload(1)})
 			lateID = r.ID
 			close(inTx)
 			<-release
@@ -238,7 +239,7 @@ func TestLateCommitIsNotSkipped(t *testing.T) {
 	}()
 	<-inTx
 	// B takes the next number, commits and is delivered.
-	early := put(t, ob, outbox.KindHit, string(hitPayload(2)))
+	early := put(t, ob, protocol.RecordHit, string(hitPayload(2)))
 	checkFor(t, waitLong, "the later record delivered", nil, 0, func() bool { return hq.count(early.ID) == 1 })
 	close(release)
 	if err := <-errc; err != nil {
@@ -254,7 +255,7 @@ func TestMaxRate(t *testing.T) {
 	clk := outboxtest.NewFakeClock()
 	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
 	for i := range 5 {
-		put(t, ob, outbox.KindHit, string(hitPayload(i)))
+		put(t, ob, protocol.RecordHit, string(hitPayload(i)))
 	}
 	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{MaxRate: 10})
 	checkFor(t, waitLong, "first publish", nil, 0, func() bool {
@@ -332,7 +333,7 @@ func putBatch(t testing.TB, s *badgerstore.Store, ob *outbox.Outbox, n int) []st
 	for i := 0; i < n; i += 500 {
 		err := s.Records("screenings").Update(context.Background(), func(tx *badgerstore.RecordsTxn) error {
 			for j := i; j < min(n, i+500); j++ {
-				r, err := ob.PutTx(tx, outbox.Record{Kind: outbox.KindHit, Payload: hitPayload(j)})
+				r, err := ob.PutTx(tx, outbox.Record{Kind: protocol.RecordHit, Payload: hitPayload(j)})
 				if err != nil {
 					return err
 				}

@@ -7,47 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/watchpost/watchpost/sync/protocol"
 )
-
-// Kind is what a record carries.
-type Kind uint8
-
-// Record kinds. The numbers are stored on disk: never renumber.
-const (
-	// KindHit: a screening matched a watchlist entry.
-	KindHit Kind = 1
-	// KindDisposition: what the officer decided about a hit.
-	KindDisposition Kind = 2
-	// KindStatus: the post's status report; a newer one supersedes older
-	// ones still in the outbox.
-	KindStatus Kind = 3
-	// KindTelemetry: counters and health samples; dropped oldest-first
-	// when the outbox is over its budget.
-	KindTelemetry Kind = 4
-)
-
-var kindNames = [...]string{KindHit: "hit", KindDisposition: "disposition", KindStatus: "status", KindTelemetry: "telemetry"}
-
-// String returns the kind's wire name ("hit", "disposition", "status",
-// "telemetry").
-func (k Kind) String() string {
-	if k.valid() {
-		return kindNames[k]
-	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
-}
-
-func (k Kind) valid() bool { return k >= KindHit && k <= KindTelemetry }
-
-// ParseKind is the inverse of Kind.String.
-func ParseKind(s string) (Kind, error) {
-	for k, n := range kindNames {
-		if n != "" && n == s {
-			return Kind(k), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: unknown kind %q", ErrInvalidRecord, s)
-}
 
 // Priority orders the drain and decides what the budget may drop.
 type Priority uint8
@@ -72,10 +34,11 @@ func (p Priority) String() string {
 	return fmt.Sprintf("priority(%d)", uint8(p))
 }
 
-// Priority returns the kind's priority; the policy is fixed, not
-// configurable per record.
-func (k Kind) Priority() Priority {
-	if k == KindHit || k == KindDisposition {
+// PriorityOf returns the priority of a record kind: hits and
+// dispositions are high, status and telemetry low. The policy is fixed,
+// not configurable per record.
+func PriorityOf(k protocol.RecordKind) Priority {
+	if k == protocol.RecordHit || k == protocol.RecordDisposition {
 		return PriorityHigh
 	}
 	return PriorityLow
@@ -90,23 +53,18 @@ type Record struct {
 	// without storing it again.
 	ID string
 	// Kind says what Payload is; it sets the priority.
-	Kind Kind
-	// Priority is Kind.Priority(); Put fills it in, and rejects a record
+	Kind protocol.RecordKind
+	// Priority is PriorityOf(Kind); Put fills it in, and rejects a record
 	// that asks for another one.
 	Priority Priority
 	// Payload is the record's content: one JSON document (an object for
-	// the kinds defined so far), at most MaxPayload bytes. It is sent as
-	// is, inside the message envelope.
+	// the kinds defined so far), at most protocol.MaxRecordPayload bytes.
+	// It is sent as is, inside the message envelope.
 	Payload []byte
 	// CreatedAt is when the record was made; zero in Put means now (the
 	// outbox's clock). Kept to the nanosecond, sent in UTC.
 	CreatedAt time.Time
 }
-
-// MaxPayload bounds a record's payload. A hit with its screening context
-// is a few KB; the bound keeps a message well inside one Badger
-// transaction and a thin link's patience.
-const MaxPayload = 64 << 10
 
 // Errors for errors.Is.
 var (
@@ -118,42 +76,29 @@ var (
 )
 
 func (r *Record) normalise(now time.Time) error {
-	if !r.Kind.valid() {
+	if !r.Kind.Valid() {
 		return fmt.Errorf("%w: kind %d", ErrInvalidRecord, r.Kind)
 	}
-	switch r.Priority {
+	switch p := PriorityOf(r.Kind); r.Priority {
 	case 0:
-		r.Priority = r.Kind.Priority()
-	case r.Kind.Priority():
+		r.Priority = p
+	case p:
 	default:
-		return fmt.Errorf("%w: a %s record is %s priority, not %s", ErrInvalidRecord, r.Kind, r.Kind.Priority(), r.Priority)
+		return fmt.Errorf("%w: a %s record is %s priority, not %s", ErrInvalidRecord, r.Kind, p, r.Priority)
 	}
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = now
 	}
 	if r.ID == "" {
 		r.ID = NewID(r.CreatedAt)
-	} else if err := validID(r.ID); err != nil {
-		return err
+	} else if err := protocol.ValidateRecordID(r.ID); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
-	if len(r.Payload) > MaxPayload {
-		return fmt.Errorf("%w: payload of %d bytes, limit %d", ErrInvalidRecord, len(r.Payload), MaxPayload)
+	if len(r.Payload) > protocol.MaxRecordPayload {
+		return fmt.Errorf("%w: payload of %d bytes, limit %d", ErrInvalidRecord, len(r.Payload), protocol.MaxRecordPayload)
 	}
 	if !json.Valid(r.Payload) {
 		return fmt.Errorf("%w: payload is not a JSON document", ErrInvalidRecord)
-	}
-	return nil
-}
-
-func validID(id string) error {
-	if id == "" || len(id) > 64 {
-		return fmt.Errorf("%w: id %q: want 1 to 64 characters", ErrInvalidRecord, id)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '_' || c == ':' || c == '-') {
-			return fmt.Errorf("%w: id %q: only 0-9, A-Z, a-z, '.', '_', ':' and '-' are allowed", ErrInvalidRecord, id)
-		}
 	}
 	return nil
 }
@@ -207,11 +152,11 @@ func decodeValue(v []byte) (Record, error) {
 	if len(v) < 11 || v[0] != codecV1 {
 		return Record{}, fmt.Errorf("decode outbox record: bad header")
 	}
-	r := Record{Kind: Kind(v[1])}
-	if !r.Kind.valid() {
+	r := Record{Kind: protocol.RecordKind(v[1])}
+	if !r.Kind.Valid() {
 		return Record{}, fmt.Errorf("decode outbox record: kind %d", v[1])
 	}
-	r.Priority = r.Kind.Priority()
+	r.Priority = PriorityOf(r.Kind)
 	r.CreatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[2:10])))
 	n, k := binary.Uvarint(v[10:])
 	if k <= 0 || uint64(len(v)-10-k) < n {
@@ -223,82 +168,7 @@ func decodeValue(v []byte) (Record, error) {
 	return r, nil
 }
 
-// Message is the JSON sent to HQ for one record on
-// watchpost/v1/posts/<post>/hits:
-//
-//	{"id":"01J…","kind":"hit","created_at":"2026-07-01T10:00:00.123456789Z","payload":{…}}
-//
-// payload is the record's JSON document, embedded as is.
-type Message struct {
-	ID        string          `json:"id"`
-	Kind      string          `json:"kind"`
-	CreatedAt time.Time       `json:"created_at"`
-	Payload   json.RawMessage `json:"payload"`
-}
-
-// EncodeMessage returns the wire form of r.
-func EncodeMessage(r Record) ([]byte, error) {
-	b, err := json.Marshal(Message{ID: r.ID, Kind: r.Kind.String(), CreatedAt: r.CreatedAt.UTC(), Payload: r.Payload})
-	if err != nil {
-		return nil, fmt.Errorf("encode message %s: %w", r.ID, err)
-	}
-	return b, nil
-}
-
-// DecodeMessage parses and checks a message (for HQ and tests).
-func DecodeMessage(b []byte) (Record, error) {
-	var m Message
-	if err := json.Unmarshal(b, &m); err != nil {
-		return Record{}, fmt.Errorf("decode message: %w", err)
-	}
-	k, err := ParseKind(m.Kind)
-	if err != nil {
-		return Record{}, fmt.Errorf("decode message: %w", err)
-	}
-	r := Record{ID: m.ID, Kind: k, Priority: k.Priority(), Payload: m.Payload, CreatedAt: m.CreatedAt}
-	if err := validID(r.ID); err != nil {
-		return Record{}, fmt.Errorf("decode message: %w", err)
-	}
-	if len(m.Payload) == 0 {
-		return Record{}, fmt.Errorf("decode message %s: %w: no payload", r.ID, ErrInvalidRecord)
-	}
-	return r, nil
-}
-
-// AckMessage is HQ's application-level acknowledgement on
-// watchpost/v1/posts/<post>/acks: {"ids":["01J…",…]}. HQ sends it only
-// after the records are stored (deduplicated by id), and acks a duplicate
-// again.
-type AckMessage struct {
-	IDs []string `json:"ids"`
-}
-
-// MaxAckIDs bounds the ids in one ack message that a post accepts.
-const MaxAckIDs = 4096
-
-// EncodeAck returns the wire form of an ack (for HQ and tests).
-func EncodeAck(ids []string) ([]byte, error) {
-	b, err := json.Marshal(AckMessage{IDs: ids})
-	if err != nil {
-		return nil, fmt.Errorf("encode ack: %w", err)
-	}
-	return b, nil
-}
-
-// DecodeAck parses an ack message; ids that are not valid record ids are
-// an error (the whole message is ignored).
-func DecodeAck(b []byte) ([]string, error) {
-	var a AckMessage
-	if err := json.Unmarshal(b, &a); err != nil {
-		return nil, fmt.Errorf("decode ack: %w", err)
-	}
-	if len(a.IDs) > MaxAckIDs {
-		return nil, fmt.Errorf("decode ack: %d ids, limit %d", len(a.IDs), MaxAckIDs)
-	}
-	for _, id := range a.IDs {
-		if err := validID(id); err != nil {
-			return nil, fmt.Errorf("decode ack: %w", err)
-		}
-	}
-	return a.IDs, nil
+// wire returns the record as it travels to HQ.
+func (r *Record) wire() protocol.Record {
+	return protocol.Record{ID: r.ID, Kind: r.Kind, CreatedAt: r.CreatedAt, Payload: r.Payload}
 }

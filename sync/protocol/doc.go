@@ -1,9 +1,13 @@
-// Package protocol is Watchpost's HQ-to-post replication format and the
-// post's rules for trusting it. Its one job is to turn bytes from an
-// untrusted broker into verified, bounded messages and to decide, purely
-// and deterministically from the post's persisted list state and an
-// injected clock, what the post does with each one: apply, drop, fetch a
-// snapshot, or reject.
+// Package protocol is Watchpost's wire: everything the posts and HQ say to
+// each other, and the post's rules for trusting what HQ says. Its one job
+// is to define the contract both sides meet in, so that no post package
+// needs an HQ package and no HQ package a post package: the topics and the
+// broker's access table (topics.go), HQ's HTTPS paths and file names
+// (paths.go), the identities (ids.go), the post → HQ records and HQ's
+// acknowledgements (records.go, fleet.go), and the signed HQ → post
+// messages with the rules that decide, purely and deterministically from
+// the post's persisted list state and an injected clock, what the post
+// does with each one: apply, drop, fetch a snapshot, or reject.
 //
 // It signs and verifies Ed25519 envelopes with domain separation per
 // message kind (see Kind), encodes and decodes deltas, heads, key

@@ -14,53 +14,6 @@ import (
 // certificate CN or username is the post id in the topic, enforced by the
 // ACL), and HQ treats their content as the post's claim.
 
-// Topics a post publishes on and HQ subscribes to.
-const (
-	postsPrefix = "watchpost/v1/posts/"
-	// PostsHitsFilter, PostsStatusFilter and PostsPresenceFilter are HQ's
-	// subscriptions.
-	PostsHitsFilter     = postsPrefix + "+/hits"
-	PostsStatusFilter   = postsPrefix + "+/status"
-	PostsPresenceFilter = postsPrefix + "+/presence"
-	// KeysFilter matches the retained key-rotation statements.
-	KeysFilter = "watchpost/v1/keys/+"
-)
-
-// StatusTopic is where a post publishes its retained status record.
-func StatusTopic(post string) string { return postsPrefix + post + "/status" }
-
-// PresenceTopic is where a post's retained presence record (and its MQTT
-// will) goes.
-func PresenceTopic(post string) string { return postsPrefix + post + "/presence" }
-
-// KeyTopic is where HQ publishes, retained, the rotation statement that
-// introduces key id.
-func KeyTopic(id KeyID) string { return "watchpost/v1/keys/" + id.String() }
-
-// PostOfTopic returns the post id of a watchpost/v1/posts/<post>/<leaf>
-// topic and its leaf, or ok=false.
-func PostOfTopic(topic string) (post, leaf string, ok bool) {
-	if len(topic) <= len(postsPrefix) || topic[:len(postsPrefix)] != postsPrefix {
-		return "", "", false
-	}
-	rest := topic[len(postsPrefix):]
-	for i := 0; i < len(rest); i++ {
-		if rest[i] == '/' {
-			post, leaf = rest[:i], rest[i+1:]
-			if post == "" || leaf == "" {
-				return "", "", false
-			}
-			for j := 0; j < len(leaf); j++ {
-				if leaf[j] == '/' {
-					return "", "", false
-				}
-			}
-			return post, leaf, true
-		}
-	}
-	return "", "", false
-}
-
 // Presence states.
 const (
 	Online  = "online"

@@ -2,24 +2,17 @@ package publish
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
+
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // deltaPath is where the sealed delta to version to of list is kept.
 func (p *Publisher) deltaPath(list string, epoch, to uint64) string {
-	return filepath.Join(p.cfg.DeltaDir, list, fmt.Sprintf("%d-%d.delta", epoch, to))
-}
-
-// SnapshotFileName is the name of the snapshot file of a list version in
-// SnapshotDir (the same name sync/snapshot gives the downloaded file).
-func SnapshotFileName(list string, epoch, version uint64) string {
-	return fmt.Sprintf("%s-%d-%d.snap", list, epoch, version)
+	return filepath.Join(p.cfg.DeltaDir, list, protocol.DeltaFileName(epoch, to))
 }
 
 // writeAtomic writes data to path through a temporary file: fsync, rename,
@@ -78,14 +71,8 @@ func (p *Publisher) pruneDeltas(list string, epoch, newest uint64) error {
 	}
 	var errs []error
 	for _, de := range names {
-		name, ok := strings.CutSuffix(de.Name(), ".delta")
+		e, v, ok := protocol.ParseDeltaFileName(de.Name())
 		if !ok {
-			continue
-		}
-		es, vs, ok := strings.Cut(name, "-")
-		e, err1 := strconv.ParseUint(es, 10, 64)
-		v, err2 := strconv.ParseUint(vs, 10, 64)
-		if !ok || err1 != nil || err2 != nil {
 			continue
 		}
 		if e != epoch || v+uint64(p.cfg.DeltaWindow) <= newest {
@@ -104,25 +91,14 @@ func (p *Publisher) pruneSnapshots(list string, epoch, newest uint64) error {
 	if err != nil {
 		return err
 	}
-	prefix := list + "-"
 	type snap struct {
 		name        string
 		epoch, vers uint64
 	}
 	var snaps []snap
 	for _, de := range names {
-		rest, ok := strings.CutPrefix(de.Name(), prefix)
-		if !ok {
-			continue
-		}
-		rest, ok = strings.CutSuffix(rest, ".snap")
-		if !ok {
-			continue
-		}
-		es, vs, ok := strings.Cut(rest, "-")
-		e, err1 := strconv.ParseUint(es, 10, 64)
-		v, err2 := strconv.ParseUint(vs, 10, 64)
-		if !ok || err1 != nil || err2 != nil {
+		l, e, v, ok := protocol.ParseSnapshotFileName(de.Name())
+		if !ok || l != list {
 			continue
 		}
 		snaps = append(snaps, snap{de.Name(), e, v})

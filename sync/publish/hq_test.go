@@ -66,10 +66,10 @@ func newRig(t *testing.T) *rig {
 			*to = append(*to, m.Payload)
 		}
 	}
-	if err := sub.Subscribe("watchpost/v1/lists/+/delta", record(&r.deltas)); err != nil {
+	if err := sub.Subscribe(protocol.DeltaTopic("+"), record(&r.deltas)); err != nil {
 		t.Fatal(err)
 	}
-	if err := sub.Subscribe("watchpost/v1/lists/+/head", record(&r.heads)); err != nil {
+	if err := sub.Subscribe(protocol.HeadTopic("+"), record(&r.heads)); err != nil {
 		t.Fatal(err)
 	}
 	tr, err := r.broker.Connect(fake.Options{ClientID: "hq"})
@@ -81,7 +81,7 @@ func newRig(t *testing.T) *rig {
 	r.pub, err = New(Config{
 		Store: st, Signer: signer, Transport: tr,
 		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: filepath.Join(dir, "snapshots"),
-		SnapshotBaseURL: "https://hq.example/snapshots/", DeltaWindow: 3,
+		SnapshotBaseURL: protocol.SnapshotsURL("https://hq.example") + "/", DeltaWindow: 3,
 		Clock: func() time.Time { return now }, // fixed: issued-at must still increase
 	})
 	if err != nil {
@@ -199,7 +199,7 @@ func TestPublishEditions(t *testing.T) {
 	r.waitCount(0, 1)
 	h := r.lastHead()
 	if h.Version != 1 || h.Epoch != 1 || h.Hash != protocol.SetHashOf(cur) || h.SnapshotVersion != 1 ||
-		h.SnapshotURL != "https://hq.example/snapshots/un-1-1.snap" || !h.IssuedAt.Equal(t0) || !h.ValidUntil.Equal(t0.Add(DefaultHeadValidity)) {
+		h.SnapshotURL != protocol.SnapshotsURL("https://hq.example")+"/"+protocol.SnapshotFileName("un", 1, 1) || !h.IssuedAt.Equal(t0) || !h.ValidUntil.Equal(t0.Add(DefaultHeadValidity)) {
 		t.Fatalf("head 1: %+v", h)
 	}
 	checkSnapshot(t, r, h)

@@ -58,15 +58,6 @@ const (
 	logKeySigner  = "signer_id"
 )
 
-// topicPrefix starts every list topic (PROTOCOL.md 1).
-const topicPrefix = "watchpost/v1/lists/"
-
-// DeltaTopic is the topic of list's deltas (QoS 1, not retained).
-func DeltaTopic(list string) string { return topicPrefix + list + "/delta" }
-
-// HeadTopic is the topic of list's head (QoS 1, retained).
-func HeadTopic(list string) string { return topicPrefix + list + "/head" }
-
 // Config configures a Publisher.
 type Config struct {
 	// Store holds HQ's published lists; required.
@@ -459,7 +450,7 @@ func (p *Publisher) announce(ctx context.Context, list string) (announced, error
 		if err != nil {
 			return ann, err
 		}
-		if err := p.cfg.Transport.Publish(ctx, DeltaTopic(list), b, false); err != nil {
+		if err := p.cfg.Transport.Publish(ctx, protocol.DeltaTopic(list), b, false); err != nil {
 			return ann, fmt.Errorf("publish delta %d->%d: %w", v-1, v, err)
 		}
 	}
@@ -501,7 +492,7 @@ func (p *Publisher) publishHead(ctx context.Context, list string, info engine.Li
 	if err != nil {
 		return 0, err
 	}
-	if err := p.cfg.Transport.Publish(ctx, HeadTopic(list), b, true); err != nil {
+	if err := p.cfg.Transport.Publish(ctx, protocol.HeadTopic(list), b, true); err != nil {
 		return 0, fmt.Errorf("publish head %s: %w", h.Position(), err)
 	}
 	p.log.Info("Published head", logKeyList, list, logKeyEpoch, epoch, logKeyVersion, info.Version, logKeyBytes, len(b))
@@ -523,7 +514,7 @@ func (p *Publisher) writeSnapshot(ctx context.Context, list string, epoch uint64
 	if err != nil {
 		return fail(err)
 	}
-	name := SnapshotFileName(list, epoch, info.Version)
+	name := protocol.SnapshotFileName(list, epoch, info.Version)
 	f, err := os.CreateTemp(p.cfg.SnapshotDir, ".tmp-*")
 	if err != nil {
 		return fail(err)

@@ -184,9 +184,9 @@ func (h *hq) head(snap uint64) (protocol.Head, []byte, string) {
 		Entries: uint64(len(h.editions[h.version()-1])), IssuedAt: now, ValidUntil: now.Add(48 * time.Hour)}
 	var path string
 	if snap > 0 {
-		path = filepath.Join(h.dir, fmt.Sprintf("%s-%d-%d.snap", h.list, h.epoch, snap))
+		path = filepath.Join(h.dir, protocol.SnapshotFileName(h.list, h.epoch, snap))
 		sha, size := h.writeSnapshot(path, snap)
-		hd.SnapshotURL = fmt.Sprintf("https://hq.example/v1/lists/%s/snapshot/%d", h.list, snap)
+		hd.SnapshotURL = protocol.SnapshotsURL("https://hq.example") + "/" + protocol.SnapshotFileName(h.list, h.epoch, snap)
 		hd.SnapshotVersion, hd.SnapshotSHA256, hd.SnapshotSize = snap, sha, uint64(size)
 	}
 	msg, err := protocol.SealHead(h.signer, &hd)

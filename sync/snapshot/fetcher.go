@@ -192,10 +192,11 @@ func New(opts Options) (*Fetcher, error) {
 	return f, nil
 }
 
-// FileName returns the final file name of the snapshot head names:
-// <list>-<epoch>-<snapshot version>.snap. The part file adds ".part".
+// FileName returns the final file name of the snapshot head names
+// (protocol.SnapshotFileName of its list, epoch and snapshot version).
+// The part file adds ".part".
 func FileName(head *protocol.Head) string {
-	return fmt.Sprintf("%s-%d-%d.snap", head.List, head.Epoch, head.SnapshotVersion)
+	return protocol.SnapshotFileName(head.List, head.Epoch, head.SnapshotVersion)
 }
 
 // Fetch downloads the snapshot named by head, which the caller has

@@ -55,7 +55,7 @@ func TestFetchWhole(t *testing.T) {
 	h, p, w := testHQ(t), newPKI(t), &waits{}
 	s := newServer(t, p, h.file, serveAll)
 	f := newFetcher(t, p, s, w, nil)
-	head := h.head(t, s.URL+"/v1/lists/un/snapshot")
+	head := h.head(t, s.URL+protocol.PathSnapshots+"un-1-1.snap")
 	dir := t.TempDir()
 
 	fetchOK(t, f, h, head, dir)

@@ -98,12 +98,15 @@ func NoGoroutineLeak(t testing.TB, baseline int, d time.Duration) {
 }
 
 // Topic returns a topic prefix unique to this test run, so tests sharing
-// a broker (and its retained messages) never see each other's traffic.
+// a broker (and its retained messages) never see each other's traffic. It
+// lies outside the protocol's topics: the suite tests the transport, not
+// the wire. It has four levels, as a post's topics have (a test
+// subscribes +/+/+/+).
 func Topic(t testing.TB) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := strings.NewReplacer("/", "-", "+", "-", "#", "-", " ", "-").Replace(t.Name())
-	return "watchpost/v1/test/" + name + "-" + hex.EncodeToString(b[:])
+	return "transporttest/suite/run/" + name + "-" + hex.EncodeToString(b[:])
 }
 
 // Inbox is a Handler that records messages.
