@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -338,25 +336,23 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 	if err != nil {
 		return nil, err
 	}
+	// One HTTPS client for HQ's files, snapshots and deltas alike; none
+	// without HQ's CA.
 	var fetcher *snapshot.Fetcher
-	var httpClient *http.Client
+	deltaURL := ""
 	if tlsCfg != nil {
 		fetcher, err = snapshot.New(snapshot.Options{TLS: tlsCfg, Logger: p.log.With("component", "snapshot")})
 		if err != nil {
 			return nil, err
 		}
-		httpClient = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment}}
-	}
-	deltaURL := strings.TrimRight(cfg.HQ.URL, "/")
-	if httpClient == nil {
-		deltaURL = ""
+		deltaURL = cfg.HQ.URL
 	}
 	ag, err := agent.New(agent.Config{
 		Post: cfg.PostID, Boot: boot, Software: p.opts.Software,
 		Transport: client, Applier: app, Keys: keys, OnKeysChanged: p.saveKeys,
 		Fetcher: fetcher, WorkDir: filepath.Join(cfg.DataDir, snapshotSubdir),
-		DeltaBaseURL: deltaURL, DeltaClient: httpClient,
-		Outbox: ob, StatusInterval: time.Duration(cfg.StatusInterval),
+		DeltaBaseURL: deltaURL,
+		Outbox:       ob, StatusInterval: time.Duration(cfg.StatusInterval),
 		Screenings: p.Screenings, OnListChanged: func(string) { p.requestRebuild() },
 		Clock: p.opts.Clock, Logger: p.log,
 	})

@@ -14,7 +14,7 @@
 //     for data (FetchDeltas, NeedSnapshot) wakes the sync worker.
 //   - The sync worker (one goroutine) brings each list to the position
 //     the newest verified head names: first by fetching the missing deltas
-//     over HTTPS from HQ (<DeltaBaseURL>/deltas/<list>/<epoch>-<to>.delta)
+//     over HTTPS from HQ (protocol.DeltaURL, through the snapshot fetcher)
 //     when the list is in the same epoch, not diverged and at most
 //     MaxFetchDeltas behind; otherwise, or when a delta fetch fails, by the
 //     snapshot that head names (PROTOCOL.md 5.5: always the newest head's).
@@ -86,15 +86,15 @@ type Config struct {
 	Keys          *protocol.KeySet
 	OnKeysChanged func(*protocol.KeySet) error
 
-	// Fetcher downloads snapshots into WorkDir. Nil: the post cannot
-	// recover from a gap except by deltas.
+	// Fetcher is the post's HTTPS client for HQ: it downloads snapshots
+	// into WorkDir and, with DeltaBaseURL, the missing deltas. Nil: the
+	// post cannot recover from a gap except by deltas over MQTT.
 	Fetcher *snapshot.Fetcher
 	WorkDir string
-	// DeltaBaseURL is HQ's HTTPS base for deltas; DeltaClient fetches
-	// them (it must verify HQ's certificate; mTLS as for snapshots).
+	// DeltaBaseURL is HQ's HTTPS base for deltas (protocol.DeltaURL);
+	// they come through Fetcher, with its TLS, retries and back-off.
 	// Empty: deltas come only over MQTT, gaps close by snapshot.
 	DeltaBaseURL string
-	DeltaClient  *http.Client
 	// MaxFetchDeltas: a list further behind than this takes the snapshot.
 	MaxFetchDeltas int
 
@@ -176,8 +176,8 @@ func New(cfg Config) (*Agent, error) {
 		return nil, errors.New("agent: no replica applier")
 	case cfg.Fetcher != nil && cfg.WorkDir == "":
 		return nil, errors.New("agent: a snapshot fetcher needs a work directory")
-	case cfg.DeltaBaseURL != "" && cfg.DeltaClient == nil:
-		return nil, errors.New("agent: a delta base URL needs an HTTP client")
+	case cfg.DeltaBaseURL != "" && cfg.Fetcher == nil:
+		return nil, errors.New("agent: a delta base URL needs the fetcher (deltas and snapshots come through one HTTPS client)")
 	}
 	if cfg.StatusInterval <= 0 {
 		cfg.StatusInterval = DefaultStatusInterval
@@ -555,27 +555,10 @@ func (a *Agent) fetchDeltas(ctx context.Context, list string, epoch, held, to ui
 	return nil
 }
 
+// getDelta fetches the sealed delta to version to over HTTPS, through
+// the fetcher (at most protocol.MaxEnvelopeSize bytes).
 func (a *Agent) getDelta(ctx context.Context, list string, epoch, to uint64) ([]byte, error) {
-	url := protocol.DeltaURL(a.cfg.DeltaBaseURL, list, epoch, to)
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := a.cfg.DeltaClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	b, err := readAtMost(resp.Body, protocol.MaxEnvelopeSize)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
-	}
-	return b, nil
+	return a.cfg.Fetcher.Get(ctx, protocol.DeltaURL(a.cfg.DeltaBaseURL, list, epoch, to), protocol.MaxEnvelopeSize)
 }
 
 // statusLoop sends the status record every StatusInterval and soon after

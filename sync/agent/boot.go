@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/mqtt"
@@ -56,16 +55,4 @@ func Presence(post string, boot uint64) (*mqtt.Presence, error) {
 		return nil, err
 	}
 	return &mqtt.Presence{Topic: protocol.PresenceTopic(post), Online: on, Offline: off}, nil
-}
-
-// readAtMost reads r to the end, failing if it holds more than limit bytes.
-func readAtMost(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("body larger than %d bytes", limit)
-	}
-	return b, nil
 }

@@ -254,8 +254,8 @@ func (p *post) connect() {
 	ag, err := agent.New(agent.Config{
 		Post: p.name, Transport: lossyLink{c, p}, Applier: p.app,
 		Fetcher: p.fetch, WorkDir: filepath.Join(p.dir, "snapshots"),
-		DeltaBaseURL: p.h.deltaURL, DeltaClient: p.h.https.Client(),
-		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, CheckInterval: 200 * time.Millisecond,
+		DeltaBaseURL: p.h.deltaURL,
+		RetryMin:     20 * time.Millisecond, RetryMax: 200 * time.Millisecond, CheckInterval: 200 * time.Millisecond,
 		OnOutcome: p.note,
 		OnCatchUpError: func(list string, err error) {
 			p.errMu.Lock()

@@ -1,13 +1,17 @@
-// Package snapshot fetches watchlist snapshot files from HQ. Its one job
-// is to turn the snapshot named by a verified protocol.Head into a file
-// on local disk whose size and SHA-256 are the head's, over a thin link
-// that drops often: it downloads into a part file, resumes with Range
-// requests after every interruption (also across process restarts), and
-// renames the part file to its final name only after fsyncing it and
-// checking its size and hash against the head.
+// Package snapshot is the post's HTTPS client for HQ's files. Its one
+// job is to bring them to the post intact over a thin link that drops
+// often. A snapshot named by a verified protocol.Head becomes a file on
+// local disk whose size and SHA-256 are the head's: it downloads into a
+// part file, resumes with Range requests after every interruption (also
+// across process restarts), and renames the part file to its final name
+// only after fsyncing it and checking its size and hash against the head.
 //
 // It does not parse the file: the caller streams the result through
 // protocol.NewSnapshotReader, which checks the signature and the records.
+//
+// A small file (a sealed delta) comes whole into memory through the same
+// Fetcher (Get), bounded in size, with the same TLS, timeouts, retries and
+// back-off as a snapshot, without the part file and the resume.
 //
 // # Retries
 //

@@ -437,7 +437,7 @@ func (d *download) client() *retryablehttp.Client {
 			if resp != nil {
 				status = resp.StatusCode
 			}
-			d.log.Warn("snapshot request failed; retrying", keyOffset, d.off, keyStatus, status, keyWait, w)
+			d.log.Warn("request to HQ failed; retrying", keyOffset, d.off, keyStatus, status, keyWait, w)
 			return w
 		},
 		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, i int) {
@@ -445,7 +445,7 @@ func (d *download) client() *retryablehttp.Client {
 			if i > 0 {
 				d.failures++ // the inner attempt before this one failed
 			}
-			d.log.Debug("snapshot request", keyAttempt, d.requests, keyOffset, d.off)
+			d.log.Debug("request to HQ", keyAttempt, d.requests, keyOffset, d.off)
 		},
 		// Nothing reaches the part file between inner retries, so the
 		// header is unchanged in practice; recomputing it here keeps the
