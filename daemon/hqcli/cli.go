@@ -1,6 +1,8 @@
 // Package hqcli implements the watchpost-hq command line, HQ's side of
 // list replication and fleet view: each subcommand parses its flags and
-// calls sync/publish (publishing) or sync/hqserver (serve, posts, hits).
+// either starts HQ through daemon.HQ (serve runs it; publish, heads,
+// rotate, lists, posts and hits open its store through the same wiring)
+// or goes through a running serve's admin API (--hq).
 // cmd/watchpost-hq is a thin main over Main, so every command runs
 // in-process in tests. It mirrors daemon/cli (same exit codes, flag
 // handling and error convention).

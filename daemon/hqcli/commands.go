@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/daemon/cmdline"
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/engine/badgerstore"
@@ -24,13 +25,6 @@ import (
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
-)
-
-// Layout of HQ's data directory.
-const (
-	storeDir    = "store"     // Badger: the published lists and HQ's state of each
-	deltasDir   = "deltas"    // the retained deltas, <list>/<epoch>-<version>.delta
-	snapshotDir = "snapshots" // default --snapshot-dir
 )
 
 func runKeygen(_ context.Context, env *Env, args []string) error {
@@ -103,13 +97,6 @@ func (f *pubFlags) check() error {
 	return nil
 }
 
-// session is an open store, a connected broker client and a publisher.
-type session struct {
-	store *badgerstore.Store
-	mqtt  *mqtt.Client
-	pub   *publish.Publisher
-}
-
 func logger(env *Env) *slog.Logger {
 	return slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
@@ -145,113 +132,68 @@ func storeKey(env *Env, file string) ([]byte, error) {
 	return key, err
 }
 
-// openStore opens HQ's store in dataDir with the key from keyFile or the
-// environment (storeKey).
-func openStore(env *Env, dataDir, keyFile string) (*badgerstore.Store, error) {
+// openHQ opens HQ's store in dataDir, with the key from keyFile or the
+// environment (storeKey), through daemon.HQ's one wiring; with a config
+// that names a broker and a signer, it also connects (waiting up to the
+// connect timeout) and has the publisher. The caller closes it.
+func openHQ(ctx context.Context, env *Env, cfg daemon.HQConfig, keyFile string) (*daemon.HQ, error) {
 	key, err := storeKey(env, keyFile)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(dataDir, storeDir)
-	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: logger(env), EncryptionKey: key})
-	if err != nil && strings.Contains(err.Error(), badgerLocked) {
-		return nil, fmt.Errorf("HQ store %s is %w", dir, errStoreInUse)
+	cfg.StoreKey = key
+	if cfg.Logger == nil {
+		cfg.Logger = logger(env)
 	}
-	if errors.Is(err, badgerstore.ErrEncryptionKey) {
-		return nil, fmt.Errorf("open HQ store: %w (the key comes from --store-key-file or %s)", err, EnvStoreEncryptionKey)
-	}
+	h, err := daemon.NewHQ(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open HQ store %s: %w", dir, err)
+		return nil, err
 	}
-	return st, nil
+	if err := h.Open(ctx); err != nil {
+		return nil, storeError(err)
+	}
+	if cfg.Link != nil {
+		if err := h.WaitConnected(ctx); err != nil {
+			return nil, errors.Join(fmt.Errorf("broker %s: %w", cfg.Link.URL, err), h.Close())
+		}
+	}
+	return h, nil
 }
 
-// badgerLocked is in Badger's error when another process holds the
-// store's directory lock (on every platform).
-const badgerLocked = "Another process is using this Badger database"
+// storeError says where an invalid broker option or a wrong store key
+// comes from.
+func storeError(err error) error {
+	switch {
+	case errors.Is(err, mqtt.ErrInvalidOptions):
+		return cmdline.UsageError{Err: err}
+	case errors.Is(err, badgerstore.ErrEncryptionKey):
+		return fmt.Errorf("%w (the key comes from --store-key-file or %s)", err, EnvStoreEncryptionKey)
+	}
+	return err
+}
 
-// errStoreInUse: another process, normally serve, holds HQ's store.
-var errStoreInUse = errors.New("in use by another process")
-
-// open loads the key, opens the store and connects to the broker.
-func open(ctx context.Context, env *Env, f *pubFlags) (*session, error) {
+// open loads the signing key, opens HQ's store and connects to the
+// broker: the publishing commands without --hq.
+func open(ctx context.Context, env *Env, f *pubFlags) (*daemon.HQ, error) {
 	signer, err := publish.LoadSigner(f.key)
 	if err != nil {
 		return nil, err
 	}
-	opts := mqtt.Options{
-		Brokers:              []string{f.broker},
-		ClientID:             f.clientID,
-		ConnectRetryInterval: 2 * time.Second,
-		Logger:               logger(env),
-	}
+	link := &daemon.HQLink{URL: f.broker}
 	if f.tlsCA != "" {
-		if opts.TLS, err = mqtt.TLSConfig(f.tlsCert, f.tlsKey, f.tlsCA); err != nil {
+		if link.TLS, err = mqtt.TLSConfig(f.tlsCert, f.tlsKey, f.tlsCA); err != nil {
 			return nil, err
 		}
 	}
-	cli, err := mqtt.New(opts)
-	if err != nil {
-		return nil, cmdline.UsageError{Err: err}
-	}
-	st, err := openStore(env, f.dataDir, f.storeKeyFile)
-	if errors.Is(err, errStoreInUse) {
+	h, err := openHQ(ctx, env, daemon.HQConfig{
+		DataDir: f.dataDir, Signer: signer, SnapshotDir: f.snapshotDir, SnapshotURL: f.snapshotURL,
+		DeltaWindow: f.deltaWindow, HeadValidity: f.headValidity,
+		Link: link, ClientID: f.clientID, ConnectTimeout: f.connectTimeout,
+	}, f.storeKeyFile)
+	if errors.Is(err, daemon.ErrHQStoreInUse) {
 		return nil, fmt.Errorf("serve is running: use --hq https://… (serve's address, with --token-file and --ca as it needs) to go through it (%w)", err)
 	}
-	if err != nil {
-		return nil, err
-	}
-	s := &session{store: st, mqtt: cli}
-	if err := cli.Start(); err != nil {
-		s.close()
-		return nil, err
-	}
-	if err := waitConnected(ctx, cli, f.connectTimeout); err != nil {
-		s.close()
-		return nil, fmt.Errorf("broker %s: %w", f.broker, err)
-	}
-	snapDir := f.snapshotDir
-	if snapDir == "" {
-		snapDir = filepath.Join(f.dataDir, snapshotDir)
-	}
-	s.pub, err = publish.New(publish.Config{
-		Store: st, Signer: signer, Transport: cli,
-		DeltaDir: filepath.Join(f.dataDir, deltasDir), SnapshotDir: snapDir, SnapshotBaseURL: f.snapshotURL,
-		DeltaWindow: f.deltaWindow, HeadValidity: f.headValidity, Logger: logger(env),
-	})
-	if err != nil {
-		s.close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// waitConnected polls the client until it is connected, ctx ends or
-// the timeout passes.
-func waitConnected(ctx context.Context, cli *mqtt.Client, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cli.Connected() {
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("not connected after %s", timeout)
-			}
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
-	return nil
-}
-
-// close disconnects (after every PUBACK has been awaited by Publish) and
-// closes the store.
-func (s *session) close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return errors.Join(s.mqtt.Close(ctx), s.store.Close())
+	return h, err
 }
 
 // pubFlagNames are the flags of addPubFlags: they configure the store and
@@ -326,8 +268,8 @@ func publishLocal(ctx context.Context, env *Env, f *pubFlags, ed publish.Edition
 	if err != nil {
 		return publish.Result{}, err
 	}
-	res, err := s.pub.PublishEdition(ctx, ed, path)
-	if cerr := s.close(); err == nil {
+	res, err := s.Publisher().PublishEdition(ctx, ed, path)
+	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
 	return res, err
@@ -379,12 +321,12 @@ func runHeads(ctx context.Context, env *Env, args []string) error {
 		err = c.do(ctx, http.MethodPost, protocol.PathHeads, http.NoBody, 0, &resp)
 		res = resp.Results()
 	} else {
-		var s *session
+		var s *daemon.HQ
 		if s, err = open(ctx, env, f); err != nil {
 			return err
 		}
-		res, err = s.pub.RepublishHeads(ctx)
-		err = errors.Join(err, s.close())
+		res, err = s.Publisher().RepublishHeads(ctx)
+		err = errors.Join(err, s.Close())
 	}
 	for _, r := range res {
 		note := ""
@@ -397,7 +339,7 @@ func runHeads(ctx context.Context, env *Env, args []string) error {
 	return err
 }
 
-func runLists(_ context.Context, env *Env, args []string) error {
+func runLists(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "lists", "--data-dir DIR [--store-key-file FILE] [--json]")
 	dataDir := fs.String("data-dir", "", "HQ data directory (required)")
 	var keyFile string
@@ -413,12 +355,12 @@ func runLists(_ context.Context, env *Env, args []string) error {
 	case len(pos) > 0:
 		return usagef("lists takes no arguments")
 	}
-	st, err := openStore(env, *dataDir, keyFile)
+	h, err := openHQ(ctx, env, daemon.HQConfig{DataDir: *dataDir}, keyFile)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	lists, err := publish.Lists(st)
+	defer h.Close()
+	lists, err := publish.Lists(h.Store())
 	if err != nil {
 		return err
 	}

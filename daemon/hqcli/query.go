@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -143,19 +144,15 @@ func (c *hqClient) do(ctx context.Context, method, path string, body io.Reader, 
 }
 
 // local opens HQ's store and a query-only server over it.
-func (f *queryFlags) local(env *Env) (*hqserver.Server, func() error, error) {
-	st, err := openStore(env, f.dataDir, f.storeKeyFile)
-	if errors.Is(err, errStoreInUse) {
+func (f *queryFlags) local(ctx context.Context, env *Env) (*hqserver.Server, func() error, error) {
+	h, err := openHQ(ctx, env, daemon.HQConfig{DataDir: f.dataDir}, f.storeKeyFile)
+	if errors.Is(err, daemon.ErrHQStoreInUse) {
 		return nil, nil, fmt.Errorf("serve is running: query it with --hq https://… (%w)", err)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (if serve is running, query it with --hq)", err)
 	}
-	srv, err := hqserver.New(hqserver.Config{Store: st})
-	if err != nil {
-		return nil, nil, errors.Join(err, st.Close())
-	}
-	return srv, st.Close, nil
+	return h.Server(), h.Close, nil
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -183,7 +180,7 @@ func runPosts(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	} else {
-		srv, closeStore, err := f.local(env)
+		srv, closeStore, err := f.local(ctx, env)
 		if err != nil {
 			return err
 		}
@@ -274,7 +271,7 @@ func runHits(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	} else {
-		srv, closeStore, err := f.local(env)
+		srv, closeStore, err := f.local(ctx, env)
 		if err != nil {
 			return err
 		}

@@ -71,8 +71,8 @@ func runRotate(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		r, err := s.pub.AnnounceKey(ctx, pub, nb, na)
-		if cerr := s.close(); err == nil {
+		r, err := s.Publisher().AnnounceKey(ctx, pub, nb, na)
+		if cerr := s.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {

@@ -2,38 +2,19 @@ package hqcli
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
-)
-
-// Defaults of serve.
-const (
-	// serveClientID is serve's MQTT client id. It differs from the
-	// publish command's "watchpost-hq": the broker keeps a persistent
-	// session per client id, and serve's holds the posts' records queued
-	// while it is down; another client under that id would take them.
-	serveClientID = "watchpost-hq-serve"
-	brokerDir     = "broker"  // the embedded broker's Badger, under --data-dir
-	uploadsDir    = "uploads" // editions POSTed to /v1/lists/, while they are published
-	// shutdownTimeout bounds the HTTP server's graceful shutdown.
-	shutdownTimeout = 5 * time.Second
 )
 
 type serveFlags struct {
@@ -51,8 +32,8 @@ type serveFlags struct {
 func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "serve", "--data-dir DIR --key FILE (--broker URL | --listen-mqtt ADDR) (--https-cert FILE --https-key FILE | --insecure-http) [--listen ADDR]")
 	f := &serveFlags{pubFlags: addPubFlags(fs)}
-	f.clientID = serveClientID
-	fs.Lookup("client-id").DefValue = serveClientID
+	f.clientID = daemon.HQServeClientID
+	fs.Lookup("client-id").DefValue = daemon.HQServeClientID
 	fs.StringVar(&f.listen, "listen", ":8443", "HTTPS address serving "+protocol.PathSnapshots+", "+protocol.PathDeltas+", "+protocol.PathHealth+" and the admin API /v1/ (posts, hits, publish, heads)")
 	fs.StringVar(&f.httpsCert, "https-cert", "", "HTTPS server certificate (PEM)")
 	fs.StringVar(&f.httpsKey, "https-key", "", "HTTPS server key (PEM)")
@@ -109,11 +90,11 @@ func (f *serveFlags) check(args int) error {
 		return usagef("--insecure-http and --https-cert/--https-key exclude each other")
 	case !f.insecureHTTP && (f.httpsCert == "" || f.httpsKey == ""):
 		return usagef("--https-cert and --https-key are required (or --insecure-http on loopback)")
-	case f.insecureHTTP && !loopback(f.listen):
+	case f.insecureHTTP && !daemon.IsLoopback(f.listen):
 		return usagef("--insecure-http needs a loopback --listen address, not %q", f.listen)
 	case f.listenMQTT == "" && (f.listenMQTTS != "" || f.mqttCert != "" || f.mqttKey != "" || f.mqttClientCA != "" || f.mqttPasswordFile != "" || f.mqttAnonymousLoopback):
 		return usagef("the --mqtt-* and --listen-mqtts flags configure the embedded broker: they need --listen-mqtt")
-	case f.listenMQTT != "" && !loopback(f.listenMQTT):
+	case f.listenMQTT != "" && !daemon.IsLoopback(f.listenMQTT):
 		return usagef("--listen-mqtt is a plain listener and must be a loopback address (posts use --listen-mqtts)")
 	case (f.listenMQTTS == "") != (f.mqttCert == "") || (f.listenMQTTS == "") != (f.mqttKey == ""):
 		return usagef("--listen-mqtts, --mqtt-cert and --mqtt-key go together")
@@ -121,208 +102,100 @@ func (f *serveFlags) check(args int) error {
 	return nil
 }
 
-// loopback reports whether addr's host is a loopback IP or "localhost".
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// serve runs HQ's server until ctx ends: the embedded broker (if asked
-// for), the MQTT client, hqserver and the HTTP(S) server.
-func serve(ctx context.Context, env *Env, f *serveFlags) (err error) {
+// serve runs HQ (daemon.HQ: the embedded broker if asked for, the link,
+// the publisher, the server and HTTP(S)) until ctx ends.
+func serve(ctx context.Context, env *Env, f *serveFlags) error {
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	signer, err := publish.LoadSigner(f.key)
+	cfg, err := f.hqConfig()
 	if err != nil {
 		return err
 	}
-	if f.snapshotURL == "" {
-		log.Warn("No --snapshot-url: heads name no snapshot, and a post that needs one cannot recover")
+	cfg.Logger = log
+	if cfg.StoreKey, err = storeKey(env, f.storeKeyFile); err != nil {
+		return err
 	}
-	token := ""
+	h, err := daemon.NewHQ(cfg)
+	if err != nil {
+		return err
+	}
+	err = h.Run(ctx, func() {
+		if plain, posts := h.BrokerURLs(); plain != "" {
+			fmt.Fprintf(env.Stdout, "embedded broker: HQ on %s", plain)
+			if posts != "" {
+				fmt.Fprintf(env.Stdout, ", posts on %s", posts)
+			}
+			fmt.Fprintln(env.Stdout)
+		}
+		fmt.Fprintf(env.Stdout, "serving %s\n", h.URL())
+	})
+	return storeError(err)
+}
+
+// hqConfig reads the key, token and certificate files the flags name into
+// HQ's configuration.
+func (f *serveFlags) hqConfig() (daemon.HQConfig, error) {
+	signer, err := publish.LoadSigner(f.key)
+	if err != nil {
+		return daemon.HQConfig{}, err
+	}
+	cfg := daemon.HQConfig{
+		DataDir: f.dataDir, Signer: signer, SnapshotDir: f.snapshotDir, SnapshotURL: f.snapshotURL,
+		DeltaWindow: f.deltaWindow, HeadValidity: f.headValidity,
+		ClientID: f.clientID, ConnectTimeout: f.connectTimeout,
+		Listen: f.listen, MaxEditionSize: f.maxEditionSize, HeadInterval: f.headInterval,
+		Retention: hqserver.Retention{Hits: f.retainHits.config(), Status: f.retainStatus.config(), Telemetry: f.retainTelemetry.config()},
+	}
 	if f.adminTokenFile != "" {
 		b, err := os.ReadFile(f.adminTokenFile)
 		if err != nil {
-			return fmt.Errorf("admin token: %w", err)
+			return cfg, fmt.Errorf("admin token: %w", err)
 		}
-		if token = strings.TrimSpace(string(b)); len(token) < 16 {
-			return fmt.Errorf("admin token in %s: want at least 16 characters", f.adminTokenFile)
+		if cfg.AdminToken = strings.TrimSpace(string(b)); len(cfg.AdminToken) < 16 {
+			return cfg, fmt.Errorf("admin token in %s: want at least 16 characters", f.adminTokenFile)
 		}
 	}
-	var httpsTLS *tls.Config
 	if !f.insecureHTTP {
 		cert, err := tls.LoadX509KeyPair(f.httpsCert, f.httpsKey)
 		if err != nil {
-			return fmt.Errorf("HTTPS certificate: %w", err)
+			return cfg, fmt.Errorf("HTTPS certificate: %w", err)
 		}
-		httpsTLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		cfg.HTTPS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
-
-	st, err := openStore(env, f.dataDir, f.storeKeyFile)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, st.Close()) }()
-
-	mopts := mqtt.Options{Brokers: []string{f.broker}, ClientID: f.clientID, ConnectRetryInterval: 2 * time.Second, Logger: log}
 	if f.listenMQTT != "" {
-		b, user, pass, err := startEmbeddedBroker(ctx, f, log)
-		if err != nil {
-			return err
-		}
-		defer func() { err = errors.Join(err, b.Close()) }()
-		mopts.Brokers, mopts.Username, mopts.Password = []string{b.URL()}, user, pass
-		fmt.Fprintf(env.Stdout, "embedded broker: HQ on %s", b.URL())
-		if b.TLSURL() != "" {
-			fmt.Fprintf(env.Stdout, ", posts on %s", b.TLSURL())
-		}
-		fmt.Fprintln(env.Stdout)
+		cfg.EmbeddedBroker, err = f.brokerOptions()
+		return cfg, err
 	}
+	cfg.Link = &daemon.HQLink{URL: f.broker}
 	if f.tlsCA != "" {
-		if mopts.TLS, err = mqtt.TLSConfig(f.tlsCert, f.tlsKey, f.tlsCA); err != nil {
-			return err
+		if cfg.Link.TLS, err = mqtt.TLSConfig(f.tlsCert, f.tlsKey, f.tlsCA); err != nil {
+			return cfg, err
 		}
 	}
-	cli, err := mqtt.New(mopts)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		err = errors.Join(err, cli.Close(cctx))
-	}()
-	snapDir := f.snapshotDir
-	if snapDir == "" {
-		snapDir = filepath.Join(f.dataDir, snapshotDir)
-	}
-	if err := os.MkdirAll(snapDir, 0o750); err != nil {
-		return err
-	}
-	deltaDir, uploadDir := filepath.Join(f.dataDir, deltasDir), filepath.Join(f.dataDir, uploadsDir)
-	if err := os.MkdirAll(uploadDir, 0o700); err != nil {
-		return err
-	}
-	pub, err := publish.New(publish.Config{
-		Store: st, Signer: signer, Transport: cli,
-		DeltaDir: deltaDir, SnapshotDir: snapDir, SnapshotBaseURL: f.snapshotURL,
-		DeltaWindow: f.deltaWindow, HeadValidity: f.headValidity, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	srv, err := hqserver.New(hqserver.Config{
-		Store: st, Transport: cli, Publisher: pub, SnapshotDir: snapDir, DeltaDir: deltaDir,
-		UploadDir: uploadDir, MaxEditionSize: f.maxEditionSize,
-		HeadInterval: f.headInterval, AdminToken: token, Logger: log,
-		Retention: hqserver.Retention{Hits: f.retainHits.config(), Status: f.retainStatus.config(), Telemetry: f.retainTelemetry.config()},
-	})
-	if err != nil {
-		return err
-	}
-	if err := cli.Start(); err != nil {
-		return err
-	}
-	// Heads are re-signed as soon as Run starts: give the broker
-	// connection a chance first. Without it serve still runs (snapshots,
-	// deltas and queries do not need the broker) and the client keeps
-	// trying; the failed re-sign is retried a minute later.
-	if err := waitConnected(ctx, cli, f.connectTimeout); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		log.Warn("Broker not reachable yet; serving anyway", "broker", mopts.Brokers[0], "error", err.Error())
-	}
-
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", f.listen, err)
-	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		TLSConfig:         httpsTLS,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	scheme := "https"
-	if httpsTLS == nil {
-		scheme = "http"
-	}
-	fmt.Fprintf(env.Stdout, "serving %s://%s\n", scheme, ln.Addr())
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var httpErr, runErr error
-	wg.Go(func() {
-		if httpsTLS != nil {
-			httpErr = hs.ServeTLS(ln, "", "")
-		} else {
-			httpErr = hs.Serve(ln)
-		}
-		if errors.Is(httpErr, http.ErrServerClosed) {
-			httpErr = nil
-		}
-		cancel() // a failed HTTP server stops serve
-	})
-	wg.Go(func() {
-		runErr = srv.Run(ctx)
-		cancel()
-	})
-	<-ctx.Done()
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	shutErr := hs.Shutdown(sctx)
-	scancel()
-	wg.Wait()
-	c := srv.Counts()
-	log.Info("Stopped", "stored", c.Stored, "duplicates", c.Duplicates, "malformed", c.Malformed, "acks", c.AcksSent)
-	if httpErr != nil {
-		return fmt.Errorf("HTTP server: %w", httpErr)
-	}
-	return errors.Join(runErr, shutErr)
+	return cfg, nil
 }
 
-// startEmbeddedBroker starts the embedded broker and returns it with the
-// credentials of HQ's own connection: a random password for the HQ
-// account, valid for this run only.
-func startEmbeddedBroker(ctx context.Context, f *serveFlags, log *slog.Logger) (*broker.Broker, string, string, error) {
-	secret := make([]byte, 24)
-	if _, err := rand.Read(secret); err != nil {
-		return nil, "", "", err
-	}
-	pass := hex.EncodeToString(secret)
-	opts := broker.Options{
+// brokerOptions are the embedded broker's listeners and the posts'
+// credentials; daemon.HQ adds HQ's own account.
+func (f *serveFlags) brokerOptions() (*broker.Options, error) {
+	opts := &broker.Options{
 		Addr:                   f.listenMQTT,
 		TLSAddr:                f.listenMQTTS,
-		Users:                  map[string]string{broker.DefaultHQUsername: pass},
 		PasswordFile:           f.mqttPasswordFile,
 		AllowAnonymousLoopback: f.mqttAnonymousLoopback,
-		DataDir:                filepath.Join(f.dataDir, brokerDir),
-		Logger:                 log,
 	}
-	if f.listenMQTTS != "" {
-		var err error
-		if f.mqttClientCA != "" {
-			opts.TLS, err = broker.ServerTLSConfig(f.mqttCert, f.mqttKey, f.mqttClientCA)
-		} else {
-			var cert tls.Certificate
-			cert, err = tls.LoadX509KeyPair(f.mqttCert, f.mqttKey)
-			opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-		}
-		if err != nil {
-			return nil, "", "", fmt.Errorf("broker TLS: %w", err)
-		}
+	if f.listenMQTTS == "" {
+		return opts, nil
 	}
-	b, err := broker.Start(ctx, opts)
+	var err error
+	if f.mqttClientCA != "" {
+		opts.TLS, err = broker.ServerTLSConfig(f.mqttCert, f.mqttKey, f.mqttClientCA)
+	} else {
+		var cert tls.Certificate
+		cert, err = tls.LoadX509KeyPair(f.mqttCert, f.mqttKey)
+		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 	if err != nil {
-		return nil, "", "", fmt.Errorf("embedded broker: %w", err)
+		return nil, fmt.Errorf("broker TLS: %w", err)
 	}
-	return b, broker.DefaultHQUsername, pass, nil
+	return opts, nil
 }

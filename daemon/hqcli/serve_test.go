@@ -207,7 +207,7 @@ func TestServePostsHits(t *testing.T) {
 	}
 	snap, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	want, err := os.ReadFile(filepath.Join(data, snapshotDir, "national-1-1.snap"))
+	want, err := os.ReadFile(filepath.Join(data, "snapshots", "national-1-1.snap"))
 	if err != nil || resp.StatusCode != 200 || !bytes.Equal(snap, want) {
 		t.Fatalf("snapshot over HTTP: %d, %d bytes (file %d, %v)", resp.StatusCode, len(snap), len(want), err)
 	}
@@ -354,7 +354,7 @@ func TestPublishThroughServe(t *testing.T) {
 	if code != ExitOK || !regexp.MustCompile(`national\s+1\s+2\s+2\s`).MatchString(out) {
 		t.Fatalf("lists: %d %s%s", code, out, stderr)
 	}
-	if left, _ := filepath.Glob(filepath.Join(data, uploadsDir, "*")); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(data, "uploads", "*")); len(left) != 0 {
 		t.Fatalf("uploads left behind: %v", left)
 	}
 }
