@@ -120,10 +120,5 @@ func loadEntries(ctx context.Context, st *badgerstore.Store, name string, add fu
 		}
 	}
 	<-done
-	if readErr == nil {
-		// Cancelled while the last batches were being added: the reader
-		// had finished, the index is not whole all the same.
-		readErr = ctx.Err()
-	}
 	return info, readErr
 }
