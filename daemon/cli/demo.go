@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/daemon"
+	"github.com/watchpost/watchpost/daemon/demo"
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
@@ -53,7 +54,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintln(env.Stdout, "Watchpost demo: HQ and two border posts on this machine, over an embedded MQTT broker and HTTPS.")
 	fmt.Fprintln(env.Stdout, "A hit is a reason for an officer to look, never a decision.")
 	fmt.Fprintln(env.Stdout)
-	_, err = daemon.RunDemo(ctx, env.Stdout, daemon.DemoOptions{Dir: dir, Logger: logger})
+	_, err = demo.Run(ctx, env.Stdout, demo.Options{Dir: dir, Logger: logger})
 	return err
 }
 

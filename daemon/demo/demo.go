@@ -1,4 +1,6 @@
-package daemon
+// Package demo tells Watchpost's whole story on one machine: HQ and two
+// border posts, each a real daemon.Post.
+package demo
 
 import (
 	"bytes"
@@ -24,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/daemon/api"
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/ledger"
@@ -39,8 +42,8 @@ import (
 	"github.com/watchpost/watchpost/sync/publish"
 )
 
-// DemoOptions configure RunDemo.
-type DemoOptions struct {
+// Options configure Run.
+type Options struct {
 	// Dir is the working directory (HQ's and the posts' data); it must
 	// exist and be empty.
 	Dir string
@@ -51,9 +54,9 @@ type DemoOptions struct {
 	Timeout time.Duration
 }
 
-// DemoResult is what the demo ended with, for its tests.
-type DemoResult struct {
-	Posts []DemoPost
+// Result is what the demo ended with, for its tests.
+type Result struct {
+	Posts []PostState
 	// HitsRecorded is the hits recorded at the posts; HitsAtHQ the hit
 	// records HQ stored (each once).
 	HitsRecorded, HitsAtHQ int
@@ -62,8 +65,8 @@ type DemoResult struct {
 	Hash    string
 }
 
-// DemoPost is one post's final state.
-type DemoPost struct {
+// PostState is one post's final state.
+type PostState struct {
 	Name          string
 	Version       uint64
 	Hash          string
@@ -74,12 +77,12 @@ type DemoPost struct {
 
 const demoList = "un"
 
-// RunDemo tells Watchpost's whole story on one machine: an in-process HQ
+// Run tells Watchpost's whole story on one machine: an in-process HQ
 // with an embedded MQTT broker and HTTPS server publishes the UN list, two
 // posts sync it, one screens a flight manifest, its hits reach HQ, HQ
 // publishes an update (an addition and a removal), both posts converge. It
 // prints each step to out and returns the final state.
-func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, error) {
+func Run(ctx context.Context, out io.Writer, o Options) (*Result, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -193,7 +196,7 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 		return nil, err
 	}
 	names := []string{"post-north", "post-south"}
-	posts := make([]*Post, len(names))
+	posts := make([]*daemon.Post, len(names))
 	for i, name := range names {
 		cfg := config.Default()
 		cfg.PostID = name
@@ -206,11 +209,12 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 		cfg.StatusInterval = config.Duration(2 * time.Second)
 		cfg.StopTimeout = config.Duration(5 * time.Second)
 		cfg.API.Listen = "127.0.0.1:0"
-		p, err := NewPost(cfg, PostOptions{Software: "demo", Logger: o.Logger.With("post", name), MQTT: func(m *mqtt.Options) { *m = demoMQTT(*m) }, RebuildDelay: 50 * time.Millisecond})
+		p, err := daemon.NewPost(cfg, daemon.PostOptions{Software: "demo", Logger: o.Logger.With("post", name), MQTT: func(m *mqtt.Options) { *m = demoMQTT(*m) }, RebuildDelay: 50 * time.Millisecond})
 		if err != nil {
 			return nil, err
 		}
 		posts[i] = p
+		postID[p] = name
 		ready := make(chan struct{})
 		errc := make(chan error, 1)
 		wg.Go(func() {
@@ -327,7 +331,7 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 	if err != nil {
 		return nil, err
 	}
-	result := &DemoResult{HitsRecorded: recorded, HitsAtHQ: len(atHQ), Version: hqList.Version, Hash: hqList.Hash}
+	result := &Result{HitsRecorded: recorded, HitsAtHQ: len(atHQ), Version: hqList.Version, Hash: hqList.Hash}
 	say("")
 	say("%-11s %-8s %-18s %-8s %-10s %-10s", "post", "version", "hash", "entries", "hits sent", "outbox")
 	for _, p := range posts {
@@ -335,11 +339,11 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 		l := st.Lists[0]
 		sent := 0
 		for _, r := range atHQ {
-			if r.Post == p.cfg.PostID {
+			if r.Post == postID[p] {
 				sent++
 			}
 		}
-		dp := DemoPost{Name: p.cfg.PostID, Version: l.Version, Hash: l.Hash, Entries: l.Entries, HitsSent: sent, OutboxPending: p.Outbox().Depth().High}
+		dp := PostState{Name: postID[p], Version: l.Version, Hash: l.Hash, Entries: l.Entries, HitsSent: sent, OutboxPending: p.Outbox().Depth().High}
 		result.Posts = append(result.Posts, dp)
 		say("%-11s %-8d %-18s %-8d %-10d %-10d", dp.Name, dp.Version, shortHash(dp.Hash), dp.Entries, dp.HitsSent, dp.OutboxPending)
 	}
@@ -349,7 +353,10 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 	return result, nil
 }
 
-func shortPost(p *Post) string { return strings.TrimPrefix(p.cfg.PostID, "post-") }
+func shortPost(p *daemon.Post) string { return strings.TrimPrefix(postID[p], "post-") }
+
+// postID names the demo's posts.
+var postID = map[*daemon.Post]string{}
 
 func shortHash(h string) string {
 	if len(h) > 16 {
@@ -389,7 +396,7 @@ func demoMQTT(m mqtt.Options) mqtt.Options {
 }
 
 // waitConverged waits until every post holds HQ's version and hash.
-func waitConverged(ctx context.Context, d time.Duration, posts []*Post, hqInfo func() (engine.ListInfo, error)) error {
+func waitConverged(ctx context.Context, d time.Duration, posts []*daemon.Post, hqInfo func() (engine.ListInfo, error)) error {
 	return waitUntil(ctx, d, "posts converge on HQ's version", func() error {
 		want, err := hqInfo()
 		if err != nil {
@@ -398,18 +405,18 @@ func waitConverged(ctx context.Context, d time.Duration, posts []*Post, hqInfo f
 		for _, p := range posts {
 			st, ok := p.SyncStatus()
 			if !ok || len(st.Lists) == 0 {
-				return fmt.Errorf("%s: no list yet", p.cfg.PostID)
+				return fmt.Errorf("%s: no list yet", postID[p])
 			}
 			l := st.Lists[0]
 			if l.Version != want.Version || l.Hash != want.Hash {
-				return fmt.Errorf("%s holds version %d, HQ %d", p.cfg.PostID, l.Version, want.Version)
+				return fmt.Errorf("%s holds version %d, HQ %d", postID[p], l.Version, want.Version)
 			}
 			indexed := false
 			for _, in := range p.Indexed() {
 				indexed = indexed || (in.Name == demoList && in.Hash == want.Hash)
 			}
 			if !indexed {
-				return fmt.Errorf("%s: screening index not rebuilt yet", p.cfg.PostID)
+				return fmt.Errorf("%s: screening index not rebuilt yet", postID[p])
 			}
 		}
 		return nil

@@ -1,4 +1,4 @@
-package daemon
+package demo
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	res, err := RunDemo(ctx, &out, DemoOptions{Dir: t.TempDir()})
+	res, err := Run(ctx, &out, Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
