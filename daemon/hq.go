@@ -284,7 +284,9 @@ func (h *HQ) startBroker(ctx context.Context) error {
 	if opts.Logger == nil {
 		opts.Logger = h.log
 	}
-	b, err := broker.Start(ctx, opts)
+	// Close stops the broker, after the link: not ctx, which ends before
+	// the link's last PUBACKs are awaited.
+	b, err := broker.Start(context.WithoutCancel(ctx), opts)
 	if err != nil {
 		return fmt.Errorf("embedded broker: %w", err)
 	}

@@ -1,5 +1,9 @@
-// Package demo tells Watchpost's whole story on one machine: HQ and two
-// border posts, each a real daemon.Post.
+// Package demo tells Watchpost's whole story on one machine. Its one job
+// is to run the real daemon.HQ (embedded MQTT broker, HTTPS, publisher,
+// server) and two real daemon.Posts against each other and to print what
+// happens: HQ publishes the UN list, both posts sync it, one screens a
+// flight manifest, its hits reach HQ, HQ publishes an update, both posts
+// converge. `watchpost demo` runs it; its test checks the end state.
 package demo
 
 import (
@@ -11,6 +15,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -32,7 +37,6 @@ import (
 	"github.com/watchpost/watchpost/daemon/ledger"
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
-	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/paxlst"
 	"github.com/watchpost/watchpost/sync/broker"
@@ -77,11 +81,35 @@ type PostState struct {
 
 const demoList = "un"
 
-// Run tells Watchpost's whole story on one machine: an in-process HQ
-// with an embedded MQTT broker and HTTPS server publishes the UN list, two
-// posts sync it, one screens a flight manifest, its hits reach HQ, HQ
-// publishes an update (an addition and a removal), both posts converge. It
-// prints each step to out and returns the final state.
+// story is one run of the demo: what its stages share.
+type story struct {
+	out   io.Writer
+	o     Options
+	start time.Time
+	// HQ and the posts run until Run returns; then the posts stop first
+	// (their last messages still reach the broker), then HQ.
+	hqRun, postsRun *components
+
+	hq        *daemon.HQ
+	signer    *protocol.Signer
+	caFile    string
+	unEntries []engine.Entry
+	posts     []*post
+	recorded  int // hits recorded at the posts
+}
+
+// post is one of the demo's posts.
+type post struct {
+	name string
+	*daemon.Post
+}
+
+// Run tells the story, printing each step to out, and returns the final
+// state: HQ (daemon.HQ with its embedded broker and HTTPS) publishes the
+// UN list, two posts (daemon.Post each, with its own store) sync it, one
+// screens a flight manifest, its hits reach HQ, HQ publishes an update
+// (an addition and a removal), both posts converge, the other screens the
+// addition.
 func Run(ctx context.Context, out io.Writer, o Options) (*Result, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -89,223 +117,234 @@ func Run(ctx context.Context, out io.Writer, o Options) (*Result, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
 	}
-	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
-	start := time.Now()
+	s := &story{out: out, o: o, start: time.Now(), hqRun: newComponents(ctx), postsRun: newComponents(ctx)}
+	defer s.hqRun.stop()
+	defer s.postsRun.stop()
+	for _, stage := range []func(context.Context) error{
+		s.startHQ, s.publishList, s.startPosts, s.screenManifest, s.publishUpdate, s.screenAddition,
+	} {
+		if err := stage(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s.table(ctx)
+}
 
-	// HQ: signing key, store, embedded broker, HTTPS for snapshots and
-	// deltas, the publisher and the server that stores hits and acks them.
-	hqDir := filepath.Join(o.Dir, "hq")
-	signer, err := publish.Keygen(filepath.Join(hqDir, "keys"))
-	if err != nil {
-		return nil, err
+func (s *story) say(format string, args ...any) { fmt.Fprintf(s.out, format+"\n", args...) }
+
+// components are running parts of the demo: their context (which
+// outlives Run's own: a cancelled demo still stops them in order) and
+// their goroutines.
+type components struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newComponents(ctx context.Context) *components {
+	c := &components{}
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	return c
+}
+
+// launch runs a component's Run(ctx, ready) and waits until it is ready,
+// has failed, or ctx ends.
+func (c *components) launch(ctx context.Context, name string, run func(ctx context.Context, ready func()) error) error {
+	ready := make(chan struct{})
+	errc := make(chan error, 1)
+	c.wg.Go(func() {
+		if err := run(c.ctx, func() { close(ready) }); err != nil {
+			errc <- err
+		}
+	})
+	select {
+	case <-ready:
+		return nil
+	case err := <-errc:
+		return fmt.Errorf("%s: %w", name, err)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	hqStore, err := badgerstore.Open(filepath.Join(hqDir, "store"), badgerstore.Options{Logger: o.Logger})
+}
+
+// stop stops the components and waits for them.
+func (c *components) stop() {
+	c.cancel()
+	c.wg.Wait()
+}
+
+// startHQ starts HQ: a signing key, the store, the embedded broker, HTTPS
+// for snapshots and deltas with a throwaway CA, an admin token, the
+// publisher and the server that stores hits and acks them.
+func (s *story) startHQ(ctx context.Context) error {
+	dir := filepath.Join(s.o.Dir, "hq")
+	signer, err := publish.Keygen(filepath.Join(dir, "keys"))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer hqStore.Close()
-	brk, err := broker.Start(ctx, broker.Options{Addr: "127.0.0.1:0", AllowAnonymousLoopback: true, Logger: o.Logger.With("component", "broker")})
-	if err != nil {
-		return nil, err
-	}
-	defer brk.Close()
 	caPEM, serverTLS, err := demoTLS()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	caFile := filepath.Join(o.Dir, "hq-ca.pem")
-	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
-		return nil, err
+	s.signer, s.caFile = signer, filepath.Join(s.o.Dir, "hq-ca.pem")
+	if err := os.WriteFile(s.caFile, caPEM, 0o600); err != nil {
+		return err
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS)
-	if err != nil {
-		return nil, err
+	token := make([]byte, 16)
+	if _, err := rand.Read(token); err != nil {
+		return err
 	}
-	hqURL := "https://" + ln.Addr().String()
-	hqClient, err := mqtt.New(demoMQTT(mqtt.Options{Brokers: []string{brk.URL()}, ClientID: "watchpost-hq-demo", Logger: o.Logger}))
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		hqClient.Close(cctx)
-	}()
-	snapDir, deltaDir := filepath.Join(hqDir, "snapshots"), filepath.Join(hqDir, "deltas")
-	if err := os.MkdirAll(snapDir, 0o750); err != nil {
-		return nil, err
-	}
-	pub, err := publish.New(publish.Config{Store: hqStore, Signer: signer, Transport: hqClient, DeltaDir: deltaDir,
-		SnapshotDir: snapDir, SnapshotBaseURL: protocol.SnapshotsURL(hqURL), Logger: o.Logger})
-	if err != nil {
-		return nil, err
-	}
-	srv, err := hqserver.New(hqserver.Config{Store: hqStore, Transport: hqClient, Publisher: pub,
-		SnapshotDir: snapDir, DeltaDir: deltaDir, Logger: o.Logger})
-	if err != nil {
-		return nil, err
-	}
-	if err := hqClient.Start(); err != nil {
-		return nil, err
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer stop()
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn)}
-	wg.Go(func() { hs.Serve(ln) })
-	wg.Go(func() {
-		<-runCtx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		hs.Shutdown(sctx)
+	h, err := daemon.NewHQ(daemon.HQConfig{
+		DataDir: dir, Signer: signer, SelfSnapshotURL: true,
+		EmbeddedBroker: &broker.Options{Addr: "127.0.0.1:0", AllowAnonymousLoopback: true},
+		Listen:         "127.0.0.1:0", HTTPS: serverTLS, AdminToken: hex.EncodeToString(token),
+		MQTT: func(m *mqtt.Options) { *m = demoMQTT(*m) }, ConnectTimeout: s.o.Timeout, Logger: s.o.Logger,
 	})
-	wg.Go(func() {
-		if err := srv.Run(runCtx); err != nil {
-			o.Logger.Error("HQ server stopped", "err", err)
-		}
-	})
-	if err := waitUntil(ctx, o.Timeout, "HQ connected to the broker", func() error {
-		if !hqClient.Connected() {
-			return errors.New("not connected")
-		}
-		return nil
-	}); err != nil {
-		return nil, err
+	if err != nil {
+		return err
 	}
-	say("HQ     embedded MQTT broker at %s, HTTPS (snapshots, deltas) at %s, signing key %s", brk.URL(), hqURL, protocol.TrustedKey{Public: signer.Public()}.ID())
+	if err := s.hqRun.launch(ctx, "HQ", h.Run); err != nil {
+		return err
+	}
+	s.hq = h
+	brokerURL, _ := h.BrokerURLs()
+	s.say("HQ     embedded MQTT broker at %s, HTTPS (snapshots, deltas) at %s, signing key %s", brokerURL, h.URL(), protocol.TrustedKey{Public: signer.Public()}.ID())
+	return nil
+}
 
-	// HQ publishes the UN list (edition of the embedded sample).
-	var unEntries []engine.Entry
+// publishList: HQ publishes the UN list (the embedded sample's edition).
+func (s *story) publishList(ctx context.Context) error {
 	if err := importer.ReadUNXML(bytes.NewReader(sample.UNList), "un_consolidated.xml", func(e *engine.Entry) error {
-		unEntries = append(unEntries, *e)
+		s.unEntries = append(s.unEntries, *e)
 		return nil
 	}); err != nil {
-		return nil, err
+		return err
 	}
-	res, err := pub.PublishEntries(ctx, publish.Edition{List: demoList, Source: "UN SC Consolidated List " + sample.UNListDate, Format: "un-xml", Action: "refer to secondary inspection"}, emitAll(unEntries))
+	res, err := s.hq.Publisher().PublishEntries(ctx, publish.Edition{List: demoList, Source: "UN SC Consolidated List " + sample.UNListDate, Format: "un-xml", Action: "refer to secondary inspection"}, emitAll(s.unEntries))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	say("HQ     published list %q version %d: %d entries, snapshot %d bytes, head %d bytes (Ed25519-signed)", demoList, res.Version, res.Entries, res.SnapshotBytes, res.HeadBytes)
+	s.say("HQ     published list %q version %d: %d entries, snapshot %d bytes, head %d bytes (Ed25519-signed)", demoList, res.Version, res.Entries, res.SnapshotBytes, res.HeadBytes)
+	return nil
+}
 
-	// Two posts, each a full daemon.Post with its own store.
-	keys, err := protocol.NewKeySet(protocol.TrustedKey{Public: signer.Public()})
+// startPosts starts two posts, each a daemon.Post with its own store and
+// local API, and waits until both hold HQ's version.
+func (s *story) startPosts(ctx context.Context) error {
+	keys, err := protocol.NewKeySet(protocol.TrustedKey{Public: s.signer.Public()})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	names := []string{"post-north", "post-south"}
-	posts := make([]*daemon.Post, len(names))
-	for i, name := range names {
+	brokerURL, _ := s.hq.BrokerURLs()
+	for _, name := range []string{"post-north", "post-south"} {
 		cfg := config.Default()
 		cfg.PostID = name
-		cfg.DataDir = filepath.Join(o.Dir, name)
-		cfg.HQ.Brokers = []string{brk.URL()}
-		cfg.HQ.URL = hqURL
-		cfg.HQ.CAFile = caFile
+		cfg.DataDir = filepath.Join(s.o.Dir, name)
+		cfg.HQ.Brokers = []string{brokerURL}
+		cfg.HQ.URL = s.hq.URL()
+		cfg.HQ.CAFile = s.caFile
 		cfg.HQ.KeySet = keys
 		cfg.Lists = []string{demoList}
 		cfg.StatusInterval = config.Duration(2 * time.Second)
 		cfg.StopTimeout = config.Duration(5 * time.Second)
 		cfg.API.Listen = "127.0.0.1:0"
-		p, err := daemon.NewPost(cfg, daemon.PostOptions{Software: "demo", Logger: o.Logger.With("post", name), MQTT: func(m *mqtt.Options) { *m = demoMQTT(*m) }, RebuildDelay: 50 * time.Millisecond})
+		p, err := daemon.NewPost(cfg, daemon.PostOptions{Software: "demo", Logger: s.o.Logger.With("post", name), MQTT: func(m *mqtt.Options) { *m = demoMQTT(*m) }, RebuildDelay: 50 * time.Millisecond})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		posts[i] = p
-		postID[p] = name
-		ready := make(chan struct{})
-		errc := make(chan error, 1)
-		wg.Go(func() {
-			errc <- p.Run(runCtx, func() { close(ready) })
-		})
-		select {
-		case <-ready:
-		case err := <-errc:
-			return nil, fmt.Errorf("%s: %w", name, err)
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := s.postsRun.launch(ctx, name, p.Run); err != nil {
+			return err
 		}
+		s.posts = append(s.posts, &post{name: name, Post: p})
 	}
-	hqInfo := func() (engine.ListInfo, error) { return hqStore.List(demoList) }
-	if err := waitConverged(ctx, o.Timeout, posts, hqInfo); err != nil {
-		return nil, err
+	if err := s.waitConverged(ctx); err != nil {
+		return err
 	}
-	for _, p := range posts {
+	for _, p := range s.posts {
 		st, _ := p.SyncStatus()
-		say("%-6s synced %q version %d (%d entries) by snapshot over HTTPS; hash matches HQ's signed hash", shortPost(p), demoList, st.Lists[0].Version, st.Lists[0].Entries)
+		s.say("%-6s synced %q version %d (%d entries) by snapshot over HTTPS; hash matches HQ's signed hash", p.short(), demoList, st.Lists[0].Version, st.Lists[0].Entries)
 	}
+	return nil
+}
 
-	// Post north screens flight WP101's manifest (PAXLST).
+// screenManifest: post north screens flight WP101's manifest (PAXLST)
+// on its local API; its hits reach HQ.
+func (s *story) screenManifest(ctx context.Context) error {
 	manifest, flight, err := demoManifest()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	north, south := posts[0], posts[1]
+	north := s.posts[0]
 	mr, err := postManifest(ctx, "http://"+north.APIAddr()+"/v1/manifests", manifest)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	recorded := 0
-	screened := mr.Travellers
 	for _, r := range mr.Results {
 		if r.HitID == "" {
 			continue
 		}
-		recorded++
+		s.recorded++
 		h := r.Hits[0]
-		say("north  HIT %s  %-8s %.2f  %s %s %q  (hit %s; an officer decides)", flight, strings.ToUpper(string(h.Band)), h.Score, h.List, h.EntryID, h.MatchedName, r.HitID)
+		s.say("north  HIT %s  %-8s %.2f  %s %s %q  (hit %s; an officer decides)", flight, strings.ToUpper(string(h.Band)), h.Score, h.List, h.EntryID, h.MatchedName, r.HitID)
 	}
-	say("north  screened %d travellers of flight %s (%d bytes of PAXLST, POST /v1/manifests on the post's local API): %d hits recorded and queued for HQ", screened, flight, len(manifest), recorded)
-
-	if err := waitUntil(ctx, o.Timeout, "hits stored at HQ", func() error {
-		recs, err := srv.Hits(ctx, hqserver.HitFilter{Kind: "hit", Limit: 1000})
+	s.say("north  screened %d travellers of flight %s (%d bytes of PAXLST, POST /v1/manifests on the post's local API): %d hits recorded and queued for HQ", mr.Travellers, flight, len(manifest), s.recorded)
+	if err := waitUntil(ctx, s.o.Timeout, "hits stored at HQ", func() error {
+		recs, err := s.hitsAtHQ(ctx)
 		if err != nil {
 			return err
 		}
-		if len(recs) != recorded {
-			return fmt.Errorf("HQ holds %d hits of %d", len(recs), recorded)
+		if len(recs) != s.recorded {
+			return fmt.Errorf("HQ holds %d hits of %d", len(recs), s.recorded)
 		}
 		if d := north.Outbox().Depth(); d.High != 0 {
 			return fmt.Errorf("%d hits not acknowledged yet", d.High)
 		}
 		return nil
 	}); err != nil {
-		return nil, err
+		return err
 	}
-	say("HQ     stored %d hits from post-north (deduplicated by id) and acknowledged them; the post's outbox is empty", recorded)
+	s.say("HQ     stored %d hits from post-north (deduplicated by id) and acknowledged them; the post's outbox is empty", s.recorded)
+	return nil
+}
 
-	// HQ publishes an update: one national addition, one removal.
-	removed := unEntries[len(unEntries)-1]
-	next := append([]engine.Entry(nil), unEntries[:len(unEntries)-1]...)
-	added := engine.Entry{ID: "NAT-0001", Kind: engine.KindPerson, Names: []engine.Name{{Value: "Viktor Demo Wanted", Kind: engine.NamePrimary}},
-		BirthDates: []engine.BirthDate{mustBirthDate("1970-04-12")}, Nationalities: []string{"UKR"}, Remarks: "demo: national wanted-persons addition"}
-	next = append(next, added)
-	res, err = pub.PublishEntries(ctx, publish.Edition{List: demoList, Source: "UN list + national addition", Format: "un-xml"}, emitAll(next))
+// added is the national addition of the update.
+var added = engine.Entry{ID: "NAT-0001", Kind: engine.KindPerson, Names: []engine.Name{{Value: "Viktor Demo Wanted", Kind: engine.NamePrimary}},
+	BirthDates: []engine.BirthDate{mustBirthDate("1970-04-12")}, Nationalities: []string{"UKR"}, Remarks: "demo: national wanted-persons addition"}
+
+// publishUpdate: HQ publishes an update, one national addition and one
+// removal, and both posts apply the signed delta.
+func (s *story) publishUpdate(ctx context.Context) error {
+	removed := s.unEntries[len(s.unEntries)-1]
+	next := append(append([]engine.Entry(nil), s.unEntries[:len(s.unEntries)-1]...), added)
+	res, err := s.hq.Publisher().PublishEntries(ctx, publish.Edition{List: demoList, Source: "UN list + national addition", Format: "un-xml"}, emitAll(next))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	say("HQ     published version %d: added %s, removed %s; delta %d bytes (%.2f%% of the %d-byte snapshot)",
+	s.say("HQ     published version %d: added %s, removed %s; delta %d bytes (%.2f%% of the %d-byte snapshot)",
 		res.Version, added.ID, removed.ID, res.DeltaBytes, 100*float64(res.DeltaBytes)/float64(res.SnapshotBytes), res.SnapshotBytes)
-	if err := waitConverged(ctx, o.Timeout, posts, hqInfo); err != nil {
-		return nil, err
+	if err := s.waitConverged(ctx); err != nil {
+		return err
 	}
-	say("both   posts applied the signed delta and hold version %d; hashes match HQ's", res.Version)
+	s.say("both   posts applied the signed delta and hold version %d; hashes match HQ's", res.Version)
+	return nil
+}
 
-	// Post south screens the newly added person.
+// screenAddition: post south screens the newly added person; the hit
+// reaches HQ.
+func (s *story) screenAddition(ctx context.Context) error {
+	south := s.posts[1]
 	q := engine.Query{Name: "Viktor Demo Wanted", BirthDate: "1970-04-12"}
 	hits, rec, err := south.ScreenAndRecord(ctx, ledger.SourceDemo, "", "demo", &q)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if rec.HitID == "" || hits[0].EntryID != added.ID {
-		return nil, fmt.Errorf("south: the added entry %s did not hit (%d hits)", added.ID, len(hits))
+		return fmt.Errorf("south: the added entry %s did not hit (%d hits)", added.ID, len(hits))
 	}
-	say("south  HIT %-8s %.2f  %s %s (added in version %d)", strings.ToUpper(string(hits[0].Band)), hits[0].Score, hits[0].List, hits[0].EntryID, hits[0].ListVersion)
-	recorded++
-	if err := waitUntil(ctx, o.Timeout, "south's hit at HQ", func() error {
-		recs, err := srv.Hits(ctx, hqserver.HitFilter{Kind: "hit", Limit: 1000})
+	s.say("south  HIT %-8s %.2f  %s %s (added in version %d)", strings.ToUpper(string(hits[0].Band)), hits[0].Score, hits[0].List, hits[0].EntryID, hits[0].ListVersion)
+	s.recorded++
+	return waitUntil(ctx, s.o.Timeout, "south's hit at HQ", func() error {
+		recs, err := s.hitsAtHQ(ctx)
 		if err != nil {
 			return err
 		}
@@ -318,45 +357,76 @@ func Run(ctx context.Context, out io.Writer, o Options) (*Result, error) {
 			}
 		}
 		return errors.New("not yet")
-	}); err != nil {
-		return nil, err
-	}
+	})
+}
 
-	// Final table.
-	hqList, err := hqStore.List(demoList)
+// table prints the final table and returns the final state.
+func (s *story) table(ctx context.Context) (*Result, error) {
+	hqList, err := s.hq.Store().List(demoList)
 	if err != nil {
 		return nil, err
 	}
-	atHQ, err := srv.Hits(ctx, hqserver.HitFilter{Kind: "hit", Limit: 1000})
+	atHQ, err := s.hitsAtHQ(ctx)
 	if err != nil {
 		return nil, err
 	}
-	result := &Result{HitsRecorded: recorded, HitsAtHQ: len(atHQ), Version: hqList.Version, Hash: hqList.Hash}
-	say("")
-	say("%-11s %-8s %-18s %-8s %-10s %-10s", "post", "version", "hash", "entries", "hits sent", "outbox")
-	for _, p := range posts {
+	result := &Result{HitsRecorded: s.recorded, HitsAtHQ: len(atHQ), Version: hqList.Version, Hash: hqList.Hash}
+	s.say("")
+	s.say("%-11s %-8s %-18s %-8s %-10s %-10s", "post", "version", "hash", "entries", "hits sent", "outbox")
+	for _, p := range s.posts {
 		st, _ := p.SyncStatus()
 		l := st.Lists[0]
 		sent := 0
 		for _, r := range atHQ {
-			if r.Post == postID[p] {
+			if r.Post == p.name {
 				sent++
 			}
 		}
-		dp := PostState{Name: postID[p], Version: l.Version, Hash: l.Hash, Entries: l.Entries, HitsSent: sent, OutboxPending: p.Outbox().Depth().High}
-		result.Posts = append(result.Posts, dp)
-		say("%-11s %-8d %-18s %-8d %-10d %-10d", dp.Name, dp.Version, shortHash(dp.Hash), dp.Entries, dp.HitsSent, dp.OutboxPending)
+		ps := PostState{Name: p.name, Version: l.Version, Hash: l.Hash, Entries: l.Entries, HitsSent: sent, OutboxPending: p.Outbox().Depth().High}
+		result.Posts = append(result.Posts, ps)
+		s.say("%-11s %-8d %-18s %-8d %-10d %-10d", ps.Name, ps.Version, shortHash(ps.Hash), ps.Entries, ps.HitsSent, ps.OutboxPending)
 	}
-	say("%-11s %-8d %-18s %-8d %-10s", "HQ", hqList.Version, shortHash(hqList.Hash), hqList.Entries, fmt.Sprintf("%d stored", len(atHQ)))
-	say("")
-	say("Hits recorded at the posts: %d; stored at HQ: %d. Done in %s.", recorded, len(atHQ), time.Since(start).Round(time.Millisecond))
+	s.say("%-11s %-8d %-18s %-8d %-10s", "HQ", hqList.Version, shortHash(hqList.Hash), hqList.Entries, fmt.Sprintf("%d stored", len(atHQ)))
+	s.say("")
+	s.say("Hits recorded at the posts: %d; stored at HQ: %d. Done in %s.", s.recorded, len(atHQ), time.Since(s.start).Round(time.Millisecond))
 	return result, nil
 }
 
-func shortPost(p *daemon.Post) string { return strings.TrimPrefix(postID[p], "post-") }
+// hitsAtHQ returns the hit records HQ stored.
+func (s *story) hitsAtHQ(ctx context.Context) ([]hqserver.Record, error) {
+	return s.hq.Server().Hits(ctx, hqserver.HitFilter{Kind: protocol.RecordHit.String(), Limit: 1000})
+}
 
-// postID names the demo's posts.
-var postID = map[*daemon.Post]string{}
+// waitConverged waits until every post holds HQ's version and hash and
+// screens on it.
+func (s *story) waitConverged(ctx context.Context) error {
+	return waitUntil(ctx, s.o.Timeout, "posts converge on HQ's version", func() error {
+		want, err := s.hq.Store().List(demoList)
+		if err != nil {
+			return err
+		}
+		for _, p := range s.posts {
+			st, ok := p.SyncStatus()
+			if !ok || len(st.Lists) == 0 {
+				return fmt.Errorf("%s: no list yet", p.name)
+			}
+			l := st.Lists[0]
+			if l.Version != want.Version || l.Hash != want.Hash {
+				return fmt.Errorf("%s holds version %d, HQ %d", p.name, l.Version, want.Version)
+			}
+			indexed := false
+			for _, in := range p.Indexed() {
+				indexed = indexed || (in.Name == demoList && in.Hash == want.Hash)
+			}
+			if !indexed {
+				return fmt.Errorf("%s: screening index not rebuilt yet", p.name)
+			}
+		}
+		return nil
+	})
+}
+
+func (p *post) short() string { return strings.TrimPrefix(p.name, "post-") }
 
 func shortHash(h string) string {
 	if len(h) > 16 {
@@ -393,34 +463,6 @@ func demoMQTT(m mqtt.Options) mqtt.Options {
 	m.ConnectRetryInterval = 200 * time.Millisecond
 	m.MaxReconnectInterval = time.Second
 	return m
-}
-
-// waitConverged waits until every post holds HQ's version and hash.
-func waitConverged(ctx context.Context, d time.Duration, posts []*daemon.Post, hqInfo func() (engine.ListInfo, error)) error {
-	return waitUntil(ctx, d, "posts converge on HQ's version", func() error {
-		want, err := hqInfo()
-		if err != nil {
-			return err
-		}
-		for _, p := range posts {
-			st, ok := p.SyncStatus()
-			if !ok || len(st.Lists) == 0 {
-				return fmt.Errorf("%s: no list yet", postID[p])
-			}
-			l := st.Lists[0]
-			if l.Version != want.Version || l.Hash != want.Hash {
-				return fmt.Errorf("%s holds version %d, HQ %d", postID[p], l.Version, want.Version)
-			}
-			indexed := false
-			for _, in := range p.Indexed() {
-				indexed = indexed || (in.Name == demoList && in.Hash == want.Hash)
-			}
-			if !indexed {
-				return fmt.Errorf("%s: screening index not rebuilt yet", postID[p])
-			}
-		}
-		return nil
-	})
 }
 
 // waitUntil polls cond until it returns nil, ctx ends or d passes.
