@@ -95,27 +95,63 @@ func NewPost(cfg *config.Config, opts PostOptions) (*Post, error) {
 // then stops in two stages: it gives the outbox up to the configured stop
 // timeout to deliver hits to HQ, then stops the link and closes the store.
 func (p *Post) Run(ctx context.Context, ready func()) (err error) {
-	cfg := p.cfg
-	dataDir := cfg.DataDir
-	if err := checkDataDir(dataDir); err != nil {
-		return service.WithExitCode(cmdline.ExitDataDir, err)
-	}
-	st, err := OpenStore(dataDir, cfg.Store.Key(), p.log)
+	st, err := p.openStore()
 	if err != nil {
-		return service.WithExitCode(cmdline.ExitStore, err)
+		return err
 	}
-	p.mu.Lock()
-	p.store = st
-	p.mu.Unlock()
 	defer func() {
 		if cerr := st.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
 	}()
-
 	if err := p.loadScreener(ctx); err != nil {
 		return err
 	}
+	ob, led, err := p.openRecords(ctx, st)
+	if err != nil {
+		return err
+	}
+	r := p.newRun()
+	defer r.shutdown(false) // an error return: the same shutdown without the flush
+	r.startHousekeeping(led)
+	if err := r.startLink(ctx, st, ob); err != nil {
+		return err
+	}
+	if err := r.startIntake(); err != nil {
+		return err
+	}
+	if err := r.startAPI(ob, led); err != nil {
+		return err
+	}
+	p.log.Info("post running", "post", p.cfg.PostID, "lists", p.listNames(), "brokers", len(p.cfg.HQ.Brokers))
+	if ready != nil {
+		ready()
+	}
+	<-ctx.Done()
+	r.shutdown(true)
+	p.log.Info("post stopped")
+	return nil
+}
+
+// openStore checks the data directory and opens the store in it.
+func (p *Post) openStore() (*badgerstore.Store, error) {
+	if err := checkDataDir(p.cfg.DataDir); err != nil {
+		return nil, service.WithExitCode(cmdline.ExitDataDir, err)
+	}
+	st, err := OpenStore(p.cfg.DataDir, p.cfg.Store.Key(), p.log)
+	if err != nil {
+		return nil, service.WithExitCode(cmdline.ExitStore, err)
+	}
+	p.mu.Lock()
+	p.store = st
+	p.mu.Unlock()
+	return st, nil
+}
+
+// openRecords opens the outbox to HQ and the ledger of screenings and
+// hits in the store.
+func (p *Post) openRecords(ctx context.Context, st *badgerstore.Store) (*outbox.Outbox, *ledger.Ledger, error) {
+	cfg := p.cfg
 	ob, err := outbox.Open(ctx, st, outbox.Options{
 		Budget: int64(cfg.Outbox.Budget), Clock: p.opts.Clock, Logger: p.log.With("component", "outbox"),
 		OnAlarm: func(over bool, d outbox.Depth) {
@@ -127,159 +163,181 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("outbox: %w", err)
+		return nil, nil, fmt.Errorf("outbox: %w", err)
 	}
 	led, err := ledger.Open(ctx, st, ob, ledger.Options{
 		Post: cfg.PostID, Clock: p.opts.Clock, Logger: p.log.With("component", "ledger"),
 		Retention: time.Duration(cfg.Screening.Retention), HitRetention: time.Duration(cfg.Screening.HitRetention),
 	})
 	if err != nil {
-		return fmt.Errorf("ledger: %w", err)
+		return nil, nil, fmt.Errorf("ledger: %w", err)
 	}
 	p.mu.Lock()
 	p.ob, p.ledger = ob, led
 	p.mu.Unlock()
+	return ob, led, nil
+}
 
-	// Everything started from here on is stopped by shutdown, in order:
-	// intake and API (no new screening), then, on a normal stop only, a
-	// bounded flush of the outbox to HQ, then the goroutines and the MQTT
-	// link; the deferred close of the store runs last. An error return
-	// at any point runs the same shutdown without the flush.
-	runCtx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	intakeCtx, stopIntake := context.WithCancel(runCtx)
-	var intakeWG sync.WaitGroup
-	var (
-		ag      *agent.Agent
-		apiSrv  *api.Server
-		stopped bool
-	)
-	stopTimeout := time.Duration(cfg.StopTimeout)
-	if stopTimeout <= 0 {
-		stopTimeout = 10 * time.Second
-	}
-	shutdown := func(flush bool) {
-		if stopped {
-			return
-		}
-		stopped = true
-		stopIntake()
-		if apiSrv != nil {
-			sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
-			if err := apiSrv.Shutdown(sctx); err != nil {
-				p.log.Warn("API shutdown", "err", err)
-			}
-			scancel()
-		}
-		intakeWG.Wait()
-		// Half the stop budget for HQ to receive what is queued (the
-		// outbox is on disk: a cut-short flush loses nothing), a quarter
-		// for the MQTT close, the rest for the store.
-		if flush && ag != nil {
-			fctx, fcancel := context.WithTimeout(context.Background(), stopTimeout/2)
-			if err := ag.Flush(fctx); err != nil {
-				p.log.Warn("stopping with records for HQ still queued (sent after the next start)", "err", err)
-			}
-			fcancel()
-		}
-		cancel()
-		wg.Wait()
-		if c := p.mqttClient(); c != nil {
-			cctx, ccancel := context.WithTimeout(context.Background(), stopTimeout/4)
-			if err := c.Close(cctx); err != nil {
-				p.log.Warn("closing the MQTT link", "err", err)
-			}
-			ccancel()
-		}
-	}
-	defer shutdown(false)
-	wg.Add(2)
-	go func() { defer wg.Done(); p.rebuildLoop(runCtx) }()
-	go func() {
-		defer wg.Done()
-		if err := led.RunPurge(runCtx, purgeInterval); err != nil {
-			p.log.Error("retention purge stopped", "err", err)
-		}
-	}()
+// postRun is what one Run started, and its ordered stop: intake and API
+// first (no new screening), then, on a normal stop only, a bounded flush
+// of the outbox to HQ, then the goroutines and the MQTT link; Run's
+// deferred close of the store comes last.
+type postRun struct {
+	p *Post
+	// ctx ends, and wg waits for, the background goroutines (index
+	// rebuilds, retention purge, the agent, metrics).
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// intakeCtx ends, and front waits for, what screens: the folder
+	// intake and the API server.
+	intakeCtx  context.Context
+	stopIntake context.CancelFunc
+	front      sync.WaitGroup
 
-	if len(cfg.HQ.Brokers) > 0 {
-		ag, err = p.startLink(ctx, st, ob)
-		if err != nil {
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := ag.Run(runCtx); err != nil {
-				p.log.Error("link to HQ stopped", "err", err)
-			}
-		}()
-	} else {
-		p.log.Warn("no hq.brokers configured: screening on the lists held, nothing is sent to HQ")
-	}
+	agent       *agent.Agent
+	api         *api.Server
+	stopTimeout time.Duration
+	stopped     bool
+}
 
-	// Intake: the folder where airline and PIU systems drop files. It is
-	// stopped first on the way down.
-	if cfg.Intake.Dir != "" {
-		in, err := intake.New(intake.Options{
-			Dir: cfg.Intake.Dir, Processor: intakeProcessor{p}, StableFor: time.Duration(cfg.Intake.StableFor),
-			Interval: time.Duration(cfg.Intake.Interval), Clock: p.opts.Clock, Logger: p.log.With("component", "intake"),
-		})
-		if err != nil {
-			return fmt.Errorf("intake: %w", err)
-		}
-		intakeWG.Go(func() {
-			if err := in.Run(intakeCtx); err != nil {
-				p.log.Error("intake stopped", "err", err)
-			}
-		})
+func (p *Post) newRun() *postRun {
+	r := &postRun{p: p, stopTimeout: time.Duration(p.cfg.StopTimeout)}
+	if r.stopTimeout <= 0 {
+		r.stopTimeout = 10 * time.Second
 	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.intakeCtx, r.stopIntake = context.WithCancel(r.ctx)
+	return r
+}
 
-	// The local API, bound before the post says it is ready so that a
-	// bind error stops the start.
-	if cfg.API.Enabled() {
-		tokens := make([]api.Token, len(cfg.API.Tokens))
-		for i, t := range cfg.API.Tokens {
-			name := fmt.Sprintf("token-%d", i+1)
-			if i < len(cfg.API.TokenNames) {
-				name = cfg.API.TokenNames[i]
-			}
-			tokens[i] = api.Token{Name: name, Secret: t.Reveal()}
-		}
-		apiSrv, err = api.New(api.Options{
-			Addr: cfg.API.Listen, Tokens: tokens, Screener: p, Ledger: apiLedger{led},
-			Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With("component", "api"), Now: p.opts.Clock.Now,
-		})
-		if err != nil {
-			return service.WithExitCode(cmdline.ExitConfig, fmt.Errorf("api: %w", err))
-		}
-		if err := registerMetrics(apiSrv.Metrics().Registerer(), ag, ob, led); err != nil {
-			return fmt.Errorf("api: %w", err)
-		}
-		addr, err := apiSrv.Listen()
-		if err != nil {
-			return fmt.Errorf("api: %w", err)
-		}
-		p.mu.Lock()
-		p.apiAddr = addr.String()
-		p.mu.Unlock()
-		intakeWG.Go(func() {
-			if err := apiSrv.Serve(); err != nil {
-				p.log.Error("API server stopped", "err", err)
-			}
-		})
-		wg.Add(1)
-		go func() { defer wg.Done(); p.feedMetrics(runCtx, apiSrv.Metrics(), 5*time.Second) }()
-		p.log.Info("local API listening", "addr", addr.String(), "tokens", len(tokens))
+// shutdown stops what Run started, once. Half the stop budget goes to HQ
+// receiving what is queued (the outbox is on disk: a cut-short flush
+// loses nothing), a quarter to the MQTT close, the rest to the store.
+func (r *postRun) shutdown(flush bool) {
+	if r.stopped {
+		return
 	}
+	r.stopped = true
+	r.stopIntake()
+	if r.api != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := r.api.Shutdown(sctx); err != nil {
+			r.p.log.Warn("API shutdown", "err", err)
+		}
+		scancel()
+	}
+	r.front.Wait()
+	if flush && r.agent != nil {
+		fctx, fcancel := context.WithTimeout(context.Background(), r.stopTimeout/2)
+		if err := r.agent.Flush(fctx); err != nil {
+			r.p.log.Warn("stopping with records for HQ still queued (sent after the next start)", "err", err)
+		}
+		fcancel()
+	}
+	r.cancel()
+	r.wg.Wait()
+	if c := r.p.mqttClient(); c != nil {
+		cctx, ccancel := context.WithTimeout(context.Background(), r.stopTimeout/4)
+		if err := c.Close(cctx); err != nil {
+			r.p.log.Warn("closing the MQTT link", "err", err)
+		}
+		ccancel()
+	}
+}
 
-	p.log.Info("post running", "post", cfg.PostID, "lists", p.listNames(), "brokers", len(cfg.HQ.Brokers))
-	if ready != nil {
-		ready()
+// startHousekeeping starts the index rebuilds after list changes and the
+// retention purge of the ledger.
+func (r *postRun) startHousekeeping(led *ledger.Ledger) {
+	r.wg.Go(func() { r.p.rebuildLoop(r.ctx) })
+	r.wg.Go(func() {
+		if err := led.RunPurge(r.ctx, purgeInterval); err != nil {
+			r.p.log.Error("retention purge stopped", "err", err)
+		}
+	})
+}
+
+// startLink starts the link to HQ, when brokers are configured.
+func (r *postRun) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.Outbox) error {
+	if len(r.p.cfg.HQ.Brokers) == 0 {
+		r.p.log.Warn("no hq.brokers configured: screening on the lists held, nothing is sent to HQ")
+		return nil
 	}
-	<-ctx.Done()
-	shutdown(true)
-	p.log.Info("post stopped")
+	ag, err := r.p.startLink(ctx, st, ob)
+	if err != nil {
+		return err
+	}
+	r.agent = ag
+	r.wg.Go(func() {
+		if err := ag.Run(r.ctx); err != nil {
+			r.p.log.Error("link to HQ stopped", "err", err)
+		}
+	})
+	return nil
+}
+
+// startIntake starts the folder where airline and PIU systems drop
+// files, when one is configured.
+func (r *postRun) startIntake() error {
+	cfg := r.p.cfg
+	if cfg.Intake.Dir == "" {
+		return nil
+	}
+	in, err := intake.New(intake.Options{
+		Dir: cfg.Intake.Dir, Processor: intakeProcessor{r.p}, StableFor: time.Duration(cfg.Intake.StableFor),
+		Interval: time.Duration(cfg.Intake.Interval), Clock: r.p.opts.Clock, Logger: r.p.log.With("component", "intake"),
+	})
+	if err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	r.front.Go(func() {
+		if err := in.Run(r.intakeCtx); err != nil {
+			r.p.log.Error("intake stopped", "err", err)
+		}
+	})
+	return nil
+}
+
+// startAPI binds the local API, when enabled, before the post says it is
+// ready (a bind error stops the start), and serves it.
+func (r *postRun) startAPI(ob *outbox.Outbox, led *ledger.Ledger) error {
+	p, cfg := r.p, r.p.cfg
+	if !cfg.API.Enabled() {
+		return nil
+	}
+	tokens := make([]api.Token, len(cfg.API.Tokens))
+	for i, t := range cfg.API.Tokens {
+		name := fmt.Sprintf("token-%d", i+1)
+		if i < len(cfg.API.TokenNames) {
+			name = cfg.API.TokenNames[i]
+		}
+		tokens[i] = api.Token{Name: name, Secret: t.Reveal()}
+	}
+	srv, err := api.New(api.Options{
+		Addr: cfg.API.Listen, Tokens: tokens, Screener: p, Ledger: apiLedger{led},
+		Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With("component", "api"), Now: p.opts.Clock.Now,
+	})
+	if err != nil {
+		return service.WithExitCode(cmdline.ExitConfig, fmt.Errorf("api: %w", err))
+	}
+	if err := registerMetrics(srv.Metrics().Registerer(), r.agent, ob, led); err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	r.api = srv
+	p.mu.Lock()
+	p.apiAddr = addr.String()
+	p.mu.Unlock()
+	r.front.Go(func() {
+		if err := srv.Serve(); err != nil {
+			p.log.Error("API server stopped", "err", err)
+		}
+	})
+	r.wg.Go(func() { p.feedMetrics(r.ctx, srv.Metrics(), 5*time.Second) })
+	p.log.Info("local API listening", "addr", addr.String(), "tokens", len(tokens))
 	return nil
 }
 
