@@ -1,6 +1,3 @@
-// Package daemon wires Watchpost's pieces together: the Badger store, the
-// importers and the screening index. It is the one place where concrete
-// implementations meet; only cmd/ and daemon/cli import it.
 package daemon
 
 import (
