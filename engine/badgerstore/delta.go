@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/dgraph-io/badger/v4"
+
 	"github.com/watchpost/watchpost/engine"
 )
 
@@ -169,7 +170,7 @@ func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint
 	info.Version = next
 	info.Hash = h.String()
 	info.Entries = count
-	info.ImportedAt = now()
+	info.ImportedAt = s.clock.Now().UTC()
 	for _, o := range opts {
 		o(&info)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/dgraph-io/badger/v4"
+
 	"github.com/watchpost/watchpost/engine"
 )
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
 	"github.com/watchpost/watchpost/engine"
 )
 
@@ -29,9 +30,6 @@ type ListMeta struct {
 
 // ctxCheckEvery is how many rows pass between context checks.
 const ctxCheckEvery = 1024
-
-// now is the clock for ListInfo.ImportedAt.
-var now = func() time.Time { return time.Now().UTC() }
 
 // ReplaceEntries atomically replaces the names list meta.Name with the
 // entries src emits; the new version is the previous one plus 1 (1 for a
@@ -179,7 +177,7 @@ func (s *Store) replace(ctx context.Context, meta ListMeta, kind engine.ListKind
 		Format:     meta.Format,
 		Hash:       hash.String(),
 		Entries:    count,
-		ImportedAt: now(),
+		ImportedAt: s.clock.Now().UTC(),
 		Action:     meta.Action,
 		Replica:    meta.Replica,
 	}
