@@ -1,0 +1,132 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/sync/broker"
+	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
+)
+
+func TestNewHQRefuses(t *testing.T) {
+	dir := t.TempDir()
+	for name, cfg := range map[string]HQConfig{
+		"no data dir":          {},
+		"two brokers":          {DataDir: dir, Link: &HQLink{URL: "tcp://127.0.0.1:1883"}, EmbeddedBroker: &broker.Options{Addr: "127.0.0.1:0"}},
+		"plain HTTP, not loop": {DataDir: dir, Listen: "0.0.0.0:8443"},
+		"short admin token":    {DataDir: dir, Listen: "127.0.0.1:0", AdminToken: "short"},
+		"http snapshot URL":    {DataDir: dir, SnapshotURL: protocol.SnapshotsURL("http://hq.example")},
+		"self URL without TLS": {DataDir: dir, Listen: "127.0.0.1:0", SelfSnapshotURL: true},
+	} {
+		if _, err := NewHQ(cfg); err == nil {
+			t.Errorf("%s: NewHQ accepted %+v", name, cfg)
+		}
+	}
+}
+
+// TestHQStoreOnly: without a broker, Open wires the store and a query
+// server only; a second HQ on the same data directory is told the store
+// is in use.
+func TestHQStoreOnly(t *testing.T) {
+	dir := t.TempDir()
+	h, err := NewHQ(HQConfig{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if h.Store() == nil || h.Server() == nil || h.Publisher() != nil {
+		t.Errorf("store %v, server %v, publisher %v: want a store and a server, no publisher", h.Store(), h.Server(), h.Publisher())
+	}
+	if posts, err := h.Server().Posts(t.Context()); err != nil || len(posts) != 0 {
+		t.Errorf("Posts = %v, %v", posts, err)
+	}
+	other, err := NewHQ(HQConfig{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Open(t.Context()); !errors.Is(err, ErrHQStoreInUse) {
+		t.Errorf("second Open: %v, want ErrHQStoreInUse", err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHQRun runs HQ as the demo does (embedded broker, plain HTTP on
+// loopback): it serves /healthz and the snapshots its publisher writes,
+// keeps the admin API behind its token, and stops when ctx ends, closing
+// its store.
+func TestHQRun(t *testing.T) {
+	dir := t.TempDir()
+	signer, err := publish.Keygen(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewHQ(HQConfig{
+		DataDir: dir, Signer: signer, SnapshotURL: protocol.SnapshotsURL("https://hq.example"),
+		EmbeddedBroker: &broker.Options{Addr: "127.0.0.1:0"},
+		Listen:         "127.0.0.1:0", AdminToken: strings.Repeat("t", 16), ConnectTimeout: 20 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- h.Run(ctx, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	if plain, _ := h.BrokerURLs(); !strings.HasPrefix(plain, "tcp://127.0.0.1:") {
+		t.Errorf("embedded broker at %q", plain)
+	}
+	res, err := h.Publisher().PublishEntries(ctx, publish.Edition{List: "national", Format: "csv"}, func(emit func(*engine.Entry) error) error {
+		return emit(&engine.Entry{ID: "N1", Kind: engine.KindPerson, Names: []engine.Name{{Value: "Ivan Petrov", Kind: engine.NamePrimary}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.URL()+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(protocol.PathHealth, ""); code != 200 || body != "ok\n" {
+		t.Errorf("healthz: %d %q", code, body)
+	}
+	if code, _ := get(protocol.PathSnapshots+res.SnapshotFile, ""); code != 200 {
+		t.Errorf("snapshot %s: %d", res.SnapshotFile, code)
+	}
+	if code, _ := get(protocol.PathPosts, ""); code != http.StatusUnauthorized {
+		t.Errorf("admin API without the token: %d, want 401", code)
+	}
+	if code, _ := get(protocol.PathPosts, strings.Repeat("t", 16)); code != 200 {
+		t.Errorf("admin API with the token: %d", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run returned %v", err)
+	}
+	if h.Store() != nil {
+		t.Error("the store is still open after Run returned")
+	}
+}
