@@ -1,6 +1,8 @@
 package daemon_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"go/parser"
 	"go/token"
 	"os"
@@ -26,22 +28,33 @@ var (
 	hqPackages = []string{"sync/publish", "sync/hqserver", "sync/broker"}
 )
 
-// goList runs `go list` from the module root and returns one line per
-// package.
-func goList(t *testing.T, template string, patterns ...string) []string {
+// pkg is what `go list -json` says of a package.
+type pkg struct {
+	ImportPath                string
+	Deps, Imports             []string
+	TestImports, XTestImports []string
+}
+
+// listPackages runs `go list -json` from the module root.
+func listPackages(t *testing.T, patterns ...string) []pkg {
 	t.Helper()
-	args := append([]string{"list", "-f", template}, patterns...)
-	cmd := exec.Command("go", args...)
+	cmd := exec.Command("go", append([]string{"list", "-json"}, patterns...)...)
 	cmd.Dir = ".."
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		msg := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			msg = string(ee.Stderr)
-		}
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, msg)
+		t.Fatalf("go list -json %s: %v\n%s", strings.Join(patterns, " "), err, stderr.String())
 	}
-	return strings.Split(strings.TrimSpace(string(out)), "\n")
+	var pkgs []pkg
+	for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatalf("go list -json: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
 }
 
 func full(pkgs []string) []string {
@@ -57,17 +70,16 @@ func full(pkgs []string) []string {
 // package.
 func TestSidesMeetOnlyInProtocol(t *testing.T) {
 	check := func(from, banned []string, side, other string) {
-		lines := goList(t, `{{.ImportPath}} {{join .Deps " "}}`, full(from)...)
-		if len(lines) != len(from) {
-			t.Fatalf("go list printed %d lines for %d %s packages", len(lines), len(from), side)
+		pkgs := listPackages(t, full(from)...)
+		if len(pkgs) != len(from) {
+			t.Fatalf("go list described %d packages for %d %s packages", len(pkgs), len(from), side)
 		}
-		for _, line := range lines {
-			fields := strings.Fields(line)
-			for _, dep := range fields[1:] {
+		for _, p := range pkgs {
+			for _, dep := range p.Deps {
 				for _, b := range full(banned) {
 					if dep == b || strings.HasPrefix(dep, b+"/") {
 						t.Errorf("%s package %s depends on %s package %s: the two sides meet only in sync/protocol",
-							side, strings.TrimPrefix(fields[0], module), other, strings.TrimPrefix(dep, module))
+							side, strings.TrimPrefix(p.ImportPath, module), other, strings.TrimPrefix(dep, module))
 					}
 				}
 			}
@@ -139,13 +151,10 @@ func TestDaemonDocSaysWhoImportsIt(t *testing.T) {
 	slices.Sort(named)
 
 	var actual []string
-	for _, line := range goList(t, `{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`, "./...") {
-		fields := strings.Fields(line)
-		if len(fields) == 0 || fields[0] == module+"daemon" {
-			continue
-		}
-		if slices.Contains(fields[1:], module+"daemon") {
-			actual = append(actual, strings.TrimPrefix(fields[0], module))
+	for _, p := range listPackages(t, "./...") {
+		imports := slices.Concat(p.Imports, p.TestImports, p.XTestImports)
+		if p.ImportPath != module+"daemon" && slices.Contains(imports, module+"daemon") {
+			actual = append(actual, strings.TrimPrefix(p.ImportPath, module))
 		}
 	}
 	slices.Sort(actual)

@@ -503,33 +503,17 @@ func (h *HQ) serve(ctx context.Context, ln net.Listener, ready func()) error {
 	return errors.Join(runErr, shutErr)
 }
 
-func (h *HQ) mqttClient() *mqtt.Client {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.client
-}
+func (h *HQ) mqttClient() *mqtt.Client { return guarded(&h.mu, &h.client) }
 
 // Store returns HQ's store (nil before Open).
-func (h *HQ) Store() *badgerstore.Store {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.store
-}
+func (h *HQ) Store() *badgerstore.Store { return guarded(&h.mu, &h.store) }
 
 // Publisher returns the publisher (nil before Open, and without a signing
 // key or a broker).
-func (h *HQ) Publisher() *publish.Publisher {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.pub
-}
+func (h *HQ) Publisher() *publish.Publisher { return guarded(&h.mu, &h.pub) }
 
 // Server returns HQ's server (nil before Open).
-func (h *HQ) Server() *hqserver.Server {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.srv
-}
+func (h *HQ) Server() *hqserver.Server { return guarded(&h.mu, &h.srv) }
 
 // URL returns the base URL Run serves on ("" before it listens):
 // https:// or, without TLS, http://.

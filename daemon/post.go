@@ -342,11 +342,7 @@ func (r *postRun) startAPI(ob *outbox.Outbox, led *ledger.Ledger) error {
 	return nil
 }
 
-func (p *Post) mqttClient() *mqtt.Client {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.client
-}
+func (p *Post) mqttClient() *mqtt.Client { return guarded(&p.mu, &p.client) }
 
 // startLink builds the replica applier, the MQTT client, the snapshot
 // fetcher and the agent, and starts connecting (in the background: a
@@ -590,11 +586,7 @@ func (p *Post) listNames() []string {
 }
 
 // Store returns the post's store (nil before Run opened it).
-func (p *Post) Store() *badgerstore.Store {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.store
-}
+func (p *Post) Store() *badgerstore.Store { return guarded(&p.mu, &p.store) }
 
 // Screen screens one traveller against the current index.
 func (p *Post) Screen(q *engine.Query) ([]engine.Hit, error) {
@@ -630,19 +622,11 @@ func (p *Post) SyncStatus() (agent.Status, bool) {
 }
 
 // Outbox returns the post's outbox (nil before Run opened it).
-func (p *Post) Outbox() *outbox.Outbox {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.ob
-}
+func (p *Post) Outbox() *outbox.Outbox { return guarded(&p.mu, &p.ob) }
 
 // Ledger returns the post's ledger of screenings and hits (nil before Run
 // opened it).
-func (p *Post) Ledger() *ledger.Ledger {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.ledger
-}
+func (p *Post) Ledger() *ledger.Ledger { return guarded(&p.mu, &p.ledger) }
 
 // ScreenAndRecord screens one traveller and records the screening in the
 // ledger (with its hit, and the hit's outbox record for HQ, in one
@@ -692,8 +676,4 @@ func checkDataDir(dir string) error {
 
 // APIAddr returns the address the local API listens on ("" when off or
 // before Run bound it).
-func (p *Post) APIAddr() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.apiAddr
-}
+func (p *Post) APIAddr() string { return guarded(&p.mu, &p.apiAddr) }
