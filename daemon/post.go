@@ -68,6 +68,7 @@ type Post struct {
 	ob      *outbox.Outbox
 	agent   *agent.Agent
 	client  *mqtt.Client
+	fetcher *snapshot.Fetcher
 	ledger  *ledger.Ledger
 	apiAddr string
 
@@ -245,6 +246,9 @@ func (r *postRun) shutdown(flush bool) {
 		}
 		ccancel()
 	}
+	if f := guarded(&r.p.mu, &r.p.fetcher); f != nil {
+		f.CloseIdleConnections()
+	}
 }
 
 // startHousekeeping starts the index rebuilds after list changes and the
@@ -421,7 +425,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 		return nil, err
 	}
 	p.mu.Lock()
-	p.client, p.agent = client, ag
+	p.client, p.agent, p.fetcher = client, ag, fetcher
 	p.mu.Unlock()
 	return ag, nil
 }

@@ -315,6 +315,10 @@ func (f *Fetcher) Fetch(ctx context.Context, head protocol.Head, dir string) (pa
 	return final, nil
 }
 
+// CloseIdleConnections closes the connections to HQ that no fetch is
+// using (a stopping post leaves none open behind it).
+func (f *Fetcher) CloseIdleConnections() { f.http.CloseIdleConnections() }
+
 func (f *Fetcher) claim(path string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()

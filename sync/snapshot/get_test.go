@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,5 +146,37 @@ func TestGetRefuses(t *testing.T) {
 	var cv *tls.CertificateVerificationError
 	if !errors.As(err, &cv) || w.count() != 0 || s.requests() != 0 {
 		t.Errorf("untrusted server: err %v after %d waits and %d requests; want a verification error, none", err, w.count(), s.requests())
+	}
+}
+
+// TestCloseIdleConnections: after the fetcher closes its idle
+// connections, HQ's server sees its connection closed (a stopping post
+// leaves none open, and HQ's graceful stop need not wait for it).
+func TestCloseIdleConnections(t *testing.T) {
+	p := newPKI(t)
+	closed := make(chan struct{}, 1)
+	s := &snapServer{body: deltaBody, behave: serveAll}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r) }))
+	s.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: p.clientCAs}
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			select {
+			case closed <- struct{}{}:
+			default:
+			}
+		}
+	}
+	s.EnableHTTP2 = true
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	f := newFetcher(t, p, s, &waits{}, nil)
+	if _, err := f.Get(t.Context(), deltaURL(s), 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	f.CloseIdleConnections()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server's connection is still open 10 s after CloseIdleConnections")
 	}
 }

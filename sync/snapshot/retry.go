@@ -157,6 +157,15 @@ func (h *headerTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// CloseIdleConnections closes the idle connections of the transport
+// underneath (http.Client.CloseIdleConnections reaches it only through
+// this method).
+func (h *headerTimeout) CloseIdleConnections() {
+	if c, ok := h.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 type cancelOnClose struct {
 	io.ReadCloser
 	cancel context.CancelCauseFunc
