@@ -1,0 +1,64 @@
+package testkit
+
+import (
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestCheckForRunsEachUntilTrue(t *testing.T) {
+	var n atomic.Int32
+	CheckFor(t, 5*time.Second, "three rounds", True(func() bool { return n.Load() >= 3 }),
+		Each(func() { n.Add(1) }), Every(time.Millisecond))
+	if got := n.Load(); got != 3 {
+		t.Fatalf("Each ran %d times, want 3", got)
+	}
+}
+
+// recorder is a testing.TB that records Fatalf instead of stopping.
+type recorder struct {
+	testing.TB
+	failed string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failed = format
+	panic(r)
+}
+
+func TestCheckForFailsAfterTotal(t *testing.T) {
+	r := &recorder{TB: t}
+	func() {
+		defer func() {
+			if p := recover(); p != nil && p != r {
+				panic(p)
+			}
+		}()
+		CheckFor(r, 20*time.Millisecond, "never", func() error { return errors.New("still no") })
+	}()
+	if r.failed == "" {
+		t.Fatal("CheckFor did not fail on a condition that never holds")
+	}
+}
+
+func TestNoLeak(t *testing.T) {
+	base := Goroutines()
+	stop := make(chan struct{})
+	go func() { <-stop }()
+	r := &recorder{TB: t}
+	func() {
+		defer func() {
+			if p := recover(); p != nil && p != r {
+				panic(p)
+			}
+		}()
+		NoLeak(r, base, 20*time.Millisecond)
+	}()
+	if r.failed == "" {
+		t.Fatal("NoLeak did not see the running goroutine")
+	}
+	close(stop)
+	NoLeak(t, base, 5*time.Second)
+}
