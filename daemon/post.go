@@ -24,6 +24,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/service"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/sync/agent"
 	"github.com/watchpost/watchpost/sync/mqtt"
@@ -43,7 +44,7 @@ type PostOptions struct {
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Clock; nil means the system clock.
-	Clock outbox.Clock
+	Clock clock.Clock
 	// MQTT, if set, adjusts the MQTT options built from the configuration
 	// (the demo and tests shorten the timeouts).
 	MQTT func(*mqtt.Options)
@@ -84,7 +85,7 @@ func NewPost(cfg *config.Config, opts PostOptions) (*Post, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Clock == nil {
-		opts.Clock = outbox.SystemClock{}
+		opts.Clock = clock.System{}
 	}
 	if opts.RebuildDelay <= 0 {
 		opts.RebuildDelay = time.Second
@@ -250,7 +251,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		}
 		apiSrv, err = api.New(api.Options{
 			Addr: cfg.API.Listen, Tokens: tokens, Screener: p, Ledger: apiLedger{led},
-			Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With("component", "api"), Now: p.opts.Clock.Now,
+			Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With("component", "api"), Clock: p.opts.Clock,
 		})
 		if err != nil {
 			return service.WithExitCode(cmdline.ExitConfig, fmt.Errorf("api: %w", err))
@@ -305,7 +306,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 	}
 	app, err := replica.New(replica.FromBadger(st), replica.Config{
 		Keys: keys, Lists: cfg.Lists, Logger: p.log.With("component", "replica"),
-		Clock: p.opts.Clock.Now,
+		Clock: p.opts.Clock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("replica: %w", err)

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/mrz"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -246,9 +247,9 @@ type Options struct {
 	Metrics *Metrics
 	// Logger for request and error lines (slog.Default() when nil).
 	Logger *slog.Logger
-	// Now is the clock for ScreenedAt, DecidedAt and MRZ dates (time.Now
-	// when nil).
-	Now func() time.Time
+	// Clock is the clock for ScreenedAt, DecidedAt and MRZ dates
+	// (clock.System when nil).
+	Clock clock.Clock
 }
 
 // Server is the local HTTP API. Build it with New, then Listen and Serve
@@ -260,7 +261,7 @@ type Server struct {
 	readiness Readiness
 	metrics   *Metrics
 	log       *slog.Logger
-	now       func() time.Time
+	clock     clock.Clock
 	mrz       mrz.Parser
 	addr      string
 	tokens    []tokenHash
@@ -308,7 +309,7 @@ func New(opts Options) (*Server, error) {
 		readiness: opts.Readiness,
 		metrics:   opts.Metrics,
 		log:       opts.Logger,
-		now:       opts.Now,
+		clock:     opts.Clock,
 		addr:      addr,
 	}
 	seen := make(map[string]bool, len(opts.Tokens))
@@ -335,10 +336,8 @@ func New(opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	s.mrz.Now = s.now
+	s.clock = clock.OrSystem(s.clock)
+	s.mrz.Clock = s.clock
 	s.metricsHandler = s.metrics.handler(s.log)
 	s.handler = s.buildRoutes()
 	return s, nil

@@ -19,6 +19,7 @@ import (
 
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -186,7 +187,7 @@ func newTestPost(t *testing.T, edit func(*Options)) *testPost {
 	opts := Options{
 		Screener: &fakeScreener{}, Ledger: p.ledger, Status: p.status, Readiness: p.ready,
 		Logger: slog.New(slog.NewJSONHandler(lockedWriter{&logMu, p.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:    func() time.Time { return testNow },
+		Clock:  clocktest.NewAt(testNow),
 	}
 	if edit != nil {
 		edit(&opts)

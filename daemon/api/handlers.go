@@ -104,7 +104,7 @@ func (s *Server) handleScreen(w http.ResponseWriter, r *http.Request, actor stri
 		return
 	}
 	rec, err := s.ledger.Record(context.WithoutCancel(r.Context()), Screening{
-		Source: SourceAPI, Actor: actor, Traveller: res.Traveller, Hits: res.Hits, ScreenedAt: s.now(),
+		Source: SourceAPI, Actor: actor, Traveller: res.Traveller, Hits: res.Hits, ScreenedAt: s.clock.Now(),
 	})
 	if err != nil {
 		s.log.Warn("API: screening not recorded", "route", "/v1/screen", "err", err)
@@ -284,7 +284,7 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request, actor st
 	}
 	ctx := context.WithoutCancel(r.Context())
 	status := http.StatusOK
-	at := s.now()
+	at := s.clock.Now()
 	for i := range res.Results {
 		out := &res.Results[i]
 		if out.Error != "" {
@@ -414,7 +414,7 @@ func (s *Server) handleDisposition(w http.ResponseWriter, r *http.Request, actor
 	}
 	id := r.PathValue("id")
 	h, err := s.ledger.Dispose(context.WithoutCancel(r.Context()), id, Disposition{
-		Decision: req.Decision, Officer: req.Officer, Note: req.Note, Actor: actor, DecidedAt: s.now(),
+		Decision: req.Decision, Officer: req.Officer, Note: req.Note, Actor: actor, DecidedAt: s.clock.Now(),
 	})
 	if err != nil {
 		s.storeError(w, "hit "+strconv.Quote(id), err)

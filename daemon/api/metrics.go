@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock"
 )
 
 // latencyBuckets are the upper bounds, in seconds, of the latency
@@ -69,7 +70,7 @@ func NewMetrics() *Metrics {
 	m := &Metrics{
 		reg:    prometheus.NewRegistry(),
 		routes: map[string]*routeMetrics{},
-		lists:  &listAges{now: time.Now, at: map[string]time.Time{}},
+		lists:  &listAges{clock: clock.System{}, at: map[string]time.Time{}},
 	}
 	screens := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "watchpost_screens_total", Help: "Travellers screened, by source (api, manifest).",
@@ -220,9 +221,9 @@ func (r *routeMetrics) observe(code int, d time.Duration) {
 // listAges is the list_age_seconds collector: the age of each loaded list,
 // computed at scrape time from when its loaded version was made.
 type listAges struct {
-	now func() time.Time
-	mu  sync.Mutex
-	at  map[string]time.Time
+	clock clock.Clock
+	mu    sync.Mutex
+	at    map[string]time.Time
 }
 
 var listAgeDesc = prometheus.NewDesc("watchpost_list_age_seconds", "Age of the loaded version of each list.", []string{"list"}, nil)
@@ -230,7 +231,7 @@ var listAgeDesc = prometheus.NewDesc("watchpost_list_age_seconds", "Age of the l
 func (l *listAges) Describe(ch chan<- *prometheus.Desc) { ch <- listAgeDesc }
 
 func (l *listAges) Collect(ch chan<- prometheus.Metric) {
-	now := l.now()
+	now := l.clock.Now()
 	l.mu.Lock()
 	ms := make([]prometheus.Metric, 0, len(l.at))
 	for list, at := range l.at {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 )
 
 // metricLine matches one sample line of the text exposition format.
@@ -28,7 +29,7 @@ func TestMetrics(t *testing.T) {
 	body, _ := manifest(t, 5)
 	p.do(t, http.MethodPost, "/v1/manifests", "text/plain", body)
 	m := p.Metrics()
-	m.lists.now = func() time.Time { return testNow }
+	m.lists.clock = clocktest.NewAt(testNow)
 	m.SetOutboxDepth(17)
 	m.SetLinkUp(true)
 	m.SetListImported("un", testNow.Add(-90*time.Minute))

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/daemon/paths"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -516,7 +517,7 @@ func TestTLSFiles(t *testing.T) {
 	writeFile(t, path, "post_id: p1\nhq:\n  ca_file: ca.pem\n  cert_file: post.crt\n  key_file: post.key\n", 0o644)
 
 	at := func(now time.Time) string {
-		_, problems := Check(path, Options{Now: func() time.Time { return now }})
+		_, problems := Check(path, Options{Clock: clocktest.NewAt(now)})
 		return errors.Join(toErrs(problems)...).Error()
 	}
 	if got := at(now); !strings.Contains(got, "hq.cert_file: warning: "+filepath.Join(dir, "post.crt")+" expires on 2026-06-11") {

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/watchpost/watchpost/daemon/paths"
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/sync/mqtt"
 )
@@ -102,8 +103,8 @@ type Options struct {
 	// names (key set, TLS, password, tokens): for a configuration written
 	// for another machine, or the annotated example.
 	SkipFiles bool
-	// Now is the clock for certificate expiry; time.Now when nil.
-	Now func() time.Time
+	// Clock is the clock for certificate expiry; clock.System when nil.
+	Clock clock.Clock
 }
 
 // Problem is one thing wrong with a configuration. It is an error.
@@ -204,9 +205,7 @@ func Parse(name string, data []byte, opts Options) (*Config, []Problem) {
 	}
 	l := &loader{opts: opts, env: env, file: name, cfg: defaults(env)}
 	l.cfg.file = name
-	if opts.Now == nil {
-		l.opts.Now = time.Now
-	}
+	l.opts.Clock = clock.OrSystem(opts.Clock)
 	if name != "" && !l.decodeFile(data) {
 		// The file could not be read as a mapping: checking the rest
 		// would only add noise about keys that are in it.

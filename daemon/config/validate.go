@@ -172,7 +172,7 @@ func (l *loader) checkExpiry(key, file string, cert *x509.Certificate) {
 	if cert == nil {
 		return
 	}
-	now := l.opts.Now()
+	now := l.opts.Clock.Now()
 	switch {
 	case now.After(cert.NotAfter):
 		l.errorf(key, "%s expired on %s", file, cert.NotAfter.UTC().Format(time.DateOnly))

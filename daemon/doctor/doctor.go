@@ -25,6 +25,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/paths"
 	"github.com/watchpost/watchpost/daemon/service"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock"
 )
 
 // Result is the outcome of one check.
@@ -109,8 +110,9 @@ type Doctor struct {
 	// Env reads environment variables for the configuration (os.Getenv in
 	// the command); nil reads none.
 	Env func(string) string
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
+	// Clock is the clock; clock.System when nil. One reading of it is
+	// the "now" of the whole report.
+	Clock clock.Clock
 	// APIBase is the running post's API ("http://127.0.0.1:8640"); when
 	// empty it is derived from api.listen.
 	APIBase string
@@ -135,7 +137,8 @@ type Doctor struct {
 type run struct {
 	d      *Doctor
 	r      *Report
-	now    time.Time
+	clock  clock.Clock
+	now    time.Time // one reading of clock for the whole report
 	cfg    *config.Config
 	path   string
 	data   string // data directory
@@ -159,11 +162,8 @@ func (d *Doctor) Run(ctx context.Context) *Report {
 	if x.path == "" {
 		x.path = paths.DefaultConfigFile()
 	}
-	if d.Now == nil {
-		x.now = time.Now()
-	} else {
-		x.now = d.Now()
-	}
+	x.clock = clock.OrSystem(d.Clock)
+	x.now = x.clock.Now()
 	defer func() {
 		if x.st != nil {
 			if err := x.st.Close(); err != nil {
@@ -187,8 +187,7 @@ func (d *Doctor) Run(ctx context.Context) *Report {
 }
 
 func (x *run) checkConfig() {
-	now := x.now
-	cfg, problems := config.Check(x.path, config.Options{Env: x.d.Env, Now: func() time.Time { return now }})
+	cfg, problems := config.Check(x.path, config.Options{Env: x.d.Env, Clock: x.clock})
 	x.cfg = cfg
 	if len(problems) == 0 {
 		x.r.add("config", OK, "%s is valid", x.path)

@@ -22,6 +22,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/daemon/service"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -363,7 +364,7 @@ func TestOldList(t *testing.T) {
 	f := newFixture(t)
 	f.importList(t, time.Now())
 	d := f.doctor(t)
-	d.Now = func() time.Time { return time.Now().Add(72 * time.Hour) }
+	d.Clock = clocktest.NewAt(time.Now().Add(72 * time.Hour))
 	rep := d.Run(context.Background())
 	want(t, rep, "lists", Warn, "older than 48h")
 }

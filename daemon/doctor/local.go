@@ -324,8 +324,7 @@ func (x *run) listsFromStore() []head {
 	// applier, which needs the key set and the configured lists.
 	byName := map[string]replica.ListStatus{}
 	if x.cfg.HQ.KeySet != nil && len(x.cfg.Lists) > 0 {
-		now := x.now
-		a, err := replica.New(replica.FromBadger(x.st), replica.Config{Keys: x.cfg.HQ.KeySet, Lists: x.cfg.Lists, Clock: func() time.Time { return now }})
+		a, err := replica.New(replica.FromBadger(x.st), replica.Config{Keys: x.cfg.HQ.KeySet, Lists: x.cfg.Lists, Clock: x.clock})
 		if err == nil {
 			if sts, err := a.Statuses(); err == nil {
 				for _, s := range sts {

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/paxlst"
-	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 )
 
 // ledger is a Processor that records into a real Badger store, the way the
@@ -127,14 +127,14 @@ func (l *ledger) screenings(t *testing.T) int {
 
 type fixture struct {
 	dir   string
-	clock *outboxtest.FakeClock
+	clock *clocktest.Clock
 	proc  *ledger
 	in    *Intake
 }
 
 func newFixture(t *testing.T, mod ...func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{dir: t.TempDir(), clock: outboxtest.NewFakeClockAt(time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC))}
+	f := &fixture{dir: t.TempDir(), clock: clocktest.NewAt(time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC))}
 	f.proc = openLedger(t, t.TempDir())
 	f.in = f.newIntake(t, mod...)
 	return f

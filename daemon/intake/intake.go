@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/clock"
 )
 
 // Defaults of Options.
@@ -153,8 +155,8 @@ type Options struct {
 	// number skipped is in the result. Off by default: done/ then means
 	// the whole file was screened.
 	Lenient bool
-	// Clock is the time source (SystemClock when nil).
-	Clock Clock
+	// Clock is the time source (clock.System when nil).
+	Clock clock.Clock
 	// Logger receives the intake's logs (discarded when nil).
 	Logger *slog.Logger
 }
@@ -168,7 +170,7 @@ type Intake struct {
 	interval  time.Duration
 	maxSize   int64
 	lenient   bool
-	clock     Clock
+	clock     clock.Clock
 	log       *slog.Logger
 
 	mu   sync.Mutex // held for a whole scan
@@ -212,7 +214,7 @@ func New(opts Options) (*Intake, error) {
 		seen:      map[string]observation{},
 	}
 	if in.clock == nil {
-		in.clock = SystemClock{}
+		in.clock = clock.System{}
 	}
 	if in.log == nil {
 		in.log = slog.New(slog.DiscardHandler)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/sync/outbox"
-	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 )
 
 // testKey is a batch key shaped like the intake's File.ID.
@@ -24,7 +24,7 @@ const testKey = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0
 
 func newEnvMem(t testing.TB, memTable int64) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir(), clock: outboxtest.NewFakeClock(), memTable: memTable}
+	e := &env{dir: t.TempDir(), clock: clocktest.New(), memTable: memTable}
 	e.opts = Options{Post: testPost, Clock: e.clock}
 	e.open(t)
 	return e

@@ -10,9 +10,9 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
-	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -34,7 +34,7 @@ func checkFor(t testing.TB, total time.Duration, what string, cond func() bool) 
 // a real outbox over the same store.
 type env struct {
 	dir   string
-	clock *outboxtest.FakeClock
+	clock *clocktest.Clock
 	store *badgerstore.Store
 	ob    *outbox.Outbox
 	l     *Ledger
@@ -46,7 +46,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir(), clock: outboxtest.NewFakeClock()}
+	e := &env{dir: t.TempDir(), clock: clocktest.New()}
 	e.opts = Options{Post: testPost, Clock: e.clock}
 	e.open(t)
 	return e

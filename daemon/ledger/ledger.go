@@ -13,6 +13,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -86,17 +87,12 @@ var (
 	ErrSchemaTooNew = errors.New("ledger schema is newer than this program")
 )
 
-// Clock is the ledger's time source: recording times, retention and the
-// purge loop. It is the outbox's clock interface, so one clock (a fake one
-// in tests) drives both.
-type Clock = outbox.Clock
-
 // Options configure a Ledger.
 type Options struct {
 	// Post is the post id put in the reports for HQ. Required.
 	Post string
-	// Clock (outbox.SystemClock when nil).
-	Clock Clock
+	// Clock (clock.System when nil): recording times, retention and the purge loop.
+	Clock clock.Clock
 	// Retention is how long a non-hit screening's row is kept
 	// (DefaultRetention when 0).
 	Retention time.Duration
@@ -218,7 +214,7 @@ type Ledger struct {
 	recs  *badgerstore.Records
 	ob    *outbox.Outbox
 	opts  Options
-	clock Clock
+	clock clock.Clock
 	log   *slog.Logger
 
 	// mu serialises the read-modify-write transactions (Dispose, Purge):
@@ -256,7 +252,7 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 		return nil, errors.New("ledger open: no post id")
 	}
 	if opts.Clock == nil {
-		opts.Clock = outbox.SystemClock{}
+		opts.Clock = clock.System{}
 	}
 	if opts.Retention == 0 {
 		opts.Retention = DefaultRetention

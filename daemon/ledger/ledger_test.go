@@ -474,13 +474,13 @@ func TestRunPurge(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.l.RunPurge(ctx, time.Hour) }()
-	checkFor(t, 5*time.Second, "the purge loop to wait", func() bool { return e.clock.Timers() == 1 })
+	checkFor(t, 5*time.Second, "the purge loop to wait", func() bool { return e.clock.Waiters() == 1 })
 	if st := e.l.Stats(); st.PurgedScreenings != 0 {
 		t.Fatalf("purged too early: %+v", st)
 	}
 	for i := 0; i < 24; i++ {
 		e.clock.Advance(time.Hour)
-		checkFor(t, 5*time.Second, "the purge loop to wait again", func() bool { return e.clock.Timers() == 1 })
+		checkFor(t, 5*time.Second, "the purge loop to wait again", func() bool { return e.clock.Waiters() == 1 })
 	}
 	if st := e.l.Stats(); st.PurgedScreenings != 1 {
 		t.Fatalf("after 24 h: %+v, want the non-hit purged", st)

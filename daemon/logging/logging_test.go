@@ -8,19 +8,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 )
-
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time          { return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
 
 func TestRateLimit(t *testing.T) {
 	var buf bytes.Buffer
-	clk := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := clocktest.NewAt(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	inner, _ := NewJournal(&buf, FormatText, slog.LevelInfo)
-	log := slog.New(RateLimit(inner, 10*time.Second, clk.Now))
+	log := slog.New(RateLimit(inner, 10*time.Second, clk))
 	comp := log.With("system", "sync") // derived loggers share the limit
 
 	log.Warn("HQ unreachable", "err", "e1")
@@ -49,8 +45,8 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestRateLimitForgetsOldKeys(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(0, 0)}
-	h := RateLimit(slog.DiscardHandler, time.Second, clk.Now).(*rateLimited)
+	clk := clocktest.NewAt(time.Unix(0, 0))
+	h := RateLimit(slog.DiscardHandler, time.Second, clk).(*rateLimited)
 	for i := 0; i < 3*maxTracked; i++ {
 		h.l.admit(rateKey{slog.LevelInfo, fmt.Sprint(i)})
 		clk.Advance(time.Second)

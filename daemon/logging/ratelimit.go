@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/clock"
 )
 
 // KeySuppressed is the attribute a rate-limited message carries when
@@ -25,13 +27,10 @@ const maxTracked = 1024
 // most once per window. The first occurrence after a window in which
 // repeats were dropped carries suppressed=N. Attributes do not count, so
 // "HQ unreachable" with a changing error is still one message; handlers
-// derived with WithAttrs or WithGroup share the limit. now is the clock
-// (time.Now when nil); tests pass a fake one.
-func RateLimit(h slog.Handler, window time.Duration, now func() time.Time) slog.Handler {
-	if now == nil {
-		now = time.Now
-	}
-	return &rateLimited{inner: h, l: &limiter{window: window, now: now, seen: map[rateKey]*rateEntry{}}}
+// derived with WithAttrs or WithGroup share the limit. clk is the clock
+// (clock.System when nil).
+func RateLimit(h slog.Handler, window time.Duration, clk clock.Clock) slog.Handler {
+	return &rateLimited{inner: h, l: &limiter{window: window, clock: clock.OrSystem(clk), seen: map[rateKey]*rateEntry{}}}
 }
 
 type rateKey struct {
@@ -47,7 +46,7 @@ type rateEntry struct {
 type limiter struct {
 	mu     sync.Mutex
 	window time.Duration
-	now    func() time.Time
+	clock  clock.Clock
 	seen   map[rateKey]*rateEntry
 }
 
@@ -56,7 +55,7 @@ type limiter struct {
 func (l *limiter) admit(k rateKey) (bool, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t := l.now()
+	t := l.clock.Now()
 	e := l.seen[k]
 	if e != nil && t.Sub(e.written) < l.window {
 		e.suppressed++

@@ -17,6 +17,7 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/ristretto/v2/z"
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock"
 )
 
 // Log attribute keys, fixed so that log queries do not depend on call sites.
@@ -103,6 +104,9 @@ type Options struct {
 	// DefaultEncryptionKeyRotation (10 days) when 0. Ignored without
 	// EncryptionKey.
 	EncryptionKeyRotation time.Duration
+
+	// Clock stamps ListInfo.ImportedAt; clock.System when nil.
+	Clock clock.Clock
 }
 
 // Errors callers may test for with errors.Is.
@@ -136,8 +140,9 @@ var (
 // Store is a Badger-backed watchlist store. Its methods are safe for
 // concurrent use; writes of one list are serialised.
 type Store struct {
-	db  *badger.DB
-	log *slog.Logger
+	db    *badger.DB
+	log   *slog.Logger
+	clock clock.Clock
 
 	life   sync.RWMutex // held shared by every operation, exclusively by Close
 	closed bool
@@ -263,6 +268,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	s := &Store{
 		db:    db,
 		log:   log.With(LogKeyComponent, logComponentStore),
+		clock: clock.OrSystem(opts.Clock),
 		locks: make(map[string]*sync.Mutex),
 	}
 	if err := s.migrate(migrations); err != nil {

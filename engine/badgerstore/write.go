@@ -41,9 +41,6 @@ const ctxCheckEvery = 1024
 // maxVlogGCRounds bounds the value-log GC loop after a write.
 const maxVlogGCRounds = 8
 
-// now is the clock for ListInfo.ImportedAt.
-var now = func() time.Time { return time.Now().UTC() }
-
 // ReplaceEntries atomically replaces the names list meta.Name with the
 // entries src emits; the new version is the previous one plus 1 (1 for a
 // new list). If src or emit fails, or ctx ends, the list is unchanged and
@@ -190,7 +187,7 @@ func (s *Store) replace(ctx context.Context, meta ListMeta, kind engine.ListKind
 		Format:     meta.Format,
 		Hash:       hash.String(),
 		Entries:    count,
-		ImportedAt: now(),
+		ImportedAt: s.clock.Now().UTC(),
 		Action:     meta.Action,
 		Replica:    meta.Replica,
 	}
@@ -743,7 +740,7 @@ func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint
 	info.Version = next
 	info.Hash = h.String()
 	info.Entries = count
-	info.ImportedAt = now()
+	info.ImportedAt = s.clock.Now().UTC()
 	for _, o := range opts {
 		o(&info)
 	}

@@ -10,13 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 )
 
 // testNow is the clock of every test: the shared cases' two-digit years
 // read as their sources assert for any "now" from 2021 to 2031.
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-var testParser = Parser{Now: func() time.Time { return testNow }}
+var testParser = Parser{Clock: clocktest.NewAt(testNow)}
 
 // mrzCase is one line of mrz_cases.jsonl (see testdata/PROVENANCE.txt).
 type mrzCase struct {

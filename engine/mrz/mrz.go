@@ -79,9 +79,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock"
 )
 
 // Format is an MRZ layout.
@@ -179,10 +179,10 @@ func (e *FormatError) Error() string {
 }
 
 // Parser parses MRZs against a clock, which decides the century of two-digit
-// years. The zero Parser uses time.Now.
+// years. The zero Parser uses the system clock.
 type Parser struct {
-	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
+	// Clock gives the current time; nil means clock.System.
+	Clock clock.Clock
 }
 
 var defaultParser Parser

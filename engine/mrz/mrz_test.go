@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 )
 
 // ICAO Doc 9303 specimens (Part 4, 5, 6 Appendix A).
@@ -238,7 +239,7 @@ func TestParseAll(t *testing.T) {
 
 func TestCentury(t *testing.T) {
 	at := func(y int, m time.Month, d int) Parser {
-		return Parser{Now: func() time.Time { return time.Date(y, m, d, 10, 0, 0, 0, time.UTC) }}
+		return Parser{Clock: clocktest.NewAt(time.Date(y, m, d, 10, 0, 0, 0, time.UTC))}
 	}
 	td3 := func(birth, expiry string) []string {
 		return seal(with(with(td3Specimen, 1, 14, birth), 1, 22, expiry)...)

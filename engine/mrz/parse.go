@@ -172,8 +172,8 @@ type state struct {
 }
 
 func (p *Parser) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
+	if p.Clock != nil {
+		return p.Clock.Now()
 	}
 	return time.Now()
 }

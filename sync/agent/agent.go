@@ -47,6 +47,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -126,8 +127,8 @@ type Config struct {
 	// (fetching deltas or the snapshot); the worker retries.
 	OnCatchUpError func(list string, err error)
 
-	// Clock is the agent's time source (outbox.SystemClock when nil).
-	Clock outbox.Clock
+	// Clock is the agent's time source (clock.System when nil).
+	Clock clock.Clock
 	// Logger; nil discards. Payloads are never logged.
 	Logger *slog.Logger
 }
@@ -196,7 +197,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg.RetryMax = max(DefaultRetryMax, cfg.RetryMin)
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = outbox.SystemClock{}
+		cfg.Clock = clock.System{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

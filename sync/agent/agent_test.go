@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
-	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/replica"
 )
@@ -25,7 +25,7 @@ type rig struct {
 	hq     *fake.Client
 	store  *badgerstore.Store
 	ob     *outbox.Outbox
-	clock  *outboxtest.FakeClock
+	clock  *clocktest.Clock
 	signer *protocol.Signer
 	keys   *protocol.KeySet
 	agent  *Agent
@@ -34,7 +34,7 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{broker: fake.NewBroker(), clock: outboxtest.NewFakeClock()}
+	r := &rig{broker: fake.NewBroker(), clock: clocktest.New()}
 	var err error
 	if r.signer, err = protocol.GenerateSigner(rand.Reader); err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func newRig(t *testing.T) *rig {
 	if r.ob, err = outbox.Open(context.Background(), r.store, outbox.Options{Clock: r.clock}); err != nil {
 		t.Fatal(err)
 	}
-	app, err := replica.New(replica.FromBadger(r.store), replica.Config{Keys: r.keys, Lists: []string{"un"}, Clock: r.clock.Now})
+	app, err := replica.New(replica.FromBadger(r.store), replica.Config{Keys: r.keys, Lists: []string{"un"}, Clock: r.clock})
 	if err != nil {
 		t.Fatal(err)
 	}

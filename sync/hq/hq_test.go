@@ -13,6 +13,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/synth"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -77,12 +78,11 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tr.Close(context.Background()) })
-	now := t0
 	r.pub, err = New(Config{
 		Store: st, Signer: signer, Transport: tr,
 		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: filepath.Join(dir, "snapshots"),
 		SnapshotBaseURL: "https://hq.example/snapshots/", DeltaWindow: 3,
-		Clock: func() time.Time { return now }, // fixed: issued-at must still increase
+		Clock: clocktest.NewAt(t0), // never advanced: issued-at must still increase
 	})
 	if err != nil {
 		t.Fatal(err)

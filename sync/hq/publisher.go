@@ -20,6 +20,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -99,8 +100,8 @@ type Config struct {
 	// Epoch is the epoch of a list its first edition creates
 	// (DefaultEpoch when 0). An existing list keeps the epoch in its state.
 	Epoch uint64
-	// Clock is HQ's clock; nil means time.Now.
-	Clock func() time.Time
+	// Clock is HQ's clock; nil means clock.System.
+	Clock clock.Clock
 	// Logger receives one line per published version and head; nil
 	// discards. Errors are returned, not logged.
 	Logger *slog.Logger
@@ -147,9 +148,7 @@ func New(cfg Config) (*Publisher, error) {
 	if cfg.Epoch == 0 {
 		cfg.Epoch = DefaultEpoch
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
+	cfg.Clock = clock.OrSystem(cfg.Clock)
 	cfg.SnapshotBaseURL = strings.TrimSuffix(cfg.SnapshotBaseURL, "/")
 	log := cfg.Logger
 	if log == nil {
@@ -577,7 +576,7 @@ func (p *Publisher) writeSnapshot(ctx context.Context, list string, epoch uint64
 // nextIssued is the issued-at of the next head (and delta) of a list:
 // now in whole seconds, at least one second after the last head.
 func (p *Publisher) nextIssued(st state) time.Time {
-	t := p.cfg.Clock().UTC().Truncate(time.Second)
+	t := p.cfg.Clock.Now().UTC().Truncate(time.Second)
 	if floor := st.HeadIssuedAt.Add(time.Second); t.Before(floor) {
 		t = floor.UTC()
 	}

@@ -105,7 +105,7 @@ func (p *Publisher) AnnounceKey(ctx context.Context, newPub ed25519.PublicKey, n
 	if len(newPub) != ed25519.PublicKeySize {
 		return bad("public key is %d bytes, want %d", len(newPub), ed25519.PublicKeySize)
 	}
-	now := p.cfg.Clock().UTC().Truncate(time.Second)
+	now := p.cfg.Clock.Now().UTC().Truncate(time.Second)
 	if notBefore.IsZero() {
 		notBefore = now
 	}
@@ -233,7 +233,7 @@ func Rotations(ctx context.Context, st *badgerstore.Store) ([]AnnounceResult, er
 // windows stay in the store (a record of what HQ announced) and are not
 // published: posts would refuse them (ErrExpired).
 func (p *Publisher) republishKeys(ctx context.Context) (int, error) {
-	now := p.cfg.Clock()
+	now := p.cfg.Clock.Now()
 	var due []storedRotation
 	err := p.cfg.Store.Records(KeysNamespace).View(ctx, func(tx *badgerstore.RecordsTxn) error {
 		return tx.Iterate(prefixRotation, func(_, value []byte) error {

@@ -5,11 +5,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -22,9 +22,7 @@ type keyRig struct {
 	signer *protocol.Signer
 	broker *fake.Broker
 	tr     *fake.Client
-
-	mu  sync.Mutex
-	now time.Time
+	clock  *clocktest.Clock
 }
 
 func newKeyRig(t *testing.T) *keyRig {
@@ -35,7 +33,7 @@ func newKeyRig(t *testing.T) *keyRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	r := &keyRig{st: st, broker: fake.NewBroker(), now: t0}
+	r := &keyRig{st: st, broker: fake.NewBroker(), clock: clocktest.NewAt(t0)}
 	if r.signer, err = protocol.GenerateSigner(rand.Reader); err != nil {
 		t.Fatal(err)
 	}
@@ -49,18 +47,6 @@ func newKeyRig(t *testing.T) *keyRig {
 		t.Fatal(err)
 	}
 	return r
-}
-
-func (r *keyRig) clock() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.now
-}
-
-func (r *keyRig) advance(d time.Duration) {
-	r.mu.Lock()
-	r.now = r.now.Add(d)
-	r.mu.Unlock()
 }
 
 // TestAnnounceKey: the retained statement is accepted by a post's key set
@@ -109,7 +95,7 @@ func TestAnnounceKey(t *testing.T) {
 	}
 
 	// The same announcement again: the stored statement, unchanged.
-	r.advance(time.Minute)
+	r.clock.Advance(time.Minute)
 	again, err := r.pub.AnnounceKey(ctx, next.Public(), nb, na)
 	if err != nil || !again.Republished || !again.IssuedAt.Equal(t0) {
 		t.Fatalf("announce again: %+v, %v", again, err)
@@ -135,7 +121,7 @@ func TestAnnounceKey(t *testing.T) {
 	// Once the window has ended, it is no longer published.
 	r.broker.Restart()
 	waitConnected(t, r.tr)
-	r.advance(90 * 24 * time.Hour)
+	r.clock.Advance(90 * 24 * time.Hour)
 	if _, err := r.pub.RepublishHeads(ctx); err != nil {
 		t.Fatal(err)
 	}

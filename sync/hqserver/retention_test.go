@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
-	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 )
 
 // TestRetention: Run purges every hour (fake clock) the records older
@@ -25,7 +25,7 @@ func TestRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := openStore(t, t.TempDir())
-	clk := outboxtest.NewFakeClock()
+	clk := clocktest.New()
 	srv, err := New(Config{Store: st, Transport: cli, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
@@ -69,8 +69,8 @@ func TestRetention(t *testing.T) {
 	purges := func(n uint64) {
 		t.Helper()
 		brokertest.WaitFor(t, 10*time.Second, fmt.Sprintf("%d purges", n), func() error {
-			if c := srv.Counts(); c.PurgeRuns != n || clk.Timers() < 1 {
-				return fmt.Errorf("counts %+v, %d timers", c, clk.Timers())
+			if c := srv.Counts(); c.PurgeRuns != n || clk.Waiters() < 1 {
+				return fmt.Errorf("counts %+v, %d timers", c, clk.Waiters())
 			}
 			return nil
 		})
@@ -149,7 +149,7 @@ func TestRetention(t *testing.T) {
 
 // TestRetentionForever: a negative retention keeps a kind forever.
 func TestRetentionForever(t *testing.T) {
-	clk := outboxtest.NewFakeClock()
+	clk := clocktest.New()
 	srv, err := New(Config{Store: openStore(t, t.TempDir()), Clock: clk, Retention: Retention{Hits: -1, Telemetry: time.Hour}})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/outbox"
@@ -73,11 +74,6 @@ const (
 	LogKeyStatus    = "status"
 )
 
-// Clock is HQ's time source for received-at and last-seen times, the ack
-// delay and the head re-sign timer; outbox.SystemClock is the real one.
-// Tests inject a fake and advance it instead of sleeping (STYLE 14).
-type Clock = outbox.Clock
-
 // Config configures a Server.
 type Config struct {
 	// Store is HQ's store (the one sync/hq publishes from); required.
@@ -119,8 +115,8 @@ type Config struct {
 	// (DefaultPurgeInterval when 0). Run purges only with a Transport.
 	Retention     Retention
 	PurgeInterval time.Duration
-	// Clock (outbox.SystemClock when nil).
-	Clock Clock
+	// Clock (clock.System when nil); it drives received-at and last-seen times, the ack delay and the head re-sign timer.
+	Clock clock.Clock
 	// Logger; nil discards. Payloads are never logged above debug.
 	Logger *slog.Logger
 }
@@ -163,7 +159,7 @@ type Server struct {
 	cfg   Config
 	rec   *badgerstore.Records
 	log   *slog.Logger
-	clock Clock
+	clock clock.Clock
 	n     counters
 
 	in   chan incoming // decoded records for the writer
@@ -232,7 +228,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.PurgeInterval = DefaultPurgeInterval
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = outbox.SystemClock{}
+		cfg.Clock = clock.System{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

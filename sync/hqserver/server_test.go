@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/outbox"
-	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 )
@@ -249,7 +249,7 @@ func TestDuplicatesAndMalformed(t *testing.T) {
 // seen, clock offset and the lists' lag against HQ's published version.
 func TestStatusAndPresence(t *testing.T) {
 	forEachBroker(t, func(t *testing.T, url string) {
-		clk := outboxtest.NewFakeClock()
+		clk := clocktest.New()
 		h := startHQ(t, url, Config{Clock: clk})
 		publishList(t, h.store, h.cli, "un", 5)
 		post := newClient(t, url, "watchpost-post-"+testPost, nil)
@@ -369,7 +369,7 @@ func TestHeadTimer(t *testing.T) {
 	}
 	st := openStore(t, t.TempDir())
 	pub := publishList(t, st, cli, "un", 3)
-	clk := outboxtest.NewFakeClock()
+	clk := clocktest.New()
 	srv, err := New(Config{Store: st, Transport: cli, Publisher: pub, Clock: clk, HeadInterval: 6 * time.Hour, HeadRetry: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -399,8 +399,8 @@ func TestHeadTimer(t *testing.T) {
 	runs := func(n uint64) {
 		t.Helper()
 		brokertest.WaitFor(t, 10*time.Second, fmt.Sprintf("%d head runs", n), func() error {
-			if c := srv.Counts(); c.HeadRuns != n || clk.Timers() < 2 {
-				return fmt.Errorf("counts %+v, %d timers", c, clk.Timers())
+			if c := srv.Counts(); c.HeadRuns != n || clk.Waiters() < 2 {
+				return fmt.Errorf("counts %+v, %d timers", c, clk.Waiters())
 			}
 			return nil
 		})
@@ -420,7 +420,7 @@ func TestHeadTimer(t *testing.T) {
 	broker.Down()
 	clk.Advance(6 * time.Hour)
 	brokertest.WaitFor(t, 10*time.Second, "failed run", func() error {
-		if c := srv.Counts(); c.HeadErrors != 1 || clk.Timers() < 2 {
+		if c := srv.Counts(); c.HeadErrors != 1 || clk.Waiters() < 2 {
 			return fmt.Errorf("counts %+v", c)
 		}
 		return nil

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
-	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -21,7 +21,7 @@ const testPost = "post-1"
 
 // checkFor polls cond (advancing the fake clock by step each time, if
 // clk is not nil) until it holds or total real time passed.
-func checkFor(t testing.TB, total time.Duration, what string, clk *outboxtest.FakeClock, step time.Duration, cond func() bool) {
+func checkFor(t testing.TB, total time.Duration, what string, clk *clocktest.Clock, step time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(total)
 	for !cond() {

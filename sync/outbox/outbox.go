@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock"
 )
 
 // Defaults.
@@ -56,8 +57,8 @@ type Options struct {
 	// with the depth at the time. Calls are serialised; it must not call
 	// Put.
 	OnAlarm func(over bool, d Depth)
-	// Clock for CreatedAt and ids (SystemClock when nil).
-	Clock Clock
+	// Clock for CreatedAt and ids (clock.System when nil).
+	Clock clock.Clock
 	// Logger for budget drops and errors that have no caller to return
 	// to; nil discards.
 	Logger *slog.Logger
@@ -81,7 +82,7 @@ type Depth struct {
 type Outbox struct {
 	recs  *badgerstore.Records
 	opts  Options
-	clock Clock
+	clock clock.Clock
 	log   *slog.Logger
 
 	seq  atomic.Uint64 // last sequence number allocated; incremented under mu
@@ -162,7 +163,7 @@ func Open(ctx context.Context, store *badgerstore.Store, opts Options) (*Outbox,
 		opts.ClearBelow = int64(float64(opts.Budget) * DefaultClearFraction)
 	}
 	if opts.Clock == nil {
-		opts.Clock = SystemClock{}
+		opts.Clock = clock.System{}
 	}
 	log := opts.Logger
 	if log == nil {

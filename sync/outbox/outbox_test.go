@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/sync/outbox"
-	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 )
 
 func TestPutValidation(t *testing.T) {
-	clk := outboxtest.NewFakeClock()
+	clk := clocktest.New()
 	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
 	ctx := context.Background()
 	bad := []outbox.Record{

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -58,7 +59,7 @@ type PublisherOptions struct {
 	MaxRate float64
 	// Clock drives back-off, ack timeouts and the rate (the outbox's clock
 	// when nil).
-	Clock Clock
+	Clock clock.Clock
 	// Jitter returns a number in [0, 1) for the back-off jitter
 	// (math/rand/v2 when nil).
 	Jitter func() float64
@@ -98,7 +99,7 @@ type Publisher struct {
 	subscribed bool
 
 	opts  PublisherOptions
-	clock Clock
+	clock clock.Clock
 	log   *slog.Logger
 	hits  string
 	acks  string
@@ -274,7 +275,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		inflight: map[string]*flight{},
 		results:  make(chan pubResult, p.opts.Window),
 	}
-	var timer Timer
+	var timer clock.Timer
 	defer func() {
 		if timer != nil {
 			timer.Stop()

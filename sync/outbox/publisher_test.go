@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
-	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 )
 
 const waitLong = 20 * time.Second
@@ -87,7 +87,7 @@ func TestPubackWithoutAckStaysAndIsResent(t *testing.T) {
 	hq := newHQ(t, connect(t, b, "hq"), testPost)
 	// HQ takes the message (the broker PUBACKs) but its ack never comes.
 	hq.setWithhold(func(_ string, receipt int) bool { return receipt == 1 })
-	clk := outboxtest.NewFakeClock()
+	clk := clocktest.New()
 	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
 	rec := put(t, ob, outbox.KindHit, string(hitPayload(1)))
 	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{AckTimeout: time.Minute})
@@ -147,7 +147,7 @@ func TestUnknownAndBadAcksAreHarmless(t *testing.T) {
 func TestDeliveredAfterLinkReturns(t *testing.T) {
 	b := fake.NewBroker()
 	hq := newHQ(t, connect(t, b, "hq"), testPost)
-	clk := outboxtest.NewFakeClock()
+	clk := clocktest.New()
 	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
 	b.Down()
 	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{BackoffMin: time.Second, BackoffMax: 8 * time.Second})
@@ -251,7 +251,7 @@ func TestLateCommitIsNotSkipped(t *testing.T) {
 func TestMaxRate(t *testing.T) {
 	b := fake.NewBroker()
 	hq := newHQ(t, connect(t, b, "hq"), testPost)
-	clk := outboxtest.NewFakeClock()
+	clk := clocktest.New()
 	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
 	for i := range 5 {
 		put(t, ob, outbox.KindHit, string(hitPayload(i)))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 )
 
 // held is a post at epoch 2, version 100, whose last head (issued at
@@ -127,7 +128,7 @@ func TestDecideHead(t *testing.T) {
 // clock restores updates at once.
 func TestClock(t *testing.T) {
 	s := held()
-	clock := &fakeClock{now: t0}
+	clock := clocktest.NewAt(t0)
 	h := head(2, 101, engine.SetHash{5}, t0)
 	if d, err := DecideHead(s, h, clock.Now()); err != nil || d.Action != HeadFetchDeltas {
 		t.Fatalf("fresh head: %v %v", d, err)

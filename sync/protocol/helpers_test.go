@@ -16,12 +16,6 @@ import (
 // t0 is the fake clock's epoch: all tests run at fixed times.
 var t0 = time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 
-// fakeClock is the injected clock: tests move it with Advance.
-type fakeClock struct{ now time.Time }
-
-func (c *fakeClock) Now() time.Time          { return c.now }
-func (c *fakeClock) Advance(d time.Duration) { c.now = c.now.Add(d) }
-
 // testSigner returns a deterministic signer for seed byte b.
 func testSigner(t testing.TB, b byte) *Signer {
 	t.Helper()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 )
 
 // hqSim is the HQ side of the sequence tests: a list's editions, the
@@ -21,7 +22,7 @@ type hqSim struct {
 	editions []map[string]engine.Entry // editions[v-1] is version v
 	hashes   []engine.SetHash
 	deltas   [][]byte // deltas[v-2] leads from v-1 to v
-	clock    *fakeClock
+	clock    *clocktest.Clock
 }
 
 // newHQ builds editions 1..n of list "un" with random upserts (new and
@@ -32,7 +33,7 @@ func newHQ(t *testing.T, n int, seed uint64) *hqSim {
 	pool := synthEntries(t, seed, 4000)
 	next := 0
 	take := func() engine.Entry { e := pool[next]; next++; return cloneEntry(e) }
-	hq := &hqSim{t: t, signer: testSigner(t, 1), clock: &fakeClock{now: t0}}
+	hq := &hqSim{t: t, signer: testSigner(t, 1), clock: clocktest.NewAt(t0)}
 	first := map[string]engine.Entry{}
 	for range 200 {
 		e := take()

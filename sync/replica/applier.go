@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -41,9 +42,9 @@ type Config struct {
 	// Policy bounds the decision rules; the zero value means
 	// protocol.DefaultPolicy.
 	Policy protocol.Policy
-	// Clock is the post's clock; nil means time.Now. All decisions and
-	// Status use it, so tests are deterministic.
-	Clock func() time.Time
+	// Clock is the post's clock; nil means clock.System. All decisions
+	// and Status use it, so tests are deterministic.
+	Clock clock.Clock
 	// Logger receives what is discarded from the reorder buffer; nil
 	// discards. Errors are returned, not logged.
 	Logger *slog.Logger
@@ -164,9 +165,7 @@ func New(store Store, cfg Config) (*Applier, error) {
 	if cfg.Policy == (protocol.Policy{}) {
 		cfg.Policy = protocol.DefaultPolicy
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
+	cfg.Clock = clock.OrSystem(cfg.Clock)
 	if cfg.ReorderWindow <= 0 {
 		cfg.ReorderWindow = DefaultReorderWindow
 	}
@@ -270,7 +269,7 @@ func (a *Applier) runtime(list, what string) (*listRT, error) {
 // HandleDelta verifies a delta envelope and applies, buffers, drops or
 // rejects it. See the package doc for the error convention.
 func (a *Applier) HandleDelta(ctx context.Context, payload []byte) (Outcome, error) {
-	now := a.cfg.Clock()
+	now := a.cfg.Clock.Now()
 	d, _, err := a.cfg.Keys.OpenDelta(payload, a.floored(now))
 	if err != nil {
 		err = fmt.Errorf("delta of %d bytes: %w", len(payload), err)
@@ -379,7 +378,7 @@ func (a *Applier) apply(ctx context.Context, rt *listRT, v view, d *protocol.Del
 		return nv, fmt.Errorf("delta %q %d/%d->%d applied at store version %d: %w; version %d is marked divergent, a snapshot is needed",
 			d.List, d.Epoch, d.FromVersion, d.ToVersion, info.Version, err, d.ToVersion)
 	}
-	rt.progress(nv, a.cfg.Clock())
+	rt.progress(nv, a.cfg.Clock.Now())
 	return nv, nil
 }
 

@@ -16,7 +16,7 @@ import (
 // the list is stale after the head; an expired head is Rejected and
 // leaves it stale.
 func (a *Applier) HandleHead(ctx context.Context, payload []byte) (Outcome, error) {
-	now := a.cfg.Clock()
+	now := a.cfg.Clock.Now()
 	h, _, err := a.cfg.Keys.OpenHead(payload, a.floored(now))
 	if err != nil {
 		err = fmt.Errorf("head of %d bytes: %w", len(payload), err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/synth"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -23,25 +24,8 @@ import (
 // t0 is the fake clock's start: every test runs at fixed times.
 var t0 = time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is the injected clock, safe for the race detector.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// newClock returns the injected clock, at t0.
+func newClock() *clocktest.Clock { return clocktest.NewAt(t0) }
 
 func newSigner(t testing.TB) *protocol.Signer {
 	t.Helper()
@@ -79,7 +63,7 @@ func cloneSet(m map[string]engine.Entry) map[string]engine.Entry {
 type hq struct {
 	t        *testing.T
 	signer   *protocol.Signer
-	clock    *clock
+	clock    *clocktest.Clock
 	list     string
 	epoch    uint64
 	rng      *mrand.Rand
@@ -90,7 +74,7 @@ type hq struct {
 	dir      string
 }
 
-func newHQ(t *testing.T, signer *protocol.Signer, c *clock, list string, epoch uint64, seed uint64) *hq {
+func newHQ(t *testing.T, signer *protocol.Signer, c *clocktest.Clock, list string, epoch uint64, seed uint64) *hq {
 	t.Helper()
 	h := &hq{t: t, signer: signer, clock: c, list: list, epoch: epoch, rng: mrand.New(mrand.NewPCG(seed, 7)), dir: t.TempDir()}
 	if err := synth.Persons(seed, 3000, func(e *engine.Entry) error {
@@ -270,10 +254,10 @@ type post struct {
 	db    *badgerstore.Store
 	rec   *recorder
 	ap    *Applier
-	clock *clock
+	clock *clocktest.Clock
 }
 
-func openPost(t *testing.T, dir string, ks *protocol.KeySet, c *clock, cfg Config) *post {
+func openPost(t *testing.T, dir string, ks *protocol.KeySet, c *clocktest.Clock, cfg Config) *post {
 	t.Helper()
 	db, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20})
 	if err != nil {
@@ -281,7 +265,7 @@ func openPost(t *testing.T, dir string, ks *protocol.KeySet, c *clock, cfg Confi
 	}
 	t.Cleanup(func() { db.Close() })
 	rec := &recorder{Store: FromBadger(db)}
-	cfg.Keys, cfg.Clock = ks, c.Now
+	cfg.Keys, cfg.Clock = ks, c
 	if cfg.Lists == nil {
 		cfg.Lists = []string{"un"}
 	}

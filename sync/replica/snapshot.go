@@ -31,7 +31,7 @@ var ErrNoHead = errors.New("no verified head names a snapshot of this list")
 // than the post knows, and a post with a sound base only moves forward.
 // A corrupt or mismatched file is Rejected: discard it and download again.
 func (a *Applier) InstallSnapshot(ctx context.Context, head protocol.Head, path string) (Outcome, error) {
-	now := a.cfg.Clock()
+	now := a.cfg.Clock.Now()
 	out := Outcome{List: head.List}
 	rt, err := a.runtime(head.List, fmt.Sprintf("snapshot %s", path))
 	if err != nil {

@@ -45,7 +45,7 @@ func (a *Applier) Status(name string) (ListStatus, error) {
 	if err != nil {
 		return ListStatus{}, err
 	}
-	now := a.cfg.Clock()
+	now := a.cfg.Clock.Now()
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	v, err := a.load(name, rt)

@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/mrz"
 	"github.com/watchpost/watchpost/engine/paxlst"
 )
 
 func TestFromMRZ(t *testing.T) {
-	p := &mrz.Parser{Now: func() time.Time { return time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC) }}
+	p := &mrz.Parser{Clock: clocktest.NewAt(time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC))}
 	q, sum, err := FromMRZ(p, "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10\n")
 	if err != nil {
 		t.Fatal(err)
