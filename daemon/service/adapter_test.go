@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
 )
 
 // fakePost is a test double of the post: it reports ready when told to,
@@ -155,12 +157,21 @@ func TestStartWaitsForReady(t *testing.T) {
 	f := newFakePost()
 	f.readyGate = make(chan struct{})
 	p, n := testProgram(t, f)
+	clk := clocktest.New()
+	p.clock = clk
 	started := make(chan error, 1)
 	go func() { started <- p.Start(nil) }()
+	// Start armed its ready timeout; a second before it ends the timer is
+	// still pending (Advance fires due timers before it returns).
+	clk.WaitTimer(t)
+	clk.Advance(p.readyTimeout - time.Second)
+	if n := clk.Waiters(); n != 1 {
+		t.Fatalf("%d timers pending before the ready timeout, want 1", n)
+	}
 	select {
 	case err := <-started:
 		t.Fatalf("Start returned (%v) before the post was ready", err)
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 	if n.get() != "" {
 		t.Fatalf("notified %q before ready", n.get())

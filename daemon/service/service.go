@@ -17,6 +17,7 @@ import (
 
 	"github.com/watchpost/watchpost/daemon/logging"
 	"github.com/watchpost/watchpost/daemon/paths"
+	"github.com/watchpost/watchpost/engine/clock"
 )
 
 // The service's identity with the service manager.
@@ -63,6 +64,8 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Logger for the adapter's own messages; slog.Default() when nil.
 	Logger *slog.Logger
+	// Clock times ReadyTimeout and StopTimeout; clock.System when nil.
+	Clock clock.Clock
 }
 
 func (o Options) withDefaults() Options {
@@ -78,6 +81,7 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Clock = clock.OrSystem(o.Clock)
 	return o
 }
 

@@ -269,12 +269,13 @@ func TestMaxRate(t *testing.T) {
 		}
 		return st.Published == 1
 	})
-	// The clock does not move: nothing else may go.
-	for range 20 {
-		time.Sleep(time.Millisecond)
-		if n := r.p.Stats().Published; n != 1 {
-			t.Fatalf("%d published at 10/s with the clock stopped, want 1", n)
-		}
+	// The clock does not move: once the first record is acked and the
+	// publisher waits on its timer, nothing else may have gone.
+	checkFor(t, waitLong, "first ack, then a wait on the clock", nil, 0, func() bool {
+		return r.p.Stats().Acked == 1 && clk.Waiters() == 1
+	})
+	if n := r.p.Stats().Published; n != 1 {
+		t.Fatalf("%d published at 10/s with the clock stopped, want 1", n)
 	}
 	clk.Advance(100 * time.Millisecond)
 	checkFor(t, waitLong, "second publish", nil, 0, func() bool { return r.p.Stats().Published == 2 })
