@@ -243,19 +243,3 @@ func manifest(t *testing.T, seed int64, n int) []byte {
 	}
 	return b.Bytes()
 }
-
-// checkFor polls fn until it returns nil or total has passed.
-func checkFor(t *testing.T, total time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", total, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/testkit"
 )
 
 func TestPickedUpOnce(t *testing.T) {
@@ -459,7 +461,7 @@ func TestSameNameWaitsForProcessing(t *testing.T) {
 
 func TestRun(t *testing.T) {
 	f := newFixture(t)
-	before := runtime.NumGoroutine() // Badger's own included
+	before := testkit.Goroutines() // Badger's own included
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.in.Run(ctx) }()
@@ -481,12 +483,7 @@ func TestRun(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
-	checkFor(t, 5*time.Second, func() error {
-		if n := runtime.NumGoroutine(); n > before {
-			return fmt.Errorf("%d goroutines, %d before", n, before)
-		}
-		return nil
-	})
+	testkit.NoLeak(t, before, 5*time.Second)
 }
 
 // TestRunStopDuringProcessing: a stop while a file is being processed

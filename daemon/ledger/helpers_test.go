@@ -11,24 +11,13 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
 const testPost = "post-1"
-
-// checkFor polls cond until it holds or total real time passed.
-func checkFor(t testing.TB, total time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", total, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // env is a ledger over a real Badger store in a temporary directory, with
 // a real outbox over the same store.
@@ -157,11 +146,11 @@ func (e *env) outboxRecords(t testing.TB) map[string]outbox.Record {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pub.Run(ctx) }()
-	checkFor(t, 10*time.Second, "HQ to receive the outbox", func() bool {
+	testkit.CheckFor(t, 10*time.Second, "HQ to receive the outbox", testkit.True(func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) >= want
-	})
+	}), testkit.Every(time.Millisecond))
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

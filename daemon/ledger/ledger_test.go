@@ -13,6 +13,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -474,13 +475,13 @@ func TestRunPurge(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.l.RunPurge(ctx, time.Hour) }()
-	checkFor(t, 5*time.Second, "the purge loop to wait", func() bool { return e.clock.Waiters() == 1 })
+	testkit.CheckFor(t, 5*time.Second, "the purge loop to wait", testkit.True(func() bool { return e.clock.Waiters() == 1 }), testkit.Every(time.Millisecond))
 	if st := e.l.Stats(); st.PurgedScreenings != 0 {
 		t.Fatalf("purged too early: %+v", st)
 	}
 	for i := 0; i < 24; i++ {
 		e.clock.Advance(time.Hour)
-		checkFor(t, 5*time.Second, "the purge loop to wait again", func() bool { return e.clock.Waiters() == 1 })
+		testkit.CheckFor(t, 5*time.Second, "the purge loop to wait again", testkit.True(func() bool { return e.clock.Waiters() == 1 }), testkit.Every(time.Millisecond))
 	}
 	if st := e.l.Stats(); st.PurgedScreenings != 1 {
 		t.Fatalf("after 24 h: %+v, want the non-hit purged", st)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
+	"github.com/watchpost/watchpost/engine/testkit"
 )
 
 // fakePost is a test double of the post: it reports ready when told to,
@@ -88,37 +89,10 @@ func testProgram(t *testing.T, r Runner) (*program, *notes) {
 
 // checkGoroutines fails the test if goroutines started during it are
 // still running at its end (after a grace period for them to finish).
-// The os/signal dispatcher, started once per process by the first
-// signal.Notify, is not counted.
 func checkGoroutines(t *testing.T) {
 	t.Helper()
-	before := goroutines()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			now := goroutines()
-			if now <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, now, buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
-
-func goroutines() int {
-	buf := make([]byte, 1<<20)
-	n := 0
-	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-		if !strings.Contains(g, "os/signal.loop") {
-			n++
-		}
-	}
-	return n
+	before := testkit.Goroutines()
+	t.Cleanup(func() { testkit.NoLeak(t, before, 5*time.Second) })
 }
 
 // within fails the test if f takes longer than d, and returns f's error.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/agent"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/mqtt"
@@ -81,7 +82,7 @@ func connect(t testing.TB, o mqtt.Options, subs map[string]transport.Handler) *m
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeClient(c) })
-	brokertest.WaitFor(t, 10*time.Second, o.ClientID+" connected", func() error {
+	testkit.CheckFor(t, 10*time.Second, o.ClientID+" connected", func() error {
 		if !c.Connected() {
 			return errors.New("not connected")
 		}
@@ -286,7 +287,7 @@ func (p *post) connect() {
 	p.cli, p.agent = c, ag
 	p.stop = func() { cancel(); <-done; closeClient(c) }
 	p.mu.Unlock()
-	brokertest.WaitFor(p.t, 10*time.Second, p.name+" connected", func() error {
+	testkit.CheckFor(p.t, 10*time.Second, p.name+" connected", func() error {
 		if !c.Connected() {
 			return errors.New("not connected")
 		}

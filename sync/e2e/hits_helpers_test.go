@@ -15,7 +15,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
-	"github.com/watchpost/watchpost/sync/brokertest"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/outbox"
@@ -164,7 +164,7 @@ func startHQRecv(tb testing.TB, url string, gated bool) *hqRecv {
 			tb.Errorf("hqserver Run: %v", err)
 		}
 	})
-	brokertest.WaitFor(tb, 10*time.Second, "HQ connected", func() error {
+	testkit.CheckFor(tb, 10*time.Second, "HQ connected", func() error {
 		if !h.cli.Connected() {
 			return errors.New("not connected")
 		}
@@ -458,7 +458,7 @@ func (p *postSide) outboxIDs(tb testing.TB) map[string]bool {
 // records.
 func waitDrained(tb testing.TB, d time.Duration, p *postSide, h *hqRecv, n int) {
 	tb.Helper()
-	brokertest.WaitFor(tb, d, fmt.Sprintf("%s drained (%d records at HQ)", p.name, n), func() error {
+	testkit.CheckFor(tb, d, fmt.Sprintf("%s drained (%d records at HQ)", p.name, n), func() error {
 		dep, c := p.ob.Depth(), h.srv.Counts()
 		if dep.Records != 0 || c.Stored < uint64(n) {
 			st := ""

@@ -11,6 +11,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/synth"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -80,7 +81,7 @@ func testReplication(t *testing.T, brokerURL string) {
 	converge := func(what string, ps ...*post) {
 		t.Helper()
 		for _, p := range ps {
-			brokertest.WaitFor(t, convergeMax, what, func() error { return p.converged(h) })
+			testkit.CheckFor(t, convergeMax, what, func() error { return p.converged(h) })
 		}
 	}
 	ed := newEditor(t, listSize)
@@ -166,7 +167,7 @@ func testReplication(t *testing.T, brokerURL string) {
 		}
 	}
 	for _, p := range posts {
-		brokertest.WaitFor(t, convergeMax, p.name+" rejects the forgeries", func() error {
+		testkit.CheckFor(t, convergeMax, p.name+" rejects the forgeries", func() error {
 			if n := p.rejected.Load() - before[p.name]; n != int64(len(forgeries)) {
 				return fmt.Errorf("%d rejections", n)
 			}

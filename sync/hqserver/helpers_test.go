@@ -12,6 +12,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/mqtt"
@@ -72,7 +73,7 @@ func startClient(t testing.TB, c *mqtt.Client) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	brokertest.WaitFor(t, 10*time.Second, "client connected", func() error {
+	testkit.CheckFor(t, 10*time.Second, "client connected", func() error {
 		if !c.Connected() {
 			return errors.New("not connected")
 		}

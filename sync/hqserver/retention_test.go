@@ -10,7 +10,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
-	"github.com/watchpost/watchpost/sync/brokertest"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
@@ -68,7 +68,7 @@ func TestRetention(t *testing.T) {
 	// purges waits for n purge runs and the next purge timer.
 	purges := func(n uint64) {
 		t.Helper()
-		brokertest.WaitFor(t, 10*time.Second, fmt.Sprintf("%d purges", n), func() error {
+		testkit.CheckFor(t, 10*time.Second, fmt.Sprintf("%d purges", n), func() error {
 			if c := srv.Counts(); c.PurgeRuns != n || clk.Waiters() < 1 {
 				return fmt.Errorf("counts %+v, %d timers", c, clk.Waiters())
 			}

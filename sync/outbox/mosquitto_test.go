@@ -2,11 +2,13 @@ package outbox_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/watchpost/watchpost/sync/brokertest"
 
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
@@ -58,7 +60,7 @@ func TestMosquittoDrain(t *testing.T) {
 	hqConn := mqttClient(t, url, "watchpost-hq-test")
 	hq := newHQ(t, hqConn, testPost)
 	post := mqttClient(t, url, "watchpost-post-"+testPost)
-	checkFor(t, 10*time.Second, "both clients connected", nil, 0, func() bool { return hqConn.Connected() && post.Connected() })
+	testkit.CheckFor(t, 10*time.Second, "both clients connected", testkit.True(func() bool { return hqConn.Connected() && post.Connected() }), testkit.Every(time.Millisecond))
 
 	s := openStore(t, t.TempDir())
 	ob := openOutbox(t, s, outbox.Options{})
@@ -67,15 +69,14 @@ func TestMosquittoDrain(t *testing.T) {
 	// A short ack timeout: an ack lost on a loaded test machine (HQ's
 	// publish timing out) costs seconds, not the default two minutes.
 	r := startPublisher(t, ob, post, outbox.PublisherOptions{AckTimeout: 5 * time.Second})
-	deadline := time.Now().Add(60 * time.Second)
-	for ob.Depth().Records != 0 {
-		if time.Now().After(deadline) {
-			u, rc, _ := hq.stats()
-			t.Fatalf("not drained after 60 s: depth %+v, publisher %+v, HQ %d unique of %d receipts, HQ ack errors %d, post drops %d, HQ drops %d",
-				ob.Depth(), r.p.Stats(), u, rc, hq.ackErrCount(), post.Dropped(), hqConn.Dropped())
+	testkit.CheckFor(t, 60*time.Second, "outbox drained", func() error {
+		if ob.Depth().Records == 0 {
+			return nil
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		u, rc, _ := hq.stats()
+		return fmt.Errorf("depth %+v, publisher %+v, HQ %d unique of %d receipts, HQ ack errors %d, post drops %d, HQ drops %d",
+			ob.Depth(), r.p.Stats(), u, rc, hq.ackErrCount(), post.Dropped(), hqConn.Dropped())
+	}, testkit.Every(5*time.Millisecond))
 	el := time.Since(start)
 	r.stop(t)
 	unique, received, dups := hq.stats()
