@@ -55,7 +55,7 @@ const (
 	// Note: in badger v4.9.6 the cache is only used for encrypted tables
 	// (table.fetchIndex); an unencrypted table reads its index and bloom
 	// filter straight from the mapped file, and the cache's hit ratio
-	// stays 0 (measured). It is kept for encryption (RELIABILITY 2.5).
+	// stays 0 (measured). It is kept for encryption: without an index cache every encrypted read decrypts the index again.
 	DefaultIndexCacheSize = 64 << 20
 	// DefaultEncryptionKeyRotation is how often Badger makes a new data
 	// key when the store is encrypted (Badger's own default). Data keys
@@ -189,7 +189,7 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 	return badger.DefaultOptions(dir).
 		// Encryption at rest. Badger reads encrypted tables' indices and
 		// bloom filters through the index cache, which must be > 0 or
-		// every read decrypts them again (RELIABILITY 2.5): pick never
+		// every read decrypts them again: pick never
 		// returns 0 for IndexCacheSize.
 		WithEncryptionKey(o.EncryptionKey).
 		WithEncryptionKeyRotationDuration(rotation).
@@ -210,7 +210,7 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 		// Small vlog files: mapped at 2x, and GC works per file.
 		WithValueLogFileSize(pick(o.ValueLogFileSize, DefaultValueLogFileSize)).
 		// Keep every watchlist value (well under 1 MB) in the LSM, away from
-		// the value log, its GC, and the vlog resurrection bug (RELIABILITY 2.3a).
+		// the value log, its GC, and the GC race that can bring a deleted vlog value back.
 		WithValueThreshold(1 << 20).
 		// Snappy: cheap to decompress on the lookup path, halves the disk use.
 		WithCompression(options.Snappy).

@@ -202,7 +202,8 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 }
 
 // badgerOptions sizes Badger for a broker's small working set (the
-// defaults map 64 MB memtables and 1 GB value logs; RELIABILITY 2.6).
+// defaults map 64 MB memtables and 1 GB value logs, created at twice
+// that size).
 func badgerOptions(dir string) *badgerdb.Options {
 	o := badgerdb.DefaultOptions(dir).
 		WithMemTableSize(16 << 20).

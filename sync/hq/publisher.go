@@ -46,7 +46,7 @@ const (
 	DefaultEpoch = 1
 )
 
-// Log keys (constant, STYLE 18).
+// Log keys (constant, so every line of a kind can be found by key).
 const (
 	logKeyList    = "list"
 	logKeyEpoch   = "epoch"

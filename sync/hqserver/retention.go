@@ -14,7 +14,7 @@ import (
 // Default retention of the records HQ stores, by HQ's received_at.
 const (
 	// DefaultRetainHits applies to hits and dispositions: 5 years, the
-	// deletion limit of the EU PNR Directive (Art. 12; DOMAIN.md). National
+	// deletion limit of the EU PNR Directive (Art. 12). National
 	// law sets the real period: configure it.
 	DefaultRetainHits = 5 * 365 * 24 * time.Hour
 	// DefaultRetainStatus: status records are superseded every minute; a

@@ -1,7 +1,7 @@
 // Package mqtt implements transport.Transport with paho.mqtt.golang (MQTT
 // 3.1.1). Its one job is to keep a post's link to the HQ broker usable
-// over a thin, intermittent link, and to hide paho's pitfalls
-// (RELIABILITY 1) behind the sync code's own interface.
+// over a thin, intermittent link, and to hide paho's pitfalls (listed
+// below) behind the sync code's own interface.
 //
 // # Choices, and why
 //
@@ -11,44 +11,48 @@
 //   - Subscriptions are re-sent on every connect from the client's own
 //     list (OnConnect), never trusted to the session alone: a broker
 //     restart without persistence, an expired session or a new broker
-//     forgets them (RELIABILITY 1.1). Connected() is true only once they
-//     have been sent.
+//     forgets them. Connected() is true only once they have been sent.
 //   - ConnectRetry and AutoReconnect: a post that boots offline keeps
-//     trying (RELIABILITY 1.11), every ConnectRetryInterval, then with
-//     paho's back-off capped at MaxReconnectInterval after a loss.
-//   - OrderMatters=false and a DefaultPublishHandler that only copies the
-//     message into the subscription's bounded queue (transport.Router):
-//     paho's receive path never blocks, every message is acknowledged,
-//     including ones queued by the session before a Subscribe call
-//     (RELIABILITY 1.5, 1.6). Full queue: the message is dropped, counted
-//     and logged. Register subscriptions before Start so messages the
-//     session holds find their handler.
-//   - Publish is QoS 1 and fails at once while the connection is down, so
-//     paho's in-flight store holds only messages handed over while
-//     connected (at most the caller's window). It waits for the PUBACK on
-//     the token's Done channel together with ctx, never token.Wait()
-//     (RELIABILITY 1.4). A PUBACK is not delivery to HQ (1.13): the
-//     outbox waits for HQ's application ack.
+//     trying (AutoReconnect alone needs a first connect), every
+//     ConnectRetryInterval, then with paho's back-off capped at
+//     MaxReconnectInterval after a loss.
+//   - OrderMatters=false and a DefaultPublishHandler that only copies
+//     the message into the subscription's bounded queue
+//     (transport.Router): paho's receive path never blocks, every
+//     message is acknowledged, including ones queued by the session
+//     before a Subscribe call (a blocking handler stalls keep-alive and
+//     acks; an unmatched message of a persistent session is never
+//     acked). Full queue: the message is dropped, counted and logged.
+//     Register subscriptions before Start so messages the session holds
+//     find their handler.
+//   - Publish is QoS 1 and fails at once while the connection is down,
+//     so paho's in-flight store holds only messages handed over while
+//     connected (at most the caller's window). It waits for the PUBACK
+//     on the token's Done channel together with ctx, never token.Wait()
+//     (paho's token.Wait can hang forever). A PUBACK is not delivery to
+//     HQ (MQTT 3.1.1 PUBACKs a publish its ACL dropped): the outbox
+//     waits for HQ's application ack.
 //   - paho's in-flight store is in memory (paho's MemoryStore, holding
 //     private copies of packets; see copyStore). Durability is owned by
-//     the Badger outbox, which resends with the same hit id until HQ acks;
-//     paho's FileStore does not fsync (RELIABILITY 1.3) and would only add
-//     a second, weaker copy. What a restart loses from memory is at most
+//     the Badger outbox, which resends with the same hit id until HQ
+//     acks; paho's FileStore does not fsync and would only add a
+//     second, weaker copy. What a restart loses from memory is at most
 //     the in-flight window, which the outbox resends.
-//   - The will (Options.Presence.Offline) is published retained with QoS
-//     1 by the broker when the connection dies without a DISCONNECT; Close
-//     publishes it itself, because a clean DISCONNECT discards the will.
+//   - The will (Options.Presence.Offline) is published retained with
+//     QoS 1 by the broker when the connection dies without a
+//     DISCONNECT; Close publishes it itself, because a clean DISCONNECT
+//     discards the will.
 //   - Connections are opened by this package (tcp, or TLS with the
-//     configured tls.Config) with a context that Close cancels, so Close
-//     never waits for a dial. TLS client certificates can be renewed on
-//     disk without a restart (TLSConfig).
-//   - MaxResumePubInFlight (RELIABILITY 1.7) is left unset: in paho
-//     v1.5.1 its semaphore goroutine in resume() reads c.stop while a
-//     reconnect replaces it (client.go:1040 vs 610; the race detector
-//     reports it; same family as paho issues #362 and #703). It is not
-//     needed here: Publish refuses while disconnected, so paho's store
-//     holds at most the caller's in-flight window and a resume cannot
-//     flood the link.
+//     configured tls.Config) with a context that Close cancels, so
+//     Close never waits for a dial. TLS client certificates can be
+//     renewed on disk without a restart (TLSConfig).
+//   - MaxResumePubInFlight (which stops a resume from flooding the link
+//     with every stored message) is left unset: in paho v1.5.1 its
+//     semaphore goroutine in resume() reads c.stop while a reconnect
+//     replaces it (client.go:1040 vs 610; the race detector reports it;
+//     same family as paho issues #362 and #703). It is not needed here:
+//     Publish refuses while disconnected, so paho's store holds at most
+//     the caller's in-flight window and a resume cannot flood the link.
 //   - Keep-alive and timeouts default to values for a 600 ms RTT lossy
 //     link; see the Default constants.
 //

@@ -11,7 +11,8 @@ import (
 )
 
 // Defaults for a 600 ms round-trip, lossy satellite or 3G link
-// (RELIABILITY 1.10). The numbers trade detection time of a dead link
+// (paho's 10 s ping timeout and unbounded write timeout cause disconnect
+// loops and hung publishes there). The numbers trade detection time of a dead link
 // against false disconnects while a ping queues behind bulk traffic or
 // TCP backs off after losses.
 const (
@@ -58,7 +59,7 @@ type Options struct {
 	// ClientID identifies the session at the broker; use PostClientID. It
 	// must be stable across restarts (the persistent session is keyed by
 	// it) and unique in the fleet (a duplicate kicks the other client off,
-	// RELIABILITY 1.12).
+	// and each reconnect kicks the first off again).
 	ClientID string
 	// Username and Password, if the broker uses them. The password is
 	// never logged (see LogValue).
@@ -223,7 +224,7 @@ func PostClientID(postID string) (string, error) {
 
 // ValidatePostID checks a post id: 1..48 bytes of [a-z0-9-], not starting
 // or ending with '-'. The charset keeps MQTT wildcards, '/' and '$' out
-// of identities that end up in topics and ACL patterns (RELIABILITY 7.2).
+// of identities that end up in topics and ACL patterns.
 func ValidatePostID(id string) error {
 	if err := checkIdent(id, MaxPostIDLen); err != nil {
 		return fmt.Errorf("post id %q: %w", id, err)

@@ -19,7 +19,7 @@ const (
 	// DefaultWindow: records sent and not yet acknowledged by HQ. At a
 	// 600 ms round trip 32 records in flight drain about 50 records/s,
 	// far above a post's hit rate, while a reconnect sends at most 32
-	// messages at once (RELIABILITY 1.7, 1.8).
+	// messages at once instead of flooding a thin link.
 	DefaultWindow = 32
 	// DefaultAckTimeout: a record published without an ack for this long
 	// is sent again (same id; HQ deduplicates). Long enough for HQ to
@@ -33,7 +33,7 @@ const (
 	// link is down fails locally (transport.ErrNotConnected) and costs no
 	// traffic, so the cap is short: delivery resumes within about 30 s of
 	// the link returning, and the jitter keeps a fleet of posts that come
-	// back together from hitting HQ in the same second (STYLE 13).
+	// back together from hitting HQ in the same second.
 	DefaultBackoffMin = 500 * time.Millisecond
 	DefaultBackoffMax = 30 * time.Second
 	// ackQueue is the number of ack messages buffered between the

@@ -15,7 +15,7 @@ import (
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
-// Log keys (constant, STYLE 18).
+// Log keys (constant, so every line of a kind can be found by key).
 const (
 	logKeyList   = "list"
 	logKeyFrom   = "from"

@@ -31,7 +31,7 @@ const (
 	// before Fetch gives up; the caller retries on the next head.
 	DefaultMaxAttempts = 10
 	// DefaultMinBackoff and DefaultMaxBackoff bound the jittered wait
-	// between attempts (RELIABILITY 4: 2 s to 5 min).
+	// between attempts: 2 s to 5 min.
 	DefaultMinBackoff = 2 * time.Second
 	DefaultMaxBackoff = 5 * time.Minute
 	// DefaultAttemptTimeout bounds each request's wait for response
@@ -421,7 +421,7 @@ func (d *download) client() *retryablehttp.Client {
 	base := d.failures
 	return &retryablehttp.Client{
 		HTTPClient:   f.http,
-		Logger:       nil, // its default writes every request to stderr (RELIABILITY 4.4); the hooks log
+		Logger:       nil, // its default writes every request to stderr; the hooks log
 		RetryWaitMin: f.opts.MinBackoff,
 		RetryWaitMax: f.opts.MaxBackoff,
 		RetryMax:     max(0, f.opts.MaxAttempts-d.failures-1),
@@ -516,7 +516,7 @@ func (d *download) attempt(ctx context.Context) (retry bool, err error) {
 		if d.off > 0 {
 			// The server ignored the Range (or If-Range failed): this body
 			// starts at byte 0. Appending it would put a second copy after
-			// the prefix (RELIABILITY 4.7).
+			// the prefix.
 			d.log.Warn("server ignored the Range request; restarting from byte 0", keyOffset, d.off)
 			if err := d.file.Truncate(0); err != nil {
 				return false, err
