@@ -31,6 +31,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/engine/paxlst"
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/hq"
@@ -101,7 +102,7 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 		return nil, err
 	}
 	defer hqStore.Close()
-	brk, err := broker.Start(ctx, broker.Options{Addr: "127.0.0.1:0", AllowAnonymousLoopback: true, Logger: o.Logger.With("component", "broker")})
+	brk, err := broker.Start(ctx, broker.Options{Addr: "127.0.0.1:0", AllowAnonymousLoopback: true, Logger: o.Logger.With(logkey.Component, "broker")})
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +161,7 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 	})
 	wg.Go(func() {
 		if err := srv.Run(runCtx); err != nil {
-			o.Logger.Error("HQ server stopped", "err", err)
+			o.Logger.Error("HQ server stopped", logkey.Error, err)
 		}
 	})
 	if err := waitUntil(ctx, o.Timeout, "HQ connected to the broker", func() error {
@@ -206,7 +207,7 @@ func RunDemo(ctx context.Context, out io.Writer, o DemoOptions) (*DemoResult, er
 		cfg.StatusInterval = config.Duration(2 * time.Second)
 		cfg.StopTimeout = config.Duration(5 * time.Second)
 		cfg.API.Listen = "127.0.0.1:0"
-		p, err := NewPost(cfg, PostOptions{Software: "demo", Logger: o.Logger.With("post", name), MQTT: func(m *mqtt.Options) { *m = demoMQTT(*m) }, RebuildDelay: 50 * time.Millisecond})
+		p, err := NewPost(cfg, PostOptions{Software: "demo", Logger: o.Logger.With(logkey.Post, name), MQTT: func(m *mqtt.Options) { *m = demoMQTT(*m) }, RebuildDelay: 50 * time.Millisecond})
 		if err != nil {
 			return nil, err
 		}

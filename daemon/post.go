@@ -25,6 +25,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/sync/agent"
 	"github.com/watchpost/watchpost/sync/mqtt"
@@ -120,12 +121,12 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		return err
 	}
 	ob, err := outbox.Open(ctx, st, outbox.Options{
-		Budget: int64(cfg.Outbox.Budget), Clock: p.opts.Clock, Logger: p.log.With("component", "outbox"),
+		Budget: int64(cfg.Outbox.Budget), Clock: p.opts.Clock, Logger: p.log.With(logkey.Component, "outbox"),
 		OnAlarm: func(over bool, d outbox.Depth) {
 			if over {
-				p.log.Warn("outbox over its budget: telemetry is being dropped, hits are kept", "records", d.Records, "bytes", d.Bytes, "budget", d.Budget)
+				p.log.Warn("outbox over its budget: telemetry is being dropped, hits are kept", logkey.Records, d.Records, logkey.Bytes, d.Bytes, logkey.Budget, d.Budget)
 			} else {
-				p.log.Info("outbox back under its budget", "records", d.Records, "bytes", d.Bytes)
+				p.log.Info("outbox back under its budget", logkey.Records, d.Records, logkey.Bytes, d.Bytes)
 			}
 		},
 	})
@@ -133,7 +134,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		return fmt.Errorf("outbox: %w", err)
 	}
 	led, err := ledger.Open(ctx, st, ob, ledger.Options{
-		Post: cfg.PostID, Clock: p.opts.Clock, Logger: p.log.With("component", "ledger"),
+		Post: cfg.PostID, Clock: p.opts.Clock, Logger: p.log.With(logkey.Component, "ledger"),
 		Retention: time.Duration(cfg.Screening.Retention), HitRetention: time.Duration(cfg.Screening.HitRetention),
 	})
 	if err != nil {
@@ -170,7 +171,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		if apiSrv != nil {
 			sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
 			if err := apiSrv.Shutdown(sctx); err != nil {
-				p.log.Warn("API shutdown", "err", err)
+				p.log.Warn("API shutdown", logkey.Error, err)
 			}
 			scancel()
 		}
@@ -181,7 +182,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		if flush && ag != nil {
 			fctx, fcancel := context.WithTimeout(context.Background(), stopTimeout/2)
 			if err := ag.Flush(fctx); err != nil {
-				p.log.Warn("stopping with records for HQ still queued (sent after the next start)", "err", err)
+				p.log.Warn("stopping with records for HQ still queued (sent after the next start)", logkey.Error, err)
 			}
 			fcancel()
 		}
@@ -190,7 +191,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		if c := p.mqttClient(); c != nil {
 			cctx, ccancel := context.WithTimeout(context.Background(), stopTimeout/4)
 			if err := c.Close(cctx); err != nil {
-				p.log.Warn("closing the MQTT link", "err", err)
+				p.log.Warn("closing the MQTT link", logkey.Error, err)
 			}
 			ccancel()
 		}
@@ -201,7 +202,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 	go func() {
 		defer wg.Done()
 		if err := led.RunPurge(runCtx, purgeInterval); err != nil {
-			p.log.Error("retention purge stopped", "err", err)
+			p.log.Error("retention purge stopped", logkey.Error, err)
 		}
 	}()
 
@@ -214,7 +215,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		go func() {
 			defer wg.Done()
 			if err := ag.Run(runCtx); err != nil {
-				p.log.Error("link to HQ stopped", "err", err)
+				p.log.Error("link to HQ stopped", logkey.Error, err)
 			}
 		}()
 	} else {
@@ -226,14 +227,14 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 	if cfg.Intake.Dir != "" {
 		in, err := intake.New(intake.Options{
 			Dir: cfg.Intake.Dir, Processor: intakeProcessor{p}, StableFor: time.Duration(cfg.Intake.StableFor),
-			Interval: time.Duration(cfg.Intake.Interval), Clock: p.opts.Clock, Logger: p.log.With("component", "intake"),
+			Interval: time.Duration(cfg.Intake.Interval), Clock: p.opts.Clock, Logger: p.log.With(logkey.Component, "intake"),
 		})
 		if err != nil {
 			return fmt.Errorf("intake: %w", err)
 		}
 		intakeWG.Go(func() {
 			if err := in.Run(intakeCtx); err != nil {
-				p.log.Error("intake stopped", "err", err)
+				p.log.Error("intake stopped", logkey.Error, err)
 			}
 		})
 	}
@@ -251,7 +252,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		}
 		apiSrv, err = api.New(api.Options{
 			Addr: cfg.API.Listen, Tokens: tokens, Screener: p, Ledger: apiLedger{led},
-			Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With("component", "api"), Clock: p.opts.Clock,
+			Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With(logkey.Component, "api"), Clock: p.opts.Clock,
 		})
 		if err != nil {
 			return service.WithExitCode(cmdline.ExitConfig, fmt.Errorf("api: %w", err))
@@ -268,15 +269,15 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 		p.mu.Unlock()
 		intakeWG.Go(func() {
 			if err := apiSrv.Serve(); err != nil {
-				p.log.Error("API server stopped", "err", err)
+				p.log.Error("API server stopped", logkey.Error, err)
 			}
 		})
 		wg.Add(1)
 		go func() { defer wg.Done(); p.feedMetrics(runCtx, apiSrv.Metrics(), 5*time.Second) }()
-		p.log.Info("local API listening", "addr", addr.String(), "tokens", len(tokens))
+		p.log.Info("local API listening", logkey.Addr, addr.String(), logkey.Tokens, len(tokens))
 	}
 
-	p.log.Info("post running", "post", cfg.PostID, "lists", p.listNames(), "brokers", len(cfg.HQ.Brokers))
+	p.log.Info("post running", logkey.Post, cfg.PostID, logkey.Lists, p.listNames(), logkey.Brokers, len(cfg.HQ.Brokers))
 	if ready != nil {
 		ready()
 	}
@@ -305,7 +306,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 		return nil, errors.New("hq.brokers is set but lists is empty: name the lists this post replicates")
 	}
 	app, err := replica.New(replica.FromBadger(st), replica.Config{
-		Keys: keys, Lists: cfg.Lists, Logger: p.log.With("component", "replica"),
+		Keys: keys, Lists: cfg.Lists, Logger: p.log.With(logkey.Component, "replica"),
 		Clock: p.opts.Clock,
 	})
 	if err != nil {
@@ -330,7 +331,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 	mo := mqtt.Options{
 		Brokers: cfg.HQ.Brokers, ClientID: clientID, Username: cfg.HQ.Username, Password: cfg.HQ.Password.Reveal(),
 		TLS: tlsCfg, KeepAlive: time.Duration(cfg.HQ.KeepAlive), ConnectTimeout: time.Duration(cfg.HQ.ConnectTimeout),
-		Presence: presence, Logger: p.log.With("component", "mqtt"),
+		Presence: presence, Logger: p.log.With(logkey.Component, "mqtt"),
 	}
 	if p.opts.MQTT != nil {
 		p.opts.MQTT(&mo)
@@ -342,7 +343,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 	var fetcher *snapshot.Fetcher
 	var httpClient *http.Client
 	if tlsCfg != nil {
-		fetcher, err = snapshot.New(snapshot.Options{TLS: tlsCfg, Logger: p.log.With("component", "snapshot")})
+		fetcher, err = snapshot.New(snapshot.Options{TLS: tlsCfg, Logger: p.log.With(logkey.Component, "snapshot")})
 		if err != nil {
 			return nil, err
 		}
@@ -485,7 +486,7 @@ func (p *Post) loadScreener(ctx context.Context) error {
 	}
 	p.screener.Store(sc)
 	entries, names := sc.Index().Size()
-	p.log.Info("screening index built", "entries", entries, "names", names, "took", time.Since(start).Round(time.Millisecond))
+	p.log.Info("screening index built", logkey.Entries, entries, logkey.Names, names, logkey.Took, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -518,7 +519,7 @@ func (p *Post) rebuildLoop(ctx context.Context) {
 		default:
 		}
 		if err := p.loadScreener(ctx); err != nil && ctx.Err() == nil {
-			p.log.Error("rebuilding the screening index failed; screening continues on the previous one", "err", err)
+			p.log.Error("rebuilding the screening index failed; screening continues on the previous one", logkey.Error, err)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/hq"
 	"github.com/watchpost/watchpost/sync/hqserver"
@@ -236,7 +237,7 @@ func serve(ctx context.Context, env *Env, f *serveFlags) (err error) {
 		if ctx.Err() != nil {
 			return nil
 		}
-		log.Warn("Broker not reachable yet; serving anyway", "broker", mopts.Brokers[0], "error", err.Error())
+		log.Warn("Broker not reachable yet; serving anyway", logkey.Broker, mopts.Brokers[0], logkey.Error, err.Error())
 	}
 
 	ln, err := net.Listen("tcp", f.listen)
@@ -281,7 +282,7 @@ func serve(ctx context.Context, env *Env, f *serveFlags) (err error) {
 	scancel()
 	wg.Wait()
 	c := srv.Counts()
-	log.Info("Stopped", "stored", c.Stored, "duplicates", c.Duplicates, "malformed", c.Malformed, "acks", c.AcksSent)
+	log.Info("Stopped", logkey.Stored, c.Stored, logkey.Duplicates, c.Duplicates, logkey.Malformed, c.Malformed, logkey.Acks, c.AcksSent)
 	if httpErr != nil {
 		return fmt.Errorf("HTTP server: %w", httpErr)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
@@ -200,15 +201,15 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 			// The key decides: the caller reused it, or its screening
 			// changed (a traveller refused then, screened now).
 			l.log.Warn("Batch key replayed with a number of screenings other than the recorded one",
-				LogKeyBatch, key, LogKeyScreenings, stored.Screened)
+				logkey.Batch, key, logkey.Screenings, stored.Screened)
 		}
-		l.log.Info("Batch replayed", LogKeyBatch, key, LogKeyScreenings, stored.Screened, LogKeyHits, stored.HitTravellers)
+		l.log.Info("Batch replayed", logkey.Batch, key, logkey.Screenings, stored.Screened, logkey.Hits, stored.HitTravellers)
 		return stored, nil
 	}
 	for _, p := range ps {
 		l.logHit(p)
 	}
-	l.log.Info("Batch recorded", LogKeyBatch, key, LogKeyScreenings, res.Screened, LogKeyHits, res.HitTravellers)
+	l.log.Info("Batch recorded", logkey.Batch, key, logkey.Screenings, res.Screened, logkey.Hits, res.HitTravellers)
 	return res, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -40,27 +41,6 @@ const (
 	// MaxNote bounds an officer's note (bytes), well inside an outbox
 	// record.
 	MaxNote = 4096
-)
-
-// Log attribute keys, fixed so that log queries do not depend on call
-// sites. None of them carries traveller data.
-const (
-	LogKeyComponent = "component"
-	LogKeyScreening = "screening_id"
-	LogKeyHit       = "hit_id"
-	LogKeySource    = "source"
-	LogKeyRef       = "ref"
-	LogKeyMatches   = "matches"
-	LogKeyDecision  = "decision"
-	LogKeyOfficer   = "officer"
-	LogKeyError     = "error"
-	// Counts of a purge.
-	LogKeyScreenings = "screenings"
-	LogKeyHits       = "hits"
-	LogKeyOpenHits   = "open_hits"
-	LogKeyBatches    = "batches"
-	// LogKeyBatch is a RecordBatch key.
-	LogKeyBatch = "batch"
 )
 
 // Sources of a screening (protocol.HitReport.Source).
@@ -273,7 +253,7 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 		ob:    ob,
 		opts:  opts,
 		clock: opts.Clock,
-		log:   log.With(LogKeyComponent, "ledger"),
+		log:   log.With(logkey.Component, "ledger"),
 	}
 	l.stats.init()
 	l.seq.Store(uint64(max(time.Now().UnixNano(), 0)))
@@ -422,8 +402,8 @@ func (l *Ledger) write(tx *badgerstore.RecordsTxn, p *pending, now time.Time) er
 // logHit logs a committed hit (ids, source, ref and count only).
 func (l *Ledger) logHit(p *pending) {
 	if p.hit != nil {
-		l.log.Info("Hit recorded", LogKeyHit, p.rec.HitID, LogKeyScreening, p.rec.ScreeningID,
-			LogKeySource, p.s.Source, LogKeyRef, p.s.Ref, LogKeyMatches, len(p.s.Hits))
+		l.log.Info("Hit recorded", logkey.HitID, p.rec.HitID, logkey.ScreeningID, p.rec.ScreeningID,
+			logkey.Source, p.s.Source, logkey.Ref, p.s.Ref, logkey.Matches, len(p.s.Hits))
 	}
 }
 
@@ -506,7 +486,7 @@ func (l *Ledger) Dispose(ctx context.Context, id string, d Disposition) (HitReco
 		return HitRecord{}, fmt.Errorf("dispose %s: %w", id, err)
 	}
 	if changed {
-		l.log.Info("Hit decided", LogKeyHit, id, LogKeyDecision, d.Decision, LogKeyOfficer, d.Officer)
+		l.log.Info("Hit decided", logkey.HitID, id, logkey.Decision, d.Decision, logkey.Officer, d.Officer)
 	}
 	return hit.HitRecord, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
@@ -71,8 +72,8 @@ func (l *Ledger) Purge(ctx context.Context) (Purged, error) {
 		}
 	}
 	if total.Screenings > 0 || total.Hits > 0 || total.Batches > 0 {
-		l.log.Info("Purged records past retention", LogKeyScreenings, total.Screenings,
-			LogKeyHits, total.Hits, LogKeyOpenHits, total.OpenHits, LogKeyBatches, total.Batches)
+		l.log.Info("Purged records past retention", logkey.Screenings, total.Screenings,
+			logkey.Hits, total.Hits, logkey.OpenHits, total.OpenHits, logkey.Batches, total.Batches)
 	}
 	return total, nil
 }
@@ -155,7 +156,7 @@ func (l *Ledger) purgeHits(ctx context.Context, now, cutoff time.Time) (Purged, 
 				case !errors.Is(err, badgerstore.ErrRecordNotFound):
 					// A record that does not decode is deleted all the
 					// same: retention applies to it too.
-					l.log.Warn("Purging an unreadable hit record", LogKeyHit, id, LogKeyError, err)
+					l.log.Warn("Purging an unreadable hit record", logkey.HitID, id, logkey.Error, err)
 				}
 				if err := tx.Delete(hitKey(id)); err != nil {
 					return err
@@ -210,7 +211,7 @@ func (l *Ledger) RunPurge(ctx context.Context, interval time.Duration) error {
 			if errors.Is(err, badgerstore.ErrClosed) {
 				return fmt.Errorf("ledger purge loop: %w", err)
 			}
-			l.log.Error("Purge failed; retrying at the next interval", LogKeyError, err)
+			l.log.Error("Purge failed; retrying at the next interval", logkey.Error, err)
 		}
 		t := l.clock.NewTimer(interval)
 		select {

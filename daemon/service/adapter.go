@@ -12,6 +12,7 @@ import (
 	kservice "github.com/kardianos/service"
 
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // Runner is what the service needs from the post (daemon.Post satisfies
@@ -102,7 +103,7 @@ func (p *program) Start(kservice.Service) error {
 		}
 		return fmt.Errorf("start: %w", err)
 	case <-timer.C():
-		p.log.Warn("Not ready yet; reporting the service as started while the post keeps starting", "waited", p.readyTimeout)
+		p.log.Warn("Not ready yet; reporting the service as started while the post keeps starting", logkey.Waited, p.readyTimeout)
 		p.notify("READY=1\nSTATUS=Started; not ready yet")
 	}
 	if p.onExit != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // DocumentHit is a document found in a documents list.
@@ -334,7 +335,7 @@ func (s *Store) refreshDocs(name string) {
 		return err
 	})
 	if err != nil {
-		s.log.Warn("Cannot refresh the documents lists; lookups read them from the database", LogKeyList, name, LogKeyError, err)
+		s.log.Warn("Cannot refresh the documents lists; lookups read them from the database", logkey.List, name, logkey.Error, err)
 		s.docs.Store(&docListSet{fromTxn: true})
 		return
 	}
@@ -346,7 +347,7 @@ func (s *Store) refreshDocs(name string) {
 			lists, err = docListsIn(txn)
 			return err
 		}); err != nil {
-			s.log.Warn("Cannot refresh the documents lists; lookups read them from the database", LogKeyList, name, LogKeyError, err)
+			s.log.Warn("Cannot refresh the documents lists; lookups read them from the database", logkey.List, name, logkey.Error, err)
 			s.docs.Store(&docListSet{fromTxn: true})
 			return
 		}

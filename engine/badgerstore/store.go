@@ -18,24 +18,11 @@ import (
 	"github.com/dgraph-io/ristretto/v2/z"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
-// Log attribute keys, fixed so that log queries do not depend on call sites.
+// Component names in the store's log lines (logkey.Component).
 const (
-	LogKeyComponent = "component"
-	LogKeyList      = "list"
-	LogKeyVersion   = "version"
-	LogKeyError     = "error"
-	LogKeyRows      = "rows"
-	LogKeyFrom      = "from"
-	LogKeyTo        = "to"
-	// Durations of the phases of a write.
-	LogKeyStage   = "stage"
-	LogKeySeal    = "seal"
-	LogKeyFlip    = "flip"
-	LogKeyCollect = "collect"
-	LogKeyTotal   = "total"
-
 	logComponentStore  = "badgerstore"
 	logComponentBadger = "badger"
 )
@@ -220,7 +207,7 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 		// Badger's INFO level is chatty (every compaction): the adapter
 		// maps it to Debug. (WithLoggingLevel would replace this logger
 		// with Badger's own, so the level is left to the slog handler.)
-		WithLogger(badgerLogger{log.With(LogKeyComponent, logComponentBadger)}).
+		WithLogger(badgerLogger{log.With(logkey.Component, logComponentBadger)}).
 		// An absent document number is answered by the bloom filters of
 		// its index row (see the package doc, "Index"); a false positive
 		// costs a prefix iterator (10-50 µs), so at the default rate of 1%
@@ -256,7 +243,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		// ristretto's z.NewFile ("Create a new file") after sizing it; a
 		// second Open succeeds (dgraph-io/badger#2207, seen after a stop
 		// under systemd). The file held no entry: nothing is lost.
-		log.Warn("Store opened on the second attempt (an empty memtable file from an interrupted run)", "dir", dir)
+		log.Warn("Store opened on the second attempt (an empty memtable file from an interrupted run)", logkey.Dir, dir)
 		db, err = badger.Open(badgerOptions(dir, opts, log))
 	}
 	if errors.Is(err, badger.ErrEncryptionKeyMismatch) || errors.Is(err, badger.ErrInvalidEncryptionKey) {
@@ -267,7 +254,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		db:    db,
-		log:   log.With(LogKeyComponent, logComponentStore),
+		log:   log.With(logkey.Component, logComponentStore),
 		clock: clock.OrSystem(opts.Clock),
 		locks: make(map[string]*sync.Mutex),
 	}
@@ -426,7 +413,7 @@ func (s *Store) migrate(table []migration) error {
 		if err != nil {
 			return fmt.Errorf("migrate schema %d to %d: write schema key: %w", have, m.to, err)
 		}
-		s.log.Info("Migrated store schema", LogKeyFrom, have, LogKeyTo, m.to)
+		s.log.Info("Migrated store schema", logkey.From, have, logkey.To, m.to)
 		have = m.to
 	}
 	return nil

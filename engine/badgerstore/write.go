@@ -12,6 +12,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // ListMeta names and describes a list being replaced.
@@ -201,8 +202,8 @@ func (s *Store) replace(ctx context.Context, meta ListMeta, kind engine.ListKind
 	collectStart := time.Now()
 	s.collectGarbage(meta.Name, gb)
 	s.vlogGC()
-	s.log.Debug("Replaced list", LogKeyList, meta.Name, LogKeyVersion, next, LogKeyRows, count,
-		LogKeyStage, staged, LogKeySeal, sealed, LogKeyFlip, flipped, LogKeyCollect, time.Since(collectStart), LogKeyTotal, time.Since(started))
+	s.log.Debug("Replaced list", logkey.List, meta.Name, logkey.Version, next, logkey.Rows, count,
+		logkey.Stage, staged, logkey.Seal, sealed, logkey.Flip, flipped, logkey.Collect, time.Since(collectStart), logkey.Total, time.Since(started))
 	return info, nil
 }
 
@@ -257,7 +258,7 @@ func (s *Store) mark(name string, next uint64) error {
 func (s *Store) unmark(name string) {
 	err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(dirtyKey(name)) })
 	if err != nil {
-		s.log.Warn("Cannot clear dirty marker; the list is repaired at next open", LogKeyList, name, LogKeyError, err)
+		s.log.Warn("Cannot clear dirty marker; the list is repaired at next open", logkey.List, name, logkey.Error, err)
 	}
 }
 
@@ -398,7 +399,7 @@ func (s *Store) collectGarbage(name string, gb *garbage) {
 		}
 	}
 	if err != nil {
-		s.log.Warn("Cannot collect superseded rows; the list is repaired at next open", LogKeyList, name, LogKeyError, err)
+		s.log.Warn("Cannot collect superseded rows; the list is repaired at next open", logkey.List, name, logkey.Error, err)
 		return
 	}
 	s.unmark(name)
@@ -431,7 +432,7 @@ func (s *Store) flip(info engine.ListInfo) (committed bool, err error) {
 // cleanup fails too, the dirty marker stays and Open retries it.
 func (s *Store) abort(name string, cause error) error {
 	if err := s.repair(name); err != nil {
-		s.log.Warn("Cannot remove staged rows; the list is repaired at next open", LogKeyList, name, LogKeyError, err)
+		s.log.Warn("Cannot remove staged rows; the list is repaired at next open", logkey.List, name, logkey.Error, err)
 	}
 	return cause
 }
@@ -453,7 +454,7 @@ func (s *Store) repair(name string) error {
 // already durable, so a failure is logged, and Open repairs the list.
 func (s *Store) collect(name string, prefixes [][]byte) {
 	if err := s.compactAll(name, prefixes); err != nil {
-		s.log.Warn("Cannot collect superseded rows; the list is repaired at next open", LogKeyList, name, LogKeyError, err)
+		s.log.Warn("Cannot collect superseded rows; the list is repaired at next open", logkey.List, name, logkey.Error, err)
 		return
 	}
 	s.unmark(name)
@@ -550,7 +551,7 @@ func (s *Store) compact(name string, prefixes [][]byte) (deferred int, err error
 		return 0, err
 	}
 	if deleted > 0 {
-		s.log.Debug("Collected rows", LogKeyList, name, LogKeyRows, deleted)
+		s.log.Debug("Collected rows", logkey.List, name, logkey.Rows, deleted)
 	}
 	return deferred, nil
 }
@@ -576,7 +577,7 @@ func (s *Store) repairAll() error {
 		if err := s.repair(name); err != nil {
 			return fmt.Errorf("repair list %q: %w", name, err)
 		}
-		s.log.Info("Repaired list after an interrupted write", LogKeyList, name)
+		s.log.Info("Repaired list after an interrupted write", logkey.List, name)
 	}
 	return nil
 }
@@ -588,7 +589,7 @@ func (s *Store) vlogGC() {
 			continue
 		}
 		if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
-			s.log.Warn("Value log GC failed", LogKeyError, err)
+			s.log.Warn("Value log GC failed", logkey.Error, err)
 		}
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
@@ -261,7 +262,7 @@ func (s *Server) purger(ctx context.Context) {
 				return
 			}
 			s.n.purgeErrors.Add(1)
-			s.log.Error("Could not purge old records; trying again later", LogKeyError, err.Error(), LogKeyRetry, wait)
+			s.log.Error("Could not purge old records; trying again later", logkey.Error, err.Error(), logkey.Retry, wait)
 			continue
 		}
 		n := 0
@@ -269,9 +270,9 @@ func (s *Server) purger(ctx context.Context) {
 			n += c
 		}
 		if n > 0 {
-			s.log.Info("Purged records past their retention", LogKeyCount, n,
-				"hits", res.Deleted["hit"], "dispositions", res.Deleted["disposition"],
-				"statuses", res.Deleted["status"], "telemetry", res.Deleted["telemetry"])
+			s.log.Info("Purged records past their retention", logkey.Count, n,
+				logkey.Hits, res.Deleted["hit"], logkey.Dispositions, res.Deleted["disposition"],
+				logkey.Statuses, res.Deleted["status"], logkey.Telemetry, res.Deleted["telemetry"])
 		}
 	}
 }

@@ -75,19 +75,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/transport"
-)
-
-// Log keys.
-const (
-	logKeyComponent = "component"
-	logKeyClientID  = "client_id"
-	logKeyBroker    = "broker"
-	logKeyTopic     = "topic"
-	logKeyFilter    = "filter"
-	logKeyBytes     = "bytes"
-	logKeyErr       = "err"
-	logKeyCount     = "count"
 )
 
 // Client is a transport.Transport over paho.mqtt.golang.
@@ -131,7 +120,7 @@ func New(opts Options) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With(logKeyComponent, "mqtt", logKeyClientID, opts.ClientID)
+	log = log.With(logkey.Component, "mqtt", logkey.ClientID, opts.ClientID)
 	c := &Client{
 		opts:      opts,
 		log:       log,
@@ -141,7 +130,7 @@ func New(opts Options) (*Client, error) {
 	c.dialCtx, c.dialCancel = context.WithCancel(context.Background())
 	c.router = transport.NewRouter(opts.QueueLen, func(filter, topic string, total uint64) {
 		if total == 1 || total%100 == 0 {
-			c.log.Warn("subscription queue full, message dropped", logKeyFilter, filter, logKeyTopic, topic, logKeyCount, total)
+			c.log.Warn("subscription queue full, message dropped", logkey.Filter, filter, logkey.Topic, topic, logkey.Count, total)
 		}
 	})
 
@@ -190,7 +179,7 @@ func (c *Client) Start() error {
 		return errors.New("start: already started")
 	}
 	c.started = true
-	c.log.Info("connecting", "options", c.opts)
+	c.log.Info("connecting", logkey.Options, c.opts)
 	// With ConnectRetry the token completes only once connected (or on
 	// Close); nothing waits for it.
 	c.cli.Connect()
@@ -270,14 +259,14 @@ func (c *Client) onNotification(_ paho.Client, n paho.ConnectionNotification) {
 		if k == 1 {
 			lvl = slog.LevelWarn
 		}
-		c.log.Log(context.Background(), lvl, "connection attempt failed", logKeyErr, f.Reason, logKeyCount, k)
+		c.log.Log(context.Background(), lvl, "connection attempt failed", logkey.Error, f.Reason, logkey.Count, k)
 		c.state(false, f.Reason)
 	}
 }
 
 func (c *Client) onLost(_ paho.Client, err error) {
 	c.ready.Store(false)
-	c.log.Warn("connection lost", logKeyErr, err)
+	c.log.Warn("connection lost", logkey.Error, err)
 	c.state(false, err)
 }
 
@@ -308,7 +297,7 @@ func (c *Client) onConnect(paho.Client) {
 			if err := c.subscribe(todo); err != nil {
 				// The connection is probably going down; the next
 				// connect tries again.
-				c.log.Warn("restore subscriptions", logKeyErr, err)
+				c.log.Warn("restore subscriptions", logkey.Error, err)
 				return
 			}
 			for _, f := range todo {
@@ -325,10 +314,10 @@ func (c *Client) onConnect(paho.Client) {
 	}
 	if p := c.opts.Presence; p != nil && len(p.Online) > 0 {
 		if err := c.await(context.Background(), c.cli.Publish(p.Topic, 1, true, p.Online)); err != nil {
-			c.log.Warn("publish presence", logKeyTopic, p.Topic, logKeyErr, err)
+			c.log.Warn("publish presence", logkey.Topic, p.Topic, logkey.Error, err)
 		}
 	}
-	c.log.Info("connected", logKeyCount, len(sent))
+	c.log.Info("connected", logkey.Count, len(sent))
 	c.state(true, nil)
 }
 
@@ -346,7 +335,7 @@ func (c *Client) subscribe(filters []string) error {
 		for f, code := range st.Result() {
 			if code == 0x80 {
 				// MQTT 3.1.1 failure code: the ACL refused the filter.
-				c.log.Error("broker refused subscription", logKeyFilter, f)
+				c.log.Error("broker refused subscription", logkey.Filter, f)
 				return fmt.Errorf("subscribe %q: refused by the broker", f)
 			}
 		}
@@ -375,10 +364,10 @@ func (c *Client) await(ctx context.Context, tok paho.Token) error {
 func (c *Client) onMessage(_ paho.Client, m paho.Message) {
 	msg := transport.Message{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained()}
 	if n := c.router.Deliver(msg); n == 0 {
-		c.log.Debug("message matches no subscription", logKeyTopic, msg.Topic, logKeyBytes, len(msg.Payload))
+		c.log.Debug("message matches no subscription", logkey.Topic, msg.Topic, logkey.Bytes, len(msg.Payload))
 		return
 	}
-	c.log.Debug("message", logKeyTopic, msg.Topic, logKeyBytes, len(msg.Payload))
+	c.log.Debug("message", logkey.Topic, msg.Topic, logkey.Bytes, len(msg.Payload))
 }
 
 // Publish implements transport.Transport.
@@ -420,7 +409,7 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte, reta
 			}
 			return fmt.Errorf("publish %q: %w", topic, err)
 		}
-		c.log.Debug("published", logKeyTopic, topic, logKeyBytes, len(p))
+		c.log.Debug("published", logkey.Topic, topic, logkey.Bytes, len(p))
 		return nil
 	case <-ctx.Done():
 		// paho may still deliver it (it stays in the in-flight store
@@ -451,7 +440,7 @@ func (c *Client) Subscribe(filter string, h transport.Handler) error {
 	if ready {
 		c.goTracked(func() {
 			if err := c.subscribe([]string{filter}); err != nil {
-				c.log.Warn("subscribe", logKeyFilter, filter, logKeyErr, err)
+				c.log.Warn("subscribe", logkey.Filter, filter, logkey.Error, err)
 			}
 		})
 	}
@@ -493,7 +482,7 @@ func (c *Client) Close(ctx context.Context) error {
 
 	if p := c.opts.Presence; p != nil && c.cli.IsConnectionOpen() {
 		if err := c.await(ctx, c.cli.Publish(p.Topic, 1, true, p.Offline)); err != nil {
-			c.log.Warn("publish offline presence", logKeyTopic, p.Topic, logKeyErr, err)
+			c.log.Warn("publish offline presence", logkey.Topic, p.Topic, logkey.Error, err)
 		}
 	}
 	close(c.closing)

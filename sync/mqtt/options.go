@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // Defaults for a 600 ms round-trip, lossy satellite or 3G link
@@ -120,15 +122,15 @@ func (o Options) LogValue() slog.Value {
 		pw = "REDACTED"
 	}
 	return slog.GroupValue(
-		slog.Any("brokers", o.Brokers),
-		slog.String("client_id", o.ClientID),
-		slog.String("username", o.Username),
-		slog.String("password", pw),
-		slog.Bool("tls", o.TLS != nil),
-		slog.Duration("keepalive", o.KeepAlive),
-		slog.Duration("ping_timeout", o.PingTimeout),
-		slog.Duration("connect_timeout", o.ConnectTimeout),
-		slog.Duration("write_timeout", o.WriteTimeout),
+		slog.Any(logkey.Brokers, o.Brokers),
+		slog.String(logkey.ClientID, o.ClientID),
+		slog.String(logkey.Username, o.Username),
+		slog.String(logkey.Password, pw),
+		slog.Bool(logkey.TLS, o.TLS != nil),
+		slog.Duration(logkey.Keepalive, o.KeepAlive),
+		slog.Duration(logkey.PingTimeout, o.PingTimeout),
+		slog.Duration(logkey.ConnectTimeout, o.ConnectTimeout),
+		slog.Duration(logkey.WriteTimeout, o.WriteTimeout),
 	)
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -149,7 +150,7 @@ func NewPublisher(ob *Outbox, tr transport.Transport, opts PublisherOptions) (*P
 		tr:    tr,
 		opts:  opts,
 		clock: opts.Clock,
-		log:   log.With(logKeyComponent, "outbox-publisher", "post", opts.Post),
+		log:   log.With(logkey.Component, "outbox-publisher", logkey.Post, opts.Post),
 		hits:  HitsTopic(opts.Post),
 		acks:  AcksTopic(opts.Post),
 		done:  make(chan struct{}),
@@ -192,7 +193,7 @@ func (p *Publisher) onAck(m transport.Message) {
 	ids, err := DecodeAck(m.Payload)
 	if err != nil {
 		p.badAck.Add(1)
-		p.log.Warn("ignoring a bad ack message", logKeyError, err)
+		p.log.Warn("ignoring a bad ack message", logkey.Error, err)
 		return
 	}
 	if len(ids) == 0 {
@@ -460,7 +461,7 @@ func (p *Publisher) handleResult(st *runState, r pubResult) {
 		wait := backoff(st.attempt, p.opts.BackoffMin, p.opts.BackoffMax, p.opts.Jitter())
 		st.holdTill = now.Add(wait)
 		if st.attempt == 1 || st.attempt%20 == 0 {
-			p.log.Warn("publish failed; backing off", logKeyError, r.err, logKeyAttempt, st.attempt, logKeyWait, wait)
+			p.log.Warn("publish failed; backing off", logkey.Error, r.err, logkey.Attempt, st.attempt, logkey.Wait, wait)
 		}
 		return
 	}
@@ -479,7 +480,7 @@ func (p *Publisher) expire(st *runState) {
 		}
 	}
 	if n > 0 {
-		p.log.Info("no ack from HQ; resending", logKeyRecords, n)
+		p.log.Info("no ack from HQ; resending", logkey.Records, n)
 	}
 }
 
