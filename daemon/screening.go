@@ -115,10 +115,17 @@ func loadEntries(ctx context.Context, st *badgerstore.Store, name string, add fu
 		}
 	}()
 	for batch := range batches {
+		if ctx.Err() != nil {
+			continue // drain: the reader stops at its next check
+		}
 		for i := range batch {
 			add(&batch[i])
 		}
 	}
 	<-done
+	if readErr == nil {
+		// Cancelled after the reader finished: the load is still cut short.
+		readErr = ctx.Err()
+	}
 	return info, readErr
 }
