@@ -300,8 +300,8 @@ func (s *Server) storeError(w http.ResponseWriter, what string, err error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		writeError(w, http.StatusNotFound, what+": not found", "")
-	case errors.Is(err, ErrConflict):
-		writeError(w, http.StatusConflict, what+": "+err.Error(), "")
+	case errors.Is(err, ErrInvalid):
+		writeError(w, http.StatusBadRequest, what+": "+err.Error(), "")
 	case errors.Is(err, ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, what+": "+err.Error(), "")
 	default:
