@@ -184,7 +184,12 @@ func registerMetrics(reg prometheus.Registerer, ag *agent.Agent, ob *outbox.Outb
 			gauge("watchpost_outbox_budget_bytes", "The outbox's budget: past it, low-priority records are dropped.", nil,
 				func(d outbox.Depth) float64 { return float64(d.Budget) }),
 			gauge("watchpost_outbox_over_budget", "1 while the outbox is over its budget (the alarm), else 0.", nil,
-				func(d outbox.Depth) float64 { return bool01(d.OverBudget) }),
+				func(d outbox.Depth) float64 {
+					if d.OverBudget {
+						return 1
+					}
+					return 0
+				}),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "watchpost_outbox_dropped_total", Help: "Low-priority records the outbox budget dropped.",
 			}, func() float64 { return float64(ob.Depth().Dropped) }),
@@ -206,13 +211,6 @@ func registerMetrics(reg prometheus.Registerer, ag *agent.Agent, ob *outbox.Outb
 		}
 	}
 	return nil
-}
-
-func bool01(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // feedMetrics refreshes, every interval until ctx ends, the API's gauges

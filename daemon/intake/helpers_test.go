@@ -130,6 +130,9 @@ type fixture struct {
 	clock *clocktest.Clock
 	proc  *ledger
 	in    *Intake
+	// afterClaim and afterProcess, when set, are the intake's
+	// Options.AfterClaim and AfterProcess.
+	afterClaim, afterProcess func(name string)
 }
 
 func newFixture(t *testing.T, mod ...func(*Options)) *fixture {
@@ -144,7 +147,18 @@ func newFixture(t *testing.T, mod ...func(*Options)) *fixture {
 // a restarted daemon would.
 func (f *fixture) newIntake(t *testing.T, mod ...func(*Options)) *Intake {
 	t.Helper()
-	opts := Options{Dir: f.dir, Processor: f.proc, Clock: f.clock}
+	opts := Options{Dir: f.dir, Processor: f.proc, Clock: f.clock,
+		AfterClaim: func(name string) {
+			if f.afterClaim != nil {
+				f.afterClaim(name)
+			}
+		},
+		AfterProcess: func(name string) {
+			if f.afterProcess != nil {
+				f.afterProcess(name)
+			}
+		},
+	}
 	for _, m := range mod {
 		m(&opts)
 	}

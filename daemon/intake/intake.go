@@ -149,6 +149,11 @@ type Options struct {
 	Clock clock.Clock
 	// Logger receives the intake's logs (discarded when nil).
 	Logger *slog.Logger
+	// AfterClaim and AfterProcess, if set, are called with the file's
+	// name once it is in processing/, and once the Processor has returned
+	// for it (before the move to done/). They inject faults in tests (a
+	// panic simulates a crash there); production leaves them nil.
+	AfterClaim, AfterProcess func(name string)
 }
 
 // Intake watches one directory. Create it with New, then call Run (or
@@ -169,9 +174,7 @@ type Intake struct {
 	lastErr   string // last scan error logged at Warn, for rate limiting
 	lastErrAt time.Time
 
-	// Test hooks, called with the file name; a panic simulates a crash.
-	afterClaim   func(name string)
-	afterProcess func(name string)
+	afterClaim, afterProcess func(name string) // Options.AfterClaim, AfterProcess
 }
 
 // observation is what a scan saw of a file in the intake directory.
@@ -202,6 +205,9 @@ func New(opts Options) (*Intake, error) {
 		clock:     opts.Clock,
 		log:       opts.Logger,
 		seen:      map[string]observation{},
+
+		afterClaim:   opts.AfterClaim,
+		afterProcess: opts.AfterProcess,
 	}
 	if in.clock == nil {
 		in.clock = clock.System{}

@@ -148,7 +148,7 @@ func TestCrashAfterCommit(t *testing.T) {
 	f.drop(t, "later.jsonl", jsonl(2, 0))
 	f.scan(t)
 	f.clock.Advance(DefaultStableFor)
-	f.in.afterProcess = func(string) { panic("crash after commit") }
+	f.afterProcess = func(string) { panic("crash after commit") }
 	crashed(t, func() { f.in.ScanOnce(context.Background()) })
 
 	wantNames(t, "processing", f.ls(t, DirProcessing), "EK948.edi")
@@ -161,6 +161,7 @@ func TestCrashAfterCommit(t *testing.T) {
 	storeDir := f.proc.dir
 	f.proc.st.Close()
 	f.proc = openLedger(t, storeDir)
+	f.afterProcess = nil // the restarted intake does not crash
 	f.in = f.newIntake(t)
 	f.scan(t) // processing/ needs no stability wait
 	wantNames(t, "processing", f.ls(t, DirProcessing))
@@ -187,13 +188,14 @@ func TestCrashBeforeProcess(t *testing.T) {
 	f.drop(t, "a.jsonl", jsonl(3, 2))
 	f.scan(t)
 	f.clock.Advance(DefaultStableFor)
-	f.in.afterClaim = func(string) { panic("crash after claim") }
+	f.afterClaim = func(string) { panic("crash after claim") }
 	crashed(t, func() { f.in.ScanOnce(context.Background()) })
 	wantNames(t, "processing", f.ls(t, DirProcessing), "a.jsonl")
 	if f.proc.Calls() != 0 || f.proc.screenings(t) != 0 {
 		t.Fatalf("processed before the crash point")
 	}
 
+	f.afterClaim = nil // the restarted intake does not crash
 	f.in = f.newIntake(t)
 	f.scan(t)
 	f.scan(t)
@@ -437,7 +439,7 @@ func TestSameNameWaitsForProcessing(t *testing.T) {
 	f.scan(t)
 	f.clock.Advance(DefaultStableFor)
 	// Claiming 0.jsonl, something else puts an a.jsonl in processing/.
-	f.in.afterClaim = func(name string) {
+	f.afterClaim = func(name string) {
 		if name == "0.jsonl" {
 			if err := os.WriteFile(filepath.Join(f.dir, DirProcessing, "a.jsonl"), jsonl(3, 0), 0o640); err != nil {
 				t.Error(err)

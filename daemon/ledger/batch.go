@@ -36,9 +36,6 @@ import (
 // nothing, and a retry fails the same way.
 const MaxBatch = 5000
 
-// maxBatch is MaxBatch, lifted by the benchmark that measures the bounds.
-var maxBatch = MaxBatch
-
 // maxKeyLen bounds a batch key.
 const maxKeyLen = 128
 
@@ -122,8 +119,8 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 	if !validKey(key) {
 		return BatchResult{}, fmt.Errorf("%w: batch key must be 1 to %d characters of [0-9A-Za-z._:-]", ErrInvalid, maxKeyLen)
 	}
-	if len(screenings) > maxBatch {
-		return BatchResult{}, fmt.Errorf("record batch %s: %w: %d screenings, limit %d", key, ErrBatchTooBig, len(screenings), maxBatch)
+	if len(screenings) > l.opts.MaxBatch {
+		return BatchResult{}, fmt.Errorf("record batch %s: %w: %d screenings, limit %d", key, ErrBatchTooBig, len(screenings), l.opts.MaxBatch)
 	}
 	now := l.clock.Now()
 	res := BatchResult{Key: key, Screened: len(screenings), RecordedAt: now, Recorded: make([]Recorded, len(screenings))}
@@ -160,10 +157,8 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 			if err := l.write(tx, p, now); err != nil {
 				return err
 			}
-			if l.testHook != nil {
-				if err := l.testHook("record"); err != nil {
-					return err
-				}
+			if err := l.inTxn("record"); err != nil {
+				return err
 			}
 		}
 		if err := setJSON(tx, batchKey(key), &res); err != nil {
@@ -172,10 +167,8 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 		if err := tx.Set(timeKey(prefixBatchTime, now, l.seq.Add(1), key), nil); err != nil {
 			return err
 		}
-		if l.testHook != nil {
-			if err := l.testHook("batch"); err != nil {
-				return err
-			}
+		if err := l.inTxn("batch"); err != nil {
+			return err
 		}
 		tx.OnDone(func(committed bool) {
 			if committed {
@@ -228,7 +221,7 @@ func (l *Ledger) purgeBatches(ctx context.Context, now, cutoff time.Time) (Purge
 				return badgerstore.StopIteration
 			}
 			keys = append(keys, bytes.Clone(key)) // a malformed one is dropped too
-			if len(keys) >= purgeBatchBatch {
+			if len(keys) >= l.opts.PurgeBatch.BatchMarkers {
 				return badgerstore.StopIteration
 			}
 			return nil

@@ -31,6 +31,9 @@ type env struct {
 	// memTable is the store's MemTableSize (8 MB when 0, to keep tests
 	// light; badgerstore.DefaultMemTableSize is 32 MB).
 	memTable int64
+	// fault, when set, is the ledger's Options.InTxn: it runs inside each
+	// write transaction before the commit.
+	fault func(op string) error
 }
 
 func newEnv(t testing.TB) *env {
@@ -56,7 +59,14 @@ func (e *env) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := Open(context.Background(), s, ob, e.opts)
+	opts := e.opts
+	opts.InTxn = func(op string) error {
+		if e.fault != nil {
+			return e.fault(op)
+		}
+		return nil
+	}
+	l, err := Open(context.Background(), s, ob, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

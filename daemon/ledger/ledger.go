@@ -81,7 +81,30 @@ type Options struct {
 	HitRetention time.Duration
 	// Logger; nil discards. Nothing it receives names a traveller.
 	Logger *slog.Logger
+	// MaxBatch bounds the screenings of one RecordBatch (the MaxBatch
+	// constant when 0).
+	MaxBatch int
+	// PurgeBatch bounds the rows one purge transaction deletes; its zero
+	// fields take DefaultPurgeBatch's.
+	PurgeBatch PurgeBatch
+	// InTxn, if set, runs inside Record's and Dispose's transaction after
+	// every row is written and before the commit, and inside
+	// RecordBatch's after each screening ("record") and after the marker
+	// ("batch"); an error aborts the transaction. It injects faults in
+	// tests; production leaves it nil.
+	InTxn func(op string) error
 }
+
+// PurgeBatch bounds the rows of one purge transaction, by kind of row.
+type PurgeBatch struct {
+	Screenings   int // non-hit screening rows
+	Hits         int // hit records with their index rows
+	BatchMarkers int // RecordBatch markers
+}
+
+// DefaultPurgeBatch keeps each purge transaction, with its one audit
+// entry, well inside Badger's transaction limit.
+var DefaultPurgeBatch = PurgeBatch{Screenings: 2000, Hits: 500, BatchMarkers: 2000}
 
 // Screening is one screened traveller, as the API or the intake hands it
 // over.
@@ -213,12 +236,14 @@ type Ledger struct {
 	// grows across restarts; it never decides anything but the order of
 	// simultaneous entries.
 	seq atomic.Uint64
+}
 
-	// testHook, when set, runs inside Record's and Dispose's transaction
-	// after every row is written and before the commit, and inside
-	// RecordBatch's after each screening ("record") and after the marker
-	// ("batch"); an error aborts the transaction. Tests only.
-	testHook func(op string) error
+// inTxn runs Options.InTxn, if set.
+func (l *Ledger) inTxn(op string) error {
+	if l.opts.InTxn == nil {
+		return nil
+	}
+	return l.opts.InTxn(op)
 }
 
 // Open prepares the ledger in store (writing its schema key on first use)
@@ -236,6 +261,18 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 	}
 	if opts.Retention == 0 {
 		opts.Retention = DefaultRetention
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = MaxBatch
+	}
+	if opts.PurgeBatch.Screenings <= 0 {
+		opts.PurgeBatch.Screenings = DefaultPurgeBatch.Screenings
+	}
+	if opts.PurgeBatch.Hits <= 0 {
+		opts.PurgeBatch.Hits = DefaultPurgeBatch.Hits
+	}
+	if opts.PurgeBatch.BatchMarkers <= 0 {
+		opts.PurgeBatch.BatchMarkers = DefaultPurgeBatch.BatchMarkers
 	}
 	if opts.HitRetention == 0 {
 		opts.HitRetention = DefaultHitRetention
@@ -301,10 +338,8 @@ func (l *Ledger) Record(ctx context.Context, s Screening) (Recorded, error) {
 		if err := l.write(tx, p, now); err != nil {
 			return err
 		}
-		if l.testHook != nil {
-			if err := l.testHook("record"); err != nil {
-				return err
-			}
+		if err := l.inTxn("record"); err != nil {
+			return err
 		}
 		tx.OnDone(func(committed bool) {
 			if committed {
@@ -467,10 +502,8 @@ func (l *Ledger) Dispose(ctx context.Context, id string, d Disposition) (HitReco
 		if _, err := l.ob.PutTx(tx, outbox.Record{ID: dec.ID, Kind: outbox.KindDisposition, Payload: payload, CreatedAt: now}); err != nil {
 			return err
 		}
-		if l.testHook != nil {
-			if err := l.testHook("dispose"); err != nil {
-				return err
-			}
+		if err := l.inTxn("dispose"); err != nil {
+			return err
 		}
 		tx.OnDone(func(committed bool) {
 			if committed {

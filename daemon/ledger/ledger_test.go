@@ -177,8 +177,8 @@ func TestRecordAtomic(t *testing.T) {
 
 	t.Run("Hook", func(t *testing.T) {
 		boom := errors.New("boom")
-		e.l.testHook = func(string) error { return boom }
-		defer func() { e.l.testHook = nil }()
+		e.fault = func(string) error { return boom }
+		defer func() { e.fault = nil }()
 		for _, n := range []int{0, 2} {
 			if _, err := e.l.Record(ctx, screening(n)); !errors.Is(err, boom) {
 				t.Fatalf("%d hits: err = %v, want boom", n, err)
@@ -199,8 +199,8 @@ func TestRecordAtomic(t *testing.T) {
 	})
 	t.Run("ContextEnded", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(ctx)
-		e.l.testHook = func(string) error { cancel(); return nil }
-		defer func() { e.l.testHook = nil }()
+		e.fault = func(string) error { cancel(); return nil }
+		defer func() { e.fault = nil }()
 		if _, err := e.l.Record(ctx, screening(1)); !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
@@ -344,8 +344,8 @@ func TestDisposeRefused(t *testing.T) {
 	}
 	t.Run("TransactionFails", func(t *testing.T) {
 		boom := errors.New("boom")
-		e.l.testHook = func(string) error { return boom }
-		defer func() { e.l.testHook = nil }()
+		e.fault = func(string) error { return boom }
+		defer func() { e.fault = nil }()
 		if _, err := e.l.Dispose(ctx, rec.HitID, Disposition{Decision: protocol.DispositionConfirmed, Officer: "off-1"}); !errors.Is(err, boom) {
 			t.Fatalf("err = %v, want boom", err)
 		}
@@ -440,9 +440,7 @@ func TestPurge(t *testing.T) {
 }
 
 func TestPurgeBatches(t *testing.T) {
-	defer func(s, h int) { purgeScreeningBatch, purgeHitBatch = s, h }(purgeScreeningBatch, purgeHitBatch)
-	purgeScreeningBatch, purgeHitBatch = 3, 2
-	e := newEnv(t)
+	e := newEnvOpts(t, func(o *Options) { o.PurgeBatch.Screenings, o.PurgeBatch.Hits = 3, 2 })
 	for i := 0; i < 7; i++ {
 		mustRecord(t, e.l, screening(i%2))
 		e.clock.Advance(time.Second)

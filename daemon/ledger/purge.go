@@ -13,15 +13,6 @@ import (
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
-// Purge batch sizes: each batch is one transaction, well inside Badger's
-// limit, with one audit entry. Variables so that tests can make them
-// small.
-var (
-	purgeScreeningBatch = 2000
-	purgeHitBatch       = 500
-	purgeBatchBatch     = 2000
-)
-
 // Purge deletes what is past retention: non-hit screening rows recorded
 // Retention ago or earlier, hit records recorded HitRetention ago or
 // earlier (open or decided), and RecordBatch markers recorded HitRetention
@@ -46,7 +37,7 @@ func (l *Ledger) Purge(ctx context.Context) (Purged, error) {
 		if err != nil {
 			return total, fmt.Errorf("purge screenings: %w", err)
 		}
-		if b.Screenings < purgeScreeningBatch {
+		if b.Screenings < l.opts.PurgeBatch.Screenings {
 			break
 		}
 	}
@@ -57,7 +48,7 @@ func (l *Ledger) Purge(ctx context.Context) (Purged, error) {
 		if err != nil {
 			return total, fmt.Errorf("purge hits: %w", err)
 		}
-		if b.Hits < purgeHitBatch {
+		if b.Hits < l.opts.PurgeBatch.Hits {
 			break
 		}
 	}
@@ -67,7 +58,7 @@ func (l *Ledger) Purge(ctx context.Context) (Purged, error) {
 		if err != nil {
 			return total, fmt.Errorf("purge batch markers: %w", err)
 		}
-		if b.Batches < purgeBatchBatch {
+		if b.Batches < l.opts.PurgeBatch.BatchMarkers {
 			break
 		}
 	}
@@ -103,7 +94,7 @@ func (l *Ledger) purgeScreenings(ctx context.Context, now, cutoff time.Time) (Pu
 			}
 			p.To = at
 			keys = append(keys, bytes.Clone(key))
-			if len(keys) >= purgeScreeningBatch {
+			if len(keys) >= l.opts.PurgeBatch.Screenings {
 				return badgerstore.StopIteration
 			}
 			return nil
@@ -136,7 +127,7 @@ func (l *Ledger) purgeHits(ctx context.Context, now, cutoff time.Time) (Purged, 
 		var suffixes [][]byte
 		err := tx.IterateFrom(prefix, start, func(key, _ []byte) error {
 			suffixes = append(suffixes, bytes.Clone(key[len(prefix):]))
-			if len(suffixes) >= purgeHitBatch {
+			if len(suffixes) >= l.opts.PurgeBatch.Hits {
 				return badgerstore.StopIteration
 			}
 			return nil

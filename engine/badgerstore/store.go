@@ -94,6 +94,11 @@ type Options struct {
 
 	// Clock stamps ListInfo.ImportedAt; clock.System when nil.
 	Clock clock.Clock
+
+	// GarbageKeys bounds the superseded keys one write remembers for
+	// collection (DefaultGarbageKeys when 0); past it, collection scans
+	// the list instead.
+	GarbageKeys int
 }
 
 // Errors callers may test for with errors.Is.
@@ -130,6 +135,8 @@ type Store struct {
 	db    *badger.DB
 	log   *slog.Logger
 	clock clock.Clock
+	// garbageKeys is Options.GarbageKeys with its default.
+	garbageKeys int
 
 	life   sync.RWMutex // held shared by every operation, exclusively by Close
 	closed bool
@@ -253,10 +260,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	s := &Store{
-		db:    db,
-		log:   log.With(logkey.Component, logComponentStore),
-		clock: clock.OrSystem(opts.Clock),
-		locks: make(map[string]*sync.Mutex),
+		db:          db,
+		log:         log.With(logkey.Component, logComponentStore),
+		clock:       clock.OrSystem(opts.Clock),
+		garbageKeys: opts.GarbageKeys,
+		locks:       make(map[string]*sync.Mutex),
+	}
+	if s.garbageKeys <= 0 {
+		s.garbageKeys = DefaultGarbageKeys
 	}
 	if err := s.migrate(migrations); err != nil {
 		db.Close()

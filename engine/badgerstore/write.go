@@ -262,11 +262,10 @@ func (s *Store) unmark(name string) {
 	}
 }
 
-// maxGarbageKeys bounds how many superseded keys a seal remembers so
+// DefaultGarbageKeys bounds how many superseded keys a seal remembers so
 // that collection can delete them without scanning the list again (about
-// 10 MB); a larger edition falls back to a collection scan. A variable so
-// that tests can exercise the fallback with small lists.
-var maxGarbageKeys = 1 << 18
+// 10 MB); a larger edition falls back to a collection scan.
+const DefaultGarbageKeys = 1 << 18
 
 // garbage is what becomes unreachable once a sealed version is current:
 // rows under the newest row of their group (deleted first), then the
@@ -276,6 +275,7 @@ type garbage struct {
 	index       [][]byte // index rows of document keys with no live row
 	overflow    bool
 	found       bool // any older row or tombstone exists
+	limit       int  // keys remembered before the overflow
 }
 
 func (g *garbage) add(to *[][]byte, key []byte) {
@@ -283,7 +283,7 @@ func (g *garbage) add(to *[][]byte, key []byte) {
 	if g.overflow {
 		return
 	}
-	if len(g.rows)+len(g.tombs)+len(g.index) >= maxGarbageKeys {
+	if len(g.rows)+len(g.tombs)+len(g.index) >= g.limit {
 		g.overflow = true
 		g.rows, g.tombs, g.index = nil, nil, nil
 		return
@@ -299,7 +299,7 @@ func (s *Store) seal(ctx context.Context, name string, kind engine.ListKind, cur
 	if kind == engine.ListDocuments {
 		prefix = docRows(name)
 	}
-	gb = new(garbage)
+	gb = &garbage{limit: s.garbageKeys}
 	wb := s.db.NewWriteBatch()
 	n := 0
 	err = s.db.View(func(txn *badger.Txn) error {
