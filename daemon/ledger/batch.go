@@ -1,9 +1,7 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -209,41 +207,12 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 // purgeBatches deletes up to one batch of batch markers recorded at or
 // before cutoff.
 func (l *Ledger) purgeBatches(ctx context.Context, now, cutoff time.Time) (Purged, error) {
-	var p Purged
-	err := l.recs.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
-		p = Purged{}
-		prefix := []byte(prefixBatchTime)
-		limit := nanos(cutoff)
-		var keys [][]byte
-		err := tx.Iterate(prefix, func(key, _ []byte) error {
-			s := key[len(prefix):]
-			if len(s) > orderLen && binary.BigEndian.Uint64(s) > limit {
-				return badgerstore.StopIteration
-			}
-			keys = append(keys, bytes.Clone(key)) // a malformed one is dropped too
-			if len(keys) >= l.opts.PurgeBatch.BatchMarkers {
-				return badgerstore.StopIteration
+	return l.purgeTimed(ctx, now, cutoff, prefixBatchTime, l.opts.PurgeBatch.BatchMarkers,
+		func(tx *badgerstore.RecordsTxn, s []byte) error {
+			if len(s) > orderLen {
+				return tx.Delete(batchKey(string(s[orderLen:])))
 			}
 			return nil
-		})
-		if err != nil || len(keys) == 0 {
-			return err
-		}
-		for _, k := range keys {
-			if s := k[len(prefix):]; len(s) > orderLen {
-				if err := tx.Delete(batchKey(string(s[orderLen:]))); err != nil {
-					return err
-				}
-			}
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
-		p.Batches = len(keys)
-		return l.auditPurge(tx, now, p)
-	})
-	if err != nil {
-		return Purged{}, err
-	}
-	return p, nil
+		},
+		func(p *Purged, n int, _, _ time.Time) { p.Batches = n })
 }

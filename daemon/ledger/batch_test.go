@@ -298,13 +298,7 @@ func TestRecordBatchAtomic(t *testing.T) {
 		e.checkEmpty(t)
 	})
 	t.Run("ContextEnded", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(ctx)
-		e.fault = func(string) error { cancel(); return nil }
-		defer func() { e.fault = nil }()
-		if _, err := e.l.RecordBatch(ctx, testKey, manifest(4, 2)); !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want context.Canceled", err)
-		}
-		e.checkEmpty(t)
+		e.checkCancelInTxn(t, func(ctx context.Context) error { _, err := e.l.RecordBatch(ctx, testKey, manifest(4, 2)); return err })
 	})
 	t.Run("ThenRecords", func(t *testing.T) {
 		res := mustBatch(t, e.l, testKey, manifest(10, 3))

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -99,6 +100,20 @@ func (e *env) checkEmpty(t *testing.T) {
 	if st := e.l.Stats(); st.Screenings != 0 || st.OpenHits != 0 {
 		t.Errorf("stats moved: %+v", st)
 	}
+}
+
+// checkCancelInTxn: a context that ends inside write's transaction aborts
+// it with context.Canceled and leaves nothing.
+func (e *env) checkCancelInTxn(t *testing.T, write func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.fault = func(string) error { cancel(); return nil }
+	defer func() { e.fault = nil }()
+	if err := write(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	e.checkEmpty(t)
 }
 
 // rows returns every key and value of a records namespace.

@@ -198,13 +198,7 @@ func TestRecordAtomic(t *testing.T) {
 		e.checkEmpty(t)
 	})
 	t.Run("ContextEnded", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(ctx)
-		e.fault = func(string) error { cancel(); return nil }
-		defer func() { e.fault = nil }()
-		if _, err := e.l.Record(ctx, screening(1)); !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want context.Canceled", err)
-		}
-		e.checkEmpty(t)
+		e.checkCancelInTxn(t, func(ctx context.Context) error { _, err := e.l.Record(ctx, screening(1)); return err })
 	})
 }
 

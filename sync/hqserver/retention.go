@@ -241,16 +241,8 @@ func (s *Server) purgeKind(ctx context.Context, kind string, cutoff time.Time) (
 // purger purges at start and then every PurgeInterval; a failed run is
 // counted, logged and tried again at the next interval.
 func (s *Server) purger(ctx context.Context) {
-	wait := time.Duration(0)
-	for {
-		t := s.clock.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C():
-		}
-		wait = s.cfg.PurgeInterval
+	s.every(ctx, func() time.Duration {
+		wait := s.cfg.PurgeInterval
 		err := kindIndexed(ctx, s.rec)
 		var res PurgeResult
 		if err == nil {
@@ -258,12 +250,11 @@ func (s *Server) purger(ctx context.Context) {
 		}
 		s.n.purgeRuns.Add(1)
 		if err != nil {
-			if ctx.Err() != nil {
-				return
+			if ctx.Err() == nil { // else every returns: ctx has ended
+				s.n.purgeErrors.Add(1)
+				s.log.Error("Could not purge old records; trying again later", logkey.Error, err.Error(), logkey.Retry, wait)
 			}
-			s.n.purgeErrors.Add(1)
-			s.log.Error("Could not purge old records; trying again later", logkey.Error, err.Error(), logkey.Retry, wait)
-			continue
+			return wait
 		}
 		n := 0
 		for _, c := range res.Deleted {
@@ -273,6 +264,26 @@ func (s *Server) purger(ctx context.Context) {
 			s.log.Info("Purged records past their retention", logkey.Count, n,
 				logkey.Hits, res.Deleted["hit"], logkey.Dispositions, res.Deleted["disposition"],
 				logkey.Statuses, res.Deleted["status"], logkey.Telemetry, res.Deleted["telemetry"])
+		}
+		return wait
+	})
+}
+
+// every runs run at once, then again each time the wait run returned has
+// passed on the server's clock, until ctx ends (checked after each run
+// too, so a run cut short by the end is not repeated).
+func (s *Server) every(ctx context.Context, run func() (wait time.Duration)) {
+	wait := time.Duration(0)
+	for {
+		t := s.clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		if wait = run(); ctx.Err() != nil {
+			return
 		}
 	}
 }

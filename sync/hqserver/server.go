@@ -617,22 +617,14 @@ func (s *Server) publishAck(ctx context.Context, post string, ids []string) erro
 // a crash interrupted) and then every HeadInterval; after a failure it
 // tries again HeadRetry later.
 func (s *Server) heads(ctx context.Context) {
-	wait := time.Duration(0)
-	for {
-		t := s.clock.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C():
-		}
+	s.every(ctx, func() time.Duration {
 		s.n.headRuns.Add(1)
 		res, err := s.cfg.Publisher.RepublishHeads(ctx)
-		wait = s.cfg.HeadInterval
+		if err != nil && ctx.Err() != nil {
+			return 0 // every returns: ctx has ended
+		}
+		wait := s.cfg.HeadInterval
 		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
 			s.n.headErrors.Add(1)
 			wait = s.cfg.HeadRetry
 			s.log.Error("Could not re-sign heads; retrying", logkey.Error, err.Error(), logkey.Retry, wait)
@@ -642,5 +634,6 @@ func (s *Server) heads(ctx context.Context) {
 			lists = append(lists, r.List)
 		}
 		s.log.Info("Re-signed heads", logkey.Lists, lists)
-	}
+		return wait
+	})
 }
