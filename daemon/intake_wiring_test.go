@@ -8,13 +8,11 @@ import (
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/intake"
 	"github.com/watchpost/watchpost/daemon/intake/intaketest"
-	"github.com/watchpost/watchpost/daemon/ledger"
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/match"
-	"github.com/watchpost/watchpost/sync/outbox"
 )
 
 // TestIntakeProcessorContract runs the intake.Processor contract suite
@@ -53,14 +51,7 @@ func TestIntakeProcessorContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		ob, err := outbox.Open(ctx, st, outbox.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		led, err := ledger.Open(ctx, st, ob, ledger.Options{Post: cfg.PostID})
-		if err != nil {
-			t.Fatal(err)
-		}
+		led, ob := openLedgerOn(t, st)
 		p.screener.Store(sc)
 		p.store, p.ob, p.ledger = st, ob, led
 		p.cfg.DataDir = dataDir

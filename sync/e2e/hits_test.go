@@ -20,6 +20,7 @@ import (
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
@@ -121,7 +122,7 @@ func TestHelperHitsPost(t *testing.T) {
 	if err != nil {
 		fail("client id", err)
 	}
-	cli, err := mqtt.New(mqttOptions(url, id))
+	cli, err := mqtt.New(mqtttest.Options(url, id))
 	if err != nil {
 		fail("mqtt", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -149,7 +150,7 @@ func testReplication(t *testing.T, brokerURL string) {
 	// A rogue client publishes a delta signed by another key and a real
 	// delta with one byte changed: every post rejects both and applies
 	// nothing.
-	rogue := connect(t, mqttOptions(brokerURL, "watchpost-post-rogue"), nil)
+	rogue := mqtttest.Connect(t, mqtttest.Options(brokerURL, "watchpost-post-rogue"), nil)
 	forgeries := forge(t, h)
 	info, err := h.store.List(listName)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/hq"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -81,7 +82,7 @@ func TestDrain(t *testing.T) {
 		}
 
 		start := time.Now()
-		startClient(t, postCli)
+		mqtttest.Start(t, postCli)
 		testkit.CheckFor(t, 60*time.Second, "outbox drained", func() error {
 			if d := ob.Depth(); d.Records != 0 {
 				return fmt.Errorf("%d records left; HQ %+v; publisher %+v", d.Records, h.srv.Counts(), pub.Stats())
@@ -188,7 +189,7 @@ func TestDuplicatesAndMalformed(t *testing.T) {
 		h := startHQ(t, url, Config{})
 		sink := &ackSink{}
 		post := newClient(t, url, "watchpost-post-"+testPost, map[string]transport.Handler{outbox.AcksTopic(testPost): sink.handle})
-		startClient(t, post)
+		mqtttest.Start(t, post)
 		ctx := context.Background()
 		publish := func(topic string, b []byte) {
 			t.Helper()
@@ -257,7 +258,7 @@ func TestStatusAndPresence(t *testing.T) {
 		h := startHQ(t, url, Config{Clock: clk})
 		publishList(t, h.store, h.cli, "un", 5)
 		post := newClient(t, url, "watchpost-post-"+testPost, nil)
-		startClient(t, post)
+		mqtttest.Start(t, post)
 		ctx := context.Background()
 		publish := func(topic, payload string) {
 			t.Helper()
@@ -452,11 +453,11 @@ func TestRunStops(t *testing.T) {
 	url := brokertest.StartMochi(t)
 	st := openStore(t, t.TempDir())
 	cli := newClient(t, url, "watchpost-hq-pub", nil)
-	startClient(t, cli)
+	mqtttest.Start(t, cli)
 	pub := publishList(t, st, cli, "un", 2)
 	h := startHQ(t, url, Config{Store: st, Publisher: pub, HeadInterval: time.Hour})
 	post := newClient(t, url, "watchpost-post-"+testPost, nil)
-	startClient(t, post)
+	mqtttest.Start(t, post)
 	for i := range 20 {
 		if err := post.Publish(context.Background(), outbox.HitsTopic(testPost), message(t, fmt.Sprintf("S%d", i), outbox.KindHit, string(hitPayload(testPost, i))), false); err != nil {
 			t.Fatal(err)

@@ -1,7 +1,6 @@
 package outbox_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
@@ -25,27 +25,10 @@ func startMosquitto(t testing.TB) string {
 
 func mqttClient(t testing.TB, url, id string) *mqtt.Client {
 	t.Helper()
-	c, err := mqtt.New(mqtt.Options{
-		Brokers:              []string{url},
-		ClientID:             id,
-		KeepAlive:            5 * time.Second,
-		PingTimeout:          2 * time.Second,
-		ConnectTimeout:       2 * time.Second,
-		WriteTimeout:         2 * time.Second,
-		ConnectRetryInterval: 100 * time.Millisecond,
-		MaxReconnectInterval: 200 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mqtttest.New(t, mqtttest.Options(url, id), nil)
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = c.Close(ctx)
-	})
 	return c
 }
 
