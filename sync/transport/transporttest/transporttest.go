@@ -310,40 +310,38 @@ func deliveredAfter(t *testing.T, b transport.Transport, in *Inbox, topic, what 
 	}
 }
 
-func testResubscribeAfterCut(t *testing.T, h Harness) {
-	a, b := h.New(t, "a"), h.New(t, "b")
-	defer closeT(t, a)
-	defer closeT(t, b)
-	topic := Topic(t)
-	var in Inbox
+// subscribed returns two connected transports, a subscribed to a fresh
+// topic and one message from b already delivered to it; both are closed
+// when the test ends.
+func subscribed(t *testing.T, h Harness) (a, b transport.Transport, topic string, in *Inbox) {
+	t.Helper()
+	a, b = h.New(t, "a"), h.New(t, "b")
+	t.Cleanup(func() { closeT(t, a); closeT(t, b) })
+	topic, in = Topic(t), new(Inbox)
 	if err := a.Subscribe(topic, in.Handle); err != nil {
 		t.Fatal(err)
 	}
 	waitConnected(t, a, b)
-	deliveredAfter(t, b, &in, topic, "before")
+	deliveredAfter(t, b, in, topic, "before")
+	return a, b, topic, in
+}
+
+func testResubscribeAfterCut(t *testing.T, h Harness) {
+	a, b, topic, in := subscribed(t, h)
 	for i := 0; i < 2; i++ {
 		h.Cut(t, a)
 		waitConnected(t, a)
-		deliveredAfter(t, b, &in, topic, fmt.Sprintf("after cut %d", i))
+		deliveredAfter(t, b, in, topic, fmt.Sprintf("after cut %d", i))
 	}
 }
 
 func testResubscribeAfterRestart(t *testing.T, h Harness) {
-	a, b := h.New(t, "a"), h.New(t, "b")
-	defer closeT(t, a)
-	defer closeT(t, b)
-	topic := Topic(t)
-	var in Inbox
-	if err := a.Subscribe(topic, in.Handle); err != nil {
-		t.Fatal(err)
-	}
-	waitConnected(t, a, b)
-	deliveredAfter(t, b, &in, topic, "before")
+	a, b, topic, in := subscribed(t, h)
 	h.Restart(t)
 	// The broker forgot the subscription; only the client can restore it.
 	testkit.CheckFor(t, Timeout, "a reconnected", testkit.True(a.Connected))
 	testkit.CheckFor(t, Timeout, "b reconnected", testkit.True(b.Connected))
-	deliveredAfter(t, b, &in, topic, "after restart")
+	deliveredAfter(t, b, in, topic, "after restart")
 
 	// A subscription added while connected after the restart works too.
 	var in2 Inbox
