@@ -193,9 +193,13 @@ func testWildcards(t *testing.T, h Harness) {
 	testkit.CheckFor(t, Timeout, "three messages on #", testkit.True(func() bool { return hash.Len() == 3 }))
 	testkit.CheckFor(t, Timeout, "delta on +", testkit.True(func() bool { return plus.Has(base+"/lists/un/delta", []byte("d")) }))
 	// The "#" inbox saw "end", which was published after the head: by
-	// then any wrong delivery to "+" would have been queued.
-	if n := plus.Len(); n != 1 {
-		t.Errorf("+ filter received %d messages, want 1: %v", n, plus.Messages())
+	// then any wrong delivery to "+" would have been queued. The delta may
+	// come twice (QoS 1 is at least once; a full test run saw it), but
+	// nothing else may come.
+	for _, m := range plus.Messages() {
+		if m.Topic != base+"/lists/un/delta" {
+			t.Errorf("+ filter received %s: %v", m.Topic, plus.Messages())
+		}
 	}
 }
 
