@@ -19,6 +19,10 @@ import (
 // apiLedger adapts the ledger to the API's Ledger interface.
 type apiLedger struct{ l *ledger.Ledger }
 
+// APILedger returns the ledger as the API's Ledger: what the post serves,
+// and what the API's tests run against.
+func APILedger(l *ledger.Ledger) api.Ledger { return apiLedger{l} }
+
 func (a apiLedger) Record(ctx context.Context, s api.Screening) (api.Recorded, error) {
 	r, err := a.l.Record(ctx, ledger.Screening{Source: s.Source, Ref: s.Ref, Actor: s.Actor, Traveller: s.Traveller, Hits: s.Hits, ScreenedAt: s.ScreenedAt})
 	if err != nil {
@@ -68,7 +72,7 @@ func ledgerErr(err error) error {
 	case errors.Is(err, ledger.ErrNotFound):
 		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
 	case errors.Is(err, ledger.ErrInvalid):
-		return fmt.Errorf("%w: %w", api.ErrConflict, err)
+		return fmt.Errorf("%w: %w", api.ErrInvalid, err)
 	}
 	return err
 }
@@ -85,10 +89,13 @@ func apiHit(h *ledger.HitRecord) api.HitRecord {
 			r.Band = x.Band
 		}
 	}
-	if n := len(h.Decisions); n > 0 {
-		d := h.Decisions[n-1]
+	r.Decisions = make([]api.Disposition, 0, len(h.Decisions))
+	for _, d := range h.Decisions {
+		r.Decisions = append(r.Decisions, api.Disposition{Decision: d.Decision, Officer: d.Officer, Note: d.Note, Actor: d.Actor, DecidedAt: d.DecidedAt})
+	}
+	if n := len(r.Decisions); n > 0 {
 		r.Status = api.StatusDisposed
-		r.Disposition = &api.Disposition{Decision: d.Decision, Officer: d.Officer, Note: d.Note, Actor: d.Actor, DecidedAt: d.DecidedAt}
+		r.Disposition = &r.Decisions[n-1]
 	}
 	return r
 }
@@ -177,7 +184,12 @@ func registerMetrics(reg prometheus.Registerer, ag *agent.Agent, ob *outbox.Outb
 			gauge("watchpost_outbox_budget_bytes", "The outbox's budget: past it, low-priority records are dropped.", nil,
 				func(d outbox.Depth) float64 { return float64(d.Budget) }),
 			gauge("watchpost_outbox_over_budget", "1 while the outbox is over its budget (the alarm), else 0.", nil,
-				func(d outbox.Depth) float64 { return bool01(d.OverBudget) }),
+				func(d outbox.Depth) float64 {
+					if d.OverBudget {
+						return 1
+					}
+					return 0
+				}),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "watchpost_outbox_dropped_total", Help: "Low-priority records the outbox budget dropped.",
 			}, func() float64 { return float64(ob.Depth().Dropped) }),
@@ -199,13 +211,6 @@ func registerMetrics(reg prometheus.Registerer, ag *agent.Agent, ob *outbox.Outb
 		}
 	}
 	return nil
-}
-
-func bool01(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // feedMetrics refreshes, every interval until ctx ends, the API's gauges

@@ -18,12 +18,18 @@ import (
 // openLedger opens a ledger, with its outbox, on a fresh store.
 func openLedger(t *testing.T) (*ledger.Ledger, *outbox.Outbox) {
 	t.Helper()
-	ctx := context.Background()
 	st, err := badgerstore.Open(t.TempDir(), badgerstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return openLedgerOn(t, st)
+}
+
+// openLedgerOn opens a ledger, with its outbox, on st.
+func openLedgerOn(t *testing.T, st *badgerstore.Store) (*ledger.Ledger, *outbox.Outbox) {
+	t.Helper()
+	ctx := context.Background()
 	ob, err := outbox.Open(ctx, st, outbox.Options{})
 	if err != nil {
 		t.Fatal(err)

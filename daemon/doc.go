@@ -9,9 +9,10 @@
 // of heads and HTTPS.
 //
 // Imported only by daemon/cli and daemon/hqcli (the two command lines),
-// daemon/demo (the demo, which runs both) and daemon/doctor (the
-// technician's checks); nothing in sync/ or engine/ imports it, and the
-// mains in cmd/ reach it through the command lines.
+// daemon/demo (the demo, which runs both), daemon/doctor (the
+// technician's checks) and the tests of daemon/api (which run the API on
+// the real ledger through APILedger); nothing in sync/ or engine/ imports
+// it, and the mains in cmd/ reach it through the command lines.
 //
 // The two sides meet in no file: the files whose names start with "hq"
 // wire HQ and import no post package, the others wire the post and

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
@@ -128,6 +130,9 @@ type HQConfig struct {
 	HeadInterval   time.Duration
 	Retention      hqserver.Retention
 
+	// Clock drives the publisher's issue times and the server's
+	// received-at times, ack delay and timers; nil means clock.System.
+	Clock clock.Clock
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -173,6 +178,7 @@ func NewHQ(cfg HQConfig) (*HQ, error) {
 	case cfg.AdminToken != "" && len(cfg.AdminToken) < 16:
 		return nil, errors.New("hq: the admin token is shorter than 16 characters")
 	}
+	cfg.Clock = clock.OrSystem(cfg.Clock)
 	if cfg.SnapshotDir == "" {
 		cfg.SnapshotDir = filepath.Join(cfg.DataDir, hqSnapshotsSubdir)
 	}
@@ -336,7 +342,7 @@ func (h *HQ) newPublisher() error {
 	pub, err := publish.New(publish.Config{
 		Store: h.store, Signer: h.cfg.Signer, Transport: h.client,
 		DeltaDir: filepath.Join(h.cfg.DataDir, hqDeltasSubdir), SnapshotDir: h.cfg.SnapshotDir, SnapshotBaseURL: snapURL,
-		DeltaWindow: h.cfg.DeltaWindow, HeadValidity: h.cfg.HeadValidity, Logger: h.log,
+		DeltaWindow: h.cfg.DeltaWindow, HeadValidity: h.cfg.HeadValidity, Clock: h.cfg.Clock, Logger: h.log,
 	})
 	if err != nil {
 		return err
@@ -348,7 +354,7 @@ func (h *HQ) newPublisher() error {
 // newServer builds HQ's server: receiving the posts' records over the
 // link when HQ serves, answering queries from the store in any case.
 func (h *HQ) newServer() error {
-	cfg := hqserver.Config{Store: h.store, Logger: h.log}
+	cfg := hqserver.Config{Store: h.store, Clock: h.cfg.Clock, Logger: h.log}
 	if h.cfg.Listen != "" {
 		uploads := filepath.Join(h.cfg.DataDir, hqUploadsSubdir)
 		if err := os.MkdirAll(uploads, 0o700); err != nil {
@@ -452,7 +458,7 @@ func (h *HQ) Run(ctx context.Context, ready func()) (err error) {
 			if ctx.Err() != nil {
 				return nil
 			}
-			h.log.Warn("Broker not reachable yet; serving anyway", "broker", h.linkURL, "error", err.Error())
+			h.log.Warn("Broker not reachable yet; serving anyway", logkey.Broker, h.linkURL, logkey.Error, err.Error())
 		}
 	}
 	return h.serve(ctx, ln, ready)
@@ -496,7 +502,7 @@ func (h *HQ) serve(ctx context.Context, ln net.Listener, ready func()) error {
 	scancel()
 	wg.Wait()
 	c := h.srv.Counts()
-	h.log.Info("Stopped", "stored", c.Stored, "duplicates", c.Duplicates, "malformed", c.Malformed, "acks", c.AcksSent)
+	h.log.Info("Stopped", logkey.Stored, c.Stored, logkey.Duplicates, c.Duplicates, logkey.Malformed, c.Malformed, logkey.Acks, c.AcksSent)
 	if httpErr != nil {
 		return fmt.Errorf("HTTP server: %w", httpErr)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/sync/agent"
 	"github.com/watchpost/watchpost/sync/mqtt"
@@ -125,7 +126,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 	if err := r.startAPI(ob, led); err != nil {
 		return err
 	}
-	p.log.Info("post running", "post", p.cfg.PostID, "lists", p.listNames(), "brokers", len(p.cfg.HQ.Brokers))
+	p.log.Info("post running", logkey.Post, p.cfg.PostID, logkey.Lists, p.listNames(), logkey.Brokers, len(p.cfg.HQ.Brokers))
 	if ready != nil {
 		ready()
 	}
@@ -155,12 +156,12 @@ func (p *Post) openStore() (*badgerstore.Store, error) {
 func (p *Post) openRecords(ctx context.Context, st *badgerstore.Store) (*outbox.Outbox, *ledger.Ledger, error) {
 	cfg := p.cfg
 	ob, err := outbox.Open(ctx, st, outbox.Options{
-		Budget: int64(cfg.Outbox.Budget), Clock: p.opts.Clock, Logger: p.log.With("component", "outbox"),
+		Budget: int64(cfg.Outbox.Budget), Clock: p.opts.Clock, Logger: p.log.With(logkey.Component, "outbox"),
 		OnAlarm: func(over bool, d outbox.Depth) {
 			if over {
-				p.log.Warn("outbox over its budget: telemetry is being dropped, hits are kept", "records", d.Records, "bytes", d.Bytes, "budget", d.Budget)
+				p.log.Warn("outbox over its budget: telemetry is being dropped, hits are kept", logkey.Records, d.Records, logkey.Bytes, d.Bytes, logkey.Budget, d.Budget)
 			} else {
-				p.log.Info("outbox back under its budget", "records", d.Records, "bytes", d.Bytes)
+				p.log.Info("outbox back under its budget", logkey.Records, d.Records, logkey.Bytes, d.Bytes)
 			}
 		},
 	})
@@ -168,7 +169,7 @@ func (p *Post) openRecords(ctx context.Context, st *badgerstore.Store) (*outbox.
 		return nil, nil, fmt.Errorf("outbox: %w", err)
 	}
 	led, err := ledger.Open(ctx, st, ob, ledger.Options{
-		Post: cfg.PostID, Clock: p.opts.Clock, Logger: p.log.With("component", "ledger"),
+		Post: cfg.PostID, Clock: p.opts.Clock, Logger: p.log.With(logkey.Component, "ledger"),
 		Retention: time.Duration(cfg.Screening.Retention), HitRetention: time.Duration(cfg.Screening.HitRetention),
 	})
 	if err != nil {
@@ -225,7 +226,7 @@ func (r *postRun) shutdown(flush bool) {
 	if r.api != nil {
 		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if err := r.api.Shutdown(sctx); err != nil {
-			r.p.log.Warn("API shutdown", "err", err)
+			r.p.log.Warn("API shutdown", logkey.Error, err)
 		}
 		scancel()
 	}
@@ -233,7 +234,7 @@ func (r *postRun) shutdown(flush bool) {
 	if flush && r.agent != nil {
 		fctx, fcancel := context.WithTimeout(context.Background(), r.stopTimeout/2)
 		if err := r.agent.Flush(fctx); err != nil {
-			r.p.log.Warn("stopping with records for HQ still queued (sent after the next start)", "err", err)
+			r.p.log.Warn("stopping with records for HQ still queued (sent after the next start)", logkey.Error, err)
 		}
 		fcancel()
 	}
@@ -242,7 +243,7 @@ func (r *postRun) shutdown(flush bool) {
 	if c := r.p.mqttClient(); c != nil {
 		cctx, ccancel := context.WithTimeout(context.Background(), r.stopTimeout/4)
 		if err := c.Close(cctx); err != nil {
-			r.p.log.Warn("closing the MQTT link", "err", err)
+			r.p.log.Warn("closing the MQTT link", logkey.Error, err)
 		}
 		ccancel()
 	}
@@ -257,7 +258,7 @@ func (r *postRun) startHousekeeping(led *ledger.Ledger) {
 	r.wg.Go(func() { r.p.rebuildLoop(r.ctx) })
 	r.wg.Go(func() {
 		if err := led.RunPurge(r.ctx, purgeInterval); err != nil {
-			r.p.log.Error("retention purge stopped", "err", err)
+			r.p.log.Error("retention purge stopped", logkey.Error, err)
 		}
 	})
 }
@@ -275,7 +276,7 @@ func (r *postRun) startLink(ctx context.Context, st *badgerstore.Store, ob *outb
 	r.agent = ag
 	r.wg.Go(func() {
 		if err := ag.Run(r.ctx); err != nil {
-			r.p.log.Error("link to HQ stopped", "err", err)
+			r.p.log.Error("link to HQ stopped", logkey.Error, err)
 		}
 	})
 	return nil
@@ -290,14 +291,14 @@ func (r *postRun) startIntake() error {
 	}
 	in, err := intake.New(intake.Options{
 		Dir: cfg.Intake.Dir, Processor: intakeProcessor{r.p}, StableFor: time.Duration(cfg.Intake.StableFor),
-		Interval: time.Duration(cfg.Intake.Interval), Clock: r.p.opts.Clock, Logger: r.p.log.With("component", "intake"),
+		Interval: time.Duration(cfg.Intake.Interval), Clock: r.p.opts.Clock, Logger: r.p.log.With(logkey.Component, "intake"),
 	})
 	if err != nil {
 		return fmt.Errorf("intake: %w", err)
 	}
 	r.front.Go(func() {
 		if err := in.Run(r.intakeCtx); err != nil {
-			r.p.log.Error("intake stopped", "err", err)
+			r.p.log.Error("intake stopped", logkey.Error, err)
 		}
 	})
 	return nil
@@ -320,7 +321,7 @@ func (r *postRun) startAPI(ob *outbox.Outbox, led *ledger.Ledger) error {
 	}
 	srv, err := api.New(api.Options{
 		Addr: cfg.API.Listen, Tokens: tokens, Screener: p, Ledger: apiLedger{led},
-		Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With("component", "api"), Clock: p.opts.Clock,
+		Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With(logkey.Component, "api"), Clock: p.opts.Clock,
 	})
 	if err != nil {
 		return service.WithExitCode(cmdline.ExitConfig, fmt.Errorf("api: %w", err))
@@ -338,11 +339,11 @@ func (r *postRun) startAPI(ob *outbox.Outbox, led *ledger.Ledger) error {
 	p.mu.Unlock()
 	r.front.Go(func() {
 		if err := srv.Serve(); err != nil {
-			p.log.Error("API server stopped", "err", err)
+			p.log.Error("API server stopped", logkey.Error, err)
 		}
 	})
 	r.wg.Go(func() { p.feedMetrics(r.ctx, srv.Metrics(), 5*time.Second) })
-	p.log.Info("local API listening", "addr", addr.String(), "tokens", len(tokens))
+	p.log.Info("local API listening", logkey.Addr, addr.String(), logkey.Tokens, len(tokens))
 	return nil
 }
 
@@ -361,7 +362,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 		return nil, errors.New("hq.brokers is set but lists is empty: name the lists this post replicates")
 	}
 	app, err := replica.New(replica.FromBadger(st), replica.Config{
-		Keys: keys, Lists: cfg.Lists, Logger: p.log.With("component", "replica"),
+		Keys: keys, Lists: cfg.Lists, Logger: p.log.With(logkey.Component, "replica"),
 		Clock: p.opts.Clock,
 	})
 	if err != nil {
@@ -386,7 +387,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 	mo := mqtt.Options{
 		Brokers: cfg.HQ.Brokers, ClientID: clientID, Username: cfg.HQ.Username, Password: cfg.HQ.Password.Reveal(),
 		TLS: tlsCfg, KeepAlive: time.Duration(cfg.HQ.KeepAlive), ConnectTimeout: time.Duration(cfg.HQ.ConnectTimeout),
-		Presence: presence, Logger: p.log.With("component", "mqtt"),
+		Presence: presence, Logger: p.log.With(logkey.Component, "mqtt"),
 	}
 	if p.opts.MQTT != nil {
 		p.opts.MQTT(&mo)
@@ -400,7 +401,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 	var fetcher *snapshot.Fetcher
 	deltaURL := ""
 	if tlsCfg != nil {
-		fetcher, err = snapshot.New(snapshot.Options{TLS: tlsCfg, Logger: p.log.With("component", "snapshot")})
+		fetcher, err = snapshot.New(snapshot.Options{TLS: tlsCfg, Logger: p.log.With(logkey.Component, "snapshot")})
 		if err != nil {
 			return nil, err
 		}
@@ -539,7 +540,7 @@ func (p *Post) loadScreener(ctx context.Context) error {
 	}
 	p.screener.Store(sc)
 	entries, names := sc.Index().Size()
-	p.log.Info("screening index built", "entries", entries, "names", names, "took", time.Since(start).Round(time.Millisecond))
+	p.log.Info("screening index built", logkey.Entries, entries, logkey.Names, names, logkey.Took, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -572,7 +573,7 @@ func (p *Post) rebuildLoop(ctx context.Context) {
 		default:
 		}
 		if err := p.loadScreener(ctx); err != nil && ctx.Err() == nil {
-			p.log.Error("rebuilding the screening index failed; screening continues on the previous one", "err", err)
+			p.log.Error("rebuilding the screening index failed; screening continues on the previous one", logkey.Error, err)
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/engine/testkit"
 )
 
 // TestPostLifecycle runs a post with no link to HQ: it becomes ready
@@ -50,7 +50,7 @@ func TestPostLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	before := runtime.NumGoroutine()
+	before := testkit.Goroutines()
 	p, err := NewPost(cfg, PostOptions{Software: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -94,16 +94,10 @@ func TestPostLifecycle(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cfg.Intake.Dir, "batch.jsonl"), []byte(`{"id":"a","name":"Mohsen Hojati","birth_date":"1955-09-28"}`+"\n"+`{"id":"b","name":"Maria Garcia Lopez"}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(cfg.Intake.Dir, "done", "batch.jsonl")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("intake file not done within 20 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.CheckFor(t, 20*time.Second, "intake file done", func() error {
+		_, err := os.Stat(filepath.Join(cfg.Intake.Dir, "done", "batch.jsonl"))
+		return err
+	}, testkit.Every(20*time.Millisecond))
 	res, err := os.ReadFile(filepath.Join(cfg.Intake.Dir, "done", "batch.jsonl.result.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -130,14 +124,7 @@ func TestPostLifecycle(t *testing.T) {
 		t.Fatal("Run did not return within 10 s of the stop")
 	}
 	t.Logf("stopped in %s", time.Since(stopAt).Round(time.Millisecond))
-	deadline = time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before+2 {
-		buf := make([]byte, 1<<16)
-		t.Errorf("%d goroutines after stop, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-	}
+	testkit.NoLeak(t, before+2, 5*time.Second)
 }
 
 func ledgerFilterAll() ledger.HitFilter { return ledger.HitFilter{Limit: 100} }
@@ -157,7 +144,7 @@ func TestPostStartFailure(t *testing.T) {
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.API.Listen = taken.Addr().String()
 	cfg.Intake.Dir = filepath.Join(dir, "intake")
-	before := runtime.NumGoroutine()
+	before := testkit.Goroutines()
 	p, err := NewPost(cfg, PostOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -172,13 +159,7 @@ func TestPostStartFailure(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Run did not return after a failed start")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before+2 {
-		t.Errorf("%d goroutines after the failed start, %d before", n, before)
-	}
+	testkit.NoLeak(t, before+2, 5*time.Second)
 	// The store was closed: it opens again.
 	st, err := OpenStore(cfg.DataDir, nil, nil)
 	if err != nil {

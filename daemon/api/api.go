@@ -94,9 +94,9 @@ const BandNone engine.Band = "none"
 var (
 	// ErrNotFound: the hit id is unknown (404).
 	ErrNotFound = errors.New("not found")
-	// ErrConflict: the request contradicts the stored state, e.g. a
-	// decision on a hit that already has one (409).
-	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the ledger refuses what the request asks as invalid, e.g.
+	// a malformed cursor or a decision it cannot record (400).
+	ErrInvalid = errors.New("invalid")
 	// ErrUnavailable: the service cannot answer now, e.g. no list is
 	// loaded (503).
 	ErrUnavailable = errors.New("unavailable")
@@ -120,7 +120,9 @@ type Ledger interface {
 	// Hit returns one hit record, or an error wrapping ErrNotFound.
 	Hit(ctx context.Context, id string) (HitRecord, error)
 	// Dispose records an officer's decision on hit id and returns the
-	// updated record; ErrNotFound for an unknown id, ErrConflict when the
+	// updated record. A decision on a decided hit supersedes the one in
+	// force, which stays in Decisions; repeating the decision in force
+	// changes nothing. ErrNotFound for an unknown id, ErrInvalid when the
 	// ledger refuses the decision.
 	Dispose(ctx context.Context, id string, d Disposition) (HitRecord, error)
 }
@@ -172,7 +174,12 @@ type HitRecord struct {
 	Hits        []engine.Hit `json:"hits"`
 	ScreenedAt  time.Time    `json:"screened_at"`
 	Actor       string       `json:"actor,omitempty"`
+	// Disposition is the decision in force (the last of Decisions); nil
+	// while the hit is open.
 	Disposition *Disposition `json:"disposition,omitempty"`
+	// Decisions are every decision on the hit, oldest first; empty while
+	// the hit is open.
+	Decisions []Disposition `json:"decisions"`
 }
 
 // StatusSource reports the post's status for GET /v1/status.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/paxlst"
 )
 
@@ -29,9 +30,16 @@ func TestScreenJSON(t *testing.T) {
 	}
 	var res ScreenResult
 	r.json(t, &res)
-	if res.Band != engine.BandMatch || len(res.Hits) != 1 || res.HitID != "H1" || res.ScreeningID != "S1" || res.Traveller.ID != "T1" {
+	if res.Band != engine.BandMatch || len(res.Hits) != 1 || res.HitID == "" || res.ScreeningID == "" || res.Traveller.ID != "T1" {
 		t.Fatalf("result %+v", res)
 	}
+	var stored HitRecord
+	if r := p.do(t, http.MethodGet, "/v1/hits/"+res.HitID, "", nil); r.status != 200 {
+		t.Fatalf("the hit is not in the ledger: %d %s", r.status, r.body)
+	} else if r.json(t, &stored); stored.ScreeningID != res.ScreeningID || stored.Traveller.Name != "Wanted Person" || !stored.ScreenedAt.Equal(testNow) {
+		t.Fatalf("stored hit %+v", stored)
+	}
+	first := res.ScreeningID
 	if res.Hits[0].Explanation.BirthDate != "same day" {
 		t.Fatalf("explanation lost: %+v", res.Hits[0])
 	}
@@ -43,7 +51,7 @@ func TestScreenJSON(t *testing.T) {
 	r = p.postJSON(t, "/v1/screen", `{"surname":"ORDINARY","given_names":"JANE"}`)
 	res = ScreenResult{}
 	r.json(t, &res)
-	if r.status != http.StatusOK || res.Band != BandNone || res.Hits == nil || len(res.Hits) != 0 || res.HitID != "" || res.ScreeningID != "S2" {
+	if r.status != http.StatusOK || res.Band != BandNone || res.Hits == nil || len(res.Hits) != 0 || res.HitID != "" || res.ScreeningID == "" || res.ScreeningID == first {
 		t.Fatalf("no-hit screening: %d %s", r.status, r.body)
 	}
 	if !bytes.Contains(r.body, []byte(`"hits":[]`)) {
@@ -148,7 +156,7 @@ func TestScreenBadRequests(t *testing.T) {
 
 func TestScreenNotRecorded(t *testing.T) {
 	p := newTestPost(t, nil)
-	p.ledger.recordErr = errors.New("disk full")
+	p.ledger.closeStore() // every write fails from now on
 	r := p.postJSON(t, "/v1/screen", `{"name":"Wanted Person Smith"}`)
 	var res ScreenResult
 	r.json(t, &res)
@@ -158,7 +166,7 @@ func TestScreenNotRecorded(t *testing.T) {
 	if strings.Contains(p.logs.String(), "Smith") {
 		t.Fatalf("traveller data in the log:\n%s", p.logs)
 	}
-	if !strings.Contains(p.logs.String(), "disk full") {
+	if !strings.Contains(p.logs.String(), badgerstore.ErrClosed.Error()) {
 		t.Fatalf("ledger error not logged:\n%s", p.logs)
 	}
 }
@@ -241,15 +249,21 @@ func TestManifestBadRequests(t *testing.T) {
 
 func TestHitsAndDisposition(t *testing.T) {
 	p := newTestPost(t, nil)
+	var ids []string // hit ids, "" for the screening without a hit
 	for _, name := range []string{"Wanted One", "Nobody", "Maybe Two", "Wanted Three"} {
-		if r := p.postJSON(t, "/v1/screen", `{"name":"`+name+`"}`); r.status != 200 {
+		r := p.postJSON(t, "/v1/screen", `{"name":"`+name+`"}`)
+		if r.status != 200 {
 			t.Fatalf("screen: %d %s", r.status, r.body)
 		}
+		var res ScreenResult
+		r.json(t, &res)
+		ids = append(ids, res.HitID)
 	}
+	h1, h2, h3 := ids[0], ids[2], ids[3]
 	var list HitList
 	r := p.do(t, http.MethodGet, "/v1/hits", "", nil)
 	r.json(t, &list)
-	if r.status != 200 || len(list.Hits) != 3 || list.Hits[0].ID != "H3" || list.Next != "" {
+	if r.status != 200 || len(list.Hits) != 3 || list.Hits[0].ID != h3 || list.Next != "" {
 		t.Fatalf("hits: %d %s", r.status, r.body)
 	}
 	r = p.do(t, http.MethodGet, "/v1/hits?limit=2&status=open&since=2026-01-01T00:00:00Z", "", nil)
@@ -259,17 +273,19 @@ func TestHitsAndDisposition(t *testing.T) {
 	}
 	r = p.do(t, http.MethodGet, "/v1/hits?limit=2&cursor="+list.Next, "", nil)
 	r.json(t, &list)
-	if len(list.Hits) != 1 || list.Hits[0].ID != "H1" {
+	if len(list.Hits) != 1 || list.Hits[0].ID != h1 {
 		t.Fatalf("second page: %s", r.body)
 	}
+	// A cursor the ledger cannot read is the client's error.
+	p.do(t, http.MethodGet, "/v1/hits?cursor=not-a-cursor", "", nil).wantError(t, 400, "", "")
 
 	var h HitRecord
-	r = p.do(t, http.MethodGet, "/v1/hits/H2", "", nil)
+	r = p.do(t, http.MethodGet, "/v1/hits/"+h2, "", nil)
 	r.json(t, &h)
-	if r.status != 200 || h.ID != "H2" || h.Band != engine.BandPossible || h.Status != StatusOpen || h.Traveller.Name != "Maybe Two" {
+	if r.status != 200 || h.ID != h2 || len(h.Decisions) != 0 || !bytes.Contains(r.body, []byte(`"decisions":[]`)) || h.Band != engine.BandPossible || h.Status != StatusOpen || h.Traveller.Name != "Maybe Two" {
 		t.Fatalf("hit: %d %s", r.status, r.body)
 	}
-	p.do(t, http.MethodGet, "/v1/hits/H99", "", nil).wantError(t, 404, "", "not found")
+	p.do(t, http.MethodGet, "/v1/hits/01NOSUCHHIT", "", nil).wantError(t, 404, "", "not found")
 
 	for _, c := range []struct {
 		name, body      string
@@ -284,24 +300,39 @@ func TestHitsAndDisposition(t *testing.T) {
 		{"bad JSON", `{"decision":`, 400, "", "JSON"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p.postJSON(t, "/v1/hits/H2/disposition", c.body).wantError(t, c.status, c.field, c.contains)
+			p.postJSON(t, "/v1/hits/"+h2+"/disposition", c.body).wantError(t, c.status, c.field, c.contains)
 		})
 	}
-	p.postJSON(t, "/v1/hits/H99/disposition", `{"decision":"referred","officer":"O-7"}`).wantError(t, 404, "", "not found")
-	p.do(t, http.MethodGet, "/v1/hits/H2/disposition", "", nil).wantError(t, 405, "", "use POST")
-	p.do(t, http.MethodDelete, "/v1/hits/H2", "", nil).wantError(t, 405, "", "use GET")
+	p.postJSON(t, "/v1/hits/01NOSUCHHIT/disposition", `{"decision":"referred","officer":"O-7"}`).wantError(t, 404, "", "not found")
+	p.do(t, http.MethodGet, "/v1/hits/"+h2+"/disposition", "", nil).wantError(t, 405, "", "use POST")
+	p.do(t, http.MethodDelete, "/v1/hits/"+h2, "", nil).wantError(t, 405, "", "use GET")
 
-	r = p.postJSON(t, "/v1/hits/H2/disposition", `{"decision":"false_positive","officer":"O-7","note":"born 30 years apart"}`)
+	r = p.postJSON(t, "/v1/hits/"+h2+"/disposition", `{"decision":"false_positive","officer":"O-7","note":"born 30 years apart"}`)
 	r.json(t, &h)
 	if r.status != 200 || h.Status != StatusDisposed || h.Disposition == nil || h.Disposition.Decision != DecisionFalsePositive ||
 		h.Disposition.Officer != "O-7" || h.Disposition.Actor != DefaultLocalActor || !h.Disposition.DecidedAt.Equal(testNow) {
 		t.Fatalf("disposition: %d %s", r.status, r.body)
 	}
-	p.postJSON(t, "/v1/hits/H2/disposition", `{"decision":"confirmed","officer":"O-8"}`).wantError(t, 409, "", "already has a decision")
+	// A second decision supersedes the first, which stays in the history.
+	later := h.Decisions
+	r = p.postJSON(t, "/v1/hits/"+h2+"/disposition", `{"decision":"confirmed","officer":"O-8"}`)
+	h = HitRecord{}
+	r.json(t, &h)
+	if r.status != 200 || h.Status != StatusDisposed || h.Disposition == nil || h.Disposition.Decision != DecisionConfirmed || h.Disposition.Officer != "O-8" ||
+		len(h.Decisions) != 2 || len(later) != 1 || h.Decisions[0] != later[0] || h.Decisions[1] != *h.Disposition {
+		t.Fatalf("second decision: %d %s", r.status, r.body)
+	}
+	// Repeating the decision in force changes nothing.
+	r = p.postJSON(t, "/v1/hits/"+h2+"/disposition", `{"decision":"confirmed","officer":"O-8"}`)
+	h = HitRecord{}
+	r.json(t, &h)
+	if r.status != 200 || len(h.Decisions) != 2 || h.Disposition.Officer != "O-8" {
+		t.Fatalf("repeated decision: %d %s", r.status, r.body)
+	}
 
 	r = p.do(t, http.MethodGet, "/v1/hits?status=disposed", "", nil)
 	r.json(t, &list)
-	if len(list.Hits) != 1 || list.Hits[0].ID != "H2" {
+	if len(list.Hits) != 1 || list.Hits[0].ID != h2 || len(list.Hits[0].Decisions) != 2 {
 		t.Fatalf("disposed hits: %s", r.body)
 	}
 	for _, c := range []struct{ query, field string }{
@@ -361,7 +392,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestNewRefuses(t *testing.T) {
-	base := Options{Screener: &fakeScreener{}, Ledger: &memLedger{}, Status: &fakeStatus{}, Readiness: &fakeReady{}}
+	base := Options{Screener: &fakeScreener{}, Ledger: newLedger(t, nil), Status: &fakeStatus{}, Readiness: &fakeReady{}}
 	good := []Token{{Name: "ws", Secret: "0123456789abcdef"}}
 	for _, c := range []struct {
 		name     string
@@ -503,7 +534,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 // TestListenServeShutdown runs the real http.Server: bind, answer, stop.
 func TestListenServeShutdown(t *testing.T) {
-	s, err := New(Options{Addr: "127.0.0.1:0", Screener: &fakeScreener{}, Ledger: &memLedger{}, Status: &fakeStatus{}, Readiness: &fakeReady{state: Ready}})
+	s, err := New(Options{Addr: "127.0.0.1:0", Screener: &fakeScreener{}, Ledger: newLedger(t, nil), Status: &fakeStatus{}, Readiness: &fakeReady{state: Ready}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -544,7 +575,7 @@ func TestListenServeShutdown(t *testing.T) {
 
 // TestShutdownBeforeServe frees the port even when Serve never ran.
 func TestShutdownBeforeServe(t *testing.T) {
-	opts := Options{Addr: "127.0.0.1:0", Screener: &fakeScreener{}, Ledger: &memLedger{}, Status: &fakeStatus{}, Readiness: &fakeReady{}}
+	opts := Options{Addr: "127.0.0.1:0", Screener: &fakeScreener{}, Ledger: newLedger(t, nil), Status: &fakeStatus{}, Readiness: &fakeReady{}}
 	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/match"
@@ -50,87 +49,45 @@ func (f *fakeScreener) Screen(q *engine.Query) ([]engine.Hit, error) {
 	return nil, nil
 }
 
-// memLedger is an in-memory Ledger.
-type memLedger struct {
+// spyLedger is the post's real ledger (OpenLedger) that also keeps the
+// screenings the API handed it and the ledger stored, so that tests can
+// check what the API records.
+type spyLedger struct {
+	Ledger
+	closeStore func() // closes the ledger's store: every later write fails
+
 	mu         sync.Mutex
 	screenings []Screening
-	hits       []HitRecord // oldest first
-	recordErr  error
+	hits       int
 }
 
-func (l *memLedger) Record(_ context.Context, s Screening) (Recorded, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.recordErr != nil {
-		return Recorded{}, l.recordErr
+// newLedger opens a real ledger on clk (testNow when nil).
+func newLedger(tb testing.TB, clk clock.Clock) *spyLedger {
+	tb.Helper()
+	if clk == nil {
+		clk = clocktest.NewAt(testNow)
 	}
-	l.screenings = append(l.screenings, s)
-	rec := Recorded{ScreeningID: "S" + strconv.Itoa(len(l.screenings))}
-	if len(s.Hits) > 0 {
-		rec.HitID = "H" + strconv.Itoa(len(l.hits)+1)
-		l.hits = append(l.hits, HitRecord{ID: rec.HitID, ScreeningID: rec.ScreeningID, Status: StatusOpen, Source: s.Source, Ref: s.Ref,
-			Band: strongest(s.Hits), Traveller: s.Traveller, Hits: s.Hits, ScreenedAt: s.ScreenedAt, Actor: s.Actor})
-	}
-	return rec, nil
+	l, closeStore := OpenLedger(tb, clk)
+	return &spyLedger{Ledger: l, closeStore: closeStore}
 }
 
-func (l *memLedger) Hits(_ context.Context, f HitFilter) ([]HitRecord, string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	start := len(l.hits) - 1
-	if f.Cursor != "" {
-		n, err := strconv.Atoi(f.Cursor)
-		if err != nil {
-			return nil, "", fmt.Errorf("bad cursor: %w", ErrConflict)
+func (l *spyLedger) Record(ctx context.Context, s Screening) (Recorded, error) {
+	rec, err := l.Ledger.Record(ctx, s)
+	if err == nil {
+		l.mu.Lock()
+		l.screenings = append(l.screenings, s)
+		if rec.HitID != "" {
+			l.hits++
 		}
-		start = n
+		l.mu.Unlock()
 	}
-	var out []HitRecord
-	for i := start; i >= 0; i-- {
-		h := l.hits[i]
-		if (f.Status != "" && h.Status != f.Status) || h.ScreenedAt.Before(f.Since) {
-			continue
-		}
-		if len(out) == f.Limit {
-			return out, strconv.Itoa(i), nil
-		}
-		out = append(out, h)
-	}
-	return out, "", nil
+	return rec, err
 }
 
-func (l *memLedger) Hit(_ context.Context, id string) (HitRecord, error) {
+func (l *spyLedger) count() (screenings, hits int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, h := range l.hits {
-		if h.ID == id {
-			return h, nil
-		}
-	}
-	return HitRecord{}, fmt.Errorf("hit %s: %w", id, ErrNotFound)
-}
-
-func (l *memLedger) Dispose(_ context.Context, id string, d Disposition) (HitRecord, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for i := range l.hits {
-		h := &l.hits[i]
-		if h.ID != id {
-			continue
-		}
-		if h.Disposition != nil {
-			return HitRecord{}, fmt.Errorf("hit %s already has a decision: %w", id, ErrConflict)
-		}
-		h.Status, h.Disposition = StatusDisposed, &d
-		return *h, nil
-	}
-	return HitRecord{}, fmt.Errorf("hit %s: %w", id, ErrNotFound)
-}
-
-func (l *memLedger) count() (screenings, hits int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.screenings), len(l.hits)
+	return len(l.screenings), l.hits
 }
 
 type fakeStatus struct {
@@ -158,11 +115,12 @@ func (f *fakeReady) Ready(context.Context) (ReadyState, string) {
 	return f.state, f.reason
 }
 
-// testPost is a server over fakes, served by httptest.
+// testPost is a server over the real ledger and fakes of the rest, served
+// by httptest.
 type testPost struct {
 	*Server
 	url    string
-	ledger *memLedger
+	ledger *spyLedger
 	status *fakeStatus
 	ready  *fakeReady
 	logs   *bytes.Buffer
@@ -173,8 +131,9 @@ var testNow = time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)
 
 func newTestPost(t *testing.T, edit func(*Options)) *testPost {
 	t.Helper()
+	clk := clocktest.NewAt(testNow)
 	p := &testPost{
-		ledger: &memLedger{},
+		ledger: newLedger(t, clk),
 		status: &fakeStatus{st: Status{
 			PostStatus: protocol.PostStatus{Post: "post-1", Software: "test", Boot: 2, Clock: testNow,
 				Lists: []protocol.ListHeld{{List: "un", Epoch: 1, Version: 3, Entries: 1003}}},
@@ -187,7 +146,7 @@ func newTestPost(t *testing.T, edit func(*Options)) *testPost {
 	opts := Options{
 		Screener: &fakeScreener{}, Ledger: p.ledger, Status: p.status, Readiness: p.ready,
 		Logger: slog.New(slog.NewJSONHandler(lockedWriter{&logMu, p.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Clock:  clocktest.NewAt(testNow),
+		Clock:  clk,
 	}
 	if edit != nil {
 		edit(&opts)

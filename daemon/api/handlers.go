@@ -13,6 +13,7 @@ import (
 
 	"github.com/watchpost/watchpost/daemon/api/input"
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/engine/mrz"
 	"github.com/watchpost/watchpost/engine/paxlst"
@@ -107,7 +108,7 @@ func (s *Server) handleScreen(w http.ResponseWriter, r *http.Request, actor stri
 		Source: SourceAPI, Actor: actor, Traveller: res.Traveller, Hits: res.Hits, ScreenedAt: s.clock.Now(),
 	})
 	if err != nil {
-		s.log.Warn("API: screening not recorded", "route", "/v1/screen", "err", err)
+		s.log.Warn("API: screening not recorded", logkey.Route, "/v1/screen", logkey.Error, err)
 		res.Error = "the screening could not be recorded; its hits are shown but cannot be disposed of: retry"
 		writeJSON(w, http.StatusInternalServerError, &res)
 		return
@@ -142,7 +143,7 @@ func (s *Server) screenError(w http.ResponseWriter, err error) {
 	case errors.Is(err, ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, "cannot screen: "+err.Error(), "")
 	default:
-		s.log.Warn("API: screening failed", "err", err)
+		s.log.Warn("API: screening failed", logkey.Error, err)
 		writeError(w, http.StatusInternalServerError, "screening failed (see the post's log)", "")
 	}
 }
@@ -276,7 +277,7 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request, actor st
 				return
 			}
 			if !errors.Is(err, match.ErrEmptyQuery) {
-				s.log.Warn("API: screening failed", "route", "/v1/manifests", "err", err)
+				s.log.Warn("API: screening failed", logkey.Route, "/v1/manifests", logkey.Error, err)
 			}
 			out.Error = "not screened: " + err.Error()
 			out.Hits = []engine.Hit{}
@@ -301,7 +302,7 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request, actor st
 			Source: SourceManifest, Ref: out.Flight, Actor: actor, Traveller: out.Traveller, Hits: out.Hits, ScreenedAt: at,
 		})
 		if err != nil {
-			s.log.Warn("API: screening not recorded", "route", "/v1/manifests", "err", err)
+			s.log.Warn("API: screening not recorded", logkey.Route, "/v1/manifests", logkey.Error, err)
 			out.Error = "not recorded: retry the manifest"
 			status = http.StatusInternalServerError
 			res.Error = "some screenings could not be recorded; their hits are shown but cannot be disposed of: retry"

@@ -7,13 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/watchpost/watchpost/daemon/api/input"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // handlerFunc answers one request; actor is the authenticated token's name
@@ -120,11 +122,11 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := rt.s
 	switch {
 	case sw.status >= 500:
-		s.log.Warn("API request failed", "route", rt.pattern, "method", r.Method, "status", sw.status,
-			"duration", d, "in", r.ContentLength, "out", sw.bytes)
+		s.log.Warn("API request failed", logkey.Route, rt.pattern, logkey.Method, r.Method, logkey.Status, sw.status,
+			logkey.Duration, d, logkey.In, r.ContentLength, logkey.Out, sw.bytes)
 	case s.log.Enabled(r.Context(), slog.LevelDebug):
-		s.log.Debug("API request", "route", rt.pattern, "method", r.Method, "status", sw.status,
-			"duration", d, "in", r.ContentLength, "out", sw.bytes)
+		s.log.Debug("API request", logkey.Route, rt.pattern, logkey.Method, r.Method, logkey.Status, sw.status,
+			logkey.Duration, d, logkey.In, r.ContentLength, logkey.Out, sw.bytes)
 	}
 	*sw = statusWriter{}
 	writerPool.Put(sw)
@@ -279,67 +281,18 @@ func checkContentType(r *http.Request, allowMissing bool, want ...string) *badRe
 		msg: fmt.Sprintf("Content-Type %q is not accepted here: send %s", ct, strings.Join(want, " or "))}
 }
 
-// decodeStrict decodes exactly one JSON object into v, refusing unknown
-// fields and trailing data, and names the field at fault.
+// decodeStrict decodes exactly one JSON object into v the way every door
+// decodes a traveller (input.DecodeJSON), and names the field at fault.
 func decodeStrict(b []byte, v any) *badRequest {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+	err := input.DecodeJSON(b, v, "body")
+	if err == nil {
+		return nil
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return bad("", "body holds more than one JSON value")
+	var je *input.JSONError
+	if errors.As(err, &je) {
+		return &badRequest{status: http.StatusBadRequest, field: je.Field, msg: je.Msg}
 	}
-	return nil
-}
-
-func jsonError(err error) *badRequest {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	msg := err.Error()
-	switch {
-	case errors.As(err, &se):
-		return bad("", "body is not valid JSON: %s (at byte %d)", strings.TrimPrefix(msg, "json: "), se.Offset)
-	case errors.As(err, &te):
-		field := jsonField(te.Field)
-		if field == "" {
-			return bad("", "body must be a JSON %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
-		}
-		return bad(field, "field %q must be a JSON %s, not %s", field, jsonKind(te.Type.Kind().String()), te.Value)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return bad("", "body is not a complete JSON object")
-	}
-	if _, rest, ok := strings.Cut(msg, "unknown field "); ok {
-		field := strings.Trim(rest, `"`)
-		return bad(field, "unknown field %q", field)
-	}
-	return bad("", "body: %s", strings.TrimPrefix(msg, "json: "))
-}
-
-// jsonField drops the Go names of embedded structs ("Query.name" → "name")
-// from a field path, leaving the JSON names.
-func jsonField(path string) string {
-	var parts []string
-	for p := range strings.SplitSeq(path, ".") {
-		if p != "" && (p[0] < 'A' || p[0] > 'Z') {
-			parts = append(parts, p)
-		}
-	}
-	return strings.Join(parts, ".")
-}
-
-func jsonKind(k string) string {
-	switch k {
-	case "bool":
-		return "boolean"
-	case "string":
-		return "string"
-	case "struct", "map":
-		return "object"
-	case "slice", "array":
-		return "array"
-	}
-	return "number"
+	return bad("", "%v", err)
 }
 
 // storeError answers a Ledger or StatusSource error.
@@ -347,12 +300,12 @@ func (s *Server) storeError(w http.ResponseWriter, what string, err error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		writeError(w, http.StatusNotFound, what+": not found", "")
-	case errors.Is(err, ErrConflict):
-		writeError(w, http.StatusConflict, what+": "+err.Error(), "")
+	case errors.Is(err, ErrInvalid):
+		writeError(w, http.StatusBadRequest, what+": "+err.Error(), "")
 	case errors.Is(err, ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, what+": "+err.Error(), "")
 	default:
-		s.log.Warn("API store error", "what", what, "err", err)
+		s.log.Warn("API store error", logkey.What, what, logkey.Error, err)
 		writeError(w, http.StatusInternalServerError, what+": internal error (see the post's log)", "")
 	}
 }

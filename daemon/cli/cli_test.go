@@ -246,7 +246,7 @@ func TestParseAndScreenPAXLST(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[17]), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Position != 18 || r.Flight != ic.Messages[0].Flights[0].Number || len(r.Hits) == 0 || r.Hits[0].EntryID != "LYi.015" {
+	if r.Position != 18 || r.Role != ic.Messages[0].Travellers[17].Role || r.Role == "" || r.Flight != ic.Messages[0].Flights[0].Number || len(r.Hits) == 0 || r.Hits[0].EntryID != "LYi.015" {
 		t.Errorf("traveller 18: %+v", r)
 	}
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/watchpost/watchpost/daemon/paths"
 )
 
-// newDoctor returns the doctor for the real world; tests replace it to
-// inject the API, dialer, clock, disk and service manager.
-var newDoctor = func(env *Env, configPath string) *doctor.Doctor {
+// newDoctor returns the doctor for the real world; tests build the command
+// with doctorCommand and their own doctor (disk, service manager).
+func newDoctor(env *Env, configPath string) *doctor.Doctor {
 	return &doctor.Doctor{
 		ConfigPath:  configPath,
 		Env:         os.Getenv,
@@ -23,9 +23,14 @@ var newDoctor = func(env *Env, configPath string) *doctor.Doctor {
 	}
 }
 
-// runDoctor checks the post on site and prints one line per finding. It
+// doctorCommand returns the doctor command over the doctors newDoctor
+// makes: it checks the post on site and prints one line per finding, and
 // exits 1 when any check failed (warnings allowed).
-func runDoctor(ctx context.Context, env *Env, args []string) error {
+func doctorCommand(newDoctor func(env *Env, configPath string) *doctor.Doctor) func(context.Context, *Env, []string) error {
+	return func(ctx context.Context, env *Env, args []string) error { return runDoctor(ctx, env, args, newDoctor) }
+}
+
+func runDoctor(ctx context.Context, env *Env, args []string, newDoctor func(env *Env, configPath string) *doctor.Doctor) error {
 	fs := newFlags(env, "doctor", "[--config FILE] [--json]")
 	configPath := fs.String("config", paths.DefaultConfigFile(), "configuration file (env "+paths.EnvConfig+")")
 	asJSON := fs.Bool("json", false, "print the findings as JSON")

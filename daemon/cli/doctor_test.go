@@ -1,40 +1,45 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/watchpost/watchpost/daemon/cmdline"
 	"github.com/watchpost/watchpost/daemon/doctor"
 	"github.com/watchpost/watchpost/daemon/service"
 )
 
-// fakeDoctor makes the doctor see a machine with plenty of disk and the
-// service running, without asking the service manager.
-func fakeDoctor(t *testing.T) {
+// runFakeDoctor runs the doctor command with a doctor that sees a machine
+// with plenty of disk and the service running, without asking the service
+// manager.
+func runFakeDoctor(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	orig := newDoctor
-	newDoctor = func(env *Env, configPath string) *doctor.Doctor {
-		d := orig(env, configPath)
+	fake := func(env *Env, configPath string) *doctor.Doctor {
+		d := newDoctor(env, configPath)
 		d.Env = nil
 		d.DiskFree = func(string) (uint64, error) { return 50 << 30, nil }
 		d.ServiceStatus = func() (service.State, error) { return service.StateRunning, nil }
 		return d
 	}
-	t.Cleanup(func() { newDoctor = orig })
+	p := &cmdline.Program{Name: "watchpost", Commands: map[string]cmdline.Command{"doctor": {Run: doctorCommand(fake)}}}
+	var out, errb bytes.Buffer
+	code := p.Run(context.Background(), append([]string{"doctor"}, args...), &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+	return code, out.String(), errb.String()
 }
 
 func TestDoctor(t *testing.T) {
-	fakeDoctor(t)
 	dir := importUN(t)
 	cfg := filepath.Join(t.TempDir(), "watchpost.yaml")
 	// An offline post (no brokers): the network checks are skipped.
 	if err := os.WriteFile(cfg, []byte("post_id: gate-north-1\ndata_dir: "+dir+"\napi:\n  listen: off\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := runCLI(t, "", "doctor", "--config", cfg)
+	code, out, errs := runFakeDoctor(t, "--config", cfg)
 	if code != ExitOK {
 		t.Fatalf("doctor: exit %d\n%s%s", code, out, errs)
 	}
@@ -44,7 +49,7 @@ func TestDoctor(t *testing.T) {
 		}
 	}
 
-	code, out, _ = runCLI(t, "", "doctor", "--config", cfg, "--json")
+	code, out, _ = runFakeDoctor(t, "--config", cfg, "--json")
 	if code != ExitOK {
 		t.Fatalf("doctor --json: exit %d", code)
 	}
@@ -63,15 +68,15 @@ func TestDoctor(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("post_id: Gate North\ndata_dir: "+dir+"\napi:\n  listen: off\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs = runCLI(t, "", "doctor", "--config", cfg)
+	code, out, errs = runFakeDoctor(t, "--config", cfg)
 	if code != ExitFailure || !strings.Contains(out, "watchpost.yaml:1: post_id") || !strings.Contains(errs, "1 check failed") {
 		t.Fatalf("doctor on a broken config: exit %d\n%s%s", code, out, errs)
 	}
 
-	if code, _, _ := runCLI(t, "", "doctor", "extra"); code != ExitUsage {
+	if code, _, _ := runFakeDoctor(t, "extra"); code != ExitUsage {
 		t.Errorf("doctor extra: exit %d, want %d", code, ExitUsage)
 	}
-	if code, _, _ := runCLI(t, "", "doctor", "--bogus"); code != ExitUsage {
+	if code, _, _ := runFakeDoctor(t, "--bogus"); code != ExitUsage {
 		t.Errorf("doctor --bogus: exit %d, want %d", code, ExitUsage)
 	}
 }

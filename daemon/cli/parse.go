@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/watchpost/watchpost/daemon/api/input"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/engine/mrz"
@@ -115,10 +116,8 @@ func screenMRZ(_ context.Context, s *match.Screener, in io.Reader, out *bufio.Wr
 		if r.Err != nil {
 			res.Error = r.Err.Error()
 		} else {
-			valid := r.Record.Valid
-			res.MRZValid = &valid
-			res.MRZErrors = r.Record.Errors
-			q := r.Record.Query()
+			q, sum := input.MRZQuery(r.Record)
+			res.MRZValid, res.MRZErrors = &sum.Valid, sum.Errors
 			q.ID = res.ID
 			res.screen(s, &q)
 		}
@@ -144,25 +143,17 @@ func screenPAXLST(_ context.Context, s *match.Screener, in io.Reader, name strin
 	for _, w := range ic.Warnings {
 		fmt.Fprintf(warn, "%s: warning: %s\n", name, w)
 	}
-	enc := json.NewEncoder(out)
 	for mi := range ic.Messages {
-		m := &ic.Messages[mi]
-		for _, w := range m.Warnings {
+		for _, w := range ic.Messages[mi].Warnings {
 			fmt.Fprintf(warn, "%s: message %d: warning: %s\n", name, mi+1, w)
 		}
-		flight := ""
-		if len(m.Flights) > 0 {
-			flight = m.Flights[0].Number
-		}
-		for ti := range m.Travellers {
-			t := &m.Travellers[ti]
-			q := t.Query()
-			q.ID = fmt.Sprintf("%s/%d", m.Reference, t.Position)
-			res := screenResult{ID: q.ID, Flight: flight, Message: mi + 1, Position: t.Position, Hits: []engine.Hit{}}
-			res.screen(s, &q)
-			if err := enc.Encode(res); err != nil {
-				return err
-			}
+	}
+	enc := json.NewEncoder(out)
+	for _, t := range input.FromPAXLST(ic) {
+		res := screenResult{ID: t.Query.ID, Flight: t.Flight, Message: t.Message, Position: t.Position, Role: t.Role, Hits: []engine.Hit{}}
+		res.screen(s, &t.Query)
+		if err := enc.Encode(res); err != nil {
+			return err
 		}
 	}
 	return nil

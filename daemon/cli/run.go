@@ -14,6 +14,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/logging"
 	"github.com/watchpost/watchpost/daemon/paths"
 	"github.com/watchpost/watchpost/daemon/service"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // runRun runs the post: in the foreground from a terminal, or as the
@@ -51,7 +52,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	}
 	log := slog.New(h)
 	for _, w := range warns {
-		log.Warn("configuration", "problem", w.Error())
+		log.Warn("configuration", logkey.Problem, w.Error())
 	}
 	post, err := daemon.NewPost(cfg, daemon.PostOptions{Software: versionString(), Logger: log})
 	if err != nil {
@@ -65,7 +66,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	// signal" with exit 1 (seen under systemd).
 	err = service.Run(context.WithoutCancel(ctx), post, service.Options{ConfigPath: *configPath, StopTimeout: stop + 2*time.Second, Logger: log})
 	if err != nil && !errors.Is(err, context.Canceled) {
-		log.Error("stopped with an error", "err", err)
+		log.Error("stopped with an error", logkey.Error, err)
 	}
 	return err
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/testkit"
 )
 
 // TestHelperRun is not a test: TestRunStopsOnOneSIGTERM runs the test
@@ -53,19 +55,17 @@ func TestRunStopsOnOneSIGTERM(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		up := func() error {
 			resp, err := http.Get("http://" + addr + "/healthz")
 			if err == nil {
 				resp.Body.Close()
-				break
 			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				b, _ := os.ReadFile(out.Name())
-				t.Fatalf("round %d: the post did not come up: %v\n%s", round, err, b)
-			}
-			time.Sleep(20 * time.Millisecond)
+			return err
+		}
+		if err := testkit.Poll(30*time.Second, up, testkit.Every(20*time.Millisecond)); err != nil {
+			cmd.Process.Kill()
+			b, _ := os.ReadFile(out.Name())
+			t.Fatalf("round %d: the post did not come up: %v\n%s", round, err, b)
 		}
 		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)

@@ -7,9 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/watchpost/watchpost/daemon"
+	"github.com/watchpost/watchpost/daemon/api/input"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/match"
 )
@@ -20,10 +20,12 @@ type screenResult struct {
 	Line  int          `json:"line,omitempty"`
 	Hits  []engine.Hit `json:"hits"`
 	Error string       `json:"error,omitempty"`
-	// Flight and Position place a PAXLST traveller in its message.
+	// Flight, Message and Position place a PAXLST traveller in its
+	// interchange; Role is passenger or crew.
 	Flight   string `json:"flight,omitempty"`
 	Message  int    `json:"message,omitempty"`
 	Position int    `json:"position,omitempty"`
+	Role     string `json:"role,omitempty"`
 	// MRZValid and MRZErrors report an MRZ's check digits.
 	MRZValid  *bool    `json:"mrz_valid,omitempty"`
 	MRZErrors []string `json:"mrz_errors,omitempty"`
@@ -124,11 +126,9 @@ func screenJSONL(ctx context.Context, s *match.Screener, r io.Reader, w *bufio.W
 }
 
 func screenLine(s *match.Screener, b []byte, line int) screenResult {
-	var q engine.Query
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&q); err != nil {
-		res := screenResult{Line: line, Error: "line " + fmt.Sprint(line) + ": " + strings.TrimPrefix(err.Error(), "json: ")}
+	q, err := input.DecodeQuery(b)
+	if err != nil {
+		res := screenResult{Line: line, Error: "line " + fmt.Sprint(line) + ": " + err.Error()}
 		// Keep the id if the line has one, so the caller can match it.
 		var idOnly struct {
 			ID any `json:"id"`

@@ -140,6 +140,22 @@ func toErrs(ps []Problem) []error {
 	return errs
 }
 
+// wantProblems fails unless problems are exactly as many as want and each
+// of want is in one of them; it returns them all as one text.
+func wantProblems(t *testing.T, problems []Problem, want []string) string {
+	t.Helper()
+	all := errors.Join(toErrs(problems)...).Error()
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("missing %q in\n%s", w, all)
+		}
+	}
+	if len(problems) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%s", len(problems), len(want), all)
+	}
+	return all
+}
+
 func TestProblems(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -228,15 +244,7 @@ func TestAllProblemsReported(t *testing.T) {
 		`:6: stop_timeout: "10" has no unit`,
 		`:3: hq.keys_file: required when hq.brokers is set`,
 	}
-	all := errors.Join(toErrs(problems)...).Error()
-	for _, w := range want {
-		if !strings.Contains(all, w) {
-			t.Errorf("missing %q in\n%s", w, all)
-		}
-	}
-	if len(problems) != len(want) {
-		t.Errorf("got %d problems, want %d:\n%s", len(problems), len(want), all)
-	}
+	all := wantProblems(t, problems, want)
 	// In file order.
 	for i := 1; i < len(problems); i++ {
 		if problems[i].Line < problems[i-1].Line {
@@ -405,15 +413,7 @@ func TestSecretFiles(t *testing.T) {
 	if runtime.GOOS != "windows" {
 		want = append(want, "hq.password_file: warning: "+filepath.Join(dir, "pw")+" is readable by other users (mode 0644)")
 	}
-	all := errors.Join(toErrs(problems)...).Error()
-	for _, w := range want {
-		if !strings.Contains(all, w) {
-			t.Errorf("missing %q in\n%s", w, all)
-		}
-	}
-	if len(problems) != len(want) {
-		t.Errorf("got %d problems, want %d:\n%s", len(problems), len(want), all)
-	}
+	all := wantProblems(t, problems, want)
 	if cfg.HQ.Password.Reveal() != "secret-password" {
 		t.Errorf("password not trimmed of its line end")
 	}

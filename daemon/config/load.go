@@ -26,16 +26,18 @@ import (
 // (WaitToKillServiceTimeout) with room for the process to exit;
 // systemd's default TimeoutStopSec is 90 s.
 const (
-	DefaultAPIListen         = "127.0.0.1:8640"
-	DefaultIntakeInterval    = 2 * time.Second
-	DefaultIntakeStableFor   = 2 * time.Second
-	DefaultOutboxBudget      = 64 * MiB
-	DefaultStatusInterval    = 60 * time.Second
-	DefaultStopTimeout       = 15 * time.Second
-	DefaultLogLevel          = "info"
-	DefaultLogFormat         = "text"
-	DefaultMatchThreshold    = 0.85
-	DefaultPossibleThreshold = 0.70
+	DefaultAPIListen       = "127.0.0.1:8640"
+	DefaultIntakeInterval  = 2 * time.Second
+	DefaultIntakeStableFor = 2 * time.Second
+	DefaultOutboxBudget    = 64 * MiB
+	DefaultStatusInterval  = 60 * time.Second
+	DefaultStopTimeout     = 15 * time.Second
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+	// The thresholds are the matcher's own defaults, so the two cannot
+	// disagree.
+	DefaultMatchThreshold    = match.DefaultMatchThreshold
+	DefaultPossibleThreshold = match.DefaultPossibleThreshold
 	DefaultRetention         = 24 * time.Hour
 	DefaultHitRetention      = 90 * 24 * time.Hour
 
@@ -43,10 +45,6 @@ const (
 	// classic Windows shutdown budget for services.
 	MaxStopTimeout = 20 * time.Second
 )
-
-// Compile-time check that the thresholds agree with the matcher's own
-// defaults (engine/match.Config documents 0.85 and 0.70).
-var _ = match.Config{MatchThreshold: DefaultMatchThreshold, PossibleThreshold: DefaultPossibleThreshold}
 
 // Default returns the configuration with every default set and nothing
 // from a file or the environment (post_id is empty, so it does not pass

@@ -38,6 +38,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/engine/paxlst"
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/hqserver"
@@ -248,7 +249,7 @@ func (s *story) startPosts(ctx context.Context) error {
 		cfg.StatusInterval = config.Duration(2 * time.Second)
 		cfg.StopTimeout = config.Duration(5 * time.Second)
 		cfg.API.Listen = "127.0.0.1:0"
-		p, err := daemon.NewPost(cfg, daemon.PostOptions{Software: "demo", Logger: s.o.Logger.With("post", name), MQTT: func(m *mqtt.Options) { *m = demoMQTT(*m) }, RebuildDelay: 50 * time.Millisecond})
+		p, err := daemon.NewPost(cfg, daemon.PostOptions{Software: "demo", Logger: s.o.Logger.With(logkey.Post, name), MQTT: func(m *mqtt.Options) { *m = demoMQTT(*m) }, RebuildDelay: 50 * time.Millisecond})
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
@@ -91,7 +92,7 @@ func TestRotateThroughServe(t *testing.T) {
 		defer cancel()
 		cli.Close(ctx)
 	})
-	waitUntil(t, "rotation accepted", func() error {
+	testkit.CheckFor(t, 15*time.Second, "rotation accepted", func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(accepted) == 0 || accepted[0] != newSigner.ID().String() {
@@ -106,7 +107,7 @@ func TestRotateThroughServe(t *testing.T) {
 	if err := cli.Publish(context.Background(), protocol.StatusTopic("p9"), []byte(status), true); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "posts shows the keys", func() error {
+	testkit.CheckFor(t, 15*time.Second, "posts shows the keys", func() error {
 		code, out, stderr := runCmd(t, "posts", "--hq", httpURL, "--token-file", token)
 		if code != ExitOK || !regexp.MustCompile(`(?m)^p9\s.*\s`+ids[0]+","+ids[1]+`\s*$`).MatchString(out) || !strings.Contains(out, "KEYS") {
 			return fmt.Errorf("%d\n%s%s", code, out, stderr)

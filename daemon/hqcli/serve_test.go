@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -68,40 +69,22 @@ func startServe(t *testing.T, args ...string) (httpURL, brokerURL string, stop f
 	t.Cleanup(func() { stop() })
 	httpRe := regexp.MustCompile(`serving (http://\S+)`)
 	brokerRe := regexp.MustCompile(`embedded broker: HQ on (tcp://\S+)`)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.CheckFor(t, 20*time.Second, "serve started", func() error {
 		if m := httpRe.FindStringSubmatch(out.String()); m != nil {
 			httpURL = m[1]
 			if m := brokerRe.FindStringSubmatch(out.String()); m != nil {
 				brokerURL = strings.TrimSuffix(m[1], ",")
 			}
-			return httpURL, brokerURL, stop
+			return nil
 		}
 		select {
 		case c := <-done:
 			t.Fatalf("serve exited with %d: %s%s", c, out.String(), errb.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %s%s", out.String(), errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("not yet: %s%s", out.String(), errb.String())
+	})
+	return httpURL, brokerURL, stop
 }
 
 // testPost connects as a post, publishes presence, status and one hit
@@ -131,7 +114,7 @@ func testPost(t *testing.T, brokerURL, post string, lists string) {
 		defer cancel()
 		cli.Close(ctx)
 	})
-	waitUntil(t, post+" connected", func() error {
+	testkit.CheckFor(t, 15*time.Second, post+" connected", func() error {
 		if !cli.Connected() {
 			return errors.New("not connected")
 		}
@@ -157,7 +140,7 @@ func testPost(t *testing.T, brokerURL, post string, lists string) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, "hit acked", func() error {
+	testkit.CheckFor(t, 15*time.Second, "hit acked", func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(acked) == 0 || acked[0] != "HIT-"+post {
@@ -195,7 +178,7 @@ func TestServePostsHits(t *testing.T) {
 	httpURL, _, stop := startServe(t, "--data-dir", data, "--key", key, "--broker", url, "--insecure-http", "--listen", "127.0.0.1:0",
 		"--snapshot-url", protocol.SnapshotsURL("https://hq.example"))
 	// serve re-signs the heads when it starts.
-	waitUntil(t, "head re-signed", func() error {
+	testkit.CheckFor(t, 15*time.Second, "head re-signed", func() error {
 		if n := len(got()[protocol.HeadTopic("national")]); n != heads+1 {
 			return fmt.Errorf("%d heads", n)
 		}

@@ -130,6 +130,9 @@ type fixture struct {
 	clock *clocktest.Clock
 	proc  *ledger
 	in    *Intake
+	// afterClaim and afterProcess, when set, are the intake's
+	// Options.AfterClaim and AfterProcess.
+	afterClaim, afterProcess func(name string)
 }
 
 func newFixture(t *testing.T, mod ...func(*Options)) *fixture {
@@ -144,7 +147,18 @@ func newFixture(t *testing.T, mod ...func(*Options)) *fixture {
 // a restarted daemon would.
 func (f *fixture) newIntake(t *testing.T, mod ...func(*Options)) *Intake {
 	t.Helper()
-	opts := Options{Dir: f.dir, Processor: f.proc, Clock: f.clock}
+	opts := Options{Dir: f.dir, Processor: f.proc, Clock: f.clock,
+		AfterClaim: func(name string) {
+			if f.afterClaim != nil {
+				f.afterClaim(name)
+			}
+		},
+		AfterProcess: func(name string) {
+			if f.afterProcess != nil {
+				f.afterProcess(name)
+			}
+		},
+	}
 	for _, m := range mod {
 		m(&opts)
 	}
@@ -242,20 +256,4 @@ func manifest(t *testing.T, seed int64, n int) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-// checkFor polls fn until it returns nil or total has passed.
-func checkFor(t *testing.T, total time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", total, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

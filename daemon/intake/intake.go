@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // Defaults of Options.
@@ -46,17 +47,6 @@ const (
 const (
 	ResultSuffix = ".result.json"
 	ReasonSuffix = ".reason.txt"
-)
-
-// Log attribute keys, fixed so that log queries do not depend on call sites.
-const (
-	LogKeyComponent = "component"
-	LogKeyFile      = "file"
-	LogKeyID        = "id"
-	LogKeyError     = "error"
-	LogKeyReason    = "reason"
-	LogKeyCount     = "travellers"
-	LogKeyHits      = "hits"
 )
 
 // ErrRejected, wrapped in an error a Processor returns, says the file can
@@ -159,6 +149,11 @@ type Options struct {
 	Clock clock.Clock
 	// Logger receives the intake's logs (discarded when nil).
 	Logger *slog.Logger
+	// AfterClaim and AfterProcess, if set, are called with the file's
+	// name once it is in processing/, and once the Processor has returned
+	// for it (before the move to done/). They inject faults in tests (a
+	// panic simulates a crash there); production leaves them nil.
+	AfterClaim, AfterProcess func(name string)
 }
 
 // Intake watches one directory. Create it with New, then call Run (or
@@ -179,9 +174,7 @@ type Intake struct {
 	lastErr   string // last scan error logged at Warn, for rate limiting
 	lastErrAt time.Time
 
-	// Test hooks, called with the file name; a panic simulates a crash.
-	afterClaim   func(name string)
-	afterProcess func(name string)
+	afterClaim, afterProcess func(name string) // Options.AfterClaim, AfterProcess
 }
 
 // observation is what a scan saw of a file in the intake directory.
@@ -212,6 +205,9 @@ func New(opts Options) (*Intake, error) {
 		clock:     opts.Clock,
 		log:       opts.Logger,
 		seen:      map[string]observation{},
+
+		afterClaim:   opts.AfterClaim,
+		afterProcess: opts.AfterProcess,
 	}
 	if in.clock == nil {
 		in.clock = clock.System{}
@@ -219,7 +215,7 @@ func New(opts Options) (*Intake, error) {
 	if in.log == nil {
 		in.log = slog.New(slog.DiscardHandler)
 	}
-	in.log = in.log.With(LogKeyComponent, "intake")
+	in.log = in.log.With(logkey.Component, "intake")
 	for _, d := range []string{opts.Dir, in.sub(DirProcessing), in.sub(DirDone), in.sub(DirFailed)} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("intake: create %s: %w", d, err)
@@ -247,11 +243,11 @@ func (in *Intake) sub(name string) string { return filepath.Join(in.dir, name) }
 // finished or left in processing/ for the next start; Run starts no
 // goroutine.
 func (in *Intake) Run(ctx context.Context) error {
-	in.log.Info("Intake started", LogKeyFile, in.dir)
+	in.log.Info("Intake started", logkey.File, in.dir)
 	for {
 		err := in.ScanOnce(ctx)
 		if ctx.Err() != nil {
-			in.log.Info("Intake stopped", LogKeyFile, in.dir)
+			in.log.Info("Intake stopped", logkey.File, in.dir)
 			return nil
 		}
 		in.noteScan(err)
@@ -259,7 +255,7 @@ func (in *Intake) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			in.log.Info("Intake stopped", LogKeyFile, in.dir)
+			in.log.Info("Intake stopped", logkey.File, in.dir)
 			return nil
 		case <-t.C():
 		}
@@ -279,10 +275,10 @@ func (in *Intake) noteScan(err error) {
 	now := in.clock.Now()
 	if msg := err.Error(); msg != in.lastErr || now.Sub(in.lastErrAt) >= time.Minute {
 		in.lastErr, in.lastErrAt = msg, now
-		in.log.Warn("Intake scan failed; retrying", LogKeyError, err)
+		in.log.Warn("Intake scan failed; retrying", logkey.Error, err)
 		return
 	}
-	in.log.Debug("Intake scan failed; retrying", LogKeyError, err)
+	in.log.Debug("Intake scan failed; retrying", logkey.Error, err)
 }
 
 // ScanOnce runs one scan: it finishes the files in processing/, then takes
@@ -303,7 +299,7 @@ func (in *Intake) ScanOnce(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		in.log.Info("Intake resuming claimed file", LogKeyFile, name)
+		in.log.Info("Intake resuming claimed file", logkey.File, name)
 		if err := in.handle(ctx, name); err != nil {
 			return err
 		}
@@ -320,7 +316,7 @@ func (in *Intake) ScanOnce(ctx context.Context) error {
 		}
 		dst := filepath.Join(in.sub(DirProcessing), name)
 		if _, err := os.Lstat(dst); err == nil {
-			in.log.Debug("Intake waits: same name in processing", LogKeyFile, name)
+			in.log.Debug("Intake waits: same name in processing", logkey.File, name)
 			continue
 		}
 		if err := os.Rename(filepath.Join(in.dir, name), dst); err != nil {
@@ -331,7 +327,7 @@ func (in *Intake) ScanOnce(ctx context.Context) error {
 			continue
 		}
 		delete(in.seen, name)
-		in.log.Debug("Intake claimed file", LogKeyFile, name)
+		in.log.Debug("Intake claimed file", logkey.File, name)
 		if in.afterClaim != nil {
 			in.afterClaim(name)
 		}
@@ -454,8 +450,8 @@ func (in *Intake) handle(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	in.log.Info("Intake screened file", LogKeyFile, name, "done_as", final, LogKeyID, id,
-		LogKeyCount, len(travellers), LogKeyHits, res.Hits, "replayed", res.Replayed, "warnings", warnings)
+	in.log.Info("Intake screened file", logkey.File, name, logkey.DoneAs, final, logkey.ID, id,
+		logkey.Travellers, len(travellers), logkey.Hits, res.Hits, logkey.Replayed, res.Replayed, logkey.Warnings, warnings)
 	return nil
 }
 
@@ -510,9 +506,9 @@ func (in *Intake) reject(name, id string, bad *inputError) error {
 	if err != nil {
 		return err
 	}
-	in.log.Warn("Intake rejected file", LogKeyFile, name, "failed_as", final, LogKeyID, id, LogKeyReason, bad.Summary)
+	in.log.Warn("Intake rejected file", logkey.File, name, logkey.FailedAs, final, logkey.ID, id, logkey.Reason, bad.Summary)
 	for _, d := range bad.Details {
-		in.log.Debug("Intake rejection detail", LogKeyFile, name, LogKeyReason, d)
+		in.log.Debug("Intake rejection detail", logkey.File, name, logkey.Reason, d)
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/testkit"
 )
 
 func TestPickedUpOnce(t *testing.T) {
@@ -146,7 +148,7 @@ func TestCrashAfterCommit(t *testing.T) {
 	f.drop(t, "later.jsonl", jsonl(2, 0))
 	f.scan(t)
 	f.clock.Advance(DefaultStableFor)
-	f.in.afterProcess = func(string) { panic("crash after commit") }
+	f.afterProcess = func(string) { panic("crash after commit") }
 	crashed(t, func() { f.in.ScanOnce(context.Background()) })
 
 	wantNames(t, "processing", f.ls(t, DirProcessing), "EK948.edi")
@@ -159,6 +161,7 @@ func TestCrashAfterCommit(t *testing.T) {
 	storeDir := f.proc.dir
 	f.proc.st.Close()
 	f.proc = openLedger(t, storeDir)
+	f.afterProcess = nil // the restarted intake does not crash
 	f.in = f.newIntake(t)
 	f.scan(t) // processing/ needs no stability wait
 	wantNames(t, "processing", f.ls(t, DirProcessing))
@@ -185,13 +188,14 @@ func TestCrashBeforeProcess(t *testing.T) {
 	f.drop(t, "a.jsonl", jsonl(3, 2))
 	f.scan(t)
 	f.clock.Advance(DefaultStableFor)
-	f.in.afterClaim = func(string) { panic("crash after claim") }
+	f.afterClaim = func(string) { panic("crash after claim") }
 	crashed(t, func() { f.in.ScanOnce(context.Background()) })
 	wantNames(t, "processing", f.ls(t, DirProcessing), "a.jsonl")
 	if f.proc.Calls() != 0 || f.proc.screenings(t) != 0 {
 		t.Fatalf("processed before the crash point")
 	}
 
+	f.afterClaim = nil // the restarted intake does not crash
 	f.in = f.newIntake(t)
 	f.scan(t)
 	f.scan(t)
@@ -290,7 +294,7 @@ func TestBadInput(t *testing.T) {
 		{"big.jsonl", big, []string{fmt.Sprintf("reason: file is %d bytes, larger than the limit of 65536 bytes\n", len(big))}},
 		{"badline.jsonl", []byte(`{"name":"A B"}` + "\n\n" + `{"name":"C D","colour":"red"}` + "\n" + `{"name":` + "\n" + `{"id":"x"}` + "\n"),
 			[]string{"reason: 3 bad traveller line(s); nothing was screened\n", "line 3: unknown field \"colour\"",
-				"line 4: unexpected EOF", "line 5: no name and no document number"}},
+				"line 4: traveller is not a complete JSON object", "line 5: no name and no document number"}},
 		{"array.json", []byte("[\n{\"name\":\"A B\"},\n{\"nom\":\"C\"}\n]\n"), []string{"line 3: unknown field \"nom\""}},
 		{"unclosed.json", []byte("[\n{\"name\":\"A B\"},\n"), []string{"reason: JSON array not closed\n"}},
 		{"manifest.pdf", good, []string{`reason: unknown extension ".pdf"`}},
@@ -435,7 +439,7 @@ func TestSameNameWaitsForProcessing(t *testing.T) {
 	f.scan(t)
 	f.clock.Advance(DefaultStableFor)
 	// Claiming 0.jsonl, something else puts an a.jsonl in processing/.
-	f.in.afterClaim = func(name string) {
+	f.afterClaim = func(name string) {
 		if name == "0.jsonl" {
 			if err := os.WriteFile(filepath.Join(f.dir, DirProcessing, "a.jsonl"), jsonl(3, 0), 0o640); err != nil {
 				t.Error(err)
@@ -459,7 +463,7 @@ func TestSameNameWaitsForProcessing(t *testing.T) {
 
 func TestRun(t *testing.T) {
 	f := newFixture(t)
-	before := runtime.NumGoroutine() // Badger's own included
+	before := testkit.Goroutines() // Badger's own included
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.in.Run(ctx) }()
@@ -481,12 +485,7 @@ func TestRun(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
-	checkFor(t, 5*time.Second, func() error {
-		if n := runtime.NumGoroutine(); n > before {
-			return fmt.Errorf("%d goroutines, %d before", n, before)
-		}
-		return nil
-	})
+	testkit.NoLeak(t, before, 5*time.Second)
 }
 
 // TestRunStopDuringProcessing: a stop while a file is being processed

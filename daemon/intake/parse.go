@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/watchpost/watchpost/daemon/api/input"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/paxlst"
 )
@@ -42,16 +43,12 @@ type Traveller struct {
 	// Index is the traveller's 1-based position in the file. With the
 	// file's ID it identifies the screening: ID + "/" + Index.
 	Index int
-	// Query is what to screen. Its ID is the one the file gave (a JSON
-	// "id"), or "<message reference>/<position>" for PAXLST.
-	Query engine.Query
 	// Line is the 1-based line where a JSON traveller starts (0 for PAXLST).
 	Line int
-	// Message (1-based), Position (within the message) and Flight place a
-	// PAXLST traveller; they are zero for JSON.
-	Message  int
-	Position int
-	Flight   string
+	// Traveller holds the Query to screen (its ID is the one the file gave,
+	// a JSON "id", or "<message reference>/<position>" for PAXLST) and, for
+	// PAXLST only, the message, position, role and flight that place it.
+	input.Traveller
 }
 
 // inputError is a file that cannot be screened: Summary says what is wrong,
@@ -114,22 +111,14 @@ func parsePAXLST(data []byte, lenient bool) ([]Traveller, int, error) {
 	for _, w := range ic.Warnings {
 		note("interchange: ", w)
 	}
-	var out []Traveller
 	for mi := range ic.Messages {
-		m := &ic.Messages[mi]
-		for _, w := range m.Warnings {
+		for _, w := range ic.Messages[mi].Warnings {
 			note(fmt.Sprintf("message %d: ", mi+1), w)
 		}
-		flight := ""
-		if len(m.Flights) > 0 {
-			flight = m.Flights[0].Number
-		}
-		for ti := range m.Travellers {
-			t := &m.Travellers[ti]
-			q := t.Query()
-			q.ID = fmt.Sprintf("%s/%d", m.Reference, t.Position)
-			out = append(out, Traveller{Index: len(out) + 1, Query: q, Message: mi + 1, Position: t.Position, Flight: flight})
-		}
+	}
+	var out []Traveller
+	for _, t := range input.FromPAXLST(ic) {
+		out = append(out, Traveller{Index: len(out) + 1, Traveller: t})
 	}
 	if n > len(details) {
 		details = append(details, fmt.Sprintf("… and %d more", n-len(details)))
@@ -186,7 +175,7 @@ func parseJSON(data []byte, lenient bool) ([]Traveller, int, error) {
 			bad(line, err.Error())
 			return
 		}
-		out = append(out, Traveller{Index: len(out) + 1, Query: q, Line: line})
+		out = append(out, Traveller{Index: len(out) + 1, Line: line, Traveller: input.Traveller{Query: q}})
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	if len(trimmed) > 0 && trimmed[0] == '[' {
@@ -243,17 +232,13 @@ func parseJSON(data []byte, lenient bool) ([]Traveller, int, error) {
 	return out, n, nil
 }
 
-// decodeQuery reads one traveller object strictly: unknown fields, trailing
-// data and a traveller with nothing to screen are errors.
+// decodeQuery reads one traveller object the way every door does
+// (input.DecodeQuery: unknown fields and trailing data are errors); a
+// traveller with nothing to screen is an error too.
 func decodeQuery(raw []byte) (engine.Query, error) {
-	var q engine.Query
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&q); err != nil {
-		return q, errors.New(jsonMsg(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return q, errors.New("data after the JSON object")
+	q, err := input.DecodeQuery(raw)
+	if err != nil {
+		return q, err
 	}
 	if strings.TrimSpace(q.FullName()) == "" && strings.TrimSpace(q.DocumentNumber) == "" {
 		return q, errors.New("no name and no document number")

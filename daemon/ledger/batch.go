@@ -1,14 +1,13 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
@@ -34,9 +33,6 @@ import (
 // memtable): RecordBatch then fails with ErrBatchTooBig and writes
 // nothing, and a retry fails the same way.
 const MaxBatch = 5000
-
-// maxBatch is MaxBatch, lifted by the benchmark that measures the bounds.
-var maxBatch = MaxBatch
 
 // maxKeyLen bounds a batch key.
 const maxKeyLen = 128
@@ -121,8 +117,8 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 	if !validKey(key) {
 		return BatchResult{}, fmt.Errorf("%w: batch key must be 1 to %d characters of [0-9A-Za-z._:-]", ErrInvalid, maxKeyLen)
 	}
-	if len(screenings) > maxBatch {
-		return BatchResult{}, fmt.Errorf("record batch %s: %w: %d screenings, limit %d", key, ErrBatchTooBig, len(screenings), maxBatch)
+	if len(screenings) > l.opts.MaxBatch {
+		return BatchResult{}, fmt.Errorf("record batch %s: %w: %d screenings, limit %d", key, ErrBatchTooBig, len(screenings), l.opts.MaxBatch)
 	}
 	now := l.clock.Now()
 	res := BatchResult{Key: key, Screened: len(screenings), RecordedAt: now, Recorded: make([]Recorded, len(screenings))}
@@ -159,10 +155,8 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 			if err := l.write(tx, p, now); err != nil {
 				return err
 			}
-			if l.testHook != nil {
-				if err := l.testHook("record"); err != nil {
-					return err
-				}
+			if err := l.inTxn("record"); err != nil {
+				return err
 			}
 		}
 		if err := setJSON(tx, batchKey(key), &res); err != nil {
@@ -171,10 +165,8 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 		if err := tx.Set(timeKey(prefixBatchTime, now, l.seq.Add(1), key), nil); err != nil {
 			return err
 		}
-		if l.testHook != nil {
-			if err := l.testHook("batch"); err != nil {
-				return err
-			}
+		if err := l.inTxn("batch"); err != nil {
+			return err
 		}
 		tx.OnDone(func(committed bool) {
 			if committed {
@@ -200,56 +192,27 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 			// The key decides: the caller reused it, or its screening
 			// changed (a traveller refused then, screened now).
 			l.log.Warn("Batch key replayed with a number of screenings other than the recorded one",
-				LogKeyBatch, key, LogKeyScreenings, stored.Screened)
+				logkey.Batch, key, logkey.Screenings, stored.Screened)
 		}
-		l.log.Info("Batch replayed", LogKeyBatch, key, LogKeyScreenings, stored.Screened, LogKeyHits, stored.HitTravellers)
+		l.log.Info("Batch replayed", logkey.Batch, key, logkey.Screenings, stored.Screened, logkey.Hits, stored.HitTravellers)
 		return stored, nil
 	}
 	for _, p := range ps {
 		l.logHit(p)
 	}
-	l.log.Info("Batch recorded", LogKeyBatch, key, LogKeyScreenings, res.Screened, LogKeyHits, res.HitTravellers)
+	l.log.Info("Batch recorded", logkey.Batch, key, logkey.Screenings, res.Screened, logkey.Hits, res.HitTravellers)
 	return res, nil
 }
 
 // purgeBatches deletes up to one batch of batch markers recorded at or
 // before cutoff.
 func (l *Ledger) purgeBatches(ctx context.Context, now, cutoff time.Time) (Purged, error) {
-	var p Purged
-	err := l.recs.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
-		p = Purged{}
-		prefix := []byte(prefixBatchTime)
-		limit := nanos(cutoff)
-		var keys [][]byte
-		err := tx.Iterate(prefix, func(key, _ []byte) error {
-			s := key[len(prefix):]
-			if len(s) > orderLen && binary.BigEndian.Uint64(s) > limit {
-				return badgerstore.StopIteration
-			}
-			keys = append(keys, bytes.Clone(key)) // a malformed one is dropped too
-			if len(keys) >= purgeBatchBatch {
-				return badgerstore.StopIteration
+	return l.purgeTimed(ctx, now, cutoff, prefixBatchTime, l.opts.PurgeBatch.BatchMarkers,
+		func(tx *badgerstore.RecordsTxn, s []byte) error {
+			if len(s) > orderLen {
+				return tx.Delete(batchKey(string(s[orderLen:])))
 			}
 			return nil
-		})
-		if err != nil || len(keys) == 0 {
-			return err
-		}
-		for _, k := range keys {
-			if s := k[len(prefix):]; len(s) > orderLen {
-				if err := tx.Delete(batchKey(string(s[orderLen:]))); err != nil {
-					return err
-				}
-			}
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
-		p.Batches = len(keys)
-		return l.auditPurge(tx, now, p)
-	})
-	if err != nil {
-		return Purged{}, err
-	}
-	return p, nil
+		},
+		func(p *Purged, n int, _, _ time.Time) { p.Batches = n })
 }

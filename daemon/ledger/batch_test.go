@@ -23,13 +23,21 @@ import (
 // testKey is a batch key shaped like the intake's File.ID.
 const testKey = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
-func newEnvMem(t testing.TB, memTable int64) *env {
+// newEnvMem is newEnv over a store of the given MemTableSize, with the
+// ledger's options changed by edits.
+func newEnvMem(t testing.TB, memTable int64, edits ...func(*Options)) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir(), clock: clocktest.New(), memTable: memTable}
 	e.opts = Options{Post: testPost, Clock: e.clock}
+	for _, edit := range edits {
+		edit(&e.opts)
+	}
 	e.open(t)
 	return e
 }
+
+// newEnvOpts is newEnv with the ledger's options changed by edit.
+func newEnvOpts(t testing.TB, edit func(*Options)) *env { return newEnvMem(t, 0, edit) }
 
 // manifestScreening is a realistic screening of the intake: a full
 // traveller, a file name as Ref, and, for a hit, two hits with their
@@ -273,8 +281,8 @@ func TestRecordBatchAtomic(t *testing.T) {
 		{"AfterMarker", failAt("batch", 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e.l.testHook = tc.hook
-			defer func() { e.l.testHook = nil }()
+			e.fault = tc.hook
+			defer func() { e.fault = nil }()
 			if _, err := e.l.RecordBatch(ctx, testKey, manifest(10, 3)); !errors.Is(err, boom) {
 				t.Fatalf("err = %v, want boom", err)
 			}
@@ -291,13 +299,7 @@ func TestRecordBatchAtomic(t *testing.T) {
 		e.checkEmpty(t)
 	})
 	t.Run("ContextEnded", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(ctx)
-		e.l.testHook = func(string) error { cancel(); return nil }
-		defer func() { e.l.testHook = nil }()
-		if _, err := e.l.RecordBatch(ctx, testKey, manifest(4, 2)); !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want context.Canceled", err)
-		}
-		e.checkEmpty(t)
+		e.checkCancelInTxn(t, func(ctx context.Context) error { _, err := e.l.RecordBatch(ctx, testKey, manifest(4, 2)); return err })
 	})
 	t.Run("ThenRecords", func(t *testing.T) {
 		res := mustBatch(t, e.l, testKey, manifest(10, 3))
@@ -368,9 +370,7 @@ func TestRecordBatchMarkerRetention(t *testing.T) {
 }
 
 func TestPurgeBatchMarkers(t *testing.T) {
-	defer func(b int) { purgeBatchBatch = b }(purgeBatchBatch)
-	purgeBatchBatch = 2
-	e := newEnv(t)
+	e := newEnvOpts(t, func(o *Options) { o.PurgeBatch.BatchMarkers = 2 })
 	for i := range 5 {
 		mustBatch(t, e.l, fmt.Sprintf("key-%d", i), nil)
 		e.clock.Advance(time.Second)
@@ -446,7 +446,7 @@ func BenchmarkBatchBound(b *testing.B) {
 			step int
 		}{{"NoHits", 0}, {"Hits5pc", 20}, {"AllHits", 1}} {
 			b.Run(fmt.Sprintf("MemTable%dMB/%s", mem>>20, c.name), func(b *testing.B) {
-				e := newEnvMem(b, mem)
+				e := newEnvMem(b, mem, func(o *Options) { o.MaxBatch = 40000 })
 				var n int
 				for range b.N {
 					n = largestBatch(b, e.l, c.step, 0, 40000)
@@ -458,12 +458,10 @@ func BenchmarkBatchBound(b *testing.B) {
 }
 
 // largestBatch finds, by bisection, the largest batch of manifest(n, step)
-// that l records in one transaction, given that lo fits and hi does not.
-// A batch over MaxBatch is tried with the limit lifted.
+// that l records in one transaction, given that lo fits and hi does not;
+// l's Options.MaxBatch must be at least hi.
 func largestBatch(tb testing.TB, l *Ledger, step, lo, hi int) int {
 	tb.Helper()
-	defer func(m int) { maxBatch = m }(maxBatch)
-	maxBatch = hi
 	for hi-lo > 1 {
 		mid := (lo + hi) / 2
 		_, err := l.RecordBatch(context.Background(), fmt.Sprintf("probe-%d-%d-%d", step, mid, time.Now().UnixNano()), manifest(mid, step))

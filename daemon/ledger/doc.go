@@ -9,7 +9,7 @@
 // officer's workstation reads Hits and Hit and decides with Dispose, and
 // the daemon runs RunPurge.
 //
-// # Decisions (DOMAIN.md: minimise, retain briefly, audit, a human decides)
+// # Decisions (keep little, keep it briefly, audit it, a human decides)
 //
 //   - A screening without a hit stores NO traveller data, not even for the
 //     short Retention: the caller has the result in hand, nobody reviews a

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -18,18 +20,6 @@ import (
 )
 
 const testPost = "post-1"
-
-// checkFor polls cond until it holds or total real time passed.
-func checkFor(t testing.TB, total time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", total, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // env is a ledger over a real Badger store in a temporary directory, with
 // a real outbox over the same store.
@@ -43,6 +33,9 @@ type env struct {
 	// memTable is the store's MemTableSize (8 MB when 0, to keep tests
 	// light; badgerstore.DefaultMemTableSize is 32 MB).
 	memTable int64
+	// fault, when set, is the ledger's Options.InTxn: it runs inside each
+	// write transaction before the commit.
+	fault func(op string) error
 }
 
 func newEnv(t testing.TB) *env {
@@ -68,7 +61,14 @@ func (e *env) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := Open(context.Background(), s, ob, e.opts)
+	opts := e.opts
+	opts.InTxn = func(op string) error {
+		if e.fault != nil {
+			return e.fault(op)
+		}
+		return nil
+	}
+	l, err := Open(context.Background(), s, ob, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +101,20 @@ func (e *env) checkEmpty(t *testing.T) {
 	if st := e.l.Stats(); st.Screenings != 0 || st.OpenHits != 0 {
 		t.Errorf("stats moved: %+v", st)
 	}
+}
+
+// checkCancelInTxn: a context that ends inside write's transaction aborts
+// it with context.Canceled and leaves nothing.
+func (e *env) checkCancelInTxn(t *testing.T, write func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.fault = func(string) error { cancel(); return nil }
+	defer func() { e.fault = nil }()
+	if err := write(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	e.checkEmpty(t)
 }
 
 // rows returns every key and value of a records namespace.
@@ -158,11 +172,11 @@ func (e *env) outboxRecords(t testing.TB) map[string]protocol.Record {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pub.Run(ctx) }()
-	checkFor(t, 10*time.Second, "HQ to receive the outbox", func() bool {
+	testkit.CheckFor(t, 10*time.Second, "HQ to receive the outbox", testkit.True(func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) >= want
-	})
+	}), testkit.Every(time.Millisecond))
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -40,27 +41,6 @@ const (
 	// MaxNote bounds an officer's note (bytes), well inside an outbox
 	// record.
 	MaxNote = 4096
-)
-
-// Log attribute keys, fixed so that log queries do not depend on call
-// sites. None of them carries traveller data.
-const (
-	LogKeyComponent = "component"
-	LogKeyScreening = "screening_id"
-	LogKeyHit       = "hit_id"
-	LogKeySource    = "source"
-	LogKeyRef       = "ref"
-	LogKeyMatches   = "matches"
-	LogKeyDecision  = "decision"
-	LogKeyOfficer   = "officer"
-	LogKeyError     = "error"
-	// Counts of a purge.
-	LogKeyScreenings = "screenings"
-	LogKeyHits       = "hits"
-	LogKeyOpenHits   = "open_hits"
-	LogKeyBatches    = "batches"
-	// LogKeyBatch is a RecordBatch key.
-	LogKeyBatch = "batch"
 )
 
 // Sources of a screening (protocol.HitReport.Source).
@@ -101,7 +81,30 @@ type Options struct {
 	HitRetention time.Duration
 	// Logger; nil discards. Nothing it receives names a traveller.
 	Logger *slog.Logger
+	// MaxBatch bounds the screenings of one RecordBatch (the MaxBatch
+	// constant when 0).
+	MaxBatch int
+	// PurgeBatch bounds the rows one purge transaction deletes; its zero
+	// fields take DefaultPurgeBatch's.
+	PurgeBatch PurgeBatch
+	// InTxn, if set, runs inside Record's and Dispose's transaction after
+	// every row is written and before the commit, and inside
+	// RecordBatch's after each screening ("record") and after the marker
+	// ("batch"); an error aborts the transaction. It injects faults in
+	// tests; production leaves it nil.
+	InTxn func(op string) error
 }
+
+// PurgeBatch bounds the rows of one purge transaction, by kind of row.
+type PurgeBatch struct {
+	Screenings   int // non-hit screening rows
+	Hits         int // hit records with their index rows
+	BatchMarkers int // RecordBatch markers
+}
+
+// DefaultPurgeBatch keeps each purge transaction, with its one audit
+// entry, well inside Badger's transaction limit.
+var DefaultPurgeBatch = PurgeBatch{Screenings: 2000, Hits: 500, BatchMarkers: 2000}
 
 // Screening is one screened traveller, as the API or the intake hands it
 // over.
@@ -233,12 +236,14 @@ type Ledger struct {
 	// grows across restarts; it never decides anything but the order of
 	// simultaneous entries.
 	seq atomic.Uint64
+}
 
-	// testHook, when set, runs inside Record's and Dispose's transaction
-	// after every row is written and before the commit, and inside
-	// RecordBatch's after each screening ("record") and after the marker
-	// ("batch"); an error aborts the transaction. Tests only.
-	testHook func(op string) error
+// inTxn runs Options.InTxn, if set.
+func (l *Ledger) inTxn(op string) error {
+	if l.opts.InTxn == nil {
+		return nil
+	}
+	return l.opts.InTxn(op)
 }
 
 // Open prepares the ledger in store (writing its schema key on first use)
@@ -257,6 +262,18 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 	if opts.Retention == 0 {
 		opts.Retention = DefaultRetention
 	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = MaxBatch
+	}
+	if opts.PurgeBatch.Screenings <= 0 {
+		opts.PurgeBatch.Screenings = DefaultPurgeBatch.Screenings
+	}
+	if opts.PurgeBatch.Hits <= 0 {
+		opts.PurgeBatch.Hits = DefaultPurgeBatch.Hits
+	}
+	if opts.PurgeBatch.BatchMarkers <= 0 {
+		opts.PurgeBatch.BatchMarkers = DefaultPurgeBatch.BatchMarkers
+	}
 	if opts.HitRetention == 0 {
 		opts.HitRetention = DefaultHitRetention
 	}
@@ -273,7 +290,7 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 		ob:    ob,
 		opts:  opts,
 		clock: opts.Clock,
-		log:   log.With(LogKeyComponent, "ledger"),
+		log:   log.With(logkey.Component, "ledger"),
 	}
 	l.stats.init()
 	l.seq.Store(uint64(max(time.Now().UnixNano(), 0)))
@@ -321,10 +338,8 @@ func (l *Ledger) Record(ctx context.Context, s Screening) (Recorded, error) {
 		if err := l.write(tx, p, now); err != nil {
 			return err
 		}
-		if l.testHook != nil {
-			if err := l.testHook("record"); err != nil {
-				return err
-			}
+		if err := l.inTxn("record"); err != nil {
+			return err
 		}
 		tx.OnDone(func(committed bool) {
 			if committed {
@@ -422,8 +437,8 @@ func (l *Ledger) write(tx *badgerstore.RecordsTxn, p *pending, now time.Time) er
 // logHit logs a committed hit (ids, source, ref and count only).
 func (l *Ledger) logHit(p *pending) {
 	if p.hit != nil {
-		l.log.Info("Hit recorded", LogKeyHit, p.rec.HitID, LogKeyScreening, p.rec.ScreeningID,
-			LogKeySource, p.s.Source, LogKeyRef, p.s.Ref, LogKeyMatches, len(p.s.Hits))
+		l.log.Info("Hit recorded", logkey.HitID, p.rec.HitID, logkey.ScreeningID, p.rec.ScreeningID,
+			logkey.Source, p.s.Source, logkey.Ref, p.s.Ref, logkey.Matches, len(p.s.Hits))
 	}
 }
 
@@ -487,10 +502,8 @@ func (l *Ledger) Dispose(ctx context.Context, id string, d Disposition) (HitReco
 		if _, err := l.ob.PutTx(tx, outbox.Record{ID: dec.ID, Kind: protocol.RecordDisposition, Payload: payload, CreatedAt: now}); err != nil {
 			return err
 		}
-		if l.testHook != nil {
-			if err := l.testHook("dispose"); err != nil {
-				return err
-			}
+		if err := l.inTxn("dispose"); err != nil {
+			return err
 		}
 		tx.OnDone(func(committed bool) {
 			if committed {
@@ -506,7 +519,7 @@ func (l *Ledger) Dispose(ctx context.Context, id string, d Disposition) (HitReco
 		return HitRecord{}, fmt.Errorf("dispose %s: %w", id, err)
 	}
 	if changed {
-		l.log.Info("Hit decided", LogKeyHit, id, LogKeyDecision, d.Decision, LogKeyOfficer, d.Officer)
+		l.log.Info("Hit decided", logkey.HitID, id, logkey.Decision, d.Decision, logkey.Officer, d.Officer)
 	}
 	return hit.HitRecord, nil
 }

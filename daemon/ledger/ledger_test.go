@@ -13,6 +13,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -176,8 +177,8 @@ func TestRecordAtomic(t *testing.T) {
 
 	t.Run("Hook", func(t *testing.T) {
 		boom := errors.New("boom")
-		e.l.testHook = func(string) error { return boom }
-		defer func() { e.l.testHook = nil }()
+		e.fault = func(string) error { return boom }
+		defer func() { e.fault = nil }()
 		for _, n := range []int{0, 2} {
 			if _, err := e.l.Record(ctx, screening(n)); !errors.Is(err, boom) {
 				t.Fatalf("%d hits: err = %v, want boom", n, err)
@@ -197,13 +198,7 @@ func TestRecordAtomic(t *testing.T) {
 		e.checkEmpty(t)
 	})
 	t.Run("ContextEnded", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(ctx)
-		e.l.testHook = func(string) error { cancel(); return nil }
-		defer func() { e.l.testHook = nil }()
-		if _, err := e.l.Record(ctx, screening(1)); !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want context.Canceled", err)
-		}
-		e.checkEmpty(t)
+		e.checkCancelInTxn(t, func(ctx context.Context) error { _, err := e.l.Record(ctx, screening(1)); return err })
 	})
 }
 
@@ -343,8 +338,8 @@ func TestDisposeRefused(t *testing.T) {
 	}
 	t.Run("TransactionFails", func(t *testing.T) {
 		boom := errors.New("boom")
-		e.l.testHook = func(string) error { return boom }
-		defer func() { e.l.testHook = nil }()
+		e.fault = func(string) error { return boom }
+		defer func() { e.fault = nil }()
 		if _, err := e.l.Dispose(ctx, rec.HitID, Disposition{Decision: protocol.DispositionConfirmed, Officer: "off-1"}); !errors.Is(err, boom) {
 			t.Fatalf("err = %v, want boom", err)
 		}
@@ -439,9 +434,7 @@ func TestPurge(t *testing.T) {
 }
 
 func TestPurgeBatches(t *testing.T) {
-	defer func(s, h int) { purgeScreeningBatch, purgeHitBatch = s, h }(purgeScreeningBatch, purgeHitBatch)
-	purgeScreeningBatch, purgeHitBatch = 3, 2
-	e := newEnv(t)
+	e := newEnvOpts(t, func(o *Options) { o.PurgeBatch.Screenings, o.PurgeBatch.Hits = 3, 2 })
 	for i := 0; i < 7; i++ {
 		mustRecord(t, e.l, screening(i%2))
 		e.clock.Advance(time.Second)
@@ -474,13 +467,13 @@ func TestRunPurge(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.l.RunPurge(ctx, time.Hour) }()
-	checkFor(t, 5*time.Second, "the purge loop to wait", func() bool { return e.clock.Waiters() == 1 })
+	testkit.CheckFor(t, 5*time.Second, "the purge loop to wait", testkit.True(func() bool { return e.clock.Waiters() == 1 }), testkit.Every(time.Millisecond))
 	if st := e.l.Stats(); st.PurgedScreenings != 0 {
 		t.Fatalf("purged too early: %+v", st)
 	}
 	for i := 0; i < 24; i++ {
 		e.clock.Advance(time.Hour)
-		checkFor(t, 5*time.Second, "the purge loop to wait again", func() bool { return e.clock.Waiters() == 1 })
+		testkit.CheckFor(t, 5*time.Second, "the purge loop to wait again", testkit.True(func() bool { return e.clock.Waiters() == 1 }), testkit.Every(time.Millisecond))
 	}
 	if st := e.l.Stats(); st.PurgedScreenings != 1 {
 		t.Fatalf("after 24 h: %+v, want the non-hit purged", st)

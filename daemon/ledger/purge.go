@@ -9,16 +9,8 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/outbox"
-)
-
-// Purge batch sizes: each batch is one transaction, well inside Badger's
-// limit, with one audit entry. Variables so that tests can make them
-// small.
-var (
-	purgeScreeningBatch = 2000
-	purgeHitBatch       = 500
-	purgeBatchBatch     = 2000
 )
 
 // Purge deletes what is past retention: non-hit screening rows recorded
@@ -33,46 +25,46 @@ func (l *Ledger) Purge(ctx context.Context) (Purged, error) {
 	defer l.mu.Unlock()
 	now := l.clock.Now()
 	var total Purged
-	for {
-		b, err := l.purgeScreenings(ctx, now, now.Add(-l.opts.Retention))
-		total.Screenings += b.Screenings
-		if total.From.IsZero() {
-			total.From = b.From
-		}
-		if !b.To.IsZero() {
-			total.To = b.To
-		}
-		if err != nil {
-			return total, fmt.Errorf("purge screenings: %w", err)
-		}
-		if b.Screenings < purgeScreeningBatch {
-			break
-		}
-	}
-	for {
-		b, err := l.purgeHits(ctx, now, now.Add(-l.opts.HitRetention))
-		total.Hits += b.Hits
-		total.OpenHits += b.OpenHits
-		if err != nil {
-			return total, fmt.Errorf("purge hits: %w", err)
-		}
-		if b.Hits < purgeHitBatch {
-			break
-		}
-	}
-	for {
-		b, err := l.purgeBatches(ctx, now, now.Add(-l.opts.HitRetention))
-		total.Batches += b.Batches
-		if err != nil {
-			return total, fmt.Errorf("purge batch markers: %w", err)
-		}
-		if b.Batches < purgeBatchBatch {
-			break
+	// Each kind batch by batch, until a batch comes back short.
+	for _, k := range []struct {
+		what string
+		max  int
+		one  func() (Purged, error)
+		add  func(b Purged) int // adds b to total, returns b's count
+	}{
+		{"screenings", l.opts.PurgeBatch.Screenings,
+			func() (Purged, error) { return l.purgeScreenings(ctx, now, now.Add(-l.opts.Retention)) },
+			func(b Purged) int {
+				total.Screenings += b.Screenings
+				if total.From.IsZero() {
+					total.From = b.From
+				}
+				if !b.To.IsZero() {
+					total.To = b.To
+				}
+				return b.Screenings
+			}},
+		{"hits", l.opts.PurgeBatch.Hits,
+			func() (Purged, error) { return l.purgeHits(ctx, now, now.Add(-l.opts.HitRetention)) },
+			func(b Purged) int { total.Hits += b.Hits; total.OpenHits += b.OpenHits; return b.Hits }},
+		{"batch markers", l.opts.PurgeBatch.BatchMarkers,
+			func() (Purged, error) { return l.purgeBatches(ctx, now, now.Add(-l.opts.HitRetention)) },
+			func(b Purged) int { total.Batches += b.Batches; return b.Batches }},
+	} {
+		for {
+			b, err := k.one()
+			n := k.add(b)
+			if err != nil {
+				return total, fmt.Errorf("purge %s: %w", k.what, err)
+			}
+			if n < k.max {
+				break
+			}
 		}
 	}
 	if total.Screenings > 0 || total.Hits > 0 || total.Batches > 0 {
-		l.log.Info("Purged records past retention", LogKeyScreenings, total.Screenings,
-			LogKeyHits, total.Hits, LogKeyOpenHits, total.OpenHits, LogKeyBatches, total.Batches)
+		l.log.Info("Purged records past retention", logkey.Screenings, total.Screenings,
+			logkey.Hits, total.Hits, logkey.OpenHits, total.OpenHits, logkey.Batches, total.Batches)
 	}
 	return total, nil
 }
@@ -80,29 +72,37 @@ func (l *Ledger) Purge(ctx context.Context) (Purged, error) {
 // purgeScreenings deletes up to one batch of non-hit rows recorded at or
 // before cutoff.
 func (l *Ledger) purgeScreenings(ctx context.Context, now, cutoff time.Time) (Purged, error) {
+	return l.purgeTimed(ctx, now, cutoff, prefixScreening, l.opts.PurgeBatch.Screenings, nil,
+		func(p *Purged, n int, from, to time.Time) { p.Screenings, p.From, p.To = n, from, to })
+}
+
+// purgeTimed deletes, in one transaction with its audit entry, up to max
+// keys under prefix whose recording time (the 8 bytes after the prefix)
+// is at or before cutoff, oldest first; a key too short to hold a time is
+// deleted too. also, if set, deletes what belongs to a key first; count
+// puts the number deleted and the first and last time into the result.
+func (l *Ledger) purgeTimed(ctx context.Context, now, cutoff time.Time, prefix string, max int,
+	also func(tx *badgerstore.RecordsTxn, suffix []byte) error, count func(p *Purged, n int, from, to time.Time)) (Purged, error) {
 	var p Purged
 	err := l.recs.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
 		p = Purged{}
-		prefix := []byte(prefixScreening)
 		limit := nanos(cutoff)
 		var keys [][]byte
-		err := tx.Iterate(prefix, func(key, _ []byte) error {
-			s := key[len(prefix):]
-			if len(s) < 8 {
-				keys = append(keys, bytes.Clone(key)) // not ours: drop it
-				return nil
+		var from, to time.Time
+		err := tx.Iterate([]byte(prefix), func(key, _ []byte) error {
+			if s := key[len(prefix):]; len(s) >= 8 {
+				t := binary.BigEndian.Uint64(s)
+				if t > limit {
+					return badgerstore.StopIteration
+				}
+				at := time.Unix(0, int64(t)).UTC()
+				if from.IsZero() {
+					from = at
+				}
+				to = at
 			}
-			t := binary.BigEndian.Uint64(s)
-			if t > limit {
-				return badgerstore.StopIteration
-			}
-			at := time.Unix(0, int64(t)).UTC()
-			if p.From.IsZero() {
-				p.From = at
-			}
-			p.To = at
-			keys = append(keys, bytes.Clone(key))
-			if len(keys) >= purgeScreeningBatch {
+			keys = append(keys, bytes.Clone(key)) // a malformed one is dropped too
+			if len(keys) >= max {
 				return badgerstore.StopIteration
 			}
 			return nil
@@ -111,11 +111,16 @@ func (l *Ledger) purgeScreenings(ctx context.Context, now, cutoff time.Time) (Pu
 			return err
 		}
 		for _, k := range keys {
+			if also != nil {
+				if err := also(tx, k[len(prefix):]); err != nil {
+					return err
+				}
+			}
 			if err := tx.Delete(k); err != nil {
 				return err
 			}
 		}
-		p.Screenings = len(keys)
+		count(&p, len(keys), from, to)
 		return l.auditPurge(tx, now, p)
 	})
 	if err != nil {
@@ -135,7 +140,7 @@ func (l *Ledger) purgeHits(ctx context.Context, now, cutoff time.Time) (Purged, 
 		var suffixes [][]byte
 		err := tx.IterateFrom(prefix, start, func(key, _ []byte) error {
 			suffixes = append(suffixes, bytes.Clone(key[len(prefix):]))
-			if len(suffixes) >= purgeHitBatch {
+			if len(suffixes) >= l.opts.PurgeBatch.Hits {
 				return badgerstore.StopIteration
 			}
 			return nil
@@ -155,7 +160,7 @@ func (l *Ledger) purgeHits(ctx context.Context, now, cutoff time.Time) (Purged, 
 				case !errors.Is(err, badgerstore.ErrRecordNotFound):
 					// A record that does not decode is deleted all the
 					// same: retention applies to it too.
-					l.log.Warn("Purging an unreadable hit record", LogKeyHit, id, LogKeyError, err)
+					l.log.Warn("Purging an unreadable hit record", logkey.HitID, id, logkey.Error, err)
 				}
 				if err := tx.Delete(hitKey(id)); err != nil {
 					return err
@@ -210,7 +215,7 @@ func (l *Ledger) RunPurge(ctx context.Context, interval time.Duration) error {
 			if errors.Is(err, badgerstore.ErrClosed) {
 				return fmt.Errorf("ledger purge loop: %w", err)
 			}
-			l.log.Error("Purge failed; retrying at the next interval", LogKeyError, err)
+			l.log.Error("Purge failed; retrying at the next interval", logkey.Error, err)
 		}
 		t := l.clock.NewTimer(interval)
 		select {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // KeySuppressed is the attribute a rate-limited message carries when
@@ -92,7 +93,7 @@ func (h *rateLimited) Handle(ctx context.Context, r slog.Record) error {
 	}
 	if n > 0 {
 		r = r.Clone()
-		r.AddAttrs(slog.Int(KeySuppressed, n))
+		r.AddAttrs(slog.Int(logkey.Suppressed, n))
 	}
 	return h.inner.Handle(ctx, r)
 }

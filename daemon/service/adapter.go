@@ -10,6 +10,9 @@ import (
 	"time"
 
 	kservice "github.com/kardianos/service"
+
+	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // Runner is what the service needs from the post (daemon.Post satisfies
@@ -34,6 +37,7 @@ type program struct {
 	r            Runner
 	readyTimeout time.Duration
 	stopTimeout  time.Duration
+	clock        clock.Clock
 	log          *slog.Logger
 	notify       func(state string) // sd_notify; a no-op off systemd
 	// onExit, if set, is called when the Runner returns on its own after a
@@ -60,6 +64,7 @@ func newProgram(r Runner, opts Options) *program {
 		r:            r,
 		readyTimeout: opts.ReadyTimeout,
 		stopTimeout:  opts.StopTimeout,
+		clock:        opts.Clock,
 		log:          opts.Logger,
 		notify:       func(string) {},
 		readyCh:      make(chan struct{}),
@@ -84,7 +89,7 @@ func (p *program) Start(kservice.Service) error {
 
 	go p.run(ctx)
 
-	timer := time.NewTimer(p.readyTimeout)
+	timer := p.clock.NewTimer(p.readyTimeout)
 	defer timer.Stop()
 	select {
 	case <-p.readyCh:
@@ -97,8 +102,8 @@ func (p *program) Start(kservice.Service) error {
 			err = ErrNotReady
 		}
 		return fmt.Errorf("start: %w", err)
-	case <-timer.C:
-		p.log.Warn("Not ready yet; reporting the service as started while the post keeps starting", "waited", p.readyTimeout)
+	case <-timer.C():
+		p.log.Warn("Not ready yet; reporting the service as started while the post keeps starting", logkey.Waited, p.readyTimeout)
 		p.notify("READY=1\nSTATUS=Started; not ready yet")
 	}
 	if p.onExit != nil {
@@ -154,11 +159,11 @@ func (p *program) Stop(kservice.Service) error {
 
 	p.notify("STOPPING=1")
 	cancel()
-	timer := time.NewTimer(p.stopTimeout)
+	timer := p.clock.NewTimer(p.stopTimeout)
 	defer timer.Stop()
 	select {
 	case <-p.done:
-	case <-timer.C:
+	case <-timer.C():
 		return stopTimeoutError(p.stopTimeout)
 	case <-p.abort:
 		return ErrStopAborted

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/clock/clocktest"
+	"github.com/watchpost/watchpost/engine/testkit"
 )
 
 // fakePost is a test double of the post: it reports ready when told to,
@@ -86,37 +89,10 @@ func testProgram(t *testing.T, r Runner) (*program, *notes) {
 
 // checkGoroutines fails the test if goroutines started during it are
 // still running at its end (after a grace period for them to finish).
-// The os/signal dispatcher, started once per process by the first
-// signal.Notify, is not counted.
 func checkGoroutines(t *testing.T) {
 	t.Helper()
-	before := goroutines()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			now := goroutines()
-			if now <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, now, buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
-
-func goroutines() int {
-	buf := make([]byte, 1<<20)
-	n := 0
-	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-		if !strings.Contains(g, "os/signal.loop") {
-			n++
-		}
-	}
-	return n
+	before := testkit.Goroutines()
+	t.Cleanup(func() { testkit.NoLeak(t, before, 5*time.Second) })
 }
 
 // within fails the test if f takes longer than d, and returns f's error.
@@ -155,12 +131,21 @@ func TestStartWaitsForReady(t *testing.T) {
 	f := newFakePost()
 	f.readyGate = make(chan struct{})
 	p, n := testProgram(t, f)
+	clk := clocktest.New()
+	p.clock = clk
 	started := make(chan error, 1)
 	go func() { started <- p.Start(nil) }()
+	// Start armed its ready timeout; a second before it ends the timer is
+	// still pending (Advance fires due timers before it returns).
+	clk.WaitTimer(t)
+	clk.Advance(p.readyTimeout - time.Second)
+	if n := clk.Waiters(); n != 1 {
+		t.Fatalf("%d timers pending before the ready timeout, want 1", n)
+	}
 	select {
 	case err := <-started:
 		t.Fatalf("Start returned (%v) before the post was ready", err)
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 	if n.get() != "" {
 		t.Fatalf("notified %q before ready", n.get())

@@ -25,7 +25,7 @@ var recoveryActions = []mgr.RecoveryAction{
 // afterInstall sets the escalating recovery actions and turns on
 // FailureActionsOnNonCrashFailures: kardianos reports a failed Start as a
 // clean STOPPED with an exit code, which the SCM otherwise never
-// restarts (RELIABILITY.md 3.2).
+// restarts.
 func afterInstall() error {
 	m, err := mgr.Connect()
 	if err != nil {

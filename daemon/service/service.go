@@ -17,6 +17,8 @@ import (
 
 	"github.com/watchpost/watchpost/daemon/logging"
 	"github.com/watchpost/watchpost/daemon/paths"
+	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // The service's identity with the service manager.
@@ -63,6 +65,8 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Logger for the adapter's own messages; slog.Default() when nil.
 	Logger *slog.Logger
+	// Clock times ReadyTimeout and StopTimeout; clock.System when nil.
+	Clock clock.Clock
 }
 
 func (o Options) withDefaults() Options {
@@ -78,6 +82,7 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Clock = clock.OrSystem(o.Clock)
 	return o
 }
 
@@ -102,7 +107,7 @@ func Run(ctx context.Context, r Runner, opts Options) error {
 	p := newProgram(r, opts)
 	p.notify = func(state string) {
 		if err := sdNotify(state); err != nil {
-			opts.Logger.Warn("Cannot notify systemd", "state", state, "err", err)
+			opts.Logger.Warn("Cannot notify systemd", logkey.State, state, logkey.Error, err)
 		}
 	}
 	cfg := newConfig(opts)
@@ -110,7 +115,7 @@ func Run(ctx context.Context, r Runner, opts Options) error {
 		// kardianos's Windows Run waits for the SCM (or its own Ctrl-C
 		// handler) and ignores RunWait, so there is nothing to wake: exit.
 		p.onExit = func(err error) {
-			opts.Logger.Error("The post stopped unexpectedly", "err", err)
+			opts.Logger.Error("The post stopped unexpectedly", logkey.Error, err)
 			os.Exit(ExitCode(err))
 		}
 	} else {
@@ -121,9 +126,9 @@ func Run(ctx context.Context, r Runner, opts Options) error {
 		cfg.Option["RunWait"] = func() {
 			select {
 			case s := <-sig:
-				opts.Logger.Info("Stopping", "signal", s.String())
+				opts.Logger.Info("Stopping", logkey.Signal, s.String())
 			case <-ctx.Done():
-				opts.Logger.Info("Stopping", "reason", context.Cause(ctx).Error())
+				opts.Logger.Info("Stopping", logkey.Reason, context.Cause(ctx).Error())
 			case <-p.done:
 			}
 		}
@@ -240,7 +245,7 @@ func prepareInstall(opts *Options, cfg *kservice.Config) error {
 		// unit holds no "{{", so it is written out verbatim.
 		cfg.Option["SystemdScript"] = unit
 		if Platform() != "linux-systemd" {
-			opts.Logger.Warn("No systemd: installing the init system's generic script, without the unit's hardening or user", "platform", Platform())
+			opts.Logger.Warn("No systemd: installing the init system's generic script, without the unit's hardening or user", logkey.Platform, Platform())
 		}
 	}
 	return nil

@@ -128,7 +128,7 @@
 // flip, any subset of the collection's deletions may have happened; each
 // is safe on its own, so the non-atomic WriteBatch does not matter, and
 // the repair finishes the job. If Badger ever resurrected a deleted index
-// row (RELIABILITY 2.3), it would only over-report. Verify checks that
+// row (deleted keys can reappear in Badger v4), it would only over-report. Verify checks that
 // every live record has its index row. Schema 2 added the index;
 // migrateDocIndex builds it from the rows of every version (over-reporting
 // for the rows that are not live, until the next collection).

@@ -62,7 +62,8 @@ func lookupNumbers(t testing.TB, s *Store, numbers ...string) []string {
 
 func TestDocumentIndexFollowsEditions(t *testing.T) {
 	ctx := context.Background()
-	s := openT(t, t.TempDir())
+	dir := t.TempDir()
+	s := openT(t, dir)
 	ed1 := []engine.Document{
 		{Type: "P", Number: "A1", Country: "FRA"},
 		{Type: "P", Number: "B2", Country: "FRA"},
@@ -97,8 +98,14 @@ func TestDocumentIndexFollowsEditions(t *testing.T) {
 	}
 	// An edition larger than the seal remembers goes through the
 	// collection scan, which reconciles the index the same way.
-	defer func(n int) { maxGarbageKeys = n }(maxGarbageKeys)
-	maxGarbageKeys = 16
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, Options{GarbageKeys: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	big := make([]engine.Document, 0, 100)
 	for i := 0; i < 100; i++ {
 		big = append(big, makeDoc(i))

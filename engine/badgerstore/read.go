@@ -12,6 +12,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // DocumentHit is a document found in a documents list.
@@ -54,14 +55,7 @@ func (s *Store) List(name string) (engine.ListInfo, error) {
 		return engine.ListInfo{}, fmt.Errorf("read list %q: %w", name, err)
 	}
 	defer s.life.RUnlock()
-	var (
-		info engine.ListInfo
-		ok   bool
-	)
-	err := s.db.View(func(txn *badger.Txn) (err error) {
-		info, ok, err = getInfo(txn, name)
-		return err
-	})
+	info, ok, err := s.viewInfo(name)
 	if err == nil && !ok {
 		err = ErrNoList
 	}
@@ -319,6 +313,17 @@ type docListSet struct {
 	fromTxn bool
 }
 
+// viewInfo reads the metadata of list name in a read transaction of its
+// own; ok is false when the store does not hold the list.
+func (s *Store) viewInfo(name string) (info engine.ListInfo, ok bool, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		var err error
+		info, ok, err = getInfo(txn, name)
+		return err
+	})
+	return info, ok, err
+}
+
 // refreshDocs re-reads the metadata of list name after a write that may
 // have changed it committed, and before anything is collected. It runs
 // whether or not that write reported success: the copy follows what the
@@ -326,16 +331,9 @@ type docListSet struct {
 func (s *Store) refreshDocs(name string) {
 	s.docsMu.Lock()
 	defer s.docsMu.Unlock()
-	var (
-		info engine.ListInfo
-		ok   bool
-	)
-	err := s.db.View(func(txn *badger.Txn) (err error) {
-		info, ok, err = getInfo(txn, name)
-		return err
-	})
+	info, ok, err := s.viewInfo(name)
 	if err != nil {
-		s.log.Warn("Cannot refresh the documents lists; lookups read them from the database", LogKeyList, name, LogKeyError, err)
+		s.log.Warn("Cannot refresh the documents lists; lookups read them from the database", logkey.List, name, logkey.Error, err)
 		s.docs.Store(&docListSet{fromTxn: true})
 		return
 	}
@@ -347,7 +345,7 @@ func (s *Store) refreshDocs(name string) {
 			lists, err = docListsIn(txn)
 			return err
 		}); err != nil {
-			s.log.Warn("Cannot refresh the documents lists; lookups read them from the database", LogKeyList, name, LogKeyError, err)
+			s.log.Warn("Cannot refresh the documents lists; lookups read them from the database", logkey.List, name, logkey.Error, err)
 			s.docs.Store(&docListSet{fromTxn: true})
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // Repair and garbage collection: the dirty marker a write sets, removing
@@ -70,7 +71,7 @@ func (s *Store) mark(name string, next uint64) error {
 func (s *Store) unmark(name string) {
 	err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(dirtyKey(name)) })
 	if err != nil {
-		s.log.Warn("Cannot clear dirty marker; the list is repaired at next open", LogKeyList, name, LogKeyError, err)
+		s.log.Warn("Cannot clear dirty marker; the list is repaired at next open", logkey.List, name, logkey.Error, err)
 	}
 }
 
@@ -78,7 +79,7 @@ func (s *Store) unmark(name string) {
 // cleanup fails too, the dirty marker stays and Open retries it.
 func (s *Store) abort(name string, cause error) error {
 	if err := s.repair(name); err != nil {
-		s.log.Warn("Cannot remove staged rows; the list is repaired at next open", LogKeyList, name, LogKeyError, err)
+		s.log.Warn("Cannot remove staged rows; the list is repaired at next open", logkey.List, name, logkey.Error, err)
 	}
 	return cause
 }
@@ -100,7 +101,7 @@ func (s *Store) repair(name string) error {
 // already durable, so a failure is logged, and Open repairs the list.
 func (s *Store) collect(name string, prefixes [][]byte) {
 	if err := s.compactAll(name, prefixes); err != nil {
-		s.log.Warn("Cannot collect superseded rows; the list is repaired at next open", LogKeyList, name, LogKeyError, err)
+		s.log.Warn("Cannot collect superseded rows; the list is repaired at next open", logkey.List, name, logkey.Error, err)
 		return
 	}
 	s.unmark(name)
@@ -197,7 +198,7 @@ func (s *Store) compact(name string, prefixes [][]byte) (deferred int, err error
 		return 0, err
 	}
 	if deleted > 0 {
-		s.log.Debug("Collected rows", LogKeyList, name, LogKeyRows, deleted)
+		s.log.Debug("Collected rows", logkey.List, name, logkey.Rows, deleted)
 	}
 	return deferred, nil
 }
@@ -223,7 +224,7 @@ func (s *Store) repairAll() error {
 		if err := s.repair(name); err != nil {
 			return fmt.Errorf("repair list %q: %w", name, err)
 		}
-		s.log.Info("Repaired list after an interrupted write", LogKeyList, name)
+		s.log.Info("Repaired list after an interrupted write", logkey.List, name)
 	}
 	return nil
 }
@@ -235,7 +236,7 @@ func (s *Store) vlogGC() {
 			continue
 		}
 		if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
-			s.log.Warn("Value log GC failed", LogKeyError, err)
+			s.log.Warn("Value log GC failed", logkey.Error, err)
 		}
 		return
 	}

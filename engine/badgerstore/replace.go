@@ -12,6 +12,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // Replacing a whole list (stage the new edition, seal it, flip the
@@ -191,16 +192,15 @@ func (s *Store) replace(ctx context.Context, meta ListMeta, kind engine.ListKind
 	collectStart := time.Now()
 	s.collectGarbage(meta.Name, gb)
 	s.vlogGC()
-	s.log.Debug("Replaced list", LogKeyList, meta.Name, LogKeyVersion, next, LogKeyRows, count,
-		LogKeyStage, staged, LogKeySeal, sealed, LogKeyFlip, flipped, LogKeyCollect, time.Since(collectStart), LogKeyTotal, time.Since(started))
+	s.log.Debug("Replaced list", logkey.List, meta.Name, logkey.Version, next, logkey.Rows, count,
+		logkey.Stage, staged, logkey.Seal, sealed, logkey.Flip, flipped, logkey.Collect, time.Since(collectStart), logkey.Total, time.Since(started))
 	return info, nil
 }
 
-// maxGarbageKeys bounds how many superseded keys a seal remembers so
+// DefaultGarbageKeys bounds how many superseded keys a seal remembers so
 // that collection can delete them without scanning the list again (about
-// 10 MB); a larger edition falls back to a collection scan. A variable so
-// that tests can exercise the fallback with small lists.
-var maxGarbageKeys = 1 << 18
+// 10 MB); a larger edition falls back to a collection scan.
+const DefaultGarbageKeys = 1 << 18
 
 // garbage is what becomes unreachable once a sealed version is current:
 // rows under the newest row of their group (deleted first), then the
@@ -210,6 +210,7 @@ type garbage struct {
 	index       [][]byte // index rows of document keys with no live row
 	overflow    bool
 	found       bool // any older row or tombstone exists
+	limit       int  // keys remembered before the overflow
 }
 
 func (g *garbage) add(to *[][]byte, key []byte) {
@@ -217,7 +218,7 @@ func (g *garbage) add(to *[][]byte, key []byte) {
 	if g.overflow {
 		return
 	}
-	if len(g.rows)+len(g.tombs)+len(g.index) >= maxGarbageKeys {
+	if len(g.rows)+len(g.tombs)+len(g.index) >= g.limit {
 		g.overflow = true
 		g.rows, g.tombs, g.index = nil, nil, nil
 		return
@@ -233,7 +234,7 @@ func (s *Store) seal(ctx context.Context, name string, kind engine.ListKind, cur
 	if kind == engine.ListDocuments {
 		prefix = docRows(name)
 	}
-	gb = new(garbage)
+	gb = &garbage{limit: s.garbageKeys}
 	wb := s.db.NewWriteBatch()
 	n := 0
 	err = s.db.View(func(txn *badger.Txn) error {
@@ -333,7 +334,7 @@ func (s *Store) collectGarbage(name string, gb *garbage) {
 		}
 	}
 	if err != nil {
-		s.log.Warn("Cannot collect superseded rows; the list is repaired at next open", LogKeyList, name, LogKeyError, err)
+		s.log.Warn("Cannot collect superseded rows; the list is repaired at next open", logkey.List, name, logkey.Error, err)
 		return
 	}
 	s.unmark(name)

@@ -19,24 +19,11 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
-// Log attribute keys, fixed so that log queries do not depend on call sites.
+// Component names in the store's log lines (logkey.Component).
 const (
-	LogKeyComponent = "component"
-	LogKeyList      = "list"
-	LogKeyVersion   = "version"
-	LogKeyError     = "error"
-	LogKeyRows      = "rows"
-	LogKeyFrom      = "from"
-	LogKeyTo        = "to"
-	// Durations of the phases of a write.
-	LogKeyStage   = "stage"
-	LogKeySeal    = "seal"
-	LogKeyFlip    = "flip"
-	LogKeyCollect = "collect"
-	LogKeyTotal   = "total"
-
 	logComponentStore  = "badgerstore"
 	logComponentBadger = "badger"
 )
@@ -56,7 +43,7 @@ const (
 	// Note: in badger v4.9.6 the cache is only used for encrypted tables
 	// (table.fetchIndex); an unencrypted table reads its index and bloom
 	// filter straight from the mapped file, and the cache's hit ratio
-	// stays 0 (measured). It is kept for encryption (RELIABILITY 2.5).
+	// stays 0 (measured). It is kept for encryption: without an index cache every encrypted read decrypts the index again.
 	DefaultIndexCacheSize = 64 << 20
 	// DefaultEncryptionKeyRotation is how often Badger makes a new data
 	// key when the store is encrypted (Badger's own default). Data keys
@@ -108,6 +95,11 @@ type Options struct {
 
 	// Clock stamps ListInfo.ImportedAt; clock.System when nil.
 	Clock clock.Clock
+
+	// GarbageKeys bounds the superseded keys one write remembers for
+	// collection (DefaultGarbageKeys when 0); past it, collection scans
+	// the list instead.
+	GarbageKeys int
 }
 
 // Errors callers may test for with errors.Is.
@@ -144,6 +136,8 @@ type Store struct {
 	db    *badger.DB
 	log   *slog.Logger
 	clock clock.Clock
+	// garbageKeys is Options.GarbageKeys with its default.
+	garbageKeys int
 
 	life   sync.RWMutex // held shared by every operation, exclusively by Close
 	closed bool
@@ -190,7 +184,7 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 	return badger.DefaultOptions(dir).
 		// Encryption at rest. Badger reads encrypted tables' indices and
 		// bloom filters through the index cache, which must be > 0 or
-		// every read decrypts them again (RELIABILITY 2.5): pick never
+		// every read decrypts them again: pick never
 		// returns 0 for IndexCacheSize.
 		WithEncryptionKey(o.EncryptionKey).
 		WithEncryptionKeyRotationDuration(rotation).
@@ -211,7 +205,7 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 		// Small vlog files: mapped at 2x, and GC works per file.
 		WithValueLogFileSize(pick(o.ValueLogFileSize, DefaultValueLogFileSize)).
 		// Keep every watchlist value (well under 1 MB) in the LSM, away from
-		// the value log, its GC, and the vlog resurrection bug (RELIABILITY 2.3a).
+		// the value log, its GC, and the GC race that can bring a deleted vlog value back.
 		WithValueThreshold(1 << 20).
 		// Snappy: cheap to decompress on the lookup path, halves the disk use.
 		WithCompression(options.Snappy).
@@ -221,7 +215,7 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 		// Badger's INFO level is chatty (every compaction): the adapter
 		// maps it to Debug. (WithLoggingLevel would replace this logger
 		// with Badger's own, so the level is left to the slog handler.)
-		WithLogger(badgerLogger{log.With(LogKeyComponent, logComponentBadger)}).
+		WithLogger(badgerLogger{log.With(logkey.Component, logComponentBadger)}).
 		// An absent document number is answered by the bloom filters of
 		// its index row (see the package doc, "Index"); a false positive
 		// costs a prefix iterator (10-50 µs), so at the default rate of 1%
@@ -257,7 +251,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		// ristretto's z.NewFile ("Create a new file") after sizing it; a
 		// second Open succeeds (dgraph-io/badger#2207, seen after a stop
 		// under systemd). The file held no entry: nothing is lost.
-		log.Warn("Store opened on the second attempt (an empty memtable file from an interrupted run)", "dir", dir)
+		log.Warn("Store opened on the second attempt (an empty memtable file from an interrupted run)", logkey.Dir, dir)
 		db, err = badger.Open(badgerOptions(dir, opts, log))
 	}
 	if errors.Is(err, badger.ErrEncryptionKeyMismatch) || errors.Is(err, badger.ErrInvalidEncryptionKey) {
@@ -267,10 +261,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	s := &Store{
-		db:    db,
-		log:   log.With(LogKeyComponent, logComponentStore),
-		clock: clock.OrSystem(opts.Clock),
-		locks: make(map[string]*sync.Mutex),
+		db:          db,
+		log:         log.With(logkey.Component, logComponentStore),
+		clock:       clock.OrSystem(opts.Clock),
+		garbageKeys: opts.GarbageKeys,
+		locks:       make(map[string]*sync.Mutex),
+	}
+	if s.garbageKeys <= 0 {
+		s.garbageKeys = DefaultGarbageKeys
 	}
 	if err := s.migrate(migrations); err != nil {
 		db.Close()
@@ -427,7 +425,7 @@ func (s *Store) migrate(table []migration) error {
 		if err != nil {
 			return fmt.Errorf("migrate schema %d to %d: write schema key: %w", have, m.to, err)
 		}
-		s.log.Info("Migrated store schema", LogKeyFrom, have, LogKeyTo, m.to)
+		s.log.Info("Migrated store schema", logkey.From, have, logkey.To, m.to)
 		have = m.to
 	}
 	return nil

@@ -6,6 +6,7 @@ package testkit
 import (
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,6 +30,15 @@ func Each(fn func()) Option { return func(p *poll) { p.each = fn } }
 // and cond's last error once total real time has passed.
 func CheckFor(t testing.TB, total time.Duration, what string, cond func() error, opts ...Option) {
 	t.Helper()
+	if err := Poll(total, cond, opts...); err != nil {
+		t.Fatalf("%s: not reached within %v: %v", what, total, err)
+	}
+}
+
+// Poll is CheckFor for a test that must clean up before it fails: it
+// returns cond's last error once total has passed, nil as soon as cond
+// holds.
+func Poll(total time.Duration, cond func() error, opts ...Option) error {
 	p := poll{interval: 10 * time.Millisecond}
 	for _, o := range opts {
 		o(&p)
@@ -37,10 +47,10 @@ func CheckFor(t testing.TB, total time.Duration, what string, cond func() error,
 	for {
 		err := cond()
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %v: %v", what, total, err)
+			return err
 		}
 		if p.each != nil {
 			p.each()
@@ -62,24 +72,62 @@ func True(cond func() bool) func() error {
 	}
 }
 
-// Goroutines returns the number of goroutines now: the baseline for NoLeak,
-// taken before the code under test starts any.
-func Goroutines() int { return runtime.NumGoroutine() }
+// Counted narrows the goroutines Goroutines and NoLeak count.
+type Counted func(stack string) bool
 
-// NoLeak waits until at most baseline goroutines remain, and fails the test
-// with every goroutine's stack once total has passed.
-func NoLeak(t testing.TB, baseline int, total time.Duration) {
+// Matching counts only the goroutines whose stack contains s, e.g.
+// "outbox.(*Publisher).": the check then ignores goroutines of code the
+// test is not about.
+func Matching(s string) Counted { return func(stack string) bool { return strings.Contains(stack, s) } }
+
+// Goroutines returns the number of goroutines now: the baseline for NoLeak,
+// taken before the code under test starts any. The os/signal dispatcher,
+// started once per process by the first signal.Notify, is never counted.
+func Goroutines(only ...Counted) int {
+	n, _ := count(only)
+	return n
+}
+
+func count(only []Counted) (int, string) {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	all := string(buf)
+	n := 0
+	for _, g := range strings.Split(all, "\n\n") {
+		if strings.Contains(g, "os/signal.loop") {
+			continue
+		}
+		ok := true
+		for _, c := range only {
+			ok = ok && c(g)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, all
+}
+
+// NoLeak waits until at most baseline goroutines (of those only selects)
+// remain, and fails the test with every goroutine's stack once total has
+// passed.
+func NoLeak(t testing.TB, baseline int, total time.Duration, only ...Counted) {
 	t.Helper()
 	deadline := time.Now().Add(total)
 	for {
-		n := runtime.NumGoroutine()
+		n, stacks := count(only)
 		if n <= baseline {
 			return
 		}
 		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("goroutine leak: %d running, baseline %d, after %v\n%s", n, baseline, total, buf)
+			t.Fatalf("goroutine leak: %d running, baseline %d, after %v\n%s", n, baseline, total, stacks)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

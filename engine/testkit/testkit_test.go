@@ -62,3 +62,13 @@ func TestNoLeak(t *testing.T) {
 	close(stop)
 	NoLeak(t, base, 5*time.Second)
 }
+
+func TestNoLeakMatching(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop)
+	go parkedForTest(stop)
+	CheckFor(t, 5*time.Second, "the goroutine to start", True(func() bool { return Goroutines(Matching("parkedForTest")) == 1 }))
+	NoLeak(t, 0, time.Second, Matching("no such function"))
+}
+
+func parkedForTest(stop chan struct{}) { <-stop }

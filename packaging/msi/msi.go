@@ -122,7 +122,7 @@ var CustomActions = []CustomAction{
 	{
 		ID: "WatchpostRecoveryNonCrash", Type: caDeferredCheck, Sequence: 5811, Condition: notRemoving,
 		Command: `"[System64Folder]sc.exe" failureflag ` + ServiceName + ` 1`,
-		Why:     "FailureActionsOnNonCrashFailures: a failed start (kardianos reports a clean STOPPED) is restarted too (RELIABILITY.md 3.2)",
+		Why:     "FailureActionsOnNonCrashFailures: a failed start (kardianos reports a clean STOPPED) is restarted too",
 	},
 	{
 		ID: "WatchpostLockDown", Type: caDeferredCheck, Sequence: 5812, Condition: notRemoving,

@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/replica"
@@ -203,7 +204,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a := &Agent{
 		cfg:        cfg,
-		log:        cfg.Logger.With("component", "agent"),
+		log:        cfg.Logger.With(logkey.Component, "agent"),
 		kick:       make(chan struct{}, 1),
 		statusKick: make(chan struct{}, 1),
 		lists:      make(map[string]*listCounters),
@@ -268,17 +269,17 @@ func (a *Agent) handleRotation(m transport.Message) {
 	case errors.Is(err, protocol.ErrExpired):
 		// A rotation whose window has ended stays retained on the broker
 		// and comes back on every connect: not an alarm.
-		a.log.Debug("expired key rotation ignored", "topic", m.Topic, "err", err)
+		a.log.Debug("expired key rotation ignored", logkey.Topic, m.Topic, logkey.Error, err)
 		return
 	case err != nil:
 		a.rejected.Add(1)
-		a.log.Warn("key rotation rejected", "topic", m.Topic, "err", err)
+		a.log.Warn("key rotation rejected", logkey.Topic, m.Topic, logkey.Error, err)
 		return
 	}
-	a.log.Info("key rotation accepted", "key_id", k.ID().String(), "not_before", k.NotBefore, "not_after", k.NotAfter)
+	a.log.Info("key rotation accepted", logkey.KeyID, k.ID().String(), logkey.NotBefore, k.NotBefore, logkey.NotAfter, k.NotAfter)
 	if a.cfg.OnKeysChanged != nil {
 		if err := a.cfg.OnKeysChanged(a.cfg.Keys); err != nil {
-			a.log.Error("persisting the key set failed; the key is trusted until restart", "err", err)
+			a.log.Error("persisting the key set failed; the key is trusted until restart", logkey.Error, err)
 		}
 	}
 	// The status names the trusted keys: let HQ see the new one soon.
@@ -302,17 +303,17 @@ func (a *Agent) note(kind, list string, out replica.Outcome, err error) {
 			c.lastError = err.Error()
 		}
 		a.mu.Unlock()
-		a.log.Warn("update rejected", "list", list, "kind", kind, "err", err)
+		a.log.Warn("update rejected", logkey.List, list, logkey.Kind, kind, logkey.Error, err)
 		return
 	case replica.Failed:
 		if err != nil {
-			a.log.Error("update not applied", "list", list, "kind", kind, "err", err)
+			a.log.Error("update not applied", logkey.List, list, logkey.Kind, kind, logkey.Error, err)
 		}
 		a.wake()
 		return
 	}
 	if err != nil { // divergence: an alarm, and a snapshot is on its way
-		a.log.Warn("update applied with an alarm", "list", list, "kind", kind, "action", out.Action.String(), "err", err)
+		a.log.Warn("update applied with an alarm", logkey.List, list, logkey.Kind, kind, logkey.Action, out.Action.String(), logkey.Error, err)
 	}
 	a.lastSync.Store(a.cfg.Clock.Now().UnixNano())
 	switch out.Action {
@@ -320,8 +321,8 @@ func (a *Agent) note(kind, list string, out replica.Outcome, err error) {
 		a.applied.Add(1)
 		a.changed(list)
 	case replica.NeedSnapshot, replica.FetchDeltas:
-		a.log.Info("list behind HQ", "list", list, "kind", kind, "action", out.Action.String(),
-			"held", out.FromVersion, "wanted", out.ToVersion, "reason", errString(out.Reason))
+		a.log.Info("list behind HQ", logkey.List, list, logkey.Kind, kind, logkey.Action, out.Action.String(),
+			logkey.Held, out.FromVersion, logkey.Wanted, out.ToVersion, logkey.Reason, errString(out.Reason))
 		a.wake()
 	case replica.Buffered:
 		a.wake()
@@ -438,7 +439,7 @@ func (a *Agent) syncLoop(ctx context.Context) {
 					c.lastError = err.Error()
 				}
 				a.mu.Unlock()
-				a.log.Warn("catching up with HQ failed; will retry", "list", l, "err", err)
+				a.log.Warn("catching up with HQ failed; will retry", logkey.List, l, logkey.Error, err)
 				if a.cfg.OnCatchUpError != nil {
 					a.cfg.OnCatchUpError(l, err)
 				}
@@ -484,7 +485,7 @@ func (a *Agent) catchUp(ctx context.Context, list string) error {
 		if err == nil {
 			return nil
 		}
-		a.log.Info("fetching deltas failed; taking the snapshot", "list", list, "err", err)
+		a.log.Info("fetching deltas failed; taking the snapshot", logkey.List, list, logkey.Error, err)
 	}
 	if a.cfg.Fetcher == nil || head.SnapshotURL == "" {
 		return fmt.Errorf("list %s is at %d, HQ at %d, and no snapshot is available", list, st.Version, head.Version)
@@ -494,7 +495,7 @@ func (a *Agent) catchUp(ctx context.Context, list string) error {
 		if newer, ok := a.cfg.Applier.LastHead(list); ok && newer.Position().Compare(head.Position()) > 0 {
 			return a.installSnapshot(ctx, newer)
 		}
-		a.log.Info("snapshot pruned at HQ; waiting for the next head", "list", list, "version", head.SnapshotVersion)
+		a.log.Info("snapshot pruned at HQ; waiting for the next head", logkey.List, list, logkey.Version, head.SnapshotVersion)
 		return nil
 	}
 	return err
@@ -520,7 +521,7 @@ func (a *Agent) installSnapshot(ctx context.Context, head protocol.Head) error {
 	if out.Action == replica.Applied {
 		a.snaps.Add(1)
 		a.lastSync.Store(a.cfg.Clock.Now().UnixNano())
-		a.log.Info("snapshot installed", "list", head.List, "epoch", head.Epoch, "version", out.ToVersion)
+		a.log.Info("snapshot installed", logkey.List, head.List, logkey.Epoch, head.Epoch, logkey.Version, out.ToVersion)
 		a.changed(head.List)
 	}
 	return err
@@ -566,7 +567,7 @@ func (a *Agent) getDelta(ctx context.Context, list string, epoch, to uint64) ([]
 // a list change.
 func (a *Agent) statusLoop(ctx context.Context) {
 	if err := a.sendStatus(ctx); err != nil && ctx.Err() == nil {
-		a.log.Warn("status record not stored", "err", err)
+		a.log.Warn("status record not stored", logkey.Error, err)
 	}
 	for {
 		t := a.cfg.Clock.NewTimer(a.cfg.StatusInterval)
@@ -586,7 +587,7 @@ func (a *Agent) statusLoop(ctx context.Context) {
 			}
 		}
 		if err := a.sendStatus(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("status record not stored", "err", err)
+			a.log.Warn("status record not stored", logkey.Error, err)
 		}
 	}
 }
@@ -607,7 +608,7 @@ func (a *Agent) sendStatus(ctx context.Context) error {
 		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		if err := a.cfg.Transport.Publish(pctx, protocol.StatusTopic(a.cfg.Post), b, true); err != nil {
-			a.log.Debug("retained status not published", "err", err)
+			a.log.Debug("retained status not published", logkey.Error, err)
 		}
 	}
 	return nil
@@ -637,7 +638,7 @@ func (a *Agent) Status() Status {
 	}
 	sts, err := a.cfg.Applier.Statuses()
 	if err != nil {
-		a.log.Warn("list status unavailable", "err", err)
+		a.log.Warn("list status unavailable", logkey.Error, err)
 	}
 	a.mu.Lock()
 	for _, s := range sts {

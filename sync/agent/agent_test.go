@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
-	"github.com/watchpost/watchpost/sync/brokertest"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -80,13 +79,13 @@ func newRig(t *testing.T) *rig {
 // comes a StatusInterval later and supersedes it in the outbox.
 func TestStatusRecord(t *testing.T) {
 	r := newRig(t)
-	before := runtime.NumGoroutine()
+	before := testkit.Goroutines()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.agent.Run(ctx) }()
 
 	var st protocol.PostStatus
-	brokertest.WaitFor(t, 5*time.Second, "retained status", func() error {
+	testkit.CheckFor(t, 5*time.Second, "retained status", func() error {
 		b, ok := r.broker.Retained(protocol.StatusTopic("p1"))
 		if !ok {
 			return testErr("no retained status")
@@ -102,7 +101,7 @@ func TestStatusRecord(t *testing.T) {
 	}
 	first := r.agent.Counters().Statuses
 	r.clock.Advance(time.Minute)
-	brokertest.WaitFor(t, 5*time.Second, "second status", func() error {
+	testkit.CheckFor(t, 5*time.Second, "second status", func() error {
 		if r.agent.Counters().Statuses == first {
 			return testErr("not yet")
 		}
@@ -115,12 +114,7 @@ func TestStatusRecord(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	brokertest.WaitFor(t, 5*time.Second, "goroutines back", func() error {
-		if n := runtime.NumGoroutine(); n > before {
-			return testErr("goroutines left")
-		}
-		return nil
-	})
+	testkit.NoLeak(t, before, 5*time.Second)
 }
 
 // TestKeyRotation: a rotation signed by the trusted key is accepted and
@@ -140,7 +134,7 @@ func TestKeyRotation(t *testing.T) {
 	if err := r.hq.Publish(ctx, protocol.KeyTopic(next.ID()), msg, true); err != nil {
 		t.Fatal(err)
 	}
-	brokertest.WaitFor(t, 5*time.Second, "rotation accepted", func() error {
+	testkit.CheckFor(t, 5*time.Second, "rotation accepted", func() error {
 		if _, ok := r.keys.Lookup(next.ID()); !ok {
 			return testErr("new key not trusted")
 		}
@@ -168,7 +162,7 @@ func TestKeyRotation(t *testing.T) {
 	if err := r.hq.Publish(ctx, protocol.KeyTopic(third.ID()), forged, true); err != nil {
 		t.Fatal(err)
 	}
-	brokertest.WaitFor(t, 5*time.Second, "forged rotation rejected", func() error {
+	testkit.CheckFor(t, 5*time.Second, "forged rotation rejected", func() error {
 		if r.agent.Counters().Rejected != 1 {
 			return testErr("not rejected yet")
 		}

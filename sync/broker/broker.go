@@ -15,6 +15,7 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	badgerhook "github.com/mochi-mqtt/server/v2/hooks/storage/badger"
 
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -41,22 +42,6 @@ const (
 	// MaxPacketSize admits the 32 MiB envelope cap (PROTOCOL.md §4) plus
 	// the topic and MQTT framing.
 	MaxPacketSize = 32<<20 + 64<<10
-)
-
-// Log keys.
-const (
-	logKeyComponent = "component"
-	logKeyListener  = "listener"
-	logKeyAddr      = "addr"
-	logKeyClientID  = "client_id"
-	logKeyUsername  = "username"
-	logKeyIdentity  = "identity"
-	logKeyRemote    = "remote"
-	logKeyTopic     = "topic"
-	logKeyWrite     = "write"
-	logKeyReason    = "reason"
-	logKeyErr       = "err"
-	logKeyDataDir   = "data_dir"
 )
 
 // Options configure a Broker. At least one of Addr and TLSAddr is
@@ -125,7 +110,7 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With(logKeyComponent, "broker")
+	log = log.With(logkey.Component, "broker")
 	users, err := opts.accounts()
 	if err != nil {
 		return nil, err
@@ -143,7 +128,7 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 	caps.SharedSubAvailable = 0
 	srv := mochi.New(&mochi.Options{
 		Capabilities:           caps,
-		Logger:                 slog.New(demote{log.With(logKeyComponent, "mochi").Handler()}),
+		Logger:                 slog.New(demote{log.With(logkey.Component, "mochi").Handler()}),
 		SysTopicResendInterval: 60,
 	})
 
@@ -187,8 +172,8 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 	if err := srv.Serve(); err != nil {
 		return fail(fmt.Errorf("broker: serve: %w", err))
 	}
-	log.Info("broker started", logKeyAddr, b.Addr(), "tls_addr", b.TLSAddr(),
-		logKeyDataDir, opts.DataDir, "anonymous_loopback", opts.AllowAnonymousLoopback)
+	log.Info("broker started", logkey.Addr, b.Addr(), logkey.TLSAddr, b.TLSAddr(),
+		logkey.DataDir, opts.DataDir, logkey.AnonymousLoopback, opts.AllowAnonymousLoopback)
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
@@ -202,7 +187,8 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 }
 
 // badgerOptions sizes Badger for a broker's small working set (the
-// defaults map 64 MB memtables and 1 GB value logs; RELIABILITY 2.6).
+// defaults map 64 MB memtables and 1 GB value logs, created at twice
+// that size).
 func badgerOptions(dir string) *badgerdb.Options {
 	o := badgerdb.DefaultOptions(dir).
 		WithMemTableSize(16 << 20).

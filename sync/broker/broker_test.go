@@ -104,7 +104,7 @@ func TestConnectRules(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 // A post presenting another post's client id is refused and the victim's
-// session is untouched (RELIABILITY 7.4, T1.e).
+// session is untouched.
 func TestClientIDTakeoverRefused(t *testing.T) {
 	p := newPKI(t, certCNs, revokedCNs)
 	_, e := startMochi(t, p, nil)

@@ -1,6 +1,6 @@
 // Package broker runs an embedded MQTT broker (mochi-mqtt) for small HQ
 // deployments and the demo. Its one job is to enforce the sync
-// protocol's access rules (PROTOCOL.md §1, RELIABILITY 7) on every
+// protocol's access rules (PROTOCOL.md §1) on every
 // connection: who may connect, under which client id, and which topics
 // each identity may publish and subscribe to.
 //

@@ -10,6 +10,7 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -47,13 +48,13 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 		err = errRefused("will topic " + pk.Connect.WillTopic + " is not writable by " + id)
 	}
 	if err != nil {
-		h.log.Warn("connection refused", logKeyClientID, cl.ID, logKeyUsername, string(pk.Connect.Username),
-			logKeyRemote, cl.Net.Remote, logKeyListener, cl.Net.Listener, logKeyReason, err.Error())
+		h.log.Warn("connection refused", logkey.ClientID, cl.ID, logkey.Username, string(pk.Connect.Username),
+			logkey.Remote, cl.Net.Remote, logkey.Listener, cl.Net.Listener, logkey.Reason, err.Error())
 		return false
 	}
 	cl.Properties.Username = []byte(id)
-	h.log.Info("client authenticated", logKeyClientID, cl.ID, logKeyIdentity, id, "by", how,
-		logKeyRemote, cl.Net.Remote, logKeyListener, cl.Net.Listener)
+	h.log.Info("client authenticated", logkey.ClientID, cl.ID, logkey.Identity, id, logkey.By, how,
+		logkey.Remote, cl.Net.Remote, logkey.Listener, cl.Net.Listener)
 	return true
 }
 
@@ -138,7 +139,7 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 	if h.rulesOf(id).allows(topic, write) {
 		return true
 	}
-	h.log.Warn("access denied", logKeyClientID, cl.ID, logKeyIdentity, id, logKeyTopic, topic, logKeyWrite, write)
+	h.log.Warn("access denied", logkey.ClientID, cl.ID, logkey.Identity, id, logkey.Topic, topic, logkey.Write, write)
 	return false
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // listener is a mochi listener over a net.Listener opened by Start (so
@@ -71,7 +73,7 @@ func (l *listener) Serve(establish listeners.EstablishFn) {
 		conn, err := l.ln.Accept()
 		if err != nil {
 			if !l.closed.Load() {
-				l.log.Warn("accept failed", logKeyListener, l.id, logKeyErr, err)
+				l.log.Warn("accept failed", logkey.Listener, l.id, logkey.Error, err)
 			}
 			return
 		}
@@ -83,13 +85,13 @@ func (l *listener) Serve(establish listeners.EstablishFn) {
 		go func() {
 			if tc, ok := conn.(*tls.Conn); ok {
 				if err := tc.Handshake(); err != nil {
-					l.log.Debug("tls handshake failed", logKeyListener, l.id, logKeyRemote, conn.RemoteAddr().String(), logKeyErr, err)
+					l.log.Debug("tls handshake failed", logkey.Listener, l.id, logkey.Remote, conn.RemoteAddr().String(), logkey.Error, err)
 					conn.Close()
 					return
 				}
 			}
 			if err := establish(l.id, conn); err != nil {
-				l.log.Debug("connection ended", logKeyListener, l.id, logKeyRemote, conn.RemoteAddr().String(), logKeyErr, err)
+				l.log.Debug("connection ended", logkey.Listener, l.id, logkey.Remote, conn.RemoteAddr().String(), logkey.Error, err)
 			}
 		}()
 	}

@@ -181,7 +181,7 @@ func TestMosquittoACL(t *testing.T) {
 
 // On the posts' listener Mosquitto replaces the client id with the
 // certificate CN (use_username_as_clientid), so a post presenting another
-// post's client id cannot take over its session (RELIABILITY T7.b); the
+// post's client id cannot take over its session; the
 // revoked, foreign and missing certificates and wrong passwords are
 // refused, and a will on another post's topic never reaches HQ.
 func TestMosquittoIdentity(t *testing.T) {

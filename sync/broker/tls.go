@@ -13,7 +13,7 @@ import (
 // must present a certificate issued by the CA in clientCAFile, whose CN
 // becomes its identity (Mosquitto: require_certificate and
 // use_identity_as_username). Use a CA that issues only Watchpost device
-// certificates: any certificate it signs is accepted (RELIABILITY 7.3).
+// certificates: any certificate it signs is accepted.
 // TLS 1.2 is the minimum.
 //
 // The server certificate is read now and again at every handshake, so a

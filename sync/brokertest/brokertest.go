@@ -1,8 +1,8 @@
 // Package brokertest starts MQTT brokers on loopback for tests: Mosquitto,
 // the reference broker, from its binary (skipping the test when it is not
 // installed), and in-process mochi brokers with an allow-all hook. It also
-// makes the throwaway CAs and certificates of the TLS tests, and polls for
-// a condition (WaitFor). Only tests import it.
+// makes the throwaway CAs and certificates of the TLS tests. Only tests
+// import it.
 package brokertest
 
 import (
@@ -17,6 +17,8 @@ import (
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/watchpost/watchpost/engine/testkit"
 )
 
 // MosquittoPath finds the mosquitto binary on PATH or at /usr/sbin, or "".
@@ -74,18 +76,13 @@ func (m *Mosquitto) Start(t testing.TB) {
 		t.Fatal(err)
 	}
 	addr := m.Addr()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.CheckFor(t, 10*time.Second, "mosquitto listening on "+addr, func() error {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mosquitto not listening on %s after 10s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err
+	}, testkit.Every(20*time.Millisecond))
 }
 
 // Stop kills the process; it is idempotent.

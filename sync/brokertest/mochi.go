@@ -3,7 +3,6 @@ package brokertest
 import (
 	"log/slog"
 	"testing"
-	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -39,21 +38,4 @@ func StartMochiWith(t testing.TB, o mochi.Options) (*mochi.Server, string) {
 	}
 	t.Cleanup(func() { srv.Close() })
 	return srv, "tcp://" + l.Address()
-}
-
-// WaitFor polls cond every 10 ms until it returns nil or d passes, then
-// fails the test with what and cond's last error.
-func WaitFor(t testing.TB, d time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s: %v", what, d, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 )
 
@@ -70,14 +71,14 @@ func measureFleet(tb testing.TB, url string, n, editions int) []time.Duration {
 	ed := newEditor(tb, 2000)
 	h.publish(tb, listName, ed.cur)
 	for _, p := range posts {
-		brokertest.WaitFor(tb, 60*time.Second, p.name+" edition 1", func() error { return p.converged(h) })
+		testkit.CheckFor(tb, 60*time.Second, p.name+" edition 1", func() error { return p.converged(h) })
 	}
 	var lat []time.Duration
 	for e := 0; e < editions; e++ {
 		start := time.Now()
 		res := h.publish(tb, listName, ed.next())
 		for _, p := range posts {
-			brokertest.WaitFor(tb, 60*time.Second, fmt.Sprintf("%s version %d", p.name, res.Version), func() error {
+			testkit.CheckFor(tb, 60*time.Second, fmt.Sprintf("%s version %d", p.name, res.Version), func() error {
 				if _, ok := p.appliedAt.Load(res.Version); !ok {
 					return fmt.Errorf("version %d not applied", res.Version)
 				}

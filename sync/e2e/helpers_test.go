@@ -17,8 +17,10 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/agent"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/replica"
@@ -50,50 +52,6 @@ func openStore(t testing.TB, dir string) *badgerstore.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
-}
-
-// mqttOptions are fast timeouts for loopback tests.
-func mqttOptions(url, clientID string) mqtt.Options {
-	return mqtt.Options{
-		Brokers:              []string{url},
-		ClientID:             clientID,
-		KeepAlive:            5 * time.Second,
-		PingTimeout:          2 * time.Second,
-		ConnectTimeout:       2 * time.Second,
-		WriteTimeout:         5 * time.Second,
-		ConnectRetryInterval: 100 * time.Millisecond,
-		MaxReconnectInterval: 200 * time.Millisecond,
-	}
-}
-
-func connect(t testing.TB, o mqtt.Options, subs map[string]transport.Handler) *mqtt.Client {
-	t.Helper()
-	c, err := mqtt.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for f, h := range subs {
-		if err := c.Subscribe(f, h); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeClient(c) })
-	brokertest.WaitFor(t, 10*time.Second, o.ClientID+" connected", func() error {
-		if !c.Connected() {
-			return errors.New("not connected")
-		}
-		return nil
-	})
-	return c
-}
-
-func closeClient(c *mqtt.Client) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = c.Close(ctx)
 }
 
 // hqSide is HQ: its store, publisher and HTTPS snapshot server.
@@ -140,7 +98,7 @@ func startHQ(t testing.TB, brokerURL string) *hqSide {
 	t.Cleanup(srv.Close)
 	h.https, h.deltaURL = srv, srv.URL
 	h.store = openStore(t, filepath.Join(dir, "store"))
-	cli := connect(t, mqttOptions(brokerURL, "watchpost-hq"), nil)
+	cli := mqtttest.Connect(t, mqtttest.Options(brokerURL, "watchpost-hq"), nil)
 	h.pub, err = publish.New(publish.Config{
 		Store: h.store, Signer: signer, Transport: cli,
 		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: snapDir, SnapshotBaseURL: protocol.SnapshotsURL(srv.URL),
@@ -247,7 +205,7 @@ func (l lossyLink) Subscribe(filter string, h transport.Handler) error {
 // new agent over it.
 func (p *post) connect() {
 	p.t.Helper()
-	c, err := mqtt.New(mqttOptions(p.broker, "watchpost-post-"+p.name))
+	c, err := mqtt.New(mqtttest.Options(p.broker, "watchpost-post-"+p.name))
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -284,9 +242,9 @@ func (p *post) connect() {
 	}()
 	p.mu.Lock()
 	p.cli, p.agent = c, ag
-	p.stop = func() { cancel(); <-done; closeClient(c) }
+	p.stop = func() { cancel(); <-done; mqtttest.Close(c) }
 	p.mu.Unlock()
-	brokertest.WaitFor(p.t, 10*time.Second, p.name+" connected", func() error {
+	testkit.CheckFor(p.t, 10*time.Second, p.name+" connected", func() error {
 		if !c.Connected() {
 			return errors.New("not connected")
 		}

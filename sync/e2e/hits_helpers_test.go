@@ -15,9 +15,10 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
-	"github.com/watchpost/watchpost/sync/brokertest"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -137,7 +138,7 @@ func startHQRecv(tb testing.TB, url string, gated bool) *hqRecv {
 	tb.Helper()
 	h := &hqRecv{store: openStore(tb, filepath.Join(tb.TempDir(), "hq"))}
 	var err error
-	if h.cli, err = mqtt.New(mqttOptions(url, hqClientID)); err != nil {
+	if h.cli, err = mqtt.New(mqtttest.Options(url, hqClientID)); err != nil {
 		tb.Fatal(err)
 	}
 	var tr transport.Transport = h.cli
@@ -151,7 +152,7 @@ func startHQRecv(tb testing.TB, url string, gated bool) *hqRecv {
 	if err := h.cli.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { closeClient(h.cli) })
+	tb.Cleanup(func() { mqtttest.Close(h.cli) })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.srv.Run(ctx) }()
@@ -164,7 +165,7 @@ func startHQRecv(tb testing.TB, url string, gated bool) *hqRecv {
 			tb.Errorf("hqserver Run: %v", err)
 		}
 	})
-	brokertest.WaitFor(tb, 10*time.Second, "HQ connected", func() error {
+	testkit.CheckFor(tb, 10*time.Second, "HQ connected", func() error {
 		if !h.cli.Connected() {
 			return errors.New("not connected")
 		}
@@ -381,7 +382,7 @@ func (p *postSide) link(tb testing.TB, url string, o outbox.PublisherOptions, st
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if p.cli, err = mqtt.New(mqttOptions(url, id)); err != nil {
+	if p.cli, err = mqtt.New(mqtttest.Options(url, id)); err != nil {
 		tb.Fatal(err)
 	}
 	sig := &subSignal{Transport: p.cli, filter: protocol.AcksTopic(p.name), done: make(chan struct{})}
@@ -421,7 +422,7 @@ func (p *postSide) unlink(tb testing.TB) {
 	if err := <-p.done; err != nil {
 		tb.Errorf("%s: publisher: %v", p.name, err)
 	}
-	closeClient(p.cli)
+	mqtttest.Close(p.cli)
 	p.cancel, p.done = nil, nil
 }
 
@@ -458,7 +459,7 @@ func (p *postSide) outboxIDs(tb testing.TB) map[string]bool {
 // records.
 func waitDrained(tb testing.TB, d time.Duration, p *postSide, h *hqRecv, n int) {
 	tb.Helper()
-	brokertest.WaitFor(tb, d, fmt.Sprintf("%s drained (%d records at HQ)", p.name, n), func() error {
+	testkit.CheckFor(tb, d, fmt.Sprintf("%s drained (%d records at HQ)", p.name, n), func() error {
 		dep, c := p.ob.Depth(), h.srv.Counts()
 		if dep.Records != 0 || c.Stored < uint64(n) {
 			st := ""

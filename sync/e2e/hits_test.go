@@ -16,15 +16,17 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
-// End-to-end tests of hit delivery, posts → HQ (PROTOCOL.md §6,
-// RELIABILITY 0.1, T1.b): a post's Badger outbox drained by
+// End-to-end tests of hit delivery, posts → HQ (PROTOCOL.md §6), through
+// kills and link loss: a post's Badger outbox drained by
 // outbox.Publisher over sync/mqtt, through a real broker (mochi in
 // process, and Mosquitto when installed), to HQ's hqserver.Server over
 // its own store and MQTT client. Every test checks the exact id set HQ
@@ -48,7 +50,7 @@ func testHitsOffline(t *testing.T, url string) {
 	want := p.putHits(t, 0, n/2)
 	p.link(t, url, postPublisherOptions(post, 5*time.Second), false)
 	want = append(want, p.putHits(t, n/2, n-n/2)...)
-	brokertest.WaitFor(t, 10*time.Second, "publisher failing while offline", func() error {
+	testkit.CheckFor(t, 10*time.Second, "publisher failing while offline", func() error {
 		if p.pub.Stats().PublishErrors == 0 {
 			return errors.New("no failed publish yet")
 		}
@@ -121,7 +123,7 @@ func TestHelperHitsPost(t *testing.T) {
 	if err != nil {
 		fail("client id", err)
 	}
-	cli, err := mqtt.New(mqttOptions(url, id))
+	cli, err := mqtt.New(mqtttest.Options(url, id))
 	if err != nil {
 		fail("mqtt", err)
 	}
@@ -139,10 +141,8 @@ func TestHelperHitsPost(t *testing.T) {
 	if err := cli.Start(); err != nil {
 		fail("start", err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); !cli.Connected(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			fail("connect", errors.New("not connected after 10 s"))
-		}
+	if testkit.Poll(10*time.Second, testkit.True(cli.Connected), testkit.Every(5*time.Millisecond)) != nil {
+		fail("connect", errors.New("not connected after 10 s"))
 	}
 	fmt.Println("ready", ob.Depth().Records)
 	// Until killed; bounded, in case the parent died without killing us.
@@ -232,7 +232,7 @@ func testHitsKill9(t *testing.T, url string) {
 		cmd := startHitsChild(t, dir, url, post)
 		var delay time.Duration
 		if gated {
-			brokertest.WaitFor(t, 20*time.Second, fmt.Sprintf("round %d: HQ stored records and holds their ack", r), func() error {
+			testkit.CheckFor(t, 20*time.Second, fmt.Sprintf("round %d: HQ stored records and holds their ack", r), func() error {
 				// The child's window full of records HQ received, and
 				// HQ's ack for them held.
 				acks, _ := h.gate.Held()
@@ -437,7 +437,7 @@ func testHitsBrokerRestart(t *testing.T, b restartable) {
 		at   int
 		kill bool
 	}{{n / 4, false}, {n * 5 / 8, true}} {
-		brokertest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d records at HQ", stage.at), func() error {
+		testkit.CheckFor(t, 30*time.Second, fmt.Sprintf("%d records at HQ", stage.at), func() error {
 			if c := h.srv.Counts(); c.Stored < uint64(stage.at) {
 				return fmt.Errorf("HQ stored %d", c.Stored)
 			}
@@ -448,7 +448,7 @@ func testHitsBrokerRestart(t *testing.T, b restartable) {
 		if c.Stored >= n {
 			t.Fatalf("the drain finished before the broker stopped (HQ %+v): raise n", c)
 		}
-		brokertest.WaitFor(t, 10*time.Second, "both clients offline", func() error {
+		testkit.CheckFor(t, 10*time.Second, "both clients offline", func() error {
 			if p.cli.Connected() || h.cli.Connected() {
 				return fmt.Errorf("post connected %v, HQ connected %v", p.cli.Connected(), h.cli.Connected())
 			}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/synth"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -79,7 +81,7 @@ func testReplication(t *testing.T, brokerURL string) {
 	converge := func(what string, ps ...*post) {
 		t.Helper()
 		for _, p := range ps {
-			brokertest.WaitFor(t, convergeMax, what, func() error { return p.converged(h) })
+			testkit.CheckFor(t, convergeMax, what, func() error { return p.converged(h) })
 		}
 	}
 	ed := newEditor(t, listSize)
@@ -147,7 +149,7 @@ func testReplication(t *testing.T, brokerURL string) {
 	// A rogue client publishes a delta signed by another key and a real
 	// delta with one byte changed: every post rejects both and applies
 	// nothing.
-	rogue := connect(t, mqttOptions(brokerURL, "watchpost-post-rogue"), nil)
+	rogue := mqtttest.Connect(t, mqtttest.Options(brokerURL, "watchpost-post-rogue"), nil)
 	forgeries := forge(t, h)
 	info, err := h.store.List(listName)
 	if err != nil {
@@ -165,7 +167,7 @@ func testReplication(t *testing.T, brokerURL string) {
 		}
 	}
 	for _, p := range posts {
-		brokertest.WaitFor(t, convergeMax, p.name+" rejects the forgeries", func() error {
+		testkit.CheckFor(t, convergeMax, p.name+" rejects the forgeries", func() error {
 			if n := p.rejected.Load() - before[p.name]; n != int64(len(forgeries)) {
 				return fmt.Errorf("%d rejections", n)
 			}

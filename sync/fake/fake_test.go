@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 	"github.com/watchpost/watchpost/sync/transport/transporttest"
@@ -53,7 +54,7 @@ func TestWillOnCutNotOnClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Cut("watchpost-post-p1")
-	transporttest.WaitFor(t, time.Second, "will", func() bool { return in.Has(presence, []byte("offline")) })
+	testkit.CheckFor(t, time.Second, "will", testkit.True(func() bool { return in.Has(presence, []byte("offline")) }))
 	if p, ok := b.Retained(presence); !ok || string(p) != "offline" {
 		t.Errorf("retained presence = %q, %v; want the will, retained", p, ok)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
 )
@@ -198,15 +199,15 @@ func (s *Server) serveEdition(ctx context.Context, w http.ResponseWriter, r *htt
 		if errors.As(err, &re) {
 			status = re.status
 			// Not the message: it may quote the edition's content.
-			s.log.Warn("Refused an edition", LogKeyList, list, LogKeyStatus, status)
+			s.log.Warn("Refused an edition", logkey.List, list, logkey.Status, status)
 		} else {
-			s.log.Error("Could not publish an edition", LogKeyList, list, LogKeyError, err.Error())
+			s.log.Error("Could not publish an edition", logkey.List, list, logkey.Error, err.Error())
 		}
 		http.Error(w, err.Error(), status)
 		return
 	}
-	s.log.Info("Published an edition received over HTTP", LogKeyList, res.List, "version", res.Version, "changed", res.Changed,
-		"upserts", res.Upserts, "deletes", res.Deletes, "elapsed", time.Since(start).Round(time.Millisecond))
+	s.log.Info("Published an edition received over HTTP", logkey.List, res.List, logkey.Version, res.Version, logkey.Changed, res.Changed,
+		logkey.Upserts, res.Upserts, logkey.Deletes, res.Deletes, logkey.Elapsed, time.Since(start).Round(time.Millisecond))
 	writeJSON(w, http.StatusOK, NewPublishResponse(res), s)
 }
 
@@ -360,9 +361,9 @@ func (s *Server) serveHeads(ctx context.Context, w http.ResponseWriter) {
 		s.n.headErrors.Add(1)
 		status = http.StatusInternalServerError
 		body.Error = err.Error()
-		s.log.Error("Could not re-sign heads on request", LogKeyError, err.Error())
+		s.log.Error("Could not re-sign heads on request", logkey.Error, err.Error())
 	}
-	s.log.Info("Re-signed heads on request", LogKeyLists, lists)
+	s.log.Info("Re-signed heads on request", logkey.Lists, lists)
 	writeJSON(w, status, body, s)
 }
 
@@ -371,7 +372,7 @@ func writeJSON(w http.ResponseWriter, status int, body any, s *Server) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	if err := json.NewEncoder(w).Encode(body); err != nil {
-		s.log.Debug("Could not write a response", LogKeyError, err.Error())
+		s.log.Debug("Could not write a response", logkey.Error, err.Error())
 	}
 }
 

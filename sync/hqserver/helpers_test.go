@@ -2,7 +2,6 @@ package hqserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/transport"
 )
@@ -41,43 +41,7 @@ func openStore(t testing.TB, dir string) *badgerstore.Store {
 // subscriptions, not started.
 func newClient(t testing.TB, url, id string, subs map[string]transport.Handler) *mqtt.Client {
 	t.Helper()
-	c, err := mqtt.New(mqtt.Options{
-		Brokers:              []string{url},
-		ClientID:             id,
-		KeepAlive:            5 * time.Second,
-		PingTimeout:          2 * time.Second,
-		ConnectTimeout:       2 * time.Second,
-		WriteTimeout:         5 * time.Second,
-		ConnectRetryInterval: 50 * time.Millisecond,
-		MaxReconnectInterval: 200 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for f, h := range subs {
-		if err := c.Subscribe(f, h); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = c.Close(ctx)
-	})
-	return c
-}
-
-func startClient(t testing.TB, c *mqtt.Client) {
-	t.Helper()
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	brokertest.WaitFor(t, 10*time.Second, "client connected", func() error {
-		if !c.Connected() {
-			return errors.New("not connected")
-		}
-		return nil
-	})
+	return mqtttest.New(t, mqtttest.Options(url, id), subs)
 }
 
 // hqRig is HQ's server on a broker, with its own store.
@@ -101,7 +65,7 @@ func startHQ(t testing.TB, url string, cfg Config) *hqRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startClient(t, cli)
+	mqtttest.Start(t, cli)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -127,7 +128,7 @@ func (s *Server) fileError(w http.ResponseWriter, r *http.Request, err error) {
 		http.NotFound(w, r)
 		return
 	}
-	s.log.Error("Could not serve a file", LogKeyError, err.Error())
+	s.log.Error("Could not serve a file", logkey.Error, err.Error())
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
 
@@ -181,12 +182,12 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := json.NewEncoder(w).Encode(body); err != nil {
-		s.log.Debug("Could not write a query response", LogKeyError, err.Error())
+		s.log.Debug("Could not write a query response", logkey.Error, err.Error())
 	}
 }
 
 func (s *Server) queryError(w http.ResponseWriter, err error) {
-	s.log.Error("Query failed", LogKeyError, err.Error())
+	s.log.Error("Query failed", logkey.Error, err.Error())
 	http.Error(w, "query failed: "+err.Error(), http.StatusInternalServerError)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
 )
@@ -58,15 +59,15 @@ func (s *Server) serveKeys(ctx context.Context, w http.ResponseWriter, r *http.R
 		var re *requestError
 		if errors.As(err, &re) {
 			status = re.status
-			s.log.Warn("Refused a key announcement", LogKeyStatus, status, LogKeyReason, err.Error())
+			s.log.Warn("Refused a key announcement", logkey.Status, status, logkey.Reason, err.Error())
 		} else {
-			s.log.Error("Could not announce a key", LogKeyError, err.Error())
+			s.log.Error("Could not announce a key", logkey.Error, err.Error())
 		}
 		http.Error(w, err.Error(), status)
 		return
 	}
-	s.log.Info("Announced a signing key over HTTP", "key_id", res.KeyID.String(), "signer_id", res.SignerID.String(),
-		"not_before", res.NotBefore, "not_after", res.NotAfter, "republished", res.Republished)
+	s.log.Info("Announced a signing key over HTTP", logkey.KeyID, res.KeyID.String(), logkey.SignerID, res.SignerID.String(),
+		logkey.NotBefore, res.NotBefore, logkey.NotAfter, res.NotAfter, logkey.Republished, res.Republished)
 	writeJSON(w, http.StatusOK, NewKeyResponse(res), s)
 }
 

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // Default retention of the records HQ stores, by HQ's received_at.
 const (
 	// DefaultRetainHits applies to hits and dispositions: 5 years, the
-	// deletion limit of the EU PNR Directive (Art. 12; DOMAIN.md). National
+	// deletion limit of the EU PNR Directive (Art. 12). National
 	// law sets the real period: configure it.
 	DefaultRetainHits = 5 * 365 * 24 * time.Hour
 	// DefaultRetainStatus: status records are superseded every minute; a
@@ -240,6 +241,38 @@ func (s *Server) purgeKind(ctx context.Context, kind string, cutoff time.Time) (
 // purger purges at start and then every PurgeInterval; a failed run is
 // counted, logged and tried again at the next interval.
 func (s *Server) purger(ctx context.Context) {
+	s.every(ctx, func() time.Duration {
+		wait := s.cfg.PurgeInterval
+		err := kindIndexed(ctx, s.rec)
+		var res PurgeResult
+		if err == nil {
+			res, err = s.Purge(ctx)
+		}
+		s.n.purgeRuns.Add(1)
+		if err != nil {
+			if ctx.Err() == nil { // else every returns: ctx has ended
+				s.n.purgeErrors.Add(1)
+				s.log.Error("Could not purge old records; trying again later", logkey.Error, err.Error(), logkey.Retry, wait)
+			}
+			return wait
+		}
+		n := 0
+		for _, c := range res.Deleted {
+			n += c
+		}
+		if n > 0 {
+			s.log.Info("Purged records past their retention", logkey.Count, n,
+				logkey.Hits, res.Deleted["hit"], logkey.Dispositions, res.Deleted["disposition"],
+				logkey.Statuses, res.Deleted["status"], logkey.Telemetry, res.Deleted["telemetry"])
+		}
+		return wait
+	})
+}
+
+// every runs run at once, then again each time the wait run returned has
+// passed on the server's clock, until ctx ends (checked after each run
+// too, so a run cut short by the end is not repeated).
+func (s *Server) every(ctx context.Context, run func() (wait time.Duration)) {
 	wait := time.Duration(0)
 	for {
 		t := s.clock.NewTimer(wait)
@@ -249,29 +282,8 @@ func (s *Server) purger(ctx context.Context) {
 			return
 		case <-t.C():
 		}
-		wait = s.cfg.PurgeInterval
-		err := kindIndexed(ctx, s.rec)
-		var res PurgeResult
-		if err == nil {
-			res, err = s.Purge(ctx)
-		}
-		s.n.purgeRuns.Add(1)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			s.n.purgeErrors.Add(1)
-			s.log.Error("Could not purge old records; trying again later", LogKeyError, err.Error(), LogKeyRetry, wait)
-			continue
-		}
-		n := 0
-		for _, c := range res.Deleted {
-			n += c
-		}
-		if n > 0 {
-			s.log.Info("Purged records past their retention", LogKeyCount, n,
-				"hits", res.Deleted["hit"], "dispositions", res.Deleted["disposition"],
-				"statuses", res.Deleted["status"], "telemetry", res.Deleted["telemetry"])
+		if wait = run(); ctx.Err() != nil {
+			return
 		}
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/agent"
-	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
@@ -136,7 +136,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 		}
 		return posts[0].Keys
 	}
-	brokertest.WaitFor(t, 10*time.Second, "post's first status", func() error {
+	testkit.CheckFor(t, 10*time.Second, "post's first status", func() error {
 		if posts, _ := srv.Posts(ctx); len(posts) != 1 || len(posts[0].Keys) != 1 {
 			return errors.New("no status yet")
 		}
@@ -157,7 +157,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST %s: %d", protocol.PathKeys, resp.StatusCode)
 	}
-	brokertest.WaitFor(t, 10*time.Second, "the post trusts the new key and reports it", func() error {
+	testkit.CheckFor(t, 10*time.Second, "the post trusts the new key and reports it", func() error {
 		if _, ok := keys.Lookup(newKey.ID()); !ok {
 			return errors.New("not trusted yet")
 		}
@@ -197,7 +197,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if err != nil || res.Version != 2 || res.DeltaBytes == 0 {
 		t.Fatalf("publish with the new key: %+v, %v", res, err)
 	}
-	brokertest.WaitFor(t, 10*time.Second, "the post applies version 2", func() error {
+	testkit.CheckFor(t, 10*time.Second, "the post applies version 2", func() error {
 		st, err := app.Status("un")
 		if err != nil {
 			return err

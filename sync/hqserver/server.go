@@ -11,6 +11,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -53,23 +54,6 @@ const (
 	finalFlushTimeout = 2 * time.Second
 	// maxStatusSize bounds status and presence payloads.
 	maxStatusSize = protocol.MaxRecordPayload
-)
-
-// Log attribute keys, fixed so that log queries do not depend on call
-// sites.
-const (
-	LogKeyComponent = "component"
-	LogKeyPost      = "post"
-	LogKeyID        = "id"
-	LogKeyKind      = "kind"
-	LogKeyReason    = "reason"
-	LogKeyError     = "error"
-	LogKeyCount     = "count"
-	LogKeyTopic     = "topic"
-	LogKeyLists     = "lists"
-	LogKeyRetry     = "retry"
-	LogKeyList      = "list"
-	LogKeyStatus    = "status"
 )
 
 // Config configures a Server.
@@ -234,7 +218,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:     cfg,
 		rec:     cfg.Store.Records(cfg.Namespace),
-		log:     cfg.Logger.With(LogKeyComponent, "hqserver"),
+		log:     cfg.Logger.With(logkey.Component, "hqserver"),
 		clock:   cfg.Clock,
 		in:      make(chan incoming, cfg.QueueLen),
 		done:    make(chan struct{}),
@@ -329,7 +313,7 @@ func postOf(topic string) (string, error) {
 // malformed counts and logs a message rejected without an ack.
 func (s *Server) malformed(post, topic string, reason error) {
 	s.n.malformed.Add(1)
-	s.log.Warn("Rejected a malformed message", LogKeyPost, post, LogKeyTopic, topic, LogKeyReason, reason.Error())
+	s.log.Warn("Rejected a malformed message", logkey.Post, post, logkey.Topic, topic, logkey.Reason, reason.Error())
 }
 
 // onHits decodes a record and queues it for the writer.
@@ -402,7 +386,7 @@ func (s *Server) onStatus(m transport.Message) {
 	})
 	if err != nil {
 		s.n.storeErrors.Add(1)
-		s.log.Error("Could not store a post's status", LogKeyPost, post, LogKeyError, err.Error())
+		s.log.Error("Could not store a post's status", logkey.Post, post, logkey.Error, err.Error())
 	}
 }
 
@@ -484,7 +468,7 @@ func (s *Server) onPresence(m transport.Message) {
 	})
 	if err != nil {
 		s.n.storeErrors.Add(1)
-		s.log.Error("Could not store a post's presence", LogKeyPost, post, LogKeyError, err.Error())
+		s.log.Error("Could not store a post's presence", logkey.Post, post, logkey.Error, err.Error())
 	}
 }
 
@@ -516,7 +500,7 @@ func (s *Server) writer(ctx context.Context) {
 			s.n.storeErrors.Add(1)
 			if ctx.Err() == nil {
 				s.log.Error("Could not store records; they are not acked and the posts will resend them",
-					LogKeyCount, len(batch), LogKeyError, err.Error())
+					logkey.Count, len(batch), logkey.Error, err.Error())
 			}
 			continue
 		}
@@ -603,8 +587,8 @@ func (s *Server) flushAcks(ctx context.Context) {
 			if err := s.publishAck(ctx, post, chunk); err != nil {
 				s.n.ackErrors.Add(1)
 				if ctx.Err() == nil {
-					s.log.Warn("Could not send an ack; the post will resend the records", LogKeyPost, post,
-						LogKeyCount, len(chunk), LogKeyError, err.Error())
+					s.log.Warn("Could not send an ack; the post will resend the records", logkey.Post, post,
+						logkey.Count, len(chunk), logkey.Error, err.Error())
 				}
 				continue
 			}
@@ -631,30 +615,23 @@ func (s *Server) publishAck(ctx context.Context, post string, ids []string) erro
 // a crash interrupted) and then every HeadInterval; after a failure it
 // tries again HeadRetry later.
 func (s *Server) heads(ctx context.Context) {
-	wait := time.Duration(0)
-	for {
-		t := s.clock.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C():
-		}
+	s.every(ctx, func() time.Duration {
 		s.n.headRuns.Add(1)
 		res, err := s.cfg.Publisher.RepublishHeads(ctx)
-		wait = s.cfg.HeadInterval
+		if err != nil && ctx.Err() != nil {
+			return 0 // every returns: ctx has ended
+		}
+		wait := s.cfg.HeadInterval
 		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
 			s.n.headErrors.Add(1)
 			wait = s.cfg.HeadRetry
-			s.log.Error("Could not re-sign heads; retrying", LogKeyError, err.Error(), LogKeyRetry, wait)
+			s.log.Error("Could not re-sign heads; retrying", logkey.Error, err.Error(), logkey.Retry, wait)
 		}
 		lists := make([]string, 0, len(res))
 		for _, r := range res {
 			lists = append(lists, r.List)
 		}
-		s.log.Info("Re-signed heads", LogKeyLists, lists)
-	}
+		s.log.Info("Re-signed heads", logkey.Lists, lists)
+		return wait
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -12,8 +11,10 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/fake"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -70,14 +71,18 @@ func TestDrain(t *testing.T) {
 			}
 			ids[r.ID] = true
 		}
-		time.Sleep(50 * time.Millisecond)
+		// The publisher has tried and failed: nothing reached HQ.
+		testkit.CheckFor(t, 10*time.Second, "a failed publish while offline", testkit.True(func() bool { return pub.Stats().PublishErrors > 0 }))
+		if st := pub.Stats(); st.Published != 0 {
+			t.Fatalf("published %d records while disconnected", st.Published)
+		}
 		if c := h.srv.Counts(); c.Received != 0 {
 			t.Fatalf("HQ received %d records from a disconnected post", c.Received)
 		}
 
 		start := time.Now()
-		startClient(t, postCli)
-		brokertest.WaitFor(t, 60*time.Second, "outbox drained", func() error {
+		mqtttest.Start(t, postCli)
+		testkit.CheckFor(t, 60*time.Second, "outbox drained", func() error {
 			if d := ob.Depth(); d.Records != 0 {
 				return fmt.Errorf("%d records left; HQ %+v; publisher %+v", d.Records, h.srv.Counts(), pub.Stats())
 			}
@@ -183,7 +188,7 @@ func TestDuplicatesAndMalformed(t *testing.T) {
 		h := startHQ(t, url, Config{})
 		sink := &ackSink{}
 		post := newClient(t, url, "watchpost-post-"+testPost, map[string]transport.Handler{protocol.AcksTopic(testPost): sink.handle})
-		startClient(t, post)
+		mqtttest.Start(t, post)
 		ctx := context.Background()
 		publish := func(topic string, b []byte) {
 			t.Helper()
@@ -202,9 +207,9 @@ func TestDuplicatesAndMalformed(t *testing.T) {
 		}
 
 		publish(hits, message(t, "R1", protocol.RecordHit, string(hitPayload(testPost, 1))))
-		brokertest.WaitFor(t, 10*time.Second, "first ack", acked("R1", 1))
+		testkit.CheckFor(t, 10*time.Second, "first ack", acked("R1", 1))
 		publish(hits, message(t, "R1", protocol.RecordHit, string(hitPayload(testPost, 1))))
-		brokertest.WaitFor(t, 10*time.Second, "duplicate acked again", acked("R1", 2))
+		testkit.CheckFor(t, 10*time.Second, "duplicate acked again", acked("R1", 2))
 
 		publish(hits, []byte("not json"))
 		publish(hits, []byte(`{"id":"R2","kind":"gossip","created_at":"2026-07-01T10:00:00Z","payload":{}}`))
@@ -216,9 +221,9 @@ func TestDuplicatesAndMalformed(t *testing.T) {
 		publish(hits, message(t, "R6", protocol.RecordHit, string(hitPayload("post-2", 6))))
 		publish(hits, message(t, "R7", protocol.RecordDisposition, `{"decision":"maybe"}`))
 		publish(hits, message(t, "R8", protocol.RecordHit, string(hitPayload(testPost, 8))))
-		brokertest.WaitFor(t, 10*time.Second, "R8 acked", acked("R8", 1))
+		testkit.CheckFor(t, 10*time.Second, "R8 acked", acked("R8", 1))
 		for _, id := range []string{"R5", "R6", "R7"} {
-			brokertest.WaitFor(t, 10*time.Second, id+" acked", acked(id, 1))
+			testkit.CheckFor(t, 10*time.Second, id+" acked", acked(id, 1))
 		}
 		for _, id := range []string{"R2", "R3", "R4"} {
 			if n := sink.count(id); n != 0 {
@@ -252,7 +257,7 @@ func TestStatusAndPresence(t *testing.T) {
 		h := startHQ(t, url, Config{Clock: clk})
 		publishList(t, h.store, h.cli, "un", 5)
 		post := newClient(t, url, "watchpost-post-"+testPost, nil)
-		startClient(t, post)
+		mqtttest.Start(t, post)
 		ctx := context.Background()
 		publish := func(topic, payload string) {
 			t.Helper()
@@ -275,7 +280,7 @@ func TestStatusAndPresence(t *testing.T) {
 		}
 		counts := func(what string, want func(Counts) bool) {
 			t.Helper()
-			brokertest.WaitFor(t, 10*time.Second, what, func() error {
+			testkit.CheckFor(t, 10*time.Second, what, func() error {
 				if c := h.srv.Counts(); !want(c) {
 					return fmt.Errorf("counts %+v", c)
 				}
@@ -369,7 +374,8 @@ func TestHeadTimer(t *testing.T) {
 	st := openStore(t, t.TempDir())
 	pub := publishList(t, st, cli, "un", 3)
 	clk := clocktest.New()
-	srv, err := New(Config{Store: st, Transport: cli, Publisher: pub, Clock: clk, HeadInterval: 6 * time.Hour, HeadRetry: time.Minute})
+	srv, err := New(Config{Store: st, Transport: cli, Publisher: pub, Clock: clk, HeadInterval: 6 * time.Hour, HeadRetry: time.Minute,
+		PurgeInterval: 365 * 24 * time.Hour}) // the purge timer stays pending: Waiters counts the head timer
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +403,7 @@ func TestHeadTimer(t *testing.T) {
 	// purge timer's: two in all).
 	runs := func(n uint64) {
 		t.Helper()
-		brokertest.WaitFor(t, 10*time.Second, fmt.Sprintf("%d head runs", n), func() error {
+		testkit.CheckFor(t, 10*time.Second, fmt.Sprintf("%d head runs", n), func() error {
 			if c := srv.Counts(); c.HeadRuns != n || clk.Waiters() < 2 {
 				return fmt.Errorf("counts %+v, %d timers", c, clk.Waiters())
 			}
@@ -407,9 +413,10 @@ func TestHeadTimer(t *testing.T) {
 	runs(1)
 	first := head().IssuedAt
 	clk.Advance(6*time.Hour - time.Second)
-	time.Sleep(20 * time.Millisecond)
-	if c := srv.Counts(); c.HeadRuns != 1 {
-		t.Fatalf("head re-signed before its interval: %+v", c)
+	// Advance fires every due timer before it returns: both still pending
+	// means the head timer is not due yet.
+	if n := clk.Waiters(); n != 2 {
+		t.Fatalf("%d timers pending a second before the head interval, want 2 (head, purge)", n)
 	}
 	clk.Advance(time.Second)
 	runs(2)
@@ -418,14 +425,14 @@ func TestHeadTimer(t *testing.T) {
 	}
 	broker.Down()
 	clk.Advance(6 * time.Hour)
-	brokertest.WaitFor(t, 10*time.Second, "failed run", func() error {
+	testkit.CheckFor(t, 10*time.Second, "failed run", func() error {
 		if c := srv.Counts(); c.HeadErrors != 1 || clk.Waiters() < 2 {
 			return fmt.Errorf("counts %+v", c)
 		}
 		return nil
 	})
 	broker.Up()
-	brokertest.WaitFor(t, 10*time.Second, "reconnected", func() error {
+	testkit.CheckFor(t, 10*time.Second, "reconnected", func() error {
 		if !cli.Connected() {
 			return fmt.Errorf("not connected")
 		}
@@ -445,17 +452,17 @@ func TestRunStops(t *testing.T) {
 	url := brokertest.StartMochi(t)
 	st := openStore(t, t.TempDir())
 	cli := newClient(t, url, "watchpost-hq-pub", nil)
-	startClient(t, cli)
+	mqtttest.Start(t, cli)
 	pub := publishList(t, st, cli, "un", 2)
 	h := startHQ(t, url, Config{Store: st, Publisher: pub, HeadInterval: time.Hour})
 	post := newClient(t, url, "watchpost-post-"+testPost, nil)
-	startClient(t, post)
+	mqtttest.Start(t, post)
 	for i := range 20 {
 		if err := post.Publish(context.Background(), protocol.HitsTopic(testPost), message(t, fmt.Sprintf("S%d", i), protocol.RecordHit, string(hitPayload(testPost, i))), false); err != nil {
 			t.Fatal(err)
 		}
 	}
-	brokertest.WaitFor(t, 10*time.Second, "stored", func() error {
+	testkit.CheckFor(t, 10*time.Second, "stored", func() error {
 		if c := h.srv.Counts(); c.Stored != 20 || c.HeadRuns != 1 {
 			return fmt.Errorf("counts %+v", c)
 		}
@@ -466,13 +473,7 @@ func TestRunStops(t *testing.T) {
 	if el := time.Since(start); el > 2*time.Second {
 		t.Fatalf("Run took %s to stop", el)
 	}
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "hqserver.(*Server).writer") || strings.Contains(g, "hqserver.(*Server).acker") || strings.Contains(g, "hqserver.(*Server).heads") {
-			t.Fatalf("goroutine left behind:\n%s", g)
-		}
-	}
+	testkit.NoLeak(t, 0, time.Second, testkit.Matching("hqserver.(*Server)."))
 	// A second Run is refused.
 	if err := h.srv.Run(context.Background()); err == nil {
 		t.Fatal("second Run accepted")

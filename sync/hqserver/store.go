@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -207,7 +208,7 @@ func (s *Server) storeBatch(ctx context.Context, batch []incoming) (map[string][
 	s.n.invalid.Add(invalid)
 	s.n.duplicates.Add(dups)
 	if invalid > 0 {
-		s.log.Warn("Stored records whose payload failed validation", LogKeyCount, invalid)
+		s.log.Warn("Stored records whose payload failed validation", logkey.Count, invalid)
 	}
 	return acks, nil
 }

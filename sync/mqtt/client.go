@@ -1,7 +1,7 @@
 // Package mqtt implements transport.Transport with paho.mqtt.golang (MQTT
 // 3.1.1). Its one job is to keep a post's link to the HQ broker usable
-// over a thin, intermittent link, and to hide paho's pitfalls
-// (RELIABILITY 1) behind the sync code's own interface.
+// over a thin, intermittent link, and to hide paho's pitfalls (listed
+// below) behind the sync code's own interface.
 //
 // # Choices, and why
 //
@@ -11,44 +11,48 @@
 //   - Subscriptions are re-sent on every connect from the client's own
 //     list (OnConnect), never trusted to the session alone: a broker
 //     restart without persistence, an expired session or a new broker
-//     forgets them (RELIABILITY 1.1). Connected() is true only once they
-//     have been sent.
+//     forgets them. Connected() is true only once they have been sent.
 //   - ConnectRetry and AutoReconnect: a post that boots offline keeps
-//     trying (RELIABILITY 1.11), every ConnectRetryInterval, then with
-//     paho's back-off capped at MaxReconnectInterval after a loss.
-//   - OrderMatters=false and a DefaultPublishHandler that only copies the
-//     message into the subscription's bounded queue (transport.Router):
-//     paho's receive path never blocks, every message is acknowledged,
-//     including ones queued by the session before a Subscribe call
-//     (RELIABILITY 1.5, 1.6). Full queue: the message is dropped, counted
-//     and logged. Register subscriptions before Start so messages the
-//     session holds find their handler.
-//   - Publish is QoS 1 and fails at once while the connection is down, so
-//     paho's in-flight store holds only messages handed over while
-//     connected (at most the caller's window). It waits for the PUBACK on
-//     the token's Done channel together with ctx, never token.Wait()
-//     (RELIABILITY 1.4). A PUBACK is not delivery to HQ (1.13): the
-//     outbox waits for HQ's application ack.
+//     trying (AutoReconnect alone needs a first connect), every
+//     ConnectRetryInterval, then with paho's back-off capped at
+//     MaxReconnectInterval after a loss.
+//   - OrderMatters=false and a DefaultPublishHandler that only copies
+//     the message into the subscription's bounded queue
+//     (transport.Router): paho's receive path never blocks, every
+//     message is acknowledged, including ones queued by the session
+//     before a Subscribe call (a blocking handler stalls keep-alive and
+//     acks; an unmatched message of a persistent session is never
+//     acked). Full queue: the message is dropped, counted and logged.
+//     Register subscriptions before Start so messages the session holds
+//     find their handler.
+//   - Publish is QoS 1 and fails at once while the connection is down,
+//     so paho's in-flight store holds only messages handed over while
+//     connected (at most the caller's window). It waits for the PUBACK
+//     on the token's Done channel together with ctx, never token.Wait()
+//     (paho's token.Wait can hang forever). A PUBACK is not delivery to
+//     HQ (MQTT 3.1.1 PUBACKs a publish its ACL dropped): the outbox
+//     waits for HQ's application ack.
 //   - paho's in-flight store is in memory (paho's MemoryStore, holding
 //     private copies of packets; see copyStore). Durability is owned by
-//     the Badger outbox, which resends with the same hit id until HQ acks;
-//     paho's FileStore does not fsync (RELIABILITY 1.3) and would only add
-//     a second, weaker copy. What a restart loses from memory is at most
+//     the Badger outbox, which resends with the same hit id until HQ
+//     acks; paho's FileStore does not fsync and would only add a
+//     second, weaker copy. What a restart loses from memory is at most
 //     the in-flight window, which the outbox resends.
-//   - The will (Options.Presence.Offline) is published retained with QoS
-//     1 by the broker when the connection dies without a DISCONNECT; Close
-//     publishes it itself, because a clean DISCONNECT discards the will.
+//   - The will (Options.Presence.Offline) is published retained with
+//     QoS 1 by the broker when the connection dies without a
+//     DISCONNECT; Close publishes it itself, because a clean DISCONNECT
+//     discards the will.
 //   - Connections are opened by this package (tcp, or TLS with the
-//     configured tls.Config) with a context that Close cancels, so Close
-//     never waits for a dial. TLS client certificates can be renewed on
-//     disk without a restart (TLSConfig).
-//   - MaxResumePubInFlight (RELIABILITY 1.7) is left unset: in paho
-//     v1.5.1 its semaphore goroutine in resume() reads c.stop while a
-//     reconnect replaces it (client.go:1040 vs 610; the race detector
-//     reports it; same family as paho issues #362 and #703). It is not
-//     needed here: Publish refuses while disconnected, so paho's store
-//     holds at most the caller's in-flight window and a resume cannot
-//     flood the link.
+//     configured tls.Config) with a context that Close cancels, so
+//     Close never waits for a dial. TLS client certificates can be
+//     renewed on disk without a restart (TLSConfig).
+//   - MaxResumePubInFlight (which stops a resume from flooding the link
+//     with every stored message) is left unset: in paho v1.5.1 its
+//     semaphore goroutine in resume() reads c.stop while a reconnect
+//     replaces it (client.go:1040 vs 610; the race detector reports it;
+//     same family as paho issues #362 and #703). It is not needed here:
+//     Publish refuses while disconnected, so paho's store holds at most
+//     the caller's in-flight window and a resume cannot flood the link.
 //   - Keep-alive and timeouts default to values for a 600 ms RTT lossy
 //     link; see the Default constants.
 //
@@ -71,19 +75,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/transport"
-)
-
-// Log keys.
-const (
-	logKeyComponent = "component"
-	logKeyClientID  = "client_id"
-	logKeyBroker    = "broker"
-	logKeyTopic     = "topic"
-	logKeyFilter    = "filter"
-	logKeyBytes     = "bytes"
-	logKeyErr       = "err"
-	logKeyCount     = "count"
 )
 
 // Client is a transport.Transport over paho.mqtt.golang.
@@ -127,7 +120,7 @@ func New(opts Options) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With(logKeyComponent, "mqtt", logKeyClientID, opts.ClientID)
+	log = log.With(logkey.Component, "mqtt", logkey.ClientID, opts.ClientID)
 	c := &Client{
 		opts:      opts,
 		log:       log,
@@ -137,7 +130,7 @@ func New(opts Options) (*Client, error) {
 	c.dialCtx, c.dialCancel = context.WithCancel(context.Background())
 	c.router = transport.NewRouter(opts.QueueLen, func(filter, topic string, total uint64) {
 		if total == 1 || total%100 == 0 {
-			c.log.Warn("subscription queue full, message dropped", logKeyFilter, filter, logKeyTopic, topic, logKeyCount, total)
+			c.log.Warn("subscription queue full, message dropped", logkey.Filter, filter, logkey.Topic, topic, logkey.Count, total)
 		}
 	})
 
@@ -186,7 +179,7 @@ func (c *Client) Start() error {
 		return errors.New("start: already started")
 	}
 	c.started = true
-	c.log.Info("connecting", "options", c.opts)
+	c.log.Info("connecting", logkey.Options, c.opts)
 	// With ConnectRetry the token completes only once connected (or on
 	// Close); nothing waits for it.
 	c.cli.Connect()
@@ -266,14 +259,14 @@ func (c *Client) onNotification(_ paho.Client, n paho.ConnectionNotification) {
 		if k == 1 {
 			lvl = slog.LevelWarn
 		}
-		c.log.Log(context.Background(), lvl, "connection attempt failed", logKeyErr, f.Reason, logKeyCount, k)
+		c.log.Log(context.Background(), lvl, "connection attempt failed", logkey.Error, f.Reason, logkey.Count, k)
 		c.state(false, f.Reason)
 	}
 }
 
 func (c *Client) onLost(_ paho.Client, err error) {
 	c.ready.Store(false)
-	c.log.Warn("connection lost", logKeyErr, err)
+	c.log.Warn("connection lost", logkey.Error, err)
 	c.state(false, err)
 }
 
@@ -304,7 +297,7 @@ func (c *Client) onConnect(paho.Client) {
 			if err := c.subscribe(todo); err != nil {
 				// The connection is probably going down; the next
 				// connect tries again.
-				c.log.Warn("restore subscriptions", logKeyErr, err)
+				c.log.Warn("restore subscriptions", logkey.Error, err)
 				return
 			}
 			for _, f := range todo {
@@ -321,10 +314,10 @@ func (c *Client) onConnect(paho.Client) {
 	}
 	if p := c.opts.Presence; p != nil && len(p.Online) > 0 {
 		if err := c.await(context.Background(), c.cli.Publish(p.Topic, 1, true, p.Online)); err != nil {
-			c.log.Warn("publish presence", logKeyTopic, p.Topic, logKeyErr, err)
+			c.log.Warn("publish presence", logkey.Topic, p.Topic, logkey.Error, err)
 		}
 	}
-	c.log.Info("connected", logKeyCount, len(sent))
+	c.log.Info("connected", logkey.Count, len(sent))
 	c.state(true, nil)
 }
 
@@ -342,7 +335,7 @@ func (c *Client) subscribe(filters []string) error {
 		for f, code := range st.Result() {
 			if code == 0x80 {
 				// MQTT 3.1.1 failure code: the ACL refused the filter.
-				c.log.Error("broker refused subscription", logKeyFilter, f)
+				c.log.Error("broker refused subscription", logkey.Filter, f)
 				return fmt.Errorf("subscribe %q: refused by the broker", f)
 			}
 		}
@@ -371,10 +364,10 @@ func (c *Client) await(ctx context.Context, tok paho.Token) error {
 func (c *Client) onMessage(_ paho.Client, m paho.Message) {
 	msg := transport.Message{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained()}
 	if n := c.router.Deliver(msg); n == 0 {
-		c.log.Debug("message matches no subscription", logKeyTopic, msg.Topic, logKeyBytes, len(msg.Payload))
+		c.log.Debug("message matches no subscription", logkey.Topic, msg.Topic, logkey.Bytes, len(msg.Payload))
 		return
 	}
-	c.log.Debug("message", logKeyTopic, msg.Topic, logKeyBytes, len(msg.Payload))
+	c.log.Debug("message", logkey.Topic, msg.Topic, logkey.Bytes, len(msg.Payload))
 }
 
 // Publish implements transport.Transport.
@@ -416,7 +409,7 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte, reta
 			}
 			return fmt.Errorf("publish %q: %w", topic, err)
 		}
-		c.log.Debug("published", logKeyTopic, topic, logKeyBytes, len(p))
+		c.log.Debug("published", logkey.Topic, topic, logkey.Bytes, len(p))
 		return nil
 	case <-ctx.Done():
 		// paho may still deliver it (it stays in the in-flight store
@@ -447,7 +440,7 @@ func (c *Client) Subscribe(filter string, h transport.Handler) error {
 	if ready {
 		c.goTracked(func() {
 			if err := c.subscribe([]string{filter}); err != nil {
-				c.log.Warn("subscribe", logKeyFilter, filter, logKeyErr, err)
+				c.log.Warn("subscribe", logkey.Filter, filter, logkey.Error, err)
 			}
 		})
 	}
@@ -489,7 +482,7 @@ func (c *Client) Close(ctx context.Context) error {
 
 	if p := c.opts.Presence; p != nil && c.cli.IsConnectionOpen() {
 		if err := c.await(ctx, c.cli.Publish(p.Topic, 1, true, p.Offline)); err != nil {
-			c.log.Warn("publish offline presence", logKeyTopic, p.Topic, logKeyErr, err)
+			c.log.Warn("publish offline presence", logkey.Topic, p.Topic, logkey.Error, err)
 		}
 	}
 	close(c.closing)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -39,7 +40,7 @@ func presenceTest(t *testing.T, b broker, kill func(c *Client)) {
 	if err := hq.Subscribe(topic, in.Handle); err != nil {
 		t.Fatal(err)
 	}
-	transporttest.WaitFor(t, 5*time.Second, "hq connected", hq.Connected)
+	testkit.CheckFor(t, 5*time.Second, "hq connected", testkit.True(hq.Connected))
 
 	o := testOptions(b.URL(), "p1")
 	o.Presence = &Presence{Topic: topic, Online: []byte("online"), Offline: []byte("offline")}
@@ -54,17 +55,17 @@ func presenceTest(t *testing.T, b broker, kill func(c *Client)) {
 		}
 		return string(m[len(m)-1].Payload)
 	}
-	transporttest.WaitFor(t, 5*time.Second, "online", func() bool { return last() == "online" })
+	testkit.CheckFor(t, 5*time.Second, "online", testkit.True(func() bool { return last() == "online" }))
 	n := in.Len()
 	kill(post)
-	transporttest.WaitFor(t, 5*time.Second, "will after the link died", func() bool {
+	testkit.CheckFor(t, 5*time.Second, "will after the link died", testkit.True(func() bool {
 		for _, m := range in.Messages()[n:] {
 			if string(m.Payload) == "offline" {
 				return true
 			}
 		}
 		return false
-	})
+	}))
 	defer func() {
 		if t.Failed() {
 			for _, m := range in.Messages() {
@@ -76,21 +77,21 @@ func presenceTest(t *testing.T, b broker, kill func(c *Client)) {
 	// will is up to the broker (mochi may publish the old connection's
 	// will after the new connection's birth), so presence consumers must
 	// order records by a sequence in the payload, not by arrival.
-	transporttest.WaitFor(t, 5*time.Second, "online again after reconnect", func() bool {
+	testkit.CheckFor(t, 5*time.Second, "online again after reconnect", testkit.True(func() bool {
 		for _, m := range in.Messages()[n:] {
 			if string(m.Payload) == "online" {
 				return post.Connected()
 			}
 		}
 		return false
-	})
+	}))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := post.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	transporttest.WaitFor(t, 5*time.Second, "offline published by Close", func() bool { return last() == "offline" })
+	testkit.CheckFor(t, 5*time.Second, "offline published by Close", testkit.True(func() bool { return last() == "offline" }))
 
 	// The retained record is "offline" for a late subscriber.
 	var late transporttest.Inbox
@@ -98,7 +99,7 @@ func presenceTest(t *testing.T, b broker, kill func(c *Client)) {
 	if err := obs.Subscribe(topic, late.Handle); err != nil {
 		t.Fatal(err)
 	}
-	transporttest.WaitFor(t, 5*time.Second, "retained offline", func() bool { return late.Has(topic, []byte("offline")) })
+	testkit.CheckFor(t, 5*time.Second, "retained offline", testkit.True(func() bool { return late.Has(topic, []byte("offline")) }))
 }
 
 func TestWillMochiClientSideCut(t *testing.T) {
@@ -118,7 +119,8 @@ func TestWillMosquitto(t *testing.T) {
 }
 
 // TestPublishBlackHole: a broker that accepts the connection and then
-// never acknowledges anything must not hang Publish (RELIABILITY 1.4).
+// never acknowledges anything must not hang Publish (paho's token.Wait
+// can hang forever).
 func TestPublishBlackHole(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -152,7 +154,7 @@ func TestPublishBlackHole(t *testing.T) {
 		}
 	}()
 	c := startClient(t, testOptions("tcp://"+l.Addr().String(), "bh"))
-	transporttest.WaitFor(t, 5*time.Second, "connected to the black hole", c.Connected)
+	testkit.CheckFor(t, 5*time.Second, "connected to the black hole", testkit.True(c.Connected))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -171,7 +173,8 @@ func TestPublishBlackHole(t *testing.T) {
 }
 
 // TestBootOffline: a post that starts with no broker keeps trying and
-// connects when the broker appears (ConnectRetry, RELIABILITY 1.11);
+// connects when the broker appears (ConnectRetry: AutoReconnect alone
+// needs a first successful connect);
 // OnState reports the failures and the connect.
 func TestBootOffline(t *testing.T) {
 	b := &mochiBroker{addr: "127.0.0.1:" + strconv.Itoa(brokertest.FreePort(t))}
@@ -185,11 +188,11 @@ func TestBootOffline(t *testing.T) {
 	if err := c.Subscribe(topic, in.Handle); err != nil {
 		t.Fatal(err)
 	}
-	transporttest.WaitFor(t, 5*time.Second, "failed attempts reported", func() bool {
+	testkit.CheckFor(t, 5*time.Second, "failed attempts reported", testkit.True(func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(states) >= 2
-	})
+	}))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := c.Publish(ctx, topic, []byte("x"), false); !errors.Is(err, transport.ErrNotConnected) {
@@ -197,11 +200,11 @@ func TestBootOffline(t *testing.T) {
 	}
 	b.Start(t)
 	defer b.Stop(t)
-	transporttest.WaitFor(t, 5*time.Second, "connected after the broker appeared", c.Connected)
+	testkit.CheckFor(t, 5*time.Second, "connected after the broker appeared", testkit.True(c.Connected))
 	if err := c.Publish(context.Background(), topic, []byte("x"), false); err != nil {
 		t.Fatal(err)
 	}
-	transporttest.WaitFor(t, 5*time.Second, "own message", func() bool { return in.Has(topic, []byte("x")) })
+	testkit.CheckFor(t, 5*time.Second, "own message", testkit.True(func() bool { return in.Has(topic, []byte("x")) }))
 	mu.Lock()
 	defer mu.Unlock()
 	if s := states[0]; s.Connected || s.Err == nil {

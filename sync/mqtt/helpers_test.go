@@ -12,6 +12,7 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/transport"
 	"github.com/watchpost/watchpost/sync/transport/transporttest"
@@ -53,10 +54,10 @@ func (b *mochiBroker) Start(t *testing.T) {
 	var err error
 	// The port of a just-closed listener is free again at once
 	// (SO_REUSEADDR); retry briefly all the same.
-	transporttest.WaitFor(t, 5*time.Second, "listen on "+b.addr, func() bool {
+	testkit.CheckFor(t, 5*time.Second, "listen on "+b.addr, testkit.True(func() bool {
 		err = srv.AddListener(l)
 		return err == nil
-	})
+	}))
 	if err := srv.Serve(); err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // Defaults for a 600 ms round-trip, lossy satellite or 3G link
-// (RELIABILITY 1.10). The numbers trade detection time of a dead link
+// (paho's 10 s ping timeout and unbounded write timeout cause disconnect
+// loops and hung publishes there). The numbers trade detection time of a dead link
 // against false disconnects while a ping queues behind bulk traffic or
 // TCP backs off after losses.
 const (
@@ -60,7 +62,7 @@ type Options struct {
 	// ClientID identifies the session at the broker; use PostClientID. It
 	// must be stable across restarts (the persistent session is keyed by
 	// it) and unique in the fleet (a duplicate kicks the other client off,
-	// RELIABILITY 1.12).
+	// and each reconnect kicks the first off again).
 	ClientID string
 	// Username and Password, if the broker uses them. The password is
 	// never logged (see LogValue).
@@ -121,15 +123,15 @@ func (o Options) LogValue() slog.Value {
 		pw = "REDACTED"
 	}
 	return slog.GroupValue(
-		slog.Any("brokers", o.Brokers),
-		slog.String("client_id", o.ClientID),
-		slog.String("username", o.Username),
-		slog.String("password", pw),
-		slog.Bool("tls", o.TLS != nil),
-		slog.Duration("keepalive", o.KeepAlive),
-		slog.Duration("ping_timeout", o.PingTimeout),
-		slog.Duration("connect_timeout", o.ConnectTimeout),
-		slog.Duration("write_timeout", o.WriteTimeout),
+		slog.Any(logkey.Brokers, o.Brokers),
+		slog.String(logkey.ClientID, o.ClientID),
+		slog.String(logkey.Username, o.Username),
+		slog.String(logkey.Password, pw),
+		slog.Bool(logkey.TLS, o.TLS != nil),
+		slog.Duration(logkey.Keepalive, o.KeepAlive),
+		slog.Duration(logkey.PingTimeout, o.PingTimeout),
+		slog.Duration(logkey.ConnectTimeout, o.ConnectTimeout),
+		slog.Duration(logkey.WriteTimeout, o.WriteTimeout),
 	)
 }
 

@@ -14,7 +14,7 @@ import (
 //
 // Memory, not paho's FileStore: durability belongs to the Badger outbox
 // (resend by hit id until HQ's application ack), and the FileStore does
-// not fsync (RELIABILITY 1.3). A restart loses at most the in-flight
+// not fsync. A restart loses at most the in-flight
 // window, which the outbox resends.
 type copyStore struct{ paho.Store }
 

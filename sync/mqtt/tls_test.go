@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/transport/transporttest"
 )
@@ -28,7 +29,8 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 // TestMTLSMochi: the broker requires a client certificate from the
 // device CA; the post connects with TLSConfig, a post without a valid
 // certificate does not, and a certificate renewed on disk is presented at
-// the next reconnect without a restart (RELIABILITY 1.16, 7.7).
+// the next reconnect without a restart (paho captures certificates at
+// construction unless the tls.Config fetches them per handshake).
 func TestMTLSMochi(t *testing.T) {
 	serverCA, deviceCA, otherCA := brokertest.NewCA(t, "hq-server-ca"), brokertest.NewCA(t, "device-ca"), brokertest.NewCA(t, "rogue-ca")
 	sc := serverCA.Issue(t, brokertest.Leaf{CN: "broker", Server: true, Serial: 10}).Pair
@@ -70,11 +72,11 @@ func TestMTLSMochi(t *testing.T) {
 	if err := post.Subscribe(topic, in.Handle); err != nil {
 		t.Fatal(err)
 	}
-	transporttest.WaitFor(t, 5*time.Second, "mTLS connect", post.Connected)
+	testkit.CheckFor(t, 5*time.Second, "mTLS connect", testkit.True(post.Connected))
 	if err := post.Publish(t.Context(), topic, []byte("over tls"), false); err != nil {
 		t.Fatal(err)
 	}
-	transporttest.WaitFor(t, 5*time.Second, "round trip over mTLS", func() bool { return in.Has(topic, []byte("over tls")) })
+	testkit.CheckFor(t, 5*time.Second, "round trip over mTLS", testkit.True(func() bool { return in.Has(topic, []byte("over tls")) }))
 	if s := lastSerial(); s != 100 {
 		t.Fatalf("broker saw serial %d, want 100", s)
 	}
@@ -84,7 +86,7 @@ func TestMTLSMochi(t *testing.T) {
 	writeFile(t, dir, "post.key", renewed.KeyPEM)
 	writeFile(t, dir, "post.crt", renewed.CertPEM)
 	post.cut()
-	transporttest.WaitFor(t, 5*time.Second, "reconnect with the renewed certificate", func() bool { return lastSerial() == 101 && post.Connected() })
+	testkit.CheckFor(t, 5*time.Second, "reconnect with the renewed certificate", testkit.True(func() bool { return lastSerial() == 101 && post.Connected() }))
 
 	// A certificate from another CA is refused; the client keeps trying
 	// and reports why.

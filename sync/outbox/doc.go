@@ -2,7 +2,7 @@
 // one job: every record put in it (hits first) reaches HQ at least once,
 // across link outages, broker restarts, kill -9 and power cuts, and is
 // deleted only when HQ has said it stored it. MQTT is treated as an
-// unreliable transport, not a queue (RELIABILITY 0.1).
+// unreliable transport, not a queue.
 //
 // # Records and storage
 //
@@ -66,7 +66,7 @@
 // (protocol.AckMessage, at most protocol.MaxAckIDs ids; HQ batches). A duplicate is acked
 // again. The publisher deletes a record ONLY on that ack, never on PUBACK
 // (a PUBACK says the broker took the message, and MQTT 3.1.1 PUBACKs even
-// a publish its ACL dropped, RELIABILITY 1.13). Acks for ids that are not
+// a publish its ACL dropped). Acks for ids that are not
 // in the outbox are counted and ignored.
 //
 // Rules of the loop:

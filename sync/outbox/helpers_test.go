@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
-	"github.com/watchpost/watchpost/engine/clock/clocktest"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -19,29 +17,6 @@ import (
 )
 
 const testPost = "post-1"
-
-// checkFor polls cond (advancing the fake clock by step each time, if
-// clk is not nil) until it holds or total real time passed.
-func checkFor(t testing.TB, total time.Duration, what string, clk *clocktest.Clock, step time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	for !cond() {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			for _, g := range strings.Split(string(buf), "\n\n") {
-				if strings.Contains(g, "outbox.") {
-					t.Log(g)
-				}
-			}
-			t.Fatalf("timed out after %v waiting for %s", total, what)
-		}
-		if clk != nil {
-			clk.Advance(step)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 func openStore(t testing.TB, dir string) *badgerstore.Store {
 	t.Helper()
@@ -240,24 +215,8 @@ func (r *running) stop(t testing.TB) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("Run did not return within 10 s of cancel")
 		}
-		checkNoPublisherGoroutines(t)
+		testkit.NoLeak(t, 0, time.Second, testkit.Matching("outbox.(*Publisher)."))
 	})
-}
-
-// checkNoPublisherGoroutines fails if a goroutine started by a Publisher
-// is still running.
-func checkNoPublisherGoroutines(t testing.TB) {
-	t.Helper()
-	var stacks string
-	for range 200 {
-		buf := make([]byte, 1<<20)
-		stacks = string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "outbox.(*Publisher).") {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Errorf("publisher goroutines still running after Run returned:\n%s", stacks)
 }
 
 func mustDepth(t testing.TB, ob *outbox.Outbox, want int) {

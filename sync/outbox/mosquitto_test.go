@@ -1,13 +1,15 @@
 package outbox_test
 
 import (
-	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/watchpost/watchpost/sync/brokertest"
 
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/mqtt"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
@@ -23,27 +25,10 @@ func startMosquitto(t testing.TB) string {
 
 func mqttClient(t testing.TB, url, id string) *mqtt.Client {
 	t.Helper()
-	c, err := mqtt.New(mqtt.Options{
-		Brokers:              []string{url},
-		ClientID:             id,
-		KeepAlive:            5 * time.Second,
-		PingTimeout:          2 * time.Second,
-		ConnectTimeout:       2 * time.Second,
-		WriteTimeout:         2 * time.Second,
-		ConnectRetryInterval: 100 * time.Millisecond,
-		MaxReconnectInterval: 200 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mqtttest.New(t, mqtttest.Options(url, id), nil)
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = c.Close(ctx)
-	})
 	return c
 }
 
@@ -58,7 +43,7 @@ func TestMosquittoDrain(t *testing.T) {
 	hqConn := mqttClient(t, url, "watchpost-hq-test")
 	hq := newHQ(t, hqConn, testPost)
 	post := mqttClient(t, url, "watchpost-post-"+testPost)
-	checkFor(t, 10*time.Second, "both clients connected", nil, 0, func() bool { return hqConn.Connected() && post.Connected() })
+	testkit.CheckFor(t, 10*time.Second, "both clients connected", testkit.True(func() bool { return hqConn.Connected() && post.Connected() }), testkit.Every(time.Millisecond))
 
 	s := openStore(t, t.TempDir())
 	ob := openOutbox(t, s, outbox.Options{})
@@ -67,15 +52,14 @@ func TestMosquittoDrain(t *testing.T) {
 	// A short ack timeout: an ack lost on a loaded test machine (HQ's
 	// publish timing out) costs seconds, not the default two minutes.
 	r := startPublisher(t, ob, post, outbox.PublisherOptions{AckTimeout: 5 * time.Second})
-	deadline := time.Now().Add(60 * time.Second)
-	for ob.Depth().Records != 0 {
-		if time.Now().After(deadline) {
-			u, rc, _ := hq.stats()
-			t.Fatalf("not drained after 60 s: depth %+v, publisher %+v, HQ %d unique of %d receipts, HQ ack errors %d, post drops %d, HQ drops %d",
-				ob.Depth(), r.p.Stats(), u, rc, hq.ackErrCount(), post.Dropped(), hqConn.Dropped())
+	testkit.CheckFor(t, 60*time.Second, "outbox drained", func() error {
+		if ob.Depth().Records == 0 {
+			return nil
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		u, rc, _ := hq.stats()
+		return fmt.Errorf("depth %+v, publisher %+v, HQ %d unique of %d receipts, HQ ack errors %d, post drops %d, HQ drops %d",
+			ob.Depth(), r.p.Stats(), u, rc, hq.ackErrCount(), post.Dropped(), hqConn.Dropped())
+	}, testkit.Every(5*time.Millisecond))
 	el := time.Since(start)
 	r.stop(t)
 	unique, received, dups := hq.stats()

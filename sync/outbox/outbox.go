@@ -12,6 +12,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -27,19 +28,6 @@ const (
 	DefaultClearFraction = 0.9
 	// ackChunk bounds the records deleted in one transaction.
 	ackChunk = 512
-)
-
-// Log keys.
-const (
-	logKeyComponent = "component"
-	logKeyError     = "error"
-	logKeyBytes     = "bytes"
-	logKeyBudget    = "budget"
-	logKeyRecords   = "records"
-	logKeyID        = "id"
-	logKeyCount     = "count"
-	logKeyAttempt   = "attempt"
-	logKeyWait      = "wait"
 )
 
 // Options configure an Outbox. The zero value is usable.
@@ -174,7 +162,7 @@ func Open(ctx context.Context, store *badgerstore.Store, opts Options) (*Outbox,
 		recs:     store.Records(opts.Namespace),
 		opts:     opts,
 		clock:    opts.Clock,
-		log:      log.With(logKeyComponent, "outbox"),
+		log:      log.With(logkey.Component, "outbox"),
 		wake:     make(chan struct{}, 1),
 		meta:     map[uint64]recMeta{},
 		statuses: map[uint64]string{},
@@ -389,7 +377,7 @@ func (o *Outbox) afterPut(seq uint64, m recMeta, older map[uint64]string, commit
 // is logged, and the next put or Open tries again.
 func (o *Outbox) trimLogged(ctx context.Context) {
 	if err := o.trim(ctx); err != nil {
-		o.log.Error("outbox budget enforcement failed", logKeyError, err)
+		o.log.Error("outbox budget enforcement failed", logkey.Error, err)
 	}
 	o.deliverAlarm()
 }
@@ -445,7 +433,7 @@ func (o *Outbox) trim(ctx context.Context) error {
 				for _, s := range chunk {
 					if m, ok := o.removeLocked(s); ok {
 						o.dropped++
-						o.log.Debug("outbox over budget: record dropped", logKeyID, m.id, "kind", m.kind.String())
+						o.log.Debug("outbox over budget: record dropped", logkey.ID, m.id, logkey.Kind, m.kind.String())
 					}
 				}
 				o.evalAlarmLocked()
@@ -457,7 +445,7 @@ func (o *Outbox) trim(ctx context.Context) error {
 		}
 		victims, ids = victims[n:], ids[n:]
 	}
-	o.log.Warn("outbox over budget: low-priority records dropped", logKeyCount, len(ids), logKeyBudget, o.opts.Budget)
+	o.log.Warn("outbox over budget: low-priority records dropped", logkey.Count, len(ids), logkey.Budget, o.opts.Budget)
 	return nil
 }
 
@@ -521,10 +509,10 @@ func (o *Outbox) evalAlarmLocked() {
 	switch {
 	case !o.over && o.bytes > o.opts.Budget:
 		o.over = true
-		o.log.Warn("outbox over its disk budget", logKeyBytes, o.bytes, logKeyBudget, o.opts.Budget)
+		o.log.Warn("outbox over its disk budget", logkey.Bytes, o.bytes, logkey.Budget, o.opts.Budget)
 	case o.over && o.bytes <= o.opts.ClearBelow:
 		o.over = false
-		o.log.Info("outbox back under its disk budget", logKeyBytes, o.bytes, logKeyBudget, o.opts.Budget)
+		o.log.Info("outbox back under its disk budget", logkey.Bytes, o.bytes, logkey.Budget, o.opts.Budget)
 	}
 }
 

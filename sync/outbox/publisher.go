@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 )
@@ -20,7 +21,7 @@ const (
 	// DefaultWindow: records sent and not yet acknowledged by HQ. At a
 	// 600 ms round trip 32 records in flight drain about 50 records/s,
 	// far above a post's hit rate, while a reconnect sends at most 32
-	// messages at once (RELIABILITY 1.7, 1.8).
+	// messages at once instead of flooding a thin link.
 	DefaultWindow = 32
 	// DefaultAckTimeout: a record published without an ack for this long
 	// is sent again (same id; HQ deduplicates). Long enough for HQ to
@@ -34,7 +35,7 @@ const (
 	// link is down fails locally (transport.ErrNotConnected) and costs no
 	// traffic, so the cap is short: delivery resumes within about 30 s of
 	// the link returning, and the jitter keeps a fleet of posts that come
-	// back together from hitting HQ in the same second (STYLE 13).
+	// back together from hitting HQ in the same second.
 	DefaultBackoffMin = 500 * time.Millisecond
 	DefaultBackoffMax = 30 * time.Second
 	// ackQueue is the number of ack messages buffered between the
@@ -145,7 +146,7 @@ func NewPublisher(ob *Outbox, tr transport.Transport, opts PublisherOptions) (*P
 		tr:    tr,
 		opts:  opts,
 		clock: opts.Clock,
-		log:   log.With(logKeyComponent, "outbox-publisher", "post", opts.Post),
+		log:   log.With(logkey.Component, "outbox-publisher", logkey.Post, opts.Post),
 		hits:  protocol.HitsTopic(opts.Post),
 		acks:  protocol.AcksTopic(opts.Post),
 		done:  make(chan struct{}),
@@ -176,7 +177,7 @@ func (p *Publisher) onAck(m transport.Message) {
 	ids, err := protocol.DecodeAck(m.Payload)
 	if err != nil {
 		p.badAck.Add(1)
-		p.log.Warn("ignoring a bad ack message", logKeyError, err)
+		p.log.Warn("ignoring a bad ack message", logkey.Error, err)
 		return
 	}
 	if len(ids) == 0 {
@@ -444,7 +445,7 @@ func (p *Publisher) handleResult(st *runState, r pubResult) {
 		wait := backoff(st.attempt, p.opts.BackoffMin, p.opts.BackoffMax, p.opts.Jitter())
 		st.holdTill = now.Add(wait)
 		if st.attempt == 1 || st.attempt%20 == 0 {
-			p.log.Warn("publish failed; backing off", logKeyError, r.err, logKeyAttempt, st.attempt, logKeyWait, wait)
+			p.log.Warn("publish failed; backing off", logkey.Error, r.err, logkey.Attempt, st.attempt, logkey.Wait, wait)
 		}
 		return
 	}
@@ -463,7 +464,7 @@ func (p *Publisher) expire(st *runState) {
 		}
 	}
 	if n > 0 {
-		p.log.Info("no ack from HQ; resending", logKeyRecords, n)
+		p.log.Info("no ack from HQ; resending", logkey.Records, n)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -47,7 +48,7 @@ func TestDeliverExactlyOnceInHQView(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	checkFor(t, waitLong, "outbox drained", nil, 0, func() bool { return ob.Depth().Records == 0 })
+	testkit.CheckFor(t, waitLong, "outbox drained", testkit.True(func() bool { return ob.Depth().Records == 0 }), testkit.Every(time.Millisecond))
 	unique, received, dups := hq.stats()
 	if unique != len(ids) {
 		t.Fatalf("HQ stored %d distinct records, want %d", unique, len(ids))
@@ -77,7 +78,7 @@ func TestPriorityAndFIFOOrder(t *testing.T) {
 	}
 	want = append(want, low...)
 	startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{Window: 1})
-	checkFor(t, waitLong, "drained", nil, 0, func() bool { return ob.Depth().Records == 0 })
+	testkit.CheckFor(t, waitLong, "drained", testkit.True(func() bool { return ob.Depth().Records == 0 }), testkit.Every(time.Millisecond))
 	if got := hq.ordered(); !slices.Equal(got, want) {
 		t.Errorf("HQ order\n got %v\nwant %v (hits first, FIFO within a priority)", got, want)
 	}
@@ -92,14 +93,14 @@ func TestPubackWithoutAckStaysAndIsResent(t *testing.T) {
 	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
 	rec := put(t, ob, protocol.RecordHit, string(hitPayload(1)))
 	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{AckTimeout: time.Minute})
-	checkFor(t, waitLong, "PUBACKed publish received by HQ", nil, 0, func() bool { return r.p.Stats().Published == 1 && hq.count(rec.ID) == 1 })
+	testkit.CheckFor(t, waitLong, "PUBACKed publish received by HQ", testkit.True(func() bool { return r.p.Stats().Published == 1 && hq.count(rec.ID) == 1 }), testkit.Every(time.Millisecond))
 	// Without the ack the record stays, however long the PUBACK is old,
 	// until the ack timeout.
 	clk.Advance(59 * time.Second)
 	if hq.count(rec.ID) != 1 || ob.Depth().Records != 1 {
 		t.Fatalf("before the ack timeout: HQ count %d, depth %+v", hq.count(rec.ID), ob.Depth())
 	}
-	checkFor(t, waitLong, "resend after the ack timeout", clk, time.Second, func() bool { return ob.Depth().Records == 0 })
+	testkit.CheckFor(t, waitLong, "resend after the ack timeout", testkit.True(func() bool { return ob.Depth().Records == 0 }), testkit.Each(func() { clk.Advance(time.Second) }), testkit.Every(time.Millisecond))
 	if n := hq.count(rec.ID); n != 2 {
 		t.Errorf("HQ received the record %d times, want 2 (sent, no ack, resent)", n)
 	}
@@ -119,7 +120,7 @@ func TestUnknownAndBadAcksAreHarmless(t *testing.T) {
 	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{})
 	rec := put(t, ob, protocol.RecordHit, string(hitPayload(1)))
 	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{})
-	checkFor(t, waitLong, "published", nil, 0, func() bool { return hq.count(rec.ID) == 1 })
+	testkit.CheckFor(t, waitLong, "published", testkit.True(func() bool { return hq.count(rec.ID) == 1 }), testkit.Every(time.Millisecond))
 	ctx := context.Background()
 	unknown, _ := protocol.EncodeAck([]string{outbox.NewID(time.Now()), "not-ours"})
 	for _, p := range [][]byte{unknown, []byte(`garbage`), []byte(`{"ids":["bad id"]}`)} {
@@ -127,22 +128,22 @@ func TestUnknownAndBadAcksAreHarmless(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	checkFor(t, waitLong, "acks processed", nil, 0, func() bool {
+	testkit.CheckFor(t, waitLong, "acks processed", testkit.True(func() bool {
 		st := r.p.Stats()
 		return st.AckedUnknown == 2 && st.BadAcks == 2
-	})
+	}), testkit.Every(time.Millisecond))
 	mustDepth(t, ob, 1)
 	// The real ack still works.
 	good, _ := protocol.EncodeAck([]string{rec.ID})
 	if err := hqConn.Publish(ctx, protocol.AcksTopic(testPost), good, false); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, waitLong, "acked", nil, 0, func() bool { return ob.Depth().Records == 0 })
+	testkit.CheckFor(t, waitLong, "acked", testkit.True(func() bool { return ob.Depth().Records == 0 }), testkit.Every(time.Millisecond))
 	// An ack for a record acked already is harmless too.
 	if err := hqConn.Publish(ctx, protocol.AcksTopic(testPost), good, false); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, waitLong, "duplicate ack", nil, 0, func() bool { return r.p.Stats().AckedUnknown == 3 })
+	testkit.CheckFor(t, waitLong, "duplicate ack", testkit.True(func() bool { return r.p.Stats().AckedUnknown == 3 }), testkit.Every(time.Millisecond))
 }
 
 func TestDeliveredAfterLinkReturns(t *testing.T) {
@@ -156,13 +157,13 @@ func TestDeliveredAfterLinkReturns(t *testing.T) {
 	for i := range 50 {
 		ids = append(ids, put(t, ob, protocol.RecordHit, string(hitPayload(i))).ID)
 	}
-	checkFor(t, waitLong, "failed publishes", clk, 500*time.Millisecond, func() bool { return r.p.Stats().PublishErrors >= 3 })
+	testkit.CheckFor(t, waitLong, "failed publishes", testkit.True(func() bool { return r.p.Stats().PublishErrors >= 3 }), testkit.Each(func() { clk.Advance(500 * time.Millisecond) }), testkit.Every(time.Millisecond))
 	if unique, _, _ := hq.stats(); unique != 0 {
 		t.Fatal("HQ received records while the broker was down")
 	}
 	mustDepth(t, ob, 50)
 	b.Up()
-	checkFor(t, waitLong, "drained after the link returned", clk, 500*time.Millisecond, func() bool { return ob.Depth().Records == 0 })
+	testkit.CheckFor(t, waitLong, "drained after the link returned", testkit.True(func() bool { return ob.Depth().Records == 0 }), testkit.Each(func() { clk.Advance(500 * time.Millisecond) }), testkit.Every(time.Millisecond))
 	for _, id := range ids {
 		if hq.count(id) == 0 {
 			t.Fatalf("record %s lost", id)
@@ -189,7 +190,7 @@ func TestRestartResendsUnackedAndLosesNone(t *testing.T) {
 	}
 	post := connect(t, b, "post-1")
 	r := startPublisher(t, ob, post, outbox.PublisherOptions{})
-	checkFor(t, waitLong, "a window published", nil, 0, func() bool { return r.p.Stats().Published == outbox.DefaultWindow })
+	testkit.CheckFor(t, waitLong, "a window published", testkit.True(func() bool { return r.p.Stats().Published == outbox.DefaultWindow }), testkit.Every(time.Millisecond))
 	r.stop(t)
 	_ = post.Close(context.Background())
 	if err := s.Close(); err != nil {
@@ -202,7 +203,7 @@ func TestRestartResendsUnackedAndLosesNone(t *testing.T) {
 	ob = openOutbox(t, s, outbox.Options{})
 	mustDepth(t, ob, 200)
 	startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{})
-	checkFor(t, waitLong, "drained after restart", nil, 0, func() bool { return ob.Depth().Records == 0 })
+	testkit.CheckFor(t, waitLong, "drained after restart", testkit.True(func() bool { return ob.Depth().Records == 0 }), testkit.Every(time.Millisecond))
 	unique, received, dups := hq.stats()
 	if unique != 200 {
 		t.Fatalf("HQ holds %d records, want 200", unique)
@@ -240,13 +241,13 @@ func TestLateCommitIsNotSkipped(t *testing.T) {
 	<-inTx
 	// B takes the next number, commits and is delivered.
 	early := put(t, ob, protocol.RecordHit, string(hitPayload(2)))
-	checkFor(t, waitLong, "the later record delivered", nil, 0, func() bool { return hq.count(early.ID) == 1 })
+	testkit.CheckFor(t, waitLong, "the later record delivered", testkit.True(func() bool { return hq.count(early.ID) == 1 }), testkit.Every(time.Millisecond))
 	close(release)
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, waitLong, "the earlier-numbered record delivered", nil, 0, func() bool { return hq.count(lateID) == 1 })
-	checkFor(t, waitLong, "drained", nil, 0, func() bool { return ob.Depth().Records == 0 })
+	testkit.CheckFor(t, waitLong, "the earlier-numbered record delivered", testkit.True(func() bool { return hq.count(lateID) == 1 }), testkit.Every(time.Millisecond))
+	testkit.CheckFor(t, waitLong, "drained", testkit.True(func() bool { return ob.Depth().Records == 0 }), testkit.Every(time.Millisecond))
 }
 
 func TestMaxRate(t *testing.T) {
@@ -258,7 +259,7 @@ func TestMaxRate(t *testing.T) {
 		put(t, ob, protocol.RecordHit, string(hitPayload(i)))
 	}
 	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{MaxRate: 10})
-	checkFor(t, waitLong, "first publish", nil, 0, func() bool {
+	testkit.CheckFor(t, waitLong, "first publish", testkit.True(func() bool {
 		st := r.p.Stats()
 		if st.Published > 1 || st.PublishErrors > 0 {
 			t.Fatalf("stats %+v", st)
@@ -269,17 +270,18 @@ func TestMaxRate(t *testing.T) {
 		default:
 		}
 		return st.Published == 1
-	})
-	// The clock does not move: nothing else may go.
-	for range 20 {
-		time.Sleep(time.Millisecond)
-		if n := r.p.Stats().Published; n != 1 {
-			t.Fatalf("%d published at 10/s with the clock stopped, want 1", n)
-		}
+	}), testkit.Every(time.Millisecond))
+	// The clock does not move: once the first record is acked and the
+	// publisher waits on its timer, nothing else may have gone.
+	testkit.CheckFor(t, waitLong, "first ack, then a wait on the clock", testkit.True(func() bool {
+		return r.p.Stats().Acked == 1 && clk.Waiters() == 1
+	}), testkit.Every(time.Millisecond))
+	if n := r.p.Stats().Published; n != 1 {
+		t.Fatalf("%d published at 10/s with the clock stopped, want 1", n)
 	}
 	clk.Advance(100 * time.Millisecond)
-	checkFor(t, waitLong, "second publish", nil, 0, func() bool { return r.p.Stats().Published == 2 })
-	checkFor(t, waitLong, "drained", clk, 100*time.Millisecond, func() bool { return ob.Depth().Records == 0 })
+	testkit.CheckFor(t, waitLong, "second publish", testkit.True(func() bool { return r.p.Stats().Published == 2 }), testkit.Every(time.Millisecond))
+	testkit.CheckFor(t, waitLong, "drained", testkit.True(func() bool { return ob.Depth().Records == 0 }), testkit.Each(func() { clk.Advance(100 * time.Millisecond) }), testkit.Every(time.Millisecond))
 	if unique, _, _ := hq.stats(); unique != 5 {
 		t.Errorf("HQ holds %d, want 5", unique)
 	}
@@ -289,7 +291,7 @@ func TestRunTwiceAndCancel(t *testing.T) {
 	b := fake.NewBroker()
 	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{})
 	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{})
-	checkFor(t, waitLong, "Run started", nil, 0, r.p.Started)
+	testkit.CheckFor(t, waitLong, "Run started", testkit.True(r.p.Started), testkit.Every(time.Millisecond))
 	if err := r.p.Run(context.Background()); err == nil {
 		t.Error("second Run succeeded")
 	}
@@ -314,7 +316,7 @@ func BenchmarkDrainFake(b *testing.B) {
 		b.StartTimer()
 		start := time.Now()
 		r := startPublisher(b, ob, connect(b, br, "post-1"), outbox.PublisherOptions{})
-		checkFor(b, time.Minute, "drained", nil, 0, func() bool { return ob.Depth().Records == 0 })
+		testkit.CheckFor(b, time.Minute, "drained", testkit.True(func() bool { return ob.Depth().Records == 0 }), testkit.Every(time.Millisecond))
 		el := time.Since(start)
 		b.StopTimer()
 		r.stop(b)

@@ -31,7 +31,7 @@ func (s ListState) Held() Position { return Position{s.Epoch, s.Version} }
 
 // Clock returns now raised to the clock floor, so a real-time clock reset
 // to 1970 after a power loss cannot make an expired message look valid
-// again (RELIABILITY 6.7).
+// again.
 func (s ListState) Clock(now time.Time) time.Time {
 	if now.Before(s.LastHeadIssuedAt) {
 		return s.LastHeadIssuedAt

@@ -122,7 +122,7 @@ func TestDecideHead(t *testing.T) {
 	}
 }
 
-// TestClock covers RELIABILITY T6.f: a clock reset to 1970 cannot revive
+// TestClock: a clock reset to 1970 cannot revive
 // an expired head, and a clock set to 2099 stops accepting heads and
 // deltas (STALE) without changing any persisted state, so correcting the
 // clock restores updates at once.

@@ -86,7 +86,7 @@ func sampleHead() *Head {
 	}
 }
 
-// TestOpenHostile covers the envelope part of RELIABILITY T6.b: nothing
+// TestOpenHostile covers the envelope part of the hostile-broker case: nothing
 // but a correctly signed message of the expected kind from a trusted,
 // currently valid key is opened.
 func TestOpenHostile(t *testing.T) {

@@ -85,7 +85,7 @@ type PostStatus struct {
 
 // HitReport is the payload of an outbox record of kind "hit": one
 // screening that matched, with only what HQ needs to act on it
-// (DOMAIN.md: minimise). The record's id is the hit's id.
+// (data minimisation: nothing more leaves the post). The record's id is the hit's id.
 type HitReport struct {
 	Post       string    `json:"post"`
 	ScreenedAt time.Time `json:"screened_at"`

@@ -285,7 +285,7 @@ func TestSequence(t *testing.T) {
 	})
 }
 
-// TestHostileBroker is RELIABILITY T6.b at the protocol level: each
+// TestHostileBroker plays a hostile broker at the protocol level: each
 // hostile message is refused with a reason and leaves the post's state
 // and list exactly as they were.
 func TestHostileBroker(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/synth"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -93,19 +94,15 @@ func newRig(t *testing.T) *rig {
 // waitCount polls until the subscriber has n deltas and m heads.
 func (r *rig) waitCount(n, m int) {
 	r.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testkit.CheckFor(r.t, 5*time.Second, "deltas and heads", func() error {
 		r.mu.Lock()
 		d, h := len(r.deltas), len(r.heads)
 		r.mu.Unlock()
 		if d >= n && h >= m { // a broker coming back re-sends the retained head
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("got %d deltas and %d heads, want %d and %d", d, h, n, m)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return fmt.Errorf("got %d deltas and %d heads, want %d and %d", d, h, n, m)
+	}, testkit.Every(5*time.Millisecond))
 }
 
 func (r *rig) lastHead() *protocol.Head {

@@ -22,6 +22,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 )
@@ -44,19 +45,6 @@ const (
 	DefaultDeltaValidity = 7 * 24 * time.Hour
 	// DefaultEpoch is the epoch of a list created by its first edition.
 	DefaultEpoch = 1
-)
-
-// Log keys (constant, STYLE 18).
-const (
-	logKeyList    = "list"
-	logKeyEpoch   = "epoch"
-	logKeyVersion = "version"
-	logKeyBytes   = "bytes"
-	logKeyUpserts = "upserts"
-	logKeyDeletes = "deletes"
-	logKeyReason  = "reason"
-	logKeyKey     = "key_id"
-	logKeySigner  = "signer_id"
 )
 
 // Config configures a Publisher.
@@ -150,7 +138,7 @@ func New(cfg Config) (*Publisher, error) {
 			return nil, fmt.Errorf("publish: %w", err)
 		}
 	}
-	return &Publisher{cfg: cfg, log: log.With("component", "hq")}, nil
+	return &Publisher{cfg: cfg, log: log.With(logkey.Component, "hq")}, nil
 }
 
 // Edition describes a new edition of a list.
@@ -335,7 +323,7 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 		res.DeltaBytes = len(sealed)
 	}
 	if err := p.pruneDeltas(ed.List, st.Epoch, d.ToVersion); err != nil {
-		p.log.Warn("Prune old deltas", logKeyList, ed.List, logKeyReason, err)
+		p.log.Warn("Prune old deltas", logkey.List, ed.List, logkey.Reason, err)
 	}
 
 	// 6. Announce.
@@ -346,8 +334,8 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 	res.Changed = true
 	res.Version, res.Entries, res.Hash = ni.Version, ni.Entries, ni.Hash
 	res.SnapshotFile, res.SnapshotBytes, res.HeadBytes, res.HeadIssuedAt = ann.SnapshotFile, ann.SnapshotBytes, ann.HeadBytes, ann.HeadIssuedAt
-	p.log.Info("Published list version", logKeyList, ed.List, logKeyEpoch, st.Epoch, logKeyVersion, ni.Version,
-		logKeyUpserts, len(upserts), logKeyDeletes, len(deletes), logKeyBytes, len(sealed))
+	p.log.Info("Published list version", logkey.List, ed.List, logkey.Epoch, st.Epoch, logkey.Version, ni.Version,
+		logkey.Upserts, len(upserts), logkey.Deletes, len(deletes), logkey.Bytes, len(sealed))
 	return res, nil
 }
 
@@ -378,7 +366,7 @@ func (p *Publisher) create(ctx context.Context, ed Edition, src func(emit func(*
 	if err != nil {
 		return fail(fmt.Errorf("version 1 committed, not yet announced (the next publish or `heads` retries): %w", err))
 	}
-	p.log.Info("Published new list", logKeyList, ed.List, logKeyEpoch, st.Epoch, logKeyVersion, 1, "entries", info.Entries)
+	p.log.Info("Published new list", logkey.List, ed.List, logkey.Epoch, st.Epoch, logkey.Version, 1, logkey.Entries, info.Entries)
 	return Result{
 		List: ed.List, Epoch: st.Epoch, Version: 1, Created: true, Changed: true,
 		Upserts: info.Entries, Entries: info.Entries, Hash: info.Hash,
@@ -463,7 +451,7 @@ func (p *Publisher) announce(ctx context.Context, list string) (announced, error
 		return ann, fmt.Errorf("head published, state not recorded: %w", err)
 	}
 	if err := p.pruneSnapshots(list, st.Epoch, info.Version); err != nil {
-		p.log.Warn("Prune old snapshots", logKeyList, list, logKeyReason, err)
+		p.log.Warn("Prune old snapshots", logkey.List, list, logkey.Reason, err)
 	}
 	return ann, nil
 }
@@ -494,7 +482,7 @@ func (p *Publisher) publishHead(ctx context.Context, list string, info engine.Li
 	if err := p.cfg.Transport.Publish(ctx, protocol.HeadTopic(list), b, true); err != nil {
 		return 0, fmt.Errorf("publish head %s: %w", h.Position(), err)
 	}
-	p.log.Info("Published head", logKeyList, list, logKeyEpoch, epoch, logKeyVersion, info.Version, logKeyBytes, len(b))
+	p.log.Info("Published head", logkey.List, list, logkey.Epoch, epoch, logkey.Version, info.Version, logkey.Bytes, len(b))
 	return len(b), nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -142,7 +143,7 @@ func (p *Publisher) AnnounceKey(ctx context.Context, newPub ed25519.PublicKey, n
 			return fail(err)
 		}
 		res.Republished = true
-		p.log.Info("Published a key rotation again", logKeyKey, id.String(), logKeySigner, res.SignerID.String())
+		p.log.Info("Published a key rotation again", logkey.KeyID, id.String(), logkey.SignerID, res.SignerID.String())
 		return res, nil
 	}
 
@@ -165,8 +166,8 @@ func (p *Publisher) AnnounceKey(ctx context.Context, newPub ed25519.PublicKey, n
 	if err := rec.Update(ctx, func(tx *badgerstore.RecordsTxn) error { return tx.Set(rotationKey(id), b) }); err != nil {
 		return fail(fmt.Errorf("rotation published, not recorded (announce it again to record it): %w", err))
 	}
-	p.log.Info("Announced a new signing key", logKeyKey, id.String(), logKeySigner, signer.String(),
-		"not_before", notBefore, "not_after", notAfter)
+	p.log.Info("Announced a new signing key", logkey.KeyID, id.String(), logkey.SignerID, signer.String(),
+		logkey.NotBefore, notBefore, logkey.NotAfter, notAfter)
 	res, err := st.result()
 	if err != nil {
 		return fail(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -132,13 +133,7 @@ func TestAnnounceKey(t *testing.T) {
 
 func waitConnected(t *testing.T, c *fake.Client) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !c.Connected() {
-		if time.Now().After(deadline) {
-			t.Fatal("not reconnected")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.CheckFor(t, 5*time.Second, "reconnected", testkit.True(c.Connected), testkit.Every(5*time.Millisecond))
 }
 
 // TestAnnounceKeyRefused: nothing is published or recorded for a request

@@ -12,15 +12,8 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
-)
-
-// Log keys (constant, STYLE 18).
-const (
-	logKeyList   = "list"
-	logKeyFrom   = "from"
-	logKeyTo     = "to"
-	logKeyReason = "reason"
 )
 
 // Defaults for Config.
@@ -176,7 +169,7 @@ func New(store Store, cfg Config) (*Applier, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	a := &Applier{store: store, cfg: cfg, log: log.With("component", "replica"), lists: map[string]*listRT{}}
+	a := &Applier{store: store, cfg: cfg, log: log.With(logkey.Component, "replica"), lists: map[string]*listRT{}}
 	for _, name := range cfg.Lists {
 		if err := protocol.ValidListName(name); err != nil {
 			return nil, fmt.Errorf("replica: list %q: %w", name, err)
@@ -531,7 +524,7 @@ func (a *Applier) drain(ctx context.Context, rt *listRT, v view, now time.Time) 
 		if action != protocol.Apply {
 			// Expired while it waited, or contradicted by a newer head:
 			// HQ's retained head and the delta fetch bring the real one.
-			a.log.Info("Buffered delta discarded", logKeyList, d.List, logKeyFrom, d.FromVersion, logKeyTo, d.ToVersion, logKeyReason, why)
+			a.log.Info("Buffered delta discarded", logkey.List, d.List, logkey.From, d.FromVersion, logkey.To, d.ToVersion, logkey.Reason, why)
 			continue
 		}
 		nv, err := a.apply(ctx, rt, v, d)

@@ -54,7 +54,7 @@
 //     worse for screening than v, and the post keeps screening on it (the
 //     best list it holds) until the snapshot replaces it. The mismatch can
 //     only come from a base that differs from HQ's despite equal hashes
-//     (storage corruption, RELIABILITY 2.3) or a delta inconsistent with
+//     (storage corruption, e.g. a deleted key Badger brought back) or a delta inconsistent with
 //     its own signed hash (an HQ bug); only a snapshot repairs either.
 //
 // # Reorder buffer
@@ -66,8 +66,8 @@
 // divergence), the ReorderWindow lowest deltas at or above the version of
 // the snapshot the last head names. After every apply, head and snapshot
 // the buffer is drained: the delta that starts at the held version is
-// applied, older ones are discarded (RELIABILITY 6.8: a delta at or below
-// a snapshot's version is never applied after it). A gap that stays open
+// applied, older ones are discarded (a delta at or below a snapshot's
+// version is never applied after it). A gap that stays open
 // longer than Config.GapTimeout turns Buffered into NeedSnapshot. The
 // buffer is lost on restart; HQ's retained head and the delta fetch
 // rebuild what is missing.

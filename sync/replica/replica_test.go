@@ -177,7 +177,7 @@ func TestWindowTooSmall(t *testing.T) {
 
 // TestSnapshotRace: deltas published while a fresh post downloads the
 // snapshot are kept, those the snapshot already contains are discarded,
-// the rest apply after it (RELIABILITY 6.8, T6.d).
+// the rest apply after it.
 func TestSnapshotRace(t *testing.T) {
 	c := newClock()
 	s := newSigner(t)

@@ -22,8 +22,7 @@ var ErrNoHead = errors.New("no verified head names a snapshot of this list")
 // SHA-256 at the end, before ReplaceEntries flips the list. The list and
 // the snapshot's state (ListState.AfterSnapshot) become current in one
 // transaction, or nothing changes. Buffered deltas that follow the
-// snapshot's version are then applied; older ones are discarded
-// (RELIABILITY 6.8).
+// snapshot's version are then applied; older ones are discarded.
 //
 // head must come from a head this post verified (HandleHead's
 // NeedSnapshot). The snapshot itself is signed; as a further bound, its

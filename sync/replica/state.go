@@ -10,7 +10,7 @@ import (
 )
 
 // stateFormat is the version of stateRecord. A record of another format
-// is refused rather than guessed at (STYLE 11); a later format gets a
+// is refused rather than guessed at; a later format gets a
 // migration here.
 const stateFormat = 1
 

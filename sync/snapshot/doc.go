@@ -16,7 +16,7 @@
 // # Retries
 //
 // Two layers, because go-retryablehttp retries only until response
-// headers arrive (RELIABILITY 4.1; hashicorp/go-retryablehttp#152): once
+// headers arrive (hashicorp/go-retryablehttp#152): once
 // Do has returned a response, a broken body is the caller's problem and a
 // new Do would start at byte 0.
 //

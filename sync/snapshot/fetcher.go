@@ -21,6 +21,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -31,7 +32,7 @@ const (
 	// before Fetch gives up; the caller retries on the next head.
 	DefaultMaxAttempts = 10
 	// DefaultMinBackoff and DefaultMaxBackoff bound the jittered wait
-	// between attempts (RELIABILITY 4: 2 s to 5 min).
+	// between attempts: 2 s to 5 min.
 	DefaultMinBackoff = 2 * time.Second
 	DefaultMaxBackoff = 5 * time.Minute
 	// DefaultAttemptTimeout bounds each request's wait for response
@@ -46,19 +47,6 @@ const (
 	// DefaultSyncEvery fsyncs the part file after this many bytes, so a
 	// power cut loses at most this much of the download.
 	DefaultSyncEvery = 8 << 20
-)
-
-// Log attribute keys, fixed so that log queries survive refactoring.
-const (
-	keyComponent = "component"
-	keyFile      = "file"
-	keyURL       = "url"
-	keyOffset    = "offset"
-	keySize      = "size"
-	keyAttempt   = "attempt"
-	keyStatus    = "status"
-	keyWait      = "wait"
-	keyErr       = "err"
 )
 
 // Options configure a Fetcher. Zero values take the defaults above.
@@ -152,7 +140,7 @@ func New(opts Options) (*Fetcher, error) {
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
-	f.log = f.log.With(keyComponent, "snapshot")
+	f.log = f.log.With(logkey.Component, "snapshot")
 
 	var base http.Client
 	switch {
@@ -237,7 +225,7 @@ func (f *Fetcher) Fetch(ctx context.Context, head protocol.Head, dir string) (pa
 		return "", fail(0, ErrBusy)
 	}
 	defer f.release(final)
-	log := f.log.With(keyFile, name, keyURL, e.URL, keySize, head.SnapshotSize)
+	log := f.log.With(logkey.File, name, logkey.URL, e.URL, logkey.Size, head.SnapshotSize)
 
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fail(0, err)
@@ -264,13 +252,13 @@ func (f *Fetcher) Fetch(ctx context.Context, head protocol.Head, dir string) (pa
 	}
 	size := int64(head.SnapshotSize)
 	if off > size {
-		log.Warn("part file longer than the snapshot; starting over", keyOffset, off)
+		log.Warn("part file longer than the snapshot; starting over", logkey.Offset, off)
 		if err := file.Truncate(0); err != nil {
 			return "", fail(off, err)
 		}
 		off = 0
 	} else if off > 0 {
-		log.Info("resuming snapshot download", keyOffset, off)
+		log.Info("resuming snapshot download", logkey.Offset, off)
 	}
 
 	d := &download{f: f, log: log, url: u, safe: e.URL, size: size, file: file, off: off, synced: off}
@@ -311,7 +299,7 @@ func (f *Fetcher) Fetch(ctx context.Context, head protocol.Head, dir string) (pa
 	if err := syncDir(dir); err != nil {
 		return "", fail(d.off, fmt.Errorf("sync directory: %w", err))
 	}
-	log.Info("snapshot downloaded and verified", keyAttempt, d.requests)
+	log.Info("snapshot downloaded and verified", logkey.Attempt, d.requests)
 	return final, nil
 }
 
@@ -389,7 +377,7 @@ func (d *download) run(ctx context.Context) error {
 			return fmt.Errorf("%w: %d requests in a row added nothing: %w", ErrRetriesExhausted, d.failures, err)
 		}
 		w := d.f.wait(d.failures-1, 0)
-		d.log.Warn("snapshot download interrupted; resuming", keyOffset, d.off, keyWait, w, keyErr, err)
+		d.log.Warn("snapshot download interrupted; resuming", logkey.Offset, d.off, logkey.Wait, w, logkey.Error, err)
 		t := time.NewTimer(w)
 		select {
 		case <-ctx.Done():
@@ -426,7 +414,7 @@ func (d *download) client() *retryablehttp.Client {
 	base := d.failures
 	return &retryablehttp.Client{
 		HTTPClient:   f.http,
-		Logger:       nil, // its default writes every request to stderr (RELIABILITY 4.4); the hooks log
+		Logger:       nil, // its default writes every request to stderr; the hooks log
 		RetryWaitMin: f.opts.MinBackoff,
 		RetryWaitMax: f.opts.MaxBackoff,
 		RetryMax:     max(0, f.opts.MaxAttempts-d.failures-1),
@@ -441,7 +429,7 @@ func (d *download) client() *retryablehttp.Client {
 			if resp != nil {
 				status = resp.StatusCode
 			}
-			d.log.Warn("request to HQ failed; retrying", keyOffset, d.off, keyStatus, status, keyWait, w)
+			d.log.Warn("request to HQ failed; retrying", logkey.Offset, d.off, logkey.Status, status, logkey.Wait, w)
 			return w
 		},
 		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, i int) {
@@ -449,7 +437,7 @@ func (d *download) client() *retryablehttp.Client {
 			if i > 0 {
 				d.failures++ // the inner attempt before this one failed
 			}
-			d.log.Debug("request to HQ", keyAttempt, d.requests, keyOffset, d.off)
+			d.log.Debug("request to HQ", logkey.Attempt, d.requests, logkey.Offset, d.off)
 		},
 		// Nothing reaches the part file between inner retries, so the
 		// header is unchanged in practice; recomputing it here keeps the
@@ -521,8 +509,8 @@ func (d *download) attempt(ctx context.Context) (retry bool, err error) {
 		if d.off > 0 {
 			// The server ignored the Range (or If-Range failed): this body
 			// starts at byte 0. Appending it would put a second copy after
-			// the prefix (RELIABILITY 4.7).
-			d.log.Warn("server ignored the Range request; restarting from byte 0", keyOffset, d.off)
+			// the prefix.
+			d.log.Warn("server ignored the Range request; restarting from byte 0", logkey.Offset, d.off)
 			if err := d.file.Truncate(0); err != nil {
 				return false, err
 			}

@@ -314,20 +314,25 @@ func TestFetchResumesPartFile(t *testing.T) {
 	wantRanges(t, s, range_(3*cut))
 }
 
+// stallFirst serves the first request's first cut bytes and then holds
+// the connection open, as a stalled link would; later requests are served
+// normally.
+func stallFirst(s *snapServer, w http.ResponseWriter, r *http.Request, n int) {
+	if n > 1 {
+		s.serve(w, r)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(s.body)))
+	s.write(w, s.body[:cut])
+	http.NewResponseController(w).Flush()
+	<-r.Context().Done()
+}
+
 // TestFetchCancel: cancelling mid-body returns promptly with the
 // context's error and keeps the part file, which the next Fetch resumes.
 func TestFetchCancel(t *testing.T) {
 	h, p, w := testHQ(t), newPKI(t), &waits{}
-	s := newServer(t, p, h.file, func(s *snapServer, w http.ResponseWriter, r *http.Request, n int) {
-		if n > 1 {
-			s.serve(w, r)
-			return
-		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(s.body)))
-		s.write(w, s.body[:cut])
-		http.NewResponseController(w).Flush()
-		<-r.Context().Done() // hold the connection open: the link stalls
-	})
+	s := newServer(t, p, h.file, stallFirst)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	f := newFetcher(t, p, s, w, func(o *Options) {
@@ -364,16 +369,7 @@ func TestFetchCancel(t *testing.T) {
 // abandoned by the idle watchdog and resumed.
 func TestFetchIdleTimeout(t *testing.T) {
 	h, p, w := testHQ(t), newPKI(t), &waits{}
-	s := newServer(t, p, h.file, func(s *snapServer, w http.ResponseWriter, r *http.Request, n int) {
-		if n > 1 {
-			s.serve(w, r)
-			return
-		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(s.body)))
-		s.write(w, s.body[:cut])
-		http.NewResponseController(w).Flush()
-		<-r.Context().Done()
-	})
+	s := newServer(t, p, h.file, stallFirst)
 	f := newFetcher(t, p, s, w, func(o *Options) { o.IdleTimeout = 100 * time.Millisecond })
 	fetchOK(t, f, h, h.head(t, s.URL+"/snap"), t.TempDir())
 	wantRanges(t, s, "", range_(cut))

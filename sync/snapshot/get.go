@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // Get downloads a small file from HQ whole, into memory: a sealed delta
@@ -44,7 +45,7 @@ func (f *Fetcher) Get(ctx context.Context, rawURL string, limit int64) ([]byte, 
 	}
 	// The state of one pass of a download at byte 0: its client is the
 	// one every snapshot request uses.
-	d := &download{f: f, log: f.log.With(keyFile, e.File, keyURL, e.URL), url: u, safe: e.URL, size: limit}
+	d := &download{f: f, log: f.log.With(logkey.File, e.File, logkey.URL, e.URL), url: u, safe: e.URL, size: limit}
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	req, err := retryablehttp.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
@@ -78,7 +79,7 @@ func (f *Fetcher) Get(ctx context.Context, rawURL string, limit int64) ([]byte, 
 	case int64(len(b)) > limit:
 		return fail(len(b), fmt.Errorf("%w: the body continues past %d bytes", ErrTooLarge, limit))
 	}
-	d.log.Debug("file downloaded", keySize, len(b), keyAttempt, d.requests)
+	d.log.Debug("file downloaded", logkey.Size, len(b), logkey.Attempt, d.requests)
 	return b, nil
 }
 

@@ -22,8 +22,7 @@ type Backoff func(attempt int, retryAfter time.Duration) time.Duration
 
 // JitterBackoff is the default Backoff: exponential from min, capped at
 // max, with full jitter between min and the cap so that hundreds of posts
-// coming back after an HQ outage do not retry in lockstep (RELIABILITY
-// 4.3). A Retry-After is honoured as a floor, but never beyond max: a
+// coming back after an HQ outage do not retry in lockstep. A Retry-After is honoured as a floor, but never beyond max: a
 // proxy saying "Retry-After: 86400" cannot park a post for a day.
 func JitterBackoff(min, max time.Duration) Backoff {
 	return func(attempt int, retryAfter time.Duration) time.Duration {

@@ -15,7 +15,7 @@
 //     HQ's application-level acknowledgement and resend with the same id.
 //     Publish never waits for a connection: while the link is down it fails
 //     at once with ErrNotConnected, so the only queue of unsent data is the
-//     caller's durable one (RELIABILITY 0.1, 1.11).
+//     caller's durable one.
 //   - Subscribe registers a handler for an MQTT topic filter ("+" and "#"
 //     wildcards). The subscription is remembered and restored on every
 //     (re)connect; a broker that forgot it (restart without persistence,
@@ -27,7 +27,7 @@
 //     counted (DropCounter) and logged: the sync protocol tolerates a lost
 //     message (a delta gap leads to a fetch or snapshot, a lost ack to a
 //     resend), whereas blocking would stall the client's keep-alive and
-//     acknowledgements for every subscription (RELIABILITY 1.5).
+//     acknowledgements for every subscription.
 //   - Messages may arrive more than once and out of order; ordering is
 //     carried by version numbers in the payloads, never by the transport.
 //   - Close is idempotent, stops the subscription goroutines and returns

@@ -1,8 +1,8 @@
-// Package input turns what a post receives – an MRZ read from a document,
-// a PAXLST manifest from an airline – into the travellers to screen, the
-// same way for every door (the HTTP API, folder intake, the CLI). It holds
-// no policy: it only places each traveller and keeps what the input said
-// about itself.
+// Package input turns what a post receives – a JSON traveller, an MRZ read
+// from a document, a PAXLST manifest from an airline – into the queries to
+// screen, the same way for every door (the HTTP API, folder intake,
+// `watchpost screen`). It holds no policy: it decodes strictly, places each
+// traveller and keeps what the input said about itself.
 package input
 
 import (
@@ -34,10 +34,17 @@ func FromMRZ(p *mrz.Parser, text string) (engine.Query, *MRZSummary, error) {
 	if err != nil {
 		return engine.Query{}, nil, err
 	}
+	q, sum := MRZQuery(rec)
+	return q, sum, nil
+}
+
+// MRZQuery returns the traveller to screen of a parsed MRZ record and what
+// the record said about itself.
+func MRZQuery(rec *mrz.Record) (engine.Query, *MRZSummary) {
 	return rec.Query(), &MRZSummary{
 		Format: rec.Format, DocumentCode: rec.DocumentCode, ExpiryDate: rec.ExpiryDate,
 		Valid: rec.Valid, Errors: rec.Errors, Repairs: rec.Repairs, Quirks: rec.Quirks,
-	}, nil
+	}
 }
 
 // Traveller is one traveller of a PAXLST interchange, placed in it.

@@ -61,3 +61,38 @@ func TestFromPAXLST(t *testing.T) {
 		t.Fatalf("warnings %q", ws)
 	}
 }
+
+// TestFromPAXLSTNoFlight: a message without a flight places its travellers
+// by the message reference, and keeps each one's role.
+func TestFromPAXLSTNoFlight(t *testing.T) {
+	ic := &paxlst.Interchange{Messages: []paxlst.Message{{Reference: "REF9", Travellers: []paxlst.Traveller{
+		{Position: 1, Role: "crew", Surname: "DOE", GivenNames: "JANE"},
+	}}}}
+	ts := FromPAXLST(ic)
+	if len(ts) != 1 || ts[0].Flight != "REF9" || ts[0].Role != "crew" || ts[0].Query.ID != "REF9/1" || ts[0].Query.Surname != "DOE" {
+		t.Fatalf("travellers %+v", ts)
+	}
+}
+
+func TestDecodeQuery(t *testing.T) {
+	q, err := DecodeQuery([]byte(`{"id":"a","name":"Anna Maria Eriksson","birth_date":"1974-08-12"}`))
+	if err != nil || q.ID != "a" || q.Name != "Anna Maria Eriksson" || q.BirthDate != "1974-08-12" {
+		t.Fatalf("query %+v, err %v", q, err)
+	}
+	for _, tc := range []struct {
+		in, field, msg string
+	}{
+		{`{"name":"A B","passport":"X"}`, "passport", `unknown field "passport"`},
+		{`{"name":5}`, "name", `field "name" must be a JSON string, not number`},
+		{`{"name":"A"} {"name":"B"}`, "", "traveller holds more than one JSON value"},
+		{`{"name":`, "", "traveller is not a complete JSON object"},
+		{`{"name" "x"}`, "", "traveller is not valid JSON: invalid character '\"' after object key (at byte 9)"},
+		{`["A"]`, "", "traveller must be a JSON object, not array"},
+	} {
+		_, err := DecodeQuery([]byte(tc.in))
+		var je *JSONError
+		if !errors.As(err, &je) || je.Field != tc.field || je.Msg != tc.msg {
+			t.Errorf("%s: got %#v, want field %q, %q", tc.in, err, tc.field, tc.msg)
+		}
+	}
+}

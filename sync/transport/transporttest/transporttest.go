@@ -11,13 +11,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -66,34 +66,6 @@ func Run(t *testing.T, h Harness) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
-	}
-}
-
-// WaitFor polls cond every 10 ms until it is true or d has passed, then
-// fails the test with what.
-func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// NoGoroutineLeak polls until the number of goroutines is at most
-// baseline, failing with a full stack dump after d.
-func NoGoroutineLeak(t testing.TB, baseline int, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for runtime.NumGoroutine() > baseline {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("goroutines: %d, baseline %d after %v\n%s", runtime.NumGoroutine(), baseline, d, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -155,7 +127,7 @@ func ctxT(t *testing.T) context.Context {
 func waitConnected(t *testing.T, trs ...transport.Transport) {
 	t.Helper()
 	for i, tr := range trs {
-		WaitFor(t, Timeout, fmt.Sprintf("transport %d connected", i), tr.Connected)
+		testkit.CheckFor(t, Timeout, fmt.Sprintf("transport %d connected", i), testkit.True(tr.Connected))
 	}
 }
 
@@ -189,7 +161,7 @@ func testRoundTrip(t *testing.T, h Harness) {
 	for _, p := range payloads {
 		mustPublish(t, b, topic, p, false)
 	}
-	WaitFor(t, Timeout, "all payloads", func() bool { return in.Len() >= len(payloads) })
+	testkit.CheckFor(t, Timeout, "all payloads", testkit.True(func() bool { return in.Len() >= len(payloads) }))
 	for _, p := range payloads {
 		if !in.Has(topic, p) {
 			t.Errorf("payload of %d bytes not received", len(p))
@@ -202,7 +174,7 @@ func testRoundTrip(t *testing.T, h Harness) {
 	}
 	// A client receives its own publications on its subscriptions.
 	mustPublish(t, a, topic, []byte("self"), false)
-	WaitFor(t, Timeout, "own message", func() bool { return in.Has(topic, []byte("self")) })
+	testkit.CheckFor(t, Timeout, "own message", testkit.True(func() bool { return in.Has(topic, []byte("self")) }))
 }
 
 func testWildcards(t *testing.T, h Harness) {
@@ -221,12 +193,16 @@ func testWildcards(t *testing.T, h Harness) {
 	mustPublish(t, b, base+"/lists/un/delta", []byte("d"), false)
 	mustPublish(t, b, base+"/lists/un/head", []byte("h"), false)
 	mustPublish(t, b, base+"/lists/end", []byte("end"), false)
-	WaitFor(t, Timeout, "three messages on #", func() bool { return hash.Len() == 3 })
-	WaitFor(t, Timeout, "delta on +", func() bool { return plus.Has(base+"/lists/un/delta", []byte("d")) })
+	testkit.CheckFor(t, Timeout, "three messages on #", testkit.True(func() bool { return hash.Len() == 3 }))
+	testkit.CheckFor(t, Timeout, "delta on +", testkit.True(func() bool { return plus.Has(base+"/lists/un/delta", []byte("d")) }))
 	// The "#" inbox saw "end", which was published after the head: by
-	// then any wrong delivery to "+" would have been queued.
-	if n := plus.Len(); n != 1 {
-		t.Errorf("+ filter received %d messages, want 1: %v", n, plus.Messages())
+	// then any wrong delivery to "+" would have been queued. The delta may
+	// come twice (QoS 1 is at least once; a full test run saw it), but
+	// nothing else may come.
+	for _, m := range plus.Messages() {
+		if m.Topic != base+"/lists/un/delta" {
+			t.Errorf("+ filter received %s: %v", m.Topic, plus.Messages())
+		}
 	}
 }
 
@@ -242,7 +218,7 @@ func testRetained(t *testing.T, h Harness) {
 	if err := a.Subscribe(topic, in.Handle); err != nil {
 		t.Fatal(err)
 	}
-	WaitFor(t, Timeout, "retained head", func() bool { return in.Len() >= 1 })
+	testkit.CheckFor(t, Timeout, "retained head", testkit.True(func() bool { return in.Len() >= 1 }))
 	m := in.Messages()[0]
 	if string(m.Payload) != "head v8" || !m.Retained {
 		t.Errorf("late subscriber got %q retained=%v, want the last retained %q with retained=true", m.Payload, m.Retained, "head v8")
@@ -258,7 +234,7 @@ func testRetained(t *testing.T, h Harness) {
 	}
 	waitConnected(t, c)
 	mustPublish(t, b, topic, []byte("live"), false)
-	WaitFor(t, Timeout, "live after clear", func() bool { return late.Has(topic, []byte("live")) })
+	testkit.CheckFor(t, Timeout, "live after clear", testkit.True(func() bool { return late.Has(topic, []byte("live")) }))
 	for _, m := range late.Messages() {
 		if m.Retained {
 			t.Errorf("cleared retained message still delivered: %q", m.Payload)
@@ -287,7 +263,7 @@ func testPayloadCopied(t *testing.T, h Harness) {
 	buf := []byte("original")
 	mustPublish(t, b, topic, buf, false)
 	copy(buf, "mutated!") // the caller may reuse its buffer after Publish
-	WaitFor(t, Timeout, "two deliveries", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 })
+	testkit.CheckFor(t, Timeout, "two deliveries", testkit.True(func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 }))
 	mu.Lock()
 	defer mu.Unlock()
 	for _, p := range got {
@@ -341,40 +317,38 @@ func deliveredAfter(t *testing.T, b transport.Transport, in *Inbox, topic, what 
 	}
 }
 
-func testResubscribeAfterCut(t *testing.T, h Harness) {
-	a, b := h.New(t, "a"), h.New(t, "b")
-	defer closeT(t, a)
-	defer closeT(t, b)
-	topic := Topic(t)
-	var in Inbox
+// subscribed returns two connected transports, a subscribed to a fresh
+// topic and one message from b already delivered to it; both are closed
+// when the test ends.
+func subscribed(t *testing.T, h Harness) (a, b transport.Transport, topic string, in *Inbox) {
+	t.Helper()
+	a, b = h.New(t, "a"), h.New(t, "b")
+	t.Cleanup(func() { closeT(t, a); closeT(t, b) })
+	topic, in = Topic(t), new(Inbox)
 	if err := a.Subscribe(topic, in.Handle); err != nil {
 		t.Fatal(err)
 	}
 	waitConnected(t, a, b)
-	deliveredAfter(t, b, &in, topic, "before")
+	deliveredAfter(t, b, in, topic, "before")
+	return a, b, topic, in
+}
+
+func testResubscribeAfterCut(t *testing.T, h Harness) {
+	a, b, topic, in := subscribed(t, h)
 	for i := 0; i < 2; i++ {
 		h.Cut(t, a)
 		waitConnected(t, a)
-		deliveredAfter(t, b, &in, topic, fmt.Sprintf("after cut %d", i))
+		deliveredAfter(t, b, in, topic, fmt.Sprintf("after cut %d", i))
 	}
 }
 
 func testResubscribeAfterRestart(t *testing.T, h Harness) {
-	a, b := h.New(t, "a"), h.New(t, "b")
-	defer closeT(t, a)
-	defer closeT(t, b)
-	topic := Topic(t)
-	var in Inbox
-	if err := a.Subscribe(topic, in.Handle); err != nil {
-		t.Fatal(err)
-	}
-	waitConnected(t, a, b)
-	deliveredAfter(t, b, &in, topic, "before")
+	a, b, topic, in := subscribed(t, h)
 	h.Restart(t)
 	// The broker forgot the subscription; only the client can restore it.
-	WaitFor(t, Timeout, "a reconnected", a.Connected)
-	WaitFor(t, Timeout, "b reconnected", b.Connected)
-	deliveredAfter(t, b, &in, topic, "after restart")
+	testkit.CheckFor(t, Timeout, "a reconnected", testkit.True(a.Connected))
+	testkit.CheckFor(t, Timeout, "b reconnected", testkit.True(b.Connected))
+	deliveredAfter(t, b, in, topic, "after restart")
 
 	// A subscription added while connected after the restart works too.
 	var in2 Inbox
@@ -415,10 +389,10 @@ func testBlockingHandler(t *testing.T, h Harness) {
 		mustPublish(t, b, slow, []byte(fmt.Sprint(i)), false)
 	}
 	mustPublish(t, b, fast, []byte("fast"), false)
-	WaitFor(t, Timeout, "fast message while the slow handler blocks", func() bool { return fastIn.Has(fast, []byte("fast")) })
+	testkit.CheckFor(t, Timeout, "fast message while the slow handler blocks", testkit.True(func() bool { return fastIn.Has(fast, []byte("fast")) }))
 	// The blocked client can still publish and receive.
 	mustPublish(t, a, fast, []byte("from a"), false)
-	WaitFor(t, Timeout, "a's own message", func() bool { return fastIn.Has(fast, []byte("from a")) })
+	testkit.CheckFor(t, Timeout, "a's own message", testkit.True(func() bool { return fastIn.Has(fast, []byte("from a")) }))
 
 	dc, ok := a.(transport.DropCounter)
 	if !ok {
@@ -426,11 +400,11 @@ func testBlockingHandler(t *testing.T, h Harness) {
 	}
 	// The handler holds one message (or none yet), the queue QueueLen;
 	// the rest are dropped and counted.
-	WaitFor(t, Timeout, fmt.Sprintf("at least %d drops", extra), func() bool { return dc.Dropped() >= uint64(extra) })
+	testkit.CheckFor(t, Timeout, fmt.Sprintf("at least %d drops", extra), testkit.True(func() bool { return dc.Dropped() >= uint64(extra) }))
 	dropped := dc.Dropped()
 	unblock()
 	want := int64(total) - int64(dropped)
-	WaitFor(t, Timeout, fmt.Sprintf("%d slow messages handled", want), func() bool { return slowCount.Load() == want })
+	testkit.CheckFor(t, Timeout, fmt.Sprintf("%d slow messages handled", want), testkit.True(func() bool { return slowCount.Load() == want }))
 	if want < int64(h.QueueLen) || want > int64(h.QueueLen)+1 {
 		t.Errorf("handled %d of %d with %d dropped; want QueueLen (%d) or QueueLen+1", want, total, dropped, h.QueueLen)
 	}
@@ -448,7 +422,7 @@ func testPublishWhileDown(t *testing.T, h Harness) {
 			up()
 		}
 	}()
-	WaitFor(t, Timeout, "a sees the link down", func() bool { return !a.Connected() })
+	testkit.CheckFor(t, Timeout, "a sees the link down", testkit.True(func() bool { return !a.Connected() }))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -504,7 +478,7 @@ func testPublishAfterClose(t *testing.T, h Harness) {
 }
 
 func testCloseNoLeak(t *testing.T, h Harness) {
-	baseline := runtime.NumGoroutine()
+	baseline := testkit.Goroutines()
 	a, b := h.New(t, "a"), h.New(t, "b")
 	topic := Topic(t)
 	var in Inbox
@@ -526,5 +500,5 @@ func testCloseNoLeak(t *testing.T, h Harness) {
 	closeT(t, a)
 	closeT(t, b)
 	closeT(t, b)
-	NoGoroutineLeak(t, baseline, Timeout)
+	testkit.NoLeak(t, baseline, Timeout)
 }

@@ -1,0 +1,13 @@
+package api
+
+import (
+	"testing"
+
+	"github.com/watchpost/watchpost/engine/clock"
+)
+
+// OpenLedger opens the post's real ledger (daemon/ledger over Badger in a
+// temporary directory, with its outbox), as the daemon hands it to the
+// API, on clk. It is set by ledger_test.go, in package api_test, which
+// may import the daemon's wiring; the suite runs against nothing else.
+var OpenLedger func(tb testing.TB, clk clock.Clock) (l Ledger, closeStore func())

@@ -1,0 +1,97 @@
+package input
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/watchpost/watchpost/engine"
+)
+
+// JSONError is a JSON value DecodeJSON refused, with the field at fault.
+type JSONError struct {
+	// Field is the JSON path of the field at fault ("name", "flights.0"),
+	// or "" when the value as a whole is wrong.
+	Field string
+	// Msg says what is wrong, starting with the subject given to DecodeJSON
+	// or with the field.
+	Msg string
+}
+
+func (e *JSONError) Error() string { return e.Msg }
+
+// DecodeJSON decodes exactly one JSON value from b into v, strictly:
+// unknown fields, trailing data and wrong types are errors. The error is a
+// *JSONError whose message starts with subject ("body", "traveller") when
+// the value as a whole is wrong, or names the field.
+func DecodeJSON(b []byte, v any, subject string) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err, subject)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &JSONError{Msg: subject + " holds more than one JSON value"}
+	}
+	return nil
+}
+
+// DecodeQuery decodes one traveller, a JSON object of engine.Query's
+// fields, with DecodeJSON.
+func DecodeQuery(b []byte) (engine.Query, error) {
+	var q engine.Query
+	err := DecodeJSON(b, &q, "traveller")
+	return q, err
+}
+
+func jsonError(err error, subject string) *JSONError {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &se):
+		return &JSONError{Msg: fmt.Sprintf("%s is not valid JSON: %s (at byte %d)", subject, strings.TrimPrefix(msg, "json: "), se.Offset)}
+	case errors.As(err, &te):
+		field := jsonField(te.Field)
+		if field == "" {
+			return &JSONError{Msg: fmt.Sprintf("%s must be a JSON %s, not %s", subject, jsonKind(te.Type.Kind().String()), te.Value)}
+		}
+		return &JSONError{Field: field, Msg: fmt.Sprintf("field %q must be a JSON %s, not %s", field, jsonKind(te.Type.Kind().String()), te.Value)}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &JSONError{Msg: subject + " is not a complete JSON object"}
+	}
+	if _, rest, ok := strings.Cut(msg, "unknown field "); ok {
+		field := strings.Trim(rest, `"`)
+		return &JSONError{Field: field, Msg: fmt.Sprintf("unknown field %q", field)}
+	}
+	return &JSONError{Msg: subject + ": " + strings.TrimPrefix(msg, "json: ")}
+}
+
+// jsonField drops the Go names of embedded structs ("Query.name" → "name")
+// from a field path, leaving the JSON names.
+func jsonField(path string) string {
+	var parts []string
+	for p := range strings.SplitSeq(path, ".") {
+		if p != "" && (p[0] < 'A' || p[0] > 'Z') {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "bool":
+		return "boolean"
+	case "string":
+		return "string"
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	}
+	return "number"
+}

@@ -1,0 +1,36 @@
+package api_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/watchpost/watchpost/daemon"
+	"github.com/watchpost/watchpost/daemon/api"
+	"github.com/watchpost/watchpost/daemon/ledger"
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/sync/outbox"
+)
+
+func init() { api.OpenLedger = openLedger }
+
+// openLedger is the post's ledger on Badger in tb.TempDir(), adapted to
+// the API the way the daemon does it.
+func openLedger(tb testing.TB, clk clock.Clock) (api.Ledger, func()) {
+	tb.Helper()
+	st, err := badgerstore.Open(tb.TempDir(), badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20, Clock: clk})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	ob, err := outbox.Open(ctx, st, outbox.Options{Clock: clk})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	led, err := ledger.Open(ctx, st, ob, ledger.Options{Post: "post-1", Clock: clk})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return daemon.APILedger(led), func() { st.Close() }
+}
