@@ -181,8 +181,8 @@ done
 exp() { msiinfo export "$msi" "$1" | tr -d '\r' | tail -n +4; }
 exp File | shown | grep -q $'^WatchpostExe\tDaemon\twatchpost.exe\t' || fail "File row for watchpost.exe"
 exp File | grep -q $'^WatchpostYaml\tConfig\twatchpost.yaml\t' || fail "File row for watchpost.yaml"
-exp ServiceInstall | shown | grep -q $'^WatchpostService\twatchpost\tWatchpost\t16\t2\t1\t\t\tLocalSystem\t\trun --config "\[CommonAppDataFolder\]Watchpost\\\\watchpost.yaml"\tDaemon' \
-  || fail "ServiceInstall: own process, auto start, LocalSystem, run --config"
+exp ServiceInstall | shown | grep -q $'^WatchpostService\twatchpost\tWatchpost\t16\t2\t1\t\t\tLocalSystem\t\trun --service --config "\[CommonAppDataFolder\]Watchpost\\\\watchpost.yaml"\tDaemon' \
+  || fail "ServiceInstall: own process, auto start, LocalSystem, run --service --config"
 # 162 = stop on install (upgrade) + stop and delete on uninstall; no start.
 exp ServiceControl | shown | grep -q $'^WatchpostServiceControl\twatchpost\t162\t' || fail "ServiceControl events"
 exp Upgrade | shown | grep -q $'^{6F1E2A4B-8C3D-4E5F-9A0B-1C2D3E4F5A6B}\t\t.*\t513\t\tWIX_UPGRADE_DETECTED$' || fail "Upgrade row (UpgradeCode, same-version upgrades)"
@@ -191,8 +191,11 @@ exp Component | shown | grep -q $'^Config\t.*\tDATAROOT\t400\t' || fail "Config 
 exp Component | grep -q $'^DataDir\t.*\tDATADIR\t272\t' || fail "DataDir component: Permanent"
 exp Registry | shown | grep -q $'EventLog\\\\Application\\\\watchpost\\\\\tEventMessageFile\t#%%SystemRoot%\\\\System32\\\\EventCreate.exe\t' || fail "Event Log source"
 exp CustomAction > "$work/ca.txt"; cat "$work/ca.txt"
-grep -q 'sc.exe" failure watchpost reset= 86400' "$work/ca.txt" || fail "recovery actions"
-grep -q 'sc.exe" failureflag watchpost 1' "$work/ca.txt" || fail "non-crash failure flag"
+# Quoted command line, recovery actions, restart on non-crash failures and
+# delayed start: `watchpost service configure`, deferred as LocalSystem;
+# no sc.exe failure/failureflag (Wine's sc has no failureflag).
+grep -q $'^WatchpostServiceConfig\t3106\tINSTALLDIR\t"\[INSTALLDIR\]watchpost.exe" service configure --config "\[CommonAppDataFolder\]Watchpost\\\\watchpost.yaml"\t' "$work/ca.txt" || fail "service configure custom action"
+! grep -q 'sc.exe" failure' "$work/ca.txt" || fail "a custom action still runs sc failure/failureflag"
 grep -q 'icacls.exe" "\[DATAROOT\]." /inheritance:r' "$work/ca.txt" || fail "ACL custom action"
 grep -q 'config check --config' "$work/ca.txt" || fail "start-if-configured custom action"
 # The store key: made (deferred, LocalSystem: 3106, failure not ignored)
@@ -207,7 +210,7 @@ wincfg=$(find "$work/msix" -name watchpost.yaml | head -n 1)
 [ -n "$wincfg" ] || fail "no watchpost.yaml in the .msi"
 tr -d '\r' < "$wincfg" | grep -qx '  encryption_key_file: store.key' || fail "the Windows config does not set store.encryption_key_file: store.key"
 tr -d '\r' < "$wincfg" | grep -q 'C:\\ProgramData\\Watchpost\\store.key' || fail "the Windows config's comment does not name the key"
-ok "msi: File, ServiceInstall, ServiceControl, Upgrade, components, Event Log, custom actions (store key if none); config names store.key"
+ok "msi: File, ServiceInstall (--service), ServiceControl, Upgrade, components, Event Log, custom actions (service configure, store key if none); config names store.key"
 
 step "Authenticode signatures (test CA)"
 ca="$dist/watchpost-TEST-codesign-ca.crt"

@@ -18,17 +18,23 @@ import (
 )
 
 // runRun runs the post: in the foreground from a terminal, or as the
-// system service (the unit and the Windows service run `watchpost run
-// --config FILE`). It is the single entry point of the daemon.
+// system service (the unit runs `watchpost run --config FILE`, the
+// Windows service `watchpost run --service --config FILE`). It is the
+// single entry point of the daemon.
 func runRun(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "run", "[--config FILE]")
+	fs := newFlags(env, "run", "[--service] [--config FILE]")
 	configPath := fs.String("config", paths.DefaultConfigFile(), "configuration file (env "+paths.EnvConfig+")")
+	asService := fs.Bool(service.ServiceFlag, false, "run as the Windows service, dispatched by the service control manager (the installed service's command line has it; Windows only)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("run takes no arguments")
+	}
+	mode, err := service.ModeFor(*asService)
+	if err != nil {
+		return err
 	}
 	cfg, problems := config.Check(*configPath, config.Options{Env: os.Getenv, Environ: os.Environ()})
 	var errs, warns []config.Problem
@@ -46,7 +52,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return service.WithExitCode(cmdline.ExitConfig, err)
 	}
-	h, err := service.LogHandler(env.Stderr, cfg.Log.Format, level)
+	h, err := service.LogHandler(env.Stderr, cfg.Log.Format, level, mode)
 	if err != nil {
 		return service.WithExitCode(cmdline.ExitConfig, err)
 	}
@@ -64,7 +70,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	// same signals (daemon/cmdline), so passing it on would make one
 	// signal count twice: the stop would end as "aborted by a second
 	// signal" with exit 1 (seen under systemd).
-	err = service.Run(context.WithoutCancel(ctx), post, service.Options{ConfigPath: *configPath, StopTimeout: stop + 2*time.Second, Logger: log})
+	err = service.Run(context.WithoutCancel(ctx), post, service.Options{ConfigPath: *configPath, StopTimeout: stop + 2*time.Second, Logger: log, Mode: mode})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("stopped with an error", logkey.Error, err)
 	}

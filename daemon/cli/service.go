@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/watchpost/watchpost/daemon/paths"
@@ -11,17 +12,18 @@ import (
 )
 
 const (
-	serviceUsage   = "install|uninstall|start|stop|restart|status [--config FILE]"
-	serviceActions = "install, uninstall, start, stop, restart or status"
+	serviceUsage   = "install|uninstall|start|stop|restart|status|configure [--config FILE]"
+	serviceActions = "install, uninstall, start, stop, restart, status or configure"
 )
 
 // runService installs, controls and describes the Watchpost system
 // service (systemd, the Windows SCM, or the init system kardianos finds).
 // status prints the state and exits 0 whenever it could be found out,
-// "not installed" included.
+// "not installed" included. configure (Windows) re-applies the settings
+// install makes to a service installed another way (the .msi runs it).
 func runService(_ context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "service", serviceUsage)
-	configPath := fs.String("config", paths.DefaultConfigFile(), "configuration file the installed service runs with (install only)")
+	configPath := fs.String("config", paths.DefaultConfigFile(), "configuration file the installed service runs with (install and configure only)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -32,8 +34,8 @@ func runService(_ context.Context, env *Env, args []string) error {
 	action := pos[0]
 	configSet := false
 	fs.Visit(func(f *flag.Flag) { configSet = configSet || f.Name == "config" })
-	if configSet && action != "install" {
-		return usagef("--config applies to install only")
+	if configSet && action != "install" && action != "configure" {
+		return usagef("--config applies to install and configure only")
 	}
 
 	switch action {
@@ -44,13 +46,14 @@ func runService(_ context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "%s: %s (%s)\n", service.Name, st, service.Platform())
 		return nil
-	case "install", "uninstall", "start", "stop", "restart":
+	case "install", "uninstall", "start", "stop", "restart", "configure":
 	default:
 		return usagef("unknown action %q (want %s)", action, serviceActions)
 	}
 
-	opts := service.Options{}
-	if action == "install" {
+	// Settings the service manager refuses are warnings on stderr.
+	opts := service.Options{Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if action == "install" || action == "configure" {
 		abs, err := filepath.Abs(*configPath)
 		if err != nil {
 			return err
@@ -63,6 +66,8 @@ func runService(_ context.Context, env *Env, args []string) error {
 	switch action {
 	case "install":
 		fmt.Fprintf(env.Stdout, "%s: installed (%s), runs with --config %s; start it with: watchpost service start\n", service.Name, service.Platform(), opts.ConfigPath)
+	case "configure":
+		fmt.Fprintf(env.Stdout, "%s: configured, runs with --config %s\n", service.Name, opts.ConfigPath)
 	default:
 		fmt.Fprintf(env.Stdout, "%s: %s done\n", service.Name, action)
 	}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -34,5 +36,22 @@ func TestServiceStatusNotInstalled(t *testing.T) {
 	}
 	if code != ExitOK || !strings.HasPrefix(out, "watchpost: not installed (") {
 		t.Fatalf("service status: exit %d, stdout %q, stderr %q; want exit 0 and \"not installed\"", code, out, errs)
+	}
+}
+
+// TestWindowsOnlyFlagsElsewhere: --service and `service configure` are
+// for the Windows service; elsewhere they are usage errors that say so,
+// before any configuration is read.
+func TestWindowsOnlyFlagsElsewhere(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("on Windows both are valid")
+	}
+	code, _, errs := runCLI(t, "", "run", "--service", "--config", filepath.Join(t.TempDir(), "missing.yaml"))
+	if code != ExitUsage || !strings.Contains(errs, "--service is for the Windows service only") {
+		t.Errorf("run --service: exit %d, stderr %q; want a usage error naming --service", code, errs)
+	}
+	code, _, errs = runCLI(t, "", "service", "configure")
+	if code != ExitUsage || !strings.Contains(errs, "configure is for the Windows service") {
+		t.Errorf("service configure: exit %d, stderr %q; want a usage error", code, errs)
 	}
 }

@@ -5,8 +5,8 @@ package paths
 
 import (
 	"os"
-	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // Environment variables that override the defaults.
@@ -15,8 +15,13 @@ const (
 	EnvConfig  = "WATCHPOST_CONFIG"
 )
 
+// FallbackProgramData is the Windows ProgramData folder used when the
+// known-folder API gives no answer (its default on every Windows since
+// Vista).
+const FallbackProgramData = `C:\ProgramData`
+
 // DataDir returns the data directory: $WATCHPOST_DATA_DIR when set, else
-// /var/lib/watchpost on Unix and %ProgramData%\Watchpost\data on Windows.
+// /var/lib/watchpost on Unix and <ProgramData>\Watchpost\data on Windows.
 func DataDir() string { return DataDirFrom(os.Getenv) }
 
 // DataDirFrom is DataDir reading the environment through getenv, for
@@ -25,13 +30,13 @@ func DataDirFrom(getenv func(string) string) string {
 	if d := getenv(EnvDataDir); d != "" {
 		return d
 	}
-	return defaultDataDir(runtime.GOOS, getenv("ProgramData"))
+	return defaultDataDir(runtime.GOOS, knownProgramData)
 }
 
 // DefaultConfigFile returns the configuration file used when no --config
 // flag is given: $WATCHPOST_CONFIG when set, else
 // /etc/watchpost/watchpost.yaml on Unix and
-// %ProgramData%\Watchpost\watchpost.yaml on Windows.
+// <ProgramData>\Watchpost\watchpost.yaml on Windows.
 func DefaultConfigFile() string { return ConfigFileFrom(os.Getenv) }
 
 // ConfigFileFrom is DefaultConfigFile reading the environment through
@@ -40,26 +45,39 @@ func ConfigFileFrom(getenv func(string) string) string {
 	if f := getenv(EnvConfig); f != "" {
 		return f
 	}
-	return defaultConfigFile(runtime.GOOS, getenv("ProgramData"))
+	return defaultConfigFile(runtime.GOOS, knownProgramData)
 }
 
-func defaultDataDir(goos, programData string) string {
+// ProgramData returns the Windows ProgramData folder as the known-folder
+// API (FOLDERID_ProgramData) reports it, or FallbackProgramData when the
+// API fails. It never reads %ProgramData%: a service's environment can
+// name another folder (Wine's services get C:\users\Public), and a
+// post's data must not move with it.
+func ProgramData() string { return programData(knownProgramData) }
+
+func programData(known func() (string, error)) string {
+	if p, err := known(); err == nil && p != "" {
+		return p
+	}
+	return FallbackProgramData
+}
+
+func defaultDataDir(goos string, known func() (string, error)) string {
 	if goos == "windows" {
-		return filepath.Join(programDataDir(programData), "Watchpost", "data")
+		return windowsJoin(programData(known), `Watchpost\data`)
 	}
 	return "/var/lib/watchpost"
 }
 
-func defaultConfigFile(goos, programData string) string {
+func defaultConfigFile(goos string, known func() (string, error)) string {
 	if goos == "windows" {
-		return filepath.Join(programDataDir(programData), "Watchpost", "watchpost.yaml")
+		return windowsJoin(programData(known), `Watchpost\watchpost.yaml`)
 	}
 	return "/etc/watchpost/watchpost.yaml"
 }
 
-func programDataDir(programData string) string {
-	if programData == "" {
-		return `C:\ProgramData`
-	}
-	return programData
+// windowsJoin joins with a backslash whatever system runs it, so the
+// Windows defaults are the same strings when tested elsewhere.
+func windowsJoin(dir, rel string) string {
+	return strings.TrimRight(dir, `\/`) + `\` + rel
 }

@@ -10,10 +10,18 @@
 // two-stage stop when the context is cancelled. Run (this package's)
 // adapts it to kardianos:
 //
+//   - How it runs is decided once (ModeFor), not guessed by kardianos: the
+//     installed Windows service's command line carries --service, which
+//     dispatches the process to the service control manager through
+//     kardianos's own SCM handler; svc.IsWindowsService, which is false
+//     under Wine and wrong in some containers, is asked only when the
+//     flag is absent (a service installed by an older version). Without
+//     the flag, and on POSIX, the post runs in the foreground, which is
+//     also how systemd runs it.
 //   - Start launches Runner.Run in a tracked goroutine and waits for
 //     ready, for Run's early failure, or for ReadyTimeout, whichever comes
 //     first. kardianos reports SERVICE_RUNNING to the Windows SCM as soon
-//     as Start returns (service_windows.go Execute), so waiting here is
+//     as Start returns (its Execute), so waiting here is
 //     what makes "running" mean "screening is possible". On systemd the
 //     unit is Type=notify and READY=1 is sent at the same moment. If the
 //     Runner is still not ready after ReadyTimeout (a large store being
@@ -51,11 +59,15 @@
 // # Restart on failure
 //
 // systemd: Restart=on-failure, RestartSec=10, no start-rate limit, and
-// RestartPreventExitStatus=2 3. Windows: Install sets three recovery
-// actions (restart after 10 s, 60 s, 5 min; the count resets after a
-// day) and FailureActionsOnNonCrashFailures, so a failed start (which
-// kardianos reports as a clean STOPPED with code 1) is restarted too; a
-// configuration error is therefore retried every 5 minutes on Windows.
+// RestartPreventExitStatus=2 3. Windows: configure (run by Install and by
+// the .msi) sets three recovery actions (restart after 10 s, 60 s, 5 min;
+// the count resets after a day) and FailureActionsOnNonCrashFailures, so
+// a failed start (which kardianos reports as a clean STOPPED with code 1)
+// is restarted too; a configuration error is therefore retried every 5
+// minutes on Windows. These, and delayed automatic start, are optional:
+// a Windows (or Wine) that refuses one gets a warning on stderr and in the
+// Event Log, and the service stays installed without it. The quoted
+// command line is not optional.
 //
 // # Logs
 //

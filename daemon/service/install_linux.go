@@ -48,5 +48,6 @@ func installed(string) bool {
 	return false
 }
 
-// afterInstall has nothing to add on Linux: the unit carries everything.
-func afterInstall() error { return nil }
+// configure has nothing to add on Linux after an install (the unit
+// carries every setting); asked for on its own, it says so.
+func configure(Options) error { return nil }

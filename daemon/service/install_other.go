@@ -8,4 +8,5 @@ func checkInstall(string) error { return nil }
 // error as it is.
 func installed(string) bool { return true }
 
-func afterInstall() error { return nil }
+// configure has nothing to set on this platform.
+func configure(Options) error { return nil }

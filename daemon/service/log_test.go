@@ -15,7 +15,7 @@ func TestLogHandler(t *testing.T) {
 	t.Run("Journald", func(t *testing.T) {
 		t.Setenv("JOURNAL_STREAM", "8:12345")
 		var buf bytes.Buffer
-		h, err := LogHandler(&buf, "text", slog.LevelInfo)
+		h, err := LogHandler(&buf, "text", slog.LevelInfo, Foreground)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +29,7 @@ func TestLogHandler(t *testing.T) {
 	t.Run("Foreground", func(t *testing.T) {
 		t.Setenv("JOURNAL_STREAM", "")
 		var buf bytes.Buffer
-		h, err := LogHandler(&buf, "json", slog.LevelInfo)
+		h, err := LogHandler(&buf, "json", slog.LevelInfo, Foreground)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +38,7 @@ func TestLogHandler(t *testing.T) {
 			t.Fatalf("foreground line %q, want JSON with a time", s)
 		}
 	})
-	if _, err := LogHandler(&bytes.Buffer{}, "yaml", slog.LevelInfo); err == nil {
+	if _, err := LogHandler(&bytes.Buffer{}, "yaml", slog.LevelInfo, Foreground); err == nil {
 		t.Error("LogHandler accepted format yaml")
 	}
 }

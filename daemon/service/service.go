@@ -15,6 +15,7 @@ import (
 
 	kservice "github.com/kardianos/service"
 
+	"github.com/watchpost/watchpost/daemon/cmdline"
 	"github.com/watchpost/watchpost/daemon/logging"
 	"github.com/watchpost/watchpost/daemon/paths"
 	"github.com/watchpost/watchpost/engine/clock"
@@ -67,6 +68,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock times ReadyTimeout and StopTimeout; clock.System when nil.
 	Clock clock.Clock
+	// Mode is how Run runs (ModeFor decides it from --service);
+	// Foreground when zero.
+	Mode Mode
 }
 
 func (o Options) withDefaults() Options {
@@ -86,22 +90,17 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Interactive reports whether the process runs in the foreground rather
-// than under the service manager (kardianos's heuristic: wrong in some
-// containers and remote sessions, so `watchpost run` never depends on it
-// for behaviour, only for the choice of log destination on Windows).
-func Interactive() bool { return kservice.Interactive() }
-
 // Platform names the service manager kardianos detected:
 // "linux-systemd", "windows-service", "unix-systemv", ...
 func Platform() string { return kservice.Platform() }
 
-// Run runs r until the service manager stops it, or in the foreground
-// until SIGINT or SIGTERM (or ctx ends, on POSIX). It returns nil after a
-// clean stop; map any error to the process exit code with ExitCode.
+// Run runs r as opts.Mode says: dispatched by the Windows service control
+// manager until it stops the service, or in the foreground until SIGINT
+// or SIGTERM (or ctx ends, on POSIX). It returns nil after a clean stop;
+// map any error to the process exit code with ExitCode.
 //
-// On Windows, as a service, a Runner that returns on its own after ready
-// ends the process immediately with its exit code (see the package doc).
+// On Windows, a Runner that returns on its own after ready ends the
+// process immediately with its exit code (see the package doc).
 func Run(ctx context.Context, r Runner, opts Options) error {
 	opts = opts.withDefaults()
 	p := newProgram(r, opts)
@@ -112,8 +111,8 @@ func Run(ctx context.Context, r Runner, opts Options) error {
 	}
 	cfg := newConfig(opts)
 	if runtime.GOOS == "windows" {
-		// kardianos's Windows Run waits for the SCM (or its own Ctrl-C
-		// handler) and ignores RunWait, so there is nothing to wake: exit.
+		// kardianos's SCM handler and its Windows Ctrl-C wait ignore
+		// RunWait, so there is nothing to wake: exit.
 		p.onExit = func(err error) {
 			opts.Logger.Error("The post stopped unexpectedly", logkey.Error, err)
 			os.Exit(ExitCode(err))
@@ -133,6 +132,9 @@ func Run(ctx context.Context, r Runner, opts Options) error {
 			}
 		}
 	}
+	if opts.Mode == WindowsService {
+		return runWindowsService(p, cfg)
+	}
 	s, err := kservice.New(p, cfg)
 	if err != nil {
 		return fmt.Errorf("service: %w", err)
@@ -147,7 +149,7 @@ func newConfig(opts Options) *kservice.Config {
 		Name:        Name,
 		DisplayName: DisplayName,
 		Description: Description,
-		Arguments:   []string{"run", "--config", opts.ConfigPath},
+		Arguments:   serviceArgs(runtime.GOOS, opts.ConfigPath),
 		Executable:  opts.Executable,
 		Option: kservice.KeyValue{
 			// POSIX init systems other than systemd (whose unit is our
@@ -157,13 +159,12 @@ func newConfig(opts Options) *kservice.Config {
 			// No SuccessExitStatus: 0 is the only success; the post exits
 			// 0 after any requested stop.
 
-			// Windows SCM. Install then replaces the single recovery
-			// action kardianos sets with three (recovery_windows.go).
-			"StartType":              "automatic",
-			"DelayedAutoStart":       true, // start after the boot rush, not during it
-			"OnFailure":              "restart",
-			"OnFailureDelayDuration": "10s",
-			"OnFailureResetPeriod":   int(recoveryResetPeriod / time.Second),
+			// Windows SCM: automatic start. Delayed start and recovery
+			// actions are not kardianos's to set: it deletes the service it
+			// just created when the delayed-start setting fails (Wine,
+			// some Windows builds) and stops at a failing recovery
+			// setting. Configure sets them afterwards, each one optional.
+			"StartType": "automatic",
 		},
 	}
 	if Platform() == "linux-systemd" {
@@ -180,12 +181,18 @@ func (controlProgram) Start(kservice.Service) error { return errors.New("service
 func (controlProgram) Stop(kservice.Service) error  { return nil }
 
 // Actions accepted by Control.
-var Actions = []string{"install", "uninstall", "start", "stop", "restart"}
+var Actions = []string{"install", "uninstall", "start", "stop", "restart", "configure"}
 
-// Control installs, uninstalls, starts, stops or restarts the service.
-// Install registers `<Executable> run --config <ConfigPath>`: on systemd
-// with the unit SystemdUnit renders, on Windows with recovery actions and
-// the Event Log source. It needs administrator rights.
+// Control installs, uninstalls, starts, stops, restarts or configures the
+// service. Install registers `<Executable> run --config <ConfigPath>`
+// (with --service on Windows): on systemd with the unit SystemdUnit
+// renders, on Windows with the Event Log source and then what configure
+// sets. Configure (Windows only; the .msi runs it after installing the
+// service) sets the quoted command line, failing if it cannot, and the
+// optional settings (recovery actions, restart after a failed start,
+// delayed automatic start), each of which only warns through
+// opts.Logger and the Event Log when refused. Both need administrator
+// rights.
 func Control(action string, opts Options) error {
 	known := false
 	for _, a := range Actions {
@@ -196,7 +203,18 @@ func Control(action string, opts Options) error {
 	}
 	opts = opts.withDefaults()
 	cfg := newConfig(opts)
-	if action == "install" {
+	if action == "install" || action == "configure" {
+		if err := resolvePaths(&opts, cfg); err != nil {
+			return err
+		}
+	}
+	switch action {
+	case "configure":
+		if runtime.GOOS != "windows" {
+			return cmdline.Usagef("configure is for the Windows service; on %s the unit or init script carries every setting", runtime.GOOS)
+		}
+		return configure(opts)
+	case "install":
 		if err := prepareInstall(&opts, cfg); err != nil {
 			return err
 		}
@@ -209,14 +227,17 @@ func Control(action string, opts Options) error {
 		return err
 	}
 	if action == "install" {
-		return afterInstall()
+		// The service exists from here on: a refused setting leaves it
+		// in place (configure's error says which).
+		return configure(opts)
 	}
 	return nil
 }
 
-// prepareInstall resolves the paths, checks the platform's preconditions
-// and puts the rendered unit into cfg.
-func prepareInstall(opts *Options, cfg *kservice.Config) error {
+// resolvePaths makes the service's executable (the running binary when
+// unset) and configuration absolute, in opts and cfg: a Windows service
+// starts in C:\Windows\System32.
+func resolvePaths(opts *Options, cfg *kservice.Config) error {
 	if opts.Executable == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -232,7 +253,13 @@ func prepareInstall(opts *Options, cfg *kservice.Config) error {
 		*p = abs
 	}
 	cfg.Executable = opts.Executable
-	cfg.Arguments = []string{"run", "--config", opts.ConfigPath}
+	cfg.Arguments = serviceArgs(runtime.GOOS, opts.ConfigPath)
+	return nil
+}
+
+// prepareInstall checks the platform's preconditions and puts the
+// rendered unit into cfg.
+func prepareInstall(opts *Options, cfg *kservice.Config) error {
 	if err := checkInstall(Platform()); err != nil {
 		return err
 	}
@@ -292,17 +319,17 @@ func Status(opts Options) (State, error) {
 }
 
 // LogHandler returns the slog handler for where the process runs,
-// rate-limited (logging.DefaultRateWindow): the Windows Event Log as a
-// Windows service, journald's stream format under systemd
-// (JOURNAL_STREAM is set), else text or JSON on stderr. format is
-// logging.FormatText or logging.FormatJSON (ignored for the Event Log).
-func LogHandler(stderr io.Writer, format string, level slog.Leveler) (slog.Handler, error) {
+// rate-limited (logging.DefaultRateWindow): the Windows Event Log in mode
+// WindowsService, journald's stream format under systemd (JOURNAL_STREAM
+// is set), else text or JSON on stderr. format is logging.FormatText or
+// logging.FormatJSON (ignored for the Event Log).
+func LogHandler(stderr io.Writer, format string, level slog.Leveler, mode Mode) (slog.Handler, error) {
 	var (
 		h   slog.Handler
 		err error
 	)
 	switch {
-	case runtime.GOOS == "windows" && !Interactive():
+	case mode == WindowsService:
 		h, err = eventLogHandler(level)
 	case os.Getenv("JOURNAL_STREAM") != "":
 		h, err = logging.NewJournal(stderr, format, level)

@@ -81,6 +81,7 @@ const (
 	ScreeningID       = "screening_id"
 	Screenings        = "screenings"
 	Seal              = "seal"
+	Setting           = "setting"
 	Signal            = "signal"
 	SignerID          = "signer_id"
 	Size              = "size"

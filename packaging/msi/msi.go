@@ -2,8 +2,8 @@
 // it renders the WiX source, builds the .msi, and adds with msibuild the
 // rows wixl's subset of WiX 3 cannot express (permanent, never-overwritten
 // configuration; same-version major upgrades; deferred custom actions for
-// the data directory's ACL, the service's recovery actions, the store
-// encryption key and a start that waits for a valid configuration).
+// the service's settings, the data directory's ACL, the store encryption
+// key and a start that waits for a valid configuration).
 package msi
 
 import (
@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/sha256"
 	_ "embed"
+	"encoding/xml"
 	"fmt"
 	"os"
 	"os/exec"
@@ -59,8 +60,13 @@ func ProductCode(version string) string {
 
 // WXS renders the WiX source for in.
 func WXS(in Input) ([]byte, error) {
+	var args bytes.Buffer
+	if err := xml.EscapeText(&args, []byte(ServiceArguments)); err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
 	err := wxs.Execute(&b, map[string]string{
+		"Arguments":        args.String(),
 		"Version":          in.Version,
 		"MSIVersion":       in.MSIVersion,
 		"ProductCode":      ProductCode(in.Version),
@@ -82,7 +88,7 @@ const (
 
 // Custom action type bits: an executable run in a Directory (34),
 // deferred (in script, 1024) as LocalSystem (no impersonation, 2048);
-// +64 ignores its exit code.
+// +64 ignores its exit code, for an action the post works without.
 const (
 	caExeInDir      = 34
 	caInScript      = 1024
@@ -110,19 +116,27 @@ const StoreKeyPath = `[CommonAppDataFolder]Watchpost\store.key`
 // uninstall.
 const notRemoving = `NOT REMOVE~="ALL"`
 
+// ConfigPath is the configuration the service runs with, as the
+// installer formats it ([CommonAppDataFolder] ends with a backslash).
+const ConfigPath = `[CommonAppDataFolder]Watchpost\watchpost.yaml`
+
+// ServiceArguments follow the executable in the service's command line:
+// --service makes `watchpost run` attach to the service control manager
+// without guessing whether it was started by it.
+const ServiceArguments = `run --service --config "` + ConfigPath + `"`
+
 // CustomActions are the deferred commands added to the installer. They
 // run after InstallServices (5800) and, for the start, after
 // StartServices (5900), before InstallFinalize (6600).
 var CustomActions = []CustomAction{
 	{
-		ID: "WatchpostRecovery", Type: caDeferredCheck, Sequence: 5810, Condition: notRemoving,
-		Command: `"[System64Folder]sc.exe" failure ` + ServiceName + ` reset= 86400 actions= restart/10000/restart/60000/restart/300000`,
-		Why:     "recovery actions as `watchpost service install` sets them: restart after 10 s, 60 s, then 5 min; the count resets after a day",
-	},
-	{
-		ID: "WatchpostRecoveryNonCrash", Type: caDeferredCheck, Sequence: 5811, Condition: notRemoving,
-		Command: `"[System64Folder]sc.exe" failureflag ` + ServiceName + ` 1`,
-		Why:     "FailureActionsOnNonCrashFailures: a failed start (kardianos reports a clean STOPPED) is restarted too",
+		ID: "WatchpostServiceConfig", Type: caDeferredCheck, Sequence: 5810, Condition: notRemoving,
+		Command: `"[INSTALLDIR]watchpost.exe" service configure --config "` + ConfigPath + `"`,
+		Why: "the settings `watchpost service install` makes, by the same code: the command line with the executable in quotes " +
+			"(Windows Installer under Wine writes it unquoted), which fails the install if refused; then, each only warned about " +
+			"in the Application Event Log when refused (the post runs without them), the recovery actions (restart after 10 s, 60 s, " +
+			"then 5 min; the count resets after a day), FailureActionsOnNonCrashFailures (a failed start, which kardianos reports as " +
+			"a clean STOPPED, is restarted too) and delayed automatic start",
 	},
 	{
 		ID: "WatchpostLockDown", Type: caDeferredCheck, Sequence: 5812, Condition: notRemoving,

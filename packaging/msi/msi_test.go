@@ -15,15 +15,23 @@ func TestWXSIsXMLWithTheService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := xml.Unmarshal(src, new(struct{})); err != nil {
+	var doc struct {
+		Services []struct {
+			Arguments string `xml:"Arguments,attr"`
+		} `xml:"Product>Directory>Directory>Directory>Component>ServiceInstall"`
+	}
+	if err := xml.Unmarshal(src, &doc); err != nil {
 		t.Fatalf("not XML: %v", err)
+	}
+	if len(doc.Services) != 1 || doc.Services[0].Arguments != `run --service --config "[CommonAppDataFolder]Watchpost\watchpost.yaml"` {
+		t.Errorf("ServiceInstall arguments: %+v", doc.Services)
 	}
 	for _, want := range []string{
 		`UpgradeCode="` + UpgradeCode + `"`,
 		`Version="1.2.3"`,
 		`<ServiceInstall Id="WatchpostService" Name="watchpost"`,
 		`Start="auto"`, `Account="LocalSystem"`,
-		`Arguments="run --config &quot;[CommonAppDataFolder]Watchpost\watchpost.yaml&quot;"`,
+		`Arguments="run --service --config &#34;[CommonAppDataFolder]Watchpost\watchpost.yaml&#34;"`,
 		`<ServiceControl Id="WatchpostServiceControl" Name="watchpost" Stop="both" Remove="uninstall"`,
 		`Key="SYSTEM\CurrentControlSet\Services\EventLog\Application\watchpost"`,
 		`Value="` + EventMessageFile + `"`,
@@ -97,7 +105,7 @@ func TestBuild(t *testing.T) {
 	if s := export("CustomAction"); strings.Count(s, "\t3106\t")+strings.Count(s, "\t3170\t") != len(CustomActions) {
 		t.Errorf("custom actions:\n%s", s)
 	}
-	if s := export("ServiceInstall"); !strings.Contains(s, "WatchpostService\twatchpost\tWatchpost\t16\t2\t1\t") {
+	if s := export("ServiceInstall"); !strings.Contains(s, "WatchpostService\twatchpost\tWatchpost\t16\t2\t1\t\t\tLocalSystem\t\t"+ServiceArguments+"\t") {
 		t.Errorf("ServiceInstall:\n%s", s)
 	}
 }
@@ -123,5 +131,39 @@ func TestStoreKeyAction(t *testing.T) {
 	}
 	if !(seq["WatchpostLockDown"].Sequence < k.Sequence && k.Sequence < seq["WatchpostStartIfConfigured"].Sequence) {
 		t.Errorf("sequence %d: want after WatchpostLockDown, before WatchpostStartIfConfigured", k.Sequence)
+	}
+}
+
+// TestServiceConfigAction: the service's settings come from `watchpost
+// service configure` (the code `watchpost service install` runs), after
+// InstallServices (5800) and before the start; its failure (the quoted
+// command line refused) fails the install, while the optional settings
+// only warn inside it. No action runs `sc failure` or `sc failureflag`:
+// Wine's sc has no failureflag, and a failing optional setting must not
+// roll the install back.
+func TestServiceConfigAction(t *testing.T) {
+	seq := map[string]CustomAction{}
+	for _, ca := range CustomActions {
+		seq[ca.ID] = ca
+		if strings.Contains(ca.Command, "sc.exe\" failure") {
+			t.Errorf("%s runs sc failure/failureflag: %s", ca.ID, ca.Command)
+		}
+	}
+	c, ok := seq["WatchpostServiceConfig"]
+	if !ok {
+		t.Fatal("no WatchpostServiceConfig custom action")
+	}
+	want := `"[INSTALLDIR]watchpost.exe" service configure --config "[CommonAppDataFolder]Watchpost\watchpost.yaml"`
+	if c.Command != want {
+		t.Errorf("command\n%s\nwant\n%s", c.Command, want)
+	}
+	if c.Type != caDeferredCheck || c.Condition != notRemoving {
+		t.Errorf("type %d condition %q", c.Type, c.Condition)
+	}
+	if !(5800 < c.Sequence && c.Sequence < seq["WatchpostStartIfConfigured"].Sequence) {
+		t.Errorf("sequence %d: want after InstallServices (5800), before WatchpostStartIfConfigured", c.Sequence)
+	}
+	if s := seq["WatchpostStartIfConfigured"]; s.Type&caIgnoreExit == 0 {
+		t.Errorf("WatchpostStartIfConfigured (type %d) fails the install when the configuration is not ready", s.Type)
 	}
 }
