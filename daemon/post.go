@@ -248,9 +248,14 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 			}
 			tokens[i] = api.Token{Name: name, Secret: t.Reveal()}
 		}
+		console, err := p.newConsole(st)
+		if err != nil {
+			return fmt.Errorf("officer console: %w", err)
+		}
 		apiSrv, err = api.New(api.Options{
 			Addr: cfg.API.Listen, Tokens: tokens, Screener: p, Ledger: apiLedger{led},
 			Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With("component", "api"), Now: p.opts.Clock.Now,
+			Console: console,
 		})
 		if err != nil {
 			return service.WithExitCode(cmdline.ExitConfig, fmt.Errorf("api: %w", err))
