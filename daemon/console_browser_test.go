@@ -11,9 +11,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/watchpost/watchpost/daemon/ledger"
-	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/daemon/web"
 	"github.com/watchpost/watchpost/daemon/web/webtest"
+	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
@@ -36,11 +36,8 @@ func login(t *testing.T, ctx context.Context, base, user, password string) {
 // form) and waits until the next page has loaded.
 func newPage(t *testing.T, ctx context.Context, a chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	webtest.Run(t, ctx,
-		chromedp.Evaluate[chromedp.Void](`window.__wpOld = true`),
-		a,
-		chromedp.Poll[bool](`!window.__wpOld && document.readyState === "complete"`),
-	)
+	webtest.Run(t, ctx, chromedp.Evaluate[chromedp.Void](`window.__wpOld = true`), a)
+	webtest.WaitFor(t, ctx, `!window.__wpOld && document.readyState === "complete"`)
 }
 
 func location(t *testing.T, ctx context.Context) string {

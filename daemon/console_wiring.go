@@ -170,7 +170,7 @@ func (c *consoleBackend) ScreenManifest(ctx context.Context, actor, name string,
 	for mi := range ic.Messages {
 		for _, f := range ic.Messages[mi].Flights {
 			m.Flights = append(m.Flights, web.Flight{Number: f.Number, Departure: f.Departure, Arrival: f.Arrival,
-				DepartureTime: f.DepartureTime, ArrivalTime: f.ArrivalTime})
+				DepartureTime: strings.Replace(f.DepartureTime, "T", " ", 1), ArrivalTime: strings.Replace(f.ArrivalTime, "T", " ", 1)})
 		}
 	}
 	m.Travellers = make([]web.ManifestTraveller, len(travellers))

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -72,7 +73,7 @@ func (a *App) login(q *Request) {
 		q.Redirect(next)
 		return
 	case LoginNowLocked:
-		a.audit(q.Context(), Event{Actor: actor, Action: ActionLocked, Detail: LockoutDuration.String()})
+		a.audit(q.Context(), Event{Actor: actor, Action: ActionLocked, Detail: strconv.Itoa(int(LockoutDuration.Minutes()))})
 		a.log.Warn("console account locked after repeated failures", "user", u.Name)
 		d.Error, d.Until = "login.locked", u.LockedUntil
 	case LoginLocked:

@@ -12,9 +12,9 @@ import (
 	"net/http"
 	"path"
 	"strconv"
-	"unicode"
 	"strings"
 	"time"
+	"unicode"
 )
 
 //go:embed templates/*.html
@@ -175,8 +175,9 @@ func templateFuncs(cat *Catalog, as *assets) template.FuncMap {
 		"hasPrefix": strings.HasPrefix,
 		"explain":   func(kind, phrase string) (template.HTML, error) { return explainHTML(cat, kind, phrase) },
 		"asset":     as.url,
-		"date":      FormatDate,
-		"datetime":  FormatDateTime,
+		"date":      func(t time.Time) template.HTML { return ltr(FormatDate(t)) },
+		"ltr":       ltr,
+		"datetime":  func(t time.Time) template.HTML { return ltr(FormatDateTime(t)) },
 		"pct":       func(f float64) int { return int(math.Round(f * 100)) },
 		"add":       func(a, b int) int { return a + b },
 		"join":      strings.Join,

@@ -7,6 +7,7 @@ package webtest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +101,26 @@ func Get[T any](t testing.TB, ctx context.Context, a chromedp.Action[T]) T {
 		failed(t, ctx, err)
 	}
 	return v
+}
+
+// WaitFor evaluates the JavaScript condition until it is true, across
+// page loads (an evaluation that meets a navigation is tried again), for
+// at most 30 seconds.
+func WaitFor(t testing.TB, ctx context.Context, condition string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ectx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ok, err := chromedp.Run(ectx, chromedp.Evaluate[bool](condition))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			failed(t, ctx, fmt.Errorf("waiting for %s: %v", condition, err))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // failed saves a screenshot of what the browser showed, named
