@@ -10,9 +10,11 @@ import (
 
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/sample"
+	"github.com/watchpost/watchpost/daemon/web"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/engine/mrz"
 	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 )
@@ -127,5 +129,61 @@ func TestTD3Helper(t *testing.T) {
 	}
 	if !rec.Valid || rec.Surname != "QADHAFI" || rec.BirthDate != "1973-05-27" {
 		t.Fatalf("td3 helper wrote %q: %+v", m, rec)
+	}
+}
+
+// TestExplanationsTranslated: every phrase the matcher writes for the
+// sample travellers (and variants of their dates and documents) has a
+// catalog key, so the console shows explanations in the page's language.
+func TestExplanationsTranslated(t *testing.T) {
+	ctx := context.Background()
+	st, err := badgerstore.Open(t.TempDir(), badgerstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.ReplaceEntries(ctx, badgerstore.ListMeta{Name: "un", Format: "un-xml"}, func(emit func(*engine.Entry) error) error {
+		return importer.ReadUNXML(bytes.NewReader(sample.UNList), "un.xml", emit)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := LoadScreener(ctx, st, match.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qs []engine.Query
+	for _, tr := range sample.Travellers {
+		q := tr.Query
+		qs = append(qs, q)
+		for _, d := range []string{"1973-05-27", "1973-05", "1973", "1970", "1975", "1990-01-01", "1973-05-12", "1960"} {
+			v := q
+			v.BirthDate, v.Nationality, v.Sex = d, "FRA", "F"
+			qs = append(qs, v)
+		}
+		v := q
+		v.DocumentNumber, v.DocumentCountry = "AA862825", ""
+		qs = append(qs, v)
+	}
+	seen := map[string]bool{}
+	for i := range qs {
+		hits, err := sc.Screen(&qs[i])
+		if err != nil {
+			continue
+		}
+		for _, h := range hits {
+			for kind, phrase := range map[string]string{"dob": h.Explanation.BirthDate, "nat": h.Explanation.Nationality, "sex": h.Explanation.Sex, "doc": h.Explanation.Document} {
+				if phrase == "" {
+					continue
+				}
+				key, ok := web.ExplanationKey(kind, phrase)
+				if !ok {
+					t.Errorf("%s phrase %q has no catalog key", kind, phrase)
+				}
+				seen[key] = true
+			}
+		}
+	}
+	if len(seen) < 8 {
+		t.Errorf("only %d kinds of explanation seen: the test screens too little", len(seen))
 	}
 }

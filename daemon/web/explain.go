@@ -94,3 +94,10 @@ func explainHTML(cat *Catalog, kind, phrase string) (template.HTML, error) {
 	}
 	return tHTML(cat, key, args...)
 }
+
+// ExplanationKey returns the catalog key of a matcher phrase of kind
+// (dob, nat, sex, doc), or false when no rule knows it.
+func ExplanationKey(kind, phrase string) (string, bool) {
+	k, _, ok := explainKey(kind, phrase)
+	return k, ok
+}
