@@ -158,3 +158,30 @@ func BenchmarkConsoleManifestPage(b *testing.B) {
 	percentiles(b, ds)
 	b.ReportMetric(float64(upload)/float64(time.Millisecond), "upload-ms")
 }
+
+// BenchmarkConsoleScreenMRZ: the server's part of "MRZ typed to result
+// shown": the form's POST (parse, screen, record with its fsync) and the
+// GET of the result page it redirects to.
+func BenchmarkConsoleScreenMRZ(b *testing.B) {
+	cp := startConsolePost(b, true)
+	cc := newConsoleClient(b, cp.base, "omar")
+	m := saadiMRZ(b)
+	tok := cc.token("/screen")
+	ds := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		resp, err := cc.c.PostForm(cp.base+"/screen", url.Values{"csrf": {tok}, "mrz": {m[0] + "\r\n" + m[1]}})
+		if err != nil || resp.StatusCode != http.StatusSeeOther {
+			b.Fatalf("screen: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		code, body := cc.get(resp.Header.Get("Location"))
+		ds = append(ds, time.Since(start))
+		if code != http.StatusOK || !bytes.Contains(body, []byte(`data-band="match"`)) {
+			b.Fatalf("result page: %d", code)
+		}
+	}
+	b.StopTimer()
+	percentiles(b, ds)
+}
