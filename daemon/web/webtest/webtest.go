@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,15 +154,20 @@ func FullScreenshot(t testing.TB, ctx context.Context, name string) string {
 	return p
 }
 
-var tempShots = map[string]string{}
+var (
+	tempMu    sync.Mutex
+	tempShots = map[string]string{} // test name → its screenshot folder
+)
 
 func save(t testing.TB, name string, png []byte) string {
 	dir := os.Getenv(EnvScreenshots)
 	if dir == "" {
+		tempMu.Lock()
 		if tempShots[t.Name()] == "" {
 			tempShots[t.Name()] = t.TempDir()
 		}
 		dir = tempShots[t.Name()]
+		tempMu.Unlock()
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("screenshot folder: %v", err)
