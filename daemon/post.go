@@ -123,7 +123,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 	if err := r.startIntake(); err != nil {
 		return err
 	}
-	if err := r.startAPI(ob, led); err != nil {
+	if err := r.startAPI(st, ob, led); err != nil {
 		return err
 	}
 	p.log.Info("post running", logkey.Post, p.cfg.PostID, logkey.Lists, p.listNames(), logkey.Brokers, len(p.cfg.HQ.Brokers))
@@ -304,9 +304,10 @@ func (r *postRun) startIntake() error {
 	return nil
 }
 
-// startAPI binds the local API, when enabled, before the post says it is
-// ready (a bind error stops the start), and serves it.
-func (r *postRun) startAPI(ob *outbox.Outbox, led *ledger.Ledger) error {
+// startAPI binds the local API, with the officer console under it, when
+// enabled, before the post says it is ready (a bind error stops the
+// start), and serves it.
+func (r *postRun) startAPI(st *badgerstore.Store, ob *outbox.Outbox, led *ledger.Ledger) error {
 	p, cfg := r.p, r.p.cfg
 	if !cfg.API.Enabled() {
 		return nil
@@ -319,9 +320,14 @@ func (r *postRun) startAPI(ob *outbox.Outbox, led *ledger.Ledger) error {
 		}
 		tokens[i] = api.Token{Name: name, Secret: t.Reveal()}
 	}
+	console, err := p.newConsole(st)
+	if err != nil {
+		return fmt.Errorf("officer console: %w", err)
+	}
 	srv, err := api.New(api.Options{
 		Addr: cfg.API.Listen, Tokens: tokens, Screener: p, Ledger: apiLedger{led},
 		Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With(logkey.Component, "api"), Clock: p.opts.Clock,
+		Console: console,
 	})
 	if err != nil {
 		return service.WithExitCode(cmdline.ExitConfig, fmt.Errorf("api: %w", err))

@@ -257,6 +257,10 @@ type Options struct {
 	// Clock is the clock for ScreenedAt, DecidedAt and MRZ dates
 	// (clock.System when nil).
 	Clock clock.Clock
+	// Console, if set, answers every path outside /v1/, /healthz, /readyz
+	// and /metrics (the officer's console in a browser, with its own
+	// sessions); bearer tokens are not asked there.
+	Console http.Handler
 }
 
 // Server is the local HTTP API. Build it with New, then Listen and Serve
@@ -274,6 +278,7 @@ type Server struct {
 	tokens    []tokenHash
 	handler   http.Handler
 	routes    []*route
+	console   http.Handler
 
 	metricsHandler http.Handler // answers /metrics from metrics' registry
 
@@ -318,6 +323,7 @@ func New(opts Options) (*Server, error) {
 		log:       opts.Logger,
 		clock:     opts.Clock,
 		addr:      addr,
+		console:   opts.Console,
 	}
 	seen := make(map[string]bool, len(opts.Tokens))
 	for i, t := range opts.Tokens {

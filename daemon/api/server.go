@@ -76,7 +76,12 @@ func (s *Server) buildRoutes() http.Handler {
 		rt.allow = strings.Join(rt.methods, ", ")
 	}
 	other := &route{s: s, pattern: notFoundRoute, public: true, m: s.metrics.route(notFoundRoute)}
-	mux.Handle("/", other)
+	if s.console != nil {
+		mux.Handle("/v1/", other)
+		mux.Handle("/", s.console)
+	} else {
+		mux.Handle("/", other)
+	}
 	return mux
 }
 

@@ -35,6 +35,7 @@ var commands = map[string]cmdline.Command{
 	"bench":   {Summary: "measure screening throughput, latency, import and start-up times", Run: runBench},
 	"service": {Summary: "install, uninstall, start, stop, restart or show the system service", Run: runService},
 	"config":  {Summary: "check or show the post configuration (every problem with its line)", Run: runConfig},
+	"user":    {Summary: "add, change, disable or list the officer console's accounts (passwords from the terminal or stdin)", Run: runUser},
 	"doctor":  {Summary: "check the post on site: config, data dir, store, lists, clock, HQ keys, broker, TLS, service", Run: doctorCommand(newDoctor)},
 	"version": {Summary: "print the version", Run: runVersion},
 }

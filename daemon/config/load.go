@@ -32,6 +32,7 @@ const (
 	DefaultOutboxBudget    = 64 * MiB
 	DefaultStatusInterval  = 60 * time.Second
 	DefaultStopTimeout     = 15 * time.Second
+	DefaultConsoleIdle     = 15 * time.Minute
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "text"
 	// The thresholds are the matcher's own defaults, so the two cannot
@@ -77,7 +78,7 @@ func defaults(getenv func(string) string) *Config {
 			Retention:         Duration(DefaultRetention),
 			HitRetention:      Duration(DefaultHitRetention),
 		},
-		API:            API{Listen: DefaultAPIListen},
+		API:            API{Listen: DefaultAPIListen, ConsoleIdleTimeout: Duration(DefaultConsoleIdle)},
 		Intake:         Intake{Interval: Duration(DefaultIntakeInterval), StableFor: Duration(DefaultIntakeStableFor)},
 		Outbox:         Outbox{Budget: DefaultOutboxBudget},
 		Log:            Log{Level: DefaultLogLevel, Format: DefaultLogFormat},

@@ -122,6 +122,9 @@ type API struct {
 	// TokenNames[i] names Tokens[i] (the "name" of "name:token"), for logs
 	// and `config show`; names are not secret.
 	TokenNames []string `yaml:"-"`
+	// ConsoleIdleTimeout ends an officer console session after this long
+	// without a request (the console is served at / on this listener).
+	ConsoleIdleTimeout Duration `yaml:"console_idle_timeout"`
 }
 
 // Intake is the folder where airline or PIU systems drop files.

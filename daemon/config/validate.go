@@ -187,6 +187,9 @@ func (l *loader) validateAPI() {
 	if !a.Enabled() {
 		return
 	}
+	if l.positive("api.console_idle_timeout", a.ConsoleIdleTimeout) && (a.ConsoleIdleTimeout.Duration() < time.Minute || a.ConsoleIdleTimeout.Duration() > 12*time.Hour) {
+		l.errorf("api.console_idle_timeout", "%s: want 1m to 12h (a console left open at a border post must close)", a.ConsoleIdleTimeout)
+	}
 	host, port, err := net.SplitHostPort(a.Listen)
 	if err != nil {
 		l.errorf("api.listen", "%q is not host:port (e.g. 127.0.0.1:8640; \"off\" disables the API)", a.Listen)

@@ -60,6 +60,10 @@ type BatchResult struct {
 	// HitRecords names the hit record of each screening that hit, in
 	// batch order.
 	HitRecords []BatchHit `json:"hit_records,omitempty"`
+	// Refs counts the batch's screenings by source and ref (the flight
+	// and file of an intake or an upload), in order of first appearance:
+	// what a manifest's summary shows once its non-hit rows are purged.
+	Refs []BatchRef `json:"refs,omitempty"`
 	// Recorded says what was stored for each screening, in batch order.
 	// Only the call that recorded the batch has it (nil when Replayed):
 	// the marker keeps no screening ids.
@@ -75,6 +79,32 @@ type BatchHit struct {
 	Index int `json:"index"`
 	// HitID is its hit record's id (and its outbox record's).
 	HitID string `json:"hit_id"`
+}
+
+// BatchRef is the screenings of a batch with one source and ref.
+type BatchRef struct {
+	Source        string `json:"source"`
+	Ref           string `json:"ref,omitempty"`
+	Screened      int    `json:"screened"`
+	HitTravellers int    `json:"hit_travellers,omitempty"`
+}
+
+// addRef counts screening s (hit or not) in refs.
+func addRef(refs []BatchRef, s *Screening) []BatchRef {
+	for i := range refs {
+		if refs[i].Source == s.Source && refs[i].Ref == s.Ref {
+			refs[i].Screened++
+			if len(s.Hits) > 0 {
+				refs[i].HitTravellers++
+			}
+			return refs
+		}
+	}
+	r := BatchRef{Source: s.Source, Ref: s.Ref, Screened: 1}
+	if len(s.Hits) > 0 {
+		r.HitTravellers = 1
+	}
+	return append(refs, r)
 }
 
 // validKey reports whether k is a usable batch key: 1 to maxKeyLen
@@ -130,6 +160,7 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 		}
 		ps[i] = p
 		res.Recorded[i] = p.rec
+		res.Refs = addRef(res.Refs, &p.s)
 		if p.hit != nil {
 			res.Hits += len(s.Hits)
 			res.HitTravellers++
