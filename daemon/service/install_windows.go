@@ -9,12 +9,13 @@ import (
 	"unsafe"
 
 	kservice "github.com/kardianos/service"
-	"github.com/watchpost/watchpost/engine/logkey"
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/eventlog"
 	"golang.org/x/sys/windows/svc/mgr"
+
+	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // eventLogKey is the Application log's registry key, under which
