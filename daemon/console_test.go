@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
-	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/engine/mrz"
 )
@@ -49,11 +47,7 @@ func startConsolePost(t testing.TB, withList bool) *consolePost {
 		t.Fatal(err)
 	}
 	if withList {
-		if _, err := st.ReplaceEntries(ctx, badgerstore.ListMeta{Name: "un", Format: "un-xml", Action: "refer to secondary; notify HQ"}, func(emit func(*engine.Entry) error) error {
-			return importer.ReadUNXML(bytes.NewReader(sample.UNList), "un.xml", emit)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		importUN(t, st, "refer to secondary; notify HQ")
 	}
 	users := ConsoleUsers(st, clock)
 	for name, role := range map[string]string{"omar": "officer", "anna": "supervisor", "tom": "technician"} {
@@ -142,11 +136,7 @@ func TestExplanationsTranslated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.ReplaceEntries(ctx, badgerstore.ListMeta{Name: "un", Format: "un-xml"}, func(emit func(*engine.Entry) error) error {
-		return importer.ReadUNXML(bytes.NewReader(sample.UNList), "un.xml", emit)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	importUN(t, st, "")
 	sc, err := LoadScreener(ctx, st, match.Config{})
 	if err != nil {
 		t.Fatal(err)

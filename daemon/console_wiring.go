@@ -190,7 +190,7 @@ func (c *consoleBackend) ScreenManifest(ctx context.Context, actor, name string,
 			mt.Error = why
 			continue
 		}
-		mt.Hits, mt.Band = len(hits), strongestBand(hits)
+		mt.Hits, mt.Band = len(hits), engine.Strongest(hits)
 		ref := strings.TrimSpace(t.Flight + " " + name)
 		screenings = append(screenings, ledger.Screening{Source: ledger.SourceManifest, Ref: ref, Actor: actor, Traveller: t.Query, Hits: hits, ScreenedAt: now})
 		at = append(at, i)
@@ -227,19 +227,6 @@ func manifestKey(data []byte, lists []web.CheckedList) string {
 		fmt.Fprintf(h, "\x00%s\x00%d", l.Name, l.Version)
 	}
 	return "console:" + hex.EncodeToString(h.Sum(nil))
-}
-
-func strongestBand(hits []engine.Hit) engine.Band {
-	var b engine.Band
-	for i := range hits {
-		if hits[i].Band == engine.BandMatch {
-			return engine.BandMatch
-		}
-		if hits[i].Band == engine.BandPossible {
-			b = engine.BandPossible
-		}
-	}
-	return b
 }
 
 // Hits reads hits newest first, filters them, and stops at web.MaxQueue
@@ -284,7 +271,7 @@ func (c *consoleBackend) Hits(ctx context.Context, f web.HitFilter) (web.HitList
 }
 
 func hitMatches(h *ledger.HitRecord, f web.HitFilter) bool {
-	if f.Band != "" && strongestBand(h.Hits) != f.Band {
+	if f.Band != "" && engine.Strongest(h.Hits) != f.Band {
 		return false
 	}
 	if f.Flight != "" && !strings.Contains(strings.ToUpper(h.Ref), strings.ToUpper(f.Flight)) {
@@ -297,7 +284,7 @@ func hitMatches(h *ledger.HitRecord, f web.HitFilter) bool {
 }
 
 func hitSummary(h *ledger.HitRecord) web.HitSummary {
-	s := web.HitSummary{ID: h.ID, Status: string(h.Status), Band: strongestBand(h.Hits), Name: h.Traveller.FullName(),
+	s := web.HitSummary{ID: h.ID, Status: string(h.Status), Band: engine.Strongest(h.Hits), Name: h.Traveller.FullName(),
 		Ref: h.Ref, Source: h.Source, ScreenedAt: h.ScreenedAt, Matches: len(h.Hits)}
 	for _, x := range h.Hits {
 		if !slices.Contains(s.Lists, x.List) {

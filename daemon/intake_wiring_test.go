@@ -1,17 +1,13 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"testing"
 
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/intake"
 	"github.com/watchpost/watchpost/daemon/intake/intaketest"
-	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
-	"github.com/watchpost/watchpost/engine/badgerstore"
-	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/match"
 )
 
@@ -26,11 +22,7 @@ func TestIntakeProcessorContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := st.ReplaceEntries(ctx, badgerstore.ListMeta{Name: "un", Format: "un-xml"}, func(emit func(*engine.Entry) error) error {
-		return importer.ReadUNXML(bytes.NewReader(sample.UNList), "un.xml", emit)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	importUN(t, st, "")
 	sc, err := LoadScreener(ctx, st, match.Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -41,11 +41,7 @@ func TestPostLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.ReplaceEntries(context.Background(), badgerstore.ListMeta{Name: "un", Format: "un-xml"}, func(emit func(*engine.Entry) error) error {
-		return importer.ReadUNXML(bytes.NewReader(sample.UNList), "un.xml", emit)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	importUN(t, st, "")
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +121,17 @@ func TestPostLifecycle(t *testing.T) {
 	}
 	t.Logf("stopped in %s", time.Since(stopAt).Round(time.Millisecond))
 	testkit.NoLeak(t, before+2, 5*time.Second)
+}
+
+// importUN imports the embedded UN list into st as list "un", with the
+// action officers are told to take on a hit.
+func importUN(t testing.TB, st *badgerstore.Store, action string) {
+	t.Helper()
+	if _, err := st.ReplaceEntries(context.Background(), badgerstore.ListMeta{Name: "un", Format: "un-xml", Action: action}, func(emit func(*engine.Entry) error) error {
+		return importer.ReadUNXML(bytes.NewReader(sample.UNList), "un.xml", emit)
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func ledgerFilterAll() ledger.HitFilter { return ledger.HitFilter{Limit: 100} }

@@ -38,6 +38,20 @@ const (
 	BandPossible Band = "possible"
 )
 
+// Strongest returns the strongest band among hits, "" when there is none.
+func Strongest(hits []Hit) Band {
+	var b Band
+	for i := range hits {
+		switch hits[i].Band {
+		case BandMatch:
+			return BandMatch
+		case BandPossible:
+			b = BandPossible
+		}
+	}
+	return b
+}
+
 // Hit is one watchlist entry that a traveller may be. A hit is a reason for
 // an officer to look, never a decision.
 type Hit struct {

@@ -148,18 +148,13 @@ func (s *Server) screenError(w http.ResponseWriter, err error) {
 	}
 }
 
-// strongest returns the strongest band among hits.
+// strongest returns the strongest band among hits, BandNone when there
+// is none.
 func strongest(hits []engine.Hit) engine.Band {
-	b := BandNone
-	for i := range hits {
-		switch hits[i].Band {
-		case engine.BandMatch:
-			return engine.BandMatch
-		case engine.BandPossible:
-			b = engine.BandPossible
-		}
+	if b := engine.Strongest(hits); b != "" {
+		return b
 	}
-	return b
+	return BandNone
 }
 
 // setQueryField names a traveller field that is set, or "".

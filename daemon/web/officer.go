@@ -145,7 +145,7 @@ type Screening struct {
 }
 
 // Band returns the strongest band among the hits, "" without.
-func (s Screening) Band() engine.Band { return strongest(s.Hits) }
+func (s Screening) Band() engine.Band { return engine.Strongest(s.Hits) }
 
 // Stale reports whether any checked list is STALE.
 func (s Screening) Stale() bool { return anyStale(s.Checked) }
@@ -157,19 +157,6 @@ func anyStale(ls []CheckedList) bool {
 		}
 	}
 	return false
-}
-
-func strongest(hits []engine.Hit) engine.Band {
-	var b engine.Band
-	for i := range hits {
-		switch hits[i].Band {
-		case engine.BandMatch:
-			return engine.BandMatch
-		case engine.BandPossible:
-			b = engine.BandPossible
-		}
-	}
-	return b
 }
 
 // Flight is one leg of a manifest.
@@ -295,7 +282,7 @@ type Hit struct {
 }
 
 // Band returns the strongest band among the hits.
-func (h Hit) Band() engine.Band { return strongest(h.Hits) }
+func (h Hit) Band() engine.Band { return engine.Strongest(h.Hits) }
 
 // Status is the post's status.
 type Status struct {
