@@ -34,8 +34,8 @@ const (
 	DefaultStopTimeout       = 15 * time.Second
 	DefaultLogLevel          = "info"
 	DefaultLogFormat         = "text"
-	DefaultMatchThreshold    = 0.85
-	DefaultPossibleThreshold = 0.70
+	DefaultMatchThreshold    = match.DefaultMatchThreshold
+	DefaultPossibleThreshold = match.DefaultPossibleThreshold
 	DefaultRetention         = 24 * time.Hour
 	DefaultHitRetention      = 90 * 24 * time.Hour
 
