@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/watchpost/watchpost/engine"
-	"github.com/watchpost/watchpost/engine/normalize"
 )
 
 type pair struct {
@@ -27,8 +26,13 @@ type alignment struct {
 	qOpp, tOpp []float64 // how much each left-over word stands against the other name (see wordCost)
 	explain    bool
 	aligned    []engine.TokenMatch
-	ends       []pairEnds           // with explain: the words of each aligned pair
-	memo       map[uint64]pairScore // (query word, indexed word) → similarity, for one screening
+	ends       []pairEnds // with explain: the words of each aligned pair
+	// The pair similarities of one screening, memoised: memoAt[tid] is
+	// where the query words' scores against indexed word tid start in
+	// memo, valid when memoStamp[tid] is the screening's stamp.
+	memoStamp, memoAt []uint32
+	memo              []memoEntry
+	stamp             uint32
 }
 
 func (a *alignment) reset(nq, nt int, explain bool) {
@@ -76,6 +80,32 @@ func fill(s []int, n, v int) []int {
 	return s
 }
 
+type memoEntry struct {
+	ps   pairScore
+	done bool
+}
+
+// memoFor returns the memo entry of query word i (of nq) against indexed
+// word tid in this screening.
+func (a *alignment) memoFor(tid uint32, i, nq int) *memoEntry {
+	if a.memoStamp[tid] != a.stamp {
+		a.memoStamp[tid] = a.stamp
+		a.memoAt[tid] = uint32(len(a.memo))
+		a.memo = append(a.memo, make([]memoEntry, nq)...)
+	}
+	return &a.memo[int(a.memoAt[tid])+i]
+}
+
+// newScreening forgets the memoised pairs of the previous screening.
+func (a *alignment) newScreening() {
+	a.memo = a.memo[:0]
+	a.stamp++
+	if a.stamp == 0 { // wrapped: stamps of long ago would look current
+		clear(a.memoStamp)
+		a.stamp = 1
+	}
+}
+
 type pairScore struct {
 	sim float64
 	how string
@@ -90,7 +120,7 @@ func (s *Screener) pairSim(q *queryToken, tid uint32) pairScore {
 		}
 	}
 	t := s.ix.tokens[tid].text
-	if normalize.IsParticle(q.text) || normalize.IsParticle(t) {
+	if q.scale == particleScale || s.ix.tokens[tid].scale == float32(particleScale) {
 		return pairScore{} // AL is not ALI: a particle pairs with itself only
 	}
 	if (len(q.text) == 1) != (len(t) == 1) {
@@ -99,12 +129,55 @@ func (s *Screener) pairSim(q *queryToken, tid uint32) pairScore {
 		}
 		return pairScore{}
 	}
-	if n := min(len(t), len(q.text)); n >= 2 && jaroWinkler(q.text, t) >= similarGate(n) {
+	if n := min(len(t), len(q.text)); n >= 2 && mayReach(q.text, t, q.letters, s.ix.tokens[tid].letters, similarGate(n)) && jaroWinkler(q.text, t) >= similarGate(n) {
 		if a := s.fuzzyAgreement(q.text, t); a >= minTokenSim {
 			return pairScore{a, "similar"}
 		}
 	}
 	return pairScore{}
+}
+
+// mayReach reports whether the Jaro-Winkler similarity of a and b (whose
+// letter sets are la and lb) can reach gate, from a bound that costs less
+// than the similarity: no more letters can match than each word has of
+// the other's letters, and the prefix bonus is at most the common prefix.
+func mayReach(a, b string, la, lb uint32, gate float64) bool {
+	a, b = clip(a, 64), clip(b, 64) // as jaroWinkler compares them
+	ma, mb := 0, 0
+	for i := 0; i < len(a); i++ {
+		ma += int(lb >> letterBit(a[i]) & 1)
+	}
+	for i := 0; i < len(b); i++ {
+		mb += int(la >> letterBit(b[i]) & 1)
+	}
+	m := float64(min(ma, mb))
+	if m == 0 {
+		return false
+	}
+	jaro := (m/float64(len(a)) + m/float64(len(b)) + 1) / 3
+	p := 0
+	for p < 4 && p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	return jaro+float64(p)*0.1*(1-jaro) >= gate
+}
+
+// letterBit is the bit of an upper-case letter or digit in a letter set
+// (digits share bit 26).
+func letterBit(c byte) uint32 {
+	if c >= 'A' && c <= 'Z' {
+		return uint32(c - 'A')
+	}
+	return 26
+}
+
+// letterSet is the set of a word's letters, for mayReach.
+func letterSet(w string) uint32 {
+	var m uint32
+	for i := 0; i < len(w); i++ {
+		m |= 1 << letterBit(w[i])
+	}
+	return m
 }
 
 // similarGate is the Jaro-Winkler similarity from which two words the
@@ -143,12 +216,11 @@ func (s *Screener) scoreName(qt []queryToken, nr *nameRec, a *alignment, explain
 	a.reset(len(qt), len(nr.tokens), explain)
 	for i := range qt {
 		for j, tid := range nr.tokens {
-			key := uint64(i)<<32 | uint64(tid)
-			ps, ok := a.memo[key]
-			if !ok {
-				ps = s.pairSim(&qt[i], tid)
-				a.memo[key] = ps
+			m := a.memoFor(tid, i, len(qt))
+			if !m.done {
+				m.ps, m.done = s.pairSim(&qt[i], tid), true
 			}
+			ps := m.ps
 			if ps.sim >= minTokenSim {
 				a.pairs = append(a.pairs, pair{i, j, ps.sim, ps.how})
 			}

@@ -70,6 +70,7 @@ type token struct {
 	df         int32   // how many indexed names contain it
 	weight     float32 // rarity in [0,1]: 1 for a word seen once, less for common words
 	scale      float32 // tokenScale of the text
+	letters    uint32  // letterSet of the text
 	vowelStart bool
 }
 
@@ -197,7 +198,7 @@ func (b *Builder) intern(t string) uint32 {
 	}
 	id := uint32(len(ix.tokens))
 	ix.byText[t] = id
-	ix.tokens = append(ix.tokens, token{text: t, skel: normalize.Skeleton(t), vowelStart: isVowel(t[0])})
+	ix.tokens = append(ix.tokens, token{text: t, skel: normalize.Skeleton(t), letters: letterSet(t), vowelStart: isVowel(t[0])})
 	return id
 }
 

@@ -106,10 +106,11 @@ type candToken struct {
 }
 
 type queryToken struct {
-	text   string
-	weight float64
-	scale  float64 // tokenScale of the text
-	cands  []candToken
+	text    string
+	weight  float64
+	scale   float64 // tokenScale of the text
+	letters uint32  // letterSet of the text
+	cands   []candToken
 }
 
 type scratch struct {
@@ -146,7 +147,8 @@ func (s *Screener) getScratch() *scratch {
 	default:
 	}
 	n := len(s.ix.names)
-	return &scratch{slots: make([]slot, n), align: alignment{memo: make(map[uint64]pairScore)}, laterMark: make([]bool, len(s.ix.tokens))}
+	nt := len(s.ix.tokens)
+	return &scratch{slots: make([]slot, n), align: alignment{memoStamp: make([]uint32, nt), memoAt: make([]uint32, nt), stamp: 1}, laterMark: make([]bool, nt)}
 }
 
 func (s *Screener) putScratch(sc *scratch) {
@@ -154,7 +156,7 @@ func (s *Screener) putScratch(sc *scratch) {
 		sc.slots[n] = slot{}
 	}
 	sc.touched = sc.touched[:0]
-	clear(sc.align.memo)
+	sc.align.newScreening()
 	select {
 	case s.pool <- sc:
 	default:
@@ -282,6 +284,7 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 			}
 		}
 		qt[i].scale = tokenScale(t)
+		qt[i].letters = letterSet(t)
 		qt[i].weight = w * qt[i].scale
 	}
 	// Two query words the list writes as one ("MOZAFFARI NIA" / "MOZAFFARINIA").
