@@ -81,13 +81,31 @@ type NameExplanation struct {
 	Aligned        []TokenMatch `json:"aligned"`
 	UnmatchedQuery []string     `json:"unmatched_query,omitempty"`
 	UnmatchedList  []string     `json:"unmatched_list,omitempty"`
+	// Costs says what kept the name score under 1, item by item: words
+	// without a counterpart, words spelt differently, too little
+	// information. They add up to 1 − Score (to rounding).
+	Costs []NameCost `json:"costs,omitempty"`
 }
+
+// NameCost is one reason a name score is under 1, and how much it took.
+type NameCost struct {
+	Word string  `json:"word,omitempty"` // the word (query word for a differently spelt pair); "" for the name as a whole
+	Side string  `json:"side,omitempty"` // NameSideQuery, NameSideList or "" (both, or the whole name)
+	Why  string  `json:"why"`
+	Cost float64 `json:"cost"`
+}
+
+// Sides of a name comparison.
+const (
+	NameSideQuery = "query"
+	NameSideList  = "list"
+)
 
 // TokenMatch is one aligned pair of name words and how they matched.
 type TokenMatch struct {
 	Query      string  `json:"query"`
 	List       string  `json:"list"`
-	How        string  `json:"how"` // exact, variant, typo, prefix, joined, particle
-	Similarity float64 `json:"similarity"`
-	Weight     float64 `json:"weight"` // rarity weight of the word in the lists
+	How        string  `json:"how"`        // exact, variant, typo, similar, prefix, joined, part, initial
+	Similarity float64 `json:"similarity"` // how far the pair counts as one word, in [0,1]
+	Weight     float64 `json:"weight"`     // rarity weight of the word in the lists
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/match"
+	"github.com/watchpost/watchpost/engine/match/accuracy"
 	"github.com/watchpost/watchpost/engine/paxlst"
 	"github.com/watchpost/watchpost/engine/synth"
 )
@@ -33,24 +34,35 @@ import (
 // relative to the repository root.
 const defaultOFAC = "../shared/data/lists/ofac_sdn_csv_2021-07"
 
+// defaultDevSet is the matcher's development set, relative to the
+// repository root.
+const defaultDevSet = "engine/match/testdata/devset"
+
 type benchRow struct {
 	what, figure, target string
 }
 
 func runBench(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "bench", "[--persons N] [--documents N] [--queries N] [--ofac DIR] [--encrypt]")
+	fs := newFlags(env, "bench", "[--persons N] [--documents N] [--queries N] [--ofac DIR] [--encrypt] | --accuracy [--devset DIR] [--svg FILE] [--heldout]")
 	persons := fs.Int("persons", 1_000_000, "synthetic persons to load (0 skips)")
 	documents := fs.Int("documents", 10_000_000, "synthetic stolen/lost documents to load (0 skips)")
 	queries := fs.Int("queries", 20_000, "travellers to screen per measurement")
 	ofac := fs.String("ofac", defaultOFAC, "OFAC SDN legacy CSV folder loaded with the embedded UN list (skipped when absent)")
 	dir := fs.String("dir", "", "scratch data directory (default: a temporary one, removed afterwards)")
 	encrypt := fs.Bool("encrypt", false, "encrypt the scratch stores at rest with a random AES-256 key (store.encryption_key_file), to measure its cost")
+	acc := fs.Bool("accuracy", false, "measure name-screening accuracy on the development set instead of speed: a table, a threshold sweep and an SVG chart")
+	devset := fs.String("devset", defaultDevSet, "with --accuracy: the development set folder")
+	svg := fs.String("svg", "accuracy.svg", "with --accuracy: where to write the chart (\"\" for none)")
+	heldout := fs.Bool("heldout", false, "with --accuracy: also report on the embedded UN list, which the bands were not tuned on")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("bench takes no arguments")
+	}
+	if *acc {
+		return benchAccuracy(env, *devset, *svg, *heldout)
 	}
 	if *queries < 100 {
 		return usagef("--queries must be at least 100")
@@ -406,4 +418,64 @@ func thousands(n int) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// benchAccuracy screens the development set at the default bands and
+// prints each set's figures against its targets, the threshold sweep and
+// the bands the set suggests, and writes the trade-off chart; with
+// heldout, the same for a set built from the embedded UN list.
+func benchAccuracy(env *Env, dir, svgPath string, heldout bool) error {
+	set, err := accuracy.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("%w (run from the repository root, or give --devset)", err)
+	}
+	start := time.Now()
+	r, err := accuracy.Evaluate(set, match.Config{})
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, cs := range set.Cases {
+		n += len(cs)
+	}
+	logPhase(env, "development set: %d entries, %d cases screened in %v", len(set.List), n, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintln(env.Stdout, "Development set (the bands were chosen on it):")
+	if err := r.WriteTable(env.Stdout); err != nil {
+		return err
+	}
+	m, p := r.Calibrate()
+	fmt.Fprintf(env.Stdout, "\nBands the set suggests: match %.2f, possible %.2f (in use: %.2f, %.2f)\n\n", m, p, r.Match, r.Possible)
+	if err := r.WriteSweep(env.Stdout); err != nil {
+		return err
+	}
+	if svgPath != "" {
+		f, err := os.Create(svgPath)
+		if err != nil {
+			return err
+		}
+		if err := r.WriteSVG(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		logPhase(env, "chart written to %s", svgPath)
+	}
+	if !heldout {
+		return nil
+	}
+	var list []engine.Entry
+	if err := importer.ReadUNXML(bytes.NewReader(sample.UNList), "un_consolidated.xml", func(e *engine.Entry) error {
+		list = append(list, *e)
+		return nil
+	}); err != nil {
+		return err
+	}
+	hr, err := accuracy.Evaluate(accuracy.HeldOut(list, set, 13), match.Config{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "\nHeld out: the embedded UN list (%d entries), same construction, not used to tune or calibrate:\n", len(list))
+	return hr.WriteTable(env.Stdout)
 }

@@ -21,9 +21,18 @@ type alignment struct {
 	pairs      []pair
 	qSim, tSim []float64
 	qTo, tFrom []int
+	qPart      []bool    // the query word aligned with part of itself (one half of a word the list writes as two)
+	qInit      []bool    // the query word aligned by an initial (V for VLADIMIR, or VLADIMIR for V)
+	qOpp, tOpp []float64 // how much each left-over word stands against the other name (see wordCost)
 	explain    bool
 	aligned    []engine.TokenMatch
-	memo       map[uint64]pairScore // (query word, indexed word) → similarity, for one screening
+	ends       []pairEnds // with explain: the words of each aligned pair
+	// The pair similarities of one screening, memoised: memoAt[tid] is
+	// where the query words' scores against indexed word tid start in
+	// memo, valid when memoStamp[tid] is the screening's stamp.
+	memoStamp, memoAt []uint32
+	memo              []memoEntry
+	stamp             uint32
 }
 
 func (a *alignment) reset(nq, nt int, explain bool) {
@@ -32,9 +41,24 @@ func (a *alignment) reset(nq, nt int, explain bool) {
 	a.tSim = resize(a.tSim, nt)
 	a.qTo = fill(a.qTo, nq, -1)
 	a.tFrom = fill(a.tFrom, nt, -1)
+	if cap(a.qPart) < nq {
+		a.qPart = make([]bool, nq)
+	}
+	a.qPart = a.qPart[:nq]
+	clear(a.qPart)
+	if cap(a.qInit) < nq {
+		a.qInit = make([]bool, nq)
+	}
+	a.qInit = a.qInit[:nq]
+	clear(a.qInit)
 	a.explain = explain
 	a.aligned = nil
+	a.ends = a.ends[:0]
 }
+
+// pairEnds are the query and list words of one aligned pair: one each,
+// or two on one side for a word the other writes as two.
+type pairEnds struct{ q, t [2]int }
 
 func resize(s []float64, n int) []float64 {
 	if cap(s) < n {
@@ -56,6 +80,32 @@ func fill(s []int, n, v int) []int {
 	return s
 }
 
+type memoEntry struct {
+	ps   pairScore
+	done bool
+}
+
+// memoFor returns the memo entry of query word i (of nq) against indexed
+// word tid in this screening.
+func (a *alignment) memoFor(tid uint32, i, nq int) *memoEntry {
+	if a.memoStamp[tid] != a.stamp {
+		a.memoStamp[tid] = a.stamp
+		a.memoAt[tid] = uint32(len(a.memo))
+		a.memo = append(a.memo, make([]memoEntry, nq)...)
+	}
+	return &a.memo[int(a.memoAt[tid])+i]
+}
+
+// newScreening forgets the memoised pairs of the previous screening.
+func (a *alignment) newScreening() {
+	a.memo = a.memo[:0]
+	a.stamp++
+	if a.stamp == 0 { // wrapped: stamps of long ago would look current
+		clear(a.memoStamp)
+		a.stamp = 1
+	}
+}
+
 type pairScore struct {
 	sim float64
 	how string
@@ -70,28 +120,107 @@ func (s *Screener) pairSim(q *queryToken, tid uint32) pairScore {
 		}
 	}
 	t := s.ix.tokens[tid].text
-	if min(len(t), len(q.text)) >= 4 {
-		if jw := jaroWinkler(q.text, t); jw >= 0.80 {
-			// Words of quite different lengths are rarely one name.
-			return pairScore{jw * 0.95, "similar"}
+	if q.scale == particleScale || s.ix.tokens[tid].scale == float32(particleScale) {
+		return pairScore{} // AL is not ALI: a particle pairs with itself only
+	}
+	if (len(q.text) == 1) != (len(t) == 1) {
+		if q.text[0] == t[0] {
+			return pairScore{initialAgreement, "initial"}
+		}
+		return pairScore{}
+	}
+	if n := min(len(t), len(q.text)); n >= 2 && mayReach(q.text, t, q.letters, s.ix.tokens[tid].letters, similarGate(n)) && jaroWinkler(q.text, t) >= similarGate(n) {
+		if a := s.fuzzyAgreement(q.text, t); a >= minTokenSim {
+			return pairScore{a, "similar"}
 		}
 	}
 	return pairScore{}
 }
 
+// mayReach reports whether the Jaro-Winkler similarity of a and b (whose
+// letter sets are la and lb) can reach gate, from a bound that costs less
+// than the similarity: no more letters can match than each word has of
+// the other's letters, and the prefix bonus is at most the common prefix.
+func mayReach(a, b string, la, lb uint32, gate float64) bool {
+	a, b = clip(a, 64), clip(b, 64) // as jaroWinkler compares them
+	ma, mb := 0, 0
+	for i := 0; i < len(a); i++ {
+		ma += int(lb >> letterBit(a[i]) & 1)
+	}
+	for i := 0; i < len(b); i++ {
+		mb += int(la >> letterBit(b[i]) & 1)
+	}
+	m := float64(min(ma, mb))
+	if m == 0 {
+		return false
+	}
+	jaro := (m/float64(len(a)) + m/float64(len(b)) + 1) / 3
+	p := 0
+	for p < 4 && p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	return jaro+float64(p)*0.1*(1-jaro) >= gate
+}
+
+// letterBit is the bit of an upper-case letter or digit in a letter set
+// (digits share bit 26).
+func letterBit(c byte) uint32 {
+	if c >= 'A' && c <= 'Z' {
+		return uint32(c - 'A')
+	}
+	return 26
+}
+
+// letterSet is the set of a word's letters, for mayReach.
+func letterSet(w string) uint32 {
+	var m uint32
+	for i := 0; i < len(w); i++ {
+		m |= 1 << letterBit(w[i])
+	}
+	return m
+}
+
+// similarGate is the Jaro-Winkler similarity from which two words the
+// index did not pair are compared letter by letter: long words that
+// transliterations spell quite differently (HRYHORYAVICH, GRIGORIYEVICH)
+// pass a lower gate than short ones.
+func similarGate(shorter int) float64 {
+	if shorter >= 7 {
+		return 0.68
+	}
+	return 0.75
+}
+
 // scoreName aligns the query's words with a listed name's words and
 // returns the name score in [0,1], with its explanation when a.explain.
+//
+// The score weighs what the two names agree on against what stands
+// between them, each word counted by its information (its rarity in the
+// lists, particles and initials little):
+//
+//	score = agree / (agree + costs) × sqrt(min(1, information / minInfo))
+//
+// agree is the weight of the aligned words times how well each pair
+// agrees (1 for the same word, less for another spelling). A pair spelt
+// differently costs costDiffer × its weight × the agreement it lacks. A
+// word without a counterpart costs costDiffer × its weight when the other
+// name also has words left over (another name stands in its place: the
+// traveller's given name is not the listed one's) and only costMissing ×
+// its weight when it does not (a middle name left out); a first or last
+// word facing another costs endConflict times more, as given and family
+// names stand there. The last factor keeps names that agree only on
+// common words (MOHAMMED ALI) low, and a one-word traveller's name under
+// oneWordScale.
 func (s *Screener) scoreName(qt []queryToken, nr *nameRec, a *alignment, explain bool) (float64, *engine.NameExplanation) {
 	ix := s.ix
 	a.reset(len(qt), len(nr.tokens), explain)
 	for i := range qt {
 		for j, tid := range nr.tokens {
-			key := uint64(i)<<32 | uint64(tid)
-			ps, ok := a.memo[key]
-			if !ok {
-				ps = s.pairSim(&qt[i], tid)
-				a.memo[key] = ps
+			m := a.memoFor(tid, i, len(qt))
+			if !m.done {
+				m.ps, m.done = s.pairSim(&qt[i], tid), true
 			}
+			ps := m.ps
 			if ps.sim >= minTokenSim {
 				a.pairs = append(a.pairs, pair{i, j, ps.sim, ps.how})
 			}
@@ -107,50 +236,211 @@ func (s *Screener) scoreName(qt []queryToken, nr *nameRec, a *alignment, explain
 		}
 		a.qTo[p.qi], a.tFrom[p.tj] = p.tj, p.qi
 		a.qSim[p.qi], a.tSim[p.tj] = p.sim, p.sim
+		a.qPart[p.qi] = p.how == "part"
+		if p.how == "initial" {
+			// An initial agrees with a whole name only as far as an
+			// initial says anything: the whole name counts as much as
+			// the initial weighs, the rest of it as a name left out.
+			a.qInit[p.qi] = true
+			wq, wt := qt[p.qi].weight, s.listWeight(nr.tokens[p.tj])
+			if len(qt[p.qi].text) == 1 {
+				a.tSim[p.tj] = p.sim * min(1, wq/wt)
+			} else {
+				a.qSim[p.qi] = p.sim * min(1, wt/wq)
+			}
+		}
 		if explain {
 			a.aligned = append(a.aligned, engine.TokenMatch{Query: qt[p.qi].text, List: ix.tokens[nr.tokens[p.tj]].text, How: p.how, Similarity: round3(p.sim),
-				Weight: round3(float64(ix.tokens[nr.tokens[p.tj]].weight) * tokenScale(ix.tokens[nr.tokens[p.tj]].text))})
+				Weight: round3(s.listWeight(nr.tokens[p.tj]))})
+			a.ends = append(a.ends, pairEnds{q: [2]int{p.qi, -1}, t: [2]int{p.tj, -1}})
 		}
 	}
-	var qAll, qGot, tAll, tGot float64
+	var aq, at, qLeft, tLeft float64
+	named := 0 // query words that are names (not particles, titles or initials)
 	for i := range qt {
-		qAll += qt[i].weight
-		qGot += qt[i].weight * a.qSim[i]
+		if len(qt[i].text) == 1 || qt[i].scale >= kunyaScale {
+			named++
+		}
+		aq += qt[i].weight * a.qSim[i]
+		if a.qTo[i] < 0 {
+			qLeft += opposingWeight(qt[i].scale, qt[i].weight)
+		}
 	}
 	for j, tid := range nr.tokens {
-		t := &ix.tokens[tid]
-		w := float64(t.weight) * tokenScale(t.text)
-		tAll += w
-		tGot += w * a.tSim[j]
+		w := s.listWeight(tid)
+		at += w * a.tSim[j]
+		if a.tFrom[j] < 0 {
+			tLeft += opposingWeight(float64(ix.tokens[tid].scale), w)
+		}
 	}
-	if qAll == 0 || tAll == 0 {
+	if aq == 0 || at == 0 {
 		return 0, nil
 	}
-	covQ, covT := qGot/qAll, tGot/tAll
-	// The better-covered side counts most, so a name with a middle name
-	// missing on one side still scores well; the other side keeps a long
-	// query from matching a short listed name on one word.
-	score := coverMix*max(covQ, covT) + (1-coverMix)*min(covQ, covT)
-	// The information a match carries is what both sides agree on: the
-	// rarity of the aligned words, counted on the side where it is lower.
-	if info := min(qGot, tGot); info < minInfo {
-		score *= math.Sqrt(info / minInfo)
+	// The part of each side's left-over words that faces left-over words
+	// on the other side stands against the match; the rest is missing.
+	opposed := min(qLeft, tLeft)
+	qOpp, tOpp := shareOf(opposed, qLeft), shareOf(opposed, tLeft)
+	// A first or last name word of each side left over means the names
+	// differ where given and family names stand (MAHMOUD for ALI in front
+	// of the same family name, AL-TIKRITI for AL-MUHAMMAD after the same
+	// given names): that costs more than another word left over.
+	qf, ql := endWords(len(qt), func(i int) float64 { return qt[i].scale })
+	tf, tl := endWords(len(nr.tokens), func(j int) float64 { return float64(ix.tokens[nr.tokens[j]].scale) })
+	ends := qf >= 0 && tf >= 0 && (a.qTo[qf] < 0 || a.qTo[ql] < 0) && (a.tFrom[tf] < 0 || a.tFrom[tl] < 0)
+	a.qOpp = resize(a.qOpp, len(qt))
+	a.tOpp = resize(a.tOpp, len(nr.tokens))
+	var cost float64
+	for i := range qt {
+		a.qOpp[i] = qOpp
+		if ends && a.qTo[i] < 0 && (i == qf || i == ql) {
+			a.qOpp[i] = endConflict
+		}
+		cost += a.wordCost(qt[i].weight, a.qTo[i] >= 0, a.qSim[i], a.qOpp[i], a.qInit[i])
 	}
+	for j, tid := range nr.tokens {
+		a.tOpp[j] = tOpp
+		if ends && a.tFrom[j] < 0 && (j == tf || j == tl) {
+			a.tOpp[j] = endConflict
+		}
+		cost += a.wordCost(s.listWeight(tid), a.tFrom[j] >= 0, a.tSim[j], a.tOpp[j], a.tFrom[j] >= 0 && a.qInit[a.tFrom[j]])
+	}
+	agree := (aq + at) / 2
+	ratio := agree / (agree + cost)
+	gate := 1.0
+	// The information a match carries is what both sides agree on,
+	// counted on the side where it is lower.
+	if info := min(aq, at); info < minInfo {
+		gate = math.Sqrt(info / minInfo)
+	}
+	if named < 2 {
+		gate *= oneWordScale
+	}
+	score := ratio * gate
 	if !explain {
 		return score, nil
 	}
 	ex := &engine.NameExplanation{Score: round3(score), Aligned: a.aligned}
+	norm := agree + cost
+	addCost := func(word, side, why string, c float64) {
+		if c >= 0.0005 {
+			ex.Costs = append(ex.Costs, engine.NameCost{Word: word, Side: side, Why: why, Cost: round3(c)})
+		}
+	}
 	for i := range qt {
 		if a.qTo[i] < 0 {
 			ex.UnmatchedQuery = append(ex.UnmatchedQuery, qt[i].text)
+			addCost(qt[i].text, engine.NameSideQuery, leftOverWhy(a.qOpp[i], "listed name"), a.wordCost(qt[i].weight, false, 0, a.qOpp[i], false)/norm)
 		}
 	}
 	for j, tid := range nr.tokens {
 		if a.tFrom[j] < 0 {
 			ex.UnmatchedList = append(ex.UnmatchedList, ix.tokens[tid].text)
+			addCost(ix.tokens[tid].text, engine.NameSideList, leftOverWhy(a.tOpp[j], "traveller's name"), a.wordCost(s.listWeight(tid), false, 0, a.tOpp[j], false)/norm)
 		}
 	}
+	for k, m := range a.aligned {
+		e, c := a.ends[k], 0.0
+		part, initial := false, false
+		for _, i := range e.q {
+			if i >= 0 {
+				part, initial = part || a.qPart[i], initial || a.qInit[i]
+			}
+		}
+		for _, i := range e.q {
+			if i >= 0 {
+				c += a.wordCost(qt[i].weight, true, a.qSim[i], 0, initial)
+			}
+		}
+		for _, j := range e.t {
+			if j >= 0 {
+				c += a.wordCost(s.listWeight(nr.tokens[j]), true, a.tSim[j], 0, initial)
+			}
+		}
+		why := "spelt differently (" + m.How + ")"
+		switch {
+		case part:
+			why = "part of a longer word"
+		case initial:
+			why = "an initial for a name"
+		}
+		addCost(m.Query, "", why+": "+m.Query+" for "+m.List, c/norm)
+	}
+	if gate < 1 {
+		why := "little information: the words that agree are common"
+		if named < 2 {
+			why = "little information: the traveller's name is one word"
+		}
+		addCost("", "", why, ratio*(1-gate))
+	}
 	return score, ex
+}
+
+// wordCost is what one word of a name comparison costs, counted on its
+// side (a pair's cost is split between its two words). A name paired with
+// an initial costs what the initial leaves unsaid, as a name left out.
+//
+// opposed is how much a left-over word stands against the other name's
+// words: 0 for a name the other simply lacks, 1 for a word facing other
+// left-over words, endConflict for a first or last word facing another.
+func (a *alignment) wordCost(w float64, aligned bool, sim float64, opposed float64, initial bool) float64 {
+	if aligned {
+		if initial {
+			return 0.5 * costMissing * w * (1 - sim)
+		}
+		return 0.5 * costDiffer * w * (1 - sim)
+	}
+	return 0.5 * w * (costDiffer*opposed + costMissing*max(0, 1-opposed))
+}
+
+// endWords returns the first and the last of n words that is a name (not a
+// particle, title or initial), or -1, -1.
+func endWords(n int, scale func(int) float64) (first, last int) {
+	first, last = -1, -1
+	for i := 0; i < n; i++ {
+		if scale(i) >= kunyaScale {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	return first, last
+}
+
+// opposingWeight is how much a left-over word (of the given tokenScale)
+// stands against the other name's left-over words: its weight, but at
+// least oppositionFloor for any word but a particle, so that a common
+// given name, a title or an initial in place of a rare name is still
+// another word there.
+func opposingWeight(scale, w float64) float64 {
+	if scale >= titleScale {
+		return max(w, oppositionFloor)
+	}
+	return w
+}
+
+func shareOf(x, of float64) float64 {
+	if of <= 0 {
+		return 0
+	}
+	return x / of
+}
+
+func leftOverWhy(opposed float64, other string) string {
+	if opposed > 1 {
+		return "no counterpart: the " + other + " has another name at this end"
+	}
+	if opposed >= 0.5 {
+		return "no counterpart: the " + other + " has another word in its place"
+	}
+	return "no counterpart: not in the " + other
+}
+
+// listWeight is the weight of a listed word: its rarity, scaled down for
+// particles and initials.
+func (s *Screener) listWeight(tid uint32) float64 {
+	t := &s.ix.tokens[tid]
+	return float64(t.weight) * float64(t.scale)
 }
 
 // alignJoined pairs two adjacent unaligned words on one side with one
@@ -167,9 +457,10 @@ func (s *Screener) alignJoined(qt []queryToken, nr *nameRec, a *alignment) {
 			t := ix.tokens[tid].text
 			if a.tFrom[j] < 0 && len(t) == len(x)+len(y) && strings.HasPrefix(t, x) && strings.HasSuffix(t, y) {
 				a.qTo[i], a.qTo[i+1], a.tFrom[j] = j, j, i
-				a.qSim[i], a.qSim[i+1], a.tSim[j] = 0.95, 0.95, 0.95
+				a.qSim[i], a.qSim[i+1], a.tSim[j] = joinedAgreement, joinedAgreement, joinedAgreement
 				if a.explain {
-					a.aligned = append(a.aligned, engine.TokenMatch{Query: x + " " + y, List: t, How: "joined", Similarity: 0.95, Weight: round3(float64(ix.tokens[tid].weight))})
+					a.aligned = append(a.aligned, engine.TokenMatch{Query: x + " " + y, List: t, How: "joined", Similarity: joinedAgreement, Weight: round3(s.listWeight(tid))})
+					a.ends = append(a.ends, pairEnds{q: [2]int{i, i + 1}, t: [2]int{j, -1}})
 				}
 				break
 			}
@@ -184,9 +475,10 @@ func (s *Screener) alignJoined(qt []queryToken, nr *nameRec, a *alignment) {
 			q := qt[i].text
 			if a.qTo[i] < 0 && len(q) == len(x)+len(y) && strings.HasPrefix(q, x) && strings.HasSuffix(q, y) {
 				a.tFrom[j], a.tFrom[j+1], a.qTo[i] = i, i, j
-				a.tSim[j], a.tSim[j+1], a.qSim[i] = 0.95, 0.95, 0.95
+				a.tSim[j], a.tSim[j+1], a.qSim[i] = joinedAgreement, joinedAgreement, joinedAgreement
 				if a.explain {
-					a.aligned = append(a.aligned, engine.TokenMatch{Query: q, List: x + " " + y, How: "joined", Similarity: 0.95, Weight: round3(float64(ix.tokens[nr.tokens[j]].weight))})
+					a.aligned = append(a.aligned, engine.TokenMatch{Query: q, List: x + " " + y, How: "joined", Similarity: joinedAgreement, Weight: round3(s.listWeight(nr.tokens[j]))})
+					a.ends = append(a.ends, pairEnds{q: [2]int{i, -1}, t: [2]int{j, j + 1}})
 				}
 				break
 			}

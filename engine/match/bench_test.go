@@ -2,6 +2,8 @@ package match
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,17 +16,43 @@ import (
 	"github.com/watchpost/watchpost/engine/synth"
 )
 
-// sharedLists is the list corpus beside the repository; benchmarks on real
-// lists skip, saying so, where it is absent.
-const sharedLists = "../../../shared/data/lists"
+// listCorpus holds the UN consolidated list and the OFAC SDN 2021-07 set
+// as published, gzipped (engine/importer/testdata/PROVENANCE.txt).
+const listCorpus = "../importer/testdata/corpus"
+
+// gunzipTo decompresses a checked-in .gz file to path.
+func gunzipTo(b testing.TB, gz, path string) {
+	b.Helper()
+	f, err := os.Open(gz)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
 
 // realListScreener indexes the UN consolidated list and OFAC SDN 2021.
 func realListScreener(b testing.TB) (*Screener, []engine.Entry) {
 	b.Helper()
-	un := filepath.Join(sharedLists, "un_consolidated/UN_consolidated_2026-02-27.xml")
-	ofac := filepath.Join(sharedLists, "ofac_sdn_csv_2021-07")
-	if _, err := os.Stat(un); err != nil {
-		b.Skipf("list corpus %s not found: skipping", sharedLists)
+	dir := b.TempDir()
+	un := filepath.Join(dir, "un.xml")
+	gunzipTo(b, filepath.Join(listCorpus, "UN_consolidated_2026-02-27.xml.gz"), un)
+	ofac := filepath.Join(dir, "ofac")
+	if err := os.Mkdir(ofac, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range []string{"sdn.csv", "alt.csv", "add.csv", "sdn_comments.csv"} {
+		gunzipTo(b, filepath.Join(listCorpus, "ofac_sdn_csv_2021-07", name+".gz"), filepath.Join(ofac, name))
 	}
 	bl := NewBuilder()
 	var persons []engine.Entry

@@ -14,6 +14,9 @@ import (
 func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) []candToken {
 	ix := s.ix
 	add := func(id uint32, sim float64, how string) {
+		if sim < minTokenSim || (sim < 1 && how != "joined" && normalize.IsParticle(ix.tokens[id].text)) {
+			return
+		}
 		for i := range out {
 			if out[i].id == id {
 				if sim > out[i].sim {
@@ -26,6 +29,9 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 	}
 	if id, ok := ix.byText[q]; ok {
 		add(id, 1, "exact")
+	}
+	if normalize.IsParticle(q) {
+		return out // AL is not ALI: a particle stands for itself only
 	}
 	qVowel := isVowel(q[0])
 	if sk := normalize.Skeleton(q); len(sk) >= 2 {
@@ -40,7 +46,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 			t := &ix.tokens[id]
 			if t.vowelStart == qVowel && t.text != q {
 				if jw := jaroWinkler(q, t.text); jw >= minJW {
-					add(id, 0.55+0.4*jw, "variant")
+					add(id, s.fuzzyAgreement(q, t.text), "variant")
 				}
 			}
 		}
@@ -48,7 +54,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 		for _, id := range ix.bySkel[sk] {
 			t := &ix.tokens[id]
 			if len(t.text) <= shortWord && t.text != q && t.vowelStart == qVowel && !normalize.IsParticle(t.text) {
-				add(id, 0.75+0.1*jaroWinkler(q, t.text), "variant")
+				add(id, s.fuzzyAgreement(q, t.text), "variant")
 			}
 		}
 	}
@@ -60,12 +66,8 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 				if t.text == q {
 					continue
 				}
-				jw := jaroWinkler(q, t.text)
-				switch {
-				case withinOneEdit(q, t.text):
-					add(id, min(0.95, max(0.88, jw)), "typo")
-				case jw >= 0.88:
-					add(id, 0.95*jw, "typo")
+				if withinOneEdit(q, t.text) || jaroWinkler(q, t.text) >= 0.88 {
+					add(id, s.fuzzyAgreement(q, t.text), "typo")
 				}
 			}
 		}
@@ -81,7 +83,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 		for _, p := range gluedPrefixes {
 			if len(q) >= len(p)+4 && strings.HasPrefix(q, p) {
 				for _, c := range s.candidates(q[len(p):], truncated, true, nil) {
-					add(c.id, 0.97*c.sim, "joined")
+					add(c.id, 0.97*c.sim, "joined") // a glued particle (ALQAIDA)
 				}
 			}
 		}
@@ -90,13 +92,15 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 			l, okL := ix.byText[q[:k]]
 			r, okR := ix.byText[q[k:]]
 			if okL && okR {
-				add(l, 0.95, "joined")
-				add(r, 0.95, "joined")
+				// Each half alone is part of the word; both together, as
+				// the alignment pairs them, are all of it.
+				add(l, partAgreement*float64(k)/float64(len(q)), "part")
+				add(r, partAgreement*float64(len(q)-k)/float64(len(q)), "part")
 			}
 		}
 	}
 	for _, id := range ix.byStrip[q] {
-		add(id, 0.95, "joined")
+		add(id, joinedAgreement, "joined")
 	}
 	if truncated && len(q) >= 3 {
 		lo, _ := slices.BinarySearchFunc(ix.sorted, q, func(id uint32, q string) int { return strings.Compare(ix.tokens[id].text, q) })
@@ -106,9 +110,27 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 				break
 			}
 			if t != q {
-				add(ix.sorted[i], 0.95, "prefix")
+				add(ix.sorted[i], prefixAgreement, "prefix")
 			}
 		}
 	}
 	return out
+}
+
+// fuzzyAgreement is how much a query word counts as the listed word t it
+// resembles, in [0,1]: nothing for spellings that share little (closeness
+// at or under closeFloor), rising to 1 for equal words. A query word that
+// is itself a listed word is more likely another name than a misspelling
+// of this one (JOSE is not JORGE, HASAN not HOSSEIN), so it counts less
+// unless the two spellings are very close.
+func (s *Screener) fuzzyAgreement(q, t string) float64 {
+	c := spellingCloseness(q, t)
+	if _, known := s.ix.byText[q]; known {
+		a := (c - knownFloor) / (1 - knownFloor)
+		if c < knownExempt {
+			a *= knownScale
+		}
+		return min(1, max(0, a))
+	}
+	return min(1, max(0, (c-closeFloor)/(1-closeFloor)))
 }

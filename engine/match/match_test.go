@@ -121,6 +121,8 @@ func TestScreenBehaviours(t *testing.T) {
 		{"document alone", engine.Query{Name: "Someone Else", DocumentNumber: "014-797", DocumentCountry: "LBY"}, "LYi.015", engine.BandMatch, ""},
 		{"entity names are not screened for travellers", engine.Query{Name: "Al Qaida"}, "", "", "ENT.1"},
 		{"unrelated", engine.Query{Name: "Maria Garcia Lopez", BirthDate: "1985-11-02"}, "", "", "XX.2"},
+		{"near miss: a given name of one listed person, the family name of another", engine.Query{Surname: "QADHAFI", GivenNames: "ELENA"}, "", "", "LYi.015"},
+		{"near miss: the listed given names, another family name", engine.Query{Name: "Alexandros Smirnova"}, "", "", "XX.3"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -256,5 +258,69 @@ func TestRetrievalIsSelective(t *testing.T) {
 	}
 	if _, names := s.ix.Size(); touched == 0 || touched > names/20 {
 		t.Errorf("QADHAFI touches %d of %d names", touched, names)
+	}
+}
+
+// TestExplanationCosts checks that a hit's name explanation names the
+// words without a counterpart and the differently spelt ones, with what
+// each cost, and that the costs account for the whole shortfall.
+func TestExplanationCosts(t *testing.T) {
+	s := newTestScreener(t, Config{})
+	h := find(screen(t, s, engine.Query{Name: "Saadi Muammar Gadafi"}), "LYi.015")
+	if h == nil || h.Explanation.Name == nil {
+		t.Fatalf("no explained hit on LYi.015: %+v", h)
+	}
+	n := h.Explanation.Name
+	if !reflect.DeepEqual(n.UnmatchedQuery, []string{"MUAMMAR"}) {
+		t.Errorf("unmatched query words %v, want [MUAMMAR]", n.UnmatchedQuery)
+	}
+	var missing, spelt *engine.NameCost
+	total := 0.0
+	for i := range n.Costs {
+		c := &n.Costs[i]
+		total += c.Cost
+		switch {
+		case c.Word == "MUAMMAR" && c.Side == engine.NameSideQuery:
+			missing = c
+		case c.Word == "GADAFI":
+			spelt = c
+		}
+	}
+	if missing == nil || missing.Cost <= 0 || missing.Why == "" {
+		t.Errorf("no cost for the unmatched MUAMMAR: %+v", n.Costs)
+	}
+	if spelt == nil || spelt.Cost <= 0 {
+		t.Errorf("no cost for GADAFI spelt for QADHAFI: %+v", n.Costs)
+	}
+	if d := total - (1 - n.Score); d > 0.005 || d < -0.005 {
+		t.Errorf("costs add up to %.3f, want 1 - score = %.3f: %+v", total, 1-n.Score, n.Costs)
+	}
+	exact := find(screen(t, s, engine.Query{Name: "Saadi Qadhafi"}), "LYi.015")
+	if exact == nil || len(exact.Explanation.Name.Costs) != 0 || exact.Explanation.Name.Score != 1 {
+		t.Errorf("the listed name itself: %+v", exact)
+	}
+}
+
+// TestSpellingCloseness checks the ordering the scorer relies on:
+// transliteration and keying variants of a name are closer than two
+// different names that share letters, and a changed first letter costs.
+func TestSpellingCloseness(t *testing.T) {
+	if c := spellingCloseness("QADHAFI", "QADHAFI"); c != 1 {
+		t.Errorf("equal words: %v", c)
+	}
+	close := [][2]string{{"MOHAMMED", "MUHAMMAD"}, {"QADHAFI", "QADAHFI"}, {"ALEXANDER", "ALEKSANDR"}, {"YOUSSEF", "YOSEF"}, {"MEDVEDCHUK", "MIDVEDCHUK"}, {"FLADIMIR", "VLADIMIR"}}
+	far := [][2]string{{"JOSE", "JORGE"}, {"AMIR", "DAMIR"}, {"LAURO", "MAURO"}, {"MAHMOUD", "MOHAMMED"}}
+	for _, p := range close {
+		if c := spellingCloseness(p[0], p[1]); c < 0.85 {
+			t.Errorf("%s/%s: closeness %.3f, want >= 0.85 for one name spelt two ways", p[0], p[1], c)
+		}
+	}
+	for _, p := range far {
+		if c := spellingCloseness(p[0], p[1]); c > 0.75 {
+			t.Errorf("%s/%s: closeness %.3f, want <= 0.75 for two names", p[0], p[1], c)
+		}
+	}
+	if a, b := spellingCloseness("QADHAFI", "QADHAFY"), spellingCloseness("QADHAFI", "WADHAFI"); a <= b {
+		t.Errorf("a changed last letter (%.3f) should cost less than a changed first letter (%.3f)", a, b)
 	}
 }

@@ -53,20 +53,38 @@ func (s *Screener) Index() *Index { return s.ix }
 // Config returns the screener's thresholds with defaults filled in.
 func (s *Screener) Config() Config { return s.cfg }
 
+// Name scoring weights (see scoreName), chosen on the development set in
+// engine/match/testdata/devset.
+const (
+	minInfo         = 1.2 // information a name match must carry to count fully (about two uncommon words)
+	costDiffer      = 1.5 // cost per unit weight of a word standing against another, or of the agreement a pair lacks
+	costMissing     = 0.6 // cost per unit weight of a word the other name simply lacks
+	closeFloor      = 0.1 // spelling closeness at which a pair of words stops agreeing at all
+	knownFloor      = 0.5 // the same when the query word is itself a listed word
+	knownExempt     = 0.8 // spelling closeness from which a listed word is taken as a spelling of the other
+	knownScale      = 0.5 // agreement left to a listed word aligned with another one less close than knownExempt
+	oppositionFloor = 0.5 // the least a left-over name word stands against the other side's
+	oneWordScale    = 0.8 // the most a one-word traveller's name can score, times its ratio
+	endConflict     = 1.5 // how much a left-over first or last word stands against the other side's (1 = as any other)
+)
+
 // Scoring constants. Names give the score; the other features qualify it.
 const (
-	minTokenSim   = 0.75 // a word pair below this is not aligned
-	commonShare   = 200  // a word (with its variants) in more than 1/commonShare of the names is common
-	minCommonDF   = 500
-	maxQueryWords = 32    // words of a name screened; more are ignored
-	postingBudget = 20000 // postings read to find candidate names, past the first word
-	unknownWeight = 0.8   // weight of a query word that no listed name has
-	coverMix      = 0.7   // share of the better-covered side in the name score
-	particleScale = 0.1   // weight of al, bin, van… relative to the word's rarity
-	kunyaScale    = 0.5   // weight of abu, abd
-	initialScale  = 0.3   // weight of one-letter words
-	minInfo       = 1.2   // rarity that a name match must carry to count fully (about two uncommon words)
-	candidateFrac = 0.3   // a name must cover this share of the query's weight to be scored
+	minTokenSim      = 0.15 // a word pair agreeing less than this is not aligned
+	commonShare      = 200  // a word (with its variants) in more than 1/commonShare of the names is common
+	minCommonDF      = 500
+	maxQueryWords    = 32    // words of a name screened; more are ignored
+	postingBudget    = 20000 // postings read to find candidate names, past the first word
+	unknownWeight    = 0.8   // weight of a query word that no listed name has
+	particleScale    = 0.1   // weight of al, bin, van… relative to the word's rarity
+	titleScale       = 0.15  // weight of haji, mullah, dr, jr…
+	kunyaScale       = 0.5   // weight of abu, abd
+	initialScale     = 0.3   // weight of one-letter words
+	joinedAgreement  = 0.95  // a word the other side writes as two, or with a glued particle
+	prefixAgreement  = 0.95  // the cut last word of a name that filled its MRZ field
+	initialAgreement = 0.9   // an initial and a name that starts with it, as far as the initial weighs
+	partAgreement    = 0.45  // one half of a word the other side writes as two, times the half's share of its letters
+	candidateFrac    = 0.3   // a name must cover this share of the query's weight to be scored
 
 	dobExact      = 0.08
 	dobSwapped    = 0.05
@@ -88,9 +106,11 @@ type candToken struct {
 }
 
 type queryToken struct {
-	text   string
-	weight float64
-	cands  []candToken
+	text    string
+	weight  float64
+	scale   float64 // tokenScale of the text
+	letters uint32  // letterSet of the text
+	cands   []candToken
 }
 
 type scratch struct {
@@ -127,7 +147,8 @@ func (s *Screener) getScratch() *scratch {
 	default:
 	}
 	n := len(s.ix.names)
-	return &scratch{slots: make([]slot, n), align: alignment{memo: make(map[uint64]pairScore)}, laterMark: make([]bool, len(s.ix.tokens))}
+	nt := len(s.ix.tokens)
+	return &scratch{slots: make([]slot, n), align: alignment{memoStamp: make([]uint32, nt), memoAt: make([]uint32, nt), stamp: 1}, laterMark: make([]bool, nt)}
 }
 
 func (s *Screener) putScratch(sc *scratch) {
@@ -135,7 +156,7 @@ func (s *Screener) putScratch(sc *scratch) {
 		sc.slots[n] = slot{}
 	}
 	sc.touched = sc.touched[:0]
-	clear(sc.align.memo)
+	sc.align.newScreening()
 	select {
 	case s.pool <- sc:
 	default:
@@ -230,6 +251,8 @@ func tokenScale(t string) float64 {
 		return kunyaScale
 	case normalize.IsParticle(t):
 		return particleScale
+	case normalize.IsTitle(t):
+		return titleScale
 	}
 	return 1
 }
@@ -260,15 +283,17 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 				best, w = c.sim, float64(ix.tokens[c.id].weight)
 			}
 		}
-		qt[i].weight = w * tokenScale(t)
+		qt[i].scale = tokenScale(t)
+		qt[i].letters = letterSet(t)
+		qt[i].weight = w * qt[i].scale
 	}
 	// Two query words the list writes as one ("MOZAFFARI NIA" / "MOZAFFARINIA").
 	for i := 0; i+1 < len(qt); i++ {
 		if id, ok := ix.byText[toks[i]+toks[i+1]]; ok {
-			qt[i].cands = append(qt[i].cands, candToken{id: id, sim: 0.95, how: "joined"})
-			qt[i+1].cands = append(qt[i+1].cands, candToken{id: id, sim: 0.95, how: "joined"})
+			qt[i].cands = append(qt[i].cands, candToken{id: id, sim: joinedAgreement, how: "joined"})
+			qt[i+1].cands = append(qt[i+1].cands, candToken{id: id, sim: joinedAgreement, how: "joined"})
 			if w := float64(ix.tokens[id].weight); w > qt[i+1].weight {
-				qt[i+1].weight = w * tokenScale(toks[i+1])
+				qt[i+1].weight = w * qt[i+1].scale
 			}
 		}
 	}
@@ -290,7 +315,7 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	// the costly words then only add to the names found.
 	order := sc.order[:0]
 	for qi := range qt {
-		if tokenScale(qt[qi].text) == 1 || len(qt) == 1 {
+		if qt[qi].scale == 1 || len(qt) == 1 {
 			order = append(order, qi)
 		}
 	}

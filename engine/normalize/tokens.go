@@ -108,3 +108,21 @@ func IsParticle(tok string) bool {
 	}
 	return false
 }
+
+// IsTitle reports whether tok (upper-case Latin) is an honorific, a
+// religious or military title or a generational suffix that lists print
+// with a name (HAJI, MULLAH, SHEIKH, DR, GENERAL, JR): it says little
+// about who someone is and a traveller's passport rarely carries it.
+func IsTitle(tok string) bool {
+	switch tok {
+	case "HAJI", "HAJJI", "HADJI", "ALHAJI", "ALHADJI",
+		"QARI", "QAARI", "MAULAWI", "MAWLAWI", "MAULVI", "MOULVI", "MAWLAVI", "MAULANA", "MOULANA", "MAWLANA",
+		"MULLAH", "MULLA", "MOLLA", "MOLLAH", "MULAH", "MUFTI", "IMAM",
+		"SHEIKH", "SHAIKH", "SHAYKH", "SHEIK", "SHAYK", "SHEKH", "CHEIKH",
+		"DR", "DOCTOR", "PROF", "PROFESSOR", "ENG", "ENGINEER",
+		"GENERAL", "GEN", "COLONEL", "COL", "MAJOR", "CAPTAIN", "CAPT", "LIEUTENANT", "LT", "SGT",
+		"MR", "MRS", "MS", "MISS", "SIR", "JR", "SR", "JNR", "SNR":
+		return true
+	}
+	return false
+}

@@ -65,3 +65,18 @@ func TestIsParticle(t *testing.T) {
 		}
 	}
 }
+
+func TestIsTitle(t *testing.T) {
+	for _, tok := range []string{"HAJI", "MULLAH", "SHEIKH", "DR", "GENERAL", "JR"} {
+		if !normalize.IsTitle(tok) {
+			t.Errorf("IsTitle(%q) = false", tok)
+		}
+	}
+	// Names that titles resemble, and family names some titles are
+	// (AL-HAJJ), are not titles.
+	for _, tok := range []string{"HAJJ", "AMIR", "HAFIZ", "SAYYID", "MOHAMMED", "AL"} {
+		if normalize.IsTitle(tok) {
+			t.Errorf("IsTitle(%q) = true", tok)
+		}
+	}
+}

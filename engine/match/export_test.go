@@ -1,0 +1,4 @@
+package match
+
+// FindHit is find, for the external tests of this package.
+var FindHit = find
