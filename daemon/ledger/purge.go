@@ -10,6 +10,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // Purge batch sizes: each batch is one transaction, well inside Badger's
@@ -31,6 +32,12 @@ var (
 func (l *Ledger) Purge(ctx context.Context) (Purged, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// The chain entries about to go (non-hit rows) reach HQ first: a
+	// checkpoint puts them in the outbox. Rows a checkpoint does not cover
+	// yet are not purged.
+	if _, err := l.Checkpoint(ctx); err != nil {
+		return Purged{}, fmt.Errorf("purge: %w", err)
+	}
 	now := l.clock.Now()
 	var total Purged
 	for {
@@ -83,10 +90,12 @@ func (l *Ledger) purgeScreenings(ctx context.Context, now, cutoff time.Time) (Pu
 	var p Purged
 	err := l.recs.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
 		p = Purged{}
+		c := l.lockChain(tx)
 		prefix := []byte(prefixScreening)
 		limit := nanos(cutoff)
 		var keys [][]byte
-		err := tx.Iterate(prefix, func(key, _ []byte) error {
+		var seqs []uint64
+		err := tx.Iterate(prefix, func(key, v []byte) error {
 			s := key[len(prefix):]
 			if len(s) < 8 {
 				keys = append(keys, bytes.Clone(key)) // not ours: drop it
@@ -95,6 +104,12 @@ func (l *Ledger) purgeScreenings(ctx context.Context, now, cutoff time.Time) (Pu
 			t := binary.BigEndian.Uint64(s)
 			if t > limit {
 				return badgerstore.StopIteration
+			}
+			if link, err := protocol.DecodeAuditLink(v); err == nil {
+				if link.Seq > l.checkpointed {
+					return badgerstore.StopIteration // not at HQ yet
+				}
+				seqs = append(seqs, link.Seq)
 			}
 			at := time.Unix(0, int64(t)).UTC()
 			if p.From.IsZero() {
@@ -115,8 +130,11 @@ func (l *Ledger) purgeScreenings(ctx context.Context, now, cutoff time.Time) (Pu
 				return err
 			}
 		}
+		if p.Chain, err = unchain(tx, seqs); err != nil {
+			return err
+		}
 		p.Screenings = len(keys)
-		return l.auditPurge(tx, now, p)
+		return l.auditPurge(c, now, p)
 	})
 	if err != nil {
 		return Purged{}, err
@@ -172,7 +190,7 @@ func (l *Ledger) purgeHits(ctx context.Context, now, cutoff time.Time) (Purged, 
 			}
 		}
 		p.Hits = len(suffixes)
-		return l.auditPurge(tx, now, p)
+		return l.auditPurge(l.lockChain(tx), now, p)
 	})
 	if err != nil {
 		return Purged{}, err
@@ -180,11 +198,47 @@ func (l *Ledger) purgeHits(ctx context.Context, now, cutoff time.Time) (Purged, 
 	return p, nil
 }
 
+// unchain removes the chain's index rows of the purged entries seqs
+// (ascending) and records each run of consecutive ones under ch/<from>
+// with the hash of its last entry, returning the runs.
+func unchain(tx *badgerstore.RecordsTxn, seqs []uint64) ([]ChainRun, error) {
+	var runs []ChainRun
+	for i := 0; i < len(seqs); {
+		j := i
+		for j+1 < len(seqs) && seqs[j+1] == seqs[j]+1 {
+			j++
+		}
+		v, err := tx.Get(seqKey(prefixChain, seqs[j]))
+		if err != nil && !errors.Is(err, badgerstore.ErrRecordNotFound) {
+			return nil, err
+		}
+		var h protocol.AuditHash
+		if err == nil {
+			if h, _, err = parseChainIndex(v); err != nil {
+				return nil, err
+			}
+		}
+		run := ChainRun{From: seqs[i], To: seqs[j], Hash: h.String()}
+		for _, s := range seqs[i : j+1] {
+			if err := tx.Delete(seqKey(prefixChain, s)); err != nil {
+				return nil, err
+			}
+		}
+		if err := setJSON(tx, seqKey(prefixHole, run.From), &run); err != nil {
+			return nil, err
+		}
+		runs = append(runs, run)
+		i = j + 1
+	}
+	return runs, nil
+}
+
 // auditPurge writes the purge batch's audit entry and moves the counters
 // after the commit.
-func (l *Ledger) auditPurge(tx *badgerstore.RecordsTxn, now time.Time, p Purged) error {
+func (l *Ledger) auditPurge(c *chainTx, now time.Time, p Purged) error {
+	tx := c.tx
 	entry := AuditEntry{ID: outbox.NewID(now), Time: now, Action: ActionPurge, Actor: ActorSystem, Purged: &p}
-	if err := setJSON(tx, timeKey(prefixAudit, now, l.seq.Add(1), entry.ID), &entry); err != nil {
+	if err := c.append(timeKey(prefixAudit, now, l.seq.Add(1), entry.ID), &entry); err != nil {
 		return err
 	}
 	tx.OnDone(func(committed bool) {
