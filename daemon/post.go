@@ -260,6 +260,11 @@ func (r *postRun) startHousekeeping(led *ledger.Ledger) {
 			r.p.log.Error("retention purge stopped", "err", err)
 		}
 	})
+	r.wg.Go(func() {
+		if err := led.RunCheckpoints(r.ctx, ledger.DefaultCheckpointInterval); err != nil {
+			r.p.log.Error("audit checkpoints stopped", "err", err)
+		}
+	})
 }
 
 // startLink starts the link to HQ, when brokers are configured.
@@ -409,6 +414,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 	ag, err := agent.New(agent.Config{
 		Post: cfg.PostID, Boot: boot, Software: p.opts.Software,
 		Transport: client, Applier: app, Keys: keys, OnKeysChanged: p.saveKeys,
+		AuditKey: protocol.FormatPublicKey(p.Ledger().AuditKey()),
 		Fetcher: fetcher, WorkDir: filepath.Join(cfg.DataDir, snapshotSubdir),
 		DeltaBaseURL: deltaURL,
 		Outbox:       ob, StatusInterval: time.Duration(cfg.StatusInterval),
