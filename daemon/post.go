@@ -415,7 +415,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 		Post: cfg.PostID, Boot: boot, Software: p.opts.Software,
 		Transport: client, Applier: app, Keys: keys, OnKeysChanged: p.saveKeys,
 		AuditKey: protocol.FormatPublicKey(p.Ledger().AuditKey()),
-		Fetcher: fetcher, WorkDir: filepath.Join(cfg.DataDir, snapshotSubdir),
+		Fetcher:  fetcher, WorkDir: filepath.Join(cfg.DataDir, snapshotSubdir),
 		DeltaBaseURL: deltaURL,
 		Outbox:       ob, StatusInterval: time.Duration(cfg.StatusInterval),
 		Screenings: p.Screenings, OnListChanged: func(string) { p.requestRebuild() },
