@@ -35,6 +35,7 @@ var commands = map[string]cmdline.Command{
 	"bench":   {Summary: "measure screening throughput, latency, import and start-up times", Run: runBench},
 	"service": {Summary: "install, uninstall, start, stop, restart or show the system service", Run: runService},
 	"config":  {Summary: "check or show the post configuration (every problem with its line)", Run: runConfig},
+	"audit":   {Summary: "verify the post's hash-chained audit trail and print the first bad entry (post stopped)", Run: runAudit},
 	"doctor":  {Summary: "check the post on site: config, data dir, store, lists, clock, HQ keys, broker, TLS, service", Run: runDoctor},
 	"version": {Summary: "print the version", Run: runVersion},
 }
