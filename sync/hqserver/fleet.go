@@ -96,7 +96,12 @@ func (s *Server) Posts(ctx context.Context) ([]Post, error) {
 	s.postMu.Lock()
 	states := make([]postState, 0, len(s.posts))
 	for _, ps := range s.posts {
-		states = append(states, *ps)
+		c := *ps
+		if ps.Audit != nil { // the writer changes it in place
+			a := *ps.Audit
+			c.Audit = &a
+		}
+		states = append(states, c)
 	}
 	s.postMu.Unlock()
 	slices.SortFunc(states, func(a, b postState) int { return strings.Compare(a.Post, b.Post) })
