@@ -4,6 +4,8 @@ import (
 	"context"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -179,6 +181,27 @@ func TestConsoleScreenDecide(t *testing.T) {
 	if took > 200*time.Millisecond {
 		t.Logf("note: MRZ to result took %s, above the 200 ms target", took)
 	}
+
+	// A supervisor's audit page lists both decisions with their places in
+	// the post's hash-chained trail, as the ledger holds them.
+	page, err := cp.p.Ledger().Audit(context.Background(), ledger.AuditFilter{Limit: ledger.MaxPageLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, e := range page.Entries {
+		if e.Action == ledger.ActionDisposition && e.Seq != 0 {
+			want = append(want, strconv.FormatUint(e.Seq, 10))
+		}
+	}
+	newPage(t, ctx, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
+	login(t, ctx, cp.base, "anna", consolePassword)
+	webtest.Run(t, ctx, chromedp.Navigate(cp.base+"/audit?action=disposition"), chromedp.WaitVisible(chromedp.CSS("#audit")))
+	got := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#audit td.seq")).map(td => td.textContent)`)
+	if len(want) != 2 || !slices.Equal(got, want) {
+		t.Errorf("audit page entry numbers %q, want the ledger's %q (two decisions)", got, want)
+	}
+	webtest.Screenshot(t, ctx, "audit-chain-en")
 }
 
 // outboxHas reports whether the post's outbox holds a record with id.

@@ -465,7 +465,7 @@ func (c *consoleBackend) Audit(ctx context.Context, f web.AuditFilter, fn func(w
 }
 
 func ledgerAudit(e *ledger.AuditEntry) web.AuditEntry {
-	a := web.AuditEntry{Time: e.Time, Actor: e.Actor, Action: e.Action, Via: e.Via, HitID: e.HitID, Ref: e.Ref, Source: e.Source,
+	a := web.AuditEntry{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action, Via: e.Via, HitID: e.HitID, Ref: e.Ref, Source: e.Source,
 		Decision: e.Decision, Previous: e.Previous, Matches: e.Matches}
 	if p := e.Purged; p != nil {
 		a.Purged = &web.PurgeCounts{Screenings: p.Screenings, Hits: p.Hits, OpenHits: p.OpenHits, Manifests: p.Batches}

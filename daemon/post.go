@@ -261,6 +261,11 @@ func (r *postRun) startHousekeeping(led *ledger.Ledger) {
 			r.p.log.Error("retention purge stopped", logkey.Error, err)
 		}
 	})
+	r.wg.Go(func() {
+		if err := led.RunCheckpoints(r.ctx, ledger.DefaultCheckpointInterval); err != nil {
+			r.p.log.Error("audit checkpoints stopped", logkey.Error, err)
+		}
+	})
 }
 
 // startLink starts the link to HQ, when brokers are configured.
@@ -416,7 +421,8 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 	ag, err := agent.New(agent.Config{
 		Post: cfg.PostID, Boot: boot, Software: p.opts.Software,
 		Transport: client, Applier: app, Keys: keys, OnKeysChanged: p.saveKeys,
-		Fetcher: fetcher, WorkDir: filepath.Join(cfg.DataDir, snapshotSubdir),
+		AuditKey: protocol.FormatPublicKey(p.Ledger().AuditKey()),
+		Fetcher:  fetcher, WorkDir: filepath.Join(cfg.DataDir, snapshotSubdir),
 		DeltaBaseURL: deltaURL,
 		Outbox:       ob, StatusInterval: time.Duration(cfg.StatusInterval),
 		Screenings: p.Screenings, OnListChanged: func(string) { p.requestRebuild() },

@@ -36,6 +36,7 @@ var commands = map[string]cmdline.Command{
 	"service": {Summary: "install, uninstall, start, stop, restart or show the system service", Run: runService},
 	"config":  {Summary: "check or show the post configuration (every problem with its line)", Run: runConfig},
 	"user":    {Summary: "add, change, disable or list the officer console's accounts (passwords from the terminal or stdin)", Run: runUser},
+	"audit":   {Summary: "verify the post's hash-chained audit trail and print the first bad entry (post stopped)", Run: runAudit},
 	"doctor":  {Summary: "check the post on site: config, data dir, store, lists, clock, HQ keys, broker, TLS, service", Run: doctorCommand(newDoctor)},
 	"version": {Summary: "print the version", Run: runVersion},
 }

@@ -36,6 +36,7 @@ var commands = map[string]cmdline.Command{
 	"serve":   {Summary: "receive hits and status, ack, serve snapshots and deltas over HTTPS, re-sign heads", Run: runServe},
 	"posts":   {Summary: "show the fleet: presence, lists held against HQ's, outbox, clock", Run: runPosts},
 	"hits":    {Summary: "show recent hits and other records the posts sent", Run: runHits},
+	"audit":   {Summary: "verify a post's audit chain as HQ holds it and print the first bad entry (audit verify --post P)", Run: runAudit},
 	"version": {Summary: "print the version", Run: runVersion},
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -194,7 +195,7 @@ func runPosts(ctx context.Context, env *Env, args []string) error {
 		return printJSON(env.Stdout, resp)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "POST\tONLINE\tLAST SEEN\tSOFTWARE\tLISTS (held/published)\tLAG\tOUTBOX\tCLOCK OFFSET\tSTALE\tKEYS")
+	fmt.Fprintln(tw, "POST\tONLINE\tLAST SEEN\tSOFTWARE\tLISTS (held/published)\tLAG\tOUTBOX\tCLOCK OFFSET\tSTALE\tKEYS\tAUDIT")
 	for _, p := range resp.Posts {
 		online := p.Presence
 		if online == "" {
@@ -213,10 +214,23 @@ func runPosts(ctx context.Context, env *Env, args []string) error {
 		if len(p.Stale) > 0 {
 			stale = strings.Join(p.Stale, ",")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", p.Post, online, ago(p.LastSeen, resp.Now), dash(p.Software),
-			dash(strings.Join(lists, ", ")), lag, p.Outbox.Records, offset, stale, dash(strings.Join(p.Keys, ",")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", p.Post, online, ago(p.LastSeen, resp.Now), dash(p.Software),
+			dash(strings.Join(lists, ", ")), lag, p.Outbox.Records, offset, stale, dash(strings.Join(p.Keys, ",")), auditColumn(p.Audit))
 	}
 	return tw.Flush()
+}
+
+// auditColumn is the AUDIT cell: "-" (nothing received), "ok 1234" (the
+// chain verified to entry 1234), or the first fault in capitals with its
+// entry (EDITED@17, MISSING@17, OUT-OF-ORDER@17, FORK@17, …).
+func auditColumn(a *hqserver.AuditState) string {
+	switch {
+	case a == nil:
+		return "-"
+	case a.Fault != nil:
+		return strings.ToUpper(a.Flag())
+	}
+	return fmt.Sprintf("ok %d", a.Verified)
 }
 
 func dash(s string) string {
@@ -309,7 +323,18 @@ func summary(r hqserver.Record) string {
 		for _, x := range h.Hits {
 			parts = append(parts, fmt.Sprintf("%s:%s %.2f", x.List, x.EntryID, x.Score))
 		}
-		return fmt.Sprintf("%q screened %s: %s", h.Traveller.FullName(), h.ScreenedAt.UTC().Format(time.RFC3339), strings.Join(parts, ", "))
+		line := fmt.Sprintf("%q screened %s: %s", h.Traveller.FullName(), h.ScreenedAt.UTC().Format(time.RFC3339), strings.Join(parts, ", "))
+		for i, d := range r.Decisions {
+			sep := "; then "
+			if i == 0 {
+				sep = "; decided "
+			}
+			line += fmt.Sprintf("%s%s by %s at %s", sep, d.Decision, d.Officer, d.DecidedAt.UTC().Format(time.RFC3339))
+		}
+		if len(r.Decisions) == 0 {
+			line += "; open"
+		}
+		return line
 	case "disposition":
 		var d protocol.DispositionReport
 		if json.Unmarshal(r.Payload, &d) != nil {
@@ -318,4 +343,74 @@ func summary(r hqserver.Record) string {
 		return fmt.Sprintf("%s on hit %s by %s", d.Decision, d.HitID, d.Officer)
 	}
 	return fmt.Sprintf("%d bytes", len(r.Payload))
+}
+
+// runAudit is `watchpost-hq audit verify --post P`: HQ's check of a
+// post's audit chain, from its copy, printing the first bad entry.
+func runAudit(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "audit", "verify --post P (--hq URL [--token-file FILE --ca FILE] | --data-dir DIR) [--json]")
+	f := addQueryFlags(fs)
+	post := fs.String("post", "", "the post whose chain to check (required)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	switch {
+	case len(pos) != 1 || pos[0] != "verify":
+		return usagef("audit takes one subcommand: verify")
+	case protocol.ValidatePostID(*post) != nil:
+		return usagef("--post must name a post")
+	}
+	var rep hqserver.AuditReport
+	if f.hqURL != "" {
+		if err := f.get(ctx, protocol.PathAudit+"?post="+url.QueryEscape(*post), &rep); err != nil {
+			return err
+		}
+	} else {
+		srv, closeStore, err := f.local(ctx, env)
+		if err != nil {
+			return err
+		}
+		rep, err = srv.VerifyAudit(ctx, *post)
+		if err = errors.Join(err, closeStore()); err != nil {
+			return err
+		}
+	}
+	if f.asJSON {
+		if err := printJSON(env.Stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(env.Stdout, "post         %s\n", rep.Post)
+		fmt.Fprintf(env.Stdout, "audit key    %s (pinned at enrolment)\n", dash(rep.Key))
+		if rep.State.OtherKey != "" {
+			fmt.Fprintf(env.Stdout, "OTHER KEY    %s presented since\n", rep.State.OtherKey)
+		}
+		fmt.Fprintf(env.Stdout, "chain        %d entries held (head %d), verified to %d, %d checkpoints, %d batches waiting\n",
+			rep.Entries, rep.Head, rep.State.Verified, rep.Checkpoints, rep.State.Waiting)
+		if rep.State.Fault != nil {
+			fmt.Fprintf(env.Stdout, "FIRST BAD    %s (found on receipt; %d faults)\n", rep.State.Fault.Error(), rep.State.Faults)
+		}
+		for i, fl := range rep.Faults {
+			label := "also"
+			if i == 0 {
+				label = "bad now"
+			}
+			fmt.Fprintf(env.Stdout, "%-12s %s\n", label, fl.Error())
+		}
+		if rep.State.Fault == nil && len(rep.Faults) == 0 {
+			fmt.Fprintln(env.Stdout, "result       ok")
+		}
+	}
+	first := rep.State.Fault
+	if first == nil && len(rep.Faults) > 0 {
+		first = rep.Faults[0]
+	}
+	if first != nil {
+		return fmt.Errorf("audit chain of %s does not verify: first bad entry %d (%s)", rep.Post, first.Seq, first.Kind)
+	}
+	return nil
 }

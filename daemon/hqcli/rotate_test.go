@@ -109,7 +109,7 @@ func TestRotateThroughServe(t *testing.T) {
 	}
 	testkit.CheckFor(t, 15*time.Second, "posts shows the keys", func() error {
 		code, out, stderr := runCmd(t, "posts", "--hq", httpURL, "--token-file", token)
-		if code != ExitOK || !regexp.MustCompile(`(?m)^p9\s.*\s`+ids[0]+","+ids[1]+`\s*$`).MatchString(out) || !strings.Contains(out, "KEYS") {
+		if code != ExitOK || !regexp.MustCompile(`(?m)^p9\s.*\s`+ids[0]+","+ids[1]+`\s+-\s*$`).MatchString(out) || !strings.Contains(out, "KEYS") {
 			return fmt.Errorf("%d\n%s%s", code, out, stderr)
 		}
 		return nil

@@ -17,21 +17,20 @@ import (
 // the memtable: 5,033,164 bytes and 52,428 entries with
 // badgerstore.DefaultMemTableSize (32 MB). Measured with realistic intake
 // screenings (BenchmarkBatchBound; a full traveller, a file name as
-// Ref, two hits with their explanations per hit traveller), a non-hit
-// costs 271 bytes of that limit (one entry), a hit traveller 4,598 bytes
-// (seven entries, the outbox's included). The largest batches that fit
-// one transaction, measured:
+// Ref, two hits with their explanations per hit traveller), every audit
+// entry with its chain index row. The largest batches that fit one
+// transaction, measured:
 //
 //	memtable   no hits   5% hits   every traveller hits
-//	32 MB      18,571    10,260    1,082
-//	 8 MB       4,642     2,560      270
+//	32 MB      10,846     7,260      999
+//	 8 MB       2,714     1,817      249
 //
-// So a 1,000-passenger manifest at 5% hits (about 0.49 MB) fits with a
-// wide margin, and so do 500 passengers who all hit; MaxBatch at 5% hits
-// (about 2.4 MB) fits the default memtable. A batch within MaxBatch can
-// still be too big (a high hit rate, hits with many matches, a smaller
-// memtable): RecordBatch then fails with ErrBatchTooBig and writes
-// nothing, and a retry fails the same way.
+// So a 1,000-passenger manifest at 5% hits fits with a wide margin, and
+// so do 500 passengers who all hit; MaxBatch at 5% hits fits the default
+// memtable. A batch within MaxBatch can still be too big (a high hit
+// rate, hits with many matches, a smaller memtable): RecordBatch then
+// fails with ErrBatchTooBig and writes nothing, and a retry fails the
+// same way.
 const MaxBatch = 5000
 
 // maxKeyLen bounds a batch key.
@@ -182,8 +181,9 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 		case !errors.Is(err, badgerstore.ErrRecordNotFound):
 			return err
 		}
+		c := l.lockChain(tx)
 		for _, p := range ps {
-			if err := l.write(tx, p, now); err != nil {
+			if err := l.write(c, p, now); err != nil {
 				return err
 			}
 			if err := l.inTxn("record"); err != nil {
@@ -238,7 +238,7 @@ func (l *Ledger) RecordBatch(ctx context.Context, key string, screenings []Scree
 // purgeBatches deletes up to one batch of batch markers recorded at or
 // before cutoff.
 func (l *Ledger) purgeBatches(ctx context.Context, now, cutoff time.Time) (Purged, error) {
-	return l.purgeTimed(ctx, now, cutoff, prefixBatchTime, l.opts.PurgeBatch.BatchMarkers,
+	return l.purgeTimed(ctx, now, cutoff, prefixBatchTime, l.opts.PurgeBatch.BatchMarkers, false,
 		func(tx *badgerstore.RecordsTxn, s []byte) error {
 			if len(s) > orderLen {
 				return tx.Delete(batchKey(string(s[orderLen:])))

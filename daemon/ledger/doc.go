@@ -80,12 +80,36 @@
 //	b/<key>                        RecordBatch marker: JSON BatchResult, purged
 //	                               after HitRetention
 //	bt/<t><n><key>                 index of markers by time, for the purge (empty value)
+//	c/<seq>                        the audit chain's index: 32-byte hash of entry <seq>
+//	                               (8 bytes big-endian) as written, then its s/ or a/ key
+//	ch/<seq>                       a run of chain entries the purge deleted (JSON ChainRun)
+//	k/<seq>                        the signed checkpoint over entry <seq> (JSON)
+//	m/chain, m/checkpoint          the chain's head at the last checkpoint, and that
+//	                               checkpoint's seq
+//	m/audit-key                    the post's Ed25519 audit key (32-byte seed), made at
+//	                               first start
 //
 // Audit merges s/ and a/ (both ordered by <t><n><id>) oldest first. Purge
 // walks s/ and bt/ from their start and hi/ from <^cutoff>, so it reads
 // only what it deletes. A batch key is 1 to 128 characters of
 // [0-9A-Za-z._:-], so it cannot reach into another prefix. A cursor is the hex of the last item's 16 order bytes followed
 // by its id; the next page starts just after that key.
+//
+// # Audit chain
+//
+// Every audit entry, the s/ rows included, is one link of one chain per
+// post (schema 2; entries of a schema-1 store stay outside it): it carries
+// its seq and the hash of the entry before it (sync/protocol's audit.go),
+// and is indexed under c/<seq> with its own hash in the transaction that
+// writes it. Transactions that append hold chainMu until they end, so
+// entries link in commit order. The purge deletes s/ rows only once a
+// checkpoint covers them (their copy is in the outbox for HQ), removes
+// their index rows and records each run it removed (ch/ and in the purge
+// entry, which is itself a link), so the chain still verifies across
+// them. Checkpoint signs a checkpoint over the entries since the last one
+// and puts them with it in the outbox (kind audit); RunCheckpoints does it
+// every interval and when CheckpointEvery entries wait. VerifyAudit checks
+// the chain as stored and names the first deleted, moved or edited entry.
 //
 // # Transactions
 //

@@ -16,6 +16,10 @@ const (
 	prefixStatus    = "hs/"
 	prefixBatch     = "b/"
 	prefixBatchTime = "bt/"
+	// The audit chain (chain.go).
+	prefixChain      = "c/"
+	prefixHole       = "ch/"
+	prefixCheckpoint = "k/"
 )
 
 var keySchema = []byte("m/schema")

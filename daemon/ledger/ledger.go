@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,8 +23,10 @@ import (
 // Namespace is the records namespace of the ledger in the store.
 const Namespace = "ledger"
 
-// schemaVersion is the key layout described in the package doc.
-const schemaVersion = 1
+// schemaVersion is the key layout described in the package doc: 2 adds
+// the audit chain (a store of version 1 is upgraded in place: its older
+// entries stay outside the chain).
+const schemaVersion = 2
 
 const (
 	// DefaultRetention keeps a non-hit screening's row (which holds no
@@ -79,6 +82,10 @@ type Options struct {
 	// HitRetention is how long a hit record is kept (DefaultHitRetention
 	// when 0). It must not be shorter than Retention.
 	HitRetention time.Duration
+	// CheckpointEvery: an audit checkpoint is due once this many entries
+	// wait (DefaultCheckpointEvery when 0); RunCheckpoints also signs one
+	// every interval.
+	CheckpointEvery int
 	// Logger; nil discards. Nothing it receives names a traveller.
 	Logger *slog.Logger
 	// MaxBatch bounds the screenings of one RecordBatch (the MaxBatch
@@ -229,6 +236,16 @@ type Ledger struct {
 
 	stats statsState
 
+	// chainMu is held from an entry's append until its transaction has
+	// ended (lockChain), so that entries link in commit order. It is
+	// always taken last, after mu or batchMu.
+	chainMu        sync.Mutex
+	head           chainHead // the committed chain's last entry
+	headHash       protocol.AuditHash
+	checkpointed   uint64 // the last seq covered by a checkpoint
+	auditKey       ed25519.PrivateKey
+	checkpointKick chan struct{}
+
 	// seq breaks ties between keys of the same nanosecond (<n> in the
 	// package doc): one transaction writes several audit entries at one
 	// time, and a coarse clock (Windows) gives many actions the same one.
@@ -277,6 +294,9 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 	if opts.HitRetention == 0 {
 		opts.HitRetention = DefaultHitRetention
 	}
+	if opts.CheckpointEvery <= 0 {
+		opts.CheckpointEvery = DefaultCheckpointEvery
+	}
 	if opts.Retention < 0 || opts.HitRetention < opts.Retention {
 		return nil, fmt.Errorf("ledger open: retention %s and hit retention %s: want 0 < retention <= hit retention",
 			opts.Retention, opts.HitRetention)
@@ -291,6 +311,8 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 		opts:  opts,
 		clock: opts.Clock,
 		log:   log.With(logkey.Component, "ledger"),
+
+		checkpointKick: make(chan struct{}, 1),
 	}
 	l.stats.init()
 	l.seq.Store(uint64(max(time.Now().UnixNano(), 0)))
@@ -311,6 +333,14 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 			if n > schemaVersion {
 				return fmt.Errorf("%w: %d > %d", ErrSchemaTooNew, n, schemaVersion)
 			}
+			if n < schemaVersion {
+				if err := tx.Set(keySchema, []byte(strconv.Itoa(schemaVersion))); err != nil {
+					return err
+				}
+			}
+		}
+		if err := l.openChain(tx); err != nil {
+			return err
 		}
 		return tx.Iterate(statusPrefix(StatusOpen), func(_, _ []byte) error {
 			open++
@@ -335,7 +365,7 @@ func (l *Ledger) Record(ctx context.Context, s Screening) (Recorded, error) {
 		return Recorded{}, err
 	}
 	err = l.recs.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
-		if err := l.write(tx, p, now); err != nil {
+		if err := l.write(l.lockChain(tx), p, now); err != nil {
 			return err
 		}
 		if err := l.inTxn("record"); err != nil {
@@ -410,16 +440,17 @@ func (l *Ledger) prepare(s Screening, now time.Time) (*pending, error) {
 	return p, nil
 }
 
-// write stores a prepared screening in tx: the non-hit row, or the hit
-// record, its two audit entries and its outbox record.
-func (l *Ledger) write(tx *badgerstore.RecordsTxn, p *pending, now time.Time) error {
+// write stores a prepared screening in c's transaction: the non-hit row,
+// or the hit record, its two audit entries and its outbox record.
+func (l *Ledger) write(c *chainTx, p *pending, now time.Time) error {
+	tx := c.tx
 	if p.hit == nil {
-		return setJSON(tx, timeKey(prefixScreening, now, l.seq.Add(1), p.rec.ScreeningID), &p.screened)
+		return c.append(timeKey(prefixScreening, now, l.seq.Add(1), p.rec.ScreeningID), &p.screened)
 	}
 	if err := l.putHit(tx, p.hit, ""); err != nil {
 		return err
 	}
-	if err := setJSON(tx, timeKey(prefixAudit, now, l.seq.Add(1), p.rec.ScreeningID), &p.screened); err != nil {
+	if err := c.append(timeKey(prefixAudit, now, l.seq.Add(1), p.rec.ScreeningID), &p.screened); err != nil {
 		return err
 	}
 	opened := AuditEntry{
@@ -427,7 +458,7 @@ func (l *Ledger) write(tx *badgerstore.RecordsTxn, p *pending, now time.Time) er
 		ScreeningID: p.rec.ScreeningID, HitID: p.rec.HitID, OutboxID: p.rec.HitID,
 		Source: p.s.Source, Ref: p.s.Ref, Matches: len(p.s.Hits),
 	}
-	if err := setJSON(tx, timeKey(prefixAudit, now, l.seq.Add(1), opened.ID), &opened); err != nil {
+	if err := c.append(timeKey(prefixAudit, now, l.seq.Add(1), opened.ID), &opened); err != nil {
 		return err
 	}
 	_, err := l.ob.PutTx(tx, outbox.Record{ID: p.rec.HitID, Kind: protocol.RecordHit, Payload: p.payload, CreatedAt: now})
@@ -496,7 +527,7 @@ func (l *Ledger) Dispose(ctx context.Context, id string, d Disposition) (HitReco
 			ScreeningID: hit.ScreeningID, HitID: hit.ID, OutboxID: dec.ID,
 			Decision: d.Decision, Previous: string(oldStatus), Via: d.Actor,
 		}
-		if err := setJSON(tx, timeKey(prefixAudit, now, l.seq.Add(1), entry.ID), &entry); err != nil {
+		if err := l.lockChain(tx).append(timeKey(prefixAudit, now, l.seq.Add(1), entry.ID), &entry); err != nil {
 			return err
 		}
 		if _, err := l.ob.PutTx(tx, outbox.Record{ID: dec.ID, Kind: protocol.RecordDisposition, Payload: payload, CreatedAt: now}); err != nil {

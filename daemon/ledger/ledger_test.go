@@ -121,8 +121,8 @@ func TestRecordNoHitStoresNoTravellerData(t *testing.T) {
 	if found := containsAny(rows, personal()); len(found) > 0 {
 		t.Fatalf("traveller data stored for a non-hit: %v", found)
 	}
-	if len(rows) != 2 { // m/schema and the screening row
-		t.Fatalf("ledger rows = %v, want m/schema and one screening row", keys(rows))
+	if len(rows) != 4 { // m/schema, m/audit-key, the screening row and its chain index
+		t.Fatalf("ledger rows = %v, want m/schema, m/audit-key, one screening row and its index", keys(rows))
 	}
 	page, err := e.l.Audit(ctx, AuditFilter{})
 	if err != nil {
@@ -164,8 +164,8 @@ func TestRecordInvalid(t *testing.T) {
 	if _, err := e.l.Record(context.Background(), bad); !errors.Is(err, ErrInvalid) {
 		t.Errorf("hit without entry id: err = %v, want ErrInvalid", err)
 	}
-	if rows := e.rows(t, Namespace); len(rows) != 1 {
-		t.Errorf("ledger rows = %v, want only m/schema", keys(rows))
+	if rows := e.rows(t, Namespace); len(rows) != 2 {
+		t.Errorf("ledger rows = %v, want only m/schema and m/audit-key", keys(rows))
 	}
 }
 
@@ -401,9 +401,13 @@ func TestPurge(t *testing.T) {
 		t.Errorf("traveller data left after purge: %v", found)
 	}
 	for k := range rows {
-		if !strings.HasPrefix(k, prefixAudit) && k != string(keySchema) {
+		if !strings.HasPrefix(k, prefixAudit) && !strings.HasPrefix(k, "m/") &&
+			!strings.HasPrefix(k, prefixChain) && !strings.HasPrefix(k, prefixHole) && !strings.HasPrefix(k, prefixCheckpoint) {
 			t.Errorf("row %q left after purge", k)
 		}
+	}
+	if rep, err := e.l.VerifyAudit(ctx); err != nil || len(rep.Faults) != 0 || rep.Purged != 2 {
+		t.Errorf("chain after purge: %+v, %v; want it whole with the 2 non-hit rows passed over", rep, err)
 	}
 
 	// The audit trail keeps the hits' entries and says what was purged.
@@ -456,7 +460,13 @@ func TestPurgeBatches(t *testing.T) {
 	if n != 4 { // 3+1 screenings, 2+1 hits
 		t.Errorf("purge audit entries = %d, want one per batch (4)", n)
 	}
-	if rows := e.rows(t, Namespace); len(rows) != 1+3*2+n { // schema, 3 hits × (screened, hit_opened), purges
+	rows := e.rows(t, Namespace)
+	for k := range rows {
+		if !strings.HasPrefix(k, prefixAudit) && k != string(keySchema) {
+			delete(rows, k) // the chain's rows
+		}
+	}
+	if len(rows) != 1+3*2+n { // schema, 3 hits × (screened, hit_opened), purges
 		t.Errorf("rows left = %d: %v", len(rows), keys(rows))
 	}
 }
@@ -785,8 +795,8 @@ func TestConcurrentDispose(t *testing.T) {
 	if len(h.Decisions) != n {
 		t.Fatalf("%d decisions kept, want %d", len(h.Decisions), n)
 	}
-	if d := e.ob.Depth(); d.Records != 1+n {
-		t.Errorf("outbox depth = %d, want %d", d.Records, 1+n)
+	if d := e.ob.Depth(); d.Records != 1+n+1 { // the hit, the decisions, the purge's checkpoint
+		t.Errorf("outbox depth = %d, want %d", d.Records, 1+n+1)
 	}
 	if st := e.l.Stats(); st.OpenHits != 0 || st.Dispositions[protocol.DispositionReferred] != n {
 		t.Errorf("stats = %+v", st)

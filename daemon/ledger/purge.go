@@ -11,6 +11,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // Purge deletes what is past retention: non-hit screening rows recorded
@@ -23,6 +24,12 @@ import (
 func (l *Ledger) Purge(ctx context.Context) (Purged, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// The chain entries about to go (non-hit rows) reach HQ first: a
+	// checkpoint puts them in the outbox. Rows a checkpoint does not cover
+	// yet are not purged.
+	if _, err := l.Checkpoint(ctx); err != nil {
+		return Purged{}, fmt.Errorf("purge: %w", err)
+	}
 	now := l.clock.Now()
 	var total Purged
 	// Each kind batch by batch, until a batch comes back short.
@@ -70,30 +77,44 @@ func (l *Ledger) Purge(ctx context.Context) (Purged, error) {
 }
 
 // purgeScreenings deletes up to one batch of non-hit rows recorded at or
-// before cutoff.
+// before cutoff and covered by a checkpoint.
 func (l *Ledger) purgeScreenings(ctx context.Context, now, cutoff time.Time) (Purged, error) {
-	return l.purgeTimed(ctx, now, cutoff, prefixScreening, l.opts.PurgeBatch.Screenings, nil,
+	return l.purgeTimed(ctx, now, cutoff, prefixScreening, l.opts.PurgeBatch.Screenings, true, nil,
 		func(p *Purged, n int, from, to time.Time) { p.Screenings, p.From, p.To = n, from, to })
 }
 
 // purgeTimed deletes, in one transaction with its audit entry, up to max
 // keys under prefix whose recording time (the 8 bytes after the prefix)
 // is at or before cutoff, oldest first; a key too short to hold a time is
-// deleted too. also, if set, deletes what belongs to a key first; count
-// puts the number deleted and the first and last time into the result.
-func (l *Ledger) purgeTimed(ctx context.Context, now, cutoff time.Time, prefix string, max int,
+// deleted too. When the rows are chained (links of the audit chain), the
+// batch ends before the first row no checkpoint covers yet (its entry has
+// not reached HQ), and the runs of deleted links are recorded (unchain);
+// a row from before the chain has no link and goes all the same. also,
+// if set, deletes what belongs to a key first; count puts the number
+// deleted and the first and last time into the result.
+func (l *Ledger) purgeTimed(ctx context.Context, now, cutoff time.Time, prefix string, max int, chained bool,
 	also func(tx *badgerstore.RecordsTxn, suffix []byte) error, count func(p *Purged, n int, from, to time.Time)) (Purged, error) {
 	var p Purged
 	err := l.recs.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
 		p = Purged{}
+		c := l.lockChain(tx)
 		limit := nanos(cutoff)
 		var keys [][]byte
+		var seqs []uint64
 		var from, to time.Time
-		err := tx.Iterate([]byte(prefix), func(key, _ []byte) error {
+		err := tx.Iterate([]byte(prefix), func(key, v []byte) error {
 			if s := key[len(prefix):]; len(s) >= 8 {
 				t := binary.BigEndian.Uint64(s)
 				if t > limit {
 					return badgerstore.StopIteration
+				}
+				if chained {
+					if link, err := protocol.DecodeAuditLink(v); err == nil {
+						if link.Seq > l.checkpointed {
+							return badgerstore.StopIteration // not at HQ yet
+						}
+						seqs = append(seqs, link.Seq)
+					}
 				}
 				at := time.Unix(0, int64(t)).UTC()
 				if from.IsZero() {
@@ -120,8 +141,11 @@ func (l *Ledger) purgeTimed(ctx context.Context, now, cutoff time.Time, prefix s
 				return err
 			}
 		}
+		if p.Chain, err = unchain(tx, seqs); err != nil {
+			return err
+		}
 		count(&p, len(keys), from, to)
-		return l.auditPurge(tx, now, p)
+		return l.auditPurge(c, now, p)
 	})
 	if err != nil {
 		return Purged{}, err
@@ -177,7 +201,7 @@ func (l *Ledger) purgeHits(ctx context.Context, now, cutoff time.Time) (Purged, 
 			}
 		}
 		p.Hits = len(suffixes)
-		return l.auditPurge(tx, now, p)
+		return l.auditPurge(l.lockChain(tx), now, p)
 	})
 	if err != nil {
 		return Purged{}, err
@@ -185,11 +209,47 @@ func (l *Ledger) purgeHits(ctx context.Context, now, cutoff time.Time) (Purged, 
 	return p, nil
 }
 
+// unchain removes the chain's index rows of the purged entries seqs
+// (ascending) and records each run of consecutive ones under ch/<from>
+// with the hash of its last entry, returning the runs.
+func unchain(tx *badgerstore.RecordsTxn, seqs []uint64) ([]ChainRun, error) {
+	var runs []ChainRun
+	for i := 0; i < len(seqs); {
+		j := i
+		for j+1 < len(seqs) && seqs[j+1] == seqs[j]+1 {
+			j++
+		}
+		v, err := tx.Get(seqKey(prefixChain, seqs[j]))
+		if err != nil && !errors.Is(err, badgerstore.ErrRecordNotFound) {
+			return nil, err
+		}
+		var h protocol.AuditHash
+		if err == nil {
+			if h, _, err = parseChainIndex(v); err != nil {
+				return nil, err
+			}
+		}
+		run := ChainRun{From: seqs[i], To: seqs[j], Hash: h.String()}
+		for _, s := range seqs[i : j+1] {
+			if err := tx.Delete(seqKey(prefixChain, s)); err != nil {
+				return nil, err
+			}
+		}
+		if err := setJSON(tx, seqKey(prefixHole, run.From), &run); err != nil {
+			return nil, err
+		}
+		runs = append(runs, run)
+		i = j + 1
+	}
+	return runs, nil
+}
+
 // auditPurge writes the purge batch's audit entry and moves the counters
 // after the commit.
-func (l *Ledger) auditPurge(tx *badgerstore.RecordsTxn, now time.Time, p Purged) error {
+func (l *Ledger) auditPurge(c *chainTx, now time.Time, p Purged) error {
+	tx := c.tx
 	entry := AuditEntry{ID: outbox.NewID(now), Time: now, Action: ActionPurge, Actor: ActorSystem, Purged: &p}
-	if err := setJSON(tx, timeKey(prefixAudit, now, l.seq.Add(1), entry.ID), &entry); err != nil {
+	if err := c.append(timeKey(prefixAudit, now, l.seq.Add(1), entry.ID), &entry); err != nil {
 		return err
 	}
 	tx.OnDone(func(committed bool) {

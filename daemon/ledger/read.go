@@ -49,6 +49,11 @@ type AuditEntry struct {
 	Previous string `json:"previous,omitempty"`
 	// Purged is what a purge deleted.
 	Purged *Purged `json:"purged,omitempty"`
+	// Seq is the entry's place in the post's audit chain (1, 2, …) and
+	// Prev the hash of the entry before it ("" for the first); entries
+	// written before the chain existed have neither.
+	Seq  uint64 `json:"seq,omitempty"`
+	Prev string `json:"prev,omitempty"`
 }
 
 // Purged describes one purge batch (in an audit entry) or one Purge call.
@@ -65,6 +70,10 @@ type Purged struct {
 	HitIDs   []string `json:"hit_ids,omitempty"`
 	// Batches is the number of RecordBatch markers deleted.
 	Batches int `json:"batches,omitempty"`
+	// Chain lists the runs of chain entries (non-hit screening rows) the
+	// batch deleted, each with the hash of its last entry, so that the
+	// chain still verifies across them (in an audit entry).
+	Chain []ChainRun `json:"chain,omitempty"`
 }
 
 // HitFilter selects hits, newest first.

@@ -339,6 +339,9 @@ type AuditFilter struct {
 // AuditEntry is one entry of the audit trail, from the ledger (screened,
 // hit_opened, disposition, purge) or the console (logins, …).
 type AuditEntry struct {
+	// Seq is a ledger entry's place in the post's hash-chained audit
+	// trail; 0 for the console's own events, which are not chained.
+	Seq      uint64
 	Time     time.Time
 	Actor    string
 	Action   string

@@ -582,7 +582,7 @@ func (of *officer) auditPage(q *Request) {
 }
 
 // auditColumns are the CSV header's catalog keys, in column order.
-var auditColumns = []string{"audit.col_time", "audit.col_actor", "audit.col_action", "audit.col_via", "audit.col_subject",
+var auditColumns = []string{"audit.col_seq", "audit.col_time", "audit.col_actor", "audit.col_action", "audit.col_via", "audit.col_subject",
 	"audit.col_hit", "audit.col_source", "audit.col_ref", "audit.col_decision", "audit.col_previous", "audit.col_matches", "audit.col_detail"}
 
 func (of *officer) auditCSV(q *Request) {
@@ -607,7 +607,11 @@ func (of *officer) auditCSV(q *Request) {
 		if p := e.Purged; p != nil {
 			detail = q.T("audit.purged", p.Screenings, p.Hits, p.OpenHits, p.Manifests)
 		}
-		cw.Write([]string{e.Time.Local().Format(time.RFC3339), csvSafe(e.Actor), e.Action, csvSafe(e.Via), csvSafe(e.Subject), e.HitID,
+		seq := ""
+		if e.Seq != 0 {
+			seq = strconv.FormatUint(e.Seq, 10)
+		}
+		cw.Write([]string{seq, e.Time.Local().Format(time.RFC3339), csvSafe(e.Actor), e.Action, csvSafe(e.Via), csvSafe(e.Subject), e.HitID,
 			e.Source, csvSafe(e.Ref), e.Decision, e.Previous, strconv.Itoa(e.Matches), csvSafe(detail)})
 		return cw.Error() == nil
 	})

@@ -84,6 +84,7 @@ const (
 	ScreeningID       = "screening_id"
 	Screenings        = "screenings"
 	Seal              = "seal"
+	Seq               = "seq"
 	Setting           = "setting"
 	Signal            = "signal"
 	SignerID          = "signer_id"

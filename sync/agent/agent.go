@@ -87,6 +87,9 @@ type Config struct {
 	// OnKeysChanged is called.
 	Keys          *protocol.KeySet
 	OnKeysChanged func(*protocol.KeySet) error
+	// AuditKey is the post's audit key (protocol.FormatPublicKey), put in
+	// the status for HQ to pin; "" when the post keeps no audit chain.
+	AuditKey string
 
 	// Fetcher is the post's HTTPS client for HQ: it downloads snapshots
 	// into WorkDir and, with DeltaBaseURL, the missing deltas. Nil: the
@@ -146,6 +149,9 @@ type Agent struct {
 	mu    sync.Mutex
 	lists map[string]*listCounters
 
+	// seals holds HQ's encryption keys as announced on the seal-key topics.
+	seals *protocol.SealKeys
+
 	lastSync atomic.Int64 // unix nanos of the last verified message
 	rejected atomic.Uint64
 	applied  atomic.Uint64
@@ -180,6 +186,8 @@ func New(cfg Config) (*Agent, error) {
 		return nil, errors.New("agent: a snapshot fetcher needs a work directory")
 	case cfg.DeltaBaseURL != "" && cfg.Fetcher == nil:
 		return nil, errors.New("agent: a delta base URL needs the fetcher (deltas and snapshots come through one HTTPS client)")
+	case cfg.Outbox != nil && cfg.Keys == nil:
+		return nil, errors.New("agent: an outbox needs HQ's trusted keys (records are sealed to the encryption key they sign)")
 	}
 	if cfg.StatusInterval <= 0 {
 		cfg.StatusInterval = DefaultStatusInterval
@@ -208,6 +216,7 @@ func New(cfg Config) (*Agent, error) {
 		kick:       make(chan struct{}, 1),
 		statusKick: make(chan struct{}, 1),
 		lists:      make(map[string]*listCounters),
+		seals:      protocol.NewSealKeys(),
 	}
 	for _, l := range cfg.Applier.Lists() {
 		a.lists[l] = new(listCounters)
@@ -221,6 +230,7 @@ func New(cfg Config) (*Agent, error) {
 		if po.Logger == nil {
 			po.Logger = cfg.Logger
 		}
+		po.Sealer = sealer{a}
 		var err error
 		if a.pub, err = outbox.NewPublisher(cfg.Outbox, cfg.Transport, po); err != nil {
 			return nil, fmt.Errorf("agent: %w", err)
@@ -257,8 +267,44 @@ func (a *Agent) Subscribe() error {
 		if err := a.cfg.Transport.Subscribe(protocol.KeysFilter, a.handleRotation); err != nil {
 			return fmt.Errorf("agent: subscribe %s: %w", protocol.KeysFilter, err)
 		}
+		if err := a.cfg.Transport.Subscribe(protocol.SealKeysFilter, a.handleSealKey); err != nil {
+			return fmt.Errorf("agent: subscribe %s: %w", protocol.SealKeysFilter, err)
+		}
 	}
 	return nil
+}
+
+// handleSealKey accepts HQ's encryption key statement and lets the
+// publisher send the sealed records that waited for one.
+func (a *Agent) handleSealKey(m transport.Message) {
+	id, err := a.seals.Accept(a.cfg.Keys, m.Payload, a.cfg.Clock.Now())
+	switch {
+	case errors.Is(err, protocol.ErrDuplicate):
+		return
+	case err != nil:
+		a.rejected.Add(1)
+		a.log.Warn("encryption key statement rejected", logkey.Topic, m.Topic, logkey.Error, err)
+		return
+	}
+	a.log.Info("HQ encryption key accepted", logkey.KeyID, id.String())
+	if a.pub != nil {
+		a.pub.Wake()
+	}
+	select {
+	case a.statusKick <- struct{}{}:
+	default:
+	}
+}
+
+// sealer seals records to HQ's current encryption key for the publisher.
+type sealer struct{ a *Agent }
+
+func (s sealer) Seal(r protocol.Record) (protocol.Record, error) {
+	id, pub, err := s.a.seals.Current(s.a.cfg.Keys, s.a.cfg.Clock.Now())
+	if err != nil {
+		return protocol.Record{}, err
+	}
+	return protocol.SealRecord(s.a.cfg.Post, r, id, pub)
 }
 
 func (a *Agent) handleRotation(m transport.Message) {
@@ -674,7 +720,11 @@ func (a *Agent) Status() Status {
 		for _, k := range a.cfg.Keys.Keys() {
 			ps.Keys = append(ps.Keys, k.ID().String())
 		}
+		if id, _, err := a.seals.Current(a.cfg.Keys, now); err == nil {
+			ps.SealKey = id.String()
+		}
 	}
+	ps.AuditKey = a.cfg.AuditKey
 	s := Status{PostStatus: ps, Connected: a.cfg.Transport.Connected(), Counters: a.Counters()}
 	if ns := a.lastSync.Load(); ns != 0 {
 		s.LastSync = time.Unix(0, ns).UTC()

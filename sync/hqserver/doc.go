@@ -41,6 +41,17 @@
 // lost, and the post does not resend it forever. Invalid rows are counted
 // and shown by the hits query so an operator sees them.
 //
+// # Sealed records and audit chains
+//
+// Hits, dispositions and audit records come sealed to one of HQ's
+// encryption keys (protocol.OpenRecord, with the keys sync/publish keeps
+// in HQ's store, read again for an unknown key id): opened on receipt and
+// stored opened; one that does not open is counted and not acked (the
+// post keeps it). Dispositions are indexed by hit (d/<post>/<hit>/<id>),
+// so Hits gives each hit its decisions in order. Audit records feed the
+// post's chain check (audit.go): entries and checkpoints under ae/ and
+// ac/, the state in the post's p/ row, shown in the fleet table.
+//
 // # Retention
 //
 // Run purges at start and every PurgeInterval (an hour; Config.Clock) the

@@ -43,6 +43,26 @@ type Post struct {
 	// status (absent: the post does not report them). Before HQ signs with
 	// a new key, every post should list it.
 	Keys []string `json:"keys,omitempty"`
+	// SealKey is the HQ key id the post seals its records to (from its
+	// status; "" while it knows none, and its hits wait in its outbox).
+	SealKey string `json:"seal_key,omitempty"`
+	// Audit is the state of the post's audit chain at HQ; AuditFlag sums
+	// it up: "" (nothing received), "ok", or the first fault as
+	// "<kind>@<seq>" (missing@17, edited@17, out-of-order@17, fork@17,
+	// bad-checkpoint@17, key-changed@17).
+	Audit     *AuditState `json:"audit,omitempty"`
+	AuditFlag string      `json:"audit_flag,omitempty"`
+}
+
+// Flag sums up the audit state (see Post.AuditFlag).
+func (a *AuditState) Flag() string {
+	switch {
+	case a == nil:
+		return ""
+	case a.Fault != nil:
+		return fmt.Sprintf("%s@%d", a.Fault.Kind, a.Fault.Seq)
+	}
+	return "ok"
 }
 
 // PostList compares one list held by a post with HQ's.
@@ -76,7 +96,12 @@ func (s *Server) Posts(ctx context.Context) ([]Post, error) {
 	s.postMu.Lock()
 	states := make([]postState, 0, len(s.posts))
 	for _, ps := range s.posts {
-		states = append(states, *ps)
+		c := *ps
+		if ps.Audit != nil { // the writer changes it in place
+			a := *ps.Audit
+			c.Audit = &a
+		}
+		states = append(states, c)
 	}
 	s.postMu.Unlock()
 	slices.SortFunc(states, func(a, b postState) int { return strings.Compare(a.Post, b.Post) })
@@ -89,6 +114,10 @@ func (s *Server) Posts(ctx context.Context) ([]Post, error) {
 
 func fleetRow(ps postState, lists []publish.ListStatus) Post {
 	p := Post{Post: ps.Post, LastSeen: ps.LastSeen, ClockOffset: ps.ClockOffset, OffsetAt: ps.OffsetAt}
+	if ps.Audit != nil {
+		a := *ps.Audit
+		p.Audit, p.AuditFlag = &a, a.Flag()
+	}
 	if pr := ps.Presence; pr != nil {
 		p.Presence, p.Online, p.Boot = pr.State, pr.State == protocol.Online, pr.Boot
 	}
@@ -97,6 +126,7 @@ func fleetRow(ps postState, lists []publish.ListStatus) Post {
 		p.Software, p.StatusClock, p.StatusAt = st.Software, st.Clock, ps.StatusAt
 		p.Outbox, p.Screenings, p.LastScreening = st.Outbox, st.Screenings, st.LastScreening
 		p.Keys = slices.Clone(st.Keys)
+		p.SealKey = st.SealKey
 		for _, l := range st.Lists {
 			held[l.List] = l
 		}

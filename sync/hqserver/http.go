@@ -64,7 +64,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if !s.serveAdminPost(w, r) {
 			http.NotFound(w, r)
 		}
-	case p == protocol.PathPosts || p == protocol.PathHits:
+	case p == protocol.PathPosts || p == protocol.PathHits || p == protocol.PathAudit:
 		if !getOrHead(w, r) || !s.authorised(w, r) {
 			return
 		}
@@ -178,6 +178,22 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 			recs = []Record{}
 		}
 		body = HitsResponse{Records: recs}
+	case protocol.PathAudit:
+		post := r.URL.Query().Get("post")
+		if err := protocol.ValidatePostID(post); err != nil {
+			http.Error(w, "post: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		rep, err := s.VerifyAudit(r.Context(), post)
+		if err != nil && rep.Post == "" {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		if err != nil {
+			s.queryError(w, err)
+			return
+		}
+		body = rep
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -196,7 +212,7 @@ func parseHitFilter(r *http.Request) (HitFilter, error) {
 	q := r.URL.Query()
 	f := HitFilter{Post: q.Get("post"), List: q.Get("list"), Kind: q.Get("kind")}
 	if f.Kind != "" && !validKind(f.Kind) {
-		return f, fmt.Errorf("kind %q: want hit, disposition, status or telemetry", f.Kind)
+		return f, fmt.Errorf("kind %q: want hit, disposition, status, telemetry or audit", f.Kind)
 	}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)

@@ -218,6 +218,11 @@ func (s *Server) purgeKind(ctx context.Context, kind string, cutoff time.Time) (
 				} else if err != nil && !errors.Is(err, badgerstore.ErrRecordNotFound) {
 					return err
 				}
+				if kind == protocol.RecordDisposition.String() {
+					if err := dropDecision(tx, tk); err != nil {
+						return err
+					}
+				}
 				if err := tx.Delete(tk); err != nil {
 					return err
 				}
@@ -286,4 +291,21 @@ func (s *Server) every(ctx context.Context, run func() (wait time.Duration)) {
 			return
 		}
 	}
+}
+
+// dropDecision deletes the d/ index entry of the disposition row at tk.
+func dropDecision(tx *badgerstore.RecordsTxn, tk []byte) error {
+	v, err := tx.Get(tk)
+	if errors.Is(err, badgerstore.ErrRecordNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var r Record
+	var d protocol.DispositionReport
+	if json.Unmarshal(v, &r) != nil || json.Unmarshal(r.Payload, &d) != nil || d.HitID == "" {
+		return nil // an unreadable row has no index entry to find
+	}
+	return tx.Delete(append(decisionPrefix(r.Post, d.HitID), r.ID...))
 }

@@ -113,6 +113,11 @@ type Counts struct {
 	// StoreErrors counts failed write transactions (their records are not
 	// acked, so posts resend them).
 	StoreErrors uint64
+	// Unopened counts sealed records HQ could not open (no such key, or a
+	// box that does not open with its routing fields): not acked, so the
+	// post keeps them. Unsealed counts hits, decisions and audit records
+	// that came in clear (a post older than sealing): stored all the same.
+	Unopened, Unsealed uint64
 	// AcksSent counts ack messages published, AckedIDs the ids in them,
 	// AckErrors the ack publishes that failed (the posts resend).
 	AcksSent, AckedIDs, AckErrors uint64
@@ -129,6 +134,7 @@ type Counts struct {
 
 type counters struct {
 	received, stored, invalid, duplicates, malformed, storeErrors atomic.Uint64
+	unopened, unsealed                                            atomic.Uint64
 	acksSent, ackedIDs, ackErrors                                 atomic.Uint64
 	statuses, staleStatuses, presences, stalePresences            atomic.Uint64
 	headRuns, headErrors                                          atomic.Uint64
@@ -156,6 +162,11 @@ type Server struct {
 	ackFull chan struct{}       // a post reached MaxAckIDs
 
 	runOnce atomic.Bool
+
+	// sealMu guards seals, HQ's encryption keys by signing key id, read
+	// from the store (publish.SealKeys) at New and again for an unknown id.
+	sealMu sync.Mutex
+	seals  map[protocol.KeyID]*protocol.SealPrivateKey
 
 	// Admin operations (publish, heads) in flight; Run waits for them.
 	opMu      sync.Mutex
@@ -232,6 +243,9 @@ func New(cfg Config) (*Server, error) {
 	if s.posts, err = loadPosts(context.Background(), s.rec); err != nil {
 		return nil, fmt.Errorf("hqserver: %w", err)
 	}
+	if s.seals, err = publish.SealKeys(context.Background(), cfg.Store); err != nil {
+		return nil, fmt.Errorf("hqserver: %w", err)
+	}
 	if cfg.Transport != nil {
 		for _, sub := range []struct {
 			filter string
@@ -255,6 +269,7 @@ func (s *Server) Counts() Counts {
 	return Counts{
 		Received: n.received.Load(), Stored: n.stored.Load(), Invalid: n.invalid.Load(),
 		Duplicates: n.duplicates.Load(), Malformed: n.malformed.Load(), StoreErrors: n.storeErrors.Load(),
+		Unopened: n.unopened.Load(), Unsealed: n.unsealed.Load(),
 		AcksSent: n.acksSent.Load(), AckedIDs: n.ackedIDs.Load(), AckErrors: n.ackErrors.Load(),
 		Statuses: n.statuses.Load(), StaleStatuses: n.staleStatuses.Load(),
 		Presences: n.presences.Load(), StalePresences: n.stalePresences.Load(),
@@ -333,6 +348,19 @@ func (s *Server) onHits(m transport.Message) {
 		s.malformed(post, m.Topic, err)
 		return
 	}
+	switch {
+	case rec.Sealed != nil:
+		if rec, err = protocol.OpenRecord(post, rec, s.sealKey); err != nil {
+			// Not acked: the post keeps it until HQ can open it (an HQ
+			// store restored without its newest key).
+			s.n.unopened.Add(1)
+			s.log.Warn("Could not open a sealed record", logkey.Post, post, logkey.ID, rec.ID, logkey.Reason, err.Error())
+			return
+		}
+	case rec.Kind.Sealed():
+		s.n.unsealed.Add(1)
+		s.log.Warn("A record that travels sealed came in clear", logkey.Post, post, logkey.ID, rec.ID, logkey.Kind, rec.Kind.String())
+	}
 	now := s.clock.Now()
 	s.touch(post, now, !m.Retained)
 	select {
@@ -340,6 +368,24 @@ func (s *Server) onHits(m transport.Message) {
 	case <-s.done:
 		// Not stored, not acked: the post sends it again.
 	}
+}
+
+// sealKey returns HQ's encryption key of signing key id, reading the
+// store again for an id it does not know (a key made since New).
+func (s *Server) sealKey(id protocol.KeyID) (*protocol.SealPrivateKey, bool) {
+	s.sealMu.Lock()
+	defer s.sealMu.Unlock()
+	if k, ok := s.seals[id]; ok {
+		return k, true
+	}
+	keys, err := publish.SealKeys(context.Background(), s.cfg.Store)
+	if err != nil {
+		s.log.Error("Could not read HQ's encryption keys", logkey.Error, err.Error())
+		return nil, false
+	}
+	s.seals = keys
+	k, ok := keys[id]
+	return k, ok
 }
 
 // touch records a live message's arrival in memory; it is persisted with
@@ -417,6 +463,12 @@ func (s *Server) applyStatus(ps *postState, st *protocol.PostStatus, now time.Ti
 			s.n.staleStatuses.Add(1)
 			return false
 		}
+	}
+	if st.AuditKey != "" {
+		if ps.Audit == nil {
+			ps.Audit = &AuditState{}
+		}
+		ps.Audit.pinKey(st.AuditKey)
 	}
 	ps.Status = st
 	ps.StatusAt = now

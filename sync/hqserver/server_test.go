@@ -483,7 +483,7 @@ func TestRunStops(t *testing.T) {
 func TestRecordJSON(t *testing.T) {
 	// The stored row keeps the payload as the post sent it.
 	it := incoming{post: testPost, rec: protocol.Record{ID: "A", Kind: protocol.RecordHit, Payload: hitPayload(testPost, 1)}, received: time.Now()}
-	r, _ := buildRecord(it)
+	r, _, _ := buildRecord(it)
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)

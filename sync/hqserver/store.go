@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
@@ -29,8 +30,24 @@ type Record struct {
 	// Invalid says why the payload failed validation; the record was
 	// stored and acked anyway (see the package doc).
 	Invalid string `json:"invalid,omitempty"`
-	// Payload is the record's JSON document as the post sent it.
+	// Payload is the record's JSON document as the post sent it (opened,
+	// when it came sealed).
 	Payload json.RawMessage `json:"payload"`
+	// SealedTo is the id of the HQ key whose encryption key the record
+	// was sealed to; "" for a record that came in clear.
+	SealedTo string `json:"sealed_to,omitempty"`
+	// Decisions are, for a hit, every decision the post sent about it,
+	// oldest first (by decided_at): the last one is in force. Filled in by
+	// Hits, not stored with the hit.
+	Decisions []Decision `json:"decisions,omitempty"`
+}
+
+// Decision is one officer's decision on a hit, as HQ received it.
+type Decision struct {
+	// ID is the disposition record's id.
+	ID         string    `json:"id"`
+	ReceivedAt time.Time `json:"received_at"`
+	protocol.DispositionReport
 }
 
 // HitFilter selects records for Hits. Zero fields select everything.
@@ -68,13 +85,22 @@ type postState struct {
 	// Presence and the HQ time it was received.
 	Presence   *protocol.PresenceRecord `json:"presence,omitempty"`
 	PresenceAt time.Time                `json:"presence_at,omitzero"`
+	// Audit is the state of the post's audit chain (nil: nothing yet).
+	Audit *AuditState `json:"audit,omitempty"`
 }
 
 var (
 	prefixTime   = []byte("t/")
 	prefixRecord = []byte("r/")
 	prefixPost   = []byte("p/")
+	// prefixDecision indexes dispositions by hit:
+	// d/<post>/<hit id>/<disposition id> -> the disposition's t/ key.
+	prefixDecision = []byte("d/")
 )
+
+func decisionPrefix(post, hit string) []byte {
+	return append(append(append(append(append([]byte(nil), prefixDecision...), post...), '/'), hit...), '/')
+}
 
 func recordKey(post, id string) []byte {
 	return append(append(append(append([]byte(nil), prefixRecord...), post...), '/'), id...)
@@ -163,7 +189,7 @@ func (s *Server) storeBatch(ctx context.Context, batch []incoming) (map[string][
 				return err
 			}
 			seen[string(rk)] = true
-			row, st := buildRecord(it)
+			row, st, extra := buildRecord(it)
 			b, err := json.Marshal(row)
 			if err != nil {
 				return err
@@ -187,6 +213,16 @@ func (s *Server) storeBatch(ctx context.Context, batch []incoming) (map[string][
 				// A status that came through the outbox may be days old:
 				// it sets no clock offset.
 				s.applyStatus(ps, st, it.received, false)
+			}
+			switch x := extra.(type) {
+			case *protocol.DispositionReport:
+				if err := tx.Set(append(decisionPrefix(it.post, x.HitID), it.rec.ID...), tk); err != nil {
+					return err
+				}
+			case *protocol.AuditBatch:
+				if err := s.applyAudit(tx, ps, x, tk); err != nil {
+					return err
+				}
 			}
 			touched[it.post] = true
 		}
@@ -214,12 +250,17 @@ func (s *Server) storeBatch(ctx context.Context, batch []incoming) (map[string][
 }
 
 // buildRecord makes the stored row of a record, validating its payload
-// by kind; a status record's payload is returned when it is valid.
-func buildRecord(it incoming) (Record, *protocol.PostStatus) {
+// by kind; a status record's payload is returned when it is valid, and a
+// valid disposition's or audit batch's as extra.
+func buildRecord(it incoming) (Record, *protocol.PostStatus, any) {
 	r := Record{Post: it.post, ID: it.rec.ID, Kind: it.rec.Kind.String(), CreatedAt: it.rec.CreatedAt.UTC(),
 		ReceivedAt: it.received.UTC(), Payload: it.rec.Payload}
+	if it.rec.Sealed != nil {
+		r.SealedTo = it.rec.Sealed.Key
+	}
 	var reason error
 	var status *protocol.PostStatus
+	var extra any
 	switch it.rec.Kind {
 	case protocol.RecordHit:
 		var h protocol.HitReport
@@ -243,6 +284,20 @@ func buildRecord(it incoming) (Record, *protocol.PostStatus) {
 		if reason == nil && d.Post != "" && d.Post != it.post {
 			reason = fmt.Errorf("disposition names post %q", d.Post)
 		}
+		if reason == nil {
+			extra = &d
+		}
+	case protocol.RecordAudit:
+		var b protocol.AuditBatch
+		if reason = protocol.DecodeJSON(it.rec.Payload, &b); reason == nil {
+			reason = b.Validate()
+		}
+		if reason == nil && b.Post != it.post {
+			reason = fmt.Errorf("audit batch names post %q", b.Post)
+		}
+		if reason == nil {
+			extra = &b
+		}
 	case protocol.RecordStatus:
 		status, reason = decodeStatus(it.post, it.rec.Payload)
 		if status != nil && status.Clock.IsZero() {
@@ -255,9 +310,9 @@ func buildRecord(it incoming) (Record, *protocol.PostStatus) {
 	}
 	if reason != nil {
 		r.Invalid = reason.Error()
-		status = nil
+		status, extra = nil, nil
 	}
-	return r, status
+	return r, status, extra
 }
 
 // Hits returns the stored records that f selects, newest (by HQ's
@@ -296,6 +351,12 @@ func (s *Server) Hits(ctx context.Context, f HitFilter) ([]Record, error) {
 			if f.List != "" && !slices.Contains(r.Lists, f.List) {
 				return nil
 			}
+			if r.Kind == protocol.RecordHit.String() {
+				var err error
+				if r.Decisions, err = decisionsOf(tx, r.Post, r.ID); err != nil {
+					return err
+				}
+			}
 			out = append(out, r)
 			if len(out) >= limit {
 				return badgerstore.StopIteration
@@ -307,6 +368,37 @@ func (s *Server) Hits(ctx context.Context, f HitFilter) ([]Record, error) {
 		return nil, fmt.Errorf("query records: %w", err)
 	}
 	return out, nil
+}
+
+// decisionsOf returns the decisions stored about a hit, oldest first.
+func decisionsOf(tx *badgerstore.RecordsTxn, post, hit string) ([]Decision, error) {
+	var out []Decision
+	err := tx.Iterate(decisionPrefix(post, hit), func(_, tk []byte) error {
+		v, err := tx.Get(tk)
+		if errors.Is(err, badgerstore.ErrRecordNotFound) {
+			return nil // purged with its retention
+		}
+		if err != nil {
+			return err
+		}
+		var r Record
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("disposition %q: %w", tk, err)
+		}
+		d := Decision{ID: r.ID, ReceivedAt: r.ReceivedAt}
+		if err := json.Unmarshal(r.Payload, &d.DispositionReport); err != nil {
+			return fmt.Errorf("disposition %s: %w", r.ID, err)
+		}
+		out = append(out, d)
+		return nil
+	})
+	slices.SortStableFunc(out, func(a, b Decision) int {
+		if c := a.DecidedAt.Compare(b.DecidedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, err
 }
 
 // validKind reports whether k names a record kind.

@@ -66,8 +66,21 @@ type PublisherOptions struct {
 	// Jitter returns a number in [0, 1) for the back-off jitter
 	// (math/rand/v2 when nil).
 	Jitter func() float64
+	// Sealer seals the records of the kinds that travel sealed to HQ
+	// (protocol.RecordKind.Sealed: hits, decisions, audit). While it knows
+	// no HQ encryption key (protocol.ErrNoSealKey) those records wait in
+	// the outbox and the others go on; call Wake when a key arrives. Nil:
+	// every record goes in clear (tests of the delivery rules only; the
+	// post's agent always sets one).
+	Sealer Sealer
 	// Logger; nil discards.
 	Logger *slog.Logger
+}
+
+// Sealer seals a record for HQ (protocol.SealRecord with HQ's current
+// encryption key), or fails with protocol.ErrNoSealKey.
+type Sealer interface {
+	Seal(r protocol.Record) (protocol.Record, error)
 }
 
 // PublisherStats are running totals since NewPublisher.
@@ -101,9 +114,10 @@ type Publisher struct {
 	hits  string
 	acks  string
 
-	started atomic.Bool
-	done    chan struct{} // closed when Run returns
-	ackCh   chan []string
+	started  atomic.Bool
+	done     chan struct{} // closed when Run returns
+	ackCh    chan []string
+	sealKick chan struct{} // Wake: a seal key may have arrived
 
 	published, resent, pubErrs  atomic.Uint64
 	acked, ackedUnknown, badAck atomic.Uint64
@@ -151,7 +165,18 @@ func NewPublisher(ob *Outbox, tr transport.Transport, opts PublisherOptions) (*P
 		acks:  protocol.AcksTopic(opts.Post),
 		done:  make(chan struct{}),
 		ackCh: make(chan []string, ackQueue),
+
+		sealKick: make(chan struct{}, 1),
 	}, nil
+}
+
+// Wake tells the publisher that the Sealer may now have a key: records
+// held for want of one are tried again.
+func (p *Publisher) Wake() {
+	select {
+	case p.sealKick <- struct{}{}:
+	default:
+	}
 }
 
 // Stats returns the running totals.
@@ -213,6 +238,7 @@ type runState struct {
 	cursor   [3]uint64         // next sequence to scan, by priority
 	buf      [3][]storedRecord // scanned, not yet sent, by priority
 	dry      [3]bool           // the last scan found nothing more; cleared by a wake
+	sealWait [3]bool           // the next record waits for a seal key; cleared by Wake
 	attempt  int               // consecutive failed publishes
 	holdTill time.Time         // no publishes before this (back-off)
 	nextSend time.Time         // rate limit
@@ -290,6 +316,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 			return nil
 		case <-p.ob.wake:
 			st.dry = [3]bool{}
+		case <-p.sealKick:
+			st.sealWait = [3]bool{}
 		case ids := <-p.ackCh:
 			if err := p.handleAcks(ctx, st, ids); err != nil {
 				if ctx.Err() != nil {
@@ -380,6 +408,10 @@ func (p *Publisher) next(ctx context.Context, st *runState) (*flight, error) {
 		return nil, nil
 	}
 	for _, prio := range []Priority{PriorityHigh, PriorityLow} {
+		if st.sealWait[prio] {
+			continue
+		}
+	scan:
 		for {
 			if len(st.buf[prio]) == 0 {
 				if st.dry[prio] {
@@ -408,7 +440,24 @@ func (p *Publisher) next(ctx context.Context, st *runState) (*flight, error) {
 				// or acked, dropped or superseded since the scan.
 				continue
 			}
-			msg, err := protocol.EncodeRecord(r.rec.wire())
+			w := r.rec.wire()
+			if w.Kind.Sealed() && p.opts.Sealer != nil {
+				sealed, err := p.opts.Sealer.Seal(w)
+				if errors.Is(err, protocol.ErrNoSealKey) {
+					// Never in clear: it waits, in order, for a key.
+					st.buf[prio] = append([]storedRecord{r}, st.buf[prio]...)
+					if !st.sealWait[prio] {
+						p.log.Warn("no HQ encryption key yet; sealed records wait in the outbox")
+					}
+					st.sealWait[prio] = true
+					break scan
+				}
+				if err != nil {
+					return nil, err
+				}
+				w = sealed
+			}
+			msg, err := protocol.EncodeRecord(w)
 			if err != nil {
 				return nil, err
 			}

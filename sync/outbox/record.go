@@ -15,8 +15,8 @@ import (
 type Priority uint8
 
 const (
-	// PriorityHigh records (hits, dispositions) are sent first and are
-	// never dropped.
+	// PriorityHigh records (hits, dispositions, audit) are sent first
+	// and are never dropped.
 	PriorityHigh Priority = 1
 	// PriorityLow records (status, telemetry) are sent after every high
 	// one and yield when the outbox is over its budget.
@@ -34,11 +34,12 @@ func (p Priority) String() string {
 	return fmt.Sprintf("priority(%d)", uint8(p))
 }
 
-// PriorityOf returns the priority of a record kind: hits and
-// dispositions are high, status and telemetry low. The policy is fixed,
-// not configurable per record.
+// PriorityOf returns the priority of a record kind: hits, dispositions
+// and audit checkpoints are high (a dropped audit record would show at HQ
+// as a gap in the post's chain), status and telemetry low. The policy is
+// fixed, not configurable per record.
 func PriorityOf(k protocol.RecordKind) Priority {
-	if k == protocol.RecordHit || k == protocol.RecordDisposition {
+	if k == protocol.RecordHit || k == protocol.RecordDisposition || k == protocol.RecordAudit {
 		return PriorityHigh
 	}
 	return PriorityLow

@@ -19,6 +19,8 @@ const (
 	KindHead     Kind = 2
 	KindRotation Kind = 3
 	KindSnapshot Kind = 4
+	// KindSealKey: HQ's encryption key statement (EncodeSealKey).
+	KindSealKey Kind = 5
 )
 
 // String returns the kind's name as used in the signing domain.
@@ -32,11 +34,13 @@ func (k Kind) String() string {
 		return "key-rotation"
 	case KindSnapshot:
 		return "snapshot"
+	case KindSealKey:
+		return "seal-key"
 	}
 	return fmt.Sprintf("kind-%d", uint8(k))
 }
 
-func (k Kind) known() bool { return k >= KindDelta && k <= KindSnapshot }
+func (k Kind) known() bool { return k >= KindDelta && k <= KindSealKey }
 
 // Domain returns the signing domain of the kind: "watchpost/v1/<kind>\n".
 func (k Kind) Domain() string { return "watchpost/v1/" + k.String() + "\n" }

@@ -81,6 +81,13 @@ type PostStatus struct {
 	// accepted a rotation before it signs with the new key. Absent from
 	// posts older than the field.
 	Keys []string `json:"keys,omitempty"`
+	// AuditKey is the post's audit key (FormatPublicKey), which signs its
+	// audit checkpoints: HQ pins the first it sees. Absent from posts
+	// older than the field.
+	AuditKey string `json:"audit_key,omitempty"`
+	// SealKey is the id of the HQ key whose encryption key the post seals
+	// to now; "" while it knows none (sealed records wait in its outbox).
+	SealKey string `json:"seal_key,omitempty"`
 }
 
 // HitReport is the payload of an outbox record of kind "hit": one

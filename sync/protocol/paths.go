@@ -20,6 +20,9 @@ const (
 	PathPosts = "/v1/posts"
 	// PathHits is GET /v1/hits: the records the posts sent.
 	PathHits = "/v1/hits"
+	// PathAudit is GET /v1/audit?post=<post>: HQ's check of a post's
+	// audit chain.
+	PathAudit = "/v1/audit"
 	// PathLists prefixes POST /v1/lists/<list>/editions (EditionsPath).
 	PathLists = "/v1/lists/"
 	// PathHeads is POST /v1/heads: re-sign every list's head.

@@ -28,12 +28,15 @@ const (
 	RecordStatus RecordKind = 3
 	// RecordTelemetry: counters and health samples.
 	RecordTelemetry RecordKind = 4
+	// RecordAudit: a stretch of the post's audit chain with its signed
+	// checkpoint (payload AuditBatch).
+	RecordAudit RecordKind = 5
 )
 
-var recordKindNames = [...]string{RecordHit: "hit", RecordDisposition: "disposition", RecordStatus: "status", RecordTelemetry: "telemetry"}
+var recordKindNames = [...]string{RecordHit: "hit", RecordDisposition: "disposition", RecordStatus: "status", RecordTelemetry: "telemetry", RecordAudit: "audit"}
 
 // String returns the kind's wire name ("hit", "disposition", "status",
-// "telemetry").
+// "telemetry", "audit").
 func (k RecordKind) String() string {
 	if k.Valid() {
 		return recordKindNames[k]
@@ -42,7 +45,15 @@ func (k RecordKind) String() string {
 }
 
 // Valid reports whether k is one of the kinds above.
-func (k RecordKind) Valid() bool { return k >= RecordHit && k <= RecordTelemetry }
+func (k RecordKind) Valid() bool { return k >= RecordHit && k <= RecordAudit }
+
+// Sealed reports whether records of kind k travel sealed to HQ's
+// encryption key (SealRecord): hits and decisions hold travellers' data
+// and officers' notes, audit entries name officers and flights. Status
+// and telemetry hold neither and travel in clear.
+func (k RecordKind) Sealed() bool {
+	return k == RecordHit || k == RecordDisposition || k == RecordAudit
+}
 
 // ParseRecordKind is the inverse of RecordKind.String.
 func ParseRecordKind(s string) (RecordKind, error) {
@@ -64,8 +75,12 @@ type Record struct {
 	// nanosecond.
 	CreatedAt time.Time
 	// Payload is one JSON document of at most MaxRecordPayload bytes,
-	// sent as is.
+	// sent as is. A record decoded from a sealed message has no Payload
+	// and no CreatedAt until OpenRecord has opened Sealed.
 	Payload []byte
+	// Sealed is the sealed form of CreatedAt and Payload (SealRecord);
+	// nil for a record in clear.
+	Sealed *SealedPayload
 }
 
 // MaxRecordPayload bounds a record's payload. A hit with its screening
@@ -74,8 +89,9 @@ type Record struct {
 const MaxRecordPayload = 64 << 10
 
 // MaxRecordMessage bounds a whole record message: the payload and the
-// fields around it.
-const MaxRecordMessage = MaxRecordPayload + 4096
+// fields around it, or the sealed payload in base64 (4/3 of the
+// plaintext, which adds the creation time and HPKE's 48 bytes).
+const MaxRecordMessage = (MaxRecordPayload+1024)*4/3 + 4096
 
 // MaxRecordIDLen bounds a record id.
 const MaxRecordIDLen = 64
@@ -98,20 +114,31 @@ func ValidateRecordID(id string) error {
 	return nil
 }
 
-// RecordMessage is the JSON of one record on HitsTopic:
+// RecordMessage is the JSON of one record on HitsTopic, in clear:
 //
-//	{"id":"01J…","kind":"hit","created_at":"2026-07-01T10:00:00.123456789Z","payload":{…}}
+//	{"id":"01J…","kind":"status","created_at":"2026-07-01T10:00:00.123456789Z","payload":{…}}
 //
-// payload is the record's JSON document, embedded as is.
+// payload is the record's JSON document, embedded as is. A sealed record
+// (RecordKind.Sealed) carries only its routing fields and the sealed box:
+//
+//	{"id":"01J…","kind":"hit","sealed":{"key":"<HQ key id>","box":"<base64>"}}
 type RecordMessage struct {
 	ID        string          `json:"id"`
 	Kind      string          `json:"kind"`
-	CreatedAt time.Time       `json:"created_at"`
-	Payload   json.RawMessage `json:"payload"`
+	CreatedAt time.Time       `json:"created_at,omitzero"`
+	Payload   json.RawMessage `json:"payload,omitempty"`
+	Sealed    *SealedPayload  `json:"sealed,omitempty"`
 }
 
-// EncodeRecord returns the wire form of r.
+// EncodeRecord returns the wire form of r in clear (SealRecord seals it).
 func EncodeRecord(r Record) ([]byte, error) {
+	if r.Sealed != nil {
+		b, err := json.Marshal(RecordMessage{ID: r.ID, Kind: r.Kind.String(), Sealed: r.Sealed})
+		if err != nil {
+			return nil, fmt.Errorf("encode record %s: %w", r.ID, err)
+		}
+		return b, nil
+	}
 	b, err := json.Marshal(RecordMessage{ID: r.ID, Kind: r.Kind.String(), CreatedAt: r.CreatedAt.UTC(), Payload: r.Payload})
 	if err != nil {
 		return nil, fmt.Errorf("encode record %s: %w", r.ID, err)
@@ -120,7 +147,8 @@ func EncodeRecord(r Record) ([]byte, error) {
 }
 
 // DecodeRecord parses and checks a record message; every failure wraps
-// ErrInvalidRecord.
+// ErrInvalidRecord. A sealed message decodes to a Record with Sealed set
+// and no payload: OpenRecord opens it.
 func DecodeRecord(b []byte) (Record, error) {
 	var m RecordMessage
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -132,6 +160,15 @@ func DecodeRecord(b []byte) (Record, error) {
 	}
 	if err := ValidateRecordID(m.ID); err != nil {
 		return Record{}, fmt.Errorf("decode record: %w: %w", ErrInvalidRecord, err)
+	}
+	if m.Sealed != nil {
+		if len(m.Payload) != 0 {
+			return Record{}, fmt.Errorf("decode record %s: %w: both a payload and a sealed one", m.ID, ErrInvalidRecord)
+		}
+		if len(m.Sealed.Box) == 0 {
+			return Record{}, fmt.Errorf("decode record %s: %w: empty sealed box", m.ID, ErrInvalidRecord)
+		}
+		return Record{ID: m.ID, Kind: k, Sealed: m.Sealed}, nil
 	}
 	if len(m.Payload) == 0 {
 		return Record{}, fmt.Errorf("decode record %s: %w: no payload", m.ID, ErrInvalidRecord)

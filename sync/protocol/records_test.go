@@ -51,16 +51,16 @@ func TestDecodeRecordRejects(t *testing.T) {
 }
 
 func TestRecordKinds(t *testing.T) {
-	for k := RecordHit; k <= RecordTelemetry; k++ {
+	for k := RecordHit; k <= RecordAudit; k++ {
 		got, err := ParseRecordKind(k.String())
 		if err != nil || got != k {
 			t.Errorf("ParseRecordKind(%q) = %v, %v", k.String(), got, err)
 		}
 	}
-	if RecordKind(0).Valid() || RecordKind(5).Valid() {
-		t.Error("kinds 0 and 5 are valid")
+	if RecordKind(0).Valid() || RecordKind(6).Valid() {
+		t.Error("kinds 0 and 6 are valid")
 	}
-	if _, err := ParseRecordKind("kind(5)"); err == nil {
-		t.Error(`ParseRecordKind("kind(5)") succeeded`)
+	if _, err := ParseRecordKind("kind(6)"); err == nil {
+		t.Error(`ParseRecordKind("kind(6)") succeeded`)
 	}
 }

@@ -20,6 +20,8 @@ const (
 	LeafAcks     = "acks"
 	LeafStatus   = "status"
 	LeafPresence = "presence"
+	// LeafSeal is the last level of a key's encryption key statement.
+	LeafSeal = "seal"
 )
 
 // Filters over many topics.
@@ -32,6 +34,9 @@ const (
 	// KeysFilter matches the retained key-rotation statements (a post's
 	// subscription).
 	KeysFilter = keysPrefix + "+"
+	// SealKeysFilter matches the retained encryption key statements (a
+	// post's subscription): watchpost/v1/keys/<keyid>/seal.
+	SealKeysFilter = keysPrefix + "+/" + LeafSeal
 	// PostsHitsFilter, PostsStatusFilter and PostsPresenceFilter are HQ's
 	// subscriptions; PostsAcksFilter is every post's acks (HQ writes them).
 	PostsHitsFilter     = postsPrefix + "+/" + LeafHits
@@ -50,6 +55,11 @@ func HeadTopic(list string) string { return listsPrefix + list + "/" + LeafHead 
 // KeyTopic is where HQ publishes, retained, the rotation statement that
 // introduces key id.
 func KeyTopic(id KeyID) string { return keysPrefix + id.String() }
+
+// SealKeyTopic is where HQ publishes, retained, the encryption key
+// statement of its signing key id (SealKeyStatement). It is under the
+// keys tree, so the access table needs no new line.
+func SealKeyTopic(id KeyID) string { return keysPrefix + id.String() + "/" + LeafSeal }
 
 // HitsTopic is the post's one reliable stream to HQ: its outbox records
 // (EncodeRecord) of every kind.

@@ -584,7 +584,9 @@ type HeadResult struct {
 // It also publishes again, retained and unchanged, the key rotation
 // statements AnnounceKey recorded whose window has not ended (see
 // AnnounceKey), so that a broker that lost its retained messages gets
-// them back; a failure there is among the errors returned.
+// them back, and the seal-key statement of the signing key's encryption
+// key (made on first use, SealKey), which posts seal hits, decisions and
+// audit entries to; a failure there is among the errors returned.
 func (p *Publisher) RepublishHeads(ctx context.Context) ([]HeadResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -603,6 +605,9 @@ func (p *Publisher) RepublishHeads(ctx context.Context) ([]HeadResult, error) {
 		out = append(out, r)
 	}
 	if _, err := p.republishKeys(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := p.publishSealKey(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	return out, errors.Join(errs...)
