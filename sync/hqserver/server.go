@@ -232,6 +232,9 @@ func New(cfg Config) (*Server, error) {
 	if s.posts, err = loadPosts(context.Background(), s.rec); err != nil {
 		return nil, fmt.Errorf("hqserver: %w", err)
 	}
+	if err := hitIndexed(context.Background(), s.rec); err != nil {
+		return nil, fmt.Errorf("hqserver: index the stored hits: %w", err)
+	}
 	if cfg.Transport != nil {
 		for _, sub := range []struct {
 			filter string
@@ -383,6 +386,11 @@ func (s *Server) onStatus(m transport.Message) {
 			ps.LastSeen = now
 		}
 		return s.applyStatus(ps, st, now, !m.Retained)
+	}, func(tx *badgerstore.RecordsTxn, ps *postState) error {
+		if m.Retained || ps.Status != st {
+			return nil // an old status: no sample of now
+		}
+		return sample(tx, ps, st, now)
 	})
 	if err != nil {
 		s.n.storeErrors.Add(1)
