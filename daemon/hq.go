@@ -379,6 +379,7 @@ func (h *HQ) newServer() error {
 		cfg.Publisher = h.pub
 		cfg.SnapshotDir, cfg.DeltaDir, cfg.UploadDir = h.cfg.SnapshotDir, filepath.Join(h.cfg.DataDir, hqDeltasSubdir), uploads
 		cfg.MaxEditionSize, cfg.HeadInterval, cfg.AdminToken, cfg.Retention = h.cfg.MaxEditionSize, h.cfg.HeadInterval, h.cfg.AdminToken, h.cfg.Retention
+		cfg.AuditSinglePerson = h.auditSinglePerson
 	}
 	srv, err := hqserver.New(cfg)
 	if err != nil {

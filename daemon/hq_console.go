@@ -484,6 +484,18 @@ func (b *hqBackend) Keys(ctx context.Context) (web.KeysView, error) {
 	return kv, nil
 }
 
+// auditSinglePerson records in HQ's audit trail that actor publishes an
+// edition of list alone (watchpost-hq publish --single-person).
+func (h *HQ) auditSinglePerson(ctx context.Context, actor, list string) error {
+	return AuditSinglePerson(ctx, h.store, h.cfg.Clock, actor, list)
+}
+
+// AuditSinglePerson records in HQ's audit trail in st that actor
+// publishes an edition of list alone, without a second publisher.
+func AuditSinglePerson(ctx context.Context, st *badgerstore.Store, clk clock.Clock, actor, list string) error {
+	return HQEvents(st, clk).Append(ctx, web.Event{Actor: actor, Action: web.ActionSinglePerson, Subject: list})
+}
+
 // isProtocolPath reports whether a request is for HQ's server (posts'
 // snapshots and deltas, health, the admin API) rather than the console.
 func isProtocolPath(p string) bool {

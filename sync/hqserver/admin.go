@@ -231,6 +231,19 @@ func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *ht
 	case !slices.Contains(EditionFormats(), format):
 		return publish.Result{}, badRequest("unknown format %q (known: %s)", format, strings.Join(EditionFormats(), ", "))
 	}
+	if s.cfg.AuditSinglePerson != nil {
+		if q.Get("single_person") != "true" {
+			return publish.Result{}, &requestError{status: http.StatusForbidden, err: errors.New(
+				"editions are published by two people in HQ's console; automation says single_person=true (watchpost-hq publish --single-person), which HQ's audit trail records")}
+		}
+		actor := q.Get("actor")
+		if actor == "" {
+			actor = "unnamed"
+		}
+		if err := s.cfg.AuditSinglePerson(ctx, actor+" (admin API from "+r.RemoteAddr+")", list); err != nil {
+			return publish.Result{}, fmt.Errorf("record the single-person publication: %w", err)
+		}
+	}
 	limit := s.cfg.MaxEditionSize
 	if r.ContentLength > limit {
 		return publish.Result{}, &requestError{status: http.StatusRequestEntityTooLarge,
