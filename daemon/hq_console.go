@@ -107,7 +107,7 @@ func (b *hqBackend) History(ctx context.Context, post string, from time.Time) ([
 	}
 	out := make([]web.Sample, len(hist))
 	for i, s := range hist {
-		out[i] = web.Sample{At: s.At, Boot: s.Boot, Screenings: s.Screenings, Outbox: s.Outbox, Online: s.Online}
+		out[i] = web.Sample{At: s.At, Boot: s.Boot, Screenings: s.Screenings, Start: s.Start, Outbox: s.Outbox, Online: s.Online}
 	}
 	return out, nil
 }

@@ -119,7 +119,7 @@ func TestDemoConsoles(t *testing.T) {
 	if s := text(t, browser, "#fleet-summary"); !strings.Contains(s, "2 posts: 2 online") {
 		t.Errorf("fleet summary %q", s)
 	}
-	webtest.FullScreenshot(t, browser, "hq-fleet-en")
+	webtest.Screenshot(t, browser, "hq-fleet-en")
 	webtest.Run(t, browser, chromedp.Navigate(base+"hits"), chromedp.WaitVisible(chromedp.CSS("#hq-hits")))
 	if n := eval[int](t, browser, `document.querySelectorAll("#hq-hits tbody tr").length`); n != 4 {
 		t.Errorf("hits page shows %d hits, want the demo's 4", n)
@@ -217,8 +217,10 @@ func TestDemoConsoles(t *testing.T) {
 			t.Errorf("%s in Arabic has English outside data: %s", page, latin)
 		}
 		switch page {
-		case "fleet", "charts":
-			webtest.FullScreenshot(t, browser, "hq-"+page+"-ar")
+		case "fleet":
+			webtest.Screenshot(t, browser, "hq-fleet-ar")
+		case "charts":
+			webtest.FullScreenshot(t, browser, "hq-charts-ar")
 		}
 	}
 
@@ -240,7 +242,7 @@ func TestDemoConsoles(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	webtest.FullScreenshot(t, browser, "hq-fleet-offline-ar")
+	webtest.Screenshot(t, browser, "hq-fleet-offline-ar")
 	cancel()
 	if err := <-done; err != nil && ctx.Err() == nil {
 		t.Fatalf("demo: %v", err)

@@ -161,15 +161,16 @@ type OutboxDepth struct {
 	OverBudget    bool
 }
 
-// Sample is one point of a post's history, kept by HQ from the post's
-// status: the cumulative screenings counter, the outbox depth and the
-// largest list lag at At.
+// Sample is one hour of a post's history, kept by HQ from the post's
+// status: its cumulative screenings counter at the hour's last status
+// (At) and, within the same boot, at its first (Start), and the deepest
+// outbox of the hour.
 type Sample struct {
 	At         time.Time
 	Boot       uint64
 	Screenings uint64
+	Start      uint64
 	Outbox     int
-	MaxLag     uint64
 	Online     bool
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -191,13 +192,14 @@ func (c *hqConsole) assess(p FleetPost, now time.Time, signing string) FleetRow 
 	return r
 }
 
-// FormatOffset formats a clock offset as +1m30s / -45s.
+// FormatOffset formats a clock offset in digits, +H:MM:SS or -H:MM:SS.
 func FormatOffset(d time.Duration) string {
-	d = d.Round(time.Second)
-	if d >= 0 {
-		return "+" + d.String()
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
 	}
-	return d.String()
+	s := int64(d.Round(time.Second) / time.Second)
+	return fmt.Sprintf("%s%d:%02d:%02d", sign, s/3600, s/60%60, s%60)
 }
 
 // fleetSorts are the fleet table's sort keys.

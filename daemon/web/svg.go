@@ -66,9 +66,9 @@ func niceMax(v float64) (float64, float64) {
 	for _, m := range []float64{1, 2, 5, 10} {
 		if v <= m*p {
 			top := m * p
-			step := top / 4
-			if m == 1 || m == 10 {
-				step = top / 5
+			step := top / 5
+			if m == 2 {
+				step = top / 4
 			}
 			if step < 1 && v >= 1 {
 				step = 1
@@ -308,23 +308,26 @@ func hourly(now time.Time) (time.Time, int, []string) {
 	return first, n, labels
 }
 
-// perHour turns a post's samples into screenings per hour: the rise of
-// its cumulative counter within each hour (a restart starts it again at
-// zero, so a fall counts what the new boot reports).
+// perHour turns a post's hourly samples into screenings per hour: the
+// rise of its cumulative counter since the previous hour's sample, or
+// within the hour when there is none (a restart starts the counter again
+// at zero).
 func perHour(hist []Sample, first time.Time, n int) []float64 {
 	vals := make([]float64, n)
 	for i := range vals {
 		vals[i] = math.NaN()
 	}
-	for i := 1; i < len(hist); i++ {
-		a, b := hist[i-1], hist[i]
+	for i, b := range hist {
 		h := int(b.At.Sub(first) / time.Hour)
 		if h < 0 || h >= n {
 			continue
 		}
-		d := float64(b.Screenings)
-		if b.Boot == a.Boot && b.Screenings >= a.Screenings {
-			d = float64(b.Screenings - a.Screenings)
+		d := float64(b.Screenings - min(b.Start, b.Screenings))
+		if i > 0 {
+			a := hist[i-1]
+			if b.Boot == a.Boot && b.Screenings >= a.Screenings && b.At.Sub(a.At) <= 2*time.Hour {
+				d = float64(b.Screenings - a.Screenings)
+			}
 		}
 		if math.IsNaN(vals[h]) {
 			vals[h] = 0

@@ -429,11 +429,14 @@ func (s *Server) HitsPerDay(ctx context.Context, from, to time.Time) ([]DayCount
 }
 
 // Sample is a post's status in one hour, kept for the console's charts:
-// the last status of the hour, with the deepest outbox seen in it.
+// the last status of the hour, the screenings counter at the hour's
+// first status of the same boot (Start; 0 when the post restarted within
+// the hour), and the deepest outbox seen in it.
 type Sample struct {
 	At         time.Time `json:"at"`
 	Boot       uint64    `json:"boot"`
 	Screenings uint64    `json:"screenings"`
+	Start      uint64    `json:"start"`
 	Outbox     int       `json:"outbox"`
 	Online     bool      `json:"online"`
 }
@@ -445,12 +448,16 @@ func sampleKey(post string, t time.Time) []byte {
 // sample records st, received at now, in the post's sample of the hour.
 func sample(tx *badgerstore.RecordsTxn, ps *postState, st *protocol.PostStatus, now time.Time) error {
 	k := sampleKey(ps.Post, now)
-	smp := Sample{At: now.UTC(), Boot: st.Boot, Screenings: st.Screenings, Outbox: st.Outbox.Records,
+	smp := Sample{At: now.UTC(), Boot: st.Boot, Screenings: st.Screenings, Start: st.Screenings, Outbox: st.Outbox.Records,
 		Online: ps.Presence == nil || ps.Presence.State == protocol.Online}
 	if b, err := tx.Get(k); err == nil {
 		var old Sample
 		if json.Unmarshal(b, &old) == nil {
 			smp.Outbox = max(smp.Outbox, old.Outbox)
+			smp.Start = 0
+			if old.Boot == st.Boot {
+				smp.Start = old.Start
+			}
 		}
 	} else if !errors.Is(err, badgerstore.ErrRecordNotFound) {
 		return err

@@ -168,7 +168,7 @@ func TestHistorySamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hist) != 2 || hist[0].Screenings != 20 || hist[0].Outbox != 5 || hist[1].Screenings != 35 {
+	if len(hist) != 2 || hist[0].Screenings != 20 || hist[0].Start != 10 || hist[0].Outbox != 5 || hist[1].Screenings != 35 || hist[1].Start != 35 {
 		t.Fatalf("history %+v", hist)
 	}
 	r.clk.Advance(SeriesWindow)
