@@ -25,21 +25,12 @@ import (
 
 func login(t *testing.T, ctx context.Context, base, user, password string) {
 	t.Helper()
-	webtest.Run(t, ctx,
-		chromedp.Navigate(base+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#name")),
-		chromedp.SendKeys(chromedp.CSS("#name"), user),
-		chromedp.SendKeys(chromedp.CSS("#password"), password),
-	)
-	newPage(t, ctx, chromedp.Click(chromedp.CSS("#login-submit")))
+	webtest.Login(t, ctx, base, user, password)
 }
 
-// newPage runs an action that leaves the page (a click that submits a
-// form) and waits until the next page has loaded.
 func newPage(t *testing.T, ctx context.Context, a chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	webtest.Run(t, ctx, chromedp.Evaluate[chromedp.Void](`window.__wpOld = true`), a)
-	webtest.WaitFor(t, ctx, `!window.__wpOld && document.readyState === "complete"`)
+	webtest.NewPage(t, ctx, a)
 }
 
 func location(t *testing.T, ctx context.Context) string {

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon/web"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
@@ -124,6 +125,13 @@ type HQConfig struct {
 	// AdminToken, if set, is the bearer token of the admin API; without
 	// one it answers loopback clients only.
 	AdminToken string
+	// ConsoleIdleTimeout ends HQ console sessions (web's default when
+	// 0). The console is served on Listen, beside the posts' paths.
+	ConsoleIdleTimeout time.Duration
+	// ConsoleHTTP, if set, is a loopback address where the console alone
+	// is also served over plain HTTP (the demo: a browser trusts no demo
+	// certificate).
+	ConsoleHTTP string
 	// MaxEditionSize, HeadInterval, Retention: hqserver's defaults when
 	// zero.
 	MaxEditionSize int64
@@ -152,8 +160,11 @@ type HQ struct {
 	client   *mqtt.Client
 	pub      *publish.Publisher
 	srv      *hqserver.Server
+	console  *web.App
 	httpAddr string
-	opened   bool
+	// consoleAddr is ConsoleHTTP's bound address.
+	consoleAddr string
+	opened      bool
 	// The link's broker and HQ's account on it: HQConfig.Link, or the
 	// embedded broker's plain listener.
 	linkURL, linkUser, linkPassword string
@@ -175,6 +186,8 @@ func NewHQ(cfg HQConfig) (*HQ, error) {
 		return nil, errors.New("hq: SelfSnapshotURL needs HTTPS and no SnapshotURL")
 	case cfg.Listen != "" && cfg.HTTPS == nil && !IsLoopback(cfg.Listen):
 		return nil, fmt.Errorf("hq: plain HTTP needs a loopback listen address, not %q", cfg.Listen)
+	case cfg.ConsoleHTTP != "" && !IsLoopback(cfg.ConsoleHTTP):
+		return nil, fmt.Errorf("hq: the console's plain HTTP needs a loopback address, not %q", cfg.ConsoleHTTP)
 	case cfg.AdminToken != "" && len(cfg.AdminToken) < 16:
 		return nil, errors.New("hq: the admin token is shorter than 16 characters")
 	}
@@ -366,12 +379,18 @@ func (h *HQ) newServer() error {
 		cfg.Publisher = h.pub
 		cfg.SnapshotDir, cfg.DeltaDir, cfg.UploadDir = h.cfg.SnapshotDir, filepath.Join(h.cfg.DataDir, hqDeltasSubdir), uploads
 		cfg.MaxEditionSize, cfg.HeadInterval, cfg.AdminToken, cfg.Retention = h.cfg.MaxEditionSize, h.cfg.HeadInterval, h.cfg.AdminToken, h.cfg.Retention
+		cfg.AuditSinglePerson = h.auditSinglePerson
 	}
 	srv, err := hqserver.New(cfg)
 	if err != nil {
 		return err
 	}
 	h.srv = srv
+	if h.cfg.Listen != "" {
+		if h.console, err = h.newHQConsole(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -467,8 +486,16 @@ func (h *HQ) Run(ctx context.Context, ready func()) (err error) {
 // serve runs the HTTP(S) server and HQ's server until ctx ends or one of
 // them fails, then stops both.
 func (h *HQ) serve(ctx context.Context, ln net.Listener, ready func()) error {
+	api := h.srv.Handler()
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isProtocolPath(r.URL.Path) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		h.console.ServeHTTP(w, r)
+	})
 	hs := &http.Server{
-		Handler:           h.srv.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		TLSConfig:         h.cfg.HTTPS,
@@ -493,12 +520,33 @@ func (h *HQ) serve(ctx context.Context, ln net.Listener, ready func()) error {
 		runErr = h.srv.Run(ctx)
 		cancel()
 	})
+	var consoleSrv *http.Server
+	if h.cfg.ConsoleHTTP != "" {
+		cln, err := net.Listen("tcp", h.cfg.ConsoleHTTP)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return fmt.Errorf("listen %s (console): %w", h.cfg.ConsoleHTTP, err)
+		}
+		h.mu.Lock()
+		h.consoleAddr = cln.Addr().String()
+		h.mu.Unlock()
+		consoleSrv = &http.Server{Handler: h.console, ReadHeaderTimeout: 30 * time.Second, ErrorLog: hs.ErrorLog}
+		wg.Go(func() {
+			if err := consoleSrv.Serve(cln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				h.log.Error("Console HTTP server failed", logkey.Error, err.Error())
+			}
+		})
+	}
 	if ready != nil {
 		ready()
 	}
 	<-ctx.Done()
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), hqShutdownTimeout)
 	shutErr := hs.Shutdown(sctx)
+	if consoleSrv != nil {
+		shutErr = errors.Join(shutErr, consoleSrv.Shutdown(sctx))
+	}
 	scancel()
 	wg.Wait()
 	c := h.srv.Counts()
@@ -533,6 +581,17 @@ func (h *HQ) URL() string {
 		return "http://" + h.httpAddr
 	}
 	return "https://" + h.httpAddr
+}
+
+// ConsoleURL returns the URL of the console's plain-HTTP listener
+// (ConsoleHTTP; "" without one or before it listens).
+func (h *HQ) ConsoleURL() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.consoleAddr == "" {
+		return ""
+	}
+	return "http://" + h.consoleAddr + "/"
 }
 
 // BrokerURLs returns the embedded broker's plain (HQ's) and TLS (the

@@ -411,7 +411,7 @@ grep -qx -- '--listen' "$work/hq-argv.txt" && grep -qx '127.0.0.1:8443' "$work/h
 [ "$(in_ct stat -c %U "/proc/$hpid")" = watchpost-hq ] || fail "serve does not run as watchpost-hq"
 in_ct curl -fsS -m 5 -i "$hq_url/healthz" || fail "/healthz"
 echo
-in_ct watchpost-hq publish --hq "$hq_url" --list un --format un-xml /var/tmp/un.xml > "$work/hq-publish.txt" 2>&1 || { cat "$work/hq-publish.txt"; fail "publish --hq"; }
+in_ct watchpost-hq publish --single-person --hq "$hq_url" --list un --format un-xml /var/tmp/un.xml > "$work/hq-publish.txt" 2>&1 || { cat "$work/hq-publish.txt"; fail "publish --hq"; }
 cat "$work/hq-publish.txt"
 in_ct watchpost-hq posts --hq "$hq_url" > "$work/hq-posts.txt" 2>&1 || { cat "$work/hq-posts.txt"; fail "posts --hq"; }
 cat "$work/hq-posts.txt"

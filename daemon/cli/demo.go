@@ -20,7 +20,8 @@ import (
 )
 
 func runDemo(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "demo", "[--screen-only [--json]] [--keep] [--verbose]")
+	fs := newFlags(env, "demo", "[--screen-only [--json]] [--console] [--keep] [--verbose]")
+	console := fs.Bool("console", false, "keep running after the story with the officer's and HQ's consoles open to a demo account (Ctrl-C stops)")
 	screenOnly := fs.Bool("screen-only", false, "only screen the sample travellers against the embedded UN list (no HQ, no sync)")
 	asJSON := fs.Bool("json", false, "with --screen-only: print the results as JSON lines")
 	keep := fs.Bool("keep", false, "keep the temporary data directory and print its path")
@@ -34,6 +35,9 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	}
 	if *asJSON && !*screenOnly {
 		return usagef("--json goes with --screen-only")
+	}
+	if *console && *screenOnly {
+		return usagef("--console runs the whole demo: drop --screen-only")
 	}
 	dir, err := os.MkdirTemp("", "watchpost-demo-")
 	if err != nil {
@@ -54,7 +58,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintln(env.Stdout, "Watchpost demo: HQ and two border posts on this machine, over an embedded MQTT broker and HTTPS.")
 	fmt.Fprintln(env.Stdout, "A hit is a reason for an officer to look, never a decision.")
 	fmt.Fprintln(env.Stdout)
-	_, err = demo.Run(ctx, env.Stdout, demo.Options{Dir: dir, Logger: logger})
+	_, err = demo.Run(ctx, env.Stdout, demo.Options{Dir: dir, Logger: logger, Console: *console})
 	return err
 }
 

@@ -4,6 +4,8 @@
 // happens: HQ publishes the UN list, both posts sync it, one screens a
 // flight manifest, its hits reach HQ, HQ publishes an update, both posts
 // converge. `watchpost demo` runs it; its test checks the end state.
+// With Console it then keeps running with both consoles open to a demo
+// account (`watchpost demo --console`).
 package demo
 
 import (
@@ -36,7 +38,9 @@ import (
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/ledger"
 	"github.com/watchpost/watchpost/daemon/sample"
+	"github.com/watchpost/watchpost/daemon/web"
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/engine/paxlst"
@@ -57,6 +61,32 @@ type Options struct {
 	Logger *slog.Logger
 	// Timeout bounds each wait (60 s when 0).
 	Timeout time.Duration
+	// Console keeps the demo running after its story, with both
+	// consoles open to a demo account (a random password), until ctx
+	// ends; Ready, if set, is then called with where they are.
+	Console bool
+	Ready   func(Consoles)
+	// HQClock is HQ's clock (the system's when nil; tests move it).
+	HQClock clock.Clock
+}
+
+// Consoles is where the running demo's consoles are, and its parts.
+type Consoles struct {
+	// PostURL is post-north's officer console; HQURL HQ's console over
+	// plain HTTP on loopback (the demo's HTTPS certificate comes from a
+	// CA made for the run, which no browser trusts).
+	PostURL, HQURL string
+	// HQHTTPS is the same console on HQ's HTTPS listener; CAFile the
+	// demo CA that signs its certificate.
+	HQHTTPS, CAFile string
+	// User is the demo account (a supervisor at the post, an
+	// administrator at HQ); Second is a publisher at HQ who may approve
+	// what User proposes; both have Password.
+	User, Second, Password string
+	HQ                     *daemon.HQ
+	Posts                  []*daemon.Post
+	// StopPost stops post i (it goes offline at HQ).
+	StopPost func(i int)
 }
 
 // Result is what the demo ended with, for its tests.
@@ -89,7 +119,8 @@ type story struct {
 	start time.Time
 	// HQ and the posts run until Run returns; then the posts stop first
 	// (their last messages still reach the broker), then HQ.
-	hqRun, postsRun *components
+	hqRun    *components
+	postsRun []*components
 
 	hq        *daemon.HQ
 	signer    *protocol.Signer
@@ -118,9 +149,13 @@ func Run(ctx context.Context, out io.Writer, o Options) (*Result, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
 	}
-	s := &story{out: out, o: o, start: time.Now(), hqRun: newComponents(ctx), postsRun: newComponents(ctx)}
+	s := &story{out: out, o: o, start: time.Now(), hqRun: newComponents(ctx)}
 	defer s.hqRun.stop()
-	defer s.postsRun.stop()
+	defer func() {
+		for _, c := range s.postsRun {
+			c.stop()
+		}
+	}()
 	for _, stage := range []func(context.Context) error{
 		s.startHQ, s.publishList, s.startPosts, s.screenManifest, s.publishUpdate, s.screenAddition,
 	} {
@@ -128,7 +163,46 @@ func Run(ctx context.Context, out io.Writer, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	return s.table(ctx)
+	res, err := s.table(ctx)
+	if err != nil || !o.Console {
+		return res, err
+	}
+	return res, s.consoles(ctx)
+}
+
+// consoles opens both consoles to the demo accounts, prints where they
+// are, and waits for ctx to end.
+func (s *story) consoles(ctx context.Context) error {
+	pw := make([]byte, 9)
+	if _, err := rand.Read(pw); err != nil {
+		return err
+	}
+	c := Consoles{PostURL: "http://" + s.posts[0].APIAddr() + "/", HQURL: s.hq.ConsoleURL(), HQHTTPS: s.hq.URL() + "/", CAFile: s.caFile,
+		User: "demo", Second: "demo2", Password: hex.EncodeToString(pw), HQ: s.hq}
+	if _, err := daemon.ConsoleUsers(s.posts[0].Store(), nil).Add(ctx, c.User, web.RoleSupervisor, c.Password); err != nil {
+		return fmt.Errorf("post console account: %w", err)
+	}
+	hqUsers := daemon.HQUsers(s.hq.Store(), nil)
+	if _, err := hqUsers.Add(ctx, c.User, web.RoleAdmin, c.Password); err != nil {
+		return fmt.Errorf("HQ console account: %w", err)
+	}
+	if _, err := hqUsers.Add(ctx, c.Second, web.RolePublisher, c.Password); err != nil {
+		return fmt.Errorf("HQ console account: %w", err)
+	}
+	for _, p := range s.posts {
+		c.Posts = append(c.Posts, p.Post)
+	}
+	c.StopPost = func(i int) { s.postsRun[i].stop() }
+	s.say("")
+	s.say("console: %s user: %s password: %s", c.PostURL, c.User, c.Password)
+	s.say("hq console: %s user: %s password: %s (a second publisher, to approve what %s uploads: %s, same password)", c.HQURL, c.User, c.Password, c.User, c.Second)
+	s.say("           plain HTTP on loopback for the demo only; HQ's HTTPS listener serves it too at %s with a certificate from the demo's own CA %s", c.HQHTTPS, c.CAFile)
+	s.say("Press Ctrl-C to stop.")
+	if s.o.Ready != nil {
+		s.o.Ready(c)
+	}
+	<-ctx.Done()
+	return nil
 }
 
 func (s *story) say(format string, args ...any) { fmt.Fprintf(s.out, format+"\n", args...) }
@@ -195,10 +269,14 @@ func (s *story) startHQ(ctx context.Context) error {
 	if _, err := rand.Read(token); err != nil {
 		return err
 	}
-	h, err := daemon.NewHQ(daemon.HQConfig{
+	consoleHTTP := ""
+	if s.o.Console {
+		consoleHTTP = "127.0.0.1:0"
+	}
+	h, err := daemon.NewHQ(daemon.HQConfig{ConsoleHTTP: consoleHTTP,
 		DataDir: dir, Signer: signer, SelfSnapshotURL: true,
 		EmbeddedBroker: &broker.Options{Addr: "127.0.0.1:0", AllowAnonymousLoopback: true},
-		Listen:         "127.0.0.1:0", HTTPS: serverTLS, AdminToken: hex.EncodeToString(token),
+		Listen:         "127.0.0.1:0", HTTPS: serverTLS, AdminToken: hex.EncodeToString(token), Clock: s.o.HQClock,
 		MQTT: func(m *mqtt.Options) { *m = demoMQTT(*m) }, ConnectTimeout: s.o.Timeout, Logger: s.o.Logger,
 	})
 	if err != nil {
@@ -253,7 +331,9 @@ func (s *story) startPosts(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.postsRun.launch(ctx, name, p.Run); err != nil {
+		run := newComponents(ctx)
+		s.postsRun = append(s.postsRun, run)
+		if err := run.launch(ctx, name, p.Run); err != nil {
 			return err
 		}
 		s.posts = append(s.posts, &post{name: name, Post: p})

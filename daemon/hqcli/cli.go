@@ -29,6 +29,7 @@ type Env = cmdline.Env
 
 var commands = map[string]cmdline.Command{
 	"keygen":  {Summary: "make HQ's signing key pair (hq.key, hq.pub) in a directory", Run: runKeygen},
+	"user":    {Summary: "manage the HQ console's accounts (add, passwd, disable, enable, list) in HQ's store", Run: runUser},
 	"publish": {Summary: "publish a new edition of a list: delta, snapshot and signed head", Run: runPublish},
 	"heads":   {Summary: "re-sign and publish the head of every list (serve does it on a timer)", Run: runHeads},
 	"rotate":  {Summary: "announce HQ's next signing key to the posts (then restart serve with it)", Run: runRotate},

@@ -85,6 +85,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"heads", "--hq", "http://127.0.0.1:1", "--key", "k"}, ExitUsage, "drop --key"},
 		{[]string{"serve", "--data-dir", "d", "--key", "k", "--broker", "tcp://h:1", "--insecure-http", "--listen", "127.0.0.1:0", "--max-edition-size", "0"}, ExitUsage, "--max-edition-size"},
 		{[]string{"publish", "-h"}, ExitOK, "usage: watchpost-hq publish"},
+		{[]string{"publish", "--data-dir", "d", "--key", "k", "--broker", "tcp://h:1", "--list", "un", "--format", "csv", "x"}, ExitUsage, "published by two people"},
 	} {
 		code, _, stderr := runCmd(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {
@@ -119,7 +120,7 @@ func TestKeygenPublishHeadsLists(t *testing.T) {
 	}
 	data := filepath.Join(dir, "hq")
 	common := []string{"--data-dir", data, "--key", filepath.Join(keys, publish.PrivateKeyFile), "--broker", url, "--snapshot-url", "https://hq.example/snap"}
-	publishCmd := append(append([]string{"publish"}, common...), "--list", "national", "--format", "csv", edition)
+	publishCmd := append(append([]string{"publish", "--single-person"}, common...), "--list", "national", "--format", "csv", edition)
 	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "national: published version 1") {
 		t.Fatalf("publish: exit %d, %s%s", code, out, stderr)
 	}

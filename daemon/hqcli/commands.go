@@ -19,6 +19,7 @@ import (
 	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/daemon/cmdline"
 	"github.com/watchpost/watchpost/daemon/config"
+	"github.com/watchpost/watchpost/daemon/usercmd"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/sync/hqserver"
@@ -232,6 +233,8 @@ func runPublish(ctx context.Context, env *Env, args []string) error {
 	format := fs.String("format", "", "input format: "+strings.Join(importer.Formats(), ", ")+" (required; not docs-csv)")
 	source := fs.String("source", "", "where the edition came from (default: PATH)")
 	action := fs.String("action", "", "what an officer does on a hit, for a list this edition creates")
+	single := fs.Bool("single-person", false, "publish without a second person's approval (automation): recorded in HQ's audit trail; "+
+		"people propose editions in HQ's console, where a second publisher approves them")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -246,6 +249,9 @@ func runPublish(ctx context.Context, env *Env, args []string) error {
 		return usagef("--format is required (one of %s)", strings.Join(importer.Formats(), ", "))
 	case len(pos) != 1:
 		return usagef("want one PATH to publish, got %d", len(pos))
+	case !*single:
+		return usagef("editions are published by two people: upload it in HQ's console (Editions), where another publisher approves it, " +
+			"or pass --single-person to publish alone (automation; HQ's audit trail records it)")
 	}
 	ed := publish.Edition{List: *list, Source: *source, Format: *format, Action: *action}
 	start := time.Now()
@@ -267,6 +273,9 @@ func publishLocal(ctx context.Context, env *Env, f *pubFlags, ed publish.Edition
 	s, err := open(ctx, env, f)
 	if err != nil {
 		return publish.Result{}, err
+	}
+	if err := daemon.AuditSinglePerson(ctx, s.Store(), nil, usercmd.Actor(), ed.List); err != nil {
+		return publish.Result{}, errors.Join(fmt.Errorf("record the single-person publication: %w", err), s.Close())
 	}
 	res, err := s.Publisher().PublishEdition(ctx, ed, path)
 	if cerr := s.Close(); err == nil {

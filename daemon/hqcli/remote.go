@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"context"
 	"fmt"
+	"github.com/watchpost/watchpost/daemon/usercmd"
 	"io"
 	"net/http"
 	"net/url"
@@ -23,7 +24,7 @@ func publishRemote(ctx context.Context, c *hqClient, ed publish.Edition, path st
 	if ed.Source == "" {
 		ed.Source = path // as PublishEdition does with the store opened here
 	}
-	q := url.Values{"format": {ed.Format}, "source": {ed.Source}}
+	q := url.Values{"format": {ed.Format}, "source": {ed.Source}, "single_person": {"true"}, "actor": {usercmd.Actor()}}
 	if ed.Action != "" {
 		q.Set("action", ed.Action)
 	}

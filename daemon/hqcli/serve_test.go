@@ -169,7 +169,7 @@ func TestServePostsHits(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "hq")
-	if code, out, stderr := runCmd(t, "publish", "--data-dir", data, "--key", key, "--broker", url, "--snapshot-url", protocol.SnapshotsURL("https://hq.example"),
+	if code, out, stderr := runCmd(t, "publish", "--single-person", "--data-dir", data, "--key", key, "--broker", url, "--snapshot-url", protocol.SnapshotsURL("https://hq.example"),
 		"--list", "national", "--format", "csv", edition); code != ExitOK {
 		t.Fatalf("publish: %d %s%s", code, out, stderr)
 	}
@@ -280,7 +280,7 @@ func TestPublishThroughServe(t *testing.T) {
 	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	publishCmd := []string{"publish", "--hq", httpURL, "--token-file", token, "--list", "national", "--format", "csv", edition}
+	publishCmd := []string{"publish", "--single-person", "--hq", httpURL, "--token-file", token, "--list", "national", "--format", "csv", edition}
 	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "national: published version 1 (epoch 1): 2 entries") {
 		t.Fatalf("publish --hq: %d %s%s", code, out, stderr)
 	}
@@ -301,11 +301,11 @@ func TestPublishThroughServe(t *testing.T) {
 	if code, out, stderr := runCmd(t, publishCmd...); code != ExitFailure || !strings.Contains(stderr, "400") || !strings.Contains(stderr, edition+":3") {
 		t.Fatalf("malformed edition: %d %s%s", code, out, stderr)
 	}
-	if code, _, stderr := runCmd(t, "publish", "--hq", httpURL, "--list", "national", "--format", "csv", edition); code != ExitFailure || !strings.Contains(stderr, "401") {
+	if code, _, stderr := runCmd(t, "publish", "--single-person", "--hq", httpURL, "--list", "national", "--format", "csv", edition); code != ExitFailure || !strings.Contains(stderr, "401") {
 		t.Fatalf("publish without the token: %d %s", code, stderr)
 	}
 	// Without --hq, the store is serve's: the error says what to do.
-	code, out, stderr := runCmd(t, "publish", "--data-dir", data, "--key", key, "--broker", url, "--list", "national", "--format", "csv", edition)
+	code, out, stderr := runCmd(t, "publish", "--single-person", "--data-dir", data, "--key", key, "--broker", url, "--list", "national", "--format", "csv", edition)
 	if code != ExitFailure || !strings.Contains(stderr, "serve is running: use --hq https://") || strings.Contains(stderr, "Another process") {
 		t.Fatalf("publish --data-dir during serve: %d %s%s", code, out, stderr)
 	}

@@ -27,7 +27,7 @@ func TestEncryptedHQStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "hq")
-	publishCmd := []string{"publish", "--data-dir", data, "--store-key-file", storeKey, "--key", filepath.Join(keys, publish.PrivateKeyFile),
+	publishCmd := []string{"publish", "--single-person", "--data-dir", data, "--store-key-file", storeKey, "--key", filepath.Join(keys, publish.PrivateKeyFile),
 		"--broker", url, "--list", "national", "--format", "csv", edition}
 	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "national: published version 1") {
 		t.Fatalf("publish: exit %d, %s%s", code, out, stderr)

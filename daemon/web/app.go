@@ -46,6 +46,9 @@ type Options struct {
 	// Footer is a line shown at the bottom of every page (the post id);
 	// data, shown as written.
 	Footer string
+	// MaxBody bounds a request's body (the package's MaxBody when 0):
+	// HQ's console takes editions of tens of MB.
+	MaxBody int64
 	// IdleTimeout ends sessions (DefaultIdleTimeout when 0).
 	IdleTimeout time.Duration
 	// Clock times sessions, lockouts and the pages' dates; nil means
@@ -108,6 +111,9 @@ func New(opts Options) (*App, error) {
 		return nil, fmt.Errorf("web: cookie prefix %q: want a token such as wp_post", opts.CookiePrefix)
 	}
 	opts.Clock = clock.OrSystem(opts.Clock)
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = MaxBody
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -241,12 +247,12 @@ func (a *App) setCookie(q *Request, name, value string, maxAge int) {
 }
 
 // checkPost refuses a POST from another site or without the CSRF token
-// want; it parses the form (multipart in memory, at most MaxBody).
+// want; it parses the form (multipart in memory, at most Options.MaxBody).
 func (a *App) checkPost(q *Request, want string) bool {
-	q.Body = http.MaxBytesReader(q.W, q.Body, MaxBody)
+	q.Body = http.MaxBytesReader(q.W, q.Body, a.opts.MaxBody)
 	var err error
 	if strings.HasPrefix(q.Header.Get("Content-Type"), "multipart/form-data") {
-		err = q.ParseMultipartForm(MaxBody)
+		err = q.ParseMultipartForm(a.opts.MaxBody)
 	} else {
 		err = q.ParseForm()
 	}
@@ -322,6 +328,9 @@ func (q *Request) Now() time.Time { return q.app.clock.Now() }
 type Page struct {
 	Lang, Dir string
 	AppKey    string
+	// Console is the console's key prefix ("post", "hq"): its own login
+	// heading and footer are <Console>.login_heading, <Console>.foot.
+	Console   string
 	TitleKey  string
 	User      string
 	Role      string
@@ -344,7 +353,7 @@ type LanguageChoice struct {
 // Render answers with page (templates/<page>.html) around data.
 func (q *Request) Render(status int, page, titleKey string, data any) {
 	a := q.app
-	p := &Page{Lang: q.Lang, Dir: "ltr", AppKey: a.opts.AppKey, TitleKey: titleKey, Path: q.URL.Path, Data: data, Footer: a.opts.Footer}
+	p := &Page{Lang: q.Lang, Dir: "ltr", AppKey: a.opts.AppKey, Console: strings.TrimSuffix(a.opts.AppKey, ".app"), TitleKey: titleKey, Path: q.URL.Path, Data: data, Footer: a.opts.Footer}
 	if rtl[q.Lang] {
 		p.Dir = "rtl"
 	}

@@ -558,10 +558,13 @@ func auditFilter(q *Request) (AuditFilter, AuditPage, bool) {
 	return AuditFilter{From: from, To: to.AddDate(0, 0, 1), Actor: d.Actor, Action: d.Action}, d, true
 }
 
-func (of *officer) auditPage(q *Request) {
+func (of *officer) auditPage(q *Request) { serveAudit(q, of.o.Audit, of.app.log) }
+
+// serveAudit answers an audit page from trail.
+func serveAudit(q *Request, trail AuditTrail, log *slog.Logger) {
 	f, d, ok := auditFilter(q)
 	if ok {
-		err := of.o.Audit.Audit(q.Context(), f, func(e AuditEntry) bool {
+		err := trail.Audit(q.Context(), f, func(e AuditEntry) bool {
 			if len(d.Entries) == maxAuditRows {
 				d.More = true
 				return false
@@ -570,7 +573,7 @@ func (of *officer) auditPage(q *Request) {
 			return true
 		})
 		if err != nil {
-			of.app.log.Error("audit trail", logkey.Error, err)
+			log.Error("audit trail", logkey.Error, err)
 			q.Error(http.StatusInternalServerError, "error.internal")
 			return
 		}
@@ -585,7 +588,11 @@ func (of *officer) auditPage(q *Request) {
 var auditColumns = []string{"audit.col_seq", "audit.col_time", "audit.col_actor", "audit.col_action", "audit.col_via", "audit.col_subject",
 	"audit.col_hit", "audit.col_source", "audit.col_ref", "audit.col_decision", "audit.col_previous", "audit.col_matches", "audit.col_detail"}
 
-func (of *officer) auditCSV(q *Request) {
+func (of *officer) auditCSV(q *Request) { serveAuditCSV(q, of.o.Audit, of.app.log) }
+
+// serveAuditCSV exports the audit entries of a request's filter from
+// trail as CSV.
+func serveAuditCSV(q *Request, trail AuditTrail, log *slog.Logger) {
 	f, _, ok := auditFilter(q)
 	if !ok {
 		q.Error(http.StatusBadRequest, "audit.err_dates")
@@ -602,7 +609,7 @@ func (of *officer) auditCSV(q *Request) {
 		head[i] = q.T(k)
 	}
 	cw.Write(head)
-	err := of.o.Audit.Audit(q.Context(), f, func(e AuditEntry) bool {
+	err := trail.Audit(q.Context(), f, func(e AuditEntry) bool {
 		detail := e.Detail
 		if p := e.Purged; p != nil {
 			detail = q.T("audit.purged", p.Screenings, p.Hits, p.OpenHits, p.Manifests)
@@ -617,7 +624,7 @@ func (of *officer) auditCSV(q *Request) {
 	})
 	cw.Flush()
 	if err != nil {
-		of.app.log.Error("audit export cut short", logkey.Error, err)
+		log.Error("audit export cut short", logkey.Error, err)
 	}
 }
 

@@ -180,7 +180,15 @@ func templateFuncs(cat *Catalog, as *assets) template.FuncMap {
 		"datetime":  func(t time.Time) template.HTML { return ltr(FormatDateTime(t)) },
 		"pct":       func(f float64) int { return int(math.Round(f * 100)) },
 		"add":       func(a, b int) int { return a + b },
-		"join":      strings.Join,
+		"offset":    FormatOffset,
+		// shortid shortens a key id (16 hex digits) for a table cell.
+		"shortid": func(id string) string {
+			if len(id) > 8 {
+				return id[:8]
+			}
+			return id
+		},
+		"join": strings.Join,
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
 				return nil, fmt.Errorf("dict: odd number of arguments")

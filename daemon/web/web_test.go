@@ -134,6 +134,31 @@ func TestTemplateKeysExist(t *testing.T) {
 			keys = append(keys, r.key)
 		}
 	}
+	// The HQ console's.
+	keys = append(keys, hqHitColumns...)
+	keys = append(keys, "hq.app", "error.hq_internal", "chart.others", "chart.hits_per_day", "chart.screenings_per_hour",
+		"chart.screenings", "chart.outbox", "chart.lag")
+	for _, c := range []string{"post", "hq"} {
+		keys = append(keys, c+".login_heading", c+".login_help", c+".foot", c+".foot_id")
+	}
+	for _, n := range []string{"hqfleet", "hqpost", "hqcharts", "hqhits", "hqeditions", "hqproposal", "hqkeys"} {
+		keys = append(keys, n+".title")
+	}
+	for _, r := range HQRoles {
+		keys = append(keys, "role."+r)
+	}
+	for _, p := range []string{problemOffline, problemAudit, problemStale, problemDiverged, problemLag, problemOutbox, problemClock, problemCert, problemKey} {
+		keys = append(keys, "problem."+p)
+	}
+	for _, s := range []string{ProposalPending, ProposalApproved, ProposalRejected, ProposalFailed} {
+		keys = append(keys, "pstate."+s)
+		if s != ProposalPending {
+			keys = append(keys, "hqproposal.decided_"+s)
+		}
+	}
+	for _, a := range []string{ActionProposed, ActionApproved, ActionRejected, ActionApproveRefused, ActionPublishFailed, ActionSinglePerson, ActionHitsExported} {
+		keys = append(keys, "action."+a)
+	}
 	for _, k := range keys {
 		if !cats["en"].Has(k) {
 			t.Errorf("the code uses %q, which the catalogs lack", k)
@@ -163,16 +188,16 @@ func TestRenderRefusesMissingKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	delete(cats["fr"].msgs, "login.heading")
-	defer func() { cats["fr"].msgs["login.heading"] = "x" }()
+	delete(cats["fr"].msgs, "post.login_heading")
+	defer func() { cats["fr"].msgs["post.login_heading"] = "x" }()
 	ts, err := parseTemplates(cats, as)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.render("fr", "login", &Page{Lang: "fr", AppKey: "post.app", TitleKey: "login.title", Data: LoginData{}}); err == nil {
+	if _, err := ts.render("fr", "login", &Page{Lang: "fr", AppKey: "post.app", Console: "post", TitleKey: "login.title", Data: LoginData{}}); err == nil {
 		t.Error("the login page rendered in French without its heading")
 	}
-	if _, err := ts.render("en", "login", &Page{Lang: "en", AppKey: "post.app", TitleKey: "login.title", Data: LoginData{}}); err != nil {
+	if _, err := ts.render("en", "login", &Page{Lang: "en", AppKey: "post.app", Console: "post", TitleKey: "login.title", Data: LoginData{}}); err != nil {
 		t.Errorf("the English login page: %v", err)
 	}
 }

@@ -225,11 +225,24 @@ func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *ht
 	case protocol.ValidListName(list) != nil:
 		return publish.Result{}, badRequest("list %q: %v", list, protocol.ValidListName(list))
 	case format == "":
-		return publish.Result{}, badRequest("format is required (one of %s)", strings.Join(editionFormats(), ", "))
+		return publish.Result{}, badRequest("format is required (one of %s)", strings.Join(EditionFormats(), ", "))
 	case importer.IsDocumentFormat(format):
 		return publish.Result{}, badRequest("format %s is a documents list; only names lists are replicated (PROTOCOL.md 4)", format)
-	case !slices.Contains(editionFormats(), format):
-		return publish.Result{}, badRequest("unknown format %q (known: %s)", format, strings.Join(editionFormats(), ", "))
+	case !slices.Contains(EditionFormats(), format):
+		return publish.Result{}, badRequest("unknown format %q (known: %s)", format, strings.Join(EditionFormats(), ", "))
+	}
+	if s.cfg.AuditSinglePerson != nil {
+		if q.Get("single_person") != "true" {
+			return publish.Result{}, &requestError{status: http.StatusForbidden, err: errors.New(
+				"editions are published by two people in HQ's console; automation says single_person=true (watchpost-hq publish --single-person), which HQ's audit trail records")}
+		}
+		actor := q.Get("actor")
+		if actor == "" {
+			actor = "unnamed"
+		}
+		if err := s.cfg.AuditSinglePerson(ctx, actor+" (admin API from "+r.RemoteAddr+")", list); err != nil {
+			return publish.Result{}, fmt.Errorf("record the single-person publication: %w", err)
+		}
 	}
 	limit := s.cfg.MaxEditionSize
 	if r.ContentLength > limit {
@@ -249,7 +262,7 @@ func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *ht
 	var readErr error // what the source function returned, if anything
 	res, err := s.cfg.Publisher.PublishEntries(ctx, ed, func(emit func(*engine.Entry) error) error {
 		n := 0
-		readErr = readEdition(format, path, name, func(e *engine.Entry) error {
+		readErr = ReadEdition(format, path, name, func(e *engine.Entry) error {
 			if err := checkEntry(e); err != nil {
 				return err
 			}
@@ -276,9 +289,9 @@ func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *ht
 	return publish.Result{}, err
 }
 
-// editionFormats are the formats an upload may have: ofac-csv as a zip
+// EditionFormats are the formats an upload may have: ofac-csv as a zip
 // archive of the folder's files.
-func editionFormats() []string {
+func EditionFormats() []string {
 	return slices.DeleteFunc(importer.Formats(), importer.IsDocumentFormat)
 }
 
@@ -313,9 +326,10 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, limit int64) (s
 	return f.Name(), nil
 }
 
-// readEdition imports the uploaded file at path; name replaces the
+// ReadEdition imports the uploaded edition file at path (ofac-csv as a
+// zip of the folder's files); name replaces the
 // temporary file's path in the importer's file:line errors.
-func readEdition(format, path, name string, emit func(*engine.Entry) error) error {
+func ReadEdition(format, path, name string, emit func(*engine.Entry) error) error {
 	var err error
 	if format == importer.FormatOFACCSV {
 		var zr *zip.ReadCloser

@@ -52,6 +52,14 @@
 // post's chain check (audit.go): entries and checkpoints under ae/ and
 // ac/, the state in the post's p/ row, shown in the fleet table.
 //
+// # Hit index and history
+//
+// The record writer also indexes each hit and decision (index.go): by
+// post, list, band and status (open or the decision in force), newest
+// first, with daily counts per post and list and one status sample per
+// post and hour. HitPage, ExportHits, Hit, HitsPerDay and History answer
+// HQ's console from it; hits stored before the index are indexed by New.
+//
 // # Retention
 //
 // Run purges at start and every PurgeInterval (an hour; Config.Clock) the

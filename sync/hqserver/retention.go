@@ -223,6 +223,15 @@ func (s *Server) purgeKind(ctx context.Context, kind string, cutoff time.Time) (
 						return err
 					}
 				}
+				if kind == protocol.RecordHit.String() {
+					v, err := tx.Get(tk)
+					if err == nil {
+						err = unindexHit(tx, v, suffix)
+					}
+					if err != nil && !errors.Is(err, badgerstore.ErrRecordNotFound) {
+						return err
+					}
+				}
 				if err := tx.Delete(tk); err != nil {
 					return err
 				}
@@ -252,6 +261,9 @@ func (s *Server) purger(ctx context.Context) {
 		var res PurgeResult
 		if err == nil {
 			res, err = s.Purge(ctx)
+		}
+		if err == nil {
+			err = s.trimIndex(ctx)
 		}
 		s.n.purgeRuns.Add(1)
 		if err != nil {

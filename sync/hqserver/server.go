@@ -89,6 +89,13 @@ type Config struct {
 	// MaxEditionSize bounds an uploaded edition (DefaultMaxEditionSize
 	// when 0); a larger one is refused with 413.
 	MaxEditionSize int64
+	// AuditSinglePerson, if set, makes editions POSTed to
+	// /v1/lists/<list>/editions a deliberate act of one person: the
+	// request must say single_person=true (403 without), and the hook
+	// records who (the request's actor and address) before anything is
+	// published; its error refuses the publication. Editions are
+	// normally published by two people in HQ's console.
+	AuditSinglePerson func(ctx context.Context, actor, list string) error
 	// AdminToken, if set, is the bearer token /v1/ requests must carry;
 	// if empty, /v1/ answers loopback clients only.
 	AdminToken string
@@ -245,6 +252,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.seals, err = publish.SealKeys(context.Background(), cfg.Store); err != nil {
 		return nil, fmt.Errorf("hqserver: %w", err)
+	}
+	if err := hitIndexed(context.Background(), s.rec); err != nil {
+		return nil, fmt.Errorf("hqserver: index the stored hits: %w", err)
 	}
 	if cfg.Transport != nil {
 		for _, sub := range []struct {
@@ -429,6 +439,11 @@ func (s *Server) onStatus(m transport.Message) {
 			ps.LastSeen = now
 		}
 		return s.applyStatus(ps, st, now, !m.Retained)
+	}, func(tx *badgerstore.RecordsTxn, ps *postState) error {
+		if m.Retained || ps.Status != st {
+			return nil // an old status: no sample of now
+		}
+		return sample(tx, ps, st, now)
 	})
 	if err != nil {
 		s.n.storeErrors.Add(1)

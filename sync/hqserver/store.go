@@ -143,8 +143,8 @@ func loadPosts(ctx context.Context, rec *badgerstore.Records) (map[string]*postS
 }
 
 // updatePost runs fn on the post's state and, if fn reports a change,
-// stores the state.
-func (s *Server) updatePost(post string, fn func(*postState) bool) error {
+// stores the state, and runs also (if given) in the same transaction.
+func (s *Server) updatePost(post string, fn func(*postState) bool, also ...func(*badgerstore.RecordsTxn, *postState) error) error {
 	s.postMu.Lock()
 	defer s.postMu.Unlock()
 	ps := s.postLocked(post)
@@ -156,6 +156,11 @@ func (s *Server) updatePost(post string, fn func(*postState) bool) error {
 		return err
 	}
 	return s.rec.Update(context.Background(), func(tx *badgerstore.RecordsTxn) error {
+		for _, f := range also {
+			if err := f(tx, ps); err != nil {
+				return err
+			}
+		}
 		return tx.Set(postKey(post), b)
 	})
 }
@@ -204,6 +209,9 @@ func (s *Server) storeBatch(ctx context.Context, batch []incoming) (map[string][
 			if err := tx.Set(kindKey(row.Kind, tk), []byte{}); err != nil {
 				return err
 			}
+			if err := indexRecord(tx, &row, tk); err != nil {
+				return err
+			}
 			stored++
 			if row.Invalid != "" {
 				invalid++
@@ -211,8 +219,13 @@ func (s *Server) storeBatch(ctx context.Context, batch []incoming) (map[string][
 			ps := s.postLocked(it.post)
 			if st != nil {
 				// A status that came through the outbox may be days old:
-				// it sets no clock offset.
-				s.applyStatus(ps, st, it.received, false)
+				// it sets no clock offset, and no sample unless it is the
+				// newest.
+				if s.applyStatus(ps, st, it.received, false) && it.received.Sub(st.Clock) < time.Hour {
+					if err := sample(tx, ps, st, it.received); err != nil {
+						return err
+					}
+				}
 			}
 			switch x := extra.(type) {
 			case *protocol.DispositionReport:

@@ -104,8 +104,8 @@
       if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
       var help = document.getElementById("keys");
       switch (e.code) {
-        case "KeyS": location.href = "/screen"; break;
-        case "KeyQ": location.href = "/hits"; break;
+        case "KeyS": if (document.body.dataset.console === "post") location.href = "/screen"; else return; break;
+        case "KeyQ": if (document.body.dataset.console === "post") location.href = "/hits"; else return; break;
         case "KeyJ": mark(cur + 1); break;
         case "KeyK": mark(cur - 1); break;
         case "Enter": if (cur >= 0) location.href = rows[cur].dataset.href; else return; break;

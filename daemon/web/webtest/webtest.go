@@ -180,3 +180,24 @@ func save(t testing.TB, name string, png []byte) string {
 	}
 	return p
 }
+
+// Login logs in at base+"/login" (the consoles' form: #name, #password,
+// #login-submit) and waits for the next page.
+func Login(t testing.TB, ctx context.Context, base, user, password string) {
+	t.Helper()
+	Run(t, ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), user),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+	)
+	NewPage(t, ctx, chromedp.Click(chromedp.CSS("#login-submit")))
+}
+
+// NewPage runs an action that leaves the page (a click that submits a
+// form) and waits until the next page has loaded.
+func NewPage(t testing.TB, ctx context.Context, a chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	Run(t, ctx, chromedp.Evaluate[chromedp.Void](`window.__wpOld = true`), a)
+	WaitFor(t, ctx, `!window.__wpOld && document.readyState === "complete"`)
+}
