@@ -123,8 +123,10 @@ func (p *program) run(ctx context.Context) {
 
 func (p *program) markReady() {
 	p.readyOnce.Do(func() {
-		close(p.readyCh)
+		// READY=1 goes out before Start is released, so a Stop that
+		// follows Start at once can never send STOPPING=1 ahead of it.
 		p.notify("READY=1\nSTATUS=Screening")
+		close(p.readyCh)
 		p.log.Info("Service ready")
 	})
 }

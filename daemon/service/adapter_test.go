@@ -114,10 +114,10 @@ func TestLifecycle(t *testing.T) {
 	f := newFakePost()
 	f.readyNow = true
 	p, n := testProgram(t, f)
-	if err := within(t, time.Second, "Start", func() error { return p.Start(nil) }); err != nil {
+	if err := within(t, 10*time.Second, "Start", func() error { return p.Start(nil) }); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	if err := within(t, time.Second, "Stop", func() error { return p.Stop(nil) }); err != nil {
+	if err := within(t, 10*time.Second, "Stop", func() error { return p.Stop(nil) }); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	<-f.ran
@@ -185,7 +185,7 @@ func TestStartFailure(t *testing.T) {
 	f := newFakePost()
 	f.failEarly = WithExitCode(ExitConfig, errors.New("hq.url: not a URL"))
 	p, n := testProgram(t, f)
-	err := within(t, time.Second, "Start", func() error { return p.Start(nil) })
+	err := within(t, 10*time.Second, "Start", func() error { return p.Start(nil) })
 	if err == nil || !strings.Contains(err.Error(), "hq.url") {
 		t.Fatalf("Start: %v, want the post's error", err)
 	}
@@ -246,7 +246,7 @@ func TestStopAbortedBySecondSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	abort <- os.Interrupt
-	if err := within(t, time.Second, "Stop", func() error { return p.Stop(nil) }); !errors.Is(err, ErrStopAborted) {
+	if err := within(t, 10*time.Second, "Stop", func() error { return p.Stop(nil) }); !errors.Is(err, ErrStopAborted) {
 		t.Fatalf("Stop: %v, want ErrStopAborted", err)
 	}
 	close(f.hang)
