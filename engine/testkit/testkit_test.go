@@ -44,9 +44,16 @@ func TestCheckForFailsAfterTotal(t *testing.T) {
 }
 
 func TestNoLeak(t *testing.T) {
-	base := Goroutines()
+	// Counted by name: the whole process's count also moves with the
+	// testing package's own goroutines, which come and go on their own.
+	// Each test parks its own function and waits for it to end, so that a
+	// count never sees another test's (or another -count run's) goroutine.
+	only := Matching("parkedForLeak")
+	base := Goroutines(only)
 	stop := make(chan struct{})
-	go func() { <-stop }()
+	go parkedForLeak(stop)
+	// A goroutine that has not run yet may not show its function.
+	CheckFor(t, 5*time.Second, "the goroutine to start", True(func() bool { return Goroutines(only) == base+1 }))
 	r := &recorder{TB: t}
 	func() {
 		defer func() {
@@ -54,21 +61,24 @@ func TestNoLeak(t *testing.T) {
 				panic(p)
 			}
 		}()
-		NoLeak(r, base, 20*time.Millisecond)
+		NoLeak(r, base, 20*time.Millisecond, only)
 	}()
 	if r.failed == "" {
 		t.Fatal("NoLeak did not see the running goroutine")
 	}
 	close(stop)
-	NoLeak(t, base, 5*time.Second)
+	NoLeak(t, base, 5*time.Second, only)
 }
 
 func TestNoLeakMatching(t *testing.T) {
 	stop := make(chan struct{})
-	defer close(stop)
 	go parkedForTest(stop)
 	CheckFor(t, 5*time.Second, "the goroutine to start", True(func() bool { return Goroutines(Matching("parkedForTest")) == 1 }))
 	NoLeak(t, 0, time.Second, Matching("no such function"))
+	close(stop)
+	NoLeak(t, 0, 5*time.Second, Matching("parkedForTest"))
 }
 
 func parkedForTest(stop chan struct{}) { <-stop }
+
+func parkedForLeak(stop chan struct{}) { <-stop }
