@@ -11,6 +11,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
@@ -73,14 +74,7 @@ func startHQ(t testing.TB, url string, cfg Config) *hqRig {
 	stop := func() {
 		once.Do(func() {
 			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Errorf("Run did not return within 10 s of its context ending")
-			}
+			testkit.Returned(t, done, 10*time.Second, "Run")
 		})
 	}
 	t.Cleanup(stop)

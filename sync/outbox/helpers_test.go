@@ -207,14 +207,7 @@ func (r *running) stop(t testing.TB) {
 	t.Helper()
 	r.once.Do(func() {
 		r.cancel()
-		select {
-		case err := <-r.errc:
-			if err != nil {
-				t.Errorf("Run returned %v after cancel, want nil", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("Run did not return within 10 s of cancel")
-		}
+		testkit.Returned(t, r.errc, 10*time.Second, "Run")
 		testkit.NoLeak(t, 0, time.Second, testkit.Matching("outbox.(*Publisher)."))
 	})
 }
