@@ -11,6 +11,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/mqtt"
@@ -30,12 +31,7 @@ func forEachBroker(t *testing.T, f func(t *testing.T, url string)) {
 
 func openStore(t testing.TB, dir string) *badgerstore.Store {
 	t.Helper()
-	s, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return storetest.Open(t, dir)
 }
 
 // newClient returns an MQTT client with loopback timeouts and the given

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
@@ -20,12 +21,7 @@ const testPost = "post-1"
 
 func openStore(t testing.TB, dir string) *badgerstore.Store {
 	t.Helper()
-	s, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return storetest.Open(t, dir)
 }
 
 func openOutbox(t testing.TB, s *badgerstore.Store, o outbox.Options) *outbox.Outbox {
