@@ -3,6 +3,9 @@ package hqserver
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -102,7 +105,15 @@ func publishList(t testing.TB, st *badgerstore.Store, tr transport.Transport, li
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err = pub.PublishEntries(ctx, publish.Edition{List: list, Source: "test", Format: "synth"}, func(emit func(*engine.Entry) error) error {
+	if _, err = pub.PublishEntries(ctx, publish.Edition{List: list, Source: "test", Format: "synth"}, persons(n)); err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// persons is an edition of n persons, E0 "Person Number 0" and on.
+func persons(n int) func(emit func(*engine.Entry) error) error {
+	return func(emit func(*engine.Entry) error) error {
 		for i := range n {
 			e := engine.Entry{ID: fmt.Sprintf("E%d", i), Kind: engine.KindPerson,
 				Names: []engine.Name{{Value: fmt.Sprintf("Person Number %d", i), Kind: engine.NamePrimary}}}
@@ -111,9 +122,28 @@ func publishList(t testing.TB, st *badgerstore.Store, tr transport.Transport, li
 			}
 		}
 		return nil
-	})
+	}
+}
+
+// request sends method path (with body, when not nil, and the headers
+// hdr) to ts and returns the response with its whole body read.
+func request(t testing.TB, ts *httptest.Server, method, path string, body io.Reader, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pub
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
 }
