@@ -15,6 +15,7 @@ import (
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/engine/mrz"
+	"github.com/watchpost/watchpost/engine/testkit"
 )
 
 // consolePassword is the password of every account of a console test.
@@ -67,23 +68,10 @@ func startConsolePost(t testing.TB, withList bool) *consolePost {
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() { done <- p.Run(runCtx, func() { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("post not ready within 30 s")
-	}
+	testkit.Ready(t, ready, done, 30*time.Second, "Run")
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("post did not stop within 30 s")
-		}
+		testkit.Returned(t, done, 30*time.Second, "Run")
 	})
 	return &consolePost{p: p, base: "http://" + p.APIAddr(), clock: clock}
 }

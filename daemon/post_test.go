@@ -55,13 +55,7 @@ func TestPostLifecycle(t *testing.T) {
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, func() { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("not ready within 30 s")
-	}
+	testkit.Ready(t, ready, done, 30*time.Second, "Run")
 	base := "http://" + p.APIAddr()
 
 	resp, err := http.Get(base + "/readyz")
@@ -111,14 +105,7 @@ func TestPostLifecycle(t *testing.T) {
 
 	stopAt := time.Now()
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return within 10 s of the stop")
-	}
+	testkit.Returned(t, done, 10*time.Second, "Run")
 	t.Logf("stopped in %s", time.Since(stopAt).Round(time.Millisecond))
 	testkit.NoLeak(t, before+2, 5*time.Second)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/ledger"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/agent"
 	"github.com/watchpost/watchpost/sync/brokertest"
@@ -56,12 +57,7 @@ func mqttOpts(url, id string) mqtt.Options {
 
 func storeAt(t *testing.T, dir string) *badgerstore.Store {
 	t.Helper()
-	st, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return storetest.Open(t, dir)
 }
 
 func startClient(t *testing.T, c *mqtt.Client) {

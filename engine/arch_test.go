@@ -24,9 +24,11 @@ func goList(t *testing.T, template string, patterns ...string) []string {
 	return strings.Split(strings.TrimSpace(string(out)), "\n")
 }
 
-// storageAdapters may import storage; every other engine package is pure.
+// storageAdapters may import storage (storetest opens real stores for
+// tests only); every other engine package is pure.
 var storageAdapters = map[string]bool{
-	"github.com/watchpost/watchpost/engine/badgerstore": true,
+	"github.com/watchpost/watchpost/engine/badgerstore":           true,
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest": true,
 }
 
 // TestEnginePure fails if screening code pulls in storage, MQTT, the

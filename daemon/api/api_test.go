@@ -18,6 +18,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/paxlst"
+	"github.com/watchpost/watchpost/engine/testkit"
 )
 
 const td3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
@@ -557,14 +558,7 @@ func TestListenServeShutdown(t *testing.T) {
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatalf("Serve after Shutdown: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after Shutdown")
-	}
+	testkit.Returned(t, served, 5*time.Second, "Serve")
 	if _, err := http.Get("http://" + addr.String() + "/healthz"); err == nil {
 		t.Fatal("still answering after Shutdown")
 	}

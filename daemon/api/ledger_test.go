@@ -7,7 +7,7 @@ import (
 	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/daemon/api"
 	"github.com/watchpost/watchpost/daemon/ledger"
-	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
@@ -18,11 +18,9 @@ func init() { api.OpenLedger = openLedger }
 // the API the way the daemon does it.
 func openLedger(tb testing.TB, clk clock.Clock) (api.Ledger, func()) {
 	tb.Helper()
-	st, err := badgerstore.Open(tb.TempDir(), badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20, Clock: clk})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
+	o := storetest.Small()
+	o.Clock = clk
+	st := storetest.OpenWith(tb, tb.TempDir(), o)
 	ctx := context.Background()
 	ob, err := outbox.Open(ctx, st, outbox.Options{Clock: clk})
 	if err != nil {

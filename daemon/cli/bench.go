@@ -54,12 +54,8 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	devset := fs.String("devset", defaultDevSet, "with --accuracy: the development set folder")
 	svg := fs.String("svg", "accuracy.svg", "with --accuracy: where to write the chart (\"\" for none)")
 	heldout := fs.Bool("heldout", false, "with --accuracy: also report on the embedded UN list, which the bands were not tuned on")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("bench takes no arguments")
 	}
 	if *acc {
 		return benchAccuracy(env, *devset, *svg, *heldout)
@@ -69,6 +65,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	}
 	root := *dir
 	if root == "" {
+		var err error
 		if root, err = os.MkdirTemp("", "watchpost-bench-"); err != nil {
 			return err
 		}

@@ -61,6 +61,11 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	return cmdline.ParseFlags(fs, args)
 }
 
+// parseNoArgs parses args for a command that takes flags only.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	return cmdline.ParseNoArgs(fs, args)
+}
+
 // openInput opens FILE, or standard input for "-" or no argument.
 func openInput(env *Env, args []string) (io.ReadCloser, string, error) {
 	if len(args) > 1 {

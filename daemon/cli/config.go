@@ -59,6 +59,15 @@ func newConfigFlags(fs *flag.FlagSet) configFlags {
 	}
 }
 
+// parse parses the command line and loads the file it names.
+func (cf configFlags) parse(fs *flag.FlagSet, args []string) (*config.Config, []config.Problem, string, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return cf.load(pos)
+}
+
 // load picks the file (--config or FILE > $WATCHPOST_CONFIG > default)
 // and checks it against the process environment.
 func (cf configFlags) load(pos []string) (*config.Config, []config.Problem, string, error) {
@@ -101,11 +110,7 @@ func runConfigCheck(env *Env, args []string) error {
 	fs := newFlags(env, "config check", "[--config FILE] [--skip-files] [--strict] [FILE]")
 	cf := newConfigFlags(fs)
 	strict := fs.Bool("strict", false, "fail on warnings too")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	_, problems, file, err := cf.load(pos)
+	_, problems, file, err := cf.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -127,11 +132,7 @@ func runConfigCheck(env *Env, args []string) error {
 func runConfigShow(env *Env, args []string) error {
 	fs := newFlags(env, "config show", "[--config FILE] [--skip-files] [FILE]")
 	cf := newConfigFlags(fs)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	cfg, problems, file, err := cf.load(pos)
+	cfg, problems, file, err := cf.parse(fs, args)
 	if err != nil {
 		return err
 	}

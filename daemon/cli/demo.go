@@ -26,12 +26,8 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	asJSON := fs.Bool("json", false, "with --screen-only: print the results as JSON lines")
 	keep := fs.Bool("keep", false, "keep the temporary data directory and print its path")
 	verbose := fs.Bool("verbose", false, "also print the components' logs (stderr)")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("demo takes no arguments")
 	}
 	if *asJSON && !*screenOnly {
 		return usagef("--json goes with --screen-only")

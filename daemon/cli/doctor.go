@@ -34,12 +34,8 @@ func runDoctor(ctx context.Context, env *Env, args []string, newDoctor func(env 
 	fs := newFlags(env, "doctor", "[--config FILE] [--json]")
 	configPath := fs.String("config", paths.DefaultConfigFile(), "configuration file (env "+paths.EnvConfig+")")
 	asJSON := fs.Bool("json", false, "print the findings as JSON")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("doctor takes no arguments")
 	}
 	rep := newDoctor(env, *configPath).Run(ctx)
 	if *asJSON {

@@ -114,12 +114,8 @@ func runLists(_ context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "lists", "[--json] [--data-dir DIR] [--store-key-file FILE]")
 	sf := addStoreFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("lists takes no arguments")
 	}
 	st, err := sf.open(env)
 	if err != nil {

@@ -25,12 +25,8 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "run", "[--service] [--config FILE]")
 	configPath := fs.String("config", paths.DefaultConfigFile(), "configuration file (env "+paths.EnvConfig+")")
 	asService := fs.Bool(service.ServiceFlag, false, "run as the Windows service, dispatched by the service control manager (the installed service's command line has it; Windows only)")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("run takes no arguments")
 	}
 	mode, err := service.ModeFor(*asService)
 	if err != nil {

@@ -21,12 +21,8 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "status", "[--config FILE] [--json]")
 	configPath := fs.String("config", paths.DefaultConfigFile(), "configuration file (env "+paths.EnvConfig+")")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("status takes no arguments")
 	}
 	cfg, err := config.Load(*configPath, os.Getenv)
 	if err != nil {

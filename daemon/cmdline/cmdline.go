@@ -162,3 +162,16 @@ func ParseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = args[1:]
 	}
 }
+
+// ParseNoArgs parses args for a command that takes flags only: a
+// positional argument is a usage error naming the command.
+func ParseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := ParseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return Usagef("%s takes no arguments", fs.Name())
+	}
+	return nil
+}

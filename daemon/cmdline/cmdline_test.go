@@ -50,3 +50,16 @@ func TestParseFlagsAfterArguments(t *testing.T) {
 		t.Fatalf("pos %v n %d err %v", pos, *n, err)
 	}
 }
+
+func TestParseNoArgs(t *testing.T) {
+	fs := NewFlags(&Env{Stderr: &bytes.Buffer{}}, "prog", "x", "")
+	n := fs.Int("n", 0, "")
+	if err := ParseNoArgs(fs, []string{"--n", "3"}); err != nil || *n != 3 {
+		t.Fatalf("n %d err %v", *n, err)
+	}
+	err := ParseNoArgs(fs, []string{"a", "--n", "4"})
+	var ue UsageError
+	if !errors.As(err, &ue) || err.Error() != "x takes no arguments" {
+		t.Fatalf("err %v, want the usage error \"x takes no arguments\"", err)
+	}
+}

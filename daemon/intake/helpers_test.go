@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/paxlst"
 )
@@ -43,11 +44,7 @@ const ledgerNS = "intake-test"
 
 func openLedger(t *testing.T, dir string) *ledger {
 	t.Helper()
-	st, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, dir)
 	return &ledger{dir: dir, st: st, rec: st.Records(ledgerNS), started: make(chan struct{}, 10)}
 }
 

@@ -477,14 +477,7 @@ func TestRun(t *testing.T) {
 	wantNames(t, "done", f.ls(t, DirDone), "a.jsonl", "a.jsonl"+ResultSuffix)
 
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v, want nil", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
-	}
+	testkit.Returned(t, done, 5*time.Second, "Run")
 	testkit.NoLeak(t, before, 5*time.Second)
 }
 
@@ -506,14 +499,7 @@ func TestRunStopDuringProcessing(t *testing.T) {
 		t.Fatal("processing did not start")
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
-	}
+	testkit.Returned(t, done, 5*time.Second, "Run")
 	wantNames(t, "processing", f.ls(t, DirProcessing), "a.jsonl")
 
 	f.proc.block = false

@@ -11,6 +11,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
@@ -48,15 +49,11 @@ func newEnv(t testing.TB) *env {
 
 func (e *env) open(t testing.TB) {
 	t.Helper()
-	mem := e.memTable
-	if mem == 0 {
-		mem = 8 << 20
+	o := storetest.Small()
+	if e.memTable != 0 {
+		o.MemTableSize = e.memTable
 	}
-	s, err := badgerstore.Open(e.dir, badgerstore.Options{MemTableSize: mem, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := storetest.OpenWith(t, e.dir, o)
 	ob, err := outbox.Open(context.Background(), s, outbox.Options{Clock: e.clock})
 	if err != nil {
 		t.Fatal(err)

@@ -489,14 +489,7 @@ func TestRunPurge(t *testing.T) {
 		t.Fatalf("after 24 h: %+v, want the non-hit purged", st)
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("RunPurge did not return after cancel")
-	}
+	testkit.Returned(t, done, 5*time.Second, "RunPurge")
 	if err := e.l.RunPurge(context.Background(), 0); err == nil {
 		t.Error("RunPurge with interval 0 did not fail")
 	}

@@ -151,14 +151,7 @@ func TestStartWaitsForReady(t *testing.T) {
 		t.Fatalf("notified %q before ready", n.get())
 	}
 	close(f.readyGate)
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("Start: %v", err)
-		}
-	case <-time.After(time.Second):
-		t.Fatal("Start did not return after ready")
-	}
+	testkit.Returned(t, started, time.Second, "Start")
 	if err := p.Stop(nil); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
@@ -325,14 +318,7 @@ func TestRunForeground(t *testing.T) {
 	if got := readNotify(t, sock); got != "STOPPING=1" {
 		t.Fatalf("second notification %q", got)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after ctx ended")
-	}
+	testkit.Returned(t, done, 5*time.Second, "Run")
 }
 
 func TestRunFailures(t *testing.T) {

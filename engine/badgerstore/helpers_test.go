@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"testing"
 
@@ -49,15 +50,37 @@ func makeEntries(from, to int, tag string) []engine.Entry {
 	return out
 }
 
-func entrySrc(es []engine.Entry) func(func(*engine.Entry) error) error {
-	return func(emit func(*engine.Entry) error) error {
-		for i := range es {
-			if err := emit(&es[i]); err != nil {
+// source emits each of items in order: the source a Replace takes.
+func source[T any](items []T) func(func(*T) error) error {
+	return func(emit func(*T) error) error {
+		for i := range items {
+			if err := emit(&items[i]); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
+}
+
+func entrySrc(es []engine.Entry) func(func(*engine.Entry) error) error { return source(es) }
+
+// holds checks that list streams exactly the entries want and verifies;
+// it returns the ListInfo Entries reports.
+func holds(t testing.TB, s *Store, list string, want []engine.Entry) engine.ListInfo {
+	t.Helper()
+	info, all := readAll(t, s, list)
+	if len(all) != len(want) {
+		t.Fatalf("%s streams %d entries, want %d", list, len(all), len(want))
+	}
+	for _, e := range want {
+		if !reflect.DeepEqual(all[e.ID], e) {
+			t.Fatalf("entry %s = %+v, want %+v", e.ID, all[e.ID], e)
+		}
+	}
+	if err := s.Verify(context.Background(), list); err != nil {
+		t.Errorf("Verify %s: %v", list, err)
+	}
+	return info
 }
 
 func entriesHash(es []engine.Entry) string {

@@ -15,16 +15,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 )
 
-func docsSrc(docs []engine.Document) func(func(*engine.Document) error) error {
-	return func(emit func(*engine.Document) error) error {
-		for i := range docs {
-			if err := emit(&docs[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
+func docsSrc(docs []engine.Document) func(func(*engine.Document) error) error { return source(docs) }
 
 // indexKeys returns the document keys indexed for list.
 func indexKeys(t testing.TB, db *badger.DB, list string) []string {
@@ -42,6 +33,18 @@ func indexKeys(t testing.TB, db *badger.DB, list string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// replaceIndexed replaces list with docs and checks that the index then
+// holds exactly the numbers want.
+func replaceIndexed(t testing.TB, s *Store, list string, docs []engine.Document, want ...string) {
+	t.Helper()
+	if _, err := s.ReplaceDocuments(context.Background(), ListMeta{Name: list}, docsSrc(docs)); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexKeys(t, s.db, list); !reflect.DeepEqual(got, want) {
+		t.Errorf("index of %s after an edition = %q, want %q", list, got, want)
+	}
 }
 
 func lookupNumbers(t testing.TB, s *Store, numbers ...string) []string {
@@ -70,24 +73,14 @@ func TestDocumentIndexFollowsEditions(t *testing.T) {
 		{Type: "P", Number: "B2", Country: "DEU"},
 		{Type: "P", Number: "C3", Country: "ITA"},
 	}
-	if _, err := s.ReplaceDocuments(ctx, ListMeta{Name: "sltd"}, docsSrc(ed1)); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := indexKeys(t, s.db, "sltd"), []string{"A1", "B2", "C3"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("index after edition 1 = %q, want %q", got, want)
-	}
+	replaceIndexed(t, s, "sltd", ed1, "A1", "B2", "C3")
 	// Edition 2 drops C3 and one of the two B2 rows, adds D4.
 	ed2 := []engine.Document{
 		{Type: "P", Number: "A1", Country: "FRA"},
 		{Type: "P", Number: "B2", Country: "DEU"},
 		{Type: "P", Number: "D4", Country: "ESP"},
 	}
-	if _, err := s.ReplaceDocuments(ctx, ListMeta{Name: "sltd"}, docsSrc(ed2)); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := indexKeys(t, s.db, "sltd"), []string{"A1", "B2", "D4"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("index after edition 2 = %q, want %q", got, want)
-	}
+	replaceIndexed(t, s, "sltd", ed2, "A1", "B2", "D4")
 	want := []string{"sltd:A1/FRA", "sltd:B2/DEU", "sltd:D4/ESP"}
 	if got := lookupNumbers(t, s, "A1", "B2", "C3", "D4", "E5"); !reflect.DeepEqual(got, want) {
 		t.Errorf("lookups = %q, want %q", got, want)

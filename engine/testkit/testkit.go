@@ -1,6 +1,7 @@
 // Package testkit is the shared test support: one poller (CheckFor) for
-// conditions reached by other goroutines, and one goroutine-leak check
-// (NoLeak). Only tests import it.
+// conditions reached by other goroutines, one wait for a goroutine's result
+// (Returned, Ready), and one goroutine-leak check (NoLeak). Only tests
+// import it.
 package testkit
 
 import (
@@ -130,5 +131,33 @@ func NoLeak(t testing.TB, baseline int, total time.Duration, only ...Counted) {
 			t.Fatalf("goroutine leak: %d running, baseline %d, after %v\n%s", n, baseline, total, stacks)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Returned waits up to total for the result a goroutine sends on done once
+// what (for example "Run") has returned, and fails the test if the result
+// is an error or does not come.
+func Returned(t testing.TB, done <-chan error, total time.Duration, what string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	case <-time.After(total):
+		t.Fatalf("%s did not return within %v", what, total)
+	}
+}
+
+// Ready waits up to total for ready to close, and fails the test if what
+// returns on done first (its result is then the failure) or time runs out.
+func Ready(t testing.TB, ready <-chan struct{}, done <-chan error, total time.Duration, what string) {
+	t.Helper()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("%s returned before it was ready: %v", what, err)
+	case <-time.After(total):
+		t.Fatalf("%s not ready within %v", what, total)
 	}
 }

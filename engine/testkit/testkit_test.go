@@ -28,7 +28,9 @@ func (r *recorder) Fatalf(format string, args ...any) {
 	panic(r)
 }
 
-func TestCheckForFailsAfterTotal(t *testing.T) {
+// failure runs fn with a recorder in place of t and returns the format of
+// the failure fn reported ("" for none).
+func failure(t *testing.T, fn func(testing.TB)) string {
 	r := &recorder{TB: t}
 	func() {
 		defer func() {
@@ -36,9 +38,15 @@ func TestCheckForFailsAfterTotal(t *testing.T) {
 				panic(p)
 			}
 		}()
-		CheckFor(r, 20*time.Millisecond, "never", func() error { return errors.New("still no") })
+		fn(r)
 	}()
-	if r.failed == "" {
+	return r.failed
+}
+
+func TestCheckForFailsAfterTotal(t *testing.T) {
+	if failure(t, func(r testing.TB) {
+		CheckFor(r, 20*time.Millisecond, "never", func() error { return errors.New("still no") })
+	}) == "" {
 		t.Fatal("CheckFor did not fail on a condition that never holds")
 	}
 }
@@ -54,16 +62,7 @@ func TestNoLeak(t *testing.T) {
 	go parkedForLeak(stop)
 	// A goroutine that has not run yet may not show its function.
 	CheckFor(t, 5*time.Second, "the goroutine to start", True(func() bool { return Goroutines(only) == base+1 }))
-	r := &recorder{TB: t}
-	func() {
-		defer func() {
-			if p := recover(); p != nil && p != r {
-				panic(p)
-			}
-		}()
-		NoLeak(r, base, 20*time.Millisecond, only)
-	}()
-	if r.failed == "" {
+	if failure(t, func(r testing.TB) { NoLeak(r, base, 20*time.Millisecond, only) }) == "" {
 		t.Fatal("NoLeak did not see the running goroutine")
 	}
 	close(stop)
@@ -82,3 +81,29 @@ func TestNoLeakMatching(t *testing.T) {
 func parkedForTest(stop chan struct{}) { <-stop }
 
 func parkedForLeak(stop chan struct{}) { <-stop }
+
+func TestReturned(t *testing.T) {
+	done := make(chan error, 1)
+	done <- nil
+	Returned(t, done, 5*time.Second, "Run")
+	done <- errors.New("broken")
+	if got := failure(t, func(r testing.TB) { Returned(r, done, 5*time.Second, "Run") }); got != "%s: %v" {
+		t.Fatalf("Returned on an error reported %q", got)
+	}
+	if got := failure(t, func(r testing.TB) { Returned(r, done, 20*time.Millisecond, "Run") }); got != "%s did not return within %v" {
+		t.Fatalf("Returned on nothing reported %q", got)
+	}
+}
+
+func TestReady(t *testing.T) {
+	ready, done := make(chan struct{}), make(chan error, 1)
+	if got := failure(t, func(r testing.TB) { Ready(r, ready, done, 20*time.Millisecond, "Run") }); got != "%s not ready within %v" {
+		t.Fatalf("Ready on nothing reported %q", got)
+	}
+	done <- errors.New("bind failed")
+	if got := failure(t, func(r testing.TB) { Ready(r, ready, done, 5*time.Second, "Run") }); got != "%s returned before it was ready: %v" {
+		t.Fatalf("Ready on an early return reported %q", got)
+	}
+	close(ready)
+	Ready(t, ready, done, 5*time.Second, "Run")
+}

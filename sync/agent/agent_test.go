@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
@@ -41,11 +42,7 @@ func newRig(t *testing.T) *rig {
 	if r.keys, err = protocol.NewKeySet(protocol.TrustedKey{Public: r.signer.Public()}); err != nil {
 		t.Fatal(err)
 	}
-	r.store, err = badgerstore.Open(filepath.Join(t.TempDir(), "store"), badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.store.Close() })
+	r.store = storetest.Open(t, filepath.Join(t.TempDir(), "store"))
 	if r.ob, err = outbox.Open(context.Background(), r.store, outbox.Options{Clock: r.clock}); err != nil {
 		t.Fatal(err)
 	}

@@ -113,17 +113,7 @@ func TestClientIDTakeoverRefused(t *testing.T) {
 	if _, err := e.connect(t, "a", postClientID("b"), dialOpts{}); err == nil {
 		t.Fatal("post a connected with post b's client id")
 	}
-	hq := e.mustConnect(t, "hq", "watchpost-hq", dialOpts{})
-	ack := unique("ack for b")
-	if err := hq.publish("watchpost/v1/posts/b/acks", ack, false); err != nil {
-		t.Fatal(err)
-	}
-	if !victim.in.waitFor(ack, wait) {
-		t.Fatal("victim lost its ack")
-	}
-	if !victim.IsConnectionOpen() {
-		t.Fatal("victim was disconnected")
-	}
+	victimUntouched(t, e, victim)
 }
 
 // A post's will (its offline presence) reaches HQ when the connection
@@ -174,17 +164,11 @@ func TestAnonymousLoopbackDemo(t *testing.T) {
 		t.Fatal("demo HQ's delta not delivered")
 	}
 	_ = a.publish("watchpost/v1/posts/b/hits", other, false) // refused: closes a
-	ctl := unique("control")
 	b2, err := dial(t, dialOpts{url: b.URL(), clientID: "watchpost-post-b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b2.publish("watchpost/v1/posts/b/status", ctl, false); err != nil {
-		t.Fatal(err)
-	}
-	if !hq.in.waitFor(ctl, wait) {
-		t.Fatal("control not delivered")
-	}
+	control(t, b2, "watchpost/v1/posts/b/status", hq)
 	if hq.in.has(other) {
 		t.Fatal("demo post a published as post b")
 	}
@@ -211,37 +195,14 @@ func TestPersistence(t *testing.T) {
 		return b, &env{name: "mochi", plainURL: b.URL(), tlsURL: b.TLSURL(), pki: p}
 	}
 	b1, e := start()
-	post := e.mustConnect(t, "b", postClientID("b"), dialOpts{persistent: true})
-	post.subscribe(t, "watchpost/v1/posts/b/acks")
-	post.subscribe(t, "watchpost/v1/lists/#")
-	post.Disconnect(50)
-	hq := e.mustConnect(t, "hq", "watchpost-hq", dialOpts{})
-	ack, head := unique("queued ack"), unique("retained head")
-	if err := hq.publish("watchpost/v1/posts/b/acks", ack, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := hq.publish("watchpost/v1/lists/national/head", head, true); err != nil {
-		t.Fatal(err)
-	}
-	hq.Disconnect(50)
-	if err := b1.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	b2, e := start()
-	defer b2.Close()
-	post = e.mustConnect(t, "b", postClientID("b"), dialOpts{persistent: true}) // no resubscribe
-	if !post.in.waitFor(ack, wait) {
-		t.Fatal("ack queued for the offline post lost in the restart")
-	}
-	if !post.in.waitFor(head, wait) {
-		t.Fatal("head queued for the offline post lost in the restart")
-	}
-	fresh := e.mustConnect(t, "a", postClientID("a"), dialOpts{})
-	fresh.subscribe(t, "watchpost/v1/lists/#")
-	if !fresh.in.waitFor(head, wait) {
-		t.Fatal("retained head lost in the restart")
-	}
+	persistenceAcross(t, e, func() *env {
+		if err := b1.Close(); err != nil {
+			t.Fatal(err)
+		}
+		b2, e := start()
+		t.Cleanup(func() { b2.Close() })
+		return e
+	})
 }
 
 // The embedded broker reads Mosquitto password files.

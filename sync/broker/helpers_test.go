@@ -242,3 +242,70 @@ var nonce atomic.Int64
 func unique(what string) string {
 	return fmt.Sprintf("%s #%d", what, nonce.Add(1))
 }
+
+// persistenceAcross queues a QoS 1 message for an offline post (its
+// session persistent) and retains a head on e, calls restart, and checks
+// on the env restart returns that both survived: the session without a
+// resubscribe, the retained head for a fresh client too.
+func persistenceAcross(t *testing.T, e *env, restart func() *env) {
+	t.Helper()
+	post := e.mustConnect(t, "b", postClientID("b"), dialOpts{persistent: true})
+	post.subscribe(t, "watchpost/v1/posts/b/acks")
+	post.subscribe(t, "watchpost/v1/lists/#")
+	post.Disconnect(50)
+	hq := e.mustConnect(t, "hq", "watchpost-hq", dialOpts{})
+	ack, head := unique("queued ack"), unique("retained head")
+	if err := hq.publish("watchpost/v1/posts/b/acks", ack, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := hq.publish("watchpost/v1/lists/national/head", head, true); err != nil {
+		t.Fatal(err)
+	}
+	hq.Disconnect(50)
+
+	e = restart()
+	post = e.mustConnect(t, "b", postClientID("b"), dialOpts{persistent: true}) // no resubscribe
+	if !post.in.waitFor(ack, wait) {
+		t.Fatal("ack queued for the offline post lost in the restart")
+	}
+	if !post.in.waitFor(head, wait) {
+		t.Fatal("head queued for the offline post lost in the restart")
+	}
+	fresh := e.mustConnect(t, "a", postClientID("a"), dialOpts{})
+	fresh.subscribe(t, "watchpost/v1/lists/#")
+	if !fresh.in.waitFor(head, wait) {
+		t.Fatal("retained head lost in the restart")
+	}
+}
+
+// control publishes a fresh message from pub on topic and waits until
+// reader has it: a message refused before it would have arrived by then.
+func control(t *testing.T, pub *client, topic string, reader *client) {
+	t.Helper()
+	ctl := unique("control")
+	if err := pub.publish(topic, ctl, false); err != nil {
+		t.Fatalf("control publish on %s: %v", topic, err)
+	}
+	if !reader.in.waitFor(ctl, wait) {
+		t.Fatalf("control message on %s not received within %v", topic, wait)
+	}
+}
+
+// victimUntouched publishes an ack for post b as HQ and checks that victim,
+// post b's session, receives it and is still connected after another
+// client presented its client id; it returns the ack.
+func victimUntouched(t *testing.T, e *env, victim *client) string {
+	t.Helper()
+	hq := e.mustConnect(t, "hq", "watchpost-hq", dialOpts{})
+	ack := unique("ack for b")
+	if err := hq.publish("watchpost/v1/posts/b/acks", ack, false); err != nil {
+		t.Fatal(err)
+	}
+	if !victim.in.waitFor(ack, wait) {
+		t.Fatal("victim lost its ack")
+	}
+	if !victim.IsConnectionOpen() {
+		t.Fatal("victim was disconnected by a client presenting its client id")
+	}
+	return ack
+}

@@ -193,17 +193,7 @@ func TestMosquittoIdentity(t *testing.T) {
 		victim.subscribe(t, "watchpost/v1/posts/b/acks")
 		intruder := e.mustConnect(t, "a", postClientID("b"), dialOpts{persistent: true})
 		intruder.subscribe(t, "watchpost/v1/posts/b/acks") // denied: a reads only its own acks
-		hq := e.mustConnect(t, "hq", "watchpost-hq", dialOpts{})
-		ack := unique("ack for b")
-		if err := hq.publish("watchpost/v1/posts/b/acks", ack, false); err != nil {
-			t.Fatal(err)
-		}
-		if !victim.in.waitFor(ack, wait) {
-			t.Fatal("victim lost its ack")
-		}
-		if !victim.IsConnectionOpen() {
-			t.Fatal("victim was disconnected by a client presenting its client id")
-		}
+		ack := victimUntouched(t, e, victim)
 		if intruder.in.has(ack) {
 			t.Fatal("intruder received the victim's ack")
 		}
@@ -245,13 +235,7 @@ func TestMosquittoIdentity(t *testing.T) {
 		}
 		a2.cut()
 		z := e.mustConnect(t, "z", postClientID("z"), dialOpts{})
-		ctl := unique("control")
-		if err := z.publish(ctlHQTopic, ctl, false); err != nil {
-			t.Fatal(err)
-		}
-		if !hq.in.waitFor(ctl, wait) {
-			t.Fatal("control not delivered")
-		}
+		control(t, z, ctlHQTopic, hq)
 		if hq.in.has(bad) {
 			t.Fatal("a will on another post's presence was delivered")
 		}
@@ -262,34 +246,9 @@ func TestMosquittoIdentity(t *testing.T) {
 // survive a restart of Mosquitto with the shipped persistence settings.
 func TestMosquittoPersistence(t *testing.T) {
 	m := startShippedMosquitto(t, newPKI(t, certCNs, revokedCNs))
-	e := m.env
-	post := e.mustConnect(t, "b", postClientID("b"), dialOpts{persistent: true})
-	post.subscribe(t, "watchpost/v1/posts/b/acks")
-	post.subscribe(t, "watchpost/v1/lists/#")
-	post.Disconnect(50)
-	hq := e.mustConnect(t, "hq", "watchpost-hq", dialOpts{})
-	ack, head := unique("queued ack"), unique("retained head")
-	if err := hq.publish("watchpost/v1/posts/b/acks", ack, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := hq.publish("watchpost/v1/lists/national/head", head, true); err != nil {
-		t.Fatal(err)
-	}
-	hq.Disconnect(50)
-
-	m.Shutdown(t) // SIGTERM: Mosquitto writes mosquitto.db
-	m.Start(t)
-
-	post = e.mustConnect(t, "b", postClientID("b"), dialOpts{persistent: true}) // no resubscribe
-	if !post.in.waitFor(ack, wait) {
-		t.Fatal("ack queued for the offline post lost in the restart")
-	}
-	if !post.in.waitFor(head, wait) {
-		t.Fatal("head queued for the offline post lost in the restart")
-	}
-	fresh := e.mustConnect(t, "a", postClientID("a"), dialOpts{})
-	fresh.subscribe(t, "watchpost/v1/lists/#")
-	if !fresh.in.waitFor(head, wait) {
-		t.Fatal("retained head lost in the restart")
-	}
+	persistenceAcross(t, m.env, func() *env {
+		m.Shutdown(t) // SIGTERM: Mosquitto writes mosquitto.db
+		m.Start(t)
+		return m.env
+	})
 }

@@ -86,17 +86,11 @@ func (e *env) observers(t *testing.T) *observers {
 // everything published before it, and waits until it has.
 func (o *observers) control(t *testing.T, reader *client, forHQ bool) {
 	t.Helper()
-	ctl := unique("control")
 	pub, topic := o.hqCtl, ctlPostTopic
 	if forHQ {
 		pub, topic = o.zCtl, ctlHQTopic
 	}
-	if err := pub.publish(topic, ctl, false); err != nil {
-		t.Fatalf("control publish on %s: %v", topic, err)
-	}
-	if !reader.in.waitFor(ctl, wait) {
-		t.Fatalf("control message on %s not received within %v", topic, wait)
-	}
+	control(t, pub, topic, reader)
 }
 
 // Write cases: who publishes topic; allowed or not.

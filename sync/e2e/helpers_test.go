@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/sync/brokertest"
 
 	"github.com/watchpost/watchpost/engine"
@@ -46,12 +47,7 @@ func startMosquitto(t testing.TB) string {
 
 func openStore(t testing.TB, dir string) *badgerstore.Store {
 	t.Helper()
-	st, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return storetest.Open(t, dir)
 }
 
 // hqSide is HQ: its store, publisher and HTTPS snapshot server.

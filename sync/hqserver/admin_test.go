@@ -66,23 +66,7 @@ func newAdminRig(t *testing.T, cfg Config) *adminRig {
 
 func (r *adminRig) post(t *testing.T, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, r.ts.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := r.ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
+	return request(t, r.ts, http.MethodPost, path, bytes.NewReader(body), hdr)
 }
 
 // version returns the store's version and hash of list.

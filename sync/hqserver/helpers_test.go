@@ -3,6 +3,9 @@ package hqserver
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -11,6 +14,8 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
@@ -29,12 +34,7 @@ func forEachBroker(t *testing.T, f func(t *testing.T, url string)) {
 
 func openStore(t testing.TB, dir string) *badgerstore.Store {
 	t.Helper()
-	s, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return storetest.Open(t, dir)
 }
 
 // newClient returns an MQTT client with loopback timeouts and the given
@@ -73,14 +73,7 @@ func startHQ(t testing.TB, url string, cfg Config) *hqRig {
 	stop := func() {
 		once.Do(func() {
 			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Errorf("Run did not return within 10 s of its context ending")
-			}
+			testkit.Returned(t, done, 10*time.Second, "Run")
 		})
 	}
 	t.Cleanup(stop)
@@ -112,7 +105,15 @@ func publishList(t testing.TB, st *badgerstore.Store, tr transport.Transport, li
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err = pub.PublishEntries(ctx, publish.Edition{List: list, Source: "test", Format: "synth"}, func(emit func(*engine.Entry) error) error {
+	if _, err = pub.PublishEntries(ctx, publish.Edition{List: list, Source: "test", Format: "synth"}, persons(n)); err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// persons is an edition of n persons, E0 "Person Number 0" and on.
+func persons(n int) func(emit func(*engine.Entry) error) error {
+	return func(emit func(*engine.Entry) error) error {
 		for i := range n {
 			e := engine.Entry{ID: fmt.Sprintf("E%d", i), Kind: engine.KindPerson,
 				Names: []engine.Name{{Value: fmt.Sprintf("Person Number %d", i), Kind: engine.NamePrimary}}}
@@ -121,9 +122,28 @@ func publishList(t testing.TB, st *badgerstore.Store, tr transport.Transport, li
 			}
 		}
 		return nil
-	})
+	}
+}
+
+// request sends method path (with body, when not nil, and the headers
+// hdr) to ts and returns the response with its whole body read.
+func request(t testing.TB, ts *httptest.Server, method, path string, body io.Reader, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pub
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
 }

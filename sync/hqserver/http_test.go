@@ -3,7 +3,6 @@ package hqserver
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -46,23 +45,7 @@ func TestHandler(t *testing.T) {
 
 	do := func(method, path string, hdr map[string]string) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequest(method, ts.URL+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, b
+		return request(t, ts, method, path, nil, hdr)
 	}
 
 	resp, b := do("GET", "/snapshots/un-1-3.snap", nil)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/agent"
 	"github.com/watchpost/watchpost/sync/fake"
@@ -53,20 +52,8 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	edition := func(n int) func(emit func(*engine.Entry) error) error {
-		return func(emit func(*engine.Entry) error) error {
-			for i := range n {
-				e := engine.Entry{ID: fmt.Sprintf("E%d", i), Kind: engine.KindPerson,
-					Names: []engine.Name{{Value: fmt.Sprintf("Person Number %d", i), Kind: engine.NamePrimary}}}
-				if err := emit(&e); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}
 	ed := publish.Edition{List: "un", Source: "test", Format: "synth"}
-	if _, err := oldPub.PublishEntries(ctx, ed, edition(3)); err != nil {
+	if _, err := oldPub.PublishEntries(ctx, ed, persons(3)); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := New(Config{Store: hqStore, Transport: hqCli, Publisher: oldPub})
@@ -193,7 +180,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := newPub.PublishEntries(ctx, ed, edition(5))
+	res, err := newPub.PublishEntries(ctx, ed, persons(5))
 	if err != nil || res.Version != 2 || res.DeltaBytes == 0 {
 		t.Fatalf("publish with the new key: %+v, %v", res, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
@@ -20,12 +21,7 @@ const testPost = "post-1"
 
 func openStore(t testing.TB, dir string) *badgerstore.Store {
 	t.Helper()
-	s, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return storetest.Open(t, dir)
 }
 
 func openOutbox(t testing.TB, s *badgerstore.Store, o outbox.Options) *outbox.Outbox {
@@ -207,14 +203,7 @@ func (r *running) stop(t testing.TB) {
 	t.Helper()
 	r.once.Do(func() {
 		r.cancel()
-		select {
-		case err := <-r.errc:
-			if err != nil {
-				t.Errorf("Run returned %v after cancel, want nil", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("Run did not return within 10 s of cancel")
-		}
+		testkit.Returned(t, r.errc, 10*time.Second, "Run")
 		testkit.NoLeak(t, 0, time.Second, testkit.Matching("outbox.(*Publisher)."))
 	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/synth"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -255,16 +256,15 @@ type post struct {
 	rec   *recorder
 	ap    *Applier
 	clock *clocktest.Clock
+	keys  *protocol.KeySet
+	cfg   Config
 }
 
 func openPost(t *testing.T, dir string, ks *protocol.KeySet, c *clocktest.Clock, cfg Config) *post {
 	t.Helper()
-	db, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, dir)
 	rec := &recorder{Store: FromBadger(db)}
+	given := cfg
 	cfg.Keys, cfg.Clock = ks, c
 	if cfg.Lists == nil {
 		cfg.Lists = []string{"un"}
@@ -273,7 +273,24 @@ func openPost(t *testing.T, dir string, ks *protocol.KeySet, c *clocktest.Clock,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &post{t: t, dir: dir, db: db, rec: rec, ap: ap, clock: c}
+	return &post{t: t, dir: dir, db: db, rec: rec, ap: ap, clock: c, keys: ks, cfg: given}
+}
+
+// reopen opens the post's store again (after close) with a new Applier,
+// as a restart does.
+func (p *post) reopen() *post {
+	p.t.Helper()
+	return openPost(p.t, p.dir, p.keys, p.clock, p.cfg)
+}
+
+// newRig is HQ publishing list "un" (epoch, seed) signed by a fresh key
+// s, and a post in a new directory trusting s with cfg, both on one fake
+// clock c.
+func newRig(t *testing.T, epoch, seed uint64, cfg Config) (c *clocktest.Clock, s *protocol.Signer, h *hq, p *post) {
+	t.Helper()
+	c = newClock()
+	s = newSigner(t)
+	return c, s, newHQ(t, s, c, "un", epoch, seed), openPost(t, t.TempDir(), keySet(t, s), c, cfg)
 }
 
 func (p *post) close() {
@@ -292,32 +309,47 @@ func (p *post) info(list string) engine.ListInfo {
 	return info
 }
 
+// want fails the test unless op's outcome is the action want.
+func (p *post) want(op string, out Outcome, err error, want Action) Outcome {
+	p.t.Helper()
+	if out.Action != want {
+		p.t.Fatalf("%s: %s (%v), want %s; error %v", op, out.Action, out.Reason, want, err)
+	}
+	return out
+}
+
 // delta hands a delta to the applier and checks the action.
 func (p *post) delta(msg []byte, want Action) Outcome {
 	p.t.Helper()
 	out, err := p.ap.HandleDelta(context.Background(), msg)
-	if out.Action != want {
-		p.t.Fatalf("HandleDelta: %s (%v), want %s; error %v", out.Action, out.Reason, want, err)
-	}
-	return out
+	return p.want("HandleDelta", out, err, want)
 }
 
 func (p *post) head(msg []byte, want Action) Outcome {
 	p.t.Helper()
 	out, err := p.ap.HandleHead(context.Background(), msg)
-	if out.Action != want {
-		p.t.Fatalf("HandleHead: %s (%v), want %s; error %v", out.Action, out.Reason, want, err)
-	}
-	return out
+	return p.want("HandleHead", out, err, want)
 }
 
 func (p *post) install(h protocol.Head, path string, want Action) Outcome {
 	p.t.Helper()
 	out, err := p.ap.InstallSnapshot(context.Background(), h, path)
-	if out.Action != want {
-		p.t.Fatalf("InstallSnapshot: %s (%v), want %s; error %v", out.Action, out.Reason, want, err)
+	return p.want("InstallSnapshot", out, err, want)
+}
+
+// follow has HQ publish n deltas a minute apart, each of which the post
+// applies, and a minute later a head, which the post finds current; it
+// returns the head's message.
+func (p *post) follow(h *hq, c *clocktest.Clock, n int) []byte {
+	p.t.Helper()
+	for range n {
+		c.Advance(time.Minute)
+		p.delta(h.publish(nil), Applied)
 	}
-	return out
+	c.Advance(time.Minute)
+	_, msg, _ := h.head(0)
+	p.head(msg, Current)
+	return msg
 }
 
 // bootstrap brings a post without the list to HQ's version snap through

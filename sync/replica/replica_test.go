@@ -18,10 +18,7 @@ import (
 // one; every delta changes data and state in exactly one UpdateEntries
 // call, and the state stored with each version names that version.
 func TestInOrder(t *testing.T) {
-	c := newClock()
-	s := newSigner(t)
-	h := newHQ(t, s, c, "un", 1, 1)
-	p := openPost(t, t.TempDir(), keySet(t, s), c, Config{})
+	c, _, h, p := newRig(t, 1, 1, Config{})
 	p.bootstrap(h, 1)
 	if got := p.rec.take(); !slices.Equal(got, []string{"ReplaceEntries"}) {
 		t.Fatalf("bootstrap wrote %v, want one ReplaceEntries (the head had no list to be stored with)", got)
@@ -51,10 +48,7 @@ func TestInOrder(t *testing.T) {
 // TestShuffledWithinWindow delivers 30 deltas in a random order, with
 // QoS 1 redeliveries, and converges to HQ's hash.
 func TestShuffledWithinWindow(t *testing.T) {
-	c := newClock()
-	s := newSigner(t)
-	h := newHQ(t, s, c, "un", 1, 2)
-	p := openPost(t, t.TempDir(), keySet(t, s), c, Config{})
+	c, _, h, p := newRig(t, 1, 2, Config{})
 	p.bootstrap(h, 1)
 	var msgs [][]byte
 	for range 30 {
@@ -96,10 +90,7 @@ func TestShuffledWithinWindow(t *testing.T) {
 // bridges the gap, the buffered deltas after it apply, and the post
 // converges to HQ's final hash.
 func TestMissingDeltaSnapshot(t *testing.T) {
-	c := newClock()
-	s := newSigner(t)
-	h := newHQ(t, s, c, "un", 1, 3)
-	p := openPost(t, t.TempDir(), keySet(t, s), c, Config{GapTimeout: 2 * time.Minute})
+	c, _, h, p := newRig(t, 1, 3, Config{GapTimeout: 2 * time.Minute})
 	p.bootstrap(h, 1)
 	for range 29 {
 		c.Advance(time.Second)
@@ -153,10 +144,7 @@ func TestMissingDeltaSnapshot(t *testing.T) {
 // TestWindowTooSmall: a gap the reorder window cannot hold asks for a
 // snapshot at once.
 func TestWindowTooSmall(t *testing.T) {
-	c := newClock()
-	s := newSigner(t)
-	h := newHQ(t, s, c, "un", 1, 4)
-	p := openPost(t, t.TempDir(), keySet(t, s), c, Config{ReorderWindow: 4})
+	_, _, h, p := newRig(t, 1, 4, Config{ReorderWindow: 4})
 	p.bootstrap(h, 1)
 	for range 8 {
 		h.publish(nil)
@@ -179,10 +167,7 @@ func TestWindowTooSmall(t *testing.T) {
 // snapshot are kept, those the snapshot already contains are discarded,
 // the rest apply after it.
 func TestSnapshotRace(t *testing.T) {
-	c := newClock()
-	s := newSigner(t)
-	h := newHQ(t, s, c, "un", 1, 5)
-	p := openPost(t, t.TempDir(), keySet(t, s), c, Config{})
+	_, _, h, p := newRig(t, 1, 5, Config{})
 	for range 9 {
 		h.publish(nil)
 	}
@@ -210,18 +195,9 @@ func TestSnapshotRace(t *testing.T) {
 // TestHostile offers every hostile update: each is refused (or, for a
 // replay, dropped) and the store is left exactly as it was.
 func TestHostile(t *testing.T) {
-	c := newClock()
-	s := newSigner(t)
-	h := newHQ(t, s, c, "un", 2, 6)
-	p := openPost(t, t.TempDir(), keySet(t, s), c, Config{Lists: []string{"un", "eu"}})
+	c, s, h, p := newRig(t, 2, 6, Config{Lists: []string{"un", "eu"}})
 	p.bootstrap(h, 1)
-	for range 5 {
-		c.Advance(time.Minute)
-		p.delta(h.publish(nil), Applied)
-	}
-	c.Advance(time.Minute)
-	_, headMsg, _ := h.head(0)
-	p.head(headMsg, Current)
+	headMsg := p.follow(h, c, 5)
 	c.Advance(time.Minute)
 	next := h.publish(nil) // version 7, not delivered yet
 	hd7, head7, snap7 := h.head(7)
@@ -396,10 +372,7 @@ func TestHostile(t *testing.T) {
 // TestStale: a post with no fresh head is stale; a new head makes it
 // fresh again; an expired head does not.
 func TestStale(t *testing.T) {
-	c := newClock()
-	s := newSigner(t)
-	h := newHQ(t, s, c, "un", 1, 7)
-	p := openPost(t, t.TempDir(), keySet(t, s), c, Config{})
+	c, s, h, p := newRig(t, 1, 7, Config{})
 	if st, _ := p.ap.Status("un"); !errors.Is(st.Stale, protocol.ErrNoBase) {
 		t.Fatalf("before any head: stale %v", st.Stale)
 	}
@@ -434,25 +407,14 @@ func TestStale(t *testing.T) {
 // TestRestart: the state lives in the store; a new Applier on the
 // reopened store carries on where the old one stopped.
 func TestRestart(t *testing.T) {
-	c := newClock()
-	s := newSigner(t)
-	ks := keySet(t, s)
-	h := newHQ(t, s, c, "un", 1, 8)
-	dir := t.TempDir()
-	p := openPost(t, dir, ks, c, Config{})
+	c, _, h, p := newRig(t, 1, 8, Config{})
 	p.bootstrap(h, 1)
-	for range 10 {
-		c.Advance(time.Minute)
-		p.delta(h.publish(nil), Applied)
-	}
-	c.Advance(time.Minute)
-	_, hmsg, _ := h.head(0)
-	p.head(hmsg, Current)
+	hmsg := p.follow(h, c, 10)
 	before, _ := p.ap.Status("un")
 	p.close()
 
 	c.Advance(time.Hour)
-	q := openPost(t, dir, ks, c, Config{})
+	q := p.reopen()
 	after, _ := q.ap.Status("un")
 	before.HeadAge, after.HeadAge = 0, 0
 	if !reflect.DeepEqual(before, after) {
@@ -470,12 +432,7 @@ func TestRestart(t *testing.T) {
 // mark; deltas stop applying, the mark survives a restart, heads ask for a
 // snapshot, and the snapshot heals the list and applies what was buffered.
 func TestDivergence(t *testing.T) {
-	c := newClock()
-	s := newSigner(t)
-	ks := keySet(t, s)
-	h := newHQ(t, s, c, "un", 1, 9)
-	dir := t.TempDir()
-	p := openPost(t, dir, ks, c, Config{})
+	c, _, h, p := newRig(t, 1, 9, Config{})
 	p.bootstrap(h, 1)
 	p.delta(h.publish(nil), Applied)
 	bad := h.publish(func(d *protocol.Delta) { d.HashAfter[0]++ })
@@ -499,7 +456,7 @@ func TestDivergence(t *testing.T) {
 	}
 	// The mark is in the store: a restarted post knows.
 	p.close()
-	p = openPost(t, dir, ks, c, Config{})
+	p = p.reopen()
 	if st, _ := p.ap.Status("un"); !st.Diverged {
 		t.Fatalf("after restart: %+v", st)
 	}
@@ -595,10 +552,7 @@ func TestConfig(t *testing.T) {
 // (here a cancelled context) changes nothing, keeps the delta, and the
 // next message applies it.
 func TestTransientFailure(t *testing.T) {
-	c := newClock()
-	s := newSigner(t)
-	h := newHQ(t, s, c, "un", 1, 11)
-	p := openPost(t, t.TempDir(), keySet(t, s), c, Config{})
+	_, _, h, p := newRig(t, 1, 11, Config{})
 	p.bootstrap(h, 1)
 	before := p.info("un")
 	ctx, cancel := context.WithCancel(context.Background())

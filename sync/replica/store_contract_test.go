@@ -3,7 +3,7 @@ package replica_test
 import (
 	"testing"
 
-	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/sync/replica"
 	"github.com/watchpost/watchpost/sync/replica/replicatest"
 )
@@ -12,11 +12,6 @@ import (
 // Badger store, the one the post uses.
 func TestStoreContract(t *testing.T) {
 	replicatest.Run(t, func(t *testing.T) replica.Store {
-		st, err := badgerstore.Open(t.TempDir(), badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return replica.FromBadger(st)
+		return replica.FromBadger(storetest.Open(t, t.TempDir()))
 	})
 }
