@@ -37,18 +37,18 @@ const (
 // writes it, so the header (with Count and Hash) comes first; Close
 // checks that the records added match it.
 type SnapshotWriter struct {
-	w     io.Writer
-	sum   hash.Hash // SHA-256 of the bytes written so far
-	head  SnapshotHeader
-	n     uint64
-	set   engine.SetHash
-	ids   map[string]bool
+	w    io.Writer
+	sum  hash.Hash // SHA-256 of the bytes written so far
+	head SnapshotHeader
+	n    uint64
+	set  engine.SetHash
+	ids  map[string]bool
 	// lastDoc is the DocumentID of the last documents row: rows come in
 	// ascending identity order, so duplicates are refused in bounded memory.
 	lastDoc string
-	size  int64
-	err   error
-	final [32]byte
+	size    int64
+	err     error
+	final   [32]byte
 }
 
 // NewSnapshotWriter writes the magic and the signed header to w.
