@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -55,10 +56,10 @@ func (d *Delta) EnvelopeKind() Kind {
 	return KindDelta
 }
 
-// validDocument reports what makes a documents row unfit to send: a
+// ValidDocument reports what makes a documents row unfit to send: a
 // number without letter or digit, or longer than MaxIDLen, invalid
-// UTF-8, or NUL in its country or type.
-func validDocument(d *engine.Document) error {
+// UTF-8, NUL in its country or type, a record over MaxEntrySize.
+func ValidDocument(d *engine.Document) error {
 	switch {
 	case engine.DocumentKey(d.Number) == "":
 		return fmt.Errorf("document number %q has no letter or digit", d.Number)
@@ -68,6 +69,8 @@ func validDocument(d *engine.Document) error {
 		return fmt.Errorf("document %q: invalid UTF-8", d.Number)
 	case strings.IndexByte(d.Country, 0) >= 0 || strings.IndexByte(d.Type, 0) >= 0:
 		return fmt.Errorf("document %q: NUL in its country or type", d.Number)
+	case len(d.Type)+len(d.Number)+len(d.Country)+len(d.Note)+4*binary.MaxVarintLen32 > MaxEntrySize:
+		return fmt.Errorf("document %q: its record would exceed %d bytes", d.Number, MaxEntrySize)
 	}
 	return nil
 }
@@ -78,7 +81,7 @@ func (d *Delta) validateDocs() error {
 	}
 	seen := make(map[string]string, len(d.DocUpserts)+len(d.DocDeletes))
 	check := func(op string, i int, doc *engine.Document) error {
-		if err := validDocument(doc); err != nil {
+		if err := ValidDocument(doc); err != nil {
 			return fmt.Errorf("encode delta: %s %d: %w", op, i, err)
 		}
 		if op == "delete" && doc.Note != "" {
@@ -174,7 +177,7 @@ func decodeDocument(rec []byte) (engine.Document, error) {
 	if err != nil {
 		return engine.Document{}, err
 	}
-	if err := validDocument(&doc); err != nil {
+	if err := ValidDocument(&doc); err != nil {
 		return engine.Document{}, err
 	}
 	if !bytes.Equal(engine.MarshalDocument(&doc), rec) {
@@ -202,7 +205,7 @@ func (sw *SnapshotWriter) AddDocument(d *engine.Document) error {
 	if sw.head.Kind != engine.ListDocuments {
 		return fmt.Errorf("snapshot record %d: the snapshot is of a names list", sw.n)
 	}
-	if err := validDocument(d); err != nil {
+	if err := ValidDocument(d); err != nil {
 		return fmt.Errorf("snapshot record %d: %w", sw.n, err)
 	}
 	id := DocumentID(d)
