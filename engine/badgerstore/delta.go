@@ -130,13 +130,21 @@ func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, f
 	if kind == engine.ListDocuments {
 		prefix = docRows(name)
 	}
-	groups := make([][]byte, 0, len(ops))
-	var deletedDocKeys [][]byte
+	// What the flip makes garbage, deleted after it (collectGarbage): every
+	// row of a changed group at or below cur, the tombstones written for
+	// deletes (after those), and the index rows of document keys no row is
+	// live for any more.
+	gb := &garbage{limit: s.garbageKeys}
 	wb := s.db.NewWriteBatch()
 	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
-		var seek, lastIndex []byte
+		var docs *docKeyRun
+		if kind == engine.ListDocuments {
+			docs = &docKeyRun{txn: txn, name: name, prefix: prefix, cur: cur, wb: wb, gb: gb}
+			defer docs.close()
+		}
+		var seek []byte
 		for i := range ops {
 			if i%ctxCheckEvery == 0 {
 				if err := ctx.Err(); err != nil {
@@ -146,20 +154,24 @@ func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, f
 			op := &ops[i]
 			// Take the visible record of the group out of the hash.
 			seek = appendVersion(append(seek[:0], op.group...), cur)
-			it.Seek(seek)
-			live := false
-			if it.ValidForPrefix(op.group) {
+			live, first := false, true
+			for it.Seek(seek); it.ValidForPrefix(op.group); it.Next() {
 				item := it.Item()
-				err := item.Value(func(v []byte) error {
-					if !isTombstone(v) {
-						live = true
-						h.Remove(v)
+				if first {
+					// The newest row at or below cur is the visible one.
+					first = false
+					err := item.Value(func(v []byte) error {
+						if !isTombstone(v) {
+							live = true
+							h.Remove(v)
+						}
+						return nil
+					})
+					if err != nil {
+						return fmt.Errorf("key %q: %w", item.Key(), err)
 					}
-					return nil
-				})
-				if err != nil {
-					return fmt.Errorf("key %q: %w", item.Key(), err)
 				}
+				gb.add(&gb.rows, item.Key())
 			}
 			if live {
 				count--
@@ -172,22 +184,15 @@ func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, f
 			} else if !live {
 				return fmt.Errorf("delete %s %q: not in the list", noun, op.label)
 			}
-			groups = append(groups, op.group)
-			if err := wb.Set(appendVersion(slices.Clone(op.group), next), val); err != nil {
+			k := appendVersion(slices.Clone(op.group), next)
+			if err := wb.Set(k, val); err != nil {
 				return err
 			}
-			if kind != engine.ListDocuments {
-				continue
-			}
-			dk, _ := groupDocKey(prefix, op.group)
 			if op.rec == nil {
-				deletedDocKeys = append(deletedDocKeys, dk)
-			} else if !bytes.Equal(dk, lastIndex) {
-				// The index row of every document key live at the new
-				// version is durable before the flip (package doc, Index);
-				// writing one that exists costs a row.
-				lastIndex = dk
-				if err := wb.Set(indexKeyAppend(nil, name, dk), nil); err != nil {
+				gb.add(&gb.tombs, k)
+			}
+			if docs != nil {
+				if err := docs.op(op, i+1 == len(ops) || !sameDocKey(prefix, op.group, ops[i+1].group)); err != nil {
 					return err
 				}
 			}
@@ -217,10 +222,7 @@ func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, f
 		}
 		return fail(err)
 	}
-	s.collect(name, groups)
-	if len(deletedDocKeys) > 0 {
-		s.dropIndexRows(name, next, deletedDocKeys)
-	}
+	s.collectGarbage(name, gb)
 	s.vlogGC()
 	return info, nil
 }

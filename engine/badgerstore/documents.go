@@ -9,7 +9,6 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/watchpost/watchpost/engine"
-	"github.com/watchpost/watchpost/engine/logkey"
 )
 
 // Documents lists row by row: the group of a document, applying a delta
@@ -42,7 +41,8 @@ func docGroup(k []byte, name string, d *engine.Document) ([]byte, error) {
 // Readers are not blocked: LookupDocument keeps answering from the old
 // version until the flip, then from the new one. The index row of every
 // upserted document key is written before the flip; the index rows of
-// deleted document keys with no live row left are deleted after it.
+// deleted document keys with no live row left are deleted after it, with
+// the superseded rows (docKeyRun).
 func (s *Store) UpdateDocuments(ctx context.Context, name string, fromVersion uint64, upserts, deletes []engine.Document, opts ...UpdateOption) (engine.ListInfo, error) {
 	if err := validName(name); err != nil {
 		return engine.ListInfo{}, fmt.Errorf("update list %q from version %d: %w", name, fromVersion, err)
@@ -69,46 +69,91 @@ func (s *Store) UpdateDocuments(ctx context.Context, name string, fromVersion ui
 	return s.update(ctx, name, engine.ListDocuments, fromVersion, ops, opts)
 }
 
-// dropIndexRows deletes, after the flip to version cur, the index rows of
-// those document keys that no row of the list is live for at cur. Called
-// with the list's mutex held. A reader at cur cannot miss a record by it,
-// and readers at an older version hold snapshots from before the flip; a
-// row left behind only over-reports (package doc, Index).
-func (s *Store) dropIndexRows(name string, cur uint64, docKeys [][]byte) {
-	wb := s.db.NewWriteBatch()
-	err := s.db.View(func(txn *badger.Txn) error {
-		var prefix []byte
-		for i, dk := range docKeys {
-			if i > 0 && bytes.Equal(dk, docKeys[i-1]) {
-				continue
-			}
-			prefix = append(append(append(prefix[:0], docRows(name)...), dk...), 0)
-			live := false
-			err := scanGroups(txn, name, prefix, cur, func(_ []byte, rows []row) error {
-				if v := visible(rows, cur); v >= 0 && !isTombstone(rows[v].val) {
-					live = true
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if !live {
-				if err := wb.Delete(indexKeyAppend(nil, name, dk)); err != nil {
-					return err
-				}
-			}
-		}
+// docKeyRun keeps the index rows of a documents list through an update
+// (package doc, Index). The update's ops are sorted by group, so the ops
+// of one document key are adjacent; at the last of them, a key with an
+// upsert gets its index row before the flip, and a key whose rows were
+// only deleted loses it after the flip (noted in gb) unless another row of
+// that key, which no op touched, stays live.
+type docKeyRun struct {
+	txn    *badger.Txn
+	name   string
+	prefix []byte
+	cur    uint64
+	wb     *badger.WriteBatch
+	gb     *garbage
+	it     *badger.Iterator // opened on the first key that needs it
+	run    map[string]bool  // groups of the current key's ops
+	up     bool             // the current key has an upsert
+}
+
+func (r *docKeyRun) op(op *rowOp, last bool) error {
+	if r.run == nil {
+		r.run = map[string]bool{}
+	}
+	r.run[string(op.group)] = true
+	r.up = r.up || op.rec != nil
+	if !last {
 		return nil
-	})
-	if err == nil {
-		err = wb.Flush()
-	} else {
-		wb.Cancel()
 	}
-	if err != nil {
-		s.log.Warn("Cannot drop index rows of deleted documents; lookups of them cost an iterator until the next collection", logkey.List, name, logkey.Error, err)
+	up := r.up
+	defer func() { clear(r.run); r.up = false }()
+	dk, _ := groupDocKey(r.prefix, op.group)
+	ik := indexKeyAppend(nil, r.name, dk)
+	if up {
+		return r.wb.Set(ik, nil)
 	}
+	live, err := r.othersLive(dk)
+	if err == nil && !live {
+		r.gb.add(&r.gb.index, ik)
+	}
+	return err
+}
+
+// othersLive reports whether a row of document key dk in a group that no
+// op of the run touches is live at cur.
+func (r *docKeyRun) othersLive(dk []byte) (bool, error) {
+	if r.it == nil {
+		r.it = r.txn.NewIterator(badger.IteratorOptions{Prefix: r.prefix})
+	}
+	p := append(append(bytes.Clone(r.prefix), dk...), 0)
+	var group []byte
+	resolved := false
+	for r.it.Seek(p); r.it.ValidForPrefix(p); r.it.Next() {
+		item := r.it.Item()
+		g, ver, ok := splitRowKey(item.Key())
+		if !ok {
+			return false, fmt.Errorf("key %q: %w: malformed row key", item.Key(), engine.ErrCorruptRecord)
+		}
+		if !bytes.Equal(g, group) {
+			group, resolved = append(group[:0], g...), false
+		}
+		if resolved || ver > r.cur || r.run[string(g)] {
+			continue
+		}
+		resolved = true
+		live := false
+		if err := item.Value(func(v []byte) error { live = !isTombstone(v); return nil }); err != nil {
+			return false, fmt.Errorf("key %q: %w", item.Key(), err)
+		}
+		if live {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (r *docKeyRun) close() {
+	if r.it != nil {
+		r.it.Close()
+	}
+}
+
+// sameDocKey reports whether two documents row groups have one document key.
+func sameDocKey(prefix, a, b []byte) bool {
+	ka, _ := groupDocKey(prefix, a)
+	kb, _ := groupDocKey(prefix, b)
+	return bytes.Equal(ka, kb)
 }
 
 // Documents streams the rows of the documents list name at its current
