@@ -230,7 +230,7 @@ func runPublish(ctx context.Context, env *Env, args []string) error {
 	c.addFlags(fs)
 	fs.Lookup("hq").Usage = "publish through a running serve at this URL, e.g. https://hq.example:8443 (instead of --data-dir, --key, --broker)"
 	list := fs.String("list", "", "list name, e.g. un, ofac, national (required)")
-	format := fs.String("format", "", "input format: "+strings.Join(importer.Formats(), ", ")+" (required; not docs-csv)")
+	format := fs.String("format", "", "input format: "+strings.Join(importer.Formats(), ", ")+" (required; docs-csv publishes a documents list)")
 	source := fs.String("source", "", "where the edition came from (default: PATH)")
 	action := fs.String("action", "", "what an officer does on a hit, for a list this edition creates")
 	single := fs.Bool("single-person", false, "publish without a second person's approval (automation): recorded in HQ's audit trail; "+

@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,7 +38,7 @@ func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint
 	if err := validName(name); err != nil {
 		return fail(err)
 	}
-	last := make(map[string]int, len(upserts))
+	ops := make([]rowOp, 0, len(upserts)+len(deletes))
 	for i := range upserts {
 		e := &upserts[i]
 		if err := e.Validate(); err != nil {
@@ -46,18 +47,54 @@ func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint
 		if err := noNUL("entry id", e.ID); err != nil {
 			return fail(fmt.Errorf("upsert %d: %w", i, err))
 		}
-		last[e.ID] = i
+		ops = append(ops, rowOp{group: entryGroup(name, e.ID), rec: engine.MarshalEntry(e), label: e.ID})
 	}
-	dels := make(map[string]bool, len(deletes))
 	for _, id := range deletes {
-		if _, ok := last[id]; ok {
-			return fail(fmt.Errorf("entry %q is both upserted and deleted", id))
-		}
 		if err := noNUL("entry id", id); err != nil {
 			return fail(err)
 		}
-		dels[id] = true
+		ops = append(ops, rowOp{group: entryGroup(name, id), label: id})
 	}
+	return s.update(ctx, name, engine.ListNames, fromVersion, ops, opts)
+}
+
+// rowOp is one group an update writes: the record rec, or a tombstone
+// when rec is nil. label names the record in errors (an entry id, a
+// document number).
+type rowOp struct {
+	group []byte
+	rec   []byte
+	label string
+}
+
+// update applies ops to the list name of kind at fromVersion as version
+// fromVersion+1: mark, stage the rows (and, for a documents list, the index
+// rows of the upserted document keys), flip, collect (see the package doc).
+// Several upserts of one group: the last wins; a group both upserted and
+// deleted, or a delete of a group that is not live, is an error. The ops
+// are applied in key order, so the reads walk the list once, forward.
+func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, fromVersion uint64, ops []rowOp, opts []UpdateOption) (engine.ListInfo, error) {
+	fail := func(err error) (engine.ListInfo, error) {
+		return engine.ListInfo{}, fmt.Errorf("update list %q from version %d: %w", name, fromVersion, err)
+	}
+	noun := "entry"
+	if kind == engine.ListDocuments {
+		noun = "document"
+	}
+	slices.SortStableFunc(ops, func(a, b rowOp) int { return bytes.Compare(a.group, b.group) })
+	uniq := ops[:0]
+	for i := 0; i < len(ops); {
+		j, del, up := i, false, false
+		for ; j < len(ops) && bytes.Equal(ops[j].group, ops[i].group); j++ {
+			del, up = del || ops[j].rec == nil, up || ops[j].rec != nil
+		}
+		if del && up {
+			return fail(fmt.Errorf("%s %q is both upserted and deleted", noun, ops[i].label))
+		}
+		uniq = append(uniq, ops[j-1]) // the last upsert wins
+		i = j
+	}
+	ops = uniq
 	if err := s.enter(); err != nil {
 		return fail(err)
 	}
@@ -73,7 +110,7 @@ func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint
 	if !exists {
 		return fail(ErrNoList)
 	}
-	if info.Kind != engine.ListNames {
+	if info.Kind != kind {
 		return fail(fmt.Errorf("%w: list is %s", ErrWrongKind, info.Kind))
 	}
 	if info.Version != fromVersion {
@@ -89,70 +126,75 @@ func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint
 		return fail(err)
 	}
 
-	var groups [][]byte
+	prefix := entryRows(name)
+	if kind == engine.ListDocuments {
+		prefix = docRows(name)
+	}
+	// What the flip makes garbage, deleted after it (collectGarbage): every
+	// row of a changed group at or below cur, the tombstones written for
+	// deletes (after those), and the index rows of document keys no row is
+	// live for any more.
+	gb := &garbage{limit: s.garbageKeys}
 	wb := s.db.NewWriteBatch()
 	err = s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: entryRows(name)})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
-		// removeOld takes the visible record of group out of the hash.
-		removeOld := func(group []byte) (live bool, err error) {
-			it.Seek(appendVersion(slices.Clone(group), cur))
-			if !it.ValidForPrefix(group) {
-				return false, nil
-			}
-			item := it.Item()
-			err = item.Value(func(v []byte) error {
-				if isTombstone(v) {
-					return nil
-				}
-				live = true
-				h.Remove(v)
-				return nil
-			})
-			if err != nil {
-				return false, fmt.Errorf("key %q: %w", item.Key(), err)
-			}
-			return live, nil
+		var docs *docKeyRun
+		if kind == engine.ListDocuments {
+			docs = &docKeyRun{txn: txn, name: name, prefix: prefix, cur: cur, wb: wb, gb: gb}
+			defer docs.close()
 		}
-		for i := range upserts {
+		var seek []byte
+		for i := range ops {
 			if i%ctxCheckEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			e := &upserts[i]
-			if last[e.ID] != i {
-				continue
-			}
-			group := entryGroup(name, e.ID)
-			live, err := removeOld(group)
-			if err != nil {
-				return err
+			op := &ops[i]
+			// Take the visible record of the group out of the hash.
+			seek = appendVersion(append(seek[:0], op.group...), cur)
+			live, first := false, true
+			for it.Seek(seek); it.ValidForPrefix(op.group); it.Next() {
+				item := it.Item()
+				if first {
+					// The newest row at or below cur is the visible one.
+					first = false
+					err := item.Value(func(v []byte) error {
+						if !isTombstone(v) {
+							live = true
+							h.Remove(v)
+						}
+						return nil
+					})
+					if err != nil {
+						return fmt.Errorf("key %q: %w", item.Key(), err)
+					}
+				}
+				gb.add(&gb.rows, item.Key())
 			}
 			if live {
 				count--
 			}
-			rec := engine.MarshalEntry(e)
-			h.Add(rec)
-			count++
-			groups = append(groups, group)
-			if err := wb.Set(appendVersion(slices.Clone(group), next), rec); err != nil {
+			val := tombstone
+			if op.rec != nil {
+				val = op.rec
+				h.Add(op.rec)
+				count++
+			} else if !live {
+				return fmt.Errorf("delete %s %q: not in the list", noun, op.label)
+			}
+			k := appendVersion(slices.Clone(op.group), next)
+			if err := wb.Set(k, val); err != nil {
 				return err
 			}
-		}
-		for id := range dels {
-			group := entryGroup(name, id)
-			live, err := removeOld(group)
-			if err != nil {
-				return err
+			if op.rec == nil {
+				gb.add(&gb.tombs, k)
 			}
-			if !live {
-				return fmt.Errorf("delete entry %q: not in the list", id)
-			}
-			count--
-			groups = append(groups, group)
-			if err := wb.Set(appendVersion(slices.Clone(group), next), tombstone); err != nil {
-				return err
+			if docs != nil {
+				if err := docs.op(op, i+1 == len(ops) || !sameDocKey(prefix, op.group, ops[i+1].group)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -180,7 +222,7 @@ func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint
 		}
 		return fail(err)
 	}
-	s.collect(name, groups)
+	s.collectGarbage(name, gb)
 	s.vlogGC()
 	return info, nil
 }

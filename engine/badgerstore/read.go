@@ -118,8 +118,25 @@ func eachVisible(ctx context.Context, txn *badger.Txn, info engine.ListInfo, fn 
 // each call; fn may keep it. An error from fn stops the stream and is
 // returned wrapped.
 func (s *Store) Entries(ctx context.Context, name string, fn func(*engine.Entry) error) (engine.ListInfo, error) {
+	return s.stream(ctx, name, engine.ListNames, func(key, val []byte) error {
+		e, err := engine.UnmarshalEntry(val)
+		if err != nil {
+			return fmt.Errorf("key %q: %w", key, err)
+		}
+		return fn(&e)
+	})
+}
+
+// stream calls fn with the key and value of every live record of the list
+// name of kind at its current version, in one snapshot (Entries,
+// Documents).
+func (s *Store) stream(ctx context.Context, name string, kind engine.ListKind, fn func(key, val []byte) error) (engine.ListInfo, error) {
+	what := "entries"
+	if kind == engine.ListDocuments {
+		what = "documents"
+	}
 	fail := func(err error) (engine.ListInfo, error) {
-		return engine.ListInfo{}, fmt.Errorf("read entries of list %q: %w", name, err)
+		return engine.ListInfo{}, fmt.Errorf("read %s of list %q: %w", what, name, err)
 	}
 	if err := s.enter(); err != nil {
 		return fail(err)
@@ -138,16 +155,10 @@ func (s *Store) Entries(ctx context.Context, name string, fn func(*engine.Entry)
 		if !ok {
 			return ErrNoList
 		}
-		if info.Kind != engine.ListNames {
+		if info.Kind != kind {
 			return fmt.Errorf("%w: list is %s", ErrWrongKind, info.Kind)
 		}
-		return eachVisible(ctx, txn, info, func(key, val []byte) error {
-			e, err := engine.UnmarshalEntry(val)
-			if err != nil {
-				return fmt.Errorf("key %q: %w", key, err)
-			}
-			return fn(&e)
-		})
+		return eachVisible(ctx, txn, info, fn)
 	})
 	if err != nil {
 		return fail(err)

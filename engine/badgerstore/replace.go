@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -62,17 +61,11 @@ func (s *Store) ReplaceEntries(ctx context.Context, meta ListMeta, src func(emit
 func (s *Store) ReplaceDocuments(ctx context.Context, meta ListMeta, src func(emit func(*engine.Document) error) error) (engine.ListInfo, error) {
 	return s.replace(ctx, meta, engine.ListDocuments, func(wb *badger.WriteBatch, next uint64) error {
 		return stageEach(ctx, "document row", src, func(d *engine.Document) error {
-			dk := engine.DocumentKey(d.Number)
-			if dk == "" {
-				return fmt.Errorf("number %q has no letter or digit", d.Number)
-			}
-			country := normCountry(d.Country)
-			if err := errors.Join(noNUL("country", country), noNUL("type", d.Type)); err != nil {
+			k, err := docGroup(make([]byte, 0, len(meta.Name)+len(d.Number)+len(d.Country)+len(d.Type)+16), meta.Name, d)
+			if err != nil {
 				return err
 			}
-			k := make([]byte, 0, len(meta.Name)+len(dk)+len(country)+len(d.Type)+16)
-			k = appendVersion(docGroupAppend(k, meta.Name, dk, country, d.Type), next)
-			if err := wb.Set(k, engine.MarshalDocument(d)); err != nil {
+			if err := wb.Set(appendVersion(k, next), engine.MarshalDocument(d)); err != nil {
 				return fmt.Errorf("stage: %w", err)
 			}
 			return nil

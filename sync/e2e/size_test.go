@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/synth"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -39,29 +40,8 @@ func (f figures) String() string {
 func measureOnePercent(tb testing.TB, n int) figures {
 	tb.Helper()
 	ctx := context.Background()
-	dir := tb.TempDir()
-	signer, err := publish.Keygen(filepath.Join(dir, "keys"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	keys, err := protocol.NewKeySet(protocol.TrustedKey{Public: signer.Public()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	broker := fake.NewBroker()
-	tr, err := broker.Connect(fake.Options{ClientID: "hq"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer tr.Close(ctx)
-	hqStore := openStore(tb, filepath.Join(dir, "hq"))
-	pub, err := publish.New(publish.Config{
-		Store: hqStore, Signer: signer, Transport: tr,
-		DeltaDir: filepath.Join(dir, "deltas"), SnapshotDir: filepath.Join(dir, "snapshots"), SnapshotBaseURL: "https://hq.example/s",
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	r := newSizeRig(tb, openStore)
+	pub, postStore, app := r.pub, r.post, r.app
 	list := map[string]engine.Entry{}
 	if err := synth.Persons(1, n, func(e *engine.Entry) error { list[e.ID] = *e; return nil }); err != nil {
 		tb.Fatal(err)
@@ -81,22 +61,7 @@ func measureOnePercent(tb testing.TB, n int) figures {
 		tb.Fatal(err)
 	}
 
-	postStore := openStore(tb, filepath.Join(dir, "post"))
-	app, err := replica.New(replica.FromBadger(postStore), replica.Config{Keys: keys, Lists: []string{listName}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	headMsg, ok := broker.Retained(protocol.HeadTopic(listName))
-	if !ok {
-		tb.Fatal("no retained head")
-	}
-	if out, err := app.HandleHead(ctx, headMsg); err != nil || out.Action != replica.NeedSnapshot {
-		tb.Fatalf("head 1: %v %v", out.Action, err)
-	}
-	head, _ := app.LastHead(listName)
-	if out, err := app.InstallSnapshot(ctx, head, filepath.Join(dir, "snapshots", filepath.Base(head.SnapshotURL))); err != nil || out.Action != replica.Applied {
-		tb.Fatalf("snapshot 1: %v %v", out.Action, err)
-	}
+	r.installFirst(tb)
 
 	// 1 %: for every 100 entries, one operation.
 	ops := n / 100
@@ -121,10 +86,7 @@ func measureOnePercent(tb testing.TB, n int) figures {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	delta, err := os.ReadFile(filepath.Join(dir, "deltas", listName, fmt.Sprintf("1-%d.delta", res.Version)))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	delta := r.delta(tb, res.Version)
 	start := time.Now()
 	out, err := app.HandleDelta(ctx, delta)
 	elapsed := time.Since(start)
@@ -139,6 +101,76 @@ func measureOnePercent(tb testing.TB, n int) figures {
 		tb.Fatalf("post hash %s, HQ %s", got.Hash, res.Hash)
 	}
 	return figures{entries: n, ops: res.Upserts + res.Deletes, deltaBytes: len(delta), snapshotBytes: res.SnapshotBytes, apply: elapsed}
+}
+
+// sizeRig is HQ's publisher over a fake broker and a post's applier,
+// each over its own store, for the size measurements.
+type sizeRig struct {
+	dir    string
+	broker *fake.Broker
+	pub    *publish.Publisher
+	hq     *badgerstore.Store
+	post   *badgerstore.Store
+	app    *replica.Applier
+}
+
+func newSizeRig(tb testing.TB, open func(testing.TB, string) *badgerstore.Store) *sizeRig {
+	tb.Helper()
+	r := &sizeRig{dir: tb.TempDir(), broker: fake.NewBroker()}
+	signer, err := publish.Keygen(filepath.Join(r.dir, "keys"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keys, err := protocol.NewKeySet(protocol.TrustedKey{Public: signer.Public()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tr, err := r.broker.Connect(fake.Options{ClientID: "hq"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { tr.Close(context.Background()) })
+	r.hq = open(tb, filepath.Join(r.dir, "hq"))
+	r.pub, err = publish.New(publish.Config{
+		Store: r.hq, Signer: signer, Transport: tr,
+		DeltaDir: filepath.Join(r.dir, "deltas"), SnapshotDir: filepath.Join(r.dir, "snapshots"), SnapshotBaseURL: "https://hq.example/s",
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r.post = open(tb, filepath.Join(r.dir, "post"))
+	if r.app, err = replica.New(replica.FromBadger(r.post), replica.Config{Keys: keys, Lists: []string{listName}}); err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+// installFirst has the post take the retained head and install the
+// snapshot it names.
+func (r *sizeRig) installFirst(tb testing.TB) {
+	tb.Helper()
+	ctx := context.Background()
+	headMsg, ok := r.broker.Retained(protocol.HeadTopic(listName))
+	if !ok {
+		tb.Fatal("no retained head")
+	}
+	if out, err := r.app.HandleHead(ctx, headMsg); err != nil || out.Action != replica.NeedSnapshot {
+		tb.Fatalf("head 1: %v %v", out.Action, err)
+	}
+	head, _ := r.app.LastHead(listName)
+	if out, err := r.app.InstallSnapshot(ctx, head, filepath.Join(r.dir, "snapshots", filepath.Base(head.SnapshotURL))); err != nil || out.Action != replica.Applied {
+		tb.Fatalf("snapshot 1: %v %v", out.Action, err)
+	}
+}
+
+// delta reads HQ's kept delta to version to.
+func (r *sizeRig) delta(tb testing.TB, to uint64) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(r.dir, "deltas", listName, fmt.Sprintf("1-%d.delta", to)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
 
 // TestDeltaSizeTarget checks the size target (a delta changing

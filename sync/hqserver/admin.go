@@ -226,10 +226,8 @@ func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *ht
 		return publish.Result{}, badRequest("list %q: %v", list, protocol.ValidListName(list))
 	case format == "":
 		return publish.Result{}, badRequest("format is required (one of %s)", strings.Join(EditionFormats(), ", "))
-	case importer.IsDocumentFormat(format):
-		return publish.Result{}, badRequest("format %s is a documents list; only names lists are replicated (PROTOCOL.md 4)", format)
-	case !slices.Contains(EditionFormats(), format):
-		return publish.Result{}, badRequest("unknown format %q (known: %s)", format, strings.Join(EditionFormats(), ", "))
+	case !slices.Contains(importer.Formats(), format):
+		return publish.Result{}, badRequest("unknown format %q (known: %s)", format, strings.Join(importer.Formats(), ", "))
 	}
 	if s.cfg.AuditSinglePerson != nil {
 		if q.Get("single_person") != "true" {
@@ -260,28 +258,23 @@ func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *ht
 		name = "edition"
 	}
 	var readErr error // what the source function returned, if anything
-	res, err := s.cfg.Publisher.PublishEntries(ctx, ed, func(emit func(*engine.Entry) error) error {
-		n := 0
-		readErr = ReadEdition(format, path, name, func(e *engine.Entry) error {
-			if err := checkEntry(e); err != nil {
-				return err
-			}
-			n++
-			if err := emit(e); err != nil {
-				return &sinkError{err}
-			}
-			return nil
+	var res publish.Result
+	if importer.IsDocumentFormat(format) {
+		res, err = s.cfg.Publisher.PublishDocuments(ctx, ed, func(emit func(*engine.Document) error) error {
+			readErr = readChecked(func(e func(*engine.Document) error) error { return importer.ReadPath(format, path, nil, e) }, checkDocument, emit, name, path)
+			return readErr
 		})
-		if readErr == nil && n == 0 {
-			readErr = badRequest("the edition has no entries; refusing to publish an empty list")
-		}
-		return readErr
-	})
+	} else {
+		res, err = s.cfg.Publisher.PublishEntries(ctx, ed, func(emit func(*engine.Entry) error) error {
+			readErr = readChecked(func(e func(*engine.Entry) error) error { return ReadEdition(format, path, name, e) }, checkEntry, emit, name, path)
+			return readErr
+		})
+	}
 	if err == nil {
 		return res, nil
 	}
 	var sink *sinkError
-	if readErr != nil && !errors.As(readErr, &sink) && ctx.Err() == nil {
+	if errors.Is(err, publish.ErrWrongKind) || readErr != nil && !errors.As(readErr, &sink) && ctx.Err() == nil {
 		// The edition could not be read (the importer's file:line error)
 		// or broke the protocol's limits: the client's to fix.
 		return publish.Result{}, &requestError{status: http.StatusBadRequest, err: err}
@@ -289,8 +282,9 @@ func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *ht
 	return publish.Result{}, err
 }
 
-// EditionFormats are the formats an upload may have: ofac-csv as a zip
-// archive of the folder's files.
+// EditionFormats are the formats of a names list's edition (HQ's
+// console proposes these): ofac-csv as a zip archive of the folder's
+// files. An upload may also be docs-csv, a documents list.
 func EditionFormats() []string {
 	return slices.DeleteFunc(importer.Formats(), importer.IsDocumentFormat)
 }
@@ -346,6 +340,40 @@ func ReadEdition(format, path, name string, emit func(*engine.Entry) error) erro
 		ie.File = name
 	}
 	return err
+}
+
+// readChecked reads an edition with read, checks each record, and hands
+// it to emit; an error of emit (the store's) comes back as a sinkError,
+// and an edition without records is the client's error. The importer's
+// errors name the upload as name instead of its temporary path.
+func readChecked[T any](read func(emit func(*T) error) error, check func(*T) error, emit func(*T) error, name, path string) error {
+	n := 0
+	err := read(func(r *T) error {
+		if err := check(r); err != nil {
+			return err
+		}
+		n++
+		if err := emit(r); err != nil {
+			return &sinkError{err}
+		}
+		return nil
+	})
+	var ie *importer.Error
+	if errors.As(err, &ie) && ie.File == path {
+		ie.File = name
+	}
+	if err == nil && n == 0 {
+		err = badRequest("the edition has no entries; refusing to publish an empty list")
+	}
+	return err
+}
+
+// checkDocument applies the protocol's limits on a documents row.
+func checkDocument(d *engine.Document) error {
+	if err := protocol.ValidDocument(d); err != nil {
+		return badRequest("%v", err)
+	}
+	return nil
 }
 
 // checkEntry applies the protocol's limits on an entry (as the publisher

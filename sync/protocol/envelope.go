@@ -21,6 +21,11 @@ const (
 	KindSnapshot Kind = 4
 	// KindSealKey: HQ's encryption key statement (EncodeSealKey).
 	KindSealKey Kind = 5
+	// KindDocDelta and KindDocSnapshot: a delta and a snapshot header of a
+	// documents list (EncodeDelta with Delta.Kind documents, a
+	// SnapshotHeader of Kind documents).
+	KindDocDelta    Kind = 6
+	KindDocSnapshot Kind = 7
 )
 
 // String returns the kind's name as used in the signing domain.
@@ -36,11 +41,15 @@ func (k Kind) String() string {
 		return "snapshot"
 	case KindSealKey:
 		return "seal-key"
+	case KindDocDelta:
+		return "doc-delta"
+	case KindDocSnapshot:
+		return "doc-snapshot"
 	}
 	return fmt.Sprintf("kind-%d", uint8(k))
 }
 
-func (k Kind) known() bool { return k >= KindDelta && k <= KindSealKey }
+func (k Kind) known() bool { return k >= KindDelta && k <= KindDocSnapshot }
 
 // Domain returns the signing domain of the kind: "watchpost/v1/<kind>\n".
 func (k Kind) Domain() string { return "watchpost/v1/" + k.String() + "\n" }

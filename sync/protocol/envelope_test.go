@@ -30,7 +30,7 @@ func sampleDelta(t testing.TB, n int) *Delta {
 func TestSealOpenRoundTrip(t *testing.T) {
 	hq := testSigner(t, 1)
 	ks := keySetOf(t, hq)
-	for _, kind := range []Kind{KindDelta, KindHead, KindRotation, KindSnapshot, KindSealKey} {
+	for _, kind := range []Kind{KindDelta, KindHead, KindRotation, KindSnapshot, KindSealKey, KindDocDelta, KindDocSnapshot} {
 		payload := []byte("payload of " + kind.String())
 		b, err := Seal(hq, kind, payload)
 		if err != nil {

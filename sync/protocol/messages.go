@@ -41,13 +41,20 @@ func (p Position) String() string { return fmt.Sprintf("%d/%d", p.Epoch, p.Versi
 // epoch. Upserts replace or add entries by id, Deletes remove ids that
 // are present; no id appears twice. HashAfter is the list's SetHash at
 // ToVersion. A delta is not valid at or after ValidUntil.
+//
+// A delta of a documents list (Kind engine.ListDocuments, envelope kind
+// doc-delta) carries DocUpserts and DocDeletes instead: rows identified by
+// DocumentID (documents.go). Upserts and Deletes are then empty.
 type Delta struct {
 	List        string
+	Kind        engine.ListKind // "" or engine.ListNames: a names list
 	Epoch       uint64
 	FromVersion uint64
 	ToVersion   uint64
 	Upserts     []engine.Entry
 	Deletes     []string
+	DocUpserts  []engine.Document
+	DocDeletes  []engine.Document
 	HashAfter   engine.SetHash
 	IssuedAt    time.Time
 	ValidUntil  time.Time
@@ -100,8 +107,14 @@ func (d *Delta) Validate() error {
 	if d.FromVersion == 0 || d.ToVersion != d.FromVersion+1 {
 		return fmt.Errorf("encode delta: versions %d -> %d, want from >= 1 and to = from+1", d.FromVersion, d.ToVersion)
 	}
-	if n := len(d.Upserts) + len(d.Deletes); n > MaxDeltaOps {
+	if n := d.Ops(); n > MaxDeltaOps {
 		return fmt.Errorf("encode delta: %d operations exceed the limit of %d", n, MaxDeltaOps)
+	}
+	if d.Documents() {
+		return d.validateDocs()
+	}
+	if len(d.DocUpserts)+len(d.DocDeletes) > 0 {
+		return errors.New("encode delta: document rows in a delta of a names list")
 	}
 	seen := make(map[string]string, len(d.Upserts)+len(d.Deletes))
 	for i := range d.Upserts {
@@ -134,7 +147,7 @@ func EncodeDelta(d *Delta) ([]byte, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
-	e := enc{b: make([]byte, 0, 64+len(d.Upserts)*160+len(d.Deletes)*12)}
+	e := enc{b: make([]byte, 0, 64+len(d.Upserts)*160+len(d.Deletes)*12+len(d.DocUpserts)*32+len(d.DocDeletes)*24)}
 	e.str(d.List)
 	e.uvarint(d.Epoch)
 	e.uvarint(d.FromVersion)
@@ -142,6 +155,9 @@ func EncodeDelta(d *Delta) ([]byte, error) {
 	e.time(d.IssuedAt)
 	e.time(d.ValidUntil)
 	e.hash(d.HashAfter)
+	if d.Documents() {
+		return encodeDocOps(&e, d)
+	}
 	e.uvarint(uint64(len(d.Upserts)))
 	for i := range d.Upserts {
 		rec := engine.MarshalEntry(&d.Upserts[i])
@@ -163,35 +179,18 @@ func SealDelta(s *Signer, d *Delta) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Seal(s, KindDelta, p)
+	return Seal(s, d.EnvelopeKind(), p)
 }
 
 // minEntryRecord is the fewest bytes a length-prefixed MarshalEntry record
 // can take (a length byte, the codec byte, nine empty fields).
 const minEntryRecord = 1 + 1 + 9
 
-// DecodeDelta parses a delta payload. Call it only on a payload
-// KeySet.Open returned.
+// DecodeDelta parses a delta payload of a names list. Call it only on a
+// payload KeySet.Open returned with kind delta.
 func DecodeDelta(p []byte) (*Delta, error) {
 	d := dec{msg: "delta", b: p}
-	m := &Delta{}
-	m.List = d.listName("list")
-	m.Epoch = d.nonzero("epoch")
-	m.FromVersion = d.nonzero("from_version")
-	at := d.off
-	m.ToVersion = d.uvarint("to_version")
-	if d.err == nil && m.ToVersion != m.FromVersion+1 {
-		d.off = at
-		d.failf("to_version", "%d, want from_version+1 = %d", m.ToVersion, m.FromVersion+1)
-	}
-	m.IssuedAt = d.time("issued_at")
-	at = d.off
-	m.ValidUntil = d.time("valid_until")
-	if d.err == nil && !m.ValidUntil.After(m.IssuedAt) {
-		d.off = at
-		d.failf("valid_until", "%s is not after issued_at %s", m.ValidUntil.Format(time.RFC3339), m.IssuedAt.Format(time.RFC3339))
-	}
-	m.HashAfter = d.hash("hash_after")
+	m := decodeDeltaHeader(&d)
 	seen := map[string]bool{}
 	if n := d.count("upserts", MaxDeltaOps, minEntryRecord); n > 0 {
 		m.Upserts = make([]engine.Entry, n)
@@ -243,13 +242,46 @@ func DecodeDelta(p []byte) (*Delta, error) {
 	return m, nil
 }
 
-// OpenDelta verifies and decodes a signed delta.
+// decodeDeltaHeader parses the fields every delta starts with, up to
+// hash_after.
+func decodeDeltaHeader(d *dec) *Delta {
+	m := &Delta{}
+	m.List = d.listName("list")
+	m.Epoch = d.nonzero("epoch")
+	m.FromVersion = d.nonzero("from_version")
+	at := d.off
+	m.ToVersion = d.uvarint("to_version")
+	if d.err == nil && m.ToVersion != m.FromVersion+1 {
+		d.off = at
+		d.failf("to_version", "%d, want from_version+1 = %d", m.ToVersion, m.FromVersion+1)
+	}
+	m.IssuedAt = d.time("issued_at")
+	at = d.off
+	m.ValidUntil = d.time("valid_until")
+	if d.err == nil && !m.ValidUntil.After(m.IssuedAt) {
+		d.off = at
+		d.failf("valid_until", "%s is not after issued_at %s", m.ValidUntil.Format(time.RFC3339), m.IssuedAt.Format(time.RFC3339))
+	}
+	m.HashAfter = d.hash("hash_after")
+	return m
+}
+
+// OpenDelta verifies and decodes a signed delta (kind delta or doc-delta:
+// a doc-delta decodes as a delta of a documents list).
 func (ks *KeySet) OpenDelta(b []byte, now time.Time) (*Delta, KeyID, error) {
-	p, id, err := ks.Open(b, KindDelta, now)
+	kind := KindDelta
+	if e, err := DecodeEnvelope(b); err == nil && e.Kind == KindDocDelta {
+		kind = KindDocDelta
+	}
+	p, id, err := ks.Open(b, kind, now)
 	if err != nil {
 		return nil, id, err
 	}
-	d, err := DecodeDelta(p)
+	decode := DecodeDelta
+	if kind == KindDocDelta {
+		decode = DecodeDocDelta
+	}
+	d, err := decode(p)
 	return d, id, err
 }
 
@@ -408,6 +440,10 @@ type SnapshotHeader struct {
 	Hash     engine.SetHash
 	Count    uint64 // number of entry records that follow
 	IssuedAt time.Time
+	// Kind is not in the payload: a header sealed as doc-snapshot is
+	// followed by documents rows (engine.ListDocuments), one sealed as
+	// snapshot by entries ("" or engine.ListNames).
+	Kind engine.ListKind
 }
 
 // Position returns the snapshot's position.

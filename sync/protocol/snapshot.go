@@ -37,15 +37,18 @@ const (
 // writes it, so the header (with Count and Hash) comes first; Close
 // checks that the records added match it.
 type SnapshotWriter struct {
-	w     io.Writer
-	sum   hash.Hash // SHA-256 of the bytes written so far
-	head  SnapshotHeader
-	n     uint64
-	set   engine.SetHash
-	ids   map[string]bool
-	size  int64
-	err   error
-	final [32]byte
+	w    io.Writer
+	sum  hash.Hash // SHA-256 of the bytes written so far
+	head SnapshotHeader
+	n    uint64
+	set  engine.SetHash
+	ids  map[string]bool
+	// lastDoc is the DocumentID of the last documents row: rows come in
+	// ascending identity order, so duplicates are refused in bounded memory.
+	lastDoc string
+	size    int64
+	err     error
+	final   [32]byte
 }
 
 // NewSnapshotWriter writes the magic and the signed header to w.
@@ -54,7 +57,7 @@ func NewSnapshotWriter(w io.Writer, s *Signer, h SnapshotHeader) (*SnapshotWrite
 	if err != nil {
 		return nil, err
 	}
-	env, err := Seal(s, KindSnapshot, p)
+	env, err := Seal(s, snapshotKind(h.Kind), p)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +84,9 @@ func (sw *SnapshotWriter) Add(e *engine.Entry) error {
 	if sw.err != nil {
 		return sw.err
 	}
+	if sw.head.Kind == engine.ListDocuments {
+		return fmt.Errorf("snapshot entry %d: the snapshot is of a documents list", sw.n)
+	}
 	if err := e.Validate(); err != nil {
 		return fmt.Errorf("snapshot entry %d: %w", sw.n, err)
 	}
@@ -90,14 +96,19 @@ func (sw *SnapshotWriter) Add(e *engine.Entry) error {
 	if sw.ids[e.ID] {
 		return fmt.Errorf("snapshot entry %d: id %q appears twice", sw.n, e.ID)
 	}
-	if sw.n >= sw.head.Count {
-		return fmt.Errorf("snapshot entry %d: the header promises %d entries", sw.n, sw.head.Count)
-	}
 	rec := engine.MarshalEntry(e)
 	if len(rec) > MaxEntrySize {
 		return fmt.Errorf("snapshot entry %d (%q): %d bytes exceed the limit of %d", sw.n, e.ID, len(rec), MaxEntrySize)
 	}
 	sw.ids[e.ID] = true
+	return sw.addRecord(rec)
+}
+
+// addRecord writes one record of either kind.
+func (sw *SnapshotWriter) addRecord(rec []byte) error {
+	if sw.n >= sw.head.Count {
+		return fmt.Errorf("snapshot record %d: the header promises %d records", sw.n, sw.head.Count)
+	}
 	sw.set.Add(rec)
 	sw.n++
 	sw.write(binary.AppendUvarint(nil, uint64(len(rec))))
@@ -146,6 +157,8 @@ type SnapshotReader struct {
 	expect *Head
 	final  [32]byte
 	buf    []byte
+	// lastDoc: as in SnapshotWriter.
+	lastDoc string
 }
 
 // NewSnapshotReader reads the magic and the signed header from r and
@@ -178,7 +191,11 @@ func NewSnapshotReader(r io.Reader, ks *KeySet, now time.Time, head *Head) (*Sna
 	if sr.err != nil {
 		return nil, sr.err
 	}
-	p, _, err := ks.Open(env, KindSnapshot, now)
+	kind := KindSnapshot
+	if e, err := DecodeEnvelope(env); err == nil && e.Kind == KindDocSnapshot {
+		kind = KindDocSnapshot
+	}
+	p, _, err := ks.Open(env, kind, now)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot header at offset %d: %w", envStart, err)
 	}
@@ -189,6 +206,9 @@ func NewSnapshotReader(r io.Reader, ks *KeySet, now time.Time, head *Head) (*Sna
 			de.Offset += envStart + EnvelopeHeaderSize
 		}
 		return nil, err
+	}
+	if kind == KindDocSnapshot {
+		sh.Kind = engine.ListDocuments
 	}
 	if head != nil {
 		want := Position{head.Epoch, head.SnapshotVersion}
@@ -269,27 +289,12 @@ func (sr *SnapshotReader) uvarint(field string) uint64 {
 // the records' SetHash, the trailer and the end of the file, and returns
 // io.EOF only if all hold.
 func (sr *SnapshotReader) Next() (engine.Entry, error) {
-	if sr.err != nil {
-		return engine.Entry{}, sr.err
+	if sr.head.Kind == engine.ListDocuments {
+		return engine.Entry{}, errors.New("snapshot: the file holds a documents list (use NextDocument)")
 	}
-	if sr.done {
-		return engine.Entry{}, io.EOF
-	}
-	if sr.n == sr.head.Count {
-		return engine.Entry{}, sr.finish()
-	}
-	field := "record " + strconv.FormatUint(sr.n, 10)
-	start := sr.off
-	n := sr.uvarint(field)
-	if sr.err != nil {
-		return engine.Entry{}, sr.err
-	}
-	if n == 0 || n > MaxEntrySize {
-		return engine.Entry{}, sr.fail(field, start, fmt.Errorf("record length %d, want 1 to %d", n, MaxEntrySize))
-	}
-	rec := sr.read(field, int(n))
-	if sr.err != nil {
-		return engine.Entry{}, sr.err
+	rec, field, start, err := sr.nextRecord()
+	if err != nil {
+		return engine.Entry{}, err
 	}
 	e, err := decodeEntry(rec)
 	if err != nil {
@@ -298,6 +303,34 @@ func (sr *SnapshotReader) Next() (engine.Entry, error) {
 	sr.set.Add(rec)
 	sr.n++
 	return e, nil
+}
+
+// nextRecord reads the next record's bytes (valid until the next read),
+// or after the last one checks the file's end (see Next).
+func (sr *SnapshotReader) nextRecord() (rec []byte, field string, start int64, err error) {
+	if sr.err != nil {
+		return nil, "", 0, sr.err
+	}
+	if sr.done {
+		return nil, "", 0, io.EOF
+	}
+	if sr.n == sr.head.Count {
+		return nil, "", 0, sr.finish()
+	}
+	field = "record " + strconv.FormatUint(sr.n, 10)
+	start = sr.off
+	n := sr.uvarint(field)
+	if sr.err != nil {
+		return nil, "", 0, sr.err
+	}
+	if n == 0 || n > MaxEntrySize {
+		return nil, "", 0, sr.fail(field, start, fmt.Errorf("record length %d, want 1 to %d", n, MaxEntrySize))
+	}
+	rec = sr.read(field, int(n))
+	if sr.err != nil {
+		return nil, "", 0, sr.err
+	}
+	return rec, field, start, nil
 }
 
 func (sr *SnapshotReader) finish() error {

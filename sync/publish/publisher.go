@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -181,7 +182,9 @@ func (p *Publisher) PublishEdition(ctx context.Context, ed Edition, path string)
 		ed.Source = path
 	}
 	if importer.IsDocumentFormat(ed.Format) {
-		return Result{}, fmt.Errorf("publish %s: format %s is a documents list; only names lists are replicated (PROTOCOL.md 4)", ed.List, ed.Format)
+		return p.PublishDocuments(ctx, ed, func(emit func(*engine.Document) error) error {
+			return importer.ReadPath(ed.Format, path, nil, emit)
+		})
 	}
 	return p.PublishEntries(ctx, ed, func(emit func(*engine.Entry) error) error {
 		return importer.ReadPath(ed.Format, path, emit, nil)
@@ -199,98 +202,156 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
-	info, err := p.cfg.Store.List(ed.List)
+	info, st, err := p.current(ctx, ed.List, engine.ListNames)
 	if errors.Is(err, badgerstore.ErrNoList) {
-		return p.create(ctx, ed, src)
+		return p.create(ctx, ed, func(meta badgerstore.ListMeta) (engine.ListInfo, error) {
+			return p.cfg.Store.ReplaceEntries(ctx, meta, func(emit func(*engine.Entry) error) error {
+				return nonEmpty(src, checked(emit))
+			})
+		})
 	}
 	if err != nil {
 		return fail(err)
-	}
-	st, err := decodeState(ed.List, info.Replica)
-	if err != nil {
-		return fail(err)
-	}
-	if info.Kind != engine.ListNames {
-		return fail(fmt.Errorf("HQ holds a %s list", info.Kind))
-	}
-	if st.Published < info.Version {
-		// A crash or broker failure after the last commit: announce it
-		// before building on it.
-		if _, err := p.announce(ctx, ed.List); err != nil {
-			return fail(fmt.Errorf("finish publishing version %d first: %w", info.Version, err))
-		}
-		if info, err = p.cfg.Store.List(ed.List); err != nil {
-			return fail(err)
-		}
-		if st, err = decodeState(ed.List, info.Replica); err != nil {
-			return fail(err)
-		}
 	}
 
+	upserts, deletes, after, err := diff(ctx, info, records[engine.Entry]{
+		read: func(fn func(*engine.Entry) error) (engine.ListInfo, error) {
+			return p.cfg.Store.Entries(ctx, ed.List, fn)
+		},
+		id:     func(e *engine.Entry) string { return e.ID },
+		record: engine.MarshalEntry,
+		clone:  cloneEntry,
+	}, src, checked)
+	if err != nil {
+		return fail(err)
+	}
+	res := Result{List: ed.List, Epoch: st.Epoch, Version: info.Version, Entries: info.Entries, Hash: info.Hash, Upserts: len(upserts), Deletes: len(deletes)}
+	if len(upserts)+len(deletes) == 0 {
+		return res, nil
+	}
+
+	// 3. The delta, applied to HQ's store, kept and announced.
+	d := &protocol.Delta{
+		List: ed.List, Epoch: st.Epoch, FromVersion: info.Version, ToVersion: info.Version + 1,
+		Upserts: upserts, Deletes: deletes, HashAfter: after,
+	}
+	return p.commit(ctx, ed, st, res, d, func(replica json.RawMessage) (engine.ListInfo, error) {
+		return p.cfg.Store.UpdateEntries(ctx, ed.List, info.Version, upserts, deletes, badgerstore.WithReplica(replica))
+	})
+}
+
+// records describes one kind of list's records to diff.
+type records[T any] struct {
+	read   func(fn func(*T) error) (engine.ListInfo, error) // HQ's records at the current version
+	id     func(*T) string                                  // a record's identity in the list
+	record func(*T) []byte                                  // its canonical bytes, which the list hashes
+	clone  func(*T) T                                       // a copy that shares nothing with the importer's
+}
+
+// diff compares the edition src emits (each record through check) with
+// HQ's current version info: the records that are new or differ, sorted
+// by identity, the identities of HQ's records the edition lacks, sorted,
+// and the edition's set hash. An identity emitted twice: the last wins.
+func diff[T any](ctx context.Context, info engine.ListInfo, k records[T], src func(emit func(*T) error) error, check func(func(*T) error) func(*T) error) (upserts []T, deletes []string, after engine.SetHash, err error) {
 	// 1. HQ's records, as digests.
 	old := make(map[string][32]byte, info.Entries)
 	var oldSum engine.SetHash
-	got, err := p.cfg.Store.Entries(ctx, ed.List, func(e *engine.Entry) error {
-		d := sha256.Sum256(engine.MarshalEntry(e))
-		old[e.ID] = d
+	got, err := k.read(func(r *T) error {
+		d := sha256.Sum256(k.record(r))
+		old[k.id(r)] = d
 		addDigest(&oldSum, d)
 		return nil
 	})
 	if err != nil {
-		return fail(err)
+		return nil, nil, after, err
 	}
 	if got.Version != info.Version || oldSum.String() != got.Hash {
-		return fail(fmt.Errorf("HQ's store: list at version %d reads as %s, recorded hash %s at version %d: run `watchpost verify` on HQ's store, publish nothing", got.Version, oldSum, got.Hash, info.Version))
+		return nil, nil, after, fmt.Errorf("HQ's store: list at version %d reads as %s, recorded hash %s at version %d: run `watchpost verify` on HQ's store, publish nothing", got.Version, oldSum, got.Hash, info.Version)
 	}
 
-	// 2. The new edition: its digests, and the entries that differ.
+	// 2. The new edition: its digests, and the records that differ.
 	fresh := make(map[string][32]byte, len(old))
-	changed := map[string]engine.Entry{}
-	if err := src(checked(func(e *engine.Entry) error {
-		d := sha256.Sum256(engine.MarshalEntry(e))
-		fresh[e.ID] = d
-		if o, ok := old[e.ID]; ok && o == d {
-			delete(changed, e.ID) // an earlier duplicate of this id may have differed
+	changed := map[string]T{}
+	if err := src(check(func(r *T) error {
+		id := k.id(r)
+		d := sha256.Sum256(k.record(r))
+		fresh[id] = d
+		if o, ok := old[id]; ok && o == d {
+			delete(changed, id) // an earlier duplicate of this id may have differed
 		} else {
-			changed[e.ID] = cloneEntry(e)
+			changed[id] = k.clone(r)
 		}
 		return nil
 	})); err != nil {
-		return fail(fmt.Errorf("read edition: %w", err))
+		return nil, nil, after, fmt.Errorf("read edition: %w", err)
 	}
 	if len(fresh) == 0 {
-		return fail(errEmpty)
+		return nil, nil, after, errEmpty
 	}
-	var after engine.SetHash
 	for _, d := range fresh {
 		addDigest(&after, d)
 	}
-	upserts := make([]engine.Entry, 0, len(changed))
-	for _, e := range changed {
-		upserts = append(upserts, e)
+	ids := make([]string, 0, len(changed))
+	for id := range changed {
+		ids = append(ids, id)
 	}
-	slices.SortFunc(upserts, func(a, b engine.Entry) int { return strings.Compare(a.ID, b.ID) })
-	var deletes []string
+	slices.Sort(ids)
+	upserts = make([]T, len(ids))
+	for i, id := range ids {
+		upserts[i] = changed[id]
+	}
 	for id := range old {
 		if _, ok := fresh[id]; !ok {
 			deletes = append(deletes, id)
 		}
 	}
 	slices.Sort(deletes)
-	res := Result{List: ed.List, Epoch: st.Epoch, Version: info.Version, Entries: info.Entries, Hash: info.Hash, Upserts: len(upserts), Deletes: len(deletes)}
-	if len(upserts)+len(deletes) == 0 {
-		return res, nil
-	}
+	return upserts, deletes, after, nil
+}
 
-	// 3. The delta.
-	issued := p.nextIssued(st)
-	d := &protocol.Delta{
-		List: ed.List, Epoch: st.Epoch, FromVersion: info.Version, ToVersion: info.Version + 1,
-		Upserts: upserts, Deletes: deletes, HashAfter: after,
-		IssuedAt: issued, ValidUntil: issued.Add(p.cfg.DeltaValidity),
+// current reads the list's current version and HQ's state, refusing a
+// list of another kind, and first finishes announcing a version that a
+// crash or broker failure left unannounced. Called with p.mu held; an
+// error matching badgerstore.ErrNoList when HQ does not hold the list.
+func (p *Publisher) current(ctx context.Context, list string, kind engine.ListKind) (engine.ListInfo, state, error) {
+	info, err := p.cfg.Store.List(list)
+	if err != nil {
+		return info, state{}, err
 	}
+	st, err := decodeState(list, info.Replica)
+	if err != nil {
+		return info, st, err
+	}
+	if info.Kind != kind {
+		return info, st, fmt.Errorf("%w: HQ holds a %s list", ErrWrongKind, info.Kind)
+	}
+	if st.Published < info.Version {
+		// A crash or broker failure after the last commit: announce it
+		// before building on it.
+		if _, err := p.announce(ctx, list); err != nil {
+			return info, st, fmt.Errorf("finish publishing version %d first: %w", info.Version, err)
+		}
+		if info, err = p.cfg.Store.List(list); err != nil {
+			return info, st, err
+		}
+		if st, err = decodeState(list, info.Replica); err != nil {
+			return info, st, err
+		}
+	}
+	return info, st, nil
+}
+
+// commit signs d (dated now; without a delta file when it exceeds the
+// protocol's limits, posts then take the snapshot), applies it to HQ's
+// store with update, which must commit version d.ToVersion with the
+// given replication state and hash d.HashAfter, keeps the delta file and
+// announces the version. res holds the counts of the diff.
+func (p *Publisher) commit(ctx context.Context, ed Edition, st state, res Result, d *protocol.Delta, update func(replica json.RawMessage) (engine.ListInfo, error)) (Result, error) {
+	fail := func(err error) (Result, error) { return Result{}, fmt.Errorf("publish list %q: %w", ed.List, err) }
+	issued := p.nextIssued(st)
+	d.IssuedAt, d.ValidUntil = issued, issued.Add(p.cfg.DeltaValidity)
 	var sealed []byte
-	if n := len(upserts) + len(deletes); n > protocol.MaxDeltaOps {
+	if n := d.Ops(); n > protocol.MaxDeltaOps {
 		res.NoDelta = fmt.Sprintf("%d operations exceed the %d of one delta", n, protocol.MaxDeltaOps)
 	} else {
 		payload, err := protocol.EncodeDelta(d)
@@ -299,23 +360,23 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 		}
 		if len(payload) > protocol.MaxEnvelopeSize-protocol.EnvelopeHeaderSize {
 			res.NoDelta = fmt.Sprintf("%d bytes exceed the %d of one message", len(payload), protocol.MaxEnvelopeSize)
-		} else if sealed, err = protocol.Seal(p.cfg.Signer, protocol.KindDelta, payload); err != nil {
+		} else if sealed, err = protocol.Seal(p.cfg.Signer, d.EnvelopeKind(), payload); err != nil {
 			return fail(err)
 		}
 	}
 
-	// 4. Apply it to HQ's store; the store's hash must be HashAfter.
+	// Apply it to HQ's store; the store's hash must be HashAfter.
 	next := st
 	next.Source, next.EditionFormat = ed.Source, ed.Format
-	ni, err := p.cfg.Store.UpdateEntries(ctx, ed.List, info.Version, upserts, deletes, badgerstore.WithReplica(next.encode()))
+	ni, err := update(next.encode())
 	if err != nil {
 		return fail(err)
 	}
-	if ni.Hash != after.String() {
-		return fail(fmt.Errorf("HQ's store committed version %d with hash %s, but the edition hashes to %s: nothing published; the list needs a new epoch", ni.Version, ni.Hash, after))
+	if ni.Hash != d.HashAfter.String() {
+		return fail(fmt.Errorf("HQ's store committed version %d with hash %s, but the edition hashes to %s: nothing published; the list needs a new epoch", ni.Version, ni.Hash, d.HashAfter))
 	}
 
-	// 5. Keep the delta.
+	// Keep the delta.
 	if sealed != nil {
 		if err := writeAtomic(p.deltaPath(ed.List, st.Epoch, d.ToVersion), sealed); err != nil {
 			return fail(fmt.Errorf("version %d committed, delta not kept (posts will take the snapshot): %w", ni.Version, err))
@@ -326,7 +387,7 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 		p.log.Warn("Prune old deltas", logkey.List, ed.List, logkey.Reason, err)
 	}
 
-	// 6. Announce.
+	// Announce.
 	ann, err := p.announce(ctx, ed.List)
 	if err != nil {
 		return fail(fmt.Errorf("version %d committed, not yet announced (the next publish or `heads` retries): %w", ni.Version, err))
@@ -335,26 +396,18 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 	res.Version, res.Entries, res.Hash = ni.Version, ni.Entries, ni.Hash
 	res.SnapshotFile, res.SnapshotBytes, res.HeadBytes, res.HeadIssuedAt = ann.SnapshotFile, ann.SnapshotBytes, ann.HeadBytes, ann.HeadIssuedAt
 	p.log.Info("Published list version", logkey.List, ed.List, logkey.Epoch, st.Epoch, logkey.Version, ni.Version,
-		logkey.Upserts, len(upserts), logkey.Deletes, len(deletes), logkey.Bytes, len(sealed))
+		logkey.Upserts, res.Upserts, logkey.Deletes, res.Deletes, logkey.Bytes, len(sealed))
 	return res, nil
 }
 
 // create publishes the first edition of a list: version 1 and its
 // snapshot, no delta.
-func (p *Publisher) create(ctx context.Context, ed Edition, src func(emit func(*engine.Entry) error) error) (Result, error) {
+// replace writes the edition to HQ's store as the list's version 1.
+func (p *Publisher) create(ctx context.Context, ed Edition, replace func(meta badgerstore.ListMeta) (engine.ListInfo, error)) (Result, error) {
 	fail := func(err error) (Result, error) { return Result{}, fmt.Errorf("publish list %q: %w", ed.List, err) }
 	st := state{Epoch: p.cfg.Epoch, Source: ed.Source, EditionFormat: ed.Format}
-	info, err := p.cfg.Store.ReplaceEntries(ctx, badgerstore.ListMeta{
+	info, err := replace(badgerstore.ListMeta{
 		Name: ed.List, Source: ed.Source, Format: ed.Format, Action: ed.Action, Replica: st.encode(),
-	}, func(emit func(*engine.Entry) error) error {
-		n := 0
-		if err := src(checked(func(e *engine.Entry) error { n++; return emit(e) })); err != nil {
-			return err
-		}
-		if n == 0 {
-			return errEmpty
-		}
-		return nil
 	})
 	if err != nil {
 		return fail(err)
@@ -374,9 +427,25 @@ func (p *Publisher) create(ctx context.Context, ed Edition, src func(emit func(*
 	}, nil
 }
 
+// ErrWrongKind: an edition of a names list for a documents list, or the
+// reverse.
+var ErrWrongKind = errors.New("edition of the other kind of list")
+
 // errEmpty refuses an edition without entries: far more often a failed
 // download or a wrong file than a list that was emptied.
 var errEmpty = errors.New("the edition has no entries; refusing to publish an empty list")
+
+// nonEmpty runs src with emit and refuses an edition that emitted nothing.
+func nonEmpty[T any](src func(emit func(*T) error) error, emit func(*T) error) error {
+	n := 0
+	if err := src(func(r *T) error { n++; return emit(r) }); err != nil {
+		return err
+	}
+	if n == 0 {
+		return errEmpty
+	}
+	return nil
+}
 
 // checked wraps emit with the protocol's limits on entries, which the
 // store does not enforce, so that nothing is committed that cannot be
@@ -516,12 +585,17 @@ func (p *Publisher) writeSnapshot(ctx context.Context, list string, epoch uint64
 	}()
 	bw := bufio.NewWriterSize(f, 256<<10)
 	sw, err := protocol.NewSnapshotWriter(bw, p.cfg.Signer, protocol.SnapshotHeader{
-		List: list, Epoch: epoch, Version: info.Version, Hash: hash, Count: uint64(info.Entries), IssuedAt: issued,
+		List: list, Kind: info.Kind, Epoch: epoch, Version: info.Version, Hash: hash, Count: uint64(info.Entries), IssuedAt: issued,
 	})
 	if err != nil {
 		return fail(err)
 	}
-	got, err := p.cfg.Store.Entries(ctx, list, sw.Add)
+	var got engine.ListInfo
+	if info.Kind == engine.ListDocuments {
+		got, err = p.cfg.Store.Documents(ctx, list, sw.AddDocument)
+	} else {
+		got, err = p.cfg.Store.Entries(ctx, list, sw.Add)
+	}
 	if err != nil {
 		return fail(err)
 	}

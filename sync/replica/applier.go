@@ -227,9 +227,6 @@ func (a *Applier) load(name string, rt *listRT) (view, error) {
 	case err != nil:
 		return view{}, fmt.Errorf("list %q: %w", name, err)
 	default:
-		if info.Kind != engine.ListNames {
-			return view{}, fmt.Errorf("list %q: a replicated list must be a names list, the store holds a %s list", name, info.Kind)
-		}
 		actual, err := protocol.ParseSetHash(info.Hash)
 		if err != nil {
 			return view{}, fmt.Errorf("list %q at store version %d: %w", name, info.Version, err)
@@ -351,7 +348,13 @@ func (a *Applier) failed(out Outcome, err error) (Outcome, error) {
 // is v.
 func (a *Applier) apply(ctx context.Context, rt *listRT, v view, d *protocol.Delta) (view, error) {
 	next := v.state.AfterDelta(d)
-	info, err := a.store.UpdateEntries(ctx, d.List, v.info.Version, d.Upserts, d.Deletes, encodeState(next))
+	var info engine.ListInfo
+	var err error
+	if d.Documents() {
+		info, err = a.store.UpdateDocuments(ctx, d.List, v.info.Version, d.DocUpserts, d.DocDeletes, encodeState(next))
+	} else {
+		info, err = a.store.UpdateEntries(ctx, d.List, v.info.Version, d.Upserts, d.Deletes, encodeState(next))
+	}
 	if err != nil {
 		err = fmt.Errorf("apply delta %q %d/%d->%d at store version %d: %w", d.List, d.Epoch, d.FromVersion, d.ToVersion, v.info.Version, err)
 		if !transient(err) {

@@ -19,7 +19,8 @@ var ErrNoHead = errors.New("no verified head names a snapshot of this list")
 // The file is read as a stream through protocol.SnapshotReader: its
 // signed header is checked against head and the post's state before a
 // single entry is written, and its count, list hash, trailer, size and
-// SHA-256 at the end, before ReplaceEntries flips the list. The list and
+// SHA-256 at the end, before ReplaceEntries (ReplaceDocuments for a snapshot
+// of a documents list) flips the list. The list and
 // the snapshot's state (ListState.AfterSnapshot) become current in one
 // transaction, or nothing changes. Buffered deltas that follow the
 // snapshot's version are then applied; older ones are discarded.
@@ -86,21 +87,16 @@ func (a *Applier) InstallSnapshot(ctx context.Context, head protocol.Head, path 
 		meta.Action = v.info.Action
 	}
 	var readErr error
-	info, err := a.store.ReplaceEntries(ctx, meta, func(emit func(*engine.Entry) error) error {
-		for {
-			e, err := sr.Next()
-			if err == io.EOF {
-				return nil // count, hash, trailer, size and SHA-256 verified
-			}
-			if err != nil {
-				readErr = err
-				return err
-			}
-			if err := emit(&e); err != nil {
-				return err
-			}
-		}
-	})
+	var info engine.ListInfo
+	if hdr.Kind == engine.ListDocuments {
+		info, err = a.store.ReplaceDocuments(ctx, meta, func(emit func(*engine.Document) error) error {
+			return streamSnapshot(sr.NextDocument, emit, &readErr)
+		})
+	} else {
+		info, err = a.store.ReplaceEntries(ctx, meta, func(emit func(*engine.Entry) error) error {
+			return streamSnapshot(sr.Next, emit, &readErr)
+		})
+	}
 	if readErr != nil {
 		return reject("%w", readErr)
 	}
@@ -124,4 +120,23 @@ func (a *Applier) InstallSnapshot(ctx context.Context, head protocol.Head, path 
 	out.Action = Applied
 	nv, err = a.drain(ctx, rt, nv, now)
 	return finish(out, nv, err)
+}
+
+// streamSnapshot emits every record next returns until io.EOF (the file
+// verified: count, hash, trailer, size and SHA-256); a read error is kept
+// in readErr, so the caller can tell a bad file from a store failure.
+func streamSnapshot[T any](next func() (T, error), emit func(*T) error, readErr *error) error {
+	for {
+		rec, err := next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			*readErr = err
+			return err
+		}
+		if err := emit(&rec); err != nil {
+			return err
+		}
+	}
 }

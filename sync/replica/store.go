@@ -25,6 +25,11 @@ type Store interface {
 	// meta.Name with the entries src emits, storing meta.Replica with the
 	// new version. If src fails the list is unchanged.
 	ReplaceEntries(ctx context.Context, meta ListMeta, src func(emit func(*engine.Entry) error) error) (engine.ListInfo, error)
+	// UpdateDocuments and ReplaceDocuments do the same for a documents
+	// list: rows are identified by number (engine.DocumentKey), issuing
+	// state and type, and a delete needs only those.
+	UpdateDocuments(ctx context.Context, name string, from uint64, upserts, deletes []engine.Document, state json.RawMessage) (engine.ListInfo, error)
+	ReplaceDocuments(ctx context.Context, meta ListMeta, src func(emit func(*engine.Document) error) error) (engine.ListInfo, error)
 	// SetReplica replaces the replication state of the list's current
 	// version, only if it is still at store version version.
 	SetReplica(ctx context.Context, name string, version uint64, state json.RawMessage) error
@@ -90,10 +95,22 @@ func (b badgerAdapter) UpdateEntries(ctx context.Context, name string, from uint
 }
 
 func (b badgerAdapter) ReplaceEntries(ctx context.Context, meta ListMeta, src func(emit func(*engine.Entry) error) error) (engine.ListInfo, error) {
-	info, err := b.s.ReplaceEntries(ctx, badgerstore.ListMeta{
-		Name: meta.Name, Source: meta.Source, Format: meta.Format, Action: meta.Action, Replica: meta.Replica,
-	}, src)
+	info, err := b.s.ReplaceEntries(ctx, meta.badger(), src)
 	return info, mapErr(err)
+}
+
+func (b badgerAdapter) UpdateDocuments(ctx context.Context, name string, from uint64, upserts, deletes []engine.Document, state json.RawMessage) (engine.ListInfo, error) {
+	info, err := b.s.UpdateDocuments(ctx, name, from, upserts, deletes, badgerstore.WithReplica(state))
+	return info, mapErr(err)
+}
+
+func (b badgerAdapter) ReplaceDocuments(ctx context.Context, meta ListMeta, src func(emit func(*engine.Document) error) error) (engine.ListInfo, error) {
+	info, err := b.s.ReplaceDocuments(ctx, meta.badger(), src)
+	return info, mapErr(err)
+}
+
+func (m ListMeta) badger() badgerstore.ListMeta {
+	return badgerstore.ListMeta{Name: m.Name, Source: m.Source, Format: m.Format, Action: m.Action, Replica: m.Replica}
 }
 
 func (b badgerAdapter) SetReplica(ctx context.Context, name string, version uint64, state json.RawMessage) error {
