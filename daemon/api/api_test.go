@@ -648,3 +648,16 @@ func TestRealScreener(t *testing.T) {
 		t.Fatalf("manifest: %d, %d travellers, %d recorded", r.status, mres.Travellers, after-before)
 	}
 }
+
+// TestScreenAnswerKeepsFillers: an answer shows "<" as "<" (an MRZ's
+// fillers, a document number as typed), never as "\u003c".
+func TestScreenAnswerKeepsFillers(t *testing.T) {
+	p := newTestPost(t, nil)
+	r := p.do(t, http.MethodPost, "/v1/screen", "application/json", []byte(`{"name":"Anna Eriksson","document_number":"L898902C<"}`))
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	if bytes.Contains(r.body, []byte(`\u003c`)) || !bytes.Contains(r.body, []byte(`"document_number":"L898902C<"`)) {
+		t.Fatalf("answer escapes <: %s", r.body)
+	}
+}

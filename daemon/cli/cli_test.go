@@ -267,3 +267,29 @@ func TestScreenMRZ(t *testing.T) {
 		t.Errorf("MRZ screen: %+v", r)
 	}
 }
+
+// TestParseMRZExtendedNumber: the continuation of an extended document
+// number (TD1) and its check digit belong to the number, not to the
+// optional data, and the output shows the MRZ's fillers as "<", not as
+// JSON's "\u003c".
+func TestParseMRZExtendedNumber(t *testing.T) {
+	td1 := "I<UTOD23145890<7349<<<<<<<<<<<\n3407127M9507122UTO<<<<<<<<<<<2\nSTEVENSON<<PETER<JOHN<<<<<<<<<\n"
+	code, out, errs := runCLI(t, td1, "parse", "--format", "mrz")
+	if code != ExitOK {
+		t.Fatalf("parse: %d %s", code, errs)
+	}
+	var rec struct {
+		DocumentNumber string `json:"document_number"`
+		OptionalData   string `json:"optional_data"`
+		Valid          bool   `json:"valid"`
+	}
+	if err := json.Unmarshal([]byte(out), &rec); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !rec.Valid || rec.DocumentNumber != "D23145890734" || rec.OptionalData != "" {
+		t.Errorf("record %+v", rec)
+	}
+	if strings.Contains(out, `\u003c`) || !strings.Contains(out, `"D23145890<7349<<<`) {
+		t.Errorf("want the composite value with its fillers as <: %s", out)
+	}
+}

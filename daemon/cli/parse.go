@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -50,7 +49,7 @@ func runParse(_ context.Context, env *Env, args []string) error {
 	}
 	out := bufio.NewWriter(env.Stdout)
 	defer out.Flush()
-	enc := json.NewEncoder(out)
+	enc := input.NewEncoder(out)
 	if *format == "paxlst" {
 		ic, err := paxlst.Parse(data)
 		if err != nil {
@@ -110,7 +109,7 @@ func screenMRZ(_ context.Context, s *match.Screener, in io.Reader, out *bufio.Wr
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(out)
+	enc := input.NewEncoder(out)
 	for _, r := range results {
 		res := screenResult{ID: "mrz-line-" + strconv.Itoa(r.Line), Line: r.Line, Hits: []engine.Hit{}}
 		if r.Err != nil {
@@ -148,7 +147,7 @@ func screenPAXLST(_ context.Context, s *match.Screener, in io.Reader, name strin
 			fmt.Fprintf(warn, "%s: message %d: warning: %s\n", name, mi+1, w)
 		}
 	}
-	enc := json.NewEncoder(out)
+	enc := input.NewEncoder(out)
 	for _, t := range input.FromPAXLST(ic) {
 		res := screenResult{ID: t.Query.ID, Flight: t.Flight, Message: t.Message, Position: t.Position, Role: t.Role, Hits: []engine.Hit{}}
 		res.screen(s, &t.Query)

@@ -104,7 +104,7 @@ func runScreen(ctx context.Context, env *Env, args []string) error {
 func screenJSONL(ctx context.Context, s *match.Screener, r io.Reader, w *bufio.Writer) (int, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
-	enc := json.NewEncoder(w)
+	enc := input.NewEncoder(w)
 	n := 0
 	for line := 1; sc.Scan(); line++ {
 		if line%1024 == 0 && ctx.Err() != nil {

@@ -23,6 +23,16 @@ type JSONError struct {
 
 func (e *JSONError) Error() string { return e.Msg }
 
+// NewEncoder returns a JSON encoder writing to w that leaves <, > and &
+// as they are, for every output an officer reads (API answers, `watchpost
+// screen` and `watchpost parse`): an MRZ's fillers are "<", and "\u003c"
+// in their place is unreadable.
+func NewEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
+}
+
 // DecodeJSON decodes exactly one JSON value from b into v, strictly:
 // unknown fields, trailing data and wrong types are errors. The error is a
 // *JSONError whose message starts with subject ("body", "traveller") when
