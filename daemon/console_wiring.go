@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -59,31 +58,13 @@ type consoleBackend struct {
 	mrz    mrz.Parser
 }
 
-// Lists are the lists a screening is checked against now: the names
-// lists of the screening index and the document lists of the store, with
-// the STALE flags of the replica.
+// Lists are the lists a screening is checked against now (Post.Checked).
 func (c *consoleBackend) Lists(ctx context.Context) []web.CheckedList {
-	var out []web.CheckedList
-	for _, in := range c.p.Indexed() {
-		out = append(out, web.CheckedList{Name: in.Name, Version: in.Version, Entries: in.Entries})
+	checked, _ := c.p.Checked()
+	out := make([]web.CheckedList, len(checked))
+	for i, l := range checked {
+		out[i] = web.CheckedList{Name: l.List, Version: l.Version, Entries: l.Entries, Stale: l.StaleReason}
 	}
-	if lists, err := c.st.Lists(); err == nil {
-		for _, in := range lists {
-			if in.Kind == engine.ListDocuments {
-				out = append(out, web.CheckedList{Name: in.Name, Version: in.Version, Entries: in.Entries})
-			}
-		}
-	}
-	if st, ok := c.p.SyncStatus(); ok {
-		for _, l := range st.Lists {
-			for i := range out {
-				if out[i].Name == l.List && l.Stale != "" {
-					out[i].Stale = l.Stale
-				}
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b web.CheckedList) int { return cmp.Compare(a.Name, b.Name) })
 	return out
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -660,6 +661,27 @@ func (p *Post) ScreenAndRecord(ctx context.Context, source, ref, actor string, q
 	}
 	rec, err := led.Record(ctx, ledger.Screening{Source: source, Ref: ref, Actor: actor, Traveller: *q, Hits: hits, ScreenedAt: p.opts.Clock.Now()})
 	return hits, rec, err
+}
+
+// Checked returns the lists a screening is checked against now, with
+// the replica's STALE flags, and the configured lists the post does not
+// hold (see CheckedLists).
+func (p *Post) Checked() ([]engine.CheckedList, []string) {
+	var stale map[string]string
+	if st, ok := p.SyncStatus(); ok {
+		stale = make(map[string]string, len(st.Lists))
+		for _, l := range st.Lists {
+			stale[l.List] = l.Stale
+		}
+	}
+	checked := CheckedLists(p.screener.Load(), p.Store(), stale)
+	var missing []string
+	for _, name := range p.cfg.Lists {
+		if !slices.ContainsFunc(checked, func(c engine.CheckedList) bool { return c.List == name }) {
+			missing = append(missing, name)
+		}
+	}
+	return checked, missing
 }
 
 // Indexed returns the lists in the screening index now in use (a list

@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
@@ -58,6 +60,34 @@ func LoadScreener(ctx context.Context, st *badgerstore.Store, cfg match.Config) 
 		docs = documentFinder{st}
 	}
 	return match.NewScreener(b.Build(), docs, cfg), nil
+}
+
+// CheckedLists returns the lists a screening with sc is checked against,
+// sorted by name: the names lists of its index and the document lists in
+// st, each marked STALE where stale gives a reason. It is the one answer
+// to "checked against what" for the API, the officer console and
+// `watchpost screen`; nil when no list is loaded (sc nil: no index yet).
+func CheckedLists(sc *match.Screener, st *badgerstore.Store, stale map[string]string) []engine.CheckedList {
+	var out []engine.CheckedList
+	add := func(l engine.ListInfo) {
+		out = append(out, engine.CheckedList{List: l.Name, Version: l.Version, Entries: l.Entries, Stale: stale[l.Name] != "", StaleReason: stale[l.Name]})
+	}
+	if sc != nil {
+		for _, l := range sc.Index().Lists() {
+			add(l)
+		}
+	}
+	if st != nil {
+		if lists, err := st.Lists(); err == nil {
+			for _, l := range lists {
+				if l.Kind == engine.ListDocuments {
+					add(l)
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b engine.CheckedList) int { return cmp.Compare(a.List, b.List) })
+	return out
 }
 
 // ImportList reads one edition of a list from path in the given format and

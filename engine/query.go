@@ -1,6 +1,9 @@
 package engine
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Query is one traveller to screen. Name may be given whole, or split into
 // Surname and GivenNames (as an MRZ or a PAXLST gives it); both forms screen
@@ -27,6 +30,52 @@ func (q *Query) FullName() string {
 		return q.Name
 	}
 	return strings.TrimSpace(q.GivenNames + " " + q.Surname)
+}
+
+// Caps on a traveller's name: a name longer than MaxNameChars characters or
+// of more words than MaxNameTokens is screened on its beginning, so that
+// screening takes the same bounded time whatever an input holds.
+const (
+	MaxNameChars  = 256
+	MaxNameTokens = 12
+)
+
+// CapName returns s cut to at most MaxNameChars characters and
+// MaxNameTokens words (runs of non-space), and whether it cut. It reads s
+// once, and no further than the cut.
+func CapName(s string) (string, bool) {
+	chars, words, inWord := 0, 0, false
+	for i, r := range s {
+		if chars == MaxNameChars {
+			return strings.TrimRightFunc(s[:i], unicode.IsSpace), true
+		}
+		chars++
+		if unicode.IsSpace(r) {
+			inWord = false
+			continue
+		}
+		if !inWord {
+			if words == MaxNameTokens {
+				return strings.TrimRightFunc(s[:i], unicode.IsSpace), true
+			}
+			words++
+			inWord = true
+		}
+	}
+	return s, false
+}
+
+// CheckedList is one list a screening is checked against, at the version
+// it had then: every screening result names them, so that "no hit" always
+// says against what.
+type CheckedList struct {
+	List    string `json:"list"`
+	Version uint64 `json:"version"`
+	Entries int    `json:"entries"`
+	// Stale: the list has no unexpired signed head from HQ; it still
+	// screens, and StaleReason says why.
+	Stale       bool   `json:"stale"`
+	StaleReason string `json:"stale_reason,omitempty"`
 }
 
 // Band is how strongly a hit matches.

@@ -51,19 +51,18 @@ const DefaultAddr = "127.0.0.1:8640"
 // Body size limits. Larger bodies are refused with 413 before they are
 // parsed.
 const (
-	MaxScreenBody      = 64 << 10 // POST /v1/screen, POST /v1/hits/{id}/disposition
-	MaxManifestBody    = 4 << 20  // POST /v1/manifests
-	DefaultHitsLimit   = 50       // GET /v1/hits without limit=
-	MaxHitsLimit       = 500      // largest limit= GET /v1/hits accepts
-	MaxNoteLength      = 2000     // characters of a disposition note
-	MaxOfficerLength   = 128      // characters of an officer id
-	DefaultLocalActor  = "local"  // the actor when no tokens are configured
-	readHeaderTimeout  = 5 * time.Second
-	readTimeout        = 60 * time.Second // a 4 MiB manifest on a slow LAN
-	writeTimeout       = 60 * time.Second
-	idleTimeout        = 120 * time.Second
-	maxHeaderBytes     = 16 << 10
-	maxTravellerString = 256 // characters of any one traveller field
+	MaxScreenBody     = 64 << 10 // POST /v1/screen, POST /v1/hits/{id}/disposition
+	MaxManifestBody   = 4 << 20  // POST /v1/manifests
+	DefaultHitsLimit  = 50       // GET /v1/hits without limit=
+	MaxHitsLimit      = 500      // largest limit= GET /v1/hits accepts
+	MaxNoteLength     = 2000     // characters of a disposition note
+	MaxOfficerLength  = 128      // characters of an officer id
+	DefaultLocalActor = "local"  // the actor when no tokens are configured
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 60 * time.Second // a 4 MiB manifest on a slow LAN
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 16 << 10
 )
 
 // Screening sources, the Source of a Screening.
@@ -102,11 +101,33 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 )
 
-// Screener screens one traveller. *match.Screener implements it; the daemon
-// passes a wrapper that reads the current screener from an atomic pointer
-// swapped when lists change.
+// Screener screens one traveller, and says against which lists. The
+// daemon passes the post, which reads the current screening index from
+// an atomic pointer swapped when lists change.
 type Screener interface {
 	Screen(q *engine.Query) ([]engine.Hit, error)
+	// Checked returns the lists a screening is checked against now, with
+	// their versions and STALE flags, and the lists the post is meant to
+	// hold but does not. With no list checked the API screens nothing:
+	// it answers 503, never "no hit".
+	Checked() (checked []engine.CheckedList, missing []string)
+}
+
+// NotScreenedNoList is the NotScreened reason of a 503 when no list is
+// loaded.
+const NotScreenedNoList = "no_list"
+
+// NotScreened is the answer (503) when the post cannot screen: no
+// traveller was checked, so there is no "no hit" either.
+type NotScreened struct {
+	Error string `json:"error"`
+	// NotScreened is the reason, NotScreenedNoList.
+	NotScreened string `json:"not_screened"`
+	// ListsMissing are the lists the post is configured to hold and does
+	// not ([] when none is configured).
+	ListsMissing []string `json:"lists_missing"`
+	// Checked are the lists loaded ([] here).
+	Checked []engine.CheckedList `json:"checked"`
 }
 
 // Ledger keeps screenings and hits and the decisions on them.

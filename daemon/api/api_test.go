@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon/api/input"
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
@@ -116,9 +118,12 @@ func TestScreenBadRequests(t *testing.T) {
 		{"bad birth date", "application/json", `{"name":"A B","birth_date":"12/03/1970"}`, 400, "birth_date", "YYYY-MM-DD"},
 		{"range birth date", "application/json", `{"name":"A B","birth_date":"1970..1972"}`, 400, "birth_date", "YYYY-MM-DD"},
 		{"bad sex", "application/json", `{"name":"A B","sex":"male"}`, 400, "sex", "M, F or X"},
-		{"bad nationality", "application/json", `{"name":"A B","nationality":"FRANCE"}`, 400, "nationality", "alpha-3"},
+		{"bad nationality", "application/json", `{"name":"A B","nationality":"Narnia"}`, 400, "nationality", `nationality "Narnia" is not a country`},
+		{"invalid UTF-8", "application/json", "{\"name\":\"ANNA \xffERIKSSON\"}", 400, "name", `field "name" is not valid UTF-8`},
+		{"escaped NUL", "application/json", `{"name":"ANNA\u0000ERIKSSON"}`, 400, "name", "control character (U+0000)"},
+		{"control character", "application/json", `{"name":"A B","given_names":"\u0007"}`, 400, "given_names", "control character (U+0007)"},
 		{"bad document country", "application/json", `{"name":"A B","document_country":"F1"}`, 400, "document_country", "alpha-3"},
-		{"long name", "application/json", `{"name":"` + strings.Repeat("é", maxTravellerString+1) + `"}`, 400, "name", "longer than"},
+		{"long id", "application/json", `{"name":"A B","id":"` + strings.Repeat("é", input.MaxFieldChars+1) + `"}`, 400, "id", "longer than"},
 		{"mrz and fields", "application/json", `{"mrz":"P<UTO","name":"A B"}`, 400, "mrz", "not both (name is set)"},
 		{"bad mrz", "application/json", `{"mrz":"P<UTOERIKSSON<<ANNA\nL898902C3"}`, 400, "mrz", "mrz: line 1"},
 		{"mrz lower case", "application/json", `{"mrz":"` + strings.ReplaceAll(strings.ToLower(td3), "\n", `\n`) + `"}`, 400, "mrz", "line 1"},
@@ -640,5 +645,112 @@ func TestRealScreener(t *testing.T) {
 	after, _ := p.ledger.count()
 	if r.status != 200 || mres.Travellers != 50 || after-before != 50 {
 		t.Fatalf("manifest: %d, %d travellers, %d recorded", r.status, mres.Travellers, after-before)
+	}
+}
+
+// TestScreenAnswerKeepsFillers: an answer shows "<" as "<" (an MRZ's
+// fillers, a document number as typed), never as "\u003c".
+func TestScreenAnswerKeepsFillers(t *testing.T) {
+	p := newTestPost(t, nil)
+	r := p.do(t, http.MethodPost, "/v1/screen", "application/json", []byte(`{"name":"Anna Eriksson","document_number":"L898902C<"}`))
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	if bytes.Contains(r.body, []byte(`\u003c`)) || !bytes.Contains(r.body, []byte(`"document_number":"L898902C<"`)) {
+		t.Fatalf("answer escapes <: %s", r.body)
+	}
+}
+
+// TestNotScreenedWithoutList: with no list loaded the API screens
+// nothing, records nothing and answers 503 with the reason and the lists
+// missing, for a traveller and for a manifest; never 200 "band none".
+func TestNotScreenedWithoutList(t *testing.T) {
+	scr := &fakeScreener{lists: []engine.CheckedList{}, missing: []string{"ofac", "un"}}
+	p := newTestPost(t, func(o *Options) { o.Screener = scr })
+	body, _ := manifest(t, 3)
+	for _, r := range []response{
+		p.postJSON(t, "/v1/screen", `{"name":"Nobody In Particular"}`),
+		p.do(t, http.MethodPost, "/v1/manifests", "application/edifact", body),
+	} {
+		if r.status != http.StatusServiceUnavailable {
+			t.Fatalf("status %d, want 503: %s", r.status, r.body)
+		}
+		var ns NotScreened
+		r.json(t, &ns)
+		if ns.NotScreened != NotScreenedNoList || strings.Join(ns.ListsMissing, ",") != "ofac,un" || ns.Checked == nil || len(ns.Checked) != 0 ||
+			!strings.Contains(ns.Error, "no list is loaded (missing: ofac, un)") || bytes.Contains(r.body, []byte(`"band"`)) {
+			t.Fatalf("answer %s", r.body)
+		}
+	}
+	if n, _ := p.ledger.count(); n != 0 {
+		t.Fatalf("%d screenings recorded without a list", n)
+	}
+	// Nothing configured either: the lists missing are [], not null.
+	scr.missing = nil
+	r := p.postJSON(t, "/v1/screen", `{"name":"Nobody In Particular"}`)
+	if r.status != http.StatusServiceUnavailable || !bytes.Contains(r.body, []byte(`"lists_missing":[]`)) {
+		t.Fatalf("no list configured: %d %s", r.status, r.body)
+	}
+}
+
+// TestScreenShowsCheckedLists: every answer names the lists checked and
+// their versions; a STALE list still screens, and says so.
+func TestScreenShowsCheckedLists(t *testing.T) {
+	scr := &fakeScreener{lists: []engine.CheckedList{
+		{List: "ofac", Version: 40, Entries: 12000},
+		{List: "un", Version: 12, Entries: 1003, Stale: true, StaleReason: "signed head expired"},
+	}}
+	p := newTestPost(t, func(o *Options) { o.Screener = scr })
+	r := p.postJSON(t, "/v1/screen", `{"name":"Wanted Person"}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	var res ScreenResult
+	r.json(t, &res)
+	if len(res.Hits) != 1 || !reflect.DeepEqual(res.Checked, scr.lists) ||
+		!bytes.Contains(r.body, []byte(`"checked":[{"list":"ofac","version":40,"entries":12000,"stale":false},{"list":"un","version":12,"entries":1003,"stale":true,"stale_reason":"signed head expired"}]`)) {
+		t.Fatalf("answer %s", r.body)
+	}
+	body, _ := manifest(t, 3)
+	r = p.do(t, http.MethodPost, "/v1/manifests", "application/edifact", body)
+	var m ManifestResult
+	r.json(t, &m)
+	if r.status != http.StatusOK || !reflect.DeepEqual(m.Checked, scr.lists) {
+		t.Fatalf("manifest: %d %s", r.status, r.body)
+	}
+}
+
+// TestScreenCapsLongName: a name beyond the caps is screened on its
+// beginning, with a warning, at the API and in a manifest.
+func TestScreenCapsLongName(t *testing.T) {
+	p := newTestPost(t, nil)
+	long := "WANTED " + strings.Repeat("PERSON ", 40)
+	r := p.postJSON(t, "/v1/screen", `{"name":"`+long+`"}`)
+	var res ScreenResult
+	r.json(t, &res)
+	if r.status != http.StatusOK || len(res.Hits) != 1 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "screened on its beginning") ||
+		len(strings.Fields(res.Traveller.Name)) != engine.MaxNameTokens {
+		t.Fatalf("long name: %d %s", r.status, r.body)
+	}
+	body, ic := manifest(t, 2)
+	body = bytes.Replace(body, []byte(ic.Messages[0].Travellers[1].Surname), []byte(strings.Repeat("X", 5000)), 1)
+	r = p.do(t, http.MethodPost, "/v1/manifests", "application/edifact", body)
+	var m ManifestResult
+	r.json(t, &m)
+	if r.status != http.StatusOK || len(m.Results) != 2 || len(m.Results[1].Warnings) != 1 || len(m.Results[1].Traveller.Surname) != engine.MaxNameChars {
+		t.Fatalf("long PAXLST name: %d %s", r.status, r.body)
+	}
+}
+
+// TestScreenNormalisesCountries: a country given as alpha-2 or English
+// name is screened, and shown, as alpha-3.
+func TestScreenNormalisesCountries(t *testing.T) {
+	p := newTestPost(t, nil)
+	r := p.postJSON(t, "/v1/screen", `{"name":"Wanted Person","nationality":"North Korea","document_country":"KP","document_number":"X1"}`)
+	var res ScreenResult
+	r.json(t, &res)
+	if r.status != http.StatusOK || res.Traveller.Nationality != "PRK" || res.Traveller.DocumentCountry != "PRK" ||
+		p.ledger.screenings[0].Traveller.Nationality != "PRK" {
+		t.Fatalf("answer %d %s", r.status, r.body)
 	}
 }

@@ -26,7 +26,20 @@ import (
 
 // fakeScreener hits every traveller whose name holds "WANTED" (band match)
 // or "MAYBE" (band possible), and refuses empty ones as the matcher does.
-type fakeScreener struct{ err error }
+// It is checked against un v3, or against lists when set (none with an
+// empty non-nil lists).
+type fakeScreener struct {
+	err     error
+	lists   []engine.CheckedList
+	missing []string
+}
+
+func (f *fakeScreener) Checked() ([]engine.CheckedList, []string) {
+	if f.lists == nil {
+		return []engine.CheckedList{{List: "un", Version: 3, Entries: 1003}}, nil
+	}
+	return f.lists, f.missing
+}
 
 func (f *fakeScreener) Screen(q *engine.Query) ([]engine.Hit, error) {
 	if f.err != nil {
@@ -252,7 +265,7 @@ var ofacDir = filepath.Join("..", "..", "..", "shared", "data", "lists", "ofac_s
 // list and, with withOFAC and when the shared corpus is present, the OFAC
 // SDN 2021 set. It returns the listed persons for synthetic travellers and
 // a description of what was loaded.
-func realScreener(tb testing.TB, withOFAC bool) (*match.Screener, []engine.Entry, string) {
+func realScreener(tb testing.TB, withOFAC bool) (indexScreener, []engine.Entry, string) {
 	tb.Helper()
 	b := match.NewBuilder()
 	var persons []engine.Entry
@@ -283,8 +296,17 @@ func realScreener(tb testing.TB, withOFAC bool) (*match.Screener, []engine.Entry
 			tb.Logf("OFAC set not found at %s: UN list only", ofacDir)
 		}
 	}
-	return match.NewScreener(b.Build(), nil, match.Config{}), persons, what
+	return indexScreener{match.NewScreener(b.Build(), nil, match.Config{})}, persons, what
 }
 
-// The real matcher is a Screener as it is.
-var _ Screener = (*match.Screener)(nil)
+// indexScreener is the real matcher as a Screener: checked against the
+// lists of its index.
+type indexScreener struct{ *match.Screener }
+
+func (s indexScreener) Checked() ([]engine.CheckedList, []string) {
+	var out []engine.CheckedList
+	for _, l := range s.Index().Lists() {
+		out = append(out, engine.CheckedList{List: l.Name, Version: l.Version, Entries: l.Entries})
+	}
+	return out, nil
+}

@@ -41,6 +41,13 @@ type ScreenResult struct {
 	// MRZ reports the check digits, repairs and quirks of an MRZ input: a
 	// record whose checks fail is still screened; the officer decides.
 	MRZ *input.MRZSummary `json:"mrz,omitempty"`
+	// Checked are the lists the traveller was checked against, with their
+	// versions and STALE flags (in a manifest's answer: once, in
+	// ManifestResult.Checked).
+	Checked []engine.CheckedList `json:"checked,omitempty"`
+	// Warnings say what of the input was not screened as given (a name cut
+	// to the caps).
+	Warnings []string `json:"warnings,omitempty"`
 	// Error is set when the screening could not be recorded (the answer is
 	// then a 500 that still shows the hits, so that none goes unseen).
 	Error string `json:"error,omitempty"`
@@ -53,8 +60,10 @@ type ManifestResult struct {
 	Travellers int `json:"travellers"`
 	WithHits   int `json:"with_hits"`
 	// Band is the strongest band of the whole manifest.
-	Band    engine.Band         `json:"band"`
-	Results []ManifestScreening `json:"results"`
+	Band engine.Band `json:"band"`
+	// Checked are the lists every traveller was checked against.
+	Checked []engine.CheckedList `json:"checked"`
+	Results []ManifestScreening  `json:"results"`
 	// Warnings are what was wrong with the message; every traveller that
 	// could be read was screened.
 	Warnings []string `json:"warnings,omitempty"`
@@ -95,9 +104,16 @@ func (s *Server) handleScreen(w http.ResponseWriter, r *http.Request, actor stri
 			return
 		}
 		res.Traveller, res.MRZ = q, sum
+		res.Warnings = input.CapQuery(&res.Traveller)
+	} else {
+		ws, err := input.CheckQuery(&res.Traveller)
+		if err != nil {
+			writeBad(w, inputBad(err))
+			return
+		}
+		res.Warnings = ws
 	}
-	if e := validateQuery(&res.Traveller); e != nil {
-		writeBad(w, e)
+	if res.Checked = s.checked(w); res.Checked == nil {
 		return
 	}
 	if e := s.screen(&res, SourceAPI); e != nil {
@@ -133,6 +149,24 @@ func (s *Server) screen(res *ScreenResult, source string) error {
 	for i := range hits {
 		s.metrics.countHit(hits[i].Band, hits[i].List)
 	}
+	return nil
+}
+
+// checked returns the lists a screening is checked against now; with
+// none it answers 503 with the lists missing and returns nil.
+func (s *Server) checked(w http.ResponseWriter) []engine.CheckedList {
+	checked, missing := s.screener.Checked()
+	if len(checked) > 0 {
+		return checked
+	}
+	if missing == nil {
+		missing = []string{}
+	}
+	msg := "not screened: no list is loaded"
+	if len(missing) > 0 {
+		msg += " (missing: " + strings.Join(missing, ", ") + ")"
+	}
+	writeJSON(w, http.StatusServiceUnavailable, NotScreened{Error: msg, NotScreened: NotScreenedNoList, ListsMissing: missing, Checked: []engine.CheckedList{}})
 	return nil
 }
 
@@ -182,57 +216,6 @@ func setQueryField(q *engine.Query) string {
 	return ""
 }
 
-// validateQuery checks a traveller before screening so that a bad field is
-// a 400 that names it.
-func validateQuery(q *engine.Query) *badRequest {
-	for _, f := range [...]struct{ name, v string }{
-		{"id", q.ID}, {"name", q.Name}, {"surname", q.Surname}, {"given_names", q.GivenNames},
-		{"document_number", q.DocumentNumber},
-	} {
-		if len(f.v) > maxTravellerString*4 || utf8.RuneCountInString(f.v) > maxTravellerString {
-			return bad(f.name, "%s is longer than %d characters", f.name, maxTravellerString)
-		}
-		if !utf8.ValidString(f.v) {
-			return bad(f.name, "%s is not valid UTF-8", f.name)
-		}
-	}
-	if strings.TrimSpace(q.FullName()) == "" && engine.DocumentKey(q.DocumentNumber) == "" {
-		return bad("name", "a traveller needs a name (name, or surname and given_names) or a document_number")
-	}
-	if q.BirthDate != "" {
-		d, err := engine.ParseBirthDate(q.BirthDate)
-		if err != nil || d.Approx || d.Precision() == engine.PrecisionRange {
-			return bad("birth_date", "birth_date %q is not a date: use YYYY-MM-DD, YYYY-MM or YYYY", q.BirthDate)
-		}
-	}
-	switch strings.ToUpper(q.Sex) {
-	case "", "M", "F", "X":
-	default:
-		return bad("sex", "sex must be M, F or X")
-	}
-	if !isCountry(q.Nationality) {
-		return bad("nationality", "nationality must be an ISO 3166 alpha-3 code such as GBR")
-	}
-	if !isCountry(q.DocumentCountry) {
-		return bad("document_country", "document_country must be an ISO 3166 alpha-3 code such as GBR")
-	}
-	return nil
-}
-
-// isCountry accepts "" and one to three letters (the MRZ's D for Germany
-// included).
-func isCountry(c string) bool {
-	if len(c) > 3 {
-		return false
-	}
-	for i := 0; i < len(c); i++ {
-		if b := c[i] | 0x20; b < 'a' || b > 'z' {
-			return false
-		}
-	}
-	return true
-}
-
 func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request, actor string) {
 	if e := checkContentType(r, false, "application/edifact", "text/plain"); e != nil {
 		writeBad(w, e)
@@ -251,6 +234,9 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request, actor st
 	}
 	travellers := input.FromPAXLST(ic)
 	res := ManifestResult{Flights: []paxlst.Flight{}, Band: BandNone, Warnings: input.PAXLSTWarnings(ic)}
+	if res.Checked = s.checked(w); res.Checked == nil {
+		return
+	}
 	for mi := range ic.Messages {
 		res.Flights = append(res.Flights, ic.Messages[mi].Flights...)
 	}
@@ -266,6 +252,7 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request, actor st
 		out := &res.Results[i]
 		*out = ManifestScreening{Message: t.Message, Position: t.Position, Role: t.Role, Flight: t.Flight,
 			ScreenResult: ScreenResult{Traveller: t.Query, Band: BandNone}}
+		out.Warnings = input.CapQuery(&out.Traveller)
 		if err := s.screen(&out.ScreenResult, SourceManifest); err != nil {
 			if errors.Is(err, ErrUnavailable) {
 				writeError(w, http.StatusServiceUnavailable, "cannot screen: "+err.Error(), "")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -220,7 +219,7 @@ func putBuf(b *bytes.Buffer) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	buf := getBuf()
 	defer putBuf(buf)
-	if err := json.NewEncoder(buf).Encode(v); err != nil {
+	if err := input.NewEncoder(buf).Encode(v); err != nil {
 		status = http.StatusInternalServerError
 		buf.Reset()
 		buf.WriteString(`{"error":"encode response"}` + "\n")
@@ -289,10 +288,15 @@ func checkContentType(r *http.Request, allowMissing bool, want ...string) *badRe
 // decodeStrict decodes exactly one JSON object into v the way every door
 // decodes a traveller (input.DecodeJSON), and names the field at fault.
 func decodeStrict(b []byte, v any) *badRequest {
-	err := input.DecodeJSON(b, v, "body")
-	if err == nil {
-		return nil
+	if err := input.DecodeJSON(b, v, "body"); err != nil {
+		return inputBad(err)
 	}
+	return nil
+}
+
+// inputBad is the 400 of an input error, naming the field of a
+// *input.JSONError.
+func inputBad(err error) *badRequest {
 	var je *input.JSONError
 	if errors.As(err, &je) {
 		return &badRequest{status: http.StatusBadRequest, field: je.Field, msg: je.Msg}

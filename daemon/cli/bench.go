@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/daemon"
+	"github.com/watchpost/watchpost/daemon/api/input"
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
@@ -187,8 +188,9 @@ func screenLines(ctx context.Context, s *match.Screener, qs []engine.Query) ([]t
 		}
 		lines[i] = b
 	}
+	ls := &listScreener{s: s, checked: daemon.CheckedLists(s, nil, nil)}
 	w := bufio.NewWriterSize(io.Discard, 64<<10)
-	enc := json.NewEncoder(w)
+	enc := input.NewEncoder(w)
 	lat := make([]time.Duration, len(lines))
 	hits := 0
 	runtime.GC()
@@ -198,7 +200,7 @@ func screenLines(ctx context.Context, s *match.Screener, qs []engine.Query) ([]t
 			return nil, 0, 0, ctx.Err()
 		}
 		t0 := time.Now()
-		res := screenLine(s, b, i+1)
+		res := screenLine(ls, b, i+1)
 		if err := enc.Encode(res); err != nil {
 			return nil, 0, 0, err
 		}

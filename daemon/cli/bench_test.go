@@ -7,6 +7,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/importer"
@@ -37,10 +38,11 @@ func BenchmarkScreenLine(b *testing.B) {
 	}
 	w := bufio.NewWriter(io.Discard)
 	enc := json.NewEncoder(w)
+	ls := &listScreener{s: s, checked: daemon.CheckedLists(s, nil, nil)}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := enc.Encode(screenLine(s, lines[i%len(lines)], i)); err != nil {
+		if err := enc.Encode(screenLine(ls, lines[i%len(lines)], i)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine/paxlst"
 )
@@ -265,5 +266,94 @@ func TestScreenMRZ(t *testing.T) {
 	}
 	if len(r.Hits) == 0 || r.Hits[0].EntryID != "QDi.082" || r.Hits[0].Explanation.Document == "" {
 		t.Errorf("MRZ screen: %+v", r)
+	}
+}
+
+// TestParseMRZExtendedNumber: the continuation of an extended document
+// number (TD1) and its check digit belong to the number, not to the
+// optional data, and the output shows the MRZ's fillers as "<", not as
+// JSON's "\u003c".
+func TestParseMRZExtendedNumber(t *testing.T) {
+	td1 := "I<UTOD23145890<7349<<<<<<<<<<<\n3407127M9507122UTO<<<<<<<<<<<2\nSTEVENSON<<PETER<JOHN<<<<<<<<<\n"
+	code, out, errs := runCLI(t, td1, "parse", "--format", "mrz")
+	if code != ExitOK {
+		t.Fatalf("parse: %d %s", code, errs)
+	}
+	var rec struct {
+		DocumentNumber string `json:"document_number"`
+		OptionalData   string `json:"optional_data"`
+		Valid          bool   `json:"valid"`
+	}
+	if err := json.Unmarshal([]byte(out), &rec); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !rec.Valid || rec.DocumentNumber != "D23145890734" || rec.OptionalData != "" {
+		t.Errorf("record %+v", rec)
+	}
+	if strings.Contains(out, `\u003c`) || !strings.Contains(out, `"D23145890<7349<<<`) {
+		t.Errorf("want the composite value with its fillers as <: %s", out)
+	}
+}
+
+// TestScreenWithoutList: with no store, or a store without a list,
+// `watchpost screen` says per traveller that it was not screened (never
+// "hits":[]), exits non-zero, and creates no store.
+func TestScreenWithoutList(t *testing.T) {
+	in := `{"id":"x","name":"Anna Eriksson"}` + "\n" + `{"id":"y","name":"Saadi Gaddafi"}` + "\n"
+	empty := t.TempDir()
+	st, err := daemon.OpenStore(empty, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	none := filepath.Join(t.TempDir(), "none")
+	for name, dir := range map[string]string{"no store": none, "empty store": empty} {
+		t.Run(name, func(t *testing.T) {
+			code, out, errs := runCLI(t, in, "screen", "--data-dir", dir)
+			if code == ExitOK || !strings.Contains(errs, "not screened: no list loaded") {
+				t.Fatalf("exit %d, stderr %q", code, errs)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("want one line per traveller, got:\n%s", out)
+			}
+			for i, l := range lines {
+				var r map[string]any
+				if err := json.Unmarshal([]byte(l), &r); err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := r["hits"]; ok || r["id"] != []string{"x", "y"}[i] || r["not_screened"] != "no_list" || !strings.Contains(r["error"].(string), "not screened: no list loaded") {
+					t.Errorf("line %d: %s", i+1, l)
+				}
+			}
+		})
+	}
+	if _, err := os.Stat(none); !os.IsNotExist(err) {
+		t.Fatalf("store created: %v", err)
+	}
+}
+
+// TestScreenNamesCheckedLists: every result names the lists checked and
+// their versions; a name beyond the caps is screened on its beginning,
+// with a warning.
+func TestScreenNamesCheckedLists(t *testing.T) {
+	dir := importUN(t)
+	in := `{"id":"a","name":"Saadi Gaddafi","nationality":"Libya"}` + "\n" + `{"id":"b","name":"` + strings.Repeat("QADHAFI ", 20) + `"}` + "\n"
+	code, out, errs := runCLI(t, in, "screen", "--data-dir", dir)
+	if code != ExitOK {
+		t.Fatalf("screen: %d %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for i, l := range lines {
+		if !strings.Contains(l, `"checked":[{"list":"un","version":1,"entries":1003,"stale":false}]`) {
+			t.Errorf("line %d lacks the lists checked: %s", i+1, l)
+		}
+	}
+	var b screenResult
+	if err := json.Unmarshal([]byte(lines[1]), &b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Warnings) != 1 || !strings.Contains(b.Warnings[0], "12 words") {
+		t.Errorf("long name: %s", lines[1])
 	}
 }

@@ -3,14 +3,11 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 
 	"github.com/watchpost/watchpost/daemon/api/input"
-	"github.com/watchpost/watchpost/engine"
-	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/engine/mrz"
 	"github.com/watchpost/watchpost/engine/paxlst"
 )
@@ -50,7 +47,7 @@ func runParse(_ context.Context, env *Env, args []string) error {
 	}
 	out := bufio.NewWriter(env.Stdout)
 	defer out.Flush()
-	enc := json.NewEncoder(out)
+	enc := input.NewEncoder(out)
 	if *format == "paxlst" {
 		ic, err := paxlst.Parse(data)
 		if err != nil {
@@ -88,20 +85,9 @@ func mrzLine(r mrz.Result) mrzOutput {
 	return o
 }
 
-// screen screens q and records its hits or its error.
-func (r *screenResult) screen(s *match.Screener, q *engine.Query) {
-	hits, err := s.Screen(q)
-	switch {
-	case err != nil:
-		r.Error = err.Error()
-	case hits != nil:
-		r.Hits = hits
-	}
-}
-
 // screenMRZ screens each MRZ record; a record whose check digits fail is
 // still screened (the officer decides) and says so.
-func screenMRZ(_ context.Context, s *match.Screener, in io.Reader, out *bufio.Writer) error {
+func screenMRZ(_ context.Context, s *listScreener, in io.Reader, out *bufio.Writer) error {
 	data, err := readAllLimited(in, "MRZ input")
 	if err != nil {
 		return err
@@ -110,16 +96,17 @@ func screenMRZ(_ context.Context, s *match.Screener, in io.Reader, out *bufio.Wr
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(out)
+	enc := input.NewEncoder(out)
 	for _, r := range results {
-		res := screenResult{ID: "mrz-line-" + strconv.Itoa(r.Line), Line: r.Line, Hits: []engine.Hit{}}
+		res := screenResult{ID: "mrz-line-" + strconv.Itoa(r.Line), Line: r.Line}
 		if r.Err != nil {
 			res.Error = r.Err.Error()
 		} else {
 			q, sum := input.MRZQuery(r.Record)
 			res.MRZValid, res.MRZErrors = &sum.Valid, sum.Errors
 			q.ID = res.ID
-			res.screen(s, &q)
+			res.Warnings = input.CapQuery(&q)
+			s.screen(&q, &res)
 		}
 		if err := enc.Encode(res); err != nil {
 			return err
@@ -131,7 +118,7 @@ func screenMRZ(_ context.Context, s *match.Screener, in io.Reader, out *bufio.Wr
 // screenPAXLST screens every traveller of every message; each result
 // carries the flight and the traveller's place in the message. Parser
 // warnings go to standard error.
-func screenPAXLST(_ context.Context, s *match.Screener, in io.Reader, name string, out *bufio.Writer, warn io.Writer) error {
+func screenPAXLST(_ context.Context, s *listScreener, in io.Reader, name string, out *bufio.Writer, warn io.Writer) error {
 	data, err := readAllLimited(in, name)
 	if err != nil {
 		return err
@@ -148,10 +135,11 @@ func screenPAXLST(_ context.Context, s *match.Screener, in io.Reader, name strin
 			fmt.Fprintf(warn, "%s: message %d: warning: %s\n", name, mi+1, w)
 		}
 	}
-	enc := json.NewEncoder(out)
+	enc := input.NewEncoder(out)
 	for _, t := range input.FromPAXLST(ic) {
-		res := screenResult{ID: t.Query.ID, Flight: t.Flight, Message: t.Message, Position: t.Position, Role: t.Role, Hits: []engine.Hit{}}
-		res.screen(s, &t.Query)
+		res := screenResult{ID: t.Query.ID, Flight: t.Flight, Message: t.Message, Position: t.Position, Role: t.Role}
+		res.Warnings = input.CapQuery(&t.Query)
+		s.screen(&t.Query, &res)
 		if err := enc.Encode(res); err != nil {
 			return err
 		}

@@ -5,10 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/watchpost/watchpost/daemon"
+	"github.com/watchpost/watchpost/daemon/api"
 	"github.com/watchpost/watchpost/daemon/api/input"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/match"
@@ -16,10 +20,17 @@ import (
 
 // screenResult is one line of `watchpost screen` output.
 type screenResult struct {
-	ID    string       `json:"id"`
-	Line  int          `json:"line,omitempty"`
-	Hits  []engine.Hit `json:"hits"`
-	Error string       `json:"error,omitempty"`
+	ID   string `json:"id"`
+	Line int    `json:"line,omitempty"`
+	// Hits are [] for a traveller screened without a hit, and absent when
+	// the traveller was not screened (Error says why).
+	Hits []engine.Hit `json:"hits,omitzero"`
+	// Checked are the lists the traveller was checked against.
+	Checked []engine.CheckedList `json:"checked,omitzero"`
+	// NotScreened is set when no traveller could be screened: "no_list".
+	NotScreened string   `json:"not_screened,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+	Error       string   `json:"error,omitempty"`
 	// Flight, Message and Position place a PAXLST traveller in its
 	// interchange; Role is passenger or crew.
 	Flight   string `json:"flight,omitempty"`
@@ -78,33 +89,82 @@ func runScreen(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer in.Close()
-	st, err := sf.open(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	s, err := daemon.LoadScreener(ctx, st, cfg())
-	if err != nil {
-		return err
+	s := &listScreener{}
+	if dir := daemon.StoreDir(*sf.dir); !storeExists(dir) {
+		// Opening would create an empty store: nothing to screen against.
+		s.notScreened = "no list loaded: there is no store at " + dir + " (import a list with 'watchpost import')"
+	} else {
+		st, err := sf.open(env)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if s.s, err = daemon.LoadScreener(ctx, st, cfg()); err != nil {
+			return err
+		}
+		if s.checked = daemon.CheckedLists(s.s, st, nil); len(s.checked) == 0 {
+			s.notScreened = "no list loaded: the store at " + dir + " holds no list (import one with 'watchpost import')"
+		}
 	}
 	out := bufio.NewWriterSize(env.Stdout, 64<<10)
 	defer out.Flush()
 	switch *format {
 	case "mrz":
-		return screenMRZ(ctx, s, in, out)
+		err = screenMRZ(ctx, s, in, out)
 	case "paxlst":
-		return screenPAXLST(ctx, s, in, name, out, env.Stderr)
+		err = screenPAXLST(ctx, s, in, name, out, env.Stderr)
+	default:
+		_, err = screenJSONL(ctx, s, in, out)
 	}
-	_, err = screenJSONL(ctx, s, in, out)
+	if err == nil && s.notScreened != "" {
+		err = errors.New("not screened: " + s.notScreened)
+	}
 	return err
 }
 
+// storeExists reports whether dir holds a store (Badger's MANIFEST).
+func storeExists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "MANIFEST"))
+	return err == nil
+}
+
+// listScreener screens against the lists of a store, and names them in
+// every result; with no list it screens nothing and says so in each.
+type listScreener struct {
+	s       *match.Screener
+	checked []engine.CheckedList
+	// notScreened, when set, is why no traveller can be screened.
+	notScreened string
+}
+
+// screen screens q into r: its hits and the lists checked, its error, or
+// why it was not screened.
+func (ls *listScreener) screen(q *engine.Query, r *screenResult) {
+	if ls.notScreened != "" {
+		r.NotScreened, r.Error = notScreenedNoList, "not screened: "+ls.notScreened
+		return
+	}
+	hits, err := ls.s.Screen(q)
+	if err != nil {
+		r.Error = err.Error()
+		return
+	}
+	if hits == nil {
+		hits = []engine.Hit{}
+	}
+	r.Hits, r.Checked = hits, ls.checked
+}
+
+// notScreenedNoList is the reason of a result when no list is loaded (the
+// API's and the console's too).
+const notScreenedNoList = api.NotScreenedNoList
+
 // screenJSONL screens one JSON traveller per input line and writes one
 // result per line. A bad line gets an error result and the stream goes on.
-func screenJSONL(ctx context.Context, s *match.Screener, r io.Reader, w *bufio.Writer) (int, error) {
+func screenJSONL(ctx context.Context, s *listScreener, r io.Reader, w *bufio.Writer) (int, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
-	enc := json.NewEncoder(w)
+	enc := input.NewEncoder(w)
 	n := 0
 	for line := 1; sc.Scan(); line++ {
 		if line%1024 == 0 && ctx.Err() != nil {
@@ -125,8 +185,8 @@ func screenJSONL(ctx context.Context, s *match.Screener, r io.Reader, w *bufio.W
 	return n, nil
 }
 
-func screenLine(s *match.Screener, b []byte, line int) screenResult {
-	q, err := input.DecodeQuery(b)
+func screenLine(s *listScreener, b []byte, line int) screenResult {
+	q, warnings, err := input.DecodeQuery(b)
 	if err != nil {
 		res := screenResult{Line: line, Error: "line " + fmt.Sprint(line) + ": " + err.Error()}
 		// Keep the id if the line has one, so the caller can match it.
@@ -138,12 +198,9 @@ func screenLine(s *match.Screener, b []byte, line int) screenResult {
 		}
 		return res
 	}
-	hits, err := s.Screen(&q)
-	if err != nil {
-		return screenResult{ID: q.ID, Line: line, Error: err.Error()}
+	res := screenResult{ID: q.ID, Warnings: warnings}
+	if s.screen(&q, &res); res.Error != "" {
+		res.Line = line
 	}
-	if hits == nil {
-		hits = []engine.Hit{}
-	}
-	return screenResult{ID: q.ID, Hits: hits}
+	return res
 }

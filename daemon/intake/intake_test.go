@@ -294,7 +294,7 @@ func TestBadInput(t *testing.T) {
 		{"big.jsonl", big, []string{fmt.Sprintf("reason: file is %d bytes, larger than the limit of 65536 bytes\n", len(big))}},
 		{"badline.jsonl", []byte(`{"name":"A B"}` + "\n\n" + `{"name":"C D","colour":"red"}` + "\n" + `{"name":` + "\n" + `{"id":"x"}` + "\n"),
 			[]string{"reason: 3 bad traveller line(s); nothing was screened\n", "line 3: unknown field \"colour\"",
-				"line 4: traveller is not a complete JSON object", "line 5: no name and no document number"}},
+				"line 4: traveller is not a complete JSON object", "line 5: a traveller needs a name (name, or surname and given_names) or a document_number"}},
 		{"array.json", []byte("[\n{\"name\":\"A B\"},\n{\"nom\":\"C\"}\n]\n"), []string{"line 3: unknown field \"nom\""}},
 		{"unclosed.json", []byte("[\n{\"name\":\"A B\"},\n"), []string{"reason: JSON array not closed\n"}},
 		{"manifest.pdf", good, []string{`reason: unknown extension ".pdf"`}},

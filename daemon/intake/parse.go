@@ -233,17 +233,11 @@ func parseJSON(data []byte, lenient bool) ([]Traveller, int, error) {
 }
 
 // decodeQuery reads one traveller object the way every door does
-// (input.DecodeQuery: unknown fields and trailing data are errors); a
-// traveller with nothing to screen is an error too.
+// (input.DecodeQuery: unknown fields, trailing data, a traveller with
+// nothing to screen and a bad field are errors).
 func decodeQuery(raw []byte) (engine.Query, error) {
-	q, err := input.DecodeQuery(raw)
-	if err != nil {
-		return q, err
-	}
-	if strings.TrimSpace(q.FullName()) == "" && strings.TrimSpace(q.DocumentNumber) == "" {
-		return q, errors.New("no name and no document number")
-	}
-	return q, nil
+	q, _, err := input.DecodeQuery(raw)
+	return q, err
 }
 
 func jsonMsg(err error) string { return strings.TrimPrefix(err.Error(), "json: ") }

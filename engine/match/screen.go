@@ -173,7 +173,7 @@ func (s *Screener) Screen(q *engine.Query) ([]engine.Hit, error) {
 	if dob.Approx || dob.Precision() == engine.PrecisionRange {
 		return nil, fmt.Errorf("birth date %q: a traveller's birth date is YYYY-MM-DD, YYYY-MM or YYYY", q.BirthDate)
 	}
-	name := q.FullName()
+	name, _ := engine.CapName(q.FullName()) // the doors report the cut
 	docKey := engine.DocumentKey(q.DocumentNumber)
 	if strings.TrimSpace(name) == "" && docKey == "" {
 		return nil, ErrEmptyQuery

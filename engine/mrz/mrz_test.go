@@ -427,11 +427,11 @@ func TestQuirks(t *testing.T) {
 	})
 	t.Run("ICAO extended number TD1 and TD2", func(t *testing.T) {
 		rec := mustParse(t, "I<UTOD23145890<7349<<<<<<<<<<<", "3407127M9507122UTO<<<<<<<<<<<2", "STEVENSON<<PETER<JOHN<<<<<<<<<")
-		if !rec.Valid || rec.DocumentNumber != "D23145890734" || rec.OptionalData != "7349" || len(rec.Quirks) != 0 || rec.Checks[0].Rule != ruleExtended {
+		if !rec.Valid || rec.DocumentNumber != "D23145890734" || rec.OptionalData != "" || len(rec.Quirks) != 0 || rec.Checks[0].Rule != ruleExtended {
 			t.Errorf("got %+v", rec)
 		}
 		rec = mustParse(t, "I<UTOSTEVENSON<<PETER<JOHN<<<<<<<<<<", "D23145890<UTO3407127M95071227349<<<8")
-		if !rec.Valid || rec.DocumentNumber != "D23145890734" || rec.Checks[0].CheckDigit != "9" {
+		if !rec.Valid || rec.DocumentNumber != "D23145890734" || rec.Checks[0].CheckDigit != "9" || rec.OptionalData != "" {
 			t.Errorf("got %+v", rec)
 		}
 	})

@@ -660,7 +660,13 @@ func (st *state) fields(doc docEval, now time.Time) {
 	} else {
 		rec.DocumentNumber = stripFiller(s[doc.parts[0].lo:doc.parts[0].hi])
 	}
-	rec.OptionalData = strings.Trim(s[l.opt1.lo:l.opt1.hi], "<")
+	opt := l.opt1
+	if doc.rule == ruleExtended {
+		// The number continues in the optional data up to its check
+		// digit; what follows is the optional data proper.
+		opt.lo = doc.cd + 1
+	}
+	rec.OptionalData = strings.Trim(s[opt.lo:opt.hi], "<")
 	if !l.opt2.empty() {
 		rec.OptionalData2 = strings.Trim(s[l.opt2.lo:l.opt2.hi], "<")
 	}
