@@ -79,6 +79,9 @@ type Config struct {
 	// Epoch is the epoch of a list its first edition creates
 	// (DefaultEpoch when 0). An existing list keeps the epoch in its state.
 	Epoch uint64
+	// MaxShrink is the share of a list's entries an edition may remove
+	// without Edition.ConfirmShrink (engine.DefaultMaxShrink when 0).
+	MaxShrink float64
 	// Clock is HQ's clock; nil means clock.System.
 	Clock clock.Clock
 	// Logger receives one line per published version and head; nil
@@ -127,6 +130,10 @@ func New(cfg Config) (*Publisher, error) {
 	if cfg.Epoch == 0 {
 		cfg.Epoch = DefaultEpoch
 	}
+	var err error
+	if cfg.MaxShrink, err = engine.CheckShrinkLimit(cfg.MaxShrink); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
 	cfg.Clock = clock.OrSystem(cfg.Clock)
 	cfg.SnapshotBaseURL = strings.TrimSuffix(cfg.SnapshotBaseURL, "/")
 	log := cfg.Logger
@@ -148,7 +155,17 @@ type Edition struct {
 	Format string // importer format
 	// Action is ListInfo.Action of a list this edition creates.
 	Action string
+	// ConfirmShrink publishes an edition that removes more than
+	// Config.MaxShrink of the list (refused with an *engine.ShrinkError
+	// without it); ShrinkConfirmed, if set, then runs before anything is
+	// committed and records who confirmed it (its error publishes
+	// nothing).
+	ConfirmShrink   bool
+	ShrinkConfirmed func(ctx context.Context, s engine.Shrink) error
 }
+
+// MaxShrink is the shrink guard's share (Config.MaxShrink).
+func (p *Publisher) MaxShrink() float64 { return p.cfg.MaxShrink }
 
 // Result says what a publication did.
 type Result struct {
@@ -277,6 +294,15 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 		}
 	}
 	slices.Sort(deletes)
+	shrink := engine.Shrink{List: ed.List, Current: len(old), Next: len(fresh), Removed: len(deletes), Limit: p.cfg.MaxShrink}
+	if err := engine.CheckShrink(shrink, ed.ConfirmShrink, "--confirm-shrink"); err != nil {
+		return fail(err)
+	}
+	if shrink.Exceeds() && ed.ShrinkConfirmed != nil {
+		if err := ed.ShrinkConfirmed(ctx, shrink); err != nil {
+			return fail(fmt.Errorf("record the confirmed shrink, nothing published: %w", err))
+		}
+	}
 	res := Result{List: ed.List, Epoch: st.Epoch, Version: info.Version, Entries: info.Entries, Hash: info.Hash, Upserts: len(upserts), Deletes: len(deletes)}
 	if len(upserts)+len(deletes) == 0 {
 		return res, nil
