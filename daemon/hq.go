@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/daemon/web"
+	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
@@ -100,6 +101,10 @@ type HQConfig struct {
 	// DeltaWindow and HeadValidity: publish's defaults when 0.
 	DeltaWindow  int
 	HeadValidity time.Duration
+	// MaxShrink is the shrink guard's share (engine.DefaultMaxShrink
+	// when 0): an edition removing more of a list is published only
+	// when a person confirms it.
+	MaxShrink float64
 
 	// Link is an external broker; EmbeddedBroker runs one in this process
 	// (its listeners, TLS, password file; HQ adds its own account, with a
@@ -355,7 +360,7 @@ func (h *HQ) newPublisher() error {
 	pub, err := publish.New(publish.Config{
 		Store: h.store, Signer: h.cfg.Signer, Transport: h.client,
 		DeltaDir: filepath.Join(h.cfg.DataDir, hqDeltasSubdir), SnapshotDir: h.cfg.SnapshotDir, SnapshotBaseURL: snapURL,
-		DeltaWindow: h.cfg.DeltaWindow, HeadValidity: h.cfg.HeadValidity, Clock: h.cfg.Clock, Logger: h.log,
+		DeltaWindow: h.cfg.DeltaWindow, HeadValidity: h.cfg.HeadValidity, MaxShrink: h.cfg.MaxShrink, Clock: h.cfg.Clock, Logger: h.log,
 	})
 	if err != nil {
 		return err
@@ -380,6 +385,9 @@ func (h *HQ) newServer() error {
 		cfg.SnapshotDir, cfg.DeltaDir, cfg.UploadDir = h.cfg.SnapshotDir, filepath.Join(h.cfg.DataDir, hqDeltasSubdir), uploads
 		cfg.MaxEditionSize, cfg.HeadInterval, cfg.AdminToken, cfg.Retention = h.cfg.MaxEditionSize, h.cfg.HeadInterval, h.cfg.AdminToken, h.cfg.Retention
 		cfg.AuditSinglePerson = h.auditSinglePerson
+		cfg.AuditShrink = func(ctx context.Context, actor string, s engine.Shrink) error {
+			return AuditShrink(ctx, h.store, h.cfg.Clock, actor, s)
+		}
 	}
 	srv, err := hqserver.New(cfg)
 	if err != nil {

@@ -217,18 +217,14 @@ func (b *hqBackend) recs() *badgerstore.Records { return b.st.Records(HQConsoleN
 
 func (b *hqBackend) file(id string) string { return filepath.Join(b.proposals, id+".edition") }
 
-// MaxShrink is the share of a list's entries an edition may remove
-// before the console warns and asks the approver to confirm.
-const MaxShrink = 0.10
-
-// shrinks reports whether removing removed of current entries is more
-// than the guard allows (MaxShrink).
-func shrinks(current, removed int) (share float64, warn bool) {
-	if current == 0 {
-		return 0, false
+// maxShrink is the shrink guard's share the console warns past: the
+// publisher's, which refuses such an edition without the approver's
+// confirmation.
+func (b *hqBackend) maxShrink() float64 {
+	if b.pub != nil {
+		return b.pub.MaxShrink()
 	}
-	share = float64(removed) / float64(current)
-	return share, share > MaxShrink
+	return engine.DefaultMaxShrink
 }
 
 func firstName(e *engine.Entry) string {
@@ -261,7 +257,7 @@ func (b *hqBackend) Propose(ctx context.Context, actor string, up web.EditionUpl
 		return web.Proposal{}, fmt.Errorf("keep the uploaded edition: %w", err)
 	}
 	p := storedProposal{Proposal: web.Proposal{ID: id, List: up.List, Format: up.Format, Source: up.Source, FileName: up.FileName,
-		Uploader: actor, UploadedAt: b.clock.Now().UTC(), State: web.ProposalPending, MaxShrink: MaxShrink}, Action: up.Action,
+		Uploader: actor, UploadedAt: b.clock.Now().UTC(), State: web.ProposalPending, MaxShrink: b.maxShrink()}, Action: up.Action,
 		SHA256: hex.EncodeToString(sum[:])}
 	if p.Source == "" {
 		p.Source = up.FileName
@@ -330,7 +326,8 @@ func (b *hqBackend) diff(ctx context.Context, p *web.Proposal, path string) erro
 	for _, id := range ids {
 		addDiff(&p.RemovedEntries, &p.Removed, id, old[id].name)
 	}
-	p.Shrink, p.ShrinkWarn = shrinks(p.Current, p.Removed)
+	s := engine.Shrink{List: p.List, Current: p.Current, Next: p.Next, Removed: p.Removed, Limit: p.MaxShrink}
+	p.Shrink, p.ShrinkWarn = s.Share(), s.Exceeds()
 	return nil
 }
 
@@ -406,9 +403,6 @@ func (b *hqBackend) Approve(ctx context.Context, id, actor string, confirmShrink
 	if info, err := b.st.List(p.List); err == nil && info.Version != p.BaseVersion || err != nil && p.BaseVersion != 0 {
 		return p.Proposal, web.ErrListMoved
 	}
-	if p.ShrinkWarn && !confirmShrink {
-		return p.Proposal, web.ErrShrinkUnconfirmed
-	}
 	path := b.file(id)
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -417,10 +411,16 @@ func (b *hqBackend) Approve(ctx context.Context, id, actor string, confirmShrink
 	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != p.SHA256 {
 		return p.Proposal, fmt.Errorf("proposal %s: the edition file %s changed since it was uploaded; nothing published", id, path)
 	}
-	ed := publish.Edition{List: p.List, Format: p.Format, Source: p.Source, Action: p.Action}
+	// The publisher applies the shrink guard to the edition as it reads it
+	// now; the approver's confirmation, and who gave it, go with it.
+	ed := publish.Edition{List: p.List, Format: p.Format, Source: p.Source, Action: p.Action, ConfirmShrink: confirmShrink,
+		ShrinkConfirmed: func(ctx context.Context, s engine.Shrink) error { return b.auditShrink(ctx, actor, s) }}
 	res, perr := b.pub.PublishEntries(ctx, ed, func(emit func(*engine.Entry) error) error {
 		return hqserver.ReadEdition(p.Format, path, p.FileName, emit)
 	})
+	if errors.Is(perr, engine.ErrShrink) {
+		return p.Proposal, fmt.Errorf("%w: %w", web.ErrShrinkUnconfirmed, perr) // still pending
+	}
 	p.Decider, p.DecidedAt = actor, b.clock.Now().UTC()
 	if perr != nil {
 		p.State, p.Error = web.ProposalFailed, perr.Error()
@@ -494,6 +494,21 @@ func (h *HQ) auditSinglePerson(ctx context.Context, actor, list string) error {
 // publishes an edition of list alone, without a second publisher.
 func AuditSinglePerson(ctx context.Context, st *badgerstore.Store, clk clock.Clock, actor, list string) error {
 	return HQEvents(st, clk).Append(ctx, web.Event{Actor: actor, Action: web.ActionSinglePerson, Subject: list})
+}
+
+func (b *hqBackend) auditShrink(ctx context.Context, actor string, s engine.Shrink) error {
+	return appendShrink(ctx, b.events, actor, s)
+}
+
+// AuditShrink records in HQ's audit trail in st that actor confirmed an
+// edition past the shrink guard (the console's approver, or
+// watchpost-hq publish --confirm-shrink), with its counts.
+func AuditShrink(ctx context.Context, st *badgerstore.Store, clk clock.Clock, actor string, s engine.Shrink) error {
+	return appendShrink(ctx, HQEvents(st, clk), actor, s)
+}
+
+func appendShrink(ctx context.Context, events *web.EventLog, actor string, s engine.Shrink) error {
+	return events.Append(ctx, web.Event{Actor: actor, Action: web.ActionShrinkConfirmed, Subject: s.List, Detail: s.String()})
 }
 
 // isProtocolPath reports whether a request is for HQ's server (posts'

@@ -66,16 +66,20 @@ func TestHQStoreOnly(t *testing.T) {
 // loopback): it serves /healthz and the snapshots its publisher writes,
 // keeps the admin API behind its token, and stops when ctx ends, closing
 // its store.
-func TestHQRun(t *testing.T) {
+// runHQ runs an HQ with a signing key, the embedded broker and plain
+// HTTP on loopback (admin token testAdminToken) until the returned stop,
+// which returns Run's error.
+func runHQ(t *testing.T) (h *HQ, ctx context.Context, stop func() error) {
+	t.Helper()
 	dir := t.TempDir()
 	signer, err := publish.Keygen(filepath.Join(dir, "keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewHQ(HQConfig{
+	h, err = NewHQ(HQConfig{
 		DataDir: dir, Signer: signer, SnapshotURL: protocol.SnapshotsURL("https://hq.example"),
 		EmbeddedBroker: &broker.Options{Addr: "127.0.0.1:0"},
-		Listen:         "127.0.0.1:0", AdminToken: strings.Repeat("t", 16), ConnectTimeout: 20 * time.Second,
+		Listen:         "127.0.0.1:0", AdminToken: testAdminToken, ConnectTimeout: 20 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -86,8 +90,32 @@ func TestHQRun(t *testing.T) {
 	select {
 	case <-ready:
 	case err := <-done:
+		cancel()
 		t.Fatalf("Run: %v", err)
 	}
+	return h, ctx, func() error { cancel(); return <-done }
+}
+
+var testAdminToken = strings.Repeat("t", 16)
+
+// hqDo sends a request to h and returns the status and body.
+func hqDo(t *testing.T, ctx context.Context, h *HQ, method, path, token string, body io.Reader) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, method, h.URL()+path, body)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestHQRun(t *testing.T) {
+	h, ctx, stop := runHQ(t)
 	if plain, _ := h.BrokerURLs(); !strings.HasPrefix(plain, "tcp://127.0.0.1:") {
 		t.Errorf("embedded broker at %q", plain)
 	}
@@ -97,19 +125,7 @@ func TestHQRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	get := func(path, token string) (int, string) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.URL()+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(path, token string) (int, string) { return hqDo(t, ctx, h, http.MethodGet, path, token, nil) }
 	if code, body := get(protocol.PathHealth, ""); code != 200 || body != "ok\n" {
 		t.Errorf("healthz: %d %q", code, body)
 	}
@@ -119,11 +135,10 @@ func TestHQRun(t *testing.T) {
 	if code, _ := get(protocol.PathPosts, ""); code != http.StatusUnauthorized {
 		t.Errorf("admin API without the token: %d, want 401", code)
 	}
-	if code, _ := get(protocol.PathPosts, strings.Repeat("t", 16)); code != 200 {
+	if code, _ := get(protocol.PathPosts, testAdminToken); code != 200 {
 		t.Errorf("admin API with the token: %d", code)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("Run returned %v", err)
 	}
 	if h.Store() != nil {

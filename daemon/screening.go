@@ -91,21 +91,61 @@ func CheckedLists(sc *match.Screener, st *badgerstore.Store, stale map[string]st
 }
 
 // ImportList reads one edition of a list from path in the given format and
-// replaces the list with it atomically. A malformed file changes nothing.
+// replaces the list with it atomically, under the shrink guard's defaults
+// (see ImportEdition). A malformed file changes nothing.
 func ImportList(ctx context.Context, st *badgerstore.Store, meta badgerstore.ListMeta, path string) (engine.ListInfo, error) {
+	return ImportEdition(ctx, st, meta, path, ImportOptions{})
+}
+
+// ImportOptions are an import's shrink guard and file limits.
+type ImportOptions struct {
+	// MaxShrink is the share of the current entries an edition may
+	// remove (engine.DefaultMaxShrink when 0).
+	MaxShrink float64
+	// AllowShrink lets through an edition the guard refuses (a person's
+	// deliberate act: --allow-shrink).
+	AllowShrink bool
+	// Confirmed, when AllowShrink lets such an edition through, runs
+	// before it becomes current with what it does and the version it
+	// becomes; it records the act (the ledger's audit chain). Its error
+	// leaves the list unchanged.
+	Confirmed func(ctx context.Context, s engine.Shrink, version uint64) error
+	// Limits bound the file's size and records (importer.DefaultLimits
+	// for zero fields).
+	Limits importer.Limits
+}
+
+// ImportEdition is ImportList with options: the edition is refused, and
+// the list left unchanged, when it is empty or removes more than
+// MaxShrink of the current entries, unless AllowShrink.
+func ImportEdition(ctx context.Context, st *badgerstore.Store, meta badgerstore.ListMeta, path string, opts ImportOptions) (engine.ListInfo, error) {
 	if meta.Format == "" {
 		return engine.ListInfo{}, fmt.Errorf("import %s: no format given (one of %v)", meta.Name, importer.Formats())
+	}
+	limit, err := engine.CheckShrinkLimit(opts.MaxShrink)
+	if err != nil {
+		return engine.ListInfo{}, fmt.Errorf("import %s: %w", meta.Name, err)
 	}
 	if meta.Source == "" {
 		meta.Source = path
 	}
+	meta.Guard = func(cur engine.ListInfo, next, removed int) error {
+		s := engine.Shrink{List: meta.Name, Current: cur.Entries, Next: next, Removed: removed, Limit: limit}
+		if err := engine.CheckShrink(s, false, "--allow-shrink"); err == nil || !opts.AllowShrink {
+			return err
+		}
+		if opts.Confirmed != nil {
+			return opts.Confirmed(ctx, s, cur.Version+1)
+		}
+		return nil
+	}
 	if importer.IsDocumentFormat(meta.Format) {
 		return st.ReplaceDocuments(ctx, meta, func(emit func(*engine.Document) error) error {
-			return importer.ReadPath(meta.Format, path, nil, emit)
+			return importer.ReadPathLimited(meta.Format, path, opts.Limits, nil, emit)
 		})
 	}
 	return st.ReplaceEntries(ctx, meta, func(emit func(*engine.Entry) error) error {
-		return importer.ReadPath(meta.Format, path, emit, nil)
+		return importer.ReadPathLimited(meta.Format, path, opts.Limits, emit, nil)
 	})
 }
 

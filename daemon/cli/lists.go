@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -13,9 +15,13 @@ import (
 
 	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/daemon/config"
+	"github.com/watchpost/watchpost/daemon/ledger"
 	"github.com/watchpost/watchpost/daemon/paths"
+	"github.com/watchpost/watchpost/daemon/usercmd"
+	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
+	"github.com/watchpost/watchpost/sync/outbox"
 )
 
 func dataDirFlag(fs *flag.FlagSet) *string {
@@ -77,12 +83,15 @@ func openStore(env *Env, dir string, key []byte) (*badgerstore.Store, error) {
 }
 
 func runImport(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "import", "--list NAME --format FORMAT [--action TEXT] [--data-dir DIR] [--store-key-file FILE] PATH")
+	fs := newFlags(env, "import", "--list NAME --format FORMAT [--action TEXT] [--allow-shrink] [--max-shrink SHARE] [--data-dir DIR] [--store-key-file FILE] PATH")
 	sf := addStoreFlags(fs)
 	list := fs.String("list", "", "list name, e.g. un, ofac, national, sltd (required)")
 	format := fs.String("format", "", "input format: "+strings.Join(importer.Formats(), ", ")+" (required)")
 	action := fs.String("action", "", "what an officer does on a hit of this list, e.g. \"refer to secondary\"")
 	source := fs.String("source", "", "where the edition came from (default: PATH)")
+	configPath := fs.String("config", paths.DefaultConfigFile(), "configuration file for import.max_shrink and import.max_file_size, if it exists (env "+paths.EnvConfig+")")
+	allowShrink := fs.Bool("allow-shrink", false, "import an edition that empties the list or removes more than the shrink guard's share of it (recorded in the audit trail)")
+	maxShrink := fs.Float64("max-shrink", 0, "share of the list's entries an edition may remove without --allow-shrink (default: import.max_shrink, 0.10)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -94,20 +103,73 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		return usagef("--format is required (one of %s)", strings.Join(importer.Formats(), ", "))
 	case len(pos) != 1:
 		return usagef("want one PATH to import, got %d", len(pos))
+	case *maxShrink < 0 || *maxShrink > 1:
+		return usagef("--max-shrink %v: want a share between 0 and 1, e.g. 0.10", *maxShrink)
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	settings, postID, err := importSettings(*configPath, explicit)
+	if err != nil {
+		return err
+	}
+	if *maxShrink > 0 {
+		settings.MaxShrink = *maxShrink
 	}
 	st, err := sf.open(env)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	opts := daemon.ImportOptions{MaxShrink: settings.MaxShrink, AllowShrink: *allowShrink,
+		Limits: importer.Limits{MaxFileSize: settings.MaxFileSize.Bytes()}}
+	opts.Confirmed = func(ctx context.Context, s engine.Shrink, version uint64) error {
+		fmt.Fprintf(env.Stderr, "warning: --allow-shrink: %s; recorded in the audit trail\n", s)
+		return auditShrink(ctx, st, postID, s, version)
+	}
 	start := time.Now()
-	info, err := daemon.ImportList(ctx, st, badgerstore.ListMeta{Name: *list, Source: *source, Format: *format, Action: *action}, pos[0])
+	info, err := daemon.ImportEdition(ctx, st, badgerstore.ListMeta{Name: *list, Source: *source, Format: *format, Action: *action}, pos[0], opts)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "imported %s version %d: %d entries, hash %s, in %s\n",
 		info.Name, info.Version, info.Entries, info.Hash[:16], time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// importSettings reads the import section of the configuration at path
+// (defaults when path was not given and does not exist) and the post id.
+// Only problems with the import keys, or with the file as a whole, stop
+// an import: the rest of the configuration is the daemon's to check.
+func importSettings(path string, explicit bool) (config.Import, string, error) {
+	if _, err := os.Stat(path); !explicit && errors.Is(err, fs.ErrNotExist) {
+		path = ""
+	}
+	cfg, problems := config.Check(path, config.Options{Env: os.Getenv, SkipFiles: true})
+	var errs []error
+	for _, p := range problems {
+		if !p.Warning && (p.Key == "" || strings.HasPrefix(p.Key, "import.")) {
+			errs = append(errs, p)
+		}
+	}
+	return cfg.Import, cfg.PostID, errors.Join(errs...)
+}
+
+// auditShrink records a confirmed shrink in the post's audit chain, which
+// the post signs and sends to HQ with the rest of it.
+func auditShrink(ctx context.Context, st *badgerstore.Store, postID string, s engine.Shrink, version uint64) error {
+	if postID == "" {
+		postID = "import"
+	}
+	ob, err := outbox.Open(ctx, st, outbox.Options{})
+	if err != nil {
+		return err
+	}
+	led, err := ledger.Open(ctx, st, ob, ledger.Options{Post: postID})
+	if err != nil {
+		return err
+	}
+	return led.AuditListShrink(ctx, usercmd.Actor(), ledger.ListShrink{List: s.List, Version: version,
+		Current: s.Current, Next: s.Next, Removed: s.Removed, Limit: s.Limit})
 }
 
 func runLists(_ context.Context, env *Env, args []string) error {

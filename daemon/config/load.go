@@ -17,7 +17,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/watchpost/watchpost/daemon/paths"
+	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/match"
 )
 
@@ -81,6 +83,7 @@ func defaults(getenv func(string) string) *Config {
 		API:            API{Listen: DefaultAPIListen, ConsoleIdleTimeout: Duration(DefaultConsoleIdle)},
 		Intake:         Intake{Interval: Duration(DefaultIntakeInterval), StableFor: Duration(DefaultIntakeStableFor)},
 		Outbox:         Outbox{Budget: DefaultOutboxBudget},
+		Import:         Import{MaxShrink: engine.DefaultMaxShrink, MaxFileSize: importer.DefaultMaxFileSize},
 		Log:            Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 		StatusInterval: Duration(DefaultStatusInterval),
 		StopTimeout:    Duration(DefaultStopTimeout),

@@ -24,6 +24,7 @@ type Config struct {
 	API       API       `yaml:"api"`
 	Intake    Intake    `yaml:"intake"`
 	Outbox    Outbox    `yaml:"outbox"`
+	Import    Import    `yaml:"import"`
 	Log       Log       `yaml:"log"`
 	// StatusInterval is how often the post publishes its status record.
 	StatusInterval Duration `yaml:"status_interval"`
@@ -141,6 +142,15 @@ type Intake struct {
 // Outbox bounds the queue of records for HQ.
 type Outbox struct {
 	Budget Size `yaml:"budget"`
+}
+
+// Import bounds `watchpost import`: the shrink guard and the file size.
+type Import struct {
+	// MaxShrink is the share of a list's entries an edition may remove
+	// (0 < share <= 1) before import refuses it without --allow-shrink.
+	MaxShrink float64 `yaml:"max_shrink"`
+	// MaxFileSize bounds the file imported (each file of an OFAC folder).
+	MaxFileSize Size `yaml:"max_file_size"`
 }
 
 // Log configures logging.

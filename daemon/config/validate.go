@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -80,6 +81,13 @@ func (l *loader) validate() {
 		l.errorf("outbox.budget", "%s: want a positive size, e.g. 64MiB", c.Outbox.Budget)
 	} else if c.Outbox.Budget < MiB {
 		l.warnf("outbox.budget", "%s is very small: the outbox holds hits and dispositions while HQ is unreachable", c.Outbox.Budget)
+	}
+
+	if _, err := engine.CheckShrinkLimit(c.Import.MaxShrink); err != nil || c.Import.MaxShrink == 0 {
+		l.errorf("import.max_shrink", "%v: want a share above 0 and at most 1, e.g. 0.10 for 10 %%", c.Import.MaxShrink)
+	}
+	if c.Import.MaxFileSize <= 0 {
+		l.errorf("import.max_file_size", "%s: want a positive size, e.g. 512MiB", c.Import.MaxFileSize)
 	}
 
 	switch strings.ToLower(c.Log.Level) {

@@ -127,9 +127,15 @@ func TestKeygenPublishHeadsLists(t *testing.T) {
 	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN3,John Doe\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "published version 2 (epoch 1): 1 upserts, 1 deletes") {
+	// Half the list removed: past the shrink guard.
+	if code, _, stderr := runCmd(t, publishCmd...); code == ExitOK || !strings.Contains(stderr, "2 → 2 entries, 1 removed (50.0 %, limit 10.0 %)") || !strings.Contains(stderr, "--confirm-shrink") {
+		t.Fatalf("unconfirmed shrink: exit %d, %s", code, stderr)
+	}
+	confirmed := append([]string{"publish", "--confirm-shrink"}, publishCmd[1:]...)
+	if code, out, stderr := runCmd(t, confirmed...); code != ExitOK || !strings.Contains(out, "published version 2 (epoch 1): 1 upserts, 1 deletes") {
 		t.Fatalf("second publish: exit %d, %s%s", code, out, stderr)
 	}
+	checkShrinkAudited(t, data, "cli")
 	if code, out, stderr := runCmd(t, append([]string{"heads"}, common...)...); code != ExitOK || !strings.Contains(out, "national: head 1/2 issued") {
 		t.Fatalf("heads: exit %d, %s%s", code, out, stderr)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/cmdline"
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/usercmd"
+	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/sync/hqserver"
@@ -57,6 +58,7 @@ type pubFlags struct {
 	tlsCA, tlsCert, tlsKey             string
 	snapshotDir, snapshotURL           string
 	deltaWindow                        int
+	maxShrink                          float64
 	headValidity, connectTimeout, wait time.Duration
 }
 
@@ -73,6 +75,7 @@ func addPubFlags(fs *flag.FlagSet) *pubFlags {
 	fs.StringVar(&f.snapshotDir, "snapshot-dir", "", "where snapshot files are written (default DATA-DIR/snapshots)")
 	fs.StringVar(&f.snapshotURL, "snapshot-url", "", "https:// URL under which --snapshot-dir is served; heads name no snapshot without it")
 	fs.IntVar(&f.deltaWindow, "delta-window", publish.DefaultDeltaWindow, "how many versions of deltas to keep per list")
+	fs.Float64Var(&f.maxShrink, "max-shrink", engine.DefaultMaxShrink, "share of a list's entries an edition may remove before publishing needs a person's confirmation (publish --confirm-shrink, or the console's approver)")
 	fs.DurationVar(&f.headValidity, "head-validity", publish.DefaultHeadValidity, "how long a signed head is valid")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 30*time.Second, "how long to wait for the broker")
 	return f
@@ -94,6 +97,8 @@ func (f *pubFlags) check() error {
 		return usagef("--delta-window must be at least 1")
 	case f.headValidity < time.Minute:
 		return usagef("--head-validity must be at least a minute")
+	case f.maxShrink <= 0 || f.maxShrink > 1:
+		return usagef("--max-shrink %v: want a share above 0 and at most 1, e.g. 0.10", f.maxShrink)
 	}
 	return nil
 }
@@ -188,7 +193,7 @@ func open(ctx context.Context, env *Env, f *pubFlags) (*daemon.HQ, error) {
 	}
 	h, err := openHQ(ctx, env, daemon.HQConfig{
 		DataDir: f.dataDir, Signer: signer, SnapshotDir: f.snapshotDir, SnapshotURL: f.snapshotURL,
-		DeltaWindow: f.deltaWindow, HeadValidity: f.headValidity,
+		DeltaWindow: f.deltaWindow, HeadValidity: f.headValidity, MaxShrink: f.maxShrink,
 		Link: link, ClientID: f.clientID, ConnectTimeout: f.connectTimeout,
 	}, f.storeKeyFile)
 	if errors.Is(err, daemon.ErrHQStoreInUse) {
@@ -200,7 +205,7 @@ func open(ctx context.Context, env *Env, f *pubFlags) (*daemon.HQ, error) {
 // pubFlagNames are the flags of addPubFlags: they configure the store and
 // the broker, which serve has when publish and heads go through it.
 var pubFlagNames = []string{"data-dir", "key", "broker", "client-id", "tls-ca", "tls-cert", "tls-key",
-	"snapshot-dir", "snapshot-url", "delta-window", "head-validity", "connect-timeout"}
+	"snapshot-dir", "snapshot-url", "delta-window", "head-validity", "connect-timeout", "max-shrink"}
 
 // checkPubOrHQ checks the flags of publish and heads: --hq (through a
 // running serve) or the store and broker flags (directly).
@@ -233,6 +238,7 @@ func runPublish(ctx context.Context, env *Env, args []string) error {
 	format := fs.String("format", "", "input format: "+strings.Join(importer.Formats(), ", ")+" (required; docs-csv publishes a documents list)")
 	source := fs.String("source", "", "where the edition came from (default: PATH)")
 	action := fs.String("action", "", "what an officer does on a hit, for a list this edition creates")
+	confirmShrink := fs.Bool("confirm-shrink", false, "publish an edition that removes more than the shrink guard's share of the list (--max-shrink, serve's with --hq): recorded in HQ's audit trail")
 	single := fs.Bool("single-person", false, "publish without a second person's approval (automation): recorded in HQ's audit trail; "+
 		"people propose editions in HQ's console, where a second publisher approves them")
 	pos, err := parseFlags(fs, args)
@@ -253,7 +259,7 @@ func runPublish(ctx context.Context, env *Env, args []string) error {
 		return usagef("editions are published by two people: upload it in HQ's console (Editions), where another publisher approves it, " +
 			"or pass --single-person to publish alone (automation; HQ's audit trail records it)")
 	}
-	ed := publish.Edition{List: *list, Source: *source, Format: *format, Action: *action}
+	ed := publish.Edition{List: *list, Source: *source, Format: *format, Action: *action, ConfirmShrink: *confirmShrink}
 	start := time.Now()
 	var res publish.Result
 	if c.hqURL != "" {
@@ -276,6 +282,9 @@ func publishLocal(ctx context.Context, env *Env, f *pubFlags, ed publish.Edition
 	}
 	if err := daemon.AuditSinglePerson(ctx, s.Store(), nil, usercmd.Actor(), ed.List); err != nil {
 		return publish.Result{}, errors.Join(fmt.Errorf("record the single-person publication: %w", err), s.Close())
+	}
+	ed.ShrinkConfirmed = func(ctx context.Context, sh engine.Shrink) error {
+		return daemon.AuditShrink(ctx, s.Store(), nil, usercmd.Actor(), sh)
 	}
 	res, err := s.Publisher().PublishEdition(ctx, ed, path)
 	if cerr := s.Close(); err == nil {

@@ -28,6 +28,9 @@ func publishRemote(ctx context.Context, c *hqClient, ed publish.Edition, path st
 	if ed.Action != "" {
 		q.Set("action", ed.Action)
 	}
+	if ed.ConfirmShrink {
+		q.Set("confirm_shrink", "true")
+	}
 	body, size, cleanup, err := editionBody(ed.Format, path)
 	if err != nil {
 		return publish.Result{}, err
@@ -56,6 +59,17 @@ func editionBody(format, path string) (io.Reader, int64, func(), error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, nil, err
+	}
+	if format == importer.FormatOFACCSV {
+		magic := make([]byte, 4)
+		if _, err := io.ReadFull(f, magic); err != nil || string(magic) != "PK\x03\x04" {
+			f.Close()
+			return nil, 0, nil, fmt.Errorf("%s is a file but not a zip archive; format %s wants the OFAC folder (sdn.csv, alt.csv, add.csv, sdn_comments.csv) or a zip archive of its files", path, format)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			f.Close()
+			return nil, 0, nil, err
+		}
 	}
 	return f, fi.Size(), func() { f.Close() }, nil
 }

@@ -82,6 +82,8 @@ func (f *serveFlags) check(args int) error {
 		return usagef("--delta-window must be at least 1")
 	case f.headValidity < time.Minute:
 		return usagef("--head-validity must be at least a minute")
+	case f.maxShrink <= 0 || f.maxShrink > 1:
+		return usagef("--max-shrink %v: want a share above 0 and at most 1, e.g. 0.10", f.maxShrink)
 	case f.maxEditionSize < 1:
 		return usagef("--max-edition-size must be positive")
 	case f.headInterval < time.Second || f.headInterval >= f.headValidity:
@@ -140,7 +142,7 @@ func (f *serveFlags) hqConfig() (daemon.HQConfig, error) {
 	}
 	cfg := daemon.HQConfig{
 		DataDir: f.dataDir, Signer: signer, SnapshotDir: f.snapshotDir, SnapshotURL: f.snapshotURL,
-		DeltaWindow: f.deltaWindow, HeadValidity: f.headValidity,
+		DeltaWindow: f.deltaWindow, HeadValidity: f.headValidity, MaxShrink: f.maxShrink,
 		ClientID: f.clientID, ConnectTimeout: f.connectTimeout,
 		Listen: f.listen, MaxEditionSize: f.maxEditionSize, HeadInterval: f.headInterval,
 		Retention: hqserver.Retention{Hits: f.retainHits.config(), Status: f.retainStatus.config(), Telemetry: f.retainTelemetry.config()},

@@ -287,6 +287,10 @@ func TestPublishThroughServe(t *testing.T) {
 	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN3,John Doe\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if code, _, stderr := runCmd(t, publishCmd...); code == ExitOK || !strings.Contains(stderr, "409") || !strings.Contains(stderr, "1 removed (50.0 %") {
+		t.Fatalf("unconfirmed shrink --hq: %d %s", code, stderr)
+	}
+	publishCmd = append([]string{"publish", "--confirm-shrink"}, publishCmd[1:]...)
 	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "national: published version 2 (epoch 1): 1 upserts, 1 deletes, 2 entries") ||
 		!strings.Contains(out, "snapshot national-1-2.snap") {
 		t.Fatalf("second publish --hq: %d %s%s", code, out, stderr)

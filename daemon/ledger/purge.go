@@ -286,3 +286,24 @@ func (l *Ledger) RunPurge(ctx context.Context, interval time.Duration) error {
 		}
 	}
 }
+
+// AuditListShrink records in the audit chain that actor confirmed the
+// edition s describes (see ActionListShrink). It is written before the
+// edition becomes current, so that no shrink goes unrecorded.
+func (l *Ledger) AuditListShrink(ctx context.Context, actor string, s ListShrink) error {
+	if actor == "" {
+		actor = ActorSystem
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	entry := AuditEntry{ID: outbox.NewID(now), Time: now, Action: ActionListShrink, Actor: actor, Shrink: &s}
+	err := l.recs.Update(ctx, func(tx *badgerstore.RecordsTxn) error {
+		return l.lockChain(tx).append(timeKey(prefixAudit, now, l.seq.Add(1), entry.ID), &entry)
+	})
+	if err != nil {
+		return fmt.Errorf("audit the shrink of list %s: %w", s.List, err)
+	}
+	l.log.Warn("List shrink confirmed", logkey.List, s.List, logkey.Version, s.Version, logkey.User, actor)
+	return nil
+}

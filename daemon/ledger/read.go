@@ -24,6 +24,10 @@ const (
 	ActionDisposition = "disposition"
 	// ActionPurge: retention deleted screening rows and hit records.
 	ActionPurge = "purge"
+	// ActionListShrink: a person confirmed an edition of a list that
+	// removes more of it than the shrink guard allows, or empties it
+	// (watchpost import --allow-shrink).
+	ActionListShrink = "list_shrink"
 )
 
 // AuditEntry is one action in the audit trail. It never holds a
@@ -49,11 +53,24 @@ type AuditEntry struct {
 	Previous string `json:"previous,omitempty"`
 	// Purged is what a purge deleted.
 	Purged *Purged `json:"purged,omitempty"`
+	// Shrink is the edition a list_shrink entry confirmed.
+	Shrink *ListShrink `json:"shrink,omitempty"`
 	// Seq is the entry's place in the post's audit chain (1, 2, …) and
 	// Prev the hash of the entry before it ("" for the first); entries
 	// written before the chain existed have neither.
 	Seq  uint64 `json:"seq,omitempty"`
 	Prev string `json:"prev,omitempty"`
+}
+
+// ListShrink is an edition the shrink guard refused until a person
+// confirmed it: the list, the version it became, and the counts.
+type ListShrink struct {
+	List    string  `json:"list"`
+	Version uint64  `json:"version"`
+	Current int     `json:"current"`
+	Next    int     `json:"next"`
+	Removed int     `json:"removed"`
+	Limit   float64 `json:"limit"`
 }
 
 // Purged describes one purge batch (in an audit entry) or one Purge call.

@@ -49,7 +49,10 @@ const (
 	ActionApproveRefused = "edition_approve_refused"
 	ActionPublishFailed  = "edition_publish_failed"
 	ActionSinglePerson   = "edition_single_person"
-	ActionHitsExported   = "hits_exported"
+	// ActionShrinkConfirmed: the actor confirmed an edition past the
+	// shrink guard; Detail states the counts.
+	ActionShrinkConfirmed = "edition_shrink_confirmed"
+	ActionHitsExported    = "hits_exported"
 )
 
 // Errors of the Editions interface, for errors.Is.

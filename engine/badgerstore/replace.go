@@ -26,6 +26,11 @@ type ListMeta struct {
 	// Replica is the replication state of the new version (see
 	// engine.ListInfo.Replica); nil for a locally imported edition.
 	Replica json.RawMessage
+	// Guard, if set, runs once the edition is staged and sealed, before
+	// it becomes current: with the current version (zero when the list
+	// is new), the new edition's entry count and how many current entries
+	// it lacks. An error leaves the list unchanged (the shrink guard).
+	Guard func(cur engine.ListInfo, next, removed int) error
 }
 
 // ctxCheckEvery is how many rows pass between context checks.
@@ -162,6 +167,11 @@ func (s *Store) replace(ctx context.Context, meta ListMeta, kind engine.ListKind
 		return fail(s.abort(meta.Name, err))
 	}
 	sealed := time.Since(sealStart)
+	if meta.Guard != nil {
+		if err := meta.Guard(old, count, gb.removed); err != nil {
+			return fail(s.abort(meta.Name, err))
+		}
+	}
 	flipStart := time.Now()
 	info := engine.ListInfo{
 		Name:       meta.Name,
@@ -204,6 +214,7 @@ type garbage struct {
 	overflow    bool
 	found       bool // any older row or tombstone exists
 	limit       int  // keys remembered before the overflow
+	removed     int  // groups live at cur that the new edition lacks
 }
 
 func (g *garbage) add(to *[][]byte, key []byte) {
@@ -271,6 +282,7 @@ func (s *Store) seal(ctx context.Context, name string, kind engine.ListKind, cur
 				if err := wb.Set(tk, tombstone); err != nil {
 					return err
 				}
+				gb.removed++
 				gb.add(&gb.rows, top.key)
 				gb.add(&gb.tombs, tk)
 			}

@@ -660,3 +660,47 @@ func TestClosedStore(t *testing.T) {
 		t.Errorf("LookupDocument after Close: %v", err)
 	}
 }
+
+// TestReplaceGuard: the guard sees the current version, the new count and
+// the removed count, and its refusal leaves the list as it was.
+func TestReplaceGuard(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, t.TempDir())
+	ed1 := makeEntries(0, 100, "A")
+	var sawNew engine.ListInfo
+	info1, err := s.ReplaceEntries(ctx, ListMeta{Name: "un", Guard: func(cur engine.ListInfo, next, removed int) error {
+		sawNew = cur
+		if next != 100 || removed != 0 {
+			t.Errorf("first edition: next %d removed %d, want 100 and 0", next, removed)
+		}
+		return nil
+	}}, entrySrc(ed1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sawNew.Version != 0 || sawNew.Entries != 0 {
+		t.Errorf("guard of a new list saw %+v", sawNew)
+	}
+	refuse := errors.New("refused by the guard")
+	var gotCur engine.ListInfo
+	var gotNext, gotRemoved int
+	// 60..130: 40 old ones kept, 60 removed, 30 added.
+	_, err = s.ReplaceEntries(ctx, ListMeta{Name: "un", Guard: func(cur engine.ListInfo, next, removed int) error {
+		gotCur, gotNext, gotRemoved = cur, next, removed
+		return refuse
+	}}, entrySrc(makeEntries(60, 130, "B")))
+	if !errors.Is(err, refuse) {
+		t.Fatalf("err = %v, want the guard's", err)
+	}
+	if gotCur.Version != 1 || gotCur.Entries != 100 || gotNext != 70 || gotRemoved != 60 {
+		t.Errorf("guard saw cur v%d/%d, next %d, removed %d; want v1/100, 70, 60", gotCur.Version, gotCur.Entries, gotNext, gotRemoved)
+	}
+	info, all := readAll(t, s, "un")
+	if !reflect.DeepEqual(info, info1) || len(all) != 100 {
+		t.Fatalf("after a refusal: %+v with %d entries, want %+v with 100", info, len(all), info1)
+	}
+	if err := s.Verify(ctx, "un"); err != nil {
+		t.Error(err)
+	}
+	checkCompact(t, s, "un", 1, len(ed1))
+}

@@ -23,7 +23,12 @@ const docSlab = 512
 // the line. It streams without per-row allocations beyond the row's text
 // and the Document, which are allocated in slabs.
 func ReadDocsCSV(r io.Reader, file string, emit func(*engine.Document) error) error {
-	cr := csv.NewReader(skipBOM(r))
+	return readDocsCSV(r, file, DefaultLimits, emit)
+}
+
+func readDocsCSV(r io.Reader, file string, lim Limits, emit func(*engine.Document) error) error {
+	rows := newCSVRows(r, file, FormatDocsCSV, lim, nil)
+	cr := rows.cr
 	cr.ReuseRecord = true
 	cols, err := readHeader(cr, file, docColumns, "number")
 	if err != nil {
@@ -32,12 +37,12 @@ func ReadDocsCSV(r io.Reader, file string, emit func(*engine.Document) error) er
 	iNum, iCountry, iType, iNote := cols["number"], cols["country"], cols["type"], cols["note"]
 	var slab []engine.Document
 	for {
-		rec, err := cr.Read()
+		rec, err := rows.next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return csvError(file, err)
+			return err
 		}
 		if len(slab) == 0 {
 			slab = make([]engine.Document, docSlab)

@@ -230,7 +230,12 @@ func splitList(s string) []string {
 // TYPE:NUMBER:COUNTRY. Any invalid row, invalid UTF-8 or duplicate id is
 // an error naming its line.
 func ReadCSV(r io.Reader, file string, emit func(*engine.Entry) error) error {
-	cr := csv.NewReader(skipBOM(r))
+	return readCSV(r, file, DefaultLimits, emit)
+}
+
+func readCSV(r io.Reader, file string, lim Limits, emit func(*engine.Entry) error) error {
+	rows := newCSVRows(r, file, FormatCSV, lim, nil)
+	cr := rows.cr
 	cols, err := readHeader(cr, file, nativeColumns, "id", "name")
 	if err != nil {
 		return err
@@ -243,12 +248,12 @@ func ReadCSV(r io.Reader, file string, emit func(*engine.Entry) error) error {
 	}
 	seen := make(map[string]int)
 	for {
-		rec, err := cr.Read()
+		rec, err := rows.next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return csvError(file, err)
+			return err
 		}
 		line, _ := cr.FieldPos(0)
 		for i, f := range rec {
@@ -311,9 +316,6 @@ func emitNative(file string, line int, nr *nativeRecord, seen map[string]int, em
 	return nil
 }
 
-// maxJSONLine is the longest JSON-lines record ReadJSONL accepts.
-const maxJSONLine = 16 << 20
-
 // ReadJSONL reads Watchpost's native JSON-lines list (see FORMATS.md): one
 // JSON object per line with the CSV column names as fields, lists as
 // arrays, aliases as strings or {"value","quality"} and documents as
@@ -321,8 +323,16 @@ const maxJSONLine = 16 << 20
 // fields, invalid UTF-8, invalid records and duplicate ids are errors
 // naming the line.
 func ReadJSONL(r io.Reader, file string, emit func(*engine.Entry) error) error {
-	sc := bufio.NewScanner(skipBOM(r))
-	sc.Buffer(make([]byte, 0, 64<<10), maxJSONLine)
+	return readJSONL(r, file, DefaultLimits, emit)
+}
+
+// readJSONL is ReadJSONL within lim: lines of at most MaxRecord bytes.
+func readJSONL(r io.Reader, file string, lim Limits, emit func(*engine.Entry) error) error {
+	lim = lim.orDefault()
+	br := newBoundedReader(r, FormatJSONL, lim)
+	br.setWindow(0, lim.MaxFileSize, "file") // the scanner's buffer bounds a line
+	sc := bufio.NewScanner(skipBOM(br))
+	sc.Buffer(make([]byte, 0, 64<<10), int(lim.MaxRecord))
 	seen := make(map[string]int)
 	line := 0
 	for sc.Scan() {
@@ -352,7 +362,10 @@ func ReadJSONL(r io.Reader, file string, emit func(*engine.Entry) error) error {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return errAt(file, line+1, "line longer than %d bytes", maxJSONLine)
+			return &Error{File: file, Line: line + 1, Err: &LimitError{Format: FormatJSONL, What: "line", Limit: lim.MaxRecord, Offset: br.n}}
+		}
+		if le := br.limitErr(err); le != nil {
+			return &Error{File: file, Line: line + 1, Err: le}
 		}
 		return errAt(file, line+1, "read: %w", err)
 	}

@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -31,8 +30,14 @@ const (
 // same ent_num attached. A duplicate ent_num is an error (the published
 // files have none).
 func ReadOFAC(dir fs.FS, emit func(*engine.Entry) error) error {
+	return ReadOFACLimited(dir, DefaultLimits, emit)
+}
+
+// ReadOFACLimited is ReadOFAC within lim, which bounds each file of the
+// folder on its own.
+func ReadOFACLimited(dir fs.FS, lim Limits, emit func(*engine.Entry) error) error {
 	comments := make(map[string]string)
-	err := readOFACFile(dir, ofacComments, 2, true, func(line int, rec []string) error {
+	err := readOFACFile(dir, lim, ofacComments, 2, true, func(line int, rec []string) error {
 		comments[ofacField(rec[0])] += rec[1]
 		return nil
 	})
@@ -40,7 +45,7 @@ func ReadOFAC(dir fs.FS, emit func(*engine.Entry) error) error {
 		return err
 	}
 	alts := make(map[string][]ofacAltName)
-	err = readOFACFile(dir, ofacAlt, 5, true, func(line int, rec []string) error {
+	err = readOFACFile(dir, lim, ofacAlt, 5, true, func(line int, rec []string) error {
 		id := ofacField(rec[0])
 		if !isDigits(id) {
 			return fmt.Errorf("ent_num %q is not a number", rec[0])
@@ -59,7 +64,7 @@ func ReadOFAC(dir fs.FS, emit func(*engine.Entry) error) error {
 	if err != nil {
 		return err
 	}
-	err = readOFACFile(dir, ofacAdd, 6, true, func(line int, rec []string) error {
+	err = readOFACFile(dir, lim, ofacAdd, 6, true, func(line int, rec []string) error {
 		if id := ofacField(rec[0]); !isDigits(id) {
 			return fmt.Errorf("ent_num %q is not a number", rec[0])
 		}
@@ -69,7 +74,7 @@ func ReadOFAC(dir fs.FS, emit func(*engine.Entry) error) error {
 		return err
 	}
 	seen := make(map[string]int)
-	return readOFACFile(dir, ofacSDN, 12, false, func(line int, rec []string) error {
+	return readOFACFile(dir, lim, ofacSDN, 12, false, func(line int, rec []string) error {
 		id := ofacField(rec[0])
 		if id == "" {
 			return errors.New("record has no ent_num")
@@ -97,7 +102,7 @@ type ofacAltName struct {
 // readOFACFile reads one headerless Latin-1 CSV file of the set, checking
 // every record has fields columns. A trailing DOS end-of-file mark (0x1A)
 // is skipped.
-func readOFACFile(dir fs.FS, name string, fields int, optional bool, fn func(line int, rec []string) error) error {
+func readOFACFile(dir fs.FS, lim Limits, name string, fields int, optional bool, fn func(line int, rec []string) error) error {
 	f, err := dir.Open(name)
 	if err != nil {
 		if optional && errors.Is(err, fs.ErrNotExist) {
@@ -106,20 +111,17 @@ func readOFACFile(dir fs.FS, name string, fields int, optional bool, fn func(lin
 		return &Error{File: name, Err: fmt.Errorf("open: %w", err)}
 	}
 	defer f.Close()
-	cr := csv.NewReader(charmap.ISO8859_1.NewDecoder().Reader(f))
+	rows := newCSVRows(f, name, FormatOFACCSV, lim, charmap.ISO8859_1.NewDecoder().Reader)
+	cr := rows.cr
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	for {
-		rec, err := cr.Read()
+		rec, err := rows.next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return &Error{File: name, Line: pe.Line, Err: pe.Err}
-			}
-			return &Error{File: name, Err: err}
+			return err
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.Trim(rec[0], "\x1a \t\r\n") == "" {

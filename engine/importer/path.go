@@ -27,8 +27,17 @@ func IsDocumentFormat(f string) bool { return f == FormatDocsCSV }
 
 // ReadPath imports path in format: a folder for ofac-csv, a file
 // otherwise. Entries go to emitEntry, documents (docs-csv) to emitDoc; the
-// callback the format needs must not be nil.
+// callback the format needs must not be nil. DefaultLimits bound the
+// file.
 func ReadPath(format, path string, emitEntry func(*engine.Entry) error, emitDoc func(*engine.Document) error) error {
+	return ReadPathLimited(format, path, DefaultLimits, emitEntry, emitDoc)
+}
+
+// ReadPathLimited is ReadPath within lim (zero fields: DefaultLimits').
+// A file over MaxFileSize (by its size, or by what it yields: a device, a
+// pipe) is an error naming the file, the format and the limit.
+func ReadPathLimited(format, path string, lim Limits, emitEntry func(*engine.Entry) error, emitDoc func(*engine.Document) error) error {
+	lim = lim.orDefault()
 	switch format {
 	case FormatUNXML, FormatOFACCSV, FormatCSV, FormatJSONL:
 		if emitEntry == nil {
@@ -47,9 +56,9 @@ func ReadPath(format, path string, emitEntry func(*engine.Entry) error, emitDoc 
 			return fmt.Errorf("import %s: %w", path, err)
 		}
 		if !st.IsDir() {
-			return fmt.Errorf("import %s: format %s wants a folder holding sdn.csv", path, format)
+			return fmt.Errorf("import %s: format %s wants a folder holding sdn.csv (and alt.csv, add.csv, sdn_comments.csv), got a file", path, format)
 		}
-		if err := ReadOFAC(os.DirFS(path), emitEntry); err != nil {
+		if err := ReadOFACLimited(os.DirFS(path), lim, emitEntry); err != nil {
 			return fmt.Errorf("import %s: %w", path, err)
 		}
 		return nil
@@ -59,14 +68,21 @@ func ReadPath(format, path string, emitEntry func(*engine.Entry) error, emitDoc 
 		return fmt.Errorf("import %s: %w", path, err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return fmt.Errorf("import %s: %w", path, err)
+	} else if st.IsDir() {
+		return fmt.Errorf("import %s: format %s wants a file, got a folder", path, format)
+	} else if st.Mode().IsRegular() && st.Size() > lim.MaxFileSize {
+		return &Error{File: path, Err: &LimitError{Format: format, What: fmt.Sprintf("file (%d bytes)", st.Size()), Limit: lim.MaxFileSize}}
+	}
 	switch format {
 	case FormatUNXML:
-		return ReadUNXML(f, path, emitEntry)
+		return readUNXML(f, path, lim, emitEntry)
 	case FormatCSV:
-		return ReadCSV(f, path, emitEntry)
+		return readCSV(f, path, lim, emitEntry)
 	case FormatJSONL:
-		return ReadJSONL(f, path, emitEntry)
+		return readJSONL(f, path, lim, emitEntry)
 	default:
-		return ReadDocsCSV(f, path, emitDoc)
+		return readDocsCSV(f, path, lim, emitDoc)
 	}
 }

@@ -52,7 +52,8 @@ func TestReadPath(t *testing.T) {
 	}{
 		{"xls", csvPath, `unknown format "xls"`},
 		{FormatCSV, filepath.Join(dir, "missing.csv"), "no such file"},
-		{FormatOFACCSV, csvPath, "wants a folder"},
+		{FormatOFACCSV, csvPath, "wants a folder holding sdn.csv (and alt.csv, add.csv, sdn_comments.csv), got a file"},
+		{FormatCSV, dir, "wants a file, got a folder"},
 		{FormatOFACCSV, "testdata/ofac_invalid", "alt.csv:5: wrong number of fields"},
 		{FormatUNXML, csvPath, "root"},
 	}

@@ -60,7 +60,16 @@ type unDocument struct {
 // record without one or without a name, a reference seen twice (the list
 // has none), or a root other than CONSOLIDATED_LIST is an error.
 func ReadUNXML(r io.Reader, file string, emit func(*engine.Entry) error) error {
-	dec := xml.NewDecoder(r)
+	return readUNXML(r, file, DefaultLimits, emit)
+}
+
+// readUNXML is ReadUNXML within lim: a record (INDIVIDUAL, ENTITY) of at
+// most MaxRecord bytes, any other token of at most MaxField, elements
+// nested at most MaxDepth deep outside records.
+func readUNXML(r io.Reader, file string, lim Limits, emit func(*engine.Entry) error) error {
+	lim = lim.orDefault()
+	br := newBoundedReader(r, FormatUNXML, lim)
+	dec := xml.NewDecoder(br)
 	dec.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
 		switch strings.ToLower(label) {
 		case "iso-8859-1", "latin1", "latin-1":
@@ -72,7 +81,16 @@ func ReadUNXML(r io.Reader, file string, emit func(*engine.Entry) error) error {
 	}
 	seen := make(map[string]int)
 	depth, sawRoot := 0, false
+	xmlErr := func(elem string, err error) error {
+		line, _ := dec.InputPos()
+		if le := br.limitErr(err); le != nil {
+			return &Error{File: file, Line: line, Element: elem, Err: le}
+		}
+		return &Error{File: file, Line: line, Element: elem, Err: fmt.Errorf("malformed XML: %w", err)}
+	}
 	for {
+		start := dec.InputOffset()
+		br.setWindow(start, lim.MaxField, "XML token")
 		tok, err := dec.Token()
 		if err == io.EOF {
 			if !sawRoot {
@@ -81,13 +99,16 @@ func ReadUNXML(r io.Reader, file string, emit func(*engine.Entry) error) error {
 			return nil
 		}
 		if err != nil {
-			line, _ := dec.InputPos()
-			return &Error{File: file, Line: line, Err: fmt.Errorf("malformed XML: %w", err)}
+			return xmlErr("", err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			line, _ := dec.InputPos()
 			depth++
+			if depth > lim.MaxDepth {
+				return &Error{File: file, Line: line, Element: t.Name.Local,
+					Err: &LimitError{Format: FormatUNXML, What: "nesting", Limit: int64(lim.MaxDepth), Offset: start}}
+			}
 			if depth == 1 {
 				if t.Name.Local != "CONSOLIDATED_LIST" {
 					return &Error{File: file, Line: line, Element: t.Name.Local,
@@ -105,9 +126,9 @@ func ReadUNXML(r io.Reader, file string, emit func(*engine.Entry) error) error {
 				continue // INDIVIDUALS, ENTITIES: descend
 			}
 			var rec unRecord
+			br.setWindow(start, lim.MaxRecord, "record ("+t.Name.Local+")")
 			if err := dec.DecodeElement(&rec, &t); err != nil {
-				l, _ := dec.InputPos()
-				return &Error{File: file, Line: l, Element: t.Name.Local, Err: fmt.Errorf("malformed XML: %w", err)}
+				return xmlErr(t.Name.Local, err)
 			}
 			depth--
 			e := unEntry(&rec, kind)

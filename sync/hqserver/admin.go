@@ -229,16 +229,23 @@ func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *ht
 	case !slices.Contains(importer.Formats(), format):
 		return publish.Result{}, badRequest("unknown format %q (known: %s)", format, strings.Join(importer.Formats(), ", "))
 	}
+	actor := q.Get("actor")
+	if actor == "" {
+		actor = "unnamed"
+	}
+	actor += " (admin API from " + r.RemoteAddr + ")"
+	if q.Get("confirm_shrink") == "true" {
+		ed.ConfirmShrink = true
+		if s.cfg.AuditShrink != nil {
+			ed.ShrinkConfirmed = func(ctx context.Context, sh engine.Shrink) error { return s.cfg.AuditShrink(ctx, actor, sh) }
+		}
+	}
 	if s.cfg.AuditSinglePerson != nil {
 		if q.Get("single_person") != "true" {
 			return publish.Result{}, &requestError{status: http.StatusForbidden, err: errors.New(
 				"editions are published by two people in HQ's console; automation says single_person=true (watchpost-hq publish --single-person), which HQ's audit trail records")}
 		}
-		actor := q.Get("actor")
-		if actor == "" {
-			actor = "unnamed"
-		}
-		if err := s.cfg.AuditSinglePerson(ctx, actor+" (admin API from "+r.RemoteAddr+")", list); err != nil {
+		if err := s.cfg.AuditSinglePerson(ctx, actor, list); err != nil {
 			return publish.Result{}, fmt.Errorf("record the single-person publication: %w", err)
 		}
 	}
@@ -272,6 +279,10 @@ func (s *Server) publishUpload(ctx context.Context, w http.ResponseWriter, r *ht
 	}
 	if err == nil {
 		return res, nil
+	}
+	if errors.Is(err, engine.ErrShrink) {
+		// The guard's refusal: the client confirms with confirm_shrink=true.
+		return publish.Result{}, &requestError{status: http.StatusConflict, err: err}
 	}
 	var sink *sinkError
 	if errors.Is(err, publish.ErrWrongKind) || readErr != nil && !errors.As(readErr, &sink) && ctx.Err() == nil {
@@ -328,7 +339,7 @@ func ReadEdition(format, path, name string, emit func(*engine.Entry) error) erro
 	if format == importer.FormatOFACCSV {
 		var zr *zip.ReadCloser
 		if zr, err = zip.OpenReader(path); err != nil {
-			return badRequest("format %s: want a zip archive of the folder's files (sdn.csv, alt.csv, …): %v", format, err)
+			return badRequest("format %s is a folder format: want a zip archive of the folder's files (sdn.csv, alt.csv, add.csv, sdn_comments.csv), got %s, which is not one (%v)", format, name, err)
 		}
 		defer zr.Close()
 		err = importer.ReadOFAC(zr, emit)

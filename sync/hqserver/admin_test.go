@@ -92,8 +92,13 @@ func TestPublishEdition(t *testing.T) {
 		t.Fatalf("list info %+v, %v", info, err)
 	}
 
-	// Version N+1: one upsert, one delete, a delta on disk.
+	// Version N+1: one upsert, one delete (half the list: past the shrink
+	// guard, refused with 409 until confirmed), a delta on disk.
 	resp, b = r.post(t, path, []byte("id,name\nN1,Ivan Petrov\nN3,John Doe\n"), nil)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(b), "2 → 2 entries, 1 removed") {
+		t.Fatalf("unconfirmed shrink: %d %s", resp.StatusCode, b)
+	}
+	resp, b = r.post(t, path+"&confirm_shrink=true", []byte("id,name\nN1,Ivan Petrov\nN3,John Doe\n"), nil)
 	pr = PublishResponse{}
 	if resp.StatusCode != 200 || json.Unmarshal(b, &pr) != nil {
 		t.Fatalf("second edition: %d %s", resp.StatusCode, b)

@@ -103,7 +103,10 @@
 // (publish.Publisher.AnnounceKey), answering KeyResponse or 400 with the reason.
 // An edition that cannot be read (the importer's file:line error), breaks
 // the protocol's limits, is empty or names an unknown format is refused
-// with 400 and nothing is published; without a Publisher all three answer 503.
+// with 400 and nothing is published; one past the shrink guard (empty, or
+// removing more than the publisher's share of the list) is refused with 409
+// unless confirm_shrink=true, which Config.AuditShrink records with the
+// actor first; without a Publisher all three answer 503.
 // Request bodies and the importer's messages are never logged.
 //
 // # Lifecycle

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
@@ -96,6 +97,10 @@ type Config struct {
 	// published; its error refuses the publication. Editions are
 	// normally published by two people in HQ's console.
 	AuditSinglePerson func(ctx context.Context, actor, list string) error
+	// AuditShrink, if set, records who confirmed (confirm_shrink=true)
+	// an edition past the shrink guard, before it is published; its
+	// error refuses the publication.
+	AuditShrink func(ctx context.Context, actor string, s engine.Shrink) error
 	// AdminToken, if set, is the bearer token /v1/ requests must carry;
 	// if empty, /v1/ answers loopback clients only.
 	AdminToken string

@@ -47,7 +47,7 @@ func (p *Publisher) PublishDocuments(ctx context.Context, ed Edition, src func(e
 		return fail(err)
 	}
 
-	upserts, ids, after, err := diff(ctx, info, records[engine.Document]{
+	upserts, ids, after, next, err := diff(ctx, info, records[engine.Document]{
 		read: func(fn func(*engine.Document) error) (engine.ListInfo, error) {
 			return p.cfg.Store.Documents(ctx, ed.List, fn)
 		},
@@ -56,6 +56,9 @@ func (p *Publisher) PublishDocuments(ctx context.Context, ed Edition, src func(e
 		clone:  func(d *engine.Document) engine.Document { return *d },
 	}, src, checkedDoc)
 	if err != nil {
+		return fail(err)
+	}
+	if err := p.guardShrink(ctx, ed, info.Entries, next, len(ids)); err != nil {
 		return fail(err)
 	}
 	// A delete names the row by its identity: the comparable number, the

@@ -350,6 +350,7 @@ func TestPublishEditionFromFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	write("N1,Ivan Petrov,wanted\nN3,John Doe,\nN4,Maria Rossi,\n")
+	ed.ConfirmShrink = true // one of three removed: past the shrink guard
 	res, err := r.pub.PublishEdition(ctx, ed, path)
 	if err != nil {
 		t.Fatal(err)

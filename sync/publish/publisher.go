@@ -80,6 +80,9 @@ type Config struct {
 	// Epoch is the epoch of a list its first edition creates
 	// (DefaultEpoch when 0). An existing list keeps the epoch in its state.
 	Epoch uint64
+	// MaxShrink is the share of a list's entries an edition may remove
+	// without Edition.ConfirmShrink (engine.DefaultMaxShrink when 0).
+	MaxShrink float64
 	// Clock is HQ's clock; nil means clock.System.
 	Clock clock.Clock
 	// Logger receives one line per published version and head; nil
@@ -128,6 +131,10 @@ func New(cfg Config) (*Publisher, error) {
 	if cfg.Epoch == 0 {
 		cfg.Epoch = DefaultEpoch
 	}
+	var err error
+	if cfg.MaxShrink, err = engine.CheckShrinkLimit(cfg.MaxShrink); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
 	cfg.Clock = clock.OrSystem(cfg.Clock)
 	cfg.SnapshotBaseURL = strings.TrimSuffix(cfg.SnapshotBaseURL, "/")
 	log := cfg.Logger
@@ -149,6 +156,33 @@ type Edition struct {
 	Format string // importer format
 	// Action is ListInfo.Action of a list this edition creates.
 	Action string
+	// ConfirmShrink publishes an edition that removes more than
+	// Config.MaxShrink of the list (refused with an *engine.ShrinkError
+	// without it); ShrinkConfirmed, if set, then runs before anything is
+	// committed and records who confirmed it (its error publishes
+	// nothing).
+	ConfirmShrink   bool
+	ShrinkConfirmed func(ctx context.Context, s engine.Shrink) error
+}
+
+// MaxShrink is the shrink guard's share (Config.MaxShrink).
+func (p *Publisher) MaxShrink() float64 { return p.cfg.MaxShrink }
+
+// guardShrink refuses an edition that takes the list from current to next
+// entries by removing removed, past Config.MaxShrink, unless the edition
+// confirms it; a confirmed shrink is recorded through ShrinkConfirmed
+// before anything is committed.
+func (p *Publisher) guardShrink(ctx context.Context, ed Edition, current, next, removed int) error {
+	shrink := engine.Shrink{List: ed.List, Current: current, Next: next, Removed: removed, Limit: p.cfg.MaxShrink}
+	if err := engine.CheckShrink(shrink, ed.ConfirmShrink, "--confirm-shrink"); err != nil {
+		return err
+	}
+	if shrink.Exceeds() && ed.ShrinkConfirmed != nil {
+		if err := ed.ShrinkConfirmed(ctx, shrink); err != nil {
+			return fmt.Errorf("record the confirmed shrink, nothing published: %w", err)
+		}
+	}
+	return nil
 }
 
 // Result says what a publication did.
@@ -214,7 +248,7 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 		return fail(err)
 	}
 
-	upserts, deletes, after, err := diff(ctx, info, records[engine.Entry]{
+	upserts, deletes, after, next, err := diff(ctx, info, records[engine.Entry]{
 		read: func(fn func(*engine.Entry) error) (engine.ListInfo, error) {
 			return p.cfg.Store.Entries(ctx, ed.List, fn)
 		},
@@ -223,6 +257,9 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 		clone:  cloneEntry,
 	}, src, checked)
 	if err != nil {
+		return fail(err)
+	}
+	if err := p.guardShrink(ctx, ed, info.Entries, next, len(deletes)); err != nil {
 		return fail(err)
 	}
 	res := Result{List: ed.List, Epoch: st.Epoch, Version: info.Version, Entries: info.Entries, Hash: info.Hash, Upserts: len(upserts), Deletes: len(deletes)}
@@ -251,8 +288,9 @@ type records[T any] struct {
 // diff compares the edition src emits (each record through check) with
 // HQ's current version info: the records that are new or differ, sorted
 // by identity, the identities of HQ's records the edition lacks, sorted,
-// and the edition's set hash. An identity emitted twice: the last wins.
-func diff[T any](ctx context.Context, info engine.ListInfo, k records[T], src func(emit func(*T) error) error, check func(func(*T) error) func(*T) error) (upserts []T, deletes []string, after engine.SetHash, err error) {
+// the edition's set hash and its number of records. An identity emitted
+// twice: the last wins.
+func diff[T any](ctx context.Context, info engine.ListInfo, k records[T], src func(emit func(*T) error) error, check func(func(*T) error) func(*T) error) (upserts []T, deletes []string, after engine.SetHash, next int, err error) {
 	// 1. HQ's records, as digests.
 	old := make(map[string][32]byte, info.Entries)
 	var oldSum engine.SetHash
@@ -263,10 +301,10 @@ func diff[T any](ctx context.Context, info engine.ListInfo, k records[T], src fu
 		return nil
 	})
 	if err != nil {
-		return nil, nil, after, err
+		return nil, nil, after, 0, err
 	}
 	if got.Version != info.Version || oldSum.String() != got.Hash {
-		return nil, nil, after, fmt.Errorf("HQ's store: list at version %d reads as %s, recorded hash %s at version %d: run `watchpost verify` on HQ's store, publish nothing", got.Version, oldSum, got.Hash, info.Version)
+		return nil, nil, after, 0, fmt.Errorf("HQ's store: list at version %d reads as %s, recorded hash %s at version %d: run `watchpost verify` on HQ's store, publish nothing", got.Version, oldSum, got.Hash, info.Version)
 	}
 
 	// 2. The new edition: its digests, and the records that differ.
@@ -283,10 +321,10 @@ func diff[T any](ctx context.Context, info engine.ListInfo, k records[T], src fu
 		}
 		return nil
 	})); err != nil {
-		return nil, nil, after, fmt.Errorf("read edition: %w", err)
+		return nil, nil, after, 0, fmt.Errorf("read edition: %w", err)
 	}
 	if len(fresh) == 0 {
-		return nil, nil, after, errEmpty
+		return nil, nil, after, 0, errEmpty
 	}
 	for _, d := range fresh {
 		addDigest(&after, d)
@@ -306,7 +344,7 @@ func diff[T any](ctx context.Context, info engine.ListInfo, k records[T], src fu
 		}
 	}
 	slices.Sort(deletes)
-	return upserts, deletes, after, nil
+	return upserts, deletes, after, len(fresh), nil
 }
 
 // current reads the list's current version and HQ's state, refusing a
