@@ -65,6 +65,9 @@ func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint
 	mu := s.listLock(name)
 	mu.Lock()
 	defer mu.Unlock()
+	if err := s.space.room(0); err != nil {
+		return fail(err)
+	}
 
 	info, exists, err := s.begin(name)
 	if err != nil {
@@ -205,6 +208,9 @@ func (s *Store) SetReplica(ctx context.Context, name string, version uint64, sta
 	mu := s.listLock(name)
 	mu.Lock()
 	defer mu.Unlock()
+	if err := s.space.room(0); err != nil {
+		return fail(err)
+	}
 	err := s.db.Update(func(txn *badger.Txn) error {
 		info, exists, err := getInfo(txn, name)
 		switch {

@@ -29,8 +29,20 @@ type ListMeta struct {
 	Replica json.RawMessage
 }
 
-// ctxCheckEvery is how many rows pass between context checks.
+// ctxCheckEvery is how many rows pass between context (and free space)
+// checks.
 const ctxCheckEvery = 1024
+
+// pulse returns the check a long write runs every ctxCheckEvery rows: the
+// context has not ended and the disk still has its reserve.
+func (s *Store) pulse(ctx context.Context) func() error {
+	return func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return s.space.room(0)
+	}
+}
 
 // ReplaceEntries atomically replaces the names list meta.Name with the
 // entries src emits; the new version is the previous one plus 1 (1 for a
@@ -39,7 +51,7 @@ const ctxCheckEvery = 1024
 // one emitted winning. emit does not retain the entry.
 func (s *Store) ReplaceEntries(ctx context.Context, meta ListMeta, src func(emit func(*engine.Entry) error) error) (engine.ListInfo, error) {
 	return s.replace(ctx, meta, engine.ListNames, func(wb *badger.WriteBatch, next uint64) error {
-		return stageEach(ctx, "entry", src, func(e *engine.Entry) error {
+		return stageEach(s.pulse(ctx), "entry", src, func(e *engine.Entry) error {
 			if err := e.Validate(); err != nil {
 				return err
 			}
@@ -61,7 +73,7 @@ func (s *Store) ReplaceEntries(ctx context.Context, meta ListMeta, src func(emit
 // the last one emitted winning.
 func (s *Store) ReplaceDocuments(ctx context.Context, meta ListMeta, src func(emit func(*engine.Document) error) error) (engine.ListInfo, error) {
 	return s.replace(ctx, meta, engine.ListDocuments, func(wb *badger.WriteBatch, next uint64) error {
-		return stageEach(ctx, "document row", src, func(d *engine.Document) error {
+		return stageEach(s.pulse(ctx), "document row", src, func(d *engine.Document) error {
 			dk := engine.DocumentKey(d.Number)
 			if dk == "" {
 				return fmt.Errorf("number %q has no letter or digit", d.Number)
@@ -81,11 +93,11 @@ func (s *Store) ReplaceDocuments(ctx context.Context, meta ListMeta, src func(em
 }
 
 // stageEach runs a replace's source, handing each record to stage. It
-// numbers the records for error messages ("<what> <i>: …"), checks ctx
-// every ctxCheckEvery records, rejects nil records, and makes the first
-// error sticky: later emits fail with it and it is returned even if src
-// ignores it.
-func stageEach[T any](ctx context.Context, what string, src func(emit func(*T) error) error, stage func(*T) error) error {
+// numbers the records for error messages ("<what> <i>: …"), runs check
+// (Store.pulse) every ctxCheckEvery records, rejects nil records, and
+// makes the first error sticky: later emits fail with it and it is
+// returned even if src ignores it.
+func stageEach[T any](check func() error, what string, src func(emit func(*T) error) error, stage func(*T) error) error {
 	n := 0
 	var emitErr error
 	err := src(func(rec *T) error {
@@ -95,7 +107,7 @@ func stageEach[T any](ctx context.Context, what string, src func(emit func(*T) e
 			return emitErr
 		}
 		if i%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
+			if err := check(); err != nil {
 				emitErr = err
 				return err
 			}
@@ -135,6 +147,9 @@ func (s *Store) replace(ctx context.Context, meta ListMeta, kind engine.ListKind
 	mu := s.listLock(meta.Name)
 	mu.Lock()
 	defer mu.Unlock()
+	if err := s.space.room(0); err != nil {
+		return fail(err)
+	}
 
 	old, exists, err := s.begin(meta.Name)
 	if err != nil {
@@ -237,6 +252,7 @@ func (s *Store) seal(ctx context.Context, name string, kind engine.ListKind, cur
 	gb = &garbage{limit: s.garbageKeys}
 	wb := s.db.NewWriteBatch()
 	n := 0
+	check := s.pulse(ctx)
 	err = s.db.View(func(txn *badger.Txn) error {
 		var iw *indexWalk
 		if kind == engine.ListDocuments {
@@ -249,7 +265,7 @@ func (s *Store) seal(ctx context.Context, name string, kind engine.ListKind, cur
 		}
 		err := scanGroups(txn, name, prefix, cur, func(group []byte, rows []row) error {
 			if n++; n%(16*ctxCheckEvery) == 0 {
-				if err := ctx.Err(); err != nil {
+				if err := check(); err != nil {
 					return err
 				}
 			}
@@ -312,6 +328,9 @@ func (s *Store) collectGarbage(name string, gb *garbage) {
 	}
 	if gb.overflow {
 		s.collect(name, [][]byte{listRows(name)})
+		return
+	}
+	if !s.roomToCollect(name) {
 		return
 	}
 	del := func(keys [][]byte) error {
@@ -380,6 +399,9 @@ func (s *Store) DeleteList(ctx context.Context, name string) error {
 	mu := s.listLock(name)
 	mu.Lock()
 	defer mu.Unlock()
+	if err := s.space.room(0); err != nil {
+		return fail(err)
+	}
 
 	_, exists, err := s.begin(name)
 	if err != nil {
