@@ -1,6 +1,7 @@
 // Package testkit is the shared test support: one poller (CheckFor) for
-// conditions reached by other goroutines, and one goroutine-leak check
-// (NoLeak). Only tests import it.
+// conditions reached by other goroutines, one goroutine-leak check
+// (NoLeak), and a small file system to fill for the disk-full tests
+// (Tmpfs, Fill). Only tests import it.
 package testkit
 
 import (
