@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/watchpost/watchpost/daemon"
@@ -12,13 +13,21 @@ import (
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
-func init() { api.OpenLedger = openLedger }
+func init() {
+	api.OpenLedger = openLedger
+	api.SetFreeSpace = freeSpace.Store
+	freeSpace.Store(1 << 40)
+}
+
+// freeSpace is the free disk space every test ledger's store sees.
+var freeSpace atomic.Uint64
 
 // openLedger is the post's ledger on Badger in tb.TempDir(), adapted to
 // the API the way the daemon does it.
 func openLedger(tb testing.TB, clk clock.Clock) (api.Ledger, func()) {
 	tb.Helper()
-	st, err := badgerstore.Open(tb.TempDir(), badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20, Clock: clk})
+	st, err := badgerstore.Open(tb.TempDir(), badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20, Clock: clk,
+		FreeSpace: func(string) (uint64, error) { return freeSpace.Load(), nil }})
 	if err != nil {
 		tb.Fatal(err)
 	}
