@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -255,11 +256,15 @@ type post struct {
 	rec   *recorder
 	ap    *Applier
 	clock *clocktest.Clock
+	free  *atomic.Uint64 // the free disk space the store sees
 }
 
 func openPost(t *testing.T, dir string, ks *protocol.KeySet, c *clocktest.Clock, cfg Config) *post {
 	t.Helper()
-	db, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20})
+	free := new(atomic.Uint64)
+	free.Store(1 << 40)
+	db, err := badgerstore.Open(dir, badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20,
+		FreeSpace: func(string) (uint64, error) { return free.Load(), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +278,7 @@ func openPost(t *testing.T, dir string, ks *protocol.KeySet, c *clocktest.Clock,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &post{t: t, dir: dir, db: db, rec: rec, ap: ap, clock: c}
+	return &post{t: t, dir: dir, db: db, rec: rec, ap: ap, clock: c, free: free}
 }
 
 func (p *post) close() {
