@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/watchpost/watchpost/daemon/api"
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine/testkit"
@@ -44,5 +45,20 @@ func TestImportDiskFull(t *testing.T) {
 	t.Setenv(config.EnvName("store.disk_reserve"), "lots")
 	if code, _, errs := runCLI(t, "", "lists", "--data-dir", data); code == ExitOK || !strings.Contains(errs, "WATCHPOST_STORE_DISK_RESERVE") {
 		t.Errorf("lists with a bad reserve: exit %d: %s", code, errs)
+	}
+}
+
+// TestStatusDisk: `watchpost status` says when the post's disk is low,
+// and what that means.
+func TestStatusDisk(t *testing.T) {
+	var b strings.Builder
+	printStatus(&b, &api.Status{Disk: api.Disk{Dir: "/var/lib/watchpost/store", Free: 1 << 20, Reserve: 96 << 20, Low: true}})
+	if want := "disk: LOW, 1.0 MiB free on the file system of /var/lib/watchpost/store, below the reserve of 96.0 MiB: screening on the lists held, nothing is recorded (507)"; !strings.Contains(b.String(), want) {
+		t.Errorf("status on a low disk:\n%s\nwant %q", b.String(), want)
+	}
+	b.Reset()
+	printStatus(&b, &api.Status{Disk: api.Disk{Dir: "/d", Free: 2 << 30, Reserve: 96 << 20}})
+	if !strings.Contains(b.String(), "disk: 2.0 GiB free (reserve 96.0 MiB)") || strings.Contains(b.String(), "LOW") {
+		t.Errorf("status with room:\n%s", b.String())
 	}
 }
