@@ -11,6 +11,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/api"
 	"github.com/watchpost/watchpost/daemon/ledger"
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/agent"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -26,7 +27,7 @@ func APILedger(l *ledger.Ledger) api.Ledger { return apiLedger{l} }
 func (a apiLedger) Record(ctx context.Context, s api.Screening) (api.Recorded, error) {
 	r, err := a.l.Record(ctx, ledger.Screening{Source: s.Source, Ref: s.Ref, Actor: s.Actor, Traveller: s.Traveller, Hits: s.Hits, ScreenedAt: s.ScreenedAt})
 	if err != nil {
-		return api.Recorded{}, err
+		return api.Recorded{}, ledgerErr(err)
 	}
 	return api.Recorded{ScreeningID: r.ScreeningID, HitID: r.HitID}, nil
 }
@@ -73,6 +74,13 @@ func ledgerErr(err error) error {
 		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
 	case errors.Is(err, ledger.ErrInvalid):
 		return fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	case errors.Is(err, badgerstore.ErrDiskLow):
+		// The answer names the space, not the ledger's layers.
+		var dl *badgerstore.DiskLowError
+		if errors.As(err, &dl) {
+			return fmt.Errorf("%w: %w", api.ErrInsufficientStorage, dl)
+		}
+		return fmt.Errorf("%w: %w", api.ErrInsufficientStorage, err)
 	}
 	return err
 }
@@ -104,8 +112,9 @@ func apiHit(h *ledger.HitRecord) api.HitRecord {
 type apiStatus struct{ p *Post }
 
 func (a apiStatus) Status(ctx context.Context) (api.Status, error) {
+	disk := a.p.disk()
 	if st, ok := a.p.SyncStatus(); ok {
-		s := api.Status{PostStatus: st.PostStatus, Link: api.Link{Up: st.Connected, LastSync: st.LastSync}}
+		s := api.Status{PostStatus: st.PostStatus, Link: api.Link{Up: st.Connected, LastSync: st.LastSync}, Disk: disk}
 		for _, l := range st.Lists {
 			if l.LastError != "" {
 				s.Link.LastError = l.List + ": " + l.LastError
@@ -123,14 +132,35 @@ func (a apiStatus) Status(ctx context.Context) (api.Status, error) {
 		ps.Outbox = protocol.OutboxState{Records: d.Records, High: d.High, Bytes: d.Bytes, Budget: d.Budget, OverBudget: d.OverBudget, Dropped: d.Dropped}
 	}
 	ps.Screenings, ps.LastScreening = a.p.Screenings()
-	return api.Status{PostStatus: ps}, nil
+	return api.Status{PostStatus: ps, Disk: disk}, nil
+}
+
+// disk measures the store's free space against its reserve, for the
+// status and /readyz (zero before Run opened the store).
+func (p *Post) disk() api.Disk {
+	st := p.Store()
+	if st == nil {
+		return api.Disk{}
+	}
+	sp := st.Space()
+	d := api.Disk{Dir: sp.Dir, Free: sp.Free, Reserve: sp.Reserve, Low: sp.Low()}
+	if sp.Err != nil {
+		d.Error = sp.Err.Error()
+	}
+	return d
 }
 
 // Ready: not ready while no list is in the screening index; degraded
-// while a replicated list is STALE (no unexpired signed head) or diverged.
+// while the disk is short of the store's reserve (nothing can be
+// recorded), or a replicated list is STALE (no unexpired signed head) or
+// diverged.
 func (a apiStatus) Ready(ctx context.Context) (api.ReadyState, string) {
 	if len(a.p.Indexed()) == 0 {
 		return api.NotReady, "no list loaded"
+	}
+	if d := a.p.disk(); d.Low {
+		return api.Degraded, fmt.Sprintf("disk low: %s free on the file system of %s, below the reserve of %s: screening on the lists held, nothing is recorded (507) and list updates wait until space is freed",
+			badgerstore.Bytes(d.Free), d.Dir, badgerstore.Bytes(d.Reserve))
 	}
 	if st, ok := a.p.SyncStatus(); ok {
 		for _, l := range st.Lists {

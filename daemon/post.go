@@ -37,6 +37,11 @@ import (
 // purgeInterval is how often screening data past its retention is deleted.
 const purgeInterval = 10 * time.Minute
 
+// DefaultDiskCheckInterval is how often a running post measures its free
+// disk space against the store's reserve (every write measures it too):
+// it logs the change, and when space is back it resumes replication.
+const DefaultDiskCheckInterval = 10 * time.Second
+
 // PostOptions are what a Post needs besides its configuration.
 type PostOptions struct {
 	// Software is the version string reported to HQ.
@@ -51,6 +56,11 @@ type PostOptions struct {
 	// RebuildDelay is how long list changes are gathered before the
 	// screening index is rebuilt (1 s when 0).
 	RebuildDelay time.Duration
+	// FreeSpace measures the free space of the data directory's file
+	// system (badgerstore.DiskFree when nil); tests inject it.
+	FreeSpace func(dir string) (uint64, error)
+	// DiskCheckInterval: DefaultDiskCheckInterval when 0.
+	DiskCheckInterval time.Duration
 }
 
 // Post is one border post: its store, screening index, outbox and link to
@@ -91,6 +101,9 @@ func NewPost(cfg *config.Config, opts PostOptions) (*Post, error) {
 	if opts.RebuildDelay <= 0 {
 		opts.RebuildDelay = time.Second
 	}
+	if opts.DiskCheckInterval <= 0 {
+		opts.DiskCheckInterval = DefaultDiskCheckInterval
+	}
 	return &Post{cfg: cfg, opts: opts, log: opts.Logger, rebuild: make(chan struct{}, 1)}, nil
 }
 
@@ -118,6 +131,7 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 	r := p.newRun()
 	defer r.shutdown(false) // an error return: the same shutdown without the flush
 	r.startHousekeeping(led)
+	r.wg.Go(func() { p.watchDisk(r.ctx, st) })
 	if err := r.startLink(ctx, st, ob); err != nil {
 		return err
 	}
@@ -142,7 +156,9 @@ func (p *Post) openStore() (*badgerstore.Store, error) {
 	if err := checkDataDir(p.cfg.DataDir); err != nil {
 		return nil, service.WithExitCode(cmdline.ExitDataDir, err)
 	}
-	st, err := OpenStore(p.cfg.DataDir, p.cfg.Store.Key(), p.log)
+	st, err := OpenStoreWith(p.cfg.DataDir, StoreOptions{
+		Key: p.cfg.Store.Key(), Logger: p.log, DiskReserve: p.cfg.Store.DiskReserve.Bytes(), FreeSpace: p.opts.FreeSpace,
+	})
 	if err != nil {
 		return nil, service.WithExitCode(cmdline.ExitStore, err)
 	}
@@ -427,6 +443,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 		DeltaBaseURL: deltaURL,
 		Outbox:       ob, StatusInterval: time.Duration(cfg.StatusInterval),
 		Screenings: p.Screenings, OnListChanged: func(string) { p.requestRebuild() },
+		Room:  st.CheckSpace,
 		Clock: p.opts.Clock, Logger: p.log,
 	})
 	if err != nil {
@@ -555,6 +572,36 @@ func (p *Post) loadScreener(ctx context.Context) error {
 	entries, names := sc.Index().Size()
 	p.log.Info("screening index built", logkey.Entries, entries, logkey.Names, names, logkey.Took, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// watchDisk measures the store's free space every DiskCheckInterval
+// until ctx ends. Below the reserve the store refuses every write by
+// itself, and the post keeps screening on what it holds; this loop says
+// so in the log once, and once space is back it says that too and wakes
+// replication, which paused while the disk was low.
+func (p *Post) watchDisk(ctx context.Context, st *badgerstore.Store) {
+	low := false
+	for {
+		t := p.opts.Clock.NewTimer(p.opts.DiskCheckInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		sp := st.Space()
+		switch {
+		case sp.Low() && !low:
+			p.log.Warn("disk low: the store refuses writes; screening continues on the lists held, screenings are answered 'not recorded' and list updates wait until space is freed",
+				logkey.Dir, sp.Dir, logkey.Free, sp.Free, logkey.Reserve, sp.Reserve)
+		case !sp.Low() && low:
+			p.log.Info("disk space back: the store records again and replication resumes", logkey.Dir, sp.Dir, logkey.Free, sp.Free, logkey.Reserve, sp.Reserve)
+			if ag := guarded(&p.mu, &p.agent); ag != nil {
+				ag.Wake()
+			}
+		}
+		low = sp.Low()
+	}
 }
 
 func (p *Post) requestRebuild() {

@@ -99,6 +99,10 @@ var (
 	// ErrUnavailable: the service cannot answer now, e.g. no list is
 	// loaded (503).
 	ErrUnavailable = errors.New("unavailable")
+	// ErrInsufficientStorage: the post's disk is short of its reserve and
+	// the ledger cannot record (507 Insufficient Storage). A screening is
+	// still answered with its result, marked not recorded.
+	ErrInsufficientStorage = errors.New("insufficient storage")
 )
 
 // Screener screens one traveller, and says against which lists. The
@@ -213,6 +217,19 @@ type StatusSource interface {
 type Status struct {
 	protocol.PostStatus
 	Link Link `json:"link"`
+	Disk Disk `json:"disk"`
+}
+
+// Disk is the free space of the post's store against its reserve. While
+// Low, the store refuses writes: screenings are answered 507, not
+// recorded, and list updates from HQ wait.
+type Disk struct {
+	Dir     string `json:"dir,omitempty"`
+	Free    uint64 `json:"free_bytes"`
+	Reserve uint64 `json:"reserve_bytes"`
+	Low     bool   `json:"low"`
+	// Error says why the free space could not be measured.
+	Error string `json:"error,omitempty"`
 }
 
 // Link is the state of the post's link to HQ.

@@ -11,3 +11,7 @@ import (
 // API, on clk. It is set by ledger_test.go, in package api_test, which
 // may import the daemon's wiring; the suite runs against nothing else.
 var OpenLedger func(tb testing.TB, clk clock.Clock) (l Ledger, closeStore func())
+
+// SetFreeSpace sets the free disk space the ledgers OpenLedger opened see
+// (plenty until a test lowers it); set with OpenLedger.
+var SetFreeSpace func(bytes uint64)

@@ -125,8 +125,9 @@ func (s *Server) handleScreen(w http.ResponseWriter, r *http.Request, actor stri
 	})
 	if err != nil {
 		s.log.Warn("API: screening not recorded", logkey.Route, "/v1/screen", logkey.Error, err)
-		res.Error = "the screening could not be recorded; its hits are shown but cannot be disposed of: retry"
-		writeJSON(w, http.StatusInternalServerError, &res)
+		var status int
+		status, res.Error = notRecorded(err, "the screening could not be recorded; its hits are shown but cannot be disposed of: retry")
+		writeJSON(w, status, &res)
 		return
 	}
 	res.ScreeningID, res.HitID = rec.ScreeningID, rec.HitID
@@ -286,8 +287,7 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request, actor st
 		if err != nil {
 			s.log.Warn("API: screening not recorded", logkey.Route, "/v1/manifests", logkey.Error, err)
 			out.Error = "not recorded: retry the manifest"
-			status = http.StatusInternalServerError
-			res.Error = "some screenings could not be recorded; their hits are shown but cannot be disposed of: retry"
+			status, res.Error = notRecorded(err, "some screenings could not be recorded; their hits are shown but cannot be disposed of: retry")
 			continue
 		}
 		out.ScreeningID, out.HitID = rec.ScreeningID, rec.HitID

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/watchpost/watchpost/daemon"
@@ -12,7 +13,14 @@ import (
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
-func init() { api.OpenLedger = openLedger }
+func init() {
+	api.OpenLedger = openLedger
+	api.SetFreeSpace = freeSpace.Store
+	freeSpace.Store(1 << 40)
+}
+
+// freeSpace is the free disk space every test ledger's store sees.
+var freeSpace atomic.Uint64
 
 // openLedger is the post's ledger on Badger in tb.TempDir(), adapted to
 // the API the way the daemon does it.
@@ -20,6 +28,7 @@ func openLedger(tb testing.TB, clk clock.Clock) (api.Ledger, func()) {
 	tb.Helper()
 	o := storetest.Small()
 	o.Clock = clk
+	o.FreeSpace = func(string) (uint64, error) { return freeSpace.Load(), nil }
 	st := storetest.OpenWith(tb, tb.TempDir(), o)
 	ctx := context.Background()
 	ob, err := outbox.Open(ctx, st, outbox.Options{Clock: clk})

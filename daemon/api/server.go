@@ -313,8 +313,23 @@ func (s *Server) storeError(w http.ResponseWriter, what string, err error) {
 		writeError(w, http.StatusBadRequest, what+": "+err.Error(), "")
 	case errors.Is(err, ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, what+": "+err.Error(), "")
+	case errors.Is(err, ErrInsufficientStorage):
+		writeError(w, http.StatusInsufficientStorage, what+": not recorded: "+err.Error(), "")
 	default:
 		s.log.Warn("API store error", logkey.What, what, logkey.Error, err)
 		writeError(w, http.StatusInternalServerError, what+": internal error (see the post's log)", "")
 	}
+}
+
+// notRecorded is the status and the reason of an answer whose screening
+// the ledger could not record (otherwise is the reason of a 500); the
+// answer still carries the result, so that no hit goes unseen. A disk
+// short of its reserve is a 507: the post screens on the lists it holds,
+// but records nothing until space returns.
+func notRecorded(err error, otherwise string) (status int, reason string) {
+	if errors.Is(err, ErrInsufficientStorage) {
+		return http.StatusInsufficientStorage, "not recorded: " + err.Error() +
+			": screened on the lists held, but not recorded, and hits cannot be disposed of; free disk space on the post, then screen again"
+	}
+	return http.StatusInternalServerError, otherwise
 }

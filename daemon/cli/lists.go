@@ -78,8 +78,19 @@ func (f storeFlags) open(env *Env) (*badgerstore.Store, error) {
 	return openStore(env, *f.dir, key)
 }
 
+// openStore opens the store in dir with key, keeping the disk reserve
+// $WATCHPOST_STORE_DISK_RESERVE (the variable of store.disk_reserve) or
+// the default.
 func openStore(env *Env, dir string, key []byte) (*badgerstore.Store, error) {
-	return daemon.OpenStore(dir, key, slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	o := daemon.StoreOptions{Key: key, Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if v := os.Getenv(config.EnvName("store.disk_reserve")); v != "" {
+		size, err := config.ParseSize(v)
+		if err != nil || size <= 0 {
+			return nil, fmt.Errorf("%s: want a positive size such as %s", config.EnvName("store.disk_reserve"), config.DefaultDiskReserve)
+		}
+		o.DiskReserve = size.Bytes()
+	}
+	return daemon.OpenStoreWith(dir, o)
 }
 
 func runImport(ctx context.Context, env *Env, args []string) error {

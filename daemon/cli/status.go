@@ -13,6 +13,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/api"
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/paths"
+	"github.com/watchpost/watchpost/engine/badgerstore"
 )
 
 // runStatus asks the running post (its local API's /v1/status) what it
@@ -62,6 +63,20 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
+// printDisk prints the store's free space against its reserve, and what
+// a low disk means; nothing for a post that did not report it.
+func printDisk(w io.Writer, d *api.Disk) {
+	switch {
+	case d.Error != "":
+		fmt.Fprintf(w, "disk: free space not measured (%s): the reserve is not enforced\n", d.Error)
+	case d.Low:
+		fmt.Fprintf(w, "disk: LOW, %s free on the file system of %s, below the reserve of %s: screening on the lists held, nothing is recorded (507) and list updates wait; free space\n",
+			badgerstore.Bytes(d.Free), d.Dir, badgerstore.Bytes(d.Reserve))
+	case d.Reserve > 0:
+		fmt.Fprintf(w, "disk: %s free (reserve %s)\n", badgerstore.Bytes(d.Free), badgerstore.Bytes(d.Reserve))
+	}
+}
+
 func printStatus(w io.Writer, st *api.Status) {
 	link := "down"
 	if st.Link.Up {
@@ -80,7 +95,9 @@ func printStatus(w io.Writer, st *api.Status) {
 	if st.Outbox.OverBudget {
 		fmt.Fprint(w, " OVER BUDGET")
 	}
-	fmt.Fprintf(w, "\nscreenings since start: %d\n\n", st.Screenings)
+	fmt.Fprintf(w, "\nscreenings since start: %d\n", st.Screenings)
+	printDisk(w, &st.Disk)
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LIST\tEPOCH\tVERSION\tENTRIES\tHEAD ISSUED\tVALID UNTIL\tBEHIND\tSTATE")
 	for _, l := range st.Lists {

@@ -32,11 +32,16 @@ const (
 	DefaultIntakeInterval  = 2 * time.Second
 	DefaultIntakeStableFor = 2 * time.Second
 	DefaultOutboxBudget    = 64 * MiB
-	DefaultStatusInterval  = 60 * time.Second
-	DefaultStopTimeout     = 15 * time.Second
-	DefaultConsoleIdle     = 15 * time.Minute
-	DefaultLogLevel        = "info"
-	DefaultLogFormat       = "text"
+	// DefaultDiskReserve is the store's own default (badgerstore's
+	// DefaultDiskReserve: 64 MiB plus Badger's 32 MiB memtable, which a
+	// test checks), stated here so that reading a configuration does not
+	// link Badger.
+	DefaultDiskReserve    = 96 * MiB
+	DefaultStatusInterval = 60 * time.Second
+	DefaultStopTimeout    = 15 * time.Second
+	DefaultConsoleIdle    = 15 * time.Minute
+	DefaultLogLevel       = "info"
+	DefaultLogFormat      = "text"
 	// The thresholds are the matcher's own defaults, so the two cannot
 	// disagree.
 	DefaultMatchThreshold    = match.DefaultMatchThreshold
@@ -84,6 +89,7 @@ func defaults(getenv func(string) string) *Config {
 		Intake:         Intake{Interval: Duration(DefaultIntakeInterval), StableFor: Duration(DefaultIntakeStableFor)},
 		Outbox:         Outbox{Budget: DefaultOutboxBudget},
 		Import:         Import{MaxShrink: engine.DefaultMaxShrink, MaxFileSize: importer.DefaultMaxFileSize},
+		Store:          Store{DiskReserve: DefaultDiskReserve},
 		Log:            Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 		StatusInterval: Duration(DefaultStatusInterval),
 		StopTimeout:    Duration(DefaultStopTimeout),

@@ -91,6 +91,12 @@ type Store struct {
 	// EncryptionKey is the decoded key (StoreKeyLen bytes), or empty;
 	// Load fills it.
 	EncryptionKey Secret `yaml:"-"`
+	// DiskReserve is the free space the store keeps on its file system:
+	// below it the store refuses to open and to write (imports, list
+	// updates from HQ, screening records), and a running post screens on
+	// what it holds and answers that hits are not recorded, until space
+	// returns. DefaultDiskReserve when unset.
+	DiskReserve Size `yaml:"disk_reserve"`
 }
 
 // Key returns the store encryption key as bytes, nil when none is set.

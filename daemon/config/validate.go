@@ -77,6 +77,11 @@ func (l *loader) validate() {
 	l.positive("intake.interval", c.Intake.Interval)
 	l.positive("intake.stable_for", c.Intake.StableFor)
 
+	if c.Store.DiskReserve <= 0 {
+		l.errorf("store.disk_reserve", "%s: want a positive size, e.g. %s", c.Store.DiskReserve, DefaultDiskReserve)
+	} else if c.Store.DiskReserve < 32*MiB {
+		l.warnf("store.disk_reserve", "%s is below Badger's memtable (32MiB): a full memtable may not fit when it is flushed, and a full disk crashes Badger", c.Store.DiskReserve)
+	}
 	if c.Outbox.Budget <= 0 {
 		l.errorf("outbox.budget", "%s: want a positive size, e.g. 64MiB", c.Outbox.Budget)
 	} else if c.Outbox.Budget < MiB {

@@ -121,8 +121,8 @@ type Doctor struct {
 	// Dial opens TCP connections to brokers and HQ; a net.Dialer when nil.
 	// DialTimeout is applied through the context.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// DiskFree returns the bytes available on dir's file system; the
-	// package's DiskFree when nil.
+	// DiskFree returns the bytes available on dir's file system;
+	// badgerstore.DiskFree when nil.
 	DiskFree func(dir string) (uint64, error)
 	// ServiceStatus asks the service manager; service.Status when nil.
 	ServiceStatus func() (service.State, error)
@@ -216,7 +216,7 @@ func (x *run) diskFree(dir string) (uint64, error) {
 	if x.d.DiskFree != nil {
 		return x.d.DiskFree(dir)
 	}
-	return DiskFree(dir)
+	return badgerstore.DiskFree(dir)
 }
 
 // Interactive reports whether the process was started from a terminal (its

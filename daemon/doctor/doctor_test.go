@@ -299,6 +299,20 @@ func TestDiskSpace(t *testing.T) {
 	}
 }
 
+// TestDiskBelowReserve: below the store's reserve the disk check fails
+// saying that the store refuses to write, and the store check says why it
+// cannot open (the same measurement: doctor opens the store as the post
+// does).
+func TestDiskBelowReserve(t *testing.T) {
+	f := newFixture(t)
+	f.importList(t, time.Now())
+	d := f.doctor(t)
+	d.DiskFree = func(string) (uint64, error) { return 50 << 20, nil }
+	rep := d.Run(context.Background())
+	want(t, rep, "disk space", Fail, "disk low: 50.0 MiB free on "+f.data+", below the store's reserve of 96.0 MiB (store.disk_reserve)")
+	want(t, rep, "store", Fail, "not enough free disk space: 50.0 MiB free")
+}
+
 func TestStoreEncryption(t *testing.T) {
 	key := bytes.Repeat([]byte{5}, 32)
 	for _, tc := range []struct {

@@ -97,9 +97,13 @@ func writeTest(dir string) error {
 
 func (x *run) checkFree(dir string) {
 	free, err := x.diskFree(dir)
+	reserve := x.diskReserve()
 	switch {
 	case err != nil:
 		x.r.add("disk space", Skipped, "free space of %s not measured: %v", dir, err)
+	case free < reserve:
+		x.r.add("disk space", Fail, "disk low: %s free on %s, below the store's reserve of %s (store.disk_reserve): the store refuses to open and to write; a running post screens on the lists it holds but records nothing (507) and takes no list update; free space or move data_dir",
+			bytesString(free), dir, bytesString(reserve))
 	case free < FailFreeBytes:
 		x.r.add("disk space", Fail, "%s free on %s (below %s): free space or move data_dir; the store cannot grow", bytesString(free), dir, bytesString(FailFreeBytes))
 	case free < WarnFreeBytes:
@@ -109,15 +113,14 @@ func (x *run) checkFree(dir string) {
 	}
 }
 
-func bytesString(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	default:
-		return fmt.Sprintf("%d bytes", n)
+func bytesString(n uint64) string { return badgerstore.Bytes(n) }
+
+// diskReserve is the store's disk reserve as configured.
+func (x *run) diskReserve() uint64 {
+	if x.cfg != nil && x.cfg.Store.DiskReserve > 0 {
+		return uint64(x.cfg.Store.DiskReserve)
 	}
+	return badgerstore.DefaultDiskReserve
 }
 
 // probeAPI asks the running post for its status (as `watchpost status`
@@ -192,7 +195,9 @@ func (x *run) checkStore() {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	st, err := daemon.OpenStore(x.data, x.cfg.Store.Key(), logger)
+	st, err := daemon.OpenStoreWith(x.data, daemon.StoreOptions{
+		Key: x.cfg.Store.Key(), Logger: logger, DiskReserve: int64(x.diskReserve()), FreeSpace: x.d.DiskFree,
+	})
 	if err != nil {
 		x.storeErr = err
 		if errors.Is(err, badgerstore.ErrEncryptionKey) {

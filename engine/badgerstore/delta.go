@@ -102,6 +102,9 @@ func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, f
 	mu := s.listLock(name)
 	mu.Lock()
 	defer mu.Unlock()
+	if err := s.space.room(0); err != nil {
+		return fail(err)
+	}
 
 	info, exists, err := s.begin(name)
 	if err != nil {
@@ -247,6 +250,9 @@ func (s *Store) SetReplica(ctx context.Context, name string, version uint64, sta
 	mu := s.listLock(name)
 	mu.Lock()
 	defer mu.Unlock()
+	if err := s.space.room(0); err != nil {
+		return fail(err)
+	}
 	err := s.db.Update(func(txn *badger.Txn) error {
 		info, exists, err := getInfo(txn, name)
 		switch {

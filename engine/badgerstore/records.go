@@ -167,6 +167,10 @@ type RecordsTxn struct {
 	done   bool                   // root only
 	hooks  []func(committed bool) // root only
 	parent *RecordsTxn            // set on a transaction made by Records
+	// spaced, spaceErr: the free space was measured at the first Set of
+	// the transaction (root only).
+	spaced   bool
+	spaceErr error
 }
 
 func (tx *RecordsTxn) root() *RecordsTxn {
@@ -227,8 +231,16 @@ func (tx *RecordsTxn) Get(key []byte) ([]byte, error) {
 	return v, nil
 }
 
-// Set stores a copy of value under key.
+// Set stores a copy of value under key. The first Set of a transaction
+// fails with an error matching ErrDiskLow when the store's file system is
+// short of its reserve (a transaction that only deletes is not refused).
 func (tx *RecordsTxn) Set(key, value []byte) error {
+	if r := tx.root(); !r.spaced && r.update {
+		r.spaced, r.spaceErr = true, tx.r.s.space.room(0)
+	}
+	if err := tx.root().spaceErr; err != nil {
+		return fmt.Errorf("set: %w", err)
+	}
 	if err := tx.txn.Set(tx.key(key), bytes.Clone(value)); err != nil {
 		return tx.writeErr("set", err)
 	}

@@ -78,6 +78,13 @@ func (s *Store) unmark(name string) {
 // abort removes what a failed write staged and returns cause. If the
 // cleanup fails too, the dirty marker stays and Open retries it.
 func (s *Store) abort(name string, cause error) error {
+	if err := s.space.room(0); err != nil {
+		// Deleting the staged rows writes a tombstone for each: left to
+		// the next write of the list, or the next Open, once there is
+		// room. Readers never see them.
+		s.log.Warn("Staged rows left for the next write or open: the disk is low", logkey.List, name, logkey.Error, err)
+		return cause
+	}
 	if err := s.repair(name); err != nil {
 		s.log.Warn("Cannot remove staged rows; the list is repaired at next open", logkey.List, name, logkey.Error, err)
 	}
@@ -100,11 +107,25 @@ func (s *Store) repair(name string) error {
 // collect runs garbage collection after a flip. The new version is
 // already durable, so a failure is logged, and Open repairs the list.
 func (s *Store) collect(name string, prefixes [][]byte) {
+	if !s.roomToCollect(name) {
+		return
+	}
 	if err := s.compactAll(name, prefixes); err != nil {
 		s.log.Warn("Cannot collect superseded rows; the list is repaired at next open", logkey.List, name, logkey.Error, err)
 		return
 	}
 	s.unmark(name)
+}
+
+// roomToCollect reports whether the disk has its reserve for the
+// tombstones a collection writes; if not, the list stays marked dirty and
+// the next write or Open collects it.
+func (s *Store) roomToCollect(name string) bool {
+	if err := s.space.room(0); err != nil {
+		s.log.Warn("Superseded rows left for the next write or open: the disk is low", logkey.List, name, logkey.Error, err)
+		return false
+	}
+	return true
 }
 
 // compactAll compacts until no tombstone is left waiting (two passes at

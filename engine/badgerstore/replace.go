@@ -33,8 +33,20 @@ type ListMeta struct {
 	Guard func(cur engine.ListInfo, next, removed int) error
 }
 
-// ctxCheckEvery is how many rows pass between context checks.
+// ctxCheckEvery is how many rows pass between context (and free space)
+// checks.
 const ctxCheckEvery = 1024
+
+// pulse returns the check a long write runs every ctxCheckEvery rows: the
+// context has not ended and the disk still has its reserve.
+func (s *Store) pulse(ctx context.Context) func() error {
+	return func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return s.space.room(0)
+	}
+}
 
 // ReplaceEntries atomically replaces the names list meta.Name with the
 // entries src emits; the new version is the previous one plus 1 (1 for a
@@ -43,7 +55,7 @@ const ctxCheckEvery = 1024
 // one emitted winning. emit does not retain the entry.
 func (s *Store) ReplaceEntries(ctx context.Context, meta ListMeta, src func(emit func(*engine.Entry) error) error) (engine.ListInfo, error) {
 	return s.replace(ctx, meta, engine.ListNames, func(wb *badger.WriteBatch, next uint64) error {
-		return stageEach(ctx, "entry", src, func(e *engine.Entry) error {
+		return stageEach(s.pulse(ctx), "entry", src, func(e *engine.Entry) error {
 			if err := e.Validate(); err != nil {
 				return err
 			}
@@ -65,7 +77,7 @@ func (s *Store) ReplaceEntries(ctx context.Context, meta ListMeta, src func(emit
 // the last one emitted winning.
 func (s *Store) ReplaceDocuments(ctx context.Context, meta ListMeta, src func(emit func(*engine.Document) error) error) (engine.ListInfo, error) {
 	return s.replace(ctx, meta, engine.ListDocuments, func(wb *badger.WriteBatch, next uint64) error {
-		return stageEach(ctx, "document row", src, func(d *engine.Document) error {
+		return stageEach(s.pulse(ctx), "document row", src, func(d *engine.Document) error {
 			k, err := docGroup(make([]byte, 0, len(meta.Name)+len(d.Number)+len(d.Country)+len(d.Type)+16), meta.Name, d)
 			if err != nil {
 				return err
@@ -79,11 +91,11 @@ func (s *Store) ReplaceDocuments(ctx context.Context, meta ListMeta, src func(em
 }
 
 // stageEach runs a replace's source, handing each record to stage. It
-// numbers the records for error messages ("<what> <i>: …"), checks ctx
-// every ctxCheckEvery records, rejects nil records, and makes the first
-// error sticky: later emits fail with it and it is returned even if src
-// ignores it.
-func stageEach[T any](ctx context.Context, what string, src func(emit func(*T) error) error, stage func(*T) error) error {
+// numbers the records for error messages ("<what> <i>: …"), runs check
+// (Store.pulse) every ctxCheckEvery records, rejects nil records, and
+// makes the first error sticky: later emits fail with it and it is
+// returned even if src ignores it.
+func stageEach[T any](check func() error, what string, src func(emit func(*T) error) error, stage func(*T) error) error {
 	n := 0
 	var emitErr error
 	err := src(func(rec *T) error {
@@ -93,7 +105,7 @@ func stageEach[T any](ctx context.Context, what string, src func(emit func(*T) e
 			return emitErr
 		}
 		if i%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
+			if err := check(); err != nil {
 				emitErr = err
 				return err
 			}
@@ -133,6 +145,9 @@ func (s *Store) replace(ctx context.Context, meta ListMeta, kind engine.ListKind
 	mu := s.listLock(meta.Name)
 	mu.Lock()
 	defer mu.Unlock()
+	if err := s.space.room(0); err != nil {
+		return fail(err)
+	}
 
 	old, exists, err := s.begin(meta.Name)
 	if err != nil {
@@ -241,6 +256,7 @@ func (s *Store) seal(ctx context.Context, name string, kind engine.ListKind, cur
 	gb = &garbage{limit: s.garbageKeys}
 	wb := s.db.NewWriteBatch()
 	n := 0
+	check := s.pulse(ctx)
 	err = s.db.View(func(txn *badger.Txn) error {
 		var iw *indexWalk
 		if kind == engine.ListDocuments {
@@ -253,7 +269,7 @@ func (s *Store) seal(ctx context.Context, name string, kind engine.ListKind, cur
 		}
 		err := scanGroups(txn, name, prefix, cur, func(group []byte, rows []row) error {
 			if n++; n%(16*ctxCheckEvery) == 0 {
-				if err := ctx.Err(); err != nil {
+				if err := check(); err != nil {
 					return err
 				}
 			}
@@ -317,6 +333,9 @@ func (s *Store) collectGarbage(name string, gb *garbage) {
 	}
 	if gb.overflow {
 		s.collect(name, [][]byte{listRows(name)})
+		return
+	}
+	if !s.roomToCollect(name) {
 		return
 	}
 	del := func(keys [][]byte) error {
@@ -385,6 +404,9 @@ func (s *Store) DeleteList(ctx context.Context, name string) error {
 	mu := s.listLock(name)
 	mu.Lock()
 	defer mu.Unlock()
+	if err := s.space.room(0); err != nil {
+		return fail(err)
+	}
 
 	_, exists, err := s.begin(name)
 	if err != nil {

@@ -100,6 +100,14 @@ type Options struct {
 	// collection (DefaultGarbageKeys when 0); past it, collection scans
 	// the list instead.
 	GarbageKeys int
+
+	// DiskReserve is the free space Open and every write leave on the
+	// store's file system (see space.go): DefaultDiskMargin plus the
+	// memtable size when 0; a negative value turns the check off.
+	DiskReserve int64
+	// FreeSpace measures the bytes available on dir's file system
+	// (DiskFree when nil); tests inject it.
+	FreeSpace func(dir string) (uint64, error)
 }
 
 // Errors callers may test for with errors.Is.
@@ -130,12 +138,21 @@ var (
 	ErrClosed = errors.New("store is closed")
 )
 
+// pickSize returns v when > 0, else def.
+func pickSize(v, def int64) int64 {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
 // Store is a Badger-backed watchlist store. Its methods are safe for
 // concurrent use; writes of one list are serialised.
 type Store struct {
 	db    *badger.DB
 	log   *slog.Logger
 	clock clock.Clock
+	space *spaceGuard
 	// garbageKeys is Options.GarbageKeys with its default.
 	garbageKeys int
 
@@ -171,12 +188,7 @@ var migrations = []migration{
 func migrateInitial(*badger.DB) error { return nil }
 
 func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
-	pick := func(v, def int64) int64 {
-		if v > 0 {
-			return v
-		}
-		return def
-	}
+	pick := pickSize
 	rotation := o.EncryptionKeyRotation
 	if rotation <= 0 {
 		rotation = DefaultEncryptionKeyRotation
@@ -243,6 +255,15 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
+	// Opening replays the memtable log and may flush and compact: writes
+	// through mapped files, which a full disk turns into SIGBUS.
+	space := newSpaceGuard(dir, opts)
+	if err := space.room(0); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	if sp := space.last.Load(); sp.Err != nil {
+		log.Warn("Free disk space not measured: the disk reserve is not enforced", logkey.Dir, dir, logkey.Error, sp.Err)
+	}
 	db, err := badger.Open(badgerOptions(dir, opts, log))
 	// Badger wraps it with %+v (y.Wrapf), so errors.Is cannot see it.
 	if err != nil && (errors.Is(err, z.NewFile) || strings.Contains(err.Error(), z.NewFile.Error())) {
@@ -264,6 +285,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		db:          db,
 		log:         log.With(logkey.Component, logComponentStore),
 		clock:       clock.OrSystem(opts.Clock),
+		space:       space,
 		garbageKeys: opts.GarbageKeys,
 		locks:       make(map[string]*sync.Mutex),
 	}

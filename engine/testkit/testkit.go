@@ -1,7 +1,8 @@
 // Package testkit is the shared test support: one poller (CheckFor) for
 // conditions reached by other goroutines, one wait for a goroutine's result
-// (Returned, Ready), and one goroutine-leak check (NoLeak). Only tests
-// import it.
+// (Returned, Ready), one goroutine-leak check (NoLeak), and a small file
+// system to fill for the disk-full tests (Tmpfs, Fill). Only tests import
+// it.
 package testkit
 
 import (

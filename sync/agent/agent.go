@@ -122,6 +122,13 @@ type Config struct {
 	// block long) after a list's held version changed.
 	OnListChanged func(list string)
 
+	// Room, if set, says whether the post's disk has room for about extra
+	// more bytes beyond its reserve (nil), or why not (an error matching
+	// badgerstore.ErrDiskLow). While it refuses, the worker fetches and
+	// applies nothing: a snapshot download would take the space the store
+	// keeps for its own writes. Wake the agent when space returns.
+	Room func(extra uint64) error
+
 	// OnOutcome, if set, sees every HQ message's outcome (kind "delta",
 	// "head", "fetched-delta" or "snapshot"), for metrics and tests. It
 	// runs on the handling goroutine and must not block.
@@ -392,6 +399,10 @@ func (a *Agent) changed(list string) {
 	}
 }
 
+// Wake makes the sync worker look at every list now (after the disk has
+// room again, say).
+func (a *Agent) Wake() { a.wake() }
+
 func (a *Agent) wake() {
 	select {
 	case a.kick <- struct{}{}:
@@ -526,6 +537,9 @@ func (a *Agent) catchUp(ctx context.Context, list string) error {
 	if usable && st.Version >= head.Version {
 		return nil
 	}
+	if err := a.room(0); err != nil {
+		return err
+	}
 	if usable && a.cfg.DeltaBaseURL != "" && head.Version-st.Version <= uint64(a.cfg.MaxFetchDeltas) {
 		err := a.fetchDeltas(ctx, list, head.Epoch, st.Version, head.Version)
 		if err == nil {
@@ -547,7 +561,23 @@ func (a *Agent) catchUp(ctx context.Context, list string) error {
 	return err
 }
 
+// room asks Config.Room for extra bytes; an error pauses the catch-up.
+func (a *Agent) room(extra uint64) error {
+	if a.cfg.Room == nil {
+		return nil
+	}
+	if err := a.cfg.Room(extra); err != nil {
+		return fmt.Errorf("replication paused: %w", err)
+	}
+	return nil
+}
+
 func (a *Agent) installSnapshot(ctx context.Context, head protocol.Head) error {
+	// The download, then the list's rows written from it: about twice
+	// the file.
+	if err := a.room(2 * head.SnapshotSize); err != nil {
+		return err
+	}
 	path, err := a.cfg.Fetcher.Fetch(ctx, head, a.cfg.WorkDir)
 	if err != nil {
 		var se *snapshot.StatusError

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -189,3 +191,40 @@ func TestBootCounter(t *testing.T) {
 type testErr string
 
 func (e testErr) Error() string { return string(e) }
+
+// TestRoomPausesCatchUp: while the post's disk has no room, the worker
+// neither downloads a snapshot nor fetches deltas (the agent has no
+// fetcher here: reaching for one would fail differently); the snapshot's
+// room is asked for twice its size (the file, then the rows from it).
+func TestRoomPausesCatchUp(t *testing.T) {
+	r := newRig(t)
+	now := r.clock.Now()
+	hd := protocol.Head{List: "un", Epoch: 1, Version: 5, Entries: 3, IssuedAt: now, ValidUntil: now.Add(48 * time.Hour),
+		SnapshotURL: "https://hq.example/v1/snapshots/un-1-5", SnapshotVersion: 5, SnapshotSize: 1000}
+	msg, err := protocol.SealHead(r.signer, &hd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := r.agent.cfg.Applier.HandleHead(context.Background(), msg); out.Action != replica.NeedSnapshot {
+		t.Fatalf("head: %s %v", out.Action, err)
+	}
+	low := errors.New("not enough free disk space (test)")
+	var asked []uint64
+	r.agent.cfg.Room = func(extra uint64) error { asked = append(asked, extra); return low }
+	err = r.agent.catchUp(context.Background(), "un")
+	if !errors.Is(err, low) || !strings.Contains(err.Error(), "replication paused") {
+		t.Fatalf("catch-up on a low disk: %v, want it paused", err)
+	}
+	if err := r.agent.installSnapshot(context.Background(), hd); !errors.Is(err, low) {
+		t.Fatalf("snapshot on a low disk: %v, want it paused", err)
+	}
+	if !slices.Equal(asked, []uint64{0, 2000}) {
+		t.Errorf("room asked for %v, want [0 2000]", asked)
+	}
+	// With room, the same catch-up goes on to the snapshot (and fails
+	// for want of a fetcher).
+	r.agent.cfg.Room = func(uint64) error { return nil }
+	if err := r.agent.catchUp(context.Background(), "un"); err == nil || strings.Contains(err.Error(), "paused") {
+		t.Errorf("catch-up with room: %v, want the missing-snapshot error", err)
+	}
+}

@@ -379,10 +379,11 @@ func (a *Applier) apply(ctx context.Context, rt *listRT, v view, d *protocol.Del
 }
 
 // transient reports whether a store error says nothing about the delta:
-// the context ended, or the list changed under the applier.
+// the context ended, the list changed under the applier, or the disk is
+// short of the store's reserve (the delta waits in the buffer for space).
 func transient(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, ErrVersionMismatch) || errors.Is(err, ErrNoList)
+		errors.Is(err, ErrVersionMismatch) || errors.Is(err, ErrNoList) || errors.Is(err, ErrDiskLow)
 }
 
 // applyFailed reports a failed apply: a divergence (committed, or refused

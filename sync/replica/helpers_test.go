@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -258,11 +259,16 @@ type post struct {
 	clock *clocktest.Clock
 	keys  *protocol.KeySet
 	cfg   Config
+	free  *atomic.Uint64 // the free disk space the store sees
 }
 
 func openPost(t *testing.T, dir string, ks *protocol.KeySet, c *clocktest.Clock, cfg Config) *post {
 	t.Helper()
-	db := storetest.Open(t, dir)
+	free := new(atomic.Uint64)
+	free.Store(1 << 40)
+	o := storetest.Small()
+	o.FreeSpace = func(string) (uint64, error) { return free.Load(), nil }
+	db := storetest.OpenWith(t, dir, o)
 	rec := &recorder{Store: FromBadger(db)}
 	given := cfg
 	cfg.Keys, cfg.Clock = ks, c
@@ -273,7 +279,7 @@ func openPost(t *testing.T, dir string, ks *protocol.KeySet, c *clocktest.Clock,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &post{t: t, dir: dir, db: db, rec: rec, ap: ap, clock: c, keys: ks, cfg: given}
+	return &post{t: t, dir: dir, db: db, rec: rec, ap: ap, clock: c, keys: ks, cfg: given, free: free}
 }
 
 // reopen opens the post's store again (after close) with a new Applier,

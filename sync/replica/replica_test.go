@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -567,6 +568,33 @@ func TestTransientFailure(t *testing.T) {
 	out = p.delta(h.publish(nil), Applied)
 	if out.ToVersion != 3 {
 		t.Fatalf("outcome %+v", out)
+	}
+	p.requireAt(h, "un", 3)
+}
+
+// TestDiskLowPausesApply: a delta the store refuses because the disk is
+// short of its reserve is a transient failure, not a divergence: nothing
+// changes, no snapshot is asked for (its download would take the space
+// that is short), the delta waits in the buffer, and it is applied with
+// the next one once space returns.
+func TestDiskLowPausesApply(t *testing.T) {
+	c := newClock()
+	s := newSigner(t)
+	h := newHQ(t, s, c, "un", 1, 12)
+	p := openPost(t, t.TempDir(), keySet(t, s), c, Config{})
+	p.bootstrap(h, 1)
+	before := p.info("un")
+	p.free.Store(1 << 20)
+	out, err := p.ap.HandleDelta(context.Background(), h.publish(nil))
+	if out.Action != Failed || !errors.Is(err, ErrDiskLow) || !errors.Is(err, badgerstore.ErrDiskLow) || !reflect.DeepEqual(p.info("un"), before) {
+		t.Fatalf("delta on a low disk: %s %v, want Failed with ErrDiskLow and nothing changed", out.Action, err)
+	}
+	if st, _ := p.ap.Status("un"); st.Pending != 1 || st.Diverged {
+		t.Fatalf("after the refused delta: %+v, want it pending and the list not diverged", st)
+	}
+	p.free.Store(1 << 40)
+	if out := p.delta(h.publish(nil), Applied); out.ToVersion != 3 {
+		t.Fatalf("outcome once space is back: %+v", out)
 	}
 	p.requireAt(h, "un", 3)
 }

@@ -55,6 +55,10 @@ var (
 	// ErrVersionMismatch: the list changed under the applier (a local
 	// import between the read and the write).
 	ErrVersionMismatch = errors.New("list version changed concurrently")
+	// ErrDiskLow: the store refused to write because its disk is short
+	// of the reserve; nothing was written, and the same write succeeds
+	// once space returns.
+	ErrDiskLow = errors.New("store disk low")
 )
 
 // FromBadger adapts a badgerstore.Store.
@@ -80,6 +84,8 @@ func mapErr(err error) error {
 		return &storeError{ErrNoList, err}
 	case errors.Is(err, badgerstore.ErrVersionMismatch):
 		return &storeError{ErrVersionMismatch, err}
+	case errors.Is(err, badgerstore.ErrDiskLow):
+		return &storeError{ErrDiskLow, err}
 	}
 	return err
 }

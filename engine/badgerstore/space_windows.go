@@ -1,6 +1,6 @@
 //go:build windows
 
-package doctor
+package badgerstore
 
 import "golang.org/x/sys/windows"
 

@@ -1,13 +1,14 @@
 //go:build !(linux || darwin || freebsd || windows)
 
-package doctor
+package badgerstore
 
 import (
 	"errors"
 	"runtime"
 )
 
-// DiskFree is not implemented on this system; the check is skipped.
+// DiskFree is not implemented on this system: the disk reserve is not
+// enforced and doctor skips its check.
 func DiskFree(dir string) (uint64, error) {
 	return 0, errors.New("free space is not measured on " + runtime.GOOS)
 }

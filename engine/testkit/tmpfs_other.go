@@ -1,0 +1,26 @@
+//go:build !linux
+
+package testkit
+
+import (
+	"runtime"
+	"testing"
+)
+
+// Tmpfs skips the test: tmpfs mounts are a Linux feature.
+func Tmpfs(t testing.TB, size int64) string {
+	t.Skipf("no tmpfs on %s: the disk-full test runs on Linux as root", runtime.GOOS)
+	return ""
+}
+
+// FreeBytes skips the test (see Tmpfs).
+func FreeBytes(t testing.TB, dir string) uint64 {
+	t.Skipf("free space is not measured by the tests on %s", runtime.GOOS)
+	return 0
+}
+
+// Fill skips the test (see Tmpfs).
+func Fill(t testing.TB, dir string, leave uint64) string {
+	t.Skipf("no filler on %s", runtime.GOOS)
+	return ""
+}
