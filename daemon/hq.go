@@ -70,6 +70,10 @@ type HQLink struct {
 	URL string
 	// TLS for tls:// (HQ's client certificate and the broker's CA).
 	TLS *tls.Config
+	// Username and Password of HQ's broker account (the shipped
+	// Mosquitto setup has HQ log in with a password on its loopback
+	// listener); empty: none, or in URL. The password is never logged.
+	Username, Password string
 }
 
 // HQConfig is what HQ is wired from. Which parts run follows from what is
@@ -181,7 +185,7 @@ func NewHQ(cfg HQConfig) (*HQ, error) {
 	case cfg.Link != nil && cfg.Link.URL == "":
 		return nil, errors.New("hq: no broker URL")
 	case cfg.SnapshotURL != "" && !strings.HasPrefix(cfg.SnapshotURL, "https://"):
-		return nil, fmt.Errorf("hq: snapshot URL %q is not https://", cfg.SnapshotURL)
+		return nil, fmt.Errorf("hq: snapshot URL %q is not https://", protocol.RedactURL(cfg.SnapshotURL))
 	case cfg.SelfSnapshotURL && (cfg.SnapshotURL != "" || cfg.HTTPS == nil):
 		return nil, errors.New("hq: SelfSnapshotURL needs HTTPS and no SnapshotURL")
 	case cfg.Listen != "" && cfg.HTTPS == nil && !IsLoopback(cfg.Listen):
@@ -318,7 +322,7 @@ func (h *HQ) startBroker(ctx context.Context) error {
 // the background and keeps trying.
 func (h *HQ) connect() error {
 	if l := h.cfg.Link; l != nil {
-		h.linkURL, h.linkTLS = l.URL, l.TLS
+		h.linkURL, h.linkTLS, h.linkUser, h.linkPassword = l.URL, l.TLS, l.Username, l.Password
 	}
 	if h.linkURL == "" {
 		return nil
@@ -477,7 +481,7 @@ func (h *HQ) Run(ctx context.Context, ready func()) (err error) {
 			if ctx.Err() != nil {
 				return nil
 			}
-			h.log.Warn("Broker not reachable yet; serving anyway", logkey.Broker, h.linkURL, logkey.Error, err.Error())
+			h.log.Warn("Broker not reachable yet; serving anyway", logkey.Broker, protocol.RedactURL(h.linkURL), logkey.Error, err.Error())
 		}
 	}
 	return h.serve(ctx, ln, ready)

@@ -235,19 +235,6 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// redactURL hides a password written into a URL.
-func redactURL(u *url.URL) string {
-	if u.User == nil {
-		return u.String()
-	}
-	v := *u
-	v.User = url.User(u.User.Username())
-	if _, ok := u.User.Password(); ok {
-		v.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return v.String()
-}
-
 // checkBroker checks an MQTT broker URL. Its errors quote the URL with
 // any password hidden.
 func checkBroker(raw string) error {
@@ -257,9 +244,9 @@ func checkBroker(raw string) error {
 		if u == nil {
 			return fmt.Errorf("not a URL (%s)", want)
 		}
-		return fmt.Errorf("%q is not a URL (%s)", redactURL(u), want)
+		return fmt.Errorf("%q is not a URL (%s)", protocol.RedactedURL(u), want)
 	}
-	shown := redactURL(u)
+	shown := protocol.RedactedURL(u)
 	if u.User != nil {
 		return fmt.Errorf("%q: credentials in the URL; put the user in hq.username and the password in hq.password_file", shown)
 	}
@@ -296,17 +283,17 @@ func checkHTTPS(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		if u != nil {
-			raw = redactURL(u)
+			raw = protocol.RedactedURL(u)
 		} else {
 			raw = "this value"
 		}
 		return fmt.Errorf("%q is not an HTTPS URL (want https://host[:port]/path)", raw)
 	}
 	if u.User != nil {
-		return fmt.Errorf("%q: credentials in the URL are not allowed", redactURL(u))
+		return fmt.Errorf("%q: credentials in the URL are not allowed", protocol.RedactedURL(u))
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return fmt.Errorf("%q: plain http to a host other than this machine; use https://", u.String())
+		return fmt.Errorf("%q: plain http to a host other than this machine; use https://", protocol.RedactedURL(u))
 	}
 	return nil
 }

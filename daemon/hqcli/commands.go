@@ -54,6 +54,7 @@ func runKeygen(_ context.Context, env *Env, args []string) error {
 type pubFlags struct {
 	dataDir, storeKeyFile, key, broker string
 	clientID                           string
+	brokerUser, brokerPasswordFile     string
 	tlsCA, tlsCert, tlsKey             string
 	snapshotDir, snapshotURL           string
 	deltaWindow                        int
@@ -67,6 +68,8 @@ func addPubFlags(fs *flag.FlagSet) *pubFlags {
 	fs.StringVar(&f.key, "key", "", "HQ signing key file written by keygen (required)")
 	fs.StringVar(&f.broker, "broker", "", "MQTT broker URL, tls://host:8883 or tcp://host:1883 (required)")
 	fs.StringVar(&f.clientID, "client-id", "watchpost-hq", "MQTT client id of HQ's publisher")
+	fs.StringVar(&f.brokerUser, "broker-user", "", "HQ's user name at the broker (default $"+EnvBrokerUser+"; the shipped Mosquitto setup's is watchpost-hq)")
+	fs.StringVar(&f.brokerPasswordFile, "broker-password-file", "", "file holding HQ's broker password (default $"+EnvBrokerPassword+"); never logged")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA certificate of the broker (PEM; for tls://)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "HQ's client certificate (PEM; for tls://)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "HQ's client certificate key (PEM; for tls://)")
@@ -96,6 +99,42 @@ func (f *pubFlags) check() error {
 		return usagef("--head-validity must be at least a minute")
 	}
 	return nil
+}
+
+// EnvBrokerUser and EnvBrokerPassword hold HQ's broker account when
+// --broker-user and --broker-password-file are not given (a flag wins
+// over its variable). EnvBrokerPassword holds the password itself.
+const (
+	EnvBrokerUser     = "WATCHPOST_HQ_BROKER_USER"
+	EnvBrokerPassword = "WATCHPOST_HQ_BROKER_PASSWORD"
+)
+
+// link is the external broker the flags name, with HQ's TLS client
+// certificate and broker account.
+func (f *pubFlags) link() (*daemon.HQLink, error) {
+	l := &daemon.HQLink{URL: f.broker, Username: f.brokerUser, Password: os.Getenv(EnvBrokerPassword)}
+	if l.Username == "" {
+		l.Username = os.Getenv(EnvBrokerUser)
+	}
+	if f.brokerPasswordFile != "" {
+		b, err := os.ReadFile(f.brokerPasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("broker password: %w", err)
+		}
+		if l.Password = strings.TrimRight(string(b), "\r\n"); l.Password == "" {
+			return nil, fmt.Errorf("broker password file %s is empty", f.brokerPasswordFile)
+		}
+	}
+	if l.Password != "" && l.Username == "" {
+		return nil, usagef("a broker password needs a user name: --broker-user or $%s", EnvBrokerUser)
+	}
+	if f.tlsCA != "" {
+		var err error
+		if l.TLS, err = mqtt.TLSConfig(f.tlsCert, f.tlsKey, f.tlsCA); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
 }
 
 func logger(env *Env) *slog.Logger {
@@ -155,7 +194,7 @@ func openHQ(ctx context.Context, env *Env, cfg daemon.HQConfig, keyFile string) 
 	}
 	if cfg.Link != nil {
 		if err := h.WaitConnected(ctx); err != nil {
-			return nil, errors.Join(fmt.Errorf("broker %s: %w", cfg.Link.URL, err), h.Close())
+			return nil, errors.Join(fmt.Errorf("broker %s: %w", protocol.RedactURL(cfg.Link.URL), err), h.Close())
 		}
 	}
 	return h, nil
@@ -180,11 +219,9 @@ func open(ctx context.Context, env *Env, f *pubFlags) (*daemon.HQ, error) {
 	if err != nil {
 		return nil, err
 	}
-	link := &daemon.HQLink{URL: f.broker}
-	if f.tlsCA != "" {
-		if link.TLS, err = mqtt.TLSConfig(f.tlsCert, f.tlsKey, f.tlsCA); err != nil {
-			return nil, err
-		}
+	link, err := f.link()
+	if err != nil {
+		return nil, err
 	}
 	h, err := openHQ(ctx, env, daemon.HQConfig{
 		DataDir: f.dataDir, Signer: signer, SnapshotDir: f.snapshotDir, SnapshotURL: f.snapshotURL,
@@ -199,7 +236,7 @@ func open(ctx context.Context, env *Env, f *pubFlags) (*daemon.HQ, error) {
 
 // pubFlagNames are the flags of addPubFlags: they configure the store and
 // the broker, which serve has when publish and heads go through it.
-var pubFlagNames = []string{"data-dir", "key", "broker", "client-id", "tls-ca", "tls-cert", "tls-key",
+var pubFlagNames = []string{"data-dir", "key", "broker", "client-id", "broker-user", "broker-password-file", "tls-ca", "tls-cert", "tls-key",
 	"snapshot-dir", "snapshot-url", "delta-window", "head-validity", "connect-timeout"}
 
 // checkPubOrHQ checks the flags of publish and heads: --hq (through a

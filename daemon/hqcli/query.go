@@ -136,10 +136,10 @@ func (c *hqClient) do(ctx context.Context, method, path string, body io.Reader, 
 				_ = json.Unmarshal(b, v)
 			}
 		}
-		return fmt.Errorf("%s %s: %s: %s", method, where.Redacted(), resp.Status, msg)
+		return fmt.Errorf("%s %s: %s: %s", method, protocol.RedactedURL(&where), resp.Status, msg)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		return fmt.Errorf("%s %s: %w", method, where.Redacted(), err)
+		return fmt.Errorf("%s %s: %w", method, protocol.RedactedURL(&where), err)
 	}
 	return nil
 }

@@ -47,6 +47,13 @@ func (s *syncBuffer) String() string {
 // prints; stop cancels it and returns its exit code.
 func startServe(t *testing.T, args ...string) (httpURL, brokerURL string, stop func() int) {
 	t.Helper()
+	httpURL, brokerURL, _, stop = startServeLog(t, args...)
+	return httpURL, brokerURL, stop
+}
+
+// startServeLog is startServe that also returns serve's log.
+func startServeLog(t *testing.T, args ...string) (httpURL, brokerURL string, log *syncBuffer, stop func() int) {
+	t.Helper()
 	var out, errb syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
@@ -84,7 +91,7 @@ func startServe(t *testing.T, args ...string) (httpURL, brokerURL string, stop f
 		}
 		return fmt.Errorf("not yet: %s%s", out.String(), errb.String())
 	})
-	return httpURL, brokerURL, stop
+	return httpURL, brokerURL, &errb, stop
 }
 
 // testPost connects as a post, publishes presence, status and one hit

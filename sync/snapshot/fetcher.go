@@ -206,7 +206,7 @@ func (f *Fetcher) Fetch(ctx context.Context, head protocol.Head, dir string) (pa
 	}
 	u, err := url.Parse(head.SnapshotURL)
 	if err == nil {
-		e.URL = safeURL(u)
+		e.URL = protocol.RedactedURL(u)
 	}
 	switch {
 	case protocol.ValidListName(head.List) != nil || head.Epoch == 0 || head.SnapshotVersion == 0:
