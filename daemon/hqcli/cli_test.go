@@ -73,6 +73,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"posts", "--hq", "ftp://x"}, ExitUsage, "http://"},
 		{[]string{"hits", "--hq", "http://x", "--limit", "0"}, ExitUsage, "--limit"},
 		{[]string{"hits", "--hq", "http://x", "--since", "yesterday"}, ExitUsage, "--since"},
+		{[]string{"hits", "--hq", "http://x", "--kind", "hits"}, ExitUsage, "--kind"},
 		{[]string{"hits", "--data-dir", "d", "--token-file", "t"}, ExitUsage, "go with --hq"},
 		{[]string{"keygen"}, ExitUsage, "--dir is required"},
 		{[]string{"publish", "--data-dir", "d", "--key", "k", "--broker", "tcp://127.0.0.1:1", "--list", "un", "x"}, ExitUsage, "--format is required"},

@@ -248,13 +248,16 @@ func ago(t, now time.Time) string {
 	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), now.Sub(t).Round(time.Second))
 }
 
+// kindAll is hits --kind for records of every kind.
+const kindAll = "all"
+
 func runHits(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "hits", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR) [--post P --list L --kind K --since 24h|TIME --limit N] [--json]")
+	fs := newFlags(env, "hits", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR) [--post P --list L --kind hit|disposition|status|telemetry|audit|all --since 24h|TIME --limit N] [--json]")
 	f := addQueryFlags(fs)
 	var hf hqserver.HitFilter
 	fs.StringVar(&hf.Post, "post", "", "only this post's records")
 	fs.StringVar(&hf.List, "list", "", "only hits on this list")
-	fs.StringVar(&hf.Kind, "kind", "", "only this kind: hit, disposition, status, telemetry (default all)")
+	fs.StringVar(&hf.Kind, "kind", protocol.RecordHit.String(), "which records: hit (each with its decisions), disposition, status, telemetry, audit, or all")
 	since := fs.String("since", "", "only records received since a duration ago (24h) or an RFC 3339 time")
 	fs.IntVar(&hf.Limit, "limit", hqserver.DefaultHitsLimit, fmt.Sprintf("at most this many records (1 to %d)", hqserver.MaxHitsLimit))
 	pos, err := parseFlags(fs, args)
@@ -269,6 +272,13 @@ func runHits(ctx context.Context, env *Env, args []string) error {
 		return usagef("hits takes no arguments")
 	case hf.Limit < 1 || hf.Limit > hqserver.MaxHitsLimit:
 		return usagef("--limit must be 1 to %d", hqserver.MaxHitsLimit)
+	}
+	// Status records come retained and through the outbox too, so they
+	// would crowd out the hits: the default is hits only.
+	if hf.Kind == kindAll {
+		hf.Kind = ""
+	} else if _, err := protocol.ParseRecordKind(hf.Kind); err != nil {
+		return usagef("--kind %q: want hit, disposition, status, telemetry, audit or %s", hf.Kind, kindAll)
 	}
 	if *since != "" {
 		if d, err := time.ParseDuration(*since); err == nil && d > 0 {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -135,22 +136,29 @@ func testPost(t *testing.T, brokerURL, post string, lists string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	status := fmt.Sprintf(`{"post":%q,"software":"watchpost test","boot":1,"clock":%q,"lists":[%s],"outbox":{"records":1}}`, post, now.Format(time.RFC3339Nano), lists)
+	// A post's status also goes through its outbox on the hits topic.
+	statusMsg, err := protocol.EncodeRecord(protocol.Record{ID: "STATUS-" + post, Kind: protocol.RecordStatus, Payload: []byte(status), CreatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range []struct {
 		topic, payload string
 		retained       bool
 	}{
 		{protocol.PresenceTopic(post), fmt.Sprintf(`{"post":%q,"state":"online","boot":1}`, post), true},
-		{protocol.StatusTopic(post), fmt.Sprintf(`{"post":%q,"software":"watchpost test","boot":1,"clock":%q,"lists":[%s],"outbox":{"records":1}}`, post, now.Format(time.RFC3339Nano), lists), true},
+		{protocol.StatusTopic(post), status, true},
 		{protocol.HitsTopic(post), string(msg), false},
+		{protocol.HitsTopic(post), string(statusMsg), false},
 	} {
 		if err := cli.Publish(ctx, m.topic, []byte(m.payload), m.retained); err != nil {
 			t.Fatal(err)
 		}
 	}
-	testkit.CheckFor(t, 15*time.Second, "hit acked", func() error {
+	testkit.CheckFor(t, 15*time.Second, "hit and status acked", func() error {
 		mu.Lock()
 		defer mu.Unlock()
-		if len(acked) == 0 || acked[0] != "HIT-"+post {
+		if !slices.Contains(acked, "HIT-"+post) || !slices.Contains(acked, "STATUS-"+post) {
 			return fmt.Errorf("acks %v", acked)
 		}
 		return nil
@@ -235,9 +243,19 @@ func TestServePostsHits(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "post-1") {
 		t.Fatalf("posts --data-dir: %d\n%s%s", code, out, stderr)
 	}
+	// Hits by default; the status record sent through the outbox on
+	// the hits topic only with --kind status or all.
 	code, out, stderr = runCmd(t, "hits", "--data-dir", data, "--json")
 	if code != ExitOK || json.Unmarshal([]byte(out), &hr) != nil || len(hr.Records) != 1 || hr.Records[0].ID != "HIT-post-1" {
 		t.Fatalf("hits --data-dir: %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "hits", "--data-dir", data, "--json", "--kind", "status")
+	if code != ExitOK || json.Unmarshal([]byte(out), &hr) != nil || len(hr.Records) != 1 || hr.Records[0].ID != "STATUS-post-1" {
+		t.Fatalf("hits --kind status: %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "hits", "--data-dir", data, "--kind", "all")
+	if code != ExitOK || !strings.Contains(out, "HIT-post-1") || !strings.Contains(out, "STATUS-post-1") {
+		t.Fatalf("hits --kind all: %d\n%s%s", code, out, stderr)
 	}
 }
 
