@@ -26,6 +26,7 @@ import (
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 // Layout of HQ's data directory.
@@ -62,7 +63,7 @@ const (
 
 // ErrHQStoreInUse: another process (normally a running HQ) holds HQ's
 // store; Badger admits one.
-var ErrHQStoreInUse = errors.New("in use by another process")
+var ErrHQStoreInUse = ErrStoreInUse
 
 // HQLink is HQ's connection to an external broker.
 type HQLink struct {
@@ -185,7 +186,7 @@ func NewHQ(cfg HQConfig) (*HQ, error) {
 	case cfg.Link != nil && cfg.Link.URL == "":
 		return nil, errors.New("hq: no broker URL")
 	case cfg.SnapshotURL != "" && !strings.HasPrefix(cfg.SnapshotURL, "https://"):
-		return nil, fmt.Errorf("hq: snapshot URL %q is not https://", protocol.RedactURL(cfg.SnapshotURL))
+		return nil, fmt.Errorf("hq: snapshot URL %q is not https://", safeurl.String(cfg.SnapshotURL))
 	case cfg.SelfSnapshotURL && (cfg.SnapshotURL != "" || cfg.HTTPS == nil):
 		return nil, errors.New("hq: SelfSnapshotURL needs HTTPS and no SnapshotURL")
 	case cfg.Listen != "" && cfg.HTTPS == nil && !IsLoopback(cfg.Listen):
@@ -267,7 +268,7 @@ func (h *HQ) openStore() error {
 	dir := filepath.Join(h.cfg.DataDir, hqStoreSubdir)
 	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: h.log, EncryptionKey: h.cfg.StoreKey})
 	switch {
-	case err != nil && strings.Contains(err.Error(), badgerLocked):
+	case err != nil && storeLocked(err):
 		return fmt.Errorf("HQ store %s is %w", dir, ErrHQStoreInUse)
 	case errors.Is(err, badgerstore.ErrEncryptionKey):
 		return fmt.Errorf("open HQ store: %w", err)
@@ -277,10 +278,6 @@ func (h *HQ) openStore() error {
 	h.store = st
 	return nil
 }
-
-// badgerLocked is in Badger's error when another process holds the
-// store's directory lock (on every platform).
-const badgerLocked = "Another process is using this Badger database"
 
 // startBroker starts the embedded broker, if configured, with an HQ
 // account whose password is made for this run.
@@ -481,7 +478,7 @@ func (h *HQ) Run(ctx context.Context, ready func()) (err error) {
 			if ctx.Err() != nil {
 				return nil
 			}
-			h.log.Warn("Broker not reachable yet; serving anyway", logkey.Broker, protocol.RedactURL(h.linkURL), logkey.Error, err.Error())
+			h.log.Warn("Broker not reachable yet; serving anyway", logkey.Broker, safeurl.String(h.linkURL), logkey.Error, err.Error())
 		}
 	}
 	return h.serve(ctx, ln, ready)

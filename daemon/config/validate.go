@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 // certWarnBefore is how long before expiry a certificate draws a warning.
@@ -244,9 +245,9 @@ func checkBroker(raw string) error {
 		if u == nil {
 			return fmt.Errorf("not a URL (%s)", want)
 		}
-		return fmt.Errorf("%q is not a URL (%s)", protocol.RedactedURL(u), want)
+		return fmt.Errorf("%q is not a URL (%s)", safeurl.Of(u), want)
 	}
-	shown := protocol.RedactedURL(u)
+	shown := safeurl.Of(u)
 	if u.User != nil {
 		return fmt.Errorf("%q: credentials in the URL; put the user in hq.username and the password in hq.password_file", shown)
 	}
@@ -283,17 +284,17 @@ func checkHTTPS(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		if u != nil {
-			raw = protocol.RedactedURL(u)
+			raw = safeurl.Of(u)
 		} else {
 			raw = "this value"
 		}
 		return fmt.Errorf("%q is not an HTTPS URL (want https://host[:port]/path)", raw)
 	}
 	if u.User != nil {
-		return fmt.Errorf("%q: credentials in the URL are not allowed", protocol.RedactedURL(u))
+		return fmt.Errorf("%q: credentials in the URL are not allowed", safeurl.Of(u))
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return fmt.Errorf("%q: plain http to a host other than this machine; use https://", protocol.RedactedURL(u))
+		return fmt.Errorf("%q: plain http to a host other than this machine; use https://", safeurl.Of(u))
 	}
 	return nil
 }

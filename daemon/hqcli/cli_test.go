@@ -79,7 +79,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"publish", "--data-dir", "d", "--key", "k", "--broker", "tcp://127.0.0.1:1", "--list", "un", "x"}, ExitUsage, "--format is required"},
 		{[]string{"publish", "--data-dir", "d", "--key", "k", "--list", "un", "--format", "csv", "x"}, ExitUsage, "--broker is required"},
 		{[]string{"heads", "--data-dir", "d", "--key", "k", "--broker", "tcp://h:1", "--snapshot-url", "http://x"}, ExitUsage, "must be https://"},
-		{[]string{"lists"}, ExitUsage, "--data-dir is required"},
+		{[]string{"lists"}, ExitUsage, "give one of --hq"},
 		{[]string{"publish", "--hq", "http://127.0.0.1:1", "--data-dir", "d", "--list", "un", "--format", "csv", "x"}, ExitUsage, "drop --data-dir"},
 		{[]string{"publish", "--hq", "ftp://x", "--list", "un", "--format", "csv", "x"}, ExitUsage, "http://"},
 		{[]string{"publish", "--data-dir", "d", "--key", "k", "--broker", "tcp://h:1", "--token-file", "t", "--list", "un", "--format", "csv", "x"}, ExitUsage, "go with --hq"},

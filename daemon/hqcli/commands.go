@@ -2,7 +2,6 @@ package hqcli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 func runKeygen(_ context.Context, env *Env, args []string) error {
@@ -194,7 +194,7 @@ func openHQ(ctx context.Context, env *Env, cfg daemon.HQConfig, keyFile string) 
 	}
 	if cfg.Link != nil {
 		if err := h.WaitConnected(ctx); err != nil {
-			return nil, errors.Join(fmt.Errorf("broker %s: %w", protocol.RedactURL(cfg.Link.URL), err), h.Close())
+			return nil, errors.Join(fmt.Errorf("broker %s: %w", safeurl.String(cfg.Link.URL), err), h.Close())
 		}
 	}
 	return h, nil
@@ -386,73 +386,49 @@ func runHeads(ctx context.Context, env *Env, args []string) error {
 }
 
 func runLists(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "lists", "--data-dir DIR [--store-key-file FILE] [--json]")
-	dataDir := fs.String("data-dir", "", "HQ data directory (required)")
-	var keyFile string
-	storeKeyFlag(fs, &keyFile)
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	fs := newFlags(env, "lists", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR [--store-key-file FILE]) [--json]")
+	f := addQueryFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	switch {
-	case *dataDir == "":
-		return usagef("--data-dir is required")
-	case len(pos) > 0:
+	if err := f.check(); err != nil {
+		return err
+	}
+	if len(pos) > 0 {
 		return usagef("lists takes no arguments")
 	}
-	h, err := openHQ(ctx, env, daemon.HQConfig{DataDir: *dataDir}, keyFile)
-	if err != nil {
+	var resp hqserver.ListsResponse
+	if err := f.query(ctx, env, protocol.PathListsIndex, &resp, func(srv *hqserver.Server) (err error) {
+		resp.Lists, err = srv.Lists()
+		return err
+	}); err != nil {
 		return err
 	}
-	defer h.Close()
-	lists, err := publish.Lists(h.Store())
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		type row struct {
-			Name         string    `json:"name"`
-			Epoch        uint64    `json:"epoch"`
-			Version      uint64    `json:"version"`
-			Published    uint64    `json:"published"`
-			Entries      int       `json:"entries"`
-			Hash         string    `json:"hash"`
-			HeadIssuedAt time.Time `json:"head_issued_at,omitzero"`
-			Snapshot     string    `json:"snapshot,omitempty"`
-			Error        string    `json:"error,omitempty"`
+	if f.asJSON {
+		if resp.Lists == nil {
+			resp.Lists = []hqserver.List{}
 		}
-		rows := make([]row, 0, len(lists))
-		for _, l := range lists {
-			r := row{Name: l.Info.Name, Epoch: l.Epoch, Version: l.Info.Version, Published: l.Published, Entries: l.Info.Entries,
-				Hash: l.Info.Hash, HeadIssuedAt: l.HeadIssuedAt, Snapshot: l.SnapshotFile}
-			if l.Err != nil {
-				r.Error = l.Err.Error()
-			}
-			rows = append(rows, r)
-		}
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printJSON(env.Stdout, resp.Lists)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tEPOCH\tVERSION\tENTRIES\tHASH\tHEAD ISSUED AT\tSNAPSHOT\tSTATE")
-	for _, l := range lists {
+	for _, l := range resp.Lists {
 		state, issued := "published", ""
 		switch {
-		case l.Err != nil:
-			state = "not HQ's: " + l.Err.Error()
+		case l.Error != "":
+			state = "not HQ's: " + l.Error
 		case l.Pending():
 			state = fmt.Sprintf("pending: published %d, run heads", l.Published)
 		}
 		if !l.HeadIssuedAt.IsZero() {
 			issued = l.HeadIssuedAt.UTC().Format(time.RFC3339)
 		}
-		hash := l.Info.Hash
+		hash := l.Hash
 		if len(hash) > 16 {
 			hash = hash[:16]
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", l.Info.Name, l.Epoch, l.Info.Version, l.Info.Entries, hash, issued, l.SnapshotFile, state)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", l.Name, l.Epoch, l.Version, l.Entries, hash, issued, l.Snapshot, state)
 	}
 	return tw.Flush()
 }

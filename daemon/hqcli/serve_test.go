@@ -342,6 +342,23 @@ func TestPublishThroughServe(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "national: head 1/2 issued") {
 		t.Fatalf("heads --hq: %d %s%s", code, out, stderr)
 	}
+	// lists goes through serve too; directly, the store is serve's.
+	code, out, stderr = runCmd(t, "lists", "--hq", httpURL, "--token-file", token)
+	if code != ExitOK || !regexp.MustCompile(`national\s+1\s+2\s+2\s+\S+\s+\S+\s+national-1-2.snap\s+published`).MatchString(out) {
+		t.Fatalf("lists --hq: %d %s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "lists", "--hq", httpURL, "--token-file", token, "--json")
+	var lists []hqserver.List
+	if code != ExitOK || json.Unmarshal([]byte(out), &lists) != nil || len(lists) != 1 || lists[0].Name != "national" || lists[0].Version != 2 || lists[0].Published != 2 {
+		t.Fatalf("lists --hq --json: %d %s%s", code, out, stderr)
+	}
+	if code, _, stderr := runCmd(t, "lists", "--hq", httpURL); code != ExitFailure || !strings.Contains(stderr, "401") {
+		t.Fatalf("lists --hq without the token: %d %s", code, stderr)
+	}
+	code, out, stderr = runCmd(t, "lists", "--data-dir", data)
+	if code != ExitFailure || !strings.Contains(stderr, "serve is running: query it with --hq") || strings.Count(stderr, "open") > 0 {
+		t.Fatalf("lists --data-dir during serve: %d %s%s", code, out, stderr)
+	}
 	// The delta reached the broker and is served.
 	if n := len(got()[protocol.DeltaTopic("national")]); n != 1 {
 		t.Fatalf("broker got %d deltas, want 1", n)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 // Defaults for a 600 ms round-trip, lossy satellite or 3G link
@@ -125,7 +126,7 @@ func (o Options) LogValue() slog.Value {
 	}
 	brokers := make([]string, len(o.Brokers))
 	for i, b := range o.Brokers {
-		brokers[i] = protocol.RedactURL(b)
+		brokers[i] = safeurl.String(b)
 	}
 	return slog.GroupValue(
 		slog.Any(logkey.Brokers, brokers),
@@ -170,9 +171,9 @@ func (o *Options) validate() error {
 	for _, b := range o.Brokers {
 		u, err := url.Parse(b)
 		if err != nil {
-			return bad("broker %q: not a URL", protocol.RedactURL(b))
+			return bad("broker %q: not a URL", safeurl.String(b))
 		}
-		b := protocol.RedactedURL(u)
+		b := safeurl.Of(u)
 		switch {
 		case isTLSScheme(u.Scheme):
 			if o.TLS == nil {

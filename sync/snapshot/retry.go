@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 // Backoff returns how long to wait before retry number attempt (0 for
@@ -125,7 +125,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("%w: more than 3 redirects", errRedirect)
 	}
 	if req.URL.Scheme != "https" {
-		return fmt.Errorf("%w: redirect to %s is not https", errRedirect, protocol.RedactedURL(req.URL))
+		return fmt.Errorf("%w: redirect to %s is not https", errRedirect, safeurl.Of(req.URL))
 	}
 	return nil
 }
