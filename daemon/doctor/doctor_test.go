@@ -384,7 +384,10 @@ func TestCertificates(t *testing.T) {
 	f.keyFile = write(t, f.dir, "other.key", k)
 	rep = f.doctor(t).Run(context.Background())
 	want(t, rep, "tls cert", OK, "matches hq.key_file")
-	want(t, rep, "tls cert", Warn, `CN "gate-south-2", not post_id "gate-north-1"`)
+	want(t, rep, "tls cert", Fail, `CN "gate-south-2", not post_id "gate-north-1"`)
+	if !rep.Failed() {
+		t.Errorf("a certificate for another post is not a failure:\n%s", dump(rep))
+	}
 
 	c, _ = issue(t, f.ca, postID, time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour))
 	f.certFile = write(t, f.dir, "soon.pem", c)

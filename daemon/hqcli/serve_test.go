@@ -25,25 +25,6 @@ import (
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
-// syncBuffer is a bytes.Buffer safe for a command writing while the test
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startServe runs serve in the background and returns the URLs it
 // prints; stop cancels it and returns its exit code.
 func startServe(t *testing.T, args ...string) (httpURL, brokerURL string, stop func() int) {
@@ -53,9 +34,9 @@ func startServe(t *testing.T, args ...string) (httpURL, brokerURL string, stop f
 }
 
 // startServeLog is startServe that also returns serve's log.
-func startServeLog(t *testing.T, args ...string) (httpURL, brokerURL string, log *syncBuffer, stop func() int) {
+func startServeLog(t *testing.T, args ...string) (httpURL, brokerURL string, log *testkit.Buffer, stop func() int) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb testkit.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -131,4 +132,24 @@ func NoLeak(t testing.TB, baseline int, total time.Duration, only ...Counted) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Buffer collects text written concurrently (a logger on several
+// goroutines, a command writing while the test reads it).
+type Buffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what has been written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
