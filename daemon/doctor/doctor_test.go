@@ -248,6 +248,17 @@ func TestRunningPost(t *testing.T) {
 		want(t, rep, "lists", Warn, "STALE")
 		want(t, rep, "clock", Fail, "is behind")
 	})
+	t.Run("received and rejected", func(t *testing.T) {
+		st.Lists = []protocol.ListHeld{{List: "un", Rejected: 3, LastError: "head: signed by unknown key 0123456789abcdef"}}
+		d.APIBase = statusServer(t, st)
+		rep := d.Run(context.Background())
+		want(t, rep, "lists", Warn, "received from HQ but rejected (3 messages; the last because: head: signed by unknown key 0123456789abcdef)")
+		for _, f := range findings(rep, "lists") {
+			if strings.Contains(f.Detail, "not received") {
+				t.Errorf("a list HQ sent and the post rejected is called %q", f.Detail)
+			}
+		}
+	})
 	t.Run("no list", func(t *testing.T) {
 		st.Lists = nil
 		d.APIBase = statusServer(t, st)
