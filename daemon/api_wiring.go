@@ -114,7 +114,8 @@ type apiStatus struct{ p *Post }
 func (a apiStatus) Status(ctx context.Context) (api.Status, error) {
 	disk := a.p.disk()
 	if st, ok := a.p.SyncStatus(); ok {
-		s := api.Status{PostStatus: st.PostStatus, Link: api.Link{Up: st.Connected, LastSync: st.LastSync}, Disk: disk}
+		s := api.Status{PostStatus: st.PostStatus, Link: api.Link{Up: st.Connected, LastSync: st.LastSync, UnackedSince: st.UnackedSince}, Disk: disk}
+		s.Link.PublishesRefused = s.Link.Refused(a.p.opts.Clock.Now())
 		for _, l := range st.Lists {
 			if l.LastError != "" {
 				s.Link.LastError = l.List + ": " + l.LastError

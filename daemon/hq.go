@@ -27,6 +27,7 @@ import (
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 // Layout of HQ's data directory.
@@ -63,7 +64,7 @@ const (
 
 // ErrHQStoreInUse: another process (normally a running HQ) holds HQ's
 // store; Badger admits one.
-var ErrHQStoreInUse = errors.New("in use by another process")
+var ErrHQStoreInUse = ErrStoreInUse
 
 // HQLink is HQ's connection to an external broker.
 type HQLink struct {
@@ -71,6 +72,10 @@ type HQLink struct {
 	URL string
 	// TLS for tls:// (HQ's client certificate and the broker's CA).
 	TLS *tls.Config
+	// Username and Password of HQ's broker account (the shipped
+	// Mosquitto setup has HQ log in with a password on its loopback
+	// listener); empty: none, or in URL. The password is never logged.
+	Username, Password string
 }
 
 // HQConfig is what HQ is wired from. Which parts run follows from what is
@@ -186,7 +191,7 @@ func NewHQ(cfg HQConfig) (*HQ, error) {
 	case cfg.Link != nil && cfg.Link.URL == "":
 		return nil, errors.New("hq: no broker URL")
 	case cfg.SnapshotURL != "" && !strings.HasPrefix(cfg.SnapshotURL, "https://"):
-		return nil, fmt.Errorf("hq: snapshot URL %q is not https://", cfg.SnapshotURL)
+		return nil, fmt.Errorf("hq: snapshot URL %q is not https://", safeurl.String(cfg.SnapshotURL))
 	case cfg.SelfSnapshotURL && (cfg.SnapshotURL != "" || cfg.HTTPS == nil):
 		return nil, errors.New("hq: SelfSnapshotURL needs HTTPS and no SnapshotURL")
 	case cfg.Listen != "" && cfg.HTTPS == nil && !IsLoopback(cfg.Listen):
@@ -268,7 +273,7 @@ func (h *HQ) openStore() error {
 	dir := filepath.Join(h.cfg.DataDir, hqStoreSubdir)
 	st, err := badgerstore.Open(dir, badgerstore.Options{Logger: h.log, EncryptionKey: h.cfg.StoreKey})
 	switch {
-	case err != nil && strings.Contains(err.Error(), badgerLocked):
+	case err != nil && storeLocked(err):
 		return fmt.Errorf("HQ store %s is %w", dir, ErrHQStoreInUse)
 	case errors.Is(err, badgerstore.ErrEncryptionKey):
 		return fmt.Errorf("open HQ store: %w", err)
@@ -278,10 +283,6 @@ func (h *HQ) openStore() error {
 	h.store = st
 	return nil
 }
-
-// badgerLocked is in Badger's error when another process holds the
-// store's directory lock (on every platform).
-const badgerLocked = "Another process is using this Badger database"
 
 // startBroker starts the embedded broker, if configured, with an HQ
 // account whose password is made for this run.
@@ -323,7 +324,7 @@ func (h *HQ) startBroker(ctx context.Context) error {
 // the background and keeps trying.
 func (h *HQ) connect() error {
 	if l := h.cfg.Link; l != nil {
-		h.linkURL, h.linkTLS = l.URL, l.TLS
+		h.linkURL, h.linkTLS, h.linkUser, h.linkPassword = l.URL, l.TLS, l.Username, l.Password
 	}
 	if h.linkURL == "" {
 		return nil
@@ -485,7 +486,7 @@ func (h *HQ) Run(ctx context.Context, ready func()) (err error) {
 			if ctx.Err() != nil {
 				return nil
 			}
-			h.log.Warn("Broker not reachable yet; serving anyway", logkey.Broker, h.linkURL, logkey.Error, err.Error())
+			h.log.Warn("Broker not reachable yet; serving anyway", logkey.Broker, safeurl.String(h.linkURL), logkey.Error, err.Error())
 		}
 	}
 	return h.serve(ctx, ln, ready)

@@ -415,7 +415,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 	mo := mqtt.Options{
 		Brokers: cfg.HQ.Brokers, ClientID: clientID, Username: cfg.HQ.Username, Password: cfg.HQ.Password.Reveal(),
 		TLS: tlsCfg, KeepAlive: time.Duration(cfg.HQ.KeepAlive), ConnectTimeout: time.Duration(cfg.HQ.ConnectTimeout),
-		Presence: presence, Logger: p.log.With(logkey.Component, "mqtt"),
+		Presence: presence, Logger: p.log, // sync/mqtt adds component=mqtt itself
 	}
 	if p.opts.MQTT != nil {
 		p.opts.MQTT(&mo)

@@ -23,6 +23,17 @@ const (
 	learnedKeys    = "keys.txt"
 )
 
+// ErrStoreInUse: another process (normally the running service, or HQ's
+// serve) holds the store; Badger admits one.
+var ErrStoreInUse = errors.New("in use by another process")
+
+// storeLocked reports whether err is Badger's refusal of a store whose
+// directory lock another process holds. Badger formats the cause into
+// its text, so errors.Is cannot see it.
+func storeLocked(err error) bool {
+	return strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "Another process is using this Badger database")
+}
+
 // StoreDir returns the Badger directory inside a data directory.
 func StoreDir(dataDir string) string { return filepath.Join(dataDir, storeSubdir) }
 
@@ -69,8 +80,9 @@ func OpenStoreWith(dataDir string, o StoreOptions) (*badgerstore.Store, error) {
 		if errors.Is(err, badgerstore.ErrDiskLow) {
 			return nil, fmt.Errorf("%w: %s", err, diskLowHint)
 		}
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "resource temporarily unavailable") {
-			return nil, fmt.Errorf("open store %s: it is in use by another process (is the watchpost service running? stop it, or ask it with 'watchpost status'): %w", dir, err)
+		if storeLocked(err) {
+			// Badger's own text repeats "open store" and the directory.
+			return nil, fmt.Errorf("store %s is %w: is the watchpost service running? stop it, or ask it with 'watchpost status'", dir, ErrStoreInUse)
 		}
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}

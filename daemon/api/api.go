@@ -238,6 +238,25 @@ type Link struct {
 	Since     time.Time `json:"since,omitzero"`     // when Up last changed
 	LastSync  time.Time `json:"last_sync,omitzero"` // last delta or head applied
 	LastError string    `json:"last_error,omitempty"`
+	// UnackedSince: HQ has not acknowledged records the broker took
+	// since then. PublishesRefused: that has lasted PublishRefusedAfter
+	// while the link is up, which is what a broker whose ACL refuses the
+	// post's topics looks like (MQTT 3.1.1 acknowledges and drops; a
+	// certificate CN other than post_id does it).
+	UnackedSince     time.Time `json:"unacked_since,omitzero"`
+	PublishesRefused bool      `json:"publishes_refused,omitempty"`
+}
+
+// PublishRefusedAfter is how long records the broker took may go without
+// HQ's ack before the link counts as refusing publishes: HQ acks within
+// seconds, and the outbox resends after 2 minutes without an ack, so 5
+// minutes is two sends unanswered.
+const PublishRefusedAfter = 5 * time.Minute
+
+// Refused reports whether, at now, the link is up but its publishes go
+// unanswered (see Link.PublishesRefused).
+func (l Link) Refused(now time.Time) bool {
+	return l.Up && !l.UnackedSince.IsZero() && now.Sub(l.UnackedSince) >= PublishRefusedAfter
 }
 
 // ReadyState is what /readyz reports.

@@ -79,7 +79,11 @@ func printDisk(w io.Writer, d *api.Disk) {
 
 func printStatus(w io.Writer, st *api.Status) {
 	link := "down"
-	if st.Link.Up {
+	switch {
+	case st.Link.PublishesRefused:
+		link = fmt.Sprintf("up, but publishes refused (no ack from HQ since %s: check the broker's ACL, and that the certificate CN is post_id %q; 'watchpost doctor' checks it)",
+			st.Link.UnackedSince.Format(time.RFC3339), st.Post)
+	case st.Link.Up:
 		link = "up"
 	}
 	fmt.Fprintf(w, "post %s (%s), clock %s\n", st.Post, st.Software, st.Clock.Format(time.RFC3339))

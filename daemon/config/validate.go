@@ -14,6 +14,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 // certWarnBefore is how long before expiry a certificate draws a warning.
@@ -248,19 +249,6 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// redactURL hides a password written into a URL.
-func redactURL(u *url.URL) string {
-	if u.User == nil {
-		return u.String()
-	}
-	v := *u
-	v.User = url.User(u.User.Username())
-	if _, ok := u.User.Password(); ok {
-		v.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return v.String()
-}
-
 // checkBroker checks an MQTT broker URL. Its errors quote the URL with
 // any password hidden.
 func checkBroker(raw string) error {
@@ -270,9 +258,9 @@ func checkBroker(raw string) error {
 		if u == nil {
 			return fmt.Errorf("not a URL (%s)", want)
 		}
-		return fmt.Errorf("%q is not a URL (%s)", redactURL(u), want)
+		return fmt.Errorf("%q is not a URL (%s)", safeurl.Of(u), want)
 	}
-	shown := redactURL(u)
+	shown := safeurl.Of(u)
 	if u.User != nil {
 		return fmt.Errorf("%q: credentials in the URL; put the user in hq.username and the password in hq.password_file", shown)
 	}
@@ -309,17 +297,17 @@ func checkHTTPS(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		if u != nil {
-			raw = redactURL(u)
+			raw = safeurl.Of(u)
 		} else {
 			raw = "this value"
 		}
 		return fmt.Errorf("%q is not an HTTPS URL (want https://host[:port]/path)", raw)
 	}
 	if u.User != nil {
-		return fmt.Errorf("%q: credentials in the URL are not allowed", redactURL(u))
+		return fmt.Errorf("%q: credentials in the URL are not allowed", safeurl.Of(u))
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return fmt.Errorf("%q: plain http to a host other than this machine; use https://", u.String())
+		return fmt.Errorf("%q: plain http to a host other than this machine; use https://", safeurl.Of(u))
 	}
 	return nil
 }

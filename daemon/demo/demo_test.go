@@ -3,9 +3,12 @@ package demo
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/testkit"
 )
 
 // TestDemo runs the whole demo (HQ, embedded broker, HTTPS, two posts)
@@ -16,7 +19,8 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	res, err := Run(ctx, &out, Options{Dir: t.TempDir()})
+	var logs testkit.Buffer
+	res, err := Run(ctx, &out, Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -38,6 +42,23 @@ func TestDemo(t *testing.T) {
 	// national addition screened at the second post.
 	if res.HitsRecorded < 4 || res.HitsAtHQ != res.HitsRecorded || sent != res.HitsRecorded {
 		t.Errorf("hits recorded %d, at HQ %d, counted per post %d", res.HitsRecorded, res.HitsAtHQ, sent)
+	}
+	// Each log line names its component once; the posts start before
+	// their link is up without a warning that publishing failed.
+	connected := 0
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if n := strings.Count(line, "component=mqtt"); n > 1 {
+			t.Errorf("component=mqtt %d times in %s", n, line)
+		}
+		if strings.Contains(line, "component=mqtt") && strings.Contains(line, "msg=connected") {
+			connected++
+		}
+		if strings.Contains(line, "publish failed") && strings.Contains(line, "not connected") {
+			t.Errorf("warning before the first connection: %s", line)
+		}
+	}
+	if connected < 3 {
+		t.Errorf("%d mqtt connected lines, want HQ's and both posts':\n%s", connected, logs.String())
 	}
 	for _, want := range []string{"HOJATI", "QADHAFI", "MOTASSADEQ", "NAT-0001"} {
 		if !strings.Contains(out.String(), want) {

@@ -248,6 +248,17 @@ func TestRunningPost(t *testing.T) {
 		want(t, rep, "lists", Warn, "STALE")
 		want(t, rep, "clock", Fail, "is behind")
 	})
+	t.Run("received and rejected", func(t *testing.T) {
+		st.Lists = []protocol.ListHeld{{List: "un", Rejected: 3, LastError: "head: signed by unknown key 0123456789abcdef"}}
+		d.APIBase = statusServer(t, st)
+		rep := d.Run(context.Background())
+		want(t, rep, "lists", Warn, "received from HQ but rejected (3 messages; the last because: head: signed by unknown key 0123456789abcdef)")
+		for _, f := range findings(rep, "lists") {
+			if strings.Contains(f.Detail, "not received") {
+				t.Errorf("a list HQ sent and the post rejected is called %q", f.Detail)
+			}
+		}
+	})
 	t.Run("no list", func(t *testing.T) {
 		st.Lists = nil
 		d.APIBase = statusServer(t, st)
@@ -398,7 +409,10 @@ func TestCertificates(t *testing.T) {
 	f.keyFile = write(t, f.dir, "other.key", k)
 	rep = f.doctor(t).Run(context.Background())
 	want(t, rep, "tls cert", OK, "matches hq.key_file")
-	want(t, rep, "tls cert", Warn, `CN "gate-south-2", not post_id "gate-north-1"`)
+	want(t, rep, "tls cert", Fail, `CN "gate-south-2", not post_id "gate-north-1"`)
+	if !rep.Failed() {
+		t.Errorf("a certificate for another post is not a failure:\n%s", dump(rep))
+	}
 
 	c, _ = issue(t, f.ca, postID, time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour))
 	f.certFile = write(t, f.dir, "soon.pem", c)

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -292,14 +293,19 @@ func (x *run) listsFromStatus() []head {
 			heads = append(heads, head{l.List, l.HeadIssuedAt})
 			desc += fmt.Sprintf(", head issued %s valid until %s", stamp(l.HeadIssuedAt), stamp(l.HeadValidUntil))
 		}
-		if l.LastError != "" {
+		empty := l.Version == 0 && l.Entries == 0
+		if l.LastError != "" && !(empty && l.Rejected > 0) {
 			desc += "; last error: " + l.LastError
 		}
-		if l.Version > 0 || l.Entries > 0 {
+		if !empty {
 			loaded++
 		}
 		switch {
-		case l.Version == 0 && l.Entries == 0:
+		case empty && l.Rejected > 0:
+			// HQ's messages arrive but none verifies: the post holds the
+			// wrong HQ key, or its clock puts the heads out of validity.
+			x.r.add("lists", Warn, "%s: received from HQ but rejected (%d messages; the last because: %s): see hq keys and clock", desc, l.Rejected, cmp.Or(l.LastError, "not recorded"))
+		case empty:
 			x.r.add("lists", Warn, "%s: not received from HQ yet (see broker, HQ https)", desc)
 		case l.Stale != "":
 			x.r.add("lists", Warn, "%s: STALE (%s): screening continues on this version; check the link to HQ", desc, l.Stale)

@@ -214,8 +214,12 @@ func (x *run) checkTLSFiles() {
 	} else {
 		x.r.add("tls cert", OK, "hq.cert_file %s matches hq.key_file, %s", h.CertFile, detail)
 	}
+	// The broker takes the CN as the post's identity: with another CN
+	// the ACL refuses every publish on this post's topics (and MQTT
+	// 3.1.1 acknowledges them all the same), so nothing reaches HQ.
 	if cn := leaf.Subject.CommonName; cn != x.cfg.PostID {
-		x.r.add("tls cert", Warn, "hq.cert_file %s is issued to CN %q, not post_id %q: the broker's ACL will refuse this post's topics", h.CertFile, cn, x.cfg.PostID)
+		x.r.add("tls cert", Fail, "hq.cert_file %s is issued to CN %q, not post_id %q: the broker's ACL refuses every publish of this post (hits never reach HQ); "+
+			"get a certificate for %[3]q or set post_id to %[2]q", h.CertFile, cn, x.cfg.PostID)
 	}
 }
 

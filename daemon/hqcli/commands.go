@@ -2,7 +2,6 @@ package hqcli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,6 +26,7 @@ import (
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 func runKeygen(_ context.Context, env *Env, args []string) error {
@@ -55,6 +55,7 @@ func runKeygen(_ context.Context, env *Env, args []string) error {
 type pubFlags struct {
 	dataDir, storeKeyFile, key, broker string
 	clientID                           string
+	brokerUser, brokerPasswordFile     string
 	tlsCA, tlsCert, tlsKey             string
 	snapshotDir, snapshotURL           string
 	deltaWindow                        int
@@ -69,6 +70,8 @@ func addPubFlags(fs *flag.FlagSet) *pubFlags {
 	fs.StringVar(&f.key, "key", "", "HQ signing key file written by keygen (required)")
 	fs.StringVar(&f.broker, "broker", "", "MQTT broker URL, tls://host:8883 or tcp://host:1883 (required)")
 	fs.StringVar(&f.clientID, "client-id", "watchpost-hq", "MQTT client id of HQ's publisher")
+	fs.StringVar(&f.brokerUser, "broker-user", "", "HQ's user name at the broker (default $"+EnvBrokerUser+"; the shipped Mosquitto setup's is watchpost-hq)")
+	fs.StringVar(&f.brokerPasswordFile, "broker-password-file", "", "file holding HQ's broker password (default $"+EnvBrokerPassword+"); never logged")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA certificate of the broker (PEM; for tls://)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "HQ's client certificate (PEM; for tls://)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "HQ's client certificate key (PEM; for tls://)")
@@ -101,6 +104,42 @@ func (f *pubFlags) check() error {
 		return usagef("--max-shrink %v: want a share above 0 and at most 1, e.g. 0.10", f.maxShrink)
 	}
 	return nil
+}
+
+// EnvBrokerUser and EnvBrokerPassword hold HQ's broker account when
+// --broker-user and --broker-password-file are not given (a flag wins
+// over its variable). EnvBrokerPassword holds the password itself.
+const (
+	EnvBrokerUser     = "WATCHPOST_HQ_BROKER_USER"
+	EnvBrokerPassword = "WATCHPOST_HQ_BROKER_PASSWORD"
+)
+
+// link is the external broker the flags name, with HQ's TLS client
+// certificate and broker account.
+func (f *pubFlags) link() (*daemon.HQLink, error) {
+	l := &daemon.HQLink{URL: f.broker, Username: f.brokerUser, Password: os.Getenv(EnvBrokerPassword)}
+	if l.Username == "" {
+		l.Username = os.Getenv(EnvBrokerUser)
+	}
+	if f.brokerPasswordFile != "" {
+		b, err := os.ReadFile(f.brokerPasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("broker password: %w", err)
+		}
+		if l.Password = strings.TrimRight(string(b), "\r\n"); l.Password == "" {
+			return nil, fmt.Errorf("broker password file %s is empty", f.brokerPasswordFile)
+		}
+	}
+	if l.Password != "" && l.Username == "" {
+		return nil, usagef("a broker password needs a user name: --broker-user or $%s", EnvBrokerUser)
+	}
+	if f.tlsCA != "" {
+		var err error
+		if l.TLS, err = mqtt.TLSConfig(f.tlsCert, f.tlsKey, f.tlsCA); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
 }
 
 func logger(env *Env) *slog.Logger {
@@ -160,7 +199,7 @@ func openHQ(ctx context.Context, env *Env, cfg daemon.HQConfig, keyFile string) 
 	}
 	if cfg.Link != nil {
 		if err := h.WaitConnected(ctx); err != nil {
-			return nil, errors.Join(fmt.Errorf("broker %s: %w", cfg.Link.URL, err), h.Close())
+			return nil, errors.Join(fmt.Errorf("broker %s: %w", safeurl.String(cfg.Link.URL), err), h.Close())
 		}
 	}
 	return h, nil
@@ -185,11 +224,9 @@ func open(ctx context.Context, env *Env, f *pubFlags) (*daemon.HQ, error) {
 	if err != nil {
 		return nil, err
 	}
-	link := &daemon.HQLink{URL: f.broker}
-	if f.tlsCA != "" {
-		if link.TLS, err = mqtt.TLSConfig(f.tlsCert, f.tlsKey, f.tlsCA); err != nil {
-			return nil, err
-		}
+	link, err := f.link()
+	if err != nil {
+		return nil, err
 	}
 	h, err := openHQ(ctx, env, daemon.HQConfig{
 		DataDir: f.dataDir, Signer: signer, SnapshotDir: f.snapshotDir, SnapshotURL: f.snapshotURL,
@@ -204,7 +241,7 @@ func open(ctx context.Context, env *Env, f *pubFlags) (*daemon.HQ, error) {
 
 // pubFlagNames are the flags of addPubFlags: they configure the store and
 // the broker, which serve has when publish and heads go through it.
-var pubFlagNames = []string{"data-dir", "key", "broker", "client-id", "tls-ca", "tls-cert", "tls-key",
+var pubFlagNames = []string{"data-dir", "key", "broker", "client-id", "broker-user", "broker-password-file", "tls-ca", "tls-cert", "tls-key",
 	"snapshot-dir", "snapshot-url", "delta-window", "head-validity", "connect-timeout", "max-shrink"}
 
 // checkPubOrHQ checks the flags of publish and heads: --hq (through a
@@ -358,73 +395,49 @@ func runHeads(ctx context.Context, env *Env, args []string) error {
 }
 
 func runLists(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "lists", "--data-dir DIR [--store-key-file FILE] [--json]")
-	dataDir := fs.String("data-dir", "", "HQ data directory (required)")
-	var keyFile string
-	storeKeyFlag(fs, &keyFile)
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	fs := newFlags(env, "lists", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR [--store-key-file FILE]) [--json]")
+	f := addQueryFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	switch {
-	case *dataDir == "":
-		return usagef("--data-dir is required")
-	case len(pos) > 0:
+	if err := f.check(); err != nil {
+		return err
+	}
+	if len(pos) > 0 {
 		return usagef("lists takes no arguments")
 	}
-	h, err := openHQ(ctx, env, daemon.HQConfig{DataDir: *dataDir}, keyFile)
-	if err != nil {
+	var resp hqserver.ListsResponse
+	if err := f.query(ctx, env, protocol.PathListsIndex, &resp, func(srv *hqserver.Server) (err error) {
+		resp.Lists, err = srv.Lists()
+		return err
+	}); err != nil {
 		return err
 	}
-	defer h.Close()
-	lists, err := publish.Lists(h.Store())
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		type row struct {
-			Name         string    `json:"name"`
-			Epoch        uint64    `json:"epoch"`
-			Version      uint64    `json:"version"`
-			Published    uint64    `json:"published"`
-			Entries      int       `json:"entries"`
-			Hash         string    `json:"hash"`
-			HeadIssuedAt time.Time `json:"head_issued_at,omitzero"`
-			Snapshot     string    `json:"snapshot,omitempty"`
-			Error        string    `json:"error,omitempty"`
+	if f.asJSON {
+		if resp.Lists == nil {
+			resp.Lists = []hqserver.List{}
 		}
-		rows := make([]row, 0, len(lists))
-		for _, l := range lists {
-			r := row{Name: l.Info.Name, Epoch: l.Epoch, Version: l.Info.Version, Published: l.Published, Entries: l.Info.Entries,
-				Hash: l.Info.Hash, HeadIssuedAt: l.HeadIssuedAt, Snapshot: l.SnapshotFile}
-			if l.Err != nil {
-				r.Error = l.Err.Error()
-			}
-			rows = append(rows, r)
-		}
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printJSON(env.Stdout, resp.Lists)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tEPOCH\tVERSION\tENTRIES\tHASH\tHEAD ISSUED AT\tSNAPSHOT\tSTATE")
-	for _, l := range lists {
+	for _, l := range resp.Lists {
 		state, issued := "published", ""
 		switch {
-		case l.Err != nil:
-			state = "not HQ's: " + l.Err.Error()
+		case l.Error != "":
+			state = "not HQ's: " + l.Error
 		case l.Pending():
 			state = fmt.Sprintf("pending: published %d, run heads", l.Published)
 		}
 		if !l.HeadIssuedAt.IsZero() {
 			issued = l.HeadIssuedAt.UTC().Format(time.RFC3339)
 		}
-		hash := l.Info.Hash
+		hash := l.Hash
 		if len(hash) > 16 {
 			hash = hash[:16]
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", l.Info.Name, l.Epoch, l.Info.Version, l.Info.Entries, hash, issued, l.SnapshotFile, state)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", l.Name, l.Epoch, l.Version, l.Entries, hash, issued, l.Snapshot, state)
 	}
 	return tw.Flush()
 }

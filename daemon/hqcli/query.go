@@ -19,6 +19,7 @@ import (
 	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 // hqClient calls a running serve's admin API (--hq, --token-file, --ca):
@@ -136,10 +137,10 @@ func (c *hqClient) do(ctx context.Context, method, path string, body io.Reader, 
 				_ = json.Unmarshal(b, v)
 			}
 		}
-		return fmt.Errorf("%s %s: %s: %s", method, where.Redacted(), resp.Status, msg)
+		return fmt.Errorf("%s %s: %s: %s", method, safeurl.Of(&where), resp.Status, msg)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		return fmt.Errorf("%s %s: %w", method, where.Redacted(), err)
+		return fmt.Errorf("%s %s: %w", method, safeurl.Of(&where), err)
 	}
 	return nil
 }
@@ -154,6 +155,19 @@ func (f *queryFlags) local(ctx context.Context, env *Env) (*hqserver.Server, fun
 		return nil, nil, fmt.Errorf("%w (if serve is running, query it with --hq)", err)
 	}
 	return h.Server(), h.Close, nil
+}
+
+// query reads through serve (GET path, decoded into v) with --hq, else
+// runs local on HQ's store opened here.
+func (f *queryFlags) query(ctx context.Context, env *Env, path string, v any, local func(*hqserver.Server) error) error {
+	if f.hqURL != "" {
+		return f.get(ctx, path, v)
+	}
+	srv, closeStore, err := f.local(ctx, env)
+	if err != nil {
+		return err
+	}
+	return errors.Join(local(srv), closeStore())
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -176,20 +190,12 @@ func runPosts(ctx context.Context, env *Env, args []string) error {
 		return usagef("posts takes no arguments")
 	}
 	var resp hqserver.PostsResponse
-	if f.hqURL != "" {
-		if err := f.get(ctx, protocol.PathPosts, &resp); err != nil {
-			return err
-		}
-	} else {
-		srv, closeStore, err := f.local(ctx, env)
-		if err != nil {
-			return err
-		}
+	if err := f.query(ctx, env, protocol.PathPosts, &resp, func(srv *hqserver.Server) (err error) {
 		resp.Now = time.Now().UTC()
 		resp.Posts, err = srv.Posts(ctx)
-		if err = errors.Join(err, closeStore()); err != nil {
-			return err
-		}
+		return err
+	}); err != nil {
+		return err
 	}
 	if f.asJSON {
 		return printJSON(env.Stdout, resp)
@@ -248,13 +254,16 @@ func ago(t, now time.Time) string {
 	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), now.Sub(t).Round(time.Second))
 }
 
+// kindAll is hits --kind for records of every kind.
+const kindAll = "all"
+
 func runHits(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "hits", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR) [--post P --list L --kind K --since 24h|TIME --limit N] [--json]")
+	fs := newFlags(env, "hits", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR) [--post P --list L --kind hit|disposition|status|telemetry|audit|all --since 24h|TIME --limit N] [--json]")
 	f := addQueryFlags(fs)
 	var hf hqserver.HitFilter
 	fs.StringVar(&hf.Post, "post", "", "only this post's records")
 	fs.StringVar(&hf.List, "list", "", "only hits on this list")
-	fs.StringVar(&hf.Kind, "kind", "", "only this kind: hit, disposition, status, telemetry (default all)")
+	fs.StringVar(&hf.Kind, "kind", protocol.RecordHit.String(), "which records: hit (each with its decisions), disposition, status, telemetry, audit, or all")
 	since := fs.String("since", "", "only records received since a duration ago (24h) or an RFC 3339 time")
 	fs.IntVar(&hf.Limit, "limit", hqserver.DefaultHitsLimit, fmt.Sprintf("at most this many records (1 to %d)", hqserver.MaxHitsLimit))
 	pos, err := parseFlags(fs, args)
@@ -270,6 +279,13 @@ func runHits(ctx context.Context, env *Env, args []string) error {
 	case hf.Limit < 1 || hf.Limit > hqserver.MaxHitsLimit:
 		return usagef("--limit must be 1 to %d", hqserver.MaxHitsLimit)
 	}
+	// Status records come retained and through the outbox too, so they
+	// would crowd out the hits: the default is hits only.
+	if hf.Kind == kindAll {
+		hf.Kind = ""
+	} else if _, err := protocol.ParseRecordKind(hf.Kind); err != nil {
+		return usagef("--kind %q: want hit, disposition, status, telemetry, audit or %s", hf.Kind, kindAll)
+	}
 	if *since != "" {
 		if d, err := time.ParseDuration(*since); err == nil && d > 0 {
 			hf.Since = time.Now().Add(-d)
@@ -280,19 +296,11 @@ func runHits(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	var resp hqserver.HitsResponse
-	if f.hqURL != "" {
-		if err := f.get(ctx, protocol.PathHits+"?"+hqserver.HitFilterQuery(hf), &resp); err != nil {
-			return err
-		}
-	} else {
-		srv, closeStore, err := f.local(ctx, env)
-		if err != nil {
-			return err
-		}
+	if err := f.query(ctx, env, protocol.PathHits+"?"+hqserver.HitFilterQuery(hf), &resp, func(srv *hqserver.Server) (err error) {
 		resp.Records, err = srv.Hits(ctx, hf)
-		if err = errors.Join(err, closeStore()); err != nil {
-			return err
-		}
+		return err
+	}); err != nil {
+		return err
 	}
 	if f.asJSON {
 		if resp.Records == nil {
@@ -365,19 +373,11 @@ func runAudit(ctx context.Context, env *Env, args []string) error {
 		return usagef("--post must name a post")
 	}
 	var rep hqserver.AuditReport
-	if f.hqURL != "" {
-		if err := f.get(ctx, protocol.PathAudit+"?post="+url.QueryEscape(*post), &rep); err != nil {
-			return err
-		}
-	} else {
-		srv, closeStore, err := f.local(ctx, env)
-		if err != nil {
-			return err
-		}
+	if err := f.query(ctx, env, protocol.PathAudit+"?post="+url.QueryEscape(*post), &rep, func(srv *hqserver.Server) (err error) {
 		rep, err = srv.VerifyAudit(ctx, *post)
-		if err = errors.Join(err, closeStore()); err != nil {
-			return err
-		}
+		return err
+	}); err != nil {
+		return err
 	}
 	if f.asJSON {
 		if err := printJSON(env.Stdout, rep); err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/hqserver"
-	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
 )
@@ -74,6 +73,8 @@ func (f *serveFlags) check(args int) error {
 		return usagef("give one of --broker (an external broker) and --listen-mqtt (the embedded one)")
 	case (f.tlsCA == "") != (f.tlsCert == "") || (f.tlsCA == "") != (f.tlsKey == ""):
 		return usagef("--tls-ca, --tls-cert and --tls-key go together")
+	case f.listenMQTT != "" && (f.brokerUser != "" || f.brokerPasswordFile != ""):
+		return usagef("--broker-user and --broker-password-file are for --broker; the embedded broker makes HQ's account itself")
 	case f.listenMQTT != "" && f.tlsCA != "":
 		return usagef("--tls-ca, --tls-cert and --tls-key are for --broker; the embedded broker's are --mqtt-cert, --mqtt-key, --mqtt-client-ca")
 	case f.snapshotURL != "" && !strings.HasPrefix(f.snapshotURL, "https://"):
@@ -167,13 +168,8 @@ func (f *serveFlags) hqConfig() (daemon.HQConfig, error) {
 		cfg.EmbeddedBroker, err = f.brokerOptions()
 		return cfg, err
 	}
-	cfg.Link = &daemon.HQLink{URL: f.broker}
-	if f.tlsCA != "" {
-		if cfg.Link.TLS, err = mqtt.TLSConfig(f.tlsCert, f.tlsKey, f.tlsCA); err != nil {
-			return cfg, err
-		}
-	}
-	return cfg, nil
+	cfg.Link, err = f.link()
+	return cfg, err
 }
 
 // brokerOptions are the embedded broker's listeners and the posts'

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,30 +25,18 @@ import (
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
-// syncBuffer is a bytes.Buffer safe for a command writing while the test
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startServe runs serve in the background and returns the URLs it
 // prints; stop cancels it and returns its exit code.
 func startServe(t *testing.T, args ...string) (httpURL, brokerURL string, stop func() int) {
 	t.Helper()
-	var out, errb syncBuffer
+	httpURL, brokerURL, _, stop = startServeLog(t, args...)
+	return httpURL, brokerURL, stop
+}
+
+// startServeLog is startServe that also returns serve's log.
+func startServeLog(t *testing.T, args ...string) (httpURL, brokerURL string, log *testkit.Buffer, stop func() int) {
+	t.Helper()
+	var out, errb testkit.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
@@ -84,7 +73,7 @@ func startServe(t *testing.T, args ...string) (httpURL, brokerURL string, stop f
 		}
 		return fmt.Errorf("not yet: %s%s", out.String(), errb.String())
 	})
-	return httpURL, brokerURL, stop
+	return httpURL, brokerURL, &errb, stop
 }
 
 // testPost connects as a post, publishes presence, status and one hit
@@ -128,22 +117,29 @@ func testPost(t *testing.T, brokerURL, post string, lists string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	status := fmt.Sprintf(`{"post":%q,"software":"watchpost test","boot":1,"clock":%q,"lists":[%s],"outbox":{"records":1}}`, post, now.Format(time.RFC3339Nano), lists)
+	// A post's status also goes through its outbox on the hits topic.
+	statusMsg, err := protocol.EncodeRecord(protocol.Record{ID: "STATUS-" + post, Kind: protocol.RecordStatus, Payload: []byte(status), CreatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range []struct {
 		topic, payload string
 		retained       bool
 	}{
 		{protocol.PresenceTopic(post), fmt.Sprintf(`{"post":%q,"state":"online","boot":1}`, post), true},
-		{protocol.StatusTopic(post), fmt.Sprintf(`{"post":%q,"software":"watchpost test","boot":1,"clock":%q,"lists":[%s],"outbox":{"records":1}}`, post, now.Format(time.RFC3339Nano), lists), true},
+		{protocol.StatusTopic(post), status, true},
 		{protocol.HitsTopic(post), string(msg), false},
+		{protocol.HitsTopic(post), string(statusMsg), false},
 	} {
 		if err := cli.Publish(ctx, m.topic, []byte(m.payload), m.retained); err != nil {
 			t.Fatal(err)
 		}
 	}
-	testkit.CheckFor(t, 15*time.Second, "hit acked", func() error {
+	testkit.CheckFor(t, 15*time.Second, "hit and status acked", func() error {
 		mu.Lock()
 		defer mu.Unlock()
-		if len(acked) == 0 || acked[0] != "HIT-"+post {
+		if !slices.Contains(acked, "HIT-"+post) || !slices.Contains(acked, "STATUS-"+post) {
 			return fmt.Errorf("acks %v", acked)
 		}
 		return nil
@@ -228,9 +224,19 @@ func TestServePostsHits(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "post-1") {
 		t.Fatalf("posts --data-dir: %d\n%s%s", code, out, stderr)
 	}
+	// Hits by default; the status record sent through the outbox on
+	// the hits topic only with --kind status or all.
 	code, out, stderr = runCmd(t, "hits", "--data-dir", data, "--json")
 	if code != ExitOK || json.Unmarshal([]byte(out), &hr) != nil || len(hr.Records) != 1 || hr.Records[0].ID != "HIT-post-1" {
 		t.Fatalf("hits --data-dir: %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "hits", "--data-dir", data, "--json", "--kind", "status")
+	if code != ExitOK || json.Unmarshal([]byte(out), &hr) != nil || len(hr.Records) != 1 || hr.Records[0].ID != "STATUS-post-1" {
+		t.Fatalf("hits --kind status: %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "hits", "--data-dir", data, "--kind", "all")
+	if code != ExitOK || !strings.Contains(out, "HIT-post-1") || !strings.Contains(out, "STATUS-post-1") {
+		t.Fatalf("hits --kind all: %d\n%s%s", code, out, stderr)
 	}
 }
 
@@ -320,6 +326,23 @@ func TestPublishThroughServe(t *testing.T) {
 	code, out, stderr = runCmd(t, "heads", "--hq", httpURL, "--token-file", token)
 	if code != ExitOK || !strings.Contains(out, "national: head 1/2 issued") {
 		t.Fatalf("heads --hq: %d %s%s", code, out, stderr)
+	}
+	// lists goes through serve too; directly, the store is serve's.
+	code, out, stderr = runCmd(t, "lists", "--hq", httpURL, "--token-file", token)
+	if code != ExitOK || !regexp.MustCompile(`national\s+1\s+2\s+2\s+\S+\s+\S+\s+national-1-2.snap\s+published`).MatchString(out) {
+		t.Fatalf("lists --hq: %d %s%s", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, "lists", "--hq", httpURL, "--token-file", token, "--json")
+	var lists []hqserver.List
+	if code != ExitOK || json.Unmarshal([]byte(out), &lists) != nil || len(lists) != 1 || lists[0].Name != "national" || lists[0].Version != 2 || lists[0].Published != 2 {
+		t.Fatalf("lists --hq --json: %d %s%s", code, out, stderr)
+	}
+	if code, _, stderr := runCmd(t, "lists", "--hq", httpURL); code != ExitFailure || !strings.Contains(stderr, "401") {
+		t.Fatalf("lists --hq without the token: %d %s", code, stderr)
+	}
+	code, out, stderr = runCmd(t, "lists", "--data-dir", data)
+	if code != ExitFailure || !strings.Contains(stderr, "serve is running: query it with --hq") || strings.Count(stderr, "open") > 0 {
+		t.Fatalf("lists --data-dir during serve: %d %s%s", code, out, stderr)
 	}
 	// The delta reached the broker and is served.
 	if n := len(got()[protocol.DeltaTopic("national")]); n != 1 {

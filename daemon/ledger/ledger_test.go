@@ -803,7 +803,7 @@ func TestConcurrentDispose(t *testing.T) {
 // TestLogsHoldNoTravellerData records, decides and purges with a logger
 // at debug level and checks the traveller's data appears nowhere.
 func TestLogsHoldNoTravellerData(t *testing.T) {
-	var buf syncBuffer
+	var buf testkit.Buffer
 	e := newEnv(t)
 	e.opts.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.reopen(t)
@@ -826,21 +826,4 @@ func TestLogsHoldNoTravellerData(t *testing.T) {
 			t.Errorf("log holds %q:\n%s", s, out)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

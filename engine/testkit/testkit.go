@@ -9,6 +9,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -161,4 +162,24 @@ func Ready(t testing.TB, ready <-chan struct{}, done <-chan error, total time.Du
 	case <-time.After(total):
 		t.Fatalf("%s not ready within %v", what, total)
 	}
+}
+
+// Buffer collects text written concurrently (a logger on several
+// goroutines, a command writing while the test reads it).
+type Buffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what has been written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

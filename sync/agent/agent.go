@@ -699,7 +699,10 @@ type Status struct {
 	// LastSync is when a verified message from HQ was last applied or
 	// confirmed the held version (zero: never since start).
 	LastSync time.Time
-	Counters Counters
+	// UnackedSince: the broker has taken records HQ has not acknowledged
+	// since then (outbox.PublisherStats.UnackedSince; zero: none wait).
+	UnackedSince time.Time
+	Counters     Counters
 }
 
 // Status returns the post's sync state now.
@@ -756,6 +759,9 @@ func (a *Agent) Status() Status {
 	}
 	ps.AuditKey = a.cfg.AuditKey
 	s := Status{PostStatus: ps, Connected: a.cfg.Transport.Connected(), Counters: a.Counters()}
+	if a.pub != nil {
+		s.UnackedSince = a.pub.Stats().UnackedSince
+	}
 	if ns := a.lastSync.Load(); ns != 0 {
 		s.LastSync = time.Unix(0, ns).UTC()
 	}

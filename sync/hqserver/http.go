@@ -14,8 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
 )
 
 // PostsResponse is the JSON body of GET /v1/posts.
@@ -27,6 +29,50 @@ type PostsResponse struct {
 // HitsResponse is the JSON body of GET /v1/hits.
 type HitsResponse struct {
 	Records []Record `json:"records"`
+}
+
+// ListsResponse is the JSON body of GET /v1/lists.
+type ListsResponse struct {
+	Lists []List `json:"lists"`
+}
+
+// List is HQ's view of one list it publishes (publish.ListStatus).
+type List struct {
+	Name         string    `json:"name"`
+	Epoch        uint64    `json:"epoch"`
+	Version      uint64    `json:"version"`
+	Published    uint64    `json:"published"`
+	Entries      int       `json:"entries"`
+	Hash         string    `json:"hash"`
+	HeadIssuedAt time.Time `json:"head_issued_at,omitzero"`
+	Snapshot     string    `json:"snapshot,omitempty"`
+	// Error says why the list has no publisher's state (not HQ's).
+	Error string `json:"error,omitempty"`
+}
+
+// Pending reports whether the current version still awaits its head.
+func (l List) Pending() bool { return l.Error == "" && l.Published < l.Version }
+
+// Lists returns HQ's view of every list in the store, sorted by name.
+func (s *Server) Lists() ([]List, error) { return ListsOf(s.cfg.Store) }
+
+// ListsOf is HQ's view of every list in st (publish.Lists), sorted by
+// name: GET /v1/lists, and watchpost-hq lists on the store itself.
+func ListsOf(st *badgerstore.Store) ([]List, error) {
+	lists, err := publish.Lists(st)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]List, 0, len(lists))
+	for _, l := range lists {
+		r := List{Name: l.Info.Name, Epoch: l.Epoch, Version: l.Info.Version, Published: l.Published, Entries: l.Info.Entries,
+			Hash: l.Info.Hash, HeadIssuedAt: l.HeadIssuedAt, Snapshot: l.SnapshotFile}
+		if l.Err != nil {
+			r.Error = l.Err.Error()
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Handler returns the HTTP handler of HQ's server (see the package doc).
@@ -64,7 +110,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if !s.serveAdminPost(w, r) {
 			http.NotFound(w, r)
 		}
-	case p == protocol.PathPosts || p == protocol.PathHits || p == protocol.PathAudit:
+	case p == protocol.PathPosts || p == protocol.PathHits || p == protocol.PathAudit || p == protocol.PathListsIndex:
 		if !getOrHead(w, r) || !s.authorised(w, r) {
 			return
 		}
@@ -156,6 +202,13 @@ func (s *Server) authorised(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 	var body any
 	switch r.URL.Path {
+	case protocol.PathListsIndex:
+		lists, err := s.Lists()
+		if err != nil {
+			s.queryError(w, err)
+			return
+		}
+		body = ListsResponse{Lists: lists}
 	case protocol.PathPosts:
 		posts, err := s.Posts(r.Context())
 		if err != nil {

@@ -76,6 +76,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/sync/safeurl"
 	"github.com/watchpost/watchpost/sync/transport"
 )
 
@@ -219,7 +220,7 @@ func (c *Client) dial(u *url.URL, _ paho.ClientOptions) (net.Conn, error) {
 		err = fmt.Errorf("unsupported scheme %q", u.Scheme)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("dial %s: %w", safeurl.Of(u), err)
 	}
 	c.connMu.Lock()
 	c.conn = conn

@@ -11,6 +11,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 // Defaults for a 600 ms round-trip, lossy satellite or 3G link
@@ -116,14 +117,19 @@ type State struct {
 	At  time.Time
 }
 
-// LogValue implements slog.LogValuer without the password.
+// LogValue implements slog.LogValuer without the password, and the
+// brokers without the credentials a URL may hold (protocol.RedactURL).
 func (o Options) LogValue() slog.Value {
 	pw := ""
 	if o.Password != "" {
 		pw = "REDACTED"
 	}
+	brokers := make([]string, len(o.Brokers))
+	for i, b := range o.Brokers {
+		brokers[i] = safeurl.String(b)
+	}
 	return slog.GroupValue(
-		slog.Any(logkey.Brokers, o.Brokers),
+		slog.Any(logkey.Brokers, brokers),
 		slog.String(logkey.ClientID, o.ClientID),
 		slog.String(logkey.Username, o.Username),
 		slog.String(logkey.Password, pw),
@@ -165,8 +171,9 @@ func (o *Options) validate() error {
 	for _, b := range o.Brokers {
 		u, err := url.Parse(b)
 		if err != nil {
-			return bad("broker %q: %v", b, err)
+			return bad("broker %q: not a URL", safeurl.String(b))
 		}
+		b := safeurl.Of(u)
 		switch {
 		case isTLSScheme(u.Scheme):
 			if o.TLS == nil {

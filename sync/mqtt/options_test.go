@@ -47,7 +47,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestPasswordNeverPrinted(t *testing.T) {
-	o := Options{Brokers: []string{"tcp://127.0.0.1:1"}, ClientID: "c", Username: "u", Password: "s3cret-pw"}
+	o := Options{Brokers: []string{"tcp://127.0.0.1:1", "tcp://hq:url-s3cret@127.0.0.1:2"}, ClientID: "c", Username: "u", Password: "s3cret-pw"}
 	var sb strings.Builder
 	slog.New(slog.NewTextHandler(&sb, nil)).Info("x", "options", o)
 	slog.New(slog.NewJSONHandler(&sb, nil)).Info("x", "options", o)
@@ -55,7 +55,7 @@ func TestPasswordNeverPrinted(t *testing.T) {
 	if strings.Contains(sb.String(), "s3cret") {
 		t.Fatalf("password printed: %s", sb.String())
 	}
-	if !strings.Contains(sb.String(), "REDACTED") {
-		t.Fatalf("no redaction marker: %s", sb.String())
+	if !strings.Contains(sb.String(), "REDACTED") || !strings.Contains(sb.String(), "tcp://127.0.0.1:2") {
+		t.Fatalf("no redaction marker or broker: %s", sb.String())
 	}
 }

@@ -2,6 +2,9 @@ package outbox_test
 
 import (
 	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // startMosquitto runs Mosquitto without persistence and returns its URL.
@@ -73,4 +77,39 @@ func TestMosquittoDrain(t *testing.T) {
 	}
 	t.Logf("Mosquitto: %d hits drained in %v: %.0f hits/s (%d receipts, %d duplicates, publisher %+v)",
 		n, el.Round(time.Millisecond), float64(n)/el.Seconds(), received, dups, r.p.Stats())
+}
+
+// TestMosquittoACLRefusal: a Mosquitto whose ACL refuses the post's hits
+// topic PUBACKs the publish and drops it (MQTT 3.1.1 has no refusal):
+// the record stays, HQ gets nothing, and UnackedSince says since when
+// the broker has taken records that HQ never answered.
+func TestMosquittoACLRefusal(t *testing.T) {
+	acl := filepath.Join(t.TempDir(), "acl")
+	// HQ may read every post's hits and write acks; no one may write hits.
+	if err := os.WriteFile(acl, []byte("topic read watchpost/v1/posts/+/hits\ntopic readwrite watchpost/v1/posts/+/acks\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As root, Mosquitto would switch to user mosquitto, who cannot read acl.
+	url := brokertest.StartMosquitto(t, "persistence false", "acl_file "+acl, "user "+me.Username).URL()
+	hqConn := mqttClient(t, url, "watchpost-hq-test")
+	hq := newHQ(t, hqConn, testPost)
+	post := mqttClient(t, url, "watchpost-post-"+testPost)
+	testkit.CheckFor(t, 10*time.Second, "both clients connected", testkit.True(func() bool { return hqConn.Connected() && post.Connected() }), testkit.Every(time.Millisecond))
+	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{})
+	before := time.Now()
+	put(t, ob, protocol.RecordHit, string(hitPayload(1)))
+	r := startPublisher(t, ob, post, outbox.PublisherOptions{})
+	testkit.CheckFor(t, 10*time.Second, "PUBACKed", testkit.True(func() bool { return r.p.Stats().Published == 1 }), testkit.Every(time.Millisecond))
+	st := r.p.Stats()
+	if st.UnackedSince.Before(before) || st.Acked != 0 || !post.Connected() {
+		t.Fatalf("stats %+v (connected %v): want UnackedSince after %v, nothing acked, the link up", st, post.Connected(), before)
+	}
+	if unique, _, _ := hq.stats(); unique != 0 {
+		t.Fatalf("HQ received %d records through a refusing ACL", unique)
+	}
+	mustDepth(t, ob, 1)
 }

@@ -97,6 +97,12 @@ type PublisherStats struct {
 	Acked, AckedUnknown, BadAcks uint64
 	// InFlight is the records published or being published and not acked.
 	InFlight int
+	// UnackedSince is when the broker took (PUBACKed) a publish that HQ
+	// has not acknowledged since, with no ack from HQ at all after it;
+	// zero while nothing waits. A broker whose ACL refuses the post's
+	// topics PUBACKs and drops (MQTT 3.1.1 cannot say no), so a link that
+	// is up with this far in the past means the publishes are refused.
+	UnackedSince time.Time
 }
 
 // Publisher drains an Outbox to HQ over a transport.Transport. See the
@@ -122,6 +128,8 @@ type Publisher struct {
 	published, resent, pubErrs  atomic.Uint64
 	acked, ackedUnknown, badAck atomic.Uint64
 	inflight                    atomic.Int64
+	unackedSince                atomic.Int64 // unix nanoseconds; 0: none (PublisherStats.UnackedSince)
+	linkSeen                    atomic.Bool  // the transport has been connected at least once
 }
 
 // NewPublisher returns a publisher for ob over tr; call Run.
@@ -189,7 +197,15 @@ func (p *Publisher) Stats() PublisherStats {
 		AckedUnknown:  p.ackedUnknown.Load(),
 		BadAcks:       p.badAck.Load(),
 		InFlight:      int(p.inflight.Load()),
+		UnackedSince:  unixTime(p.unackedSince.Load()),
 	}
+}
+
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
 }
 
 // Depth is the outbox's depth (for status and metrics).
@@ -373,6 +389,9 @@ func (p *Publisher) fill(ctx context.Context, st *runState, wg *sync.WaitGroup) 
 		if err != nil || f == nil {
 			return err
 		}
+		if !p.linkSeen.Load() && p.tr.Connected() {
+			p.linkSeen.Store(true)
+		}
 		if p.opts.MaxRate > 0 {
 			st.nextSend = now.Add(time.Duration(float64(time.Second) / p.opts.MaxRate))
 		}
@@ -475,6 +494,7 @@ func (p *Publisher) handleResult(st *runState, r pubResult) {
 	if r.err == nil {
 		p.published.Add(1)
 		st.attempt = 0
+		p.unackedSince.CompareAndSwap(0, p.clock.Now().UnixNano())
 	}
 	if f.acked {
 		// HQ's ack overtook our PUBACK (it can: different topics), or
@@ -493,8 +513,15 @@ func (p *Publisher) handleResult(st *runState, r pubResult) {
 		st.attempt++
 		wait := backoff(st.attempt, p.opts.BackoffMin, p.opts.BackoffMax, p.opts.Jitter())
 		st.holdTill = now.Add(wait)
+		// Before the link has ever come up (a post starting, its first
+		// connection attempt under way) "not connected" is expected, not
+		// news.
+		lvl := slog.LevelWarn
+		if errors.Is(r.err, transport.ErrNotConnected) && !p.linkSeen.Load() {
+			lvl = slog.LevelDebug
+		}
 		if st.attempt == 1 || st.attempt%20 == 0 {
-			p.log.Warn("publish failed; backing off", logkey.Error, r.err, logkey.Attempt, st.attempt, logkey.Wait, wait)
+			p.log.Log(context.Background(), lvl, "publish failed; backing off", logkey.Error, r.err, logkey.Attempt, st.attempt, logkey.Wait, wait)
 		}
 		return
 	}
@@ -533,6 +560,14 @@ func (p *Publisher) handleAcks(ctx context.Context, st *runState, ids []string) 
 	}
 	p.acked.Add(uint64(n))
 	p.ackedUnknown.Add(uint64(len(ids) - n))
+	defer func() {
+		// HQ answers: what is still in flight waits from now on.
+		since := int64(0)
+		if len(st.inflight) > 0 {
+			since = p.clock.Now().UnixNano()
+		}
+		p.unackedSince.Store(since)
+	}()
 	for _, id := range ids {
 		f, ok := st.inflight[id]
 		if !ok {

@@ -7,8 +7,8 @@ import (
 )
 
 // HQ's HTTPS paths (PROTOCOL.md §7). Posts fetch snapshot and delta
-// files; operators (watchpost-hq posts, hits, publish --hq, heads --hq,
-// rotate --hq) use the admin paths under /v1/.
+// files; operators (watchpost-hq lists, posts, hits, audit, publish,
+// heads and rotate with --hq) use the admin paths under /v1/.
 const (
 	// PathHealth answers "ok".
 	PathHealth = "/healthz"
@@ -23,8 +23,11 @@ const (
 	// PathAudit is GET /v1/audit?post=<post>: HQ's check of a post's
 	// audit chain.
 	PathAudit = "/v1/audit"
+	// PathListsIndex is GET /v1/lists: the lists HQ publishes and their
+	// state.
+	PathListsIndex = "/v1/lists"
 	// PathLists prefixes POST /v1/lists/<list>/editions (EditionsPath).
-	PathLists = "/v1/lists/"
+	PathLists = PathListsIndex + "/"
 	// PathHeads is POST /v1/heads: re-sign every list's head.
 	PathHeads = "/v1/heads"
 	// PathKeys is POST /v1/keys: announce HQ's next signing key.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 )
 
 var (
@@ -69,16 +68,4 @@ func statusError(resp *http.Response) *StatusError {
 		s = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	return &StatusError{Code: resp.StatusCode, Status: s}
-}
-
-// safeURL renders u for logs and errors: no user information (it may
-// hold a password) and no query (it may hold a token).
-func safeURL(u *url.URL) string {
-	c := *u
-	c.User = nil
-	if c.RawQuery != "" || c.ForceQuery {
-		c.RawQuery, c.ForceQuery = "", false
-		return c.String() + "?…"
-	}
-	return c.String()
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 // Defaults for the zero values of Options.
@@ -206,7 +207,7 @@ func (f *Fetcher) Fetch(ctx context.Context, head protocol.Head, dir string) (pa
 	}
 	u, err := url.Parse(head.SnapshotURL)
 	if err == nil {
-		e.URL = safeURL(u)
+		e.URL = safeurl.Of(u)
 	}
 	switch {
 	case protocol.ValidListName(head.List) != nil || head.Epoch == 0 || head.SnapshotVersion == 0:

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 // Get downloads a small file from HQ whole, into memory: a sealed delta
@@ -36,7 +37,7 @@ func (f *Fetcher) Get(ctx context.Context, rawURL string, limit int64) ([]byte, 
 	}
 	u, err := url.Parse(rawURL)
 	if err == nil {
-		e.URL, e.File = safeURL(u), path.Base(u.Path)
+		e.URL, e.File = safeurl.Of(u), path.Base(u.Path)
 	}
 	switch {
 	case err != nil || u.Scheme != "https" || u.Host == "":

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/watchpost/watchpost/sync/safeurl"
 )
 
 // Backoff returns how long to wait before retry number attempt (0 for
@@ -123,7 +125,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("%w: more than 3 redirects", errRedirect)
 	}
 	if req.URL.Scheme != "https" {
-		return fmt.Errorf("%w: redirect to %s is not https", errRedirect, safeURL(req.URL))
+		return fmt.Errorf("%w: redirect to %s is not https", errRedirect, safeurl.Of(req.URL))
 	}
 	return nil
 }
