@@ -82,7 +82,7 @@ func TestMinimalAndDefaults(t *testing.T) {
 		{"intake.interval", cfg.Intake.Interval.Duration(), 2 * time.Second},
 		{"intake.stable_for", cfg.Intake.StableFor.Duration(), 2 * time.Second},
 		{"outbox.budget", cfg.Outbox.Budget.Bytes(), int64(64 << 20)},
-		{"status_interval", cfg.StatusInterval.Duration(), 60 * time.Second},
+		{"status_interval", cfg.StatusInterval.Duration(), 4 * time.Minute},
 		{"stop_timeout", cfg.StopTimeout.Duration(), 15 * time.Second},
 		{"log.level", cfg.Log.Level, "info"},
 		{"log.format", cfg.Log.Format, "text"},
