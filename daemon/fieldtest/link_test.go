@@ -22,15 +22,8 @@ func echoServer(t *testing.T) string {
 	}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
+		for c, err := ln.Accept(); err == nil; c, err = ln.Accept() {
+			go func(c net.Conn) { _, _ = io.Copy(c, c); c.Close() }(c)
 		}
 	}()
 	return ln.Addr().String()
