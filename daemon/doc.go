@@ -9,7 +9,8 @@
 // of heads and HTTPS.
 //
 // Imported only by daemon/cli and daemon/hqcli (the two command lines),
-// daemon/demo (the demo, which runs both), daemon/doctor (the
+// daemon/demo (the demo, which runs both), daemon/fieldtest (field
+// conditions, whose tests run both), daemon/doctor (the
 // technician's checks) and the tests of daemon/api (which run the API on
 // the real ledger through APILedger); nothing in sync/ or engine/ imports
 // it, and the mains in cmd/ reach it through the command lines.

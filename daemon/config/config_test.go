@@ -84,7 +84,7 @@ func TestMinimalAndDefaults(t *testing.T) {
 		{"outbox.budget", cfg.Outbox.Budget.Bytes(), int64(64 << 20)},
 		{"import.max_shrink", cfg.Import.MaxShrink, 0.10},
 		{"import.max_file_size", cfg.Import.MaxFileSize.Bytes(), int64(512 << 20)},
-		{"status_interval", cfg.StatusInterval.Duration(), 60 * time.Second},
+		{"status_interval", cfg.StatusInterval.Duration(), 4 * time.Minute},
 		{"stop_timeout", cfg.StopTimeout.Duration(), 15 * time.Second},
 		{"log.level", cfg.Log.Level, "info"},
 		{"log.format", cfg.Log.Format, "text"},

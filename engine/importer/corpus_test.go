@@ -144,21 +144,26 @@ func (s *stats) add(e *engine.Entry) {
 	}
 }
 
-func TestCorpusUN(t *testing.T) {
-	p := corpus(t, "UN_consolidated_2026-02-27.xml")
+// readStats imports path in format, checks every entry, and counts them.
+func readStats(t *testing.T, format, path string) (stats, time.Duration) {
+	t.Helper()
 	var st stats
 	start := time.Now()
-	err := ReadPath(FormatUNXML, p, func(e *engine.Entry) error {
+	err := ReadPath(format, path, func(e *engine.Entry) error {
 		if err := e.Validate(); err != nil {
 			t.Errorf("%s: %v", e.ID, err)
 		}
 		st.add(e)
 		return nil
 	}, nil)
-	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, time.Since(start)
+}
+
+func TestCorpusUN(t *testing.T) {
+	st, took := readStats(t, FormatUNXML, corpus(t, "UN_consolidated_2026-02-27.xml"))
 	if st.persons != 730 || st.entities != 273 {
 		t.Errorf("got %d persons, %d entities; want 730, 273", st.persons, st.entities)
 	}
@@ -181,20 +186,7 @@ func TestCorpusOFAC(t *testing.T) {
 		{"ofac_sdn_csv_2019-01", 7379},
 	} {
 		t.Run(c.dir, func(t *testing.T) {
-			p := corpus(t, c.dir)
-			var st stats
-			start := time.Now()
-			err := ReadPath(FormatOFACCSV, p, func(e *engine.Entry) error {
-				if err := e.Validate(); err != nil {
-					t.Errorf("%s: %v", e.ID, err)
-				}
-				st.add(e)
-				return nil
-			}, nil)
-			took := time.Since(start)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, took := readStats(t, FormatOFACCSV, corpus(t, c.dir))
 			if got := st.persons + st.entities; got != c.entries {
 				t.Errorf("got %d entries, want %d", got, c.entries)
 			}

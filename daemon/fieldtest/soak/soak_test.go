@@ -1,0 +1,477 @@
+package soak
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/daemon/api"
+	"github.com/watchpost/watchpost/daemon/fieldtest"
+	"github.com/watchpost/watchpost/engine/testkit"
+	"github.com/watchpost/watchpost/sync/brokertest"
+	"github.com/watchpost/watchpost/sync/hqserver"
+	"github.com/watchpost/watchpost/sync/protocol"
+	"github.com/watchpost/watchpost/sync/publish"
+)
+
+// ciFaults is the CI form's number of faults, split between the two
+// brokers; WATCHPOST_SOAK_FAULTS sets another (the long run: 1000), and
+// WATCHPOST_SOAK_SEED another seed.
+const ciFaults = 24
+
+const (
+	soakList   = "soak"
+	targetName = "Soaktarget Wanted Person"
+	targetDOB  = "1971-03-14"
+	adminToken = "soak-admin-token-0123456789"
+)
+
+// TestSoak injects faults into a running post, HQ and broker, chosen by a
+// seeded random sequence (the same seed, the same faults), with
+// screenings and decisions between them, then heals everything and
+// checks the invariants.
+func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the soak runs processes for minutes")
+	}
+	faults, seed := ciFaults, int64(1)
+	if v := os.Getenv("WATCHPOST_SOAK_FAULTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 {
+			t.Fatalf("WATCHPOST_SOAK_FAULTS=%q: want a number of faults, at least 2", v)
+		}
+		faults = n
+	}
+	if v := os.Getenv("WATCHPOST_SOAK_SEED"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			t.Fatalf("WATCHPOST_SOAK_SEED=%q: %v", v, err)
+		}
+		seed = n
+	}
+	postBin, hqBin := buildBinaries(t)
+	for i, mode := range []string{"embedded", "mosquitto"} {
+		t.Run(mode, func(t *testing.T) {
+			if mode == "mosquitto" && brokertest.MosquittoPath() == "" {
+				t.Skip("no Mosquitto (/usr/sbin/mosquitto): install the mosquitto package")
+			}
+			s := newSoak(t, mode, seed+int64(i), postBin, hqBin)
+			s.run(faults / 2)
+			s.check()
+		})
+	}
+}
+
+// soak is one run: the processes, the link between the post and HQ, and
+// what the post's API acknowledged.
+type soak struct {
+	t    *testing.T
+	mode string
+	rng  *rand.Rand
+	dir  string
+	link *fieldtest.Link
+
+	hq, post, broker *proc // broker: Mosquitto, nil with the embedded one
+	hqURL, postURL   string
+	https            *http.Client
+
+	edition  int
+	lastHash string
+	made     []string        // hits acknowledged, in order
+	disposed map[string]bool // hits whose decision was acknowledged
+	faults   map[string]int
+	refused  int // screenings the post could not take (it was down)
+	// unannounced counts publishes HQ refused (it could not reach the
+	// broker).
+	unannounced int
+}
+
+func newSoak(t *testing.T, mode string, seed int64, postBin, hqBin string) *soak {
+	s := &soak{t: t, mode: mode, rng: rand.New(rand.NewSource(seed)), dir: t.TempDir(), link: fieldtest.NewLink(seed),
+		disposed: map[string]bool{}, faults: map[string]int{}}
+	t.Cleanup(s.link.Close)
+	if _, err := publish.Keygen(filepath.Join(s.dir, "keys")); err != nil {
+		t.Fatal(err)
+	}
+	ca := brokertest.NewCA(t, "soak CA")
+	leaf := ca.Issue(t, brokertest.Leaf{CN: "hq.soak", Server: true})
+	caFile, certFile, keyFile, tokenFile := s.file("ca.pem", ca.PEM), s.file("hq.crt", leaf.CertPEM), s.file("hq.key.pem", leaf.KeyPEM), s.file("token", []byte(adminToken))
+	s.https = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}}}
+
+	mqttPort, httpsPort, apiPort := brokertest.FreePort(t), brokertest.FreePort(t), brokertest.FreePort(t)
+	mqttAddr, httpsAddr := fmt.Sprintf("127.0.0.1:%d", mqttPort), fmt.Sprintf("127.0.0.1:%d", httpsPort)
+	s.hqURL, s.postURL = "https://"+httpsAddr, fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	linkMQTT, err := s.link.Forward(func() string { return mqttAddr })
+	if err != nil {
+		t.Fatal(err)
+	}
+	linkHTTPS, err := s.link.Forward(func() string { return httpsAddr })
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	hqArgs := []string{hqBin, "serve", "--data-dir", filepath.Join(s.dir, "hq"), "--key", filepath.Join(s.dir, "keys", publish.PrivateKeyFile),
+		"--listen", httpsAddr, "--https-cert", certFile, "--https-key", keyFile, "--admin-token-file", tokenFile,
+		"--snapshot-url", protocol.SnapshotsURL("https://" + linkHTTPS), "--connect-timeout", "60s"}
+	if mode == "mosquitto" {
+		conf := s.file("mosquitto.conf", fmt.Appendf(nil, "listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nautosave_interval 1\nmax_queued_messages 100000\n",
+			mqttPort, s.dir))
+		s.broker = newProc(t, "mosquitto", s.dir, dialer(mqttAddr), brokertest.MosquittoPath(), "-c", conf)
+		hqArgs = append(hqArgs, "--broker", "tcp://"+mqttAddr)
+	} else {
+		hqArgs = append(hqArgs, "--listen-mqtt", mqttAddr, "--mqtt-anonymous-loopback")
+	}
+	s.hq = newProc(t, "hq", s.dir, s.hqHealthy, hqArgs...)
+
+	conf := s.file("watchpost.yaml", fmt.Appendf(nil, `post_id: soak-post
+data_dir: %s
+lists: [%s]
+stop_timeout: 5s
+hq:
+  brokers: [tcp://%s]
+  url: https://%s
+  keys_file: %s
+  ca_file: %s
+api:
+  listen: 127.0.0.1:%d
+`, filepath.Join(s.dir, "post"), soakList, linkMQTT, linkHTTPS, filepath.Join(s.dir, "keys", publish.PublicKeyFile), caFile, apiPort))
+	s.post = newProc(t, "post", s.dir, s.postHealthy, postBin, "run", "--config", conf)
+
+	if s.broker != nil {
+		s.broker.start()
+	}
+	s.hq.start()
+	s.mustPublish()
+	s.post.start()
+	testkit.CheckFor(t, 2*time.Minute, "the post holds HQ's first edition", s.converged)
+	testkit.CheckFor(t, time.Minute, "the post screens on it", s.screen)
+	return s
+}
+
+func (s *soak) file(name string, b []byte) string {
+	p := filepath.Join(s.dir, name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	return p
+}
+
+func dialer(addr string) func() error {
+	return func() error {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+}
+
+func (s *soak) hqHealthy() error {
+	_, err := s.do(s.https, http.MethodGet, s.hqURL+protocol.PathHealth, nil, http.StatusOK)
+	return err
+}
+
+func (s *soak) postHealthy() error {
+	_, err := s.do(http.DefaultClient, http.MethodGet, s.postURL+protocol.PathHealth, nil, http.StatusOK)
+	return err
+}
+
+// do makes a request and returns the body of a want answer.
+func (s *soak) do(c *http.Client, method, u string, body []byte, want int) ([]byte, error) {
+	req, err := http.NewRequest(method, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	resp.Body.Close()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s %s: %w", method, u, err)
+	case resp.StatusCode != want:
+		return nil, fmt.Errorf("%s %s: %s: %.300s", method, u, resp.Status, b)
+	}
+	return b, nil
+}
+
+// edition is the soak list's n-th edition: 300 generated persons and the
+// target, with a tenth of the persons changed from one edition to the
+// next.
+func edition(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("id,kind,name,aliases,birth_dates,nationalities,sex,documents,programs,remarks\n")
+	fmt.Fprintf(&b, "T-1,person,%s,,%s,NLD,M,,national,soak target\n", targetName, targetDOB)
+	for i := range 300 {
+		gen := n
+		if i%10 != n%10 {
+			gen = 0
+		}
+		fmt.Fprintf(&b, "S-%d,person,Soakperson Number%d Edition%d,,1960-01-01,DEU,F,,national,\n", i, i, gen)
+	}
+	return b.Bytes()
+}
+
+// publish publishes the next edition through HQ's admin API; HQ's hash
+// is the answer's. HQ refuses (500) while it cannot reach the broker,
+// after committing the version (the next publish announces it): that
+// is counted, not an error.
+func (s *soak) publish() error {
+	s.edition++
+	q := url.Values{"format": {"csv"}, "source": {fmt.Sprintf("soak edition %d", s.edition)}, "single_person": {"true"}}
+	b, err := s.do(s.https, http.MethodPost, s.hqURL+protocol.PathLists+soakList+"/editions?"+q.Encode(), edition(s.edition), http.StatusOK)
+	if err != nil {
+		s.unannounced++
+		return fmt.Errorf("publish edition %d: %w", s.edition, err)
+	}
+	var res struct {
+		Hash string `json:"hash"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil || res.Hash == "" {
+		s.t.Fatalf("publish edition %d: answer %s (%v)", s.edition, b, err)
+	}
+	s.lastHash = res.Hash
+	return nil
+}
+
+// mustPublish publishes an edition, retrying while HQ reconnects.
+func (s *soak) mustPublish() {
+	s.t.Helper()
+	if err := testkit.Poll(2*time.Minute, s.publish, testkit.Every(time.Second)); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// screen screens the target at the post; a hit the API acknowledged
+// (200 with a hit id) is counted as made. A screening the post answered
+// without a hit is an error.
+func (s *soak) screen() error {
+	b, err := s.do(http.DefaultClient, http.MethodPost, s.postURL+"/v1/screen", fmt.Appendf(nil, `{"name":%q,"birth_date":%q}`, targetName, targetDOB), http.StatusOK)
+	if err != nil {
+		s.refused++
+		return nil
+	}
+	var res api.ScreenResult
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("screen: %s: %w", b, err)
+	}
+	if res.HitID == "" {
+		return fmt.Errorf("screening %q made no hit: %s", targetName, b)
+	}
+	s.made = append(s.made, res.HitID)
+	return nil
+}
+
+// decide records a decision on a random hit not decided yet.
+func (s *soak) decide() {
+	var open []string
+	for _, id := range s.made {
+		if !s.disposed[id] {
+			open = append(open, id)
+		}
+	}
+	if len(open) == 0 {
+		return
+	}
+	id := open[s.rng.Intn(len(open))]
+	if _, err := s.do(http.DefaultClient, http.MethodPost, s.postURL+protocol.PathHits+"/"+id+"/disposition" /* the post's API names its hits as HQ's does */, []byte(`{"decision":"referred","officer":"soak-officer"}`), http.StatusOK); err == nil {
+		s.disposed[id] = true
+	}
+}
+
+// traffic is what an officer does between and during faults.
+func (s *soak) traffic() {
+	for range 1 + s.rng.Intn(3) {
+		if err := s.screen(); err != nil {
+			s.t.Error(err)
+		}
+	}
+	if s.rng.Intn(2) == 0 {
+		s.decide()
+	}
+}
+
+// pause waits a random 0.5–2.5 s with the fault in place.
+func (s *soak) pause() { time.Sleep(time.Duration(500+s.rng.Intn(2000)) * time.Millisecond) }
+
+// run injects n faults.
+func (s *soak) run(n int) {
+	kinds := []string{"kill-post", "kill-hq", "link-cut", "satellite", "publish"}
+	if s.broker != nil {
+		kinds = append(kinds, "kill-broker")
+	}
+	// Every kind once first, in a seeded order, then at random.
+	order := make([]string, 0, n)
+	for _, i := range s.rng.Perm(len(kinds)) {
+		order = append(order, kinds[i])
+	}
+	for len(order) < n {
+		order = append(order, kinds[s.rng.Intn(len(kinds))])
+	}
+	for _, kind := range order[:n] {
+		s.faults[kind]++
+		switch kind {
+		case "kill-post":
+			s.post.kill()
+			s.traffic() // refused: the post is down
+			s.post.start()
+		case "kill-hq":
+			s.hq.kill()
+			s.traffic()
+			s.pause()
+			s.hq.start()
+		case "kill-broker":
+			s.broker.kill()
+			s.traffic()
+			s.pause()
+			s.broker.start()
+		case "link-cut":
+			s.link.Cut()
+			s.traffic()
+			_ = s.publish()
+			s.pause()
+			s.link.Restore()
+		case "satellite":
+			s.link.SetProfile(fieldtest.Satellite)
+			s.traffic()
+			_ = s.publish()
+			s.pause()
+			s.link.SetProfile(fieldtest.Profile{})
+		case "publish":
+			_ = s.publish()
+		}
+		s.traffic()
+	}
+}
+
+// converged: the post screens on HQ's last edition.
+func (s *soak) converged() error {
+	b, err := s.do(http.DefaultClient, http.MethodGet, s.postURL+"/v1/status", nil, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	var st api.Status
+	if err := json.Unmarshal(b, &st); err != nil {
+		return err
+	}
+	for _, l := range st.Lists {
+		if l.List == soakList && l.Hash == s.lastHash {
+			return nil
+		}
+	}
+	return fmt.Errorf("the post does not hold HQ's hash %.12s: %s", s.lastHash, b)
+}
+
+// atHQ returns HQ's hit records.
+func (s *soak) atHQ() ([]hqserver.Record, error) {
+	b, err := s.do(s.https, http.MethodGet, s.hqURL+protocol.PathHits+"?kind=hit&limit="+strconv.Itoa(hqserver.MaxHitsLimit), nil, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	var res hqserver.HitsResponse
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, err
+	}
+	return res.Records, nil
+}
+
+// check heals everything and checks the invariants.
+func (s *soak) check() {
+	t := s.t
+	s.link.Restore()
+	s.link.SetProfile(fieldtest.Profile{})
+	s.mustPublish() // HQ's final edition: the hash every post must hold
+	var lost, dup, decLost, decDup int
+	tally := func() error {
+		recs, err := s.atHQ()
+		if err != nil {
+			return err
+		}
+		seen, decisions := map[string]int{}, map[string]map[string]bool{}
+		for _, r := range recs {
+			seen[r.ID]++
+			for _, d := range r.Decisions {
+				if decisions[r.ID] == nil {
+					decisions[r.ID] = map[string]bool{}
+				}
+				if decisions[r.ID][d.ID] {
+					decDup++
+				}
+				decisions[r.ID][d.ID] = true
+			}
+		}
+		lost, dup, decLost, decDup = 0, 0, 0, 0
+		for _, id := range s.made {
+			switch n := seen[id]; {
+			case n == 0:
+				lost++
+			case n > 1:
+				dup += n - 1
+			}
+			want := 0
+			if s.disposed[id] {
+				want = 1
+			}
+			if got := len(decisions[id]); got < want {
+				decLost++
+			} else if got > want {
+				decDup += got - want
+			}
+		}
+		if lost+dup+decLost+decDup > 0 {
+			return fmt.Errorf("%d hits lost, %d duplicated; %d decisions lost, %d duplicated", lost, dup, decLost, decDup)
+		}
+		return s.converged()
+	}
+	err := testkit.Poll(3*time.Minute, tally, testkit.Every(200*time.Millisecond))
+	kinds := make([]string, 0, len(s.faults))
+	total := 0
+	for k, n := range s.faults {
+		kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
+		total += n
+	}
+	slices.Sort(kinds)
+	t.Logf("SOAK %s: %d faults (%s); hits made %d, lost %d, duplicated %d; decisions made %d, lost %d, duplicated %d; screenings refused while the post was down %d; publishes refused while HQ had no broker %d; starts: post %d, hq %d%s",
+		s.mode, total, strings.Join(kinds, ", "), len(s.made), lost, dup, len(s.disposed), decLost, decDup, s.refused, s.unannounced, s.post.starts, s.hq.starts, s.brokerStarts())
+	if err != nil {
+		t.Errorf("after the faults: %v", err)
+	}
+	for _, p := range []*proc{s.post, s.hq, s.broker} {
+		if p == nil {
+			continue
+		}
+		if err := p.signal(syscall.SIGTERM); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		for _, e := range p.exits() {
+			t.Errorf("%s (see %s)", e, p.log)
+		}
+	}
+}
+
+func (s *soak) brokerStarts() string {
+	if s.broker == nil {
+		return ""
+	}
+	return fmt.Sprintf(", mosquitto %d", s.broker.starts)
+}
