@@ -63,17 +63,7 @@ func startConsolePost(t testing.TB, withList bool) *consolePost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx, func() { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("post not ready within 30 s")
-	}
+	cancel, done := runUntilReady(t, p)
 	t.Cleanup(func() {
 		cancel()
 		select {

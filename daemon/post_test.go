@@ -51,17 +51,7 @@ func TestPostLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, func() { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("not ready within 30 s")
-	}
+	cancel, done := runUntilReady(t, p)
 	base := "http://" + p.APIAddr()
 
 	resp, err := http.Get(base + "/readyz")
@@ -187,21 +177,13 @@ func TestPostWithoutListNotScreened(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, func() { close(ready) }) }()
+	cancel, done := runUntilReady(t, p)
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
 	resp, err := http.Post("http://"+p.APIAddr()+"/v1/screen", "application/json", strings.NewReader(`{"name":"Maria Garcia Lopez"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -214,4 +196,24 @@ func TestPostWithoutListNotScreened(t *testing.T) {
 	if n := p.Ledger().Stats().Screenings; n != 0 {
 		t.Fatalf("%d screenings recorded", n)
 	}
+}
+
+// runUntilReady runs p until it says it is ready, and returns what stops
+// it and where Run's error arrives.
+func runUntilReady(t testing.TB, p *Post) (context.CancelFunc, <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("Run: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("post not ready within 30 s")
+	}
+	return cancel, done
 }
