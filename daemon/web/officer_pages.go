@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/country"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
 )
@@ -209,9 +210,19 @@ func validateManual(f *ScreenForm) (engine.Query, map[string]string) {
 			errs["birth_date"] = "screen.err_date"
 		}
 	}
-	for name, v := range map[string]string{"nationality": f.Nationality, "document_country": f.DocumentCountry} {
-		if v != "" && (len(v) < 1 || len(v) > 3 || strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
-			errs[name] = "screen.err_country"
+	// A code of two or three letters or an English name, screened as the
+	// alpha-3 code (KP and North Korea are PRK, never "differs").
+	for _, c := range [...]struct {
+		name string
+		v    *string
+	}{{"nationality", &q.Nationality}, {"document_country", &q.DocumentCountry}} {
+		if *c.v == "" {
+			continue
+		}
+		if a3, ok := country.Alpha3(*c.v); ok && len(*c.v) <= 64 {
+			*c.v = a3
+		} else {
+			errs[c.name] = "screen.err_country"
 		}
 	}
 	switch f.Sex {
