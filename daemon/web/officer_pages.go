@@ -16,8 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/watchpost/watchpost/daemon/api/input"
 	"github.com/watchpost/watchpost/engine"
-	"github.com/watchpost/watchpost/engine/country"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
 )
@@ -212,18 +212,8 @@ func validateManual(f *ScreenForm) (engine.Query, map[string]string) {
 	}
 	// A code of two or three letters or an English name, screened as the
 	// alpha-3 code (KP and North Korea are PRK, never "differs").
-	for _, c := range [...]struct {
-		name string
-		v    *string
-	}{{"nationality", &q.Nationality}, {"document_country", &q.DocumentCountry}} {
-		if *c.v == "" {
-			continue
-		}
-		if a3, ok := country.Alpha3(*c.v); ok && len(*c.v) <= 64 {
-			*c.v = a3
-		} else {
-			errs[c.name] = "screen.err_country"
-		}
+	for _, name := range input.NormaliseCountries(&q) {
+		errs[name] = "screen.err_country"
 	}
 	switch f.Sex {
 	case "", "M", "F", "X":
