@@ -64,11 +64,7 @@ func startConsolePost(t testing.TB, withList bool) *consolePost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx, func() { close(ready) }) }()
-	testkit.Ready(t, ready, done, 30*time.Second, "Run")
+	cancel, done := runUntilReady(t, p)
 	t.Cleanup(func() {
 		cancel()
 		testkit.Returned(t, done, 30*time.Second, "Run")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/watchpost/watchpost/daemon/intake"
 	"github.com/watchpost/watchpost/daemon/ledger"
@@ -19,6 +20,11 @@ func (ip intakeProcessor) Process(ctx context.Context, f *intake.File) (intake.R
 	led := ip.p.Ledger()
 	if led == nil {
 		return intake.Result{}, errors.New("post not running")
+	}
+	if checked, missing := ip.p.Checked(); len(checked) == 0 {
+		// Not "no hit" for every traveller: the file waits in processing/
+		// and is screened at a scan after a list arrives.
+		return intake.Result{}, fmt.Errorf("not screened: no list is loaded (missing: %s)", strings.Join(missing, ", "))
 	}
 	var res intake.Result
 	screenings := make([]ledger.Screening, 0, len(f.Travellers))

@@ -2,8 +2,11 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
+	"github.com/watchpost/watchpost/daemon/api/input"
 	"github.com/watchpost/watchpost/daemon/config"
 	"github.com/watchpost/watchpost/daemon/intake"
 	"github.com/watchpost/watchpost/daemon/intake/intaketest"
@@ -62,4 +65,36 @@ func TestIntakeProcessorContract(t *testing.T) {
 		Listed: engine.Query{Name: "Mohsen Hojati", BirthDate: "1955-09-28"},
 		Clean:  engine.Query{Name: "Maria Garcia Lopez"},
 	})
+}
+
+// TestIntakeWithoutList: with no list loaded a dropped file is not
+// screened (no traveller recorded as "no hit"); the processor's error
+// keeps it for a later scan.
+func TestIntakeWithoutList(t *testing.T) {
+	cfg := config.Default()
+	cfg.PostID, cfg.Lists = "test-post", []string{"un"}
+	p, err := NewPost(cfg, PostOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := OpenStore(t.TempDir(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	led, ob := openLedgerOn(t, st)
+	sc, err := LoadScreener(context.Background(), st, match.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.screener.Store(sc)
+	p.store, p.ob, p.ledger = st, ob, led
+	f := &intake.File{ID: "f1", Name: "f1.jsonl", Travellers: []intake.Traveller{{Index: 1, Traveller: input.Traveller{Query: engine.Query{Name: "Maria Garcia Lopez"}}}}}
+	_, err = intakeProcessor{p}.Process(context.Background(), f)
+	if err == nil || errors.Is(err, intake.ErrRejected) || !strings.Contains(err.Error(), "not screened: no list is loaded (missing: un)") {
+		t.Fatalf("process without a list: %v", err)
+	}
+	if n := led.Stats().Screenings; n != 0 {
+		t.Fatalf("%d screenings recorded without a list", n)
+	}
 }

@@ -51,11 +51,7 @@ func TestPostLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, func() { close(ready) }) }()
-	testkit.Ready(t, ready, done, 30*time.Second, "Run")
+	cancel, done := runUntilReady(t, p)
 	base := "http://" + p.APIAddr()
 
 	resp, err := http.Get(base + "/readyz")
@@ -160,4 +156,57 @@ func TestPostStartFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
+}
+
+// TestPostWithoutListNotScreened: a running post that holds no list
+// answers a screening with 503 and the lists it lacks, never "no hit".
+func TestPostWithoutListNotScreened(t *testing.T) {
+	cfg := config.Default()
+	cfg.PostID = "test-post"
+	cfg.DataDir = t.TempDir()
+	cfg.API.Listen = "127.0.0.1:0"
+	cfg.Lists = []string{"ofac", "un"}
+	p, err := NewPost(cfg, PostOptions{Software: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel, done := runUntilReady(t, p)
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	resp, err := http.Post("http://"+p.APIAddr()+"/v1/screen", "application/json", strings.NewReader(`{"name":"Maria Garcia Lopez"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"lists_missing":["ofac","un"]`) || strings.Contains(string(body), `"band"`) {
+		t.Fatalf("/v1/screen without a list: %s %s", resp.Status, body)
+	}
+	if n := p.Ledger().Stats().Screenings; n != 0 {
+		t.Fatalf("%d screenings recorded", n)
+	}
+}
+
+// runUntilReady runs p until it says it is ready, and returns what stops
+// it and where Run's error arrives.
+func runUntilReady(t testing.TB, p *Post) (context.CancelFunc, <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("Run: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("post not ready within 30 s")
+	}
+	return cancel, done
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/watchpost/watchpost/daemon/api/input"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
@@ -209,10 +210,10 @@ func validateManual(f *ScreenForm) (engine.Query, map[string]string) {
 			errs["birth_date"] = "screen.err_date"
 		}
 	}
-	for name, v := range map[string]string{"nationality": f.Nationality, "document_country": f.DocumentCountry} {
-		if v != "" && (len(v) < 1 || len(v) > 3 || strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
-			errs[name] = "screen.err_country"
-		}
+	// A code of two or three letters or an English name, screened as the
+	// alpha-3 code (KP and North Korea are PRK, never "differs").
+	for _, name := range input.NormaliseCountries(&q) {
+		errs[name] = "screen.err_country"
 	}
 	switch f.Sex {
 	case "", "M", "F", "X":

@@ -418,3 +418,19 @@ func TestPostWithoutToken(t *testing.T) {
 		t.Errorf("%d refusals audited, want 3", refused)
 	}
 }
+
+// TestManualCountries: the console's manual form takes a country as a
+// code of two or three letters or an English name and screens it as the
+// alpha-3 code; anything else is refused on its field.
+func TestManualCountries(t *testing.T) {
+	for in, want := range map[string]string{"PRK": "PRK", "KP": "PRK", "NORTH KOREA": "PRK", "D": "DEU"} {
+		q, errs := validateManual(&ScreenForm{Surname: "KIM", Nationality: in, DocumentCountry: in})
+		if len(errs) != 0 || q.Nationality != want || q.DocumentCountry != want {
+			t.Errorf("%q: %+v %v", in, q, errs)
+		}
+	}
+	_, errs := validateManual(&ScreenForm{Surname: "KIM", Nationality: "NARNIA", DocumentCountry: "ZZ"})
+	if errs["nationality"] != "screen.err_country" || errs["document_country"] != "screen.err_country" {
+		t.Errorf("errors %v", errs)
+	}
+}

@@ -64,6 +64,22 @@ func CheckQuery(q *engine.Query) ([]string, error) {
 	default:
 		return nil, fieldError("sex", "sex must be M, F or X, not %q", q.Sex)
 	}
+	if bad := NormaliseCountries(q); len(bad) > 0 {
+		v := q.Nationality
+		if bad[0] == "document_country" {
+			v = q.DocumentCountry
+		}
+		return nil, fieldError(bad[0], "%s %q is not a country: give an ISO 3166 alpha-3 or alpha-2 code or the English name (GBR, GB or United Kingdom)", bad[0], v)
+	}
+	return warnings, nil
+}
+
+// NormaliseCountries turns q's nationality and document country, each an
+// ISO 3166 alpha-3 or alpha-2 code or an English country name, into the
+// alpha-3 code, and returns the JSON names of those that are no country
+// (left as they were). An empty one stays empty.
+func NormaliseCountries(q *engine.Query) []string {
+	var bad []string
 	for _, f := range [...]struct {
 		name string
 		v    *string
@@ -71,13 +87,13 @@ func CheckQuery(q *engine.Query) ([]string, error) {
 		if *f.v == "" {
 			continue
 		}
-		a3, ok := country.Alpha3(*f.v)
-		if !ok {
-			return nil, fieldError(f.name, "%s %q is not a country: give an ISO 3166 alpha-3 or alpha-2 code or the English name (GBR, GB or United Kingdom)", f.name, *f.v)
+		if a3, ok := country.Alpha3(*f.v); ok {
+			*f.v = a3
+		} else {
+			bad = append(bad, f.name)
 		}
-		*f.v = a3
 	}
-	return warnings, nil
+	return bad
 }
 
 // CapQuery cuts the traveller's names to engine.CapName's caps, whatever
