@@ -62,7 +62,7 @@ type LimitError struct {
 	Format string // the format being read ("un-xml")
 	What   string // "file", "record", "field", "nesting"
 	Limit  int64  // bytes (levels for nesting)
-	Offset int64  // byte offset in the file where the limit was reached
+	Offset int64  // byte offset where the record or token began (-1: not read, the file's size broke it)
 }
 
 func (e *LimitError) Error() string {
@@ -70,7 +70,7 @@ func (e *LimitError) Error() string {
 		return fmt.Sprintf("%s: elements nested deeper than the limit of %d levels (at byte %d)", e.Format, e.Limit, e.Offset)
 	}
 	msg := fmt.Sprintf("%s: %s larger than the limit of %s", e.Format, e.What, sizeText(e.Limit))
-	if e.Offset > 0 {
+	if e.Offset >= 0 {
 		msg += fmt.Sprintf(" (at byte %d)", e.Offset)
 	}
 	return msg

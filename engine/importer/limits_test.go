@@ -97,6 +97,7 @@ func TestReadersBounded(t *testing.T) {
 			var err error
 			in := c.in()
 			n := allocated(func() { err = c.read(in) })
+			t.Logf("allocated %.1f MB: %v", float64(n)/(1<<20), err)
 			var le *LimitError
 			if !errors.As(err, &le) || !errors.Is(err, ErrLimit) {
 				t.Fatalf("err = %v, want a *LimitError", err)

@@ -73,7 +73,7 @@ func ReadPathLimited(format, path string, lim Limits, emitEntry func(*engine.Ent
 	} else if st.IsDir() {
 		return fmt.Errorf("import %s: format %s wants a file, got a folder", path, format)
 	} else if st.Mode().IsRegular() && st.Size() > lim.MaxFileSize {
-		return &Error{File: path, Err: &LimitError{Format: format, What: fmt.Sprintf("file (%d bytes)", st.Size()), Limit: lim.MaxFileSize}}
+		return &Error{File: path, Err: &LimitError{Format: format, What: fmt.Sprintf("file (%d bytes)", st.Size()), Limit: lim.MaxFileSize, Offset: -1}}
 	}
 	switch format {
 	case FormatUNXML:
