@@ -12,17 +12,14 @@ import (
 	"github.com/watchpost/watchpost/daemon/ledger"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
 // openLedger opens a ledger, with its outbox, on a fresh store.
 func openLedger(t *testing.T) (*ledger.Ledger, *outbox.Outbox) {
 	t.Helper()
-	st, err := badgerstore.Open(t.TempDir(), badgerstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.OpenWith(t, t.TempDir(), badgerstore.Options{})
 	return openLedgerOn(t, st)
 }
 

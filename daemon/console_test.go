@@ -12,6 +12,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/web"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/match"
 	"github.com/watchpost/watchpost/engine/mrz"
@@ -115,11 +116,7 @@ func TestTD3Helper(t *testing.T) {
 // catalog key, so the console shows explanations in the page's language.
 func TestExplanationsTranslated(t *testing.T) {
 	ctx := context.Background()
-	st, err := badgerstore.Open(t.TempDir(), badgerstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.OpenWith(t, t.TempDir(), badgerstore.Options{})
 	importUN(t, st, "")
 	sc, err := LoadScreener(ctx, st, match.Config{})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/match"
 )
 
@@ -23,11 +24,7 @@ func write(t *testing.T, name, content string) string {
 
 func TestImportAndScreenNamesAndDocuments(t *testing.T) {
 	ctx := context.Background()
-	st, err := badgerstore.Open(t.TempDir(), badgerstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.OpenWith(t, t.TempDir(), badgerstore.Options{})
 	names := write(t, "national.csv", "id,name,birth_dates,nationalities,documents\nN-1,Ivan Petrovich SIDOROV,1970-03-01,RUS,P:7001234:RUS\nN-2,Maria KOWALSKA,1981,POL,\n")
 	if _, err := ImportList(ctx, st, badgerstore.ListMeta{Name: "national", Format: "csv", Action: "notify HQ"}, names); err != nil {
 		t.Fatal(err)
@@ -56,11 +53,7 @@ func TestImportAndScreenNamesAndDocuments(t *testing.T) {
 
 func TestImportErrors(t *testing.T) {
 	ctx := context.Background()
-	st, err := badgerstore.Open(t.TempDir(), badgerstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.OpenWith(t, t.TempDir(), badgerstore.Options{})
 	good := write(t, "n.csv", "id,name\nN-1,Ivan SIDOROV\n")
 	if _, err := ImportList(ctx, st, badgerstore.ListMeta{Name: "national", Format: "csv"}, good); err != nil {
 		t.Fatal(err)
@@ -79,11 +72,7 @@ func TestImportErrors(t *testing.T) {
 }
 
 func TestLoadEntriesCancelled(t *testing.T) {
-	st, err := badgerstore.Open(t.TempDir(), badgerstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.OpenWith(t, t.TempDir(), badgerstore.Options{})
 	if _, err := st.ReplaceEntries(context.Background(), badgerstore.ListMeta{Name: "l"}, func(emit func(*engine.Entry) error) error {
 		for i := range 5000 {
 			e := engine.Entry{ID: string(rune('a'+i%26)) + string(rune('0'+i/26%10)) + string(rune('0'+i/260)), Kind: engine.KindPerson, Names: []engine.Name{{Value: "A B", Kind: engine.NamePrimary}}}
@@ -97,7 +86,7 @@ func TestLoadEntriesCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	_, err = loadEntries(ctx, st, "l", func(*engine.Entry) {
+	_, err := loadEntries(ctx, st, "l", func(*engine.Entry) {
 		if n++; n == 10 {
 			cancel()
 		}

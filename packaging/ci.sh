@@ -16,11 +16,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
-start=$(date +%s)
-step() { echo; echo "== packaging: $* ($(( $(date +%s) - start ))s)"; }
-fail() { echo "packaging/ci.sh: FAIL: $*" >&2; exit 1; }
-passed=0
-ok() { passed=$((passed + 1)); echo "ok: $*"; }
+script=ci.sh label=packaging
+# shellcheck source=packaging/testlib.sh
+. "$root/packaging/testlib.sh"
 # shown passes its input on and prints it to stderr too (not `tee
 # /dev/stderr`, which truncates a log file that stderr is redirected to).
 shown() { local o; o=$(cat); printf '%s\n' "$o" >&2; printf '%s\n' "$o"; }
@@ -251,12 +249,7 @@ step "Debian root (debootstrap --variant=minbase bookworm, cached)"
 cache="${WATCHPOST_CACHE:-$HOME/.cache/watchpost}"
 mkdir -p "$cache"
 tarball="$cache/debroot-bookworm.tar"
-mirror=$(
-  { grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' || true
-    grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' || true
-    grep -h '^deb ' /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' || true
-  } | { grep -v -e security -e '^$' || true; } | head -n 1)
-mirror=${mirror:-http://deb.debian.org/debian}
+mirror=$(debian_mirror)
 chroot_dir="$work/root"
 mkdir -p "$chroot_dir"
 if [ -s "$tarball" ]; then

@@ -42,12 +42,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
-start=$(date +%s)
-step() { echo; echo "== systemd-test: $* ($(( $(date +%s) - start ))s)"; }
-fail() { echo "packaging/systemd-test.sh: FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 0; }
-passed=0
-ok() { passed=$((passed + 1)); echo "ok: $*"; }
+script=systemd-test.sh label=systemd-test
+# shellcheck source=packaging/testlib.sh
+. "$root/packaging/testlib.sh"
 now_ms() { date +%s%3N; }
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -102,12 +99,7 @@ step "Debian root with systemd (debootstrap --variant=minbase bookworm, cached)"
 cache="${WATCHPOST_CACHE:-$HOME/.cache/watchpost}"
 mkdir -p "$cache"
 tarball="$cache/debroot-bookworm-systemd.tar"
-mirror=$(
-  { grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' || true
-    grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' || true
-    grep -h '^deb ' /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' || true
-  } | { grep -v -e security -e '^$' || true; } | head -n 1)
-mirror=${mirror:-http://deb.debian.org/debian}
+mirror=$(debian_mirror)
 if [ -s "$tarball" ]; then
   echo "using the cached root $tarball"
 else

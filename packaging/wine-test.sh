@@ -37,12 +37,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
-start=$(date +%s)
-step() { echo; echo "== wine-test: $* ($(( $(date +%s) - start ))s)"; }
-fail() { echo "packaging/wine-test.sh: FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 0; }
-passed=0
-ok() { passed=$((passed + 1)); echo "ok: $*"; }
+script=wine-test.sh label=wine-test
+# shellcheck source=packaging/testlib.sh
+. "$root/packaging/testlib.sh"
 unchecked=()
 unchecked() { unchecked+=("$*"); }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 )
 
 // benchHQ is the HQ console over fixed data: 500 posts, one page of hits.
@@ -66,11 +67,7 @@ func BenchmarkHQPages(b *testing.B) {
 		d.rows = append(d.rows, HQHitRow{Post: "post-001", ID: fmt.Sprintf("h%d", i), ReceivedAt: now, ScreenedAt: now, Band: engine.BandPossible,
 			Name: "TRAVELLER NAME", Lists: []string{"un"}, Status: "open", Source: "api"})
 	}
-	st, err := badgerstore.Open(b.TempDir(), badgerstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := storetest.OpenWith(b, b.TempDir(), badgerstore.Options{})
 	users := NewUserStore(st.Records("c"), HQRoles, nil)
 	if _, err := users.Add(context.Background(), "ana", RoleAdmin, "a long password"); err != nil {
 		b.Fatal(err)

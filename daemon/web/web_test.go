@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 )
 
@@ -254,11 +255,7 @@ func TestPassword(t *testing.T) {
 
 func openStore(t *testing.T) *badgerstore.Store {
 	t.Helper()
-	st, err := badgerstore.Open(t.TempDir(), badgerstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.OpenWith(t, t.TempDir(), badgerstore.Options{})
 	return st
 }
 

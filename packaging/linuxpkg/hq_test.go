@@ -28,15 +28,7 @@ func hqFixture(t *testing.T) Spec {
 
 func TestHQDebLayout(t *testing.T) {
 	deb := build(t, "deb", hqFixture(t))
-	ctrl, ctrlFiles := tarGz(t, debMember(t, deb, "control.tar.gz"))
-	if got := string(ctrlFiles["/conffiles"]); got != HQEnvFile+"\n" {
-		t.Errorf("conffiles = %q, want %q", got, HQEnvFile+"\n")
-	}
-	for _, s := range []string{"/postinst", "/prerm", "/postrm"} {
-		if h, ok := ctrl[s]; !ok || h.Mode&0o111 == 0 {
-			t.Errorf("control: %s missing or not executable", s)
-		}
-	}
+	ctrlFiles := debControl(t, deb, HQEnvFile)
 	if !strings.Contains(string(ctrlFiles["/postinst"]), "watchpost-hq keygen") {
 		t.Error("postinst is not the watchpost-hq one")
 	}

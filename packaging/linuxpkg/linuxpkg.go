@@ -83,6 +83,39 @@ type Spec struct {
 	Scripts string
 }
 
+// includeMark starts a line of a script in scripts/ that stands for a
+// shared file of shell functions there (lib-*.sh), copied in at build
+// time: dpkg and rpm run each maintainer script on its own, some before
+// the package's files are on disk or after they are gone, so a script
+// cannot source a shared file when it runs.
+const includeMark = "# @include "
+
+// Script returns the script name of scripts/ as it is packaged: each
+// include line replaced by the file it names.
+func Script(name string) ([]byte, error) {
+	data, err := scripts.ReadFile("scripts/" + name)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	for _, line := range bytes.SplitAfter(data, []byte("\n")) {
+		lib, ok := bytes.CutPrefix(bytes.TrimSuffix(line, []byte("\n")), []byte(includeMark))
+		if !ok {
+			out.Write(line)
+			continue
+		}
+		body, err := scripts.ReadFile("scripts/" + string(lib))
+		if err != nil {
+			return nil, fmt.Errorf("%s: include: %w", name, err)
+		}
+		if bytes.Contains(body, []byte("\n"+includeMark)) {
+			return nil, fmt.Errorf("%s: include %s: an included file includes another", name, lib)
+		}
+		out.Write(body)
+	}
+	return out.Bytes(), nil
+}
+
 // Helper is a script of scripts/ installed as a program.
 type Helper struct{ Dest, Script string }
 
@@ -249,7 +282,7 @@ func (s Spec) info(format, work string) (*nfpm.Info, error) {
 		c = append(c, &files.Content{Source: s.Unit, Destination: s.UnitDest, FileInfo: fi(0o644)})
 	}
 	script := func(name string) (string, error) {
-		data, err := scripts.ReadFile("scripts/" + name)
+		data, err := Script(name)
 		if err != nil {
 			return "", err
 		}

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -102,17 +103,26 @@ func tarGz(t *testing.T, data []byte) (map[string]*tar.Header, map[string][]byte
 	}
 }
 
-func TestDebLayout(t *testing.T) {
-	deb := build(t, "deb", fixture(t))
+// debControl checks that the .deb's only conffile is conffile and that its
+// maintainer scripts are there and executable, and returns the control
+// archive's files.
+func debControl(t *testing.T, deb []byte, conffile string) map[string][]byte {
+	t.Helper()
 	ctrl, ctrlFiles := tarGz(t, debMember(t, deb, "control.tar.gz"))
-	if got := string(ctrlFiles["/conffiles"]); got != ConfigFile+"\n" {
-		t.Errorf("conffiles = %q, want %q", got, ConfigFile+"\n")
+	if got := string(ctrlFiles["/conffiles"]); got != conffile+"\n" {
+		t.Errorf("conffiles = %q, want %q", got, conffile+"\n")
 	}
 	for _, s := range []string{"/postinst", "/prerm", "/postrm"} {
 		if h, ok := ctrl[s]; !ok || h.Mode&0o111 == 0 {
 			t.Errorf("control: %s missing or not executable", s)
 		}
 	}
+	return ctrlFiles
+}
+
+func TestDebLayout(t *testing.T) {
+	deb := build(t, "deb", fixture(t))
+	ctrlFiles := debControl(t, deb, ConfigFile)
 	control := string(ctrlFiles["/control"])
 	for _, want := range []string{"Package: watchpost\n", "Version: 1.2.3\n", "Architecture: amd64\n", "Depends: adduser\n"} {
 		if !strings.Contains(control, want) {
@@ -275,5 +285,76 @@ func TestPackagedConfigLoads(t *testing.T) {
 	}
 	if c.Store.EncryptionKeyFile != filepath.Join(dir, StoreKeyName) {
 		t.Errorf("key file %q, want %q (relative to the configuration)", c.Store.EncryptionKeyFile, filepath.Join(dir, StoreKeyName))
+	}
+}
+
+// TestScriptsIncludeTheirFunctions: every maintainer script is packaged
+// with the shared functions it calls copied in (no include line left, each
+// called lib-*.sh function defined before its first call), and the result
+// is valid sh.
+func TestScriptsIncludeTheirFunctions(t *testing.T) {
+	entries, err := scripts.ReadDir("scripts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The functions the lib-*.sh files define: lines "name() {".
+	var libFuncs []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "lib-") {
+			continue
+		}
+		b, err := scripts.ReadFile("scripts/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if name, ok := strings.CutSuffix(line, "() {"); ok {
+				libFuncs = append(libFuncs, name)
+			}
+		}
+	}
+	if len(libFuncs) < 8 {
+		t.Fatalf("lib-*.sh define %v; want the eight shared functions", libFuncs)
+	}
+	calls := 0
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, "lib-") {
+			continue
+		}
+		b, err := Script(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(b), "\n")
+		defined := map[string]bool{}
+		for i, line := range lines {
+			line = strings.TrimSpace(line)
+			if strings.HasPrefix(line, includeMark) {
+				t.Errorf("%s:%d: an include line is left in the packaged script", name, i+1)
+			}
+			for _, fn := range libFuncs {
+				switch {
+				case line == fn+"() {":
+					defined[fn] = true
+				case line == fn || strings.HasPrefix(line, fn+" ") || strings.HasPrefix(line, "if "+fn):
+					calls++
+					if !defined[fn] {
+						t.Errorf("%s:%d calls %s before defining it", name, i+1, fn)
+					}
+				}
+			}
+		}
+		sh := exec.Command("sh", "-n")
+		sh.Stdin = bytes.NewReader(b)
+		if out, err := sh.CombinedOutput(); err != nil {
+			t.Errorf("%s: sh -n: %v\n%s", name, err, out)
+		}
+	}
+	if calls == 0 {
+		t.Fatal("no script calls a shared function")
+	}
+	if _, err := Script("no-such-script.sh"); err == nil {
+		t.Error("Script of a missing file did not fail")
 	}
 }

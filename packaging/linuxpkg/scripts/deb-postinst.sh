@@ -6,6 +6,9 @@
 # systemd.
 set -e
 
+# @include lib-deb.sh
+# @include lib-post.sh
+
 unit=watchpost.service
 config=/etc/watchpost/watchpost.yaml
 datadir=/var/lib/watchpost
@@ -47,19 +50,7 @@ abort-upgrade | abort-deconfigure | abort-remove) ;;
 *) exit 0 ;;
 esac
 
-# Enable (on a fresh install) or refresh the enablement symlinks, as
-# dh_installsystemd does; deb-systemd-helper (init-system-helpers, which
-# is Essential) works without a running systemd, as in a chroot.
-deb-systemd-helper unmask "$unit" >/dev/null || true
-if deb-systemd-helper --quiet was-enabled "$unit"; then
-	deb-systemd-helper enable "$unit" >/dev/null || true
-else
-	deb-systemd-helper update-state "$unit" >/dev/null || true
-fi
-
-if [ -d /run/systemd/system ]; then
-	systemctl --system daemon-reload >/dev/null || true
-fi
+deb_enable "$unit"
 
 if check=$(watchpost config check --config "$config" 2>&1); then
 	if [ -d /run/systemd/system ]; then
@@ -67,18 +58,7 @@ if check=$(watchpost config check --config "$config" 2>&1); then
 		deb-systemd-invoke start "$unit" >/dev/null || true
 	fi
 else
-	cat <<MSG
-watchpost: the service is enabled but NOT started: $config does not pass
-\`watchpost config check\` yet:
-$(printf '%s\n' "$check" | sed 's/^/    /')
-Next steps:
-  1. Edit $config: set post_id (this post's id as HQ knows
-     it), hq.brokers, hq.keys_file (put HQ's public keys next to the
-     config, e.g. /etc/watchpost/hq-keys.txt) and lists.
-  2. Check it:   watchpost config check
-  3. Start it:   systemctl start watchpost
-  4. Diagnose:   watchpost doctor   (and journalctl -u watchpost)
-MSG
+	not_started
 fi
 
 exit 0

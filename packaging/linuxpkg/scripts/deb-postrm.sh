@@ -5,22 +5,16 @@
 # store key postinst made, the service's state in systemd and the user.
 set -e
 
+# @include lib-deb.sh
+
 unit=watchpost.service
 
 case "$1" in
 remove)
-	if [ -d /run/systemd/system ]; then
-		systemctl --system daemon-reload >/dev/null || true
-	fi
-	if command -v deb-systemd-helper >/dev/null; then
-		deb-systemd-helper mask "$unit" >/dev/null || true
-	fi
+	deb_unit_removed remove "$unit"
 	;;
 purge)
-	if command -v deb-systemd-helper >/dev/null; then
-		deb-systemd-helper purge "$unit" >/dev/null || true
-		deb-systemd-helper unmask "$unit" >/dev/null || true
-	fi
+	deb_unit_removed purge "$unit"
 	rm -rf /var/lib/watchpost
 	# dpkg has removed the conffile; keep whatever the technician added
 	# (HQ keys, certificates, token files) but say so.
@@ -32,20 +26,7 @@ purge)
 	if [ -d /etc/watchpost ] && ! rmdir /etc/watchpost 2>/dev/null; then
 		echo "watchpost: kept /etc/watchpost: it holds files the package did not install (keys, certificates); remove them yourself"
 	fi
-	if getent passwd watchpost >/dev/null; then
-		if command -v deluser >/dev/null; then
-			deluser --system --quiet watchpost >/dev/null || true
-		else
-			userdel watchpost >/dev/null 2>&1 || true
-		fi
-	fi
-	if getent group watchpost >/dev/null; then
-		if command -v delgroup >/dev/null; then
-			delgroup --system --quiet watchpost >/dev/null || true
-		else
-			groupdel watchpost >/dev/null 2>&1 || true
-		fi
-	fi
+	deb_deluser watchpost
 	;;
 esac
 

@@ -6,6 +6,9 @@
 # read). Safe in a chroot without systemd.
 set -e
 
+# @include lib-deb.sh
+# @include lib-hq.sh
+
 unit=watchpost-hq.service
 envfile=/etc/watchpost-hq/serve.env
 datadir=/var/lib/watchpost-hq
@@ -32,51 +35,15 @@ abort-upgrade | abort-deconfigure | abort-remove) ;;
 *) exit 0 ;;
 esac
 
-# Enable (on a fresh install) or refresh the enablement symlinks, as
-# dh_installsystemd does; works without a running systemd.
-deb-systemd-helper unmask "$unit" >/dev/null || true
-if deb-systemd-helper --quiet was-enabled "$unit"; then
-	deb-systemd-helper enable "$unit" >/dev/null || true
-else
-	deb-systemd-helper update-state "$unit" >/dev/null || true
-fi
+deb_enable "$unit"
 
-if [ -d /run/systemd/system ]; then
-	systemctl --system daemon-reload >/dev/null || true
-fi
-
-# The same check as the unit's ExecCondition=, as the service's user and
-# with the arguments split as systemd splits them.
-args=""
-if [ -r "$envfile" ]; then
-	args=$(
-		set +e
-		WATCHPOST_HQ_SERVE_ARGS=""
-		. "$envfile" >/dev/null 2>&1
-		printf '%s' "$WATCHPOST_HQ_SERVE_ARGS"
-	) || args=""
-fi
-set -f
-# shellcheck disable=SC2086 # split on whitespace, as systemd does
-if check=$(runuser -u watchpost-hq -- /usr/lib/watchpost-hq/serve-configured $args 2>&1); then
-	set +f
+if hq_configured; then
 	if [ -d /run/systemd/system ]; then
 		# Starts only an enabled unit, and honours policy-rc.d.
 		deb-systemd-invoke start "$unit" >/dev/null || true
 	fi
 else
-	set +f
-	cat <<MSG
-watchpost-hq: the service is enabled but NOT started: HQ is not configured yet:
-$(printf '%s\n' "$check" | sed 's/^/    /')
-Next steps:
-  1. Make HQ's signing key (once; back up hq.key offline):
-       runuser -u watchpost-hq -- watchpost-hq keygen --dir $datadir/keys
-  2. Edit $envfile: the default serves this host only
-     (127.0.0.1); its comments say which lines open HQ to the posts (TLS).
-  3. Start it:   systemctl start watchpost-hq
-  4. Check it:   systemctl status watchpost-hq; journalctl -u watchpost-hq
-MSG
+	hq_not_started
 fi
 
 exit 0

@@ -6,22 +6,16 @@
 # systemd and the user.
 set -e
 
+# @include lib-deb.sh
+
 unit=watchpost-hq.service
 
 case "$1" in
 remove)
-	if [ -d /run/systemd/system ]; then
-		systemctl --system daemon-reload >/dev/null || true
-	fi
-	if command -v deb-systemd-helper >/dev/null; then
-		deb-systemd-helper mask "$unit" >/dev/null || true
-	fi
+	deb_unit_removed remove "$unit"
 	;;
 purge)
-	if command -v deb-systemd-helper >/dev/null; then
-		deb-systemd-helper purge "$unit" >/dev/null || true
-		deb-systemd-helper unmask "$unit" >/dev/null || true
-	fi
+	deb_unit_removed purge "$unit"
 	rm -rf /var/lib/watchpost-hq
 	# dpkg has removed the conffile; keep whatever the administrator added
 	# (certificates, token files) but say so.
@@ -30,20 +24,7 @@ purge)
 	if [ -d /etc/watchpost-hq ] && ! rmdir /etc/watchpost-hq 2>/dev/null; then
 		echo "watchpost-hq: kept /etc/watchpost-hq: it holds files the package did not install (certificates, tokens); remove them yourself"
 	fi
-	if getent passwd watchpost-hq >/dev/null; then
-		if command -v deluser >/dev/null; then
-			deluser --system --quiet watchpost-hq >/dev/null || true
-		else
-			userdel watchpost-hq >/dev/null 2>&1 || true
-		fi
-	fi
-	if getent group watchpost-hq >/dev/null; then
-		if command -v delgroup >/dev/null; then
-			delgroup --system --quiet watchpost-hq >/dev/null || true
-		else
-			groupdel watchpost-hq >/dev/null 2>&1 || true
-		fi
-	fi
+	deb_deluser watchpost-hq
 	;;
 esac
 

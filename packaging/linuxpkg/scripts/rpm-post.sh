@@ -3,6 +3,10 @@
 # the data directory, the store encryption key (/etc/watchpost/store.key,
 # never overwritten), enable the service on first install, and start (or
 # restart) it only when the configuration passes `watchpost config check`.
+
+# @include lib-rpm.sh
+# @include lib-post.sh
+
 unit=watchpost.service
 config=/etc/watchpost/watchpost.yaml
 storekey=/etc/watchpost/store.key
@@ -22,34 +26,11 @@ if [ ! -e "$storekey" ] && [ ! -L "$storekey" ]; then
 	fi
 fi
 
-if [ -d /run/systemd/system ]; then
-	systemctl daemon-reload >/dev/null 2>&1 || :
-fi
-if [ "$1" -eq 1 ]; then
-	# systemctl enable works without a running systemd (image builds).
-	systemctl enable "$unit" >/dev/null 2>&1 || :
-fi
+rpm_enable "$1" "$unit"
 
 if check=$(/usr/bin/watchpost config check --config "$config" 2>&1); then
-	if [ -d /run/systemd/system ]; then
-		if [ "$1" -eq 1 ]; then
-			systemctl start "$unit" >/dev/null 2>&1 || :
-		else
-			systemctl try-restart "$unit" >/dev/null 2>&1 || :
-		fi
-	fi
+	rpm_start "$1" "$unit"
 else
-	cat <<MSG
-watchpost: the service is enabled but NOT started: $config does not pass
-\`watchpost config check\` yet:
-$(printf '%s\n' "$check" | sed 's/^/    /')
-Next steps:
-  1. Edit $config: set post_id (this post's id as HQ knows
-     it), hq.brokers, hq.keys_file (put HQ's public keys next to the
-     config, e.g. /etc/watchpost/hq-keys.txt) and lists.
-  2. Check it:   watchpost config check
-  3. Start it:   systemctl start watchpost
-  4. Diagnose:   watchpost doctor   (and journalctl -u watchpost)
-MSG
+	not_started
 fi
 exit 0
