@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/watchpost/watchpost/daemon/cmdline"
 )
@@ -77,7 +76,9 @@ func openInput(env *Env, args []string) (io.ReadCloser, string, error) {
 }
 
 // Version, Commit and Date are stamped in by the release build
-// (-ldflags "-X github.com/watchpost/watchpost/daemon/cli.Version=…").
+// (-ldflags "-X github.com/watchpost/watchpost/daemon/cli.Version=…");
+// without them the commit comes from the Go toolchain's record of the
+// checkout (cmdline.BuildOf).
 var (
 	Version = "dev"
 	Commit  = "unknown"
@@ -88,6 +89,6 @@ func runVersion(_ context.Context, env *Env, args []string) error {
 	if len(args) > 0 {
 		return usagef("version takes no arguments")
 	}
-	fmt.Fprintf(env.Stdout, "watchpost %s (commit %s, built %s)\n", Version, Commit, strings.TrimSpace(Date))
+	fmt.Fprintf(env.Stdout, "watchpost %s\n", cmdline.BuildOf(Version, Commit, Date))
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/watchpost/watchpost/daemon"
@@ -78,9 +77,9 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 }
 
 func versionString() string {
-	v := Version
-	if Commit != "unknown" {
-		v += " (" + strings.TrimSpace(Commit) + ")"
+	b := cmdline.BuildOf(Version, Commit, Date)
+	if rev := b.Revision(); rev != "" {
+		return b.Version + " (" + rev + ")"
 	}
-	return v
+	return b.Version
 }

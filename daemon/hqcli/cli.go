@@ -12,7 +12,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/watchpost/watchpost/daemon/cmdline"
 )
@@ -62,7 +61,8 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // Version, Commit and Date are stamped in by the release build, as for
-// watchpost (-ldflags "-X github.com/watchpost/watchpost/daemon/hqcli.Version=…").
+// watchpost (-ldflags "-X github.com/watchpost/watchpost/daemon/hqcli.Version=…");
+// without them the commit comes from the Go toolchain (cmdline.BuildOf).
 var (
 	Version = "dev"
 	Commit  = "unknown"
@@ -73,6 +73,6 @@ func runVersion(_ context.Context, env *Env, args []string) error {
 	if len(args) > 0 {
 		return usagef("version takes no arguments")
 	}
-	fmt.Fprintf(env.Stdout, "watchpost-hq %s (commit %s, built %s)\n", Version, Commit, strings.TrimSpace(Date))
+	fmt.Fprintf(env.Stdout, "watchpost-hq %s\n", cmdline.BuildOf(Version, Commit, Date))
 	return nil
 }
