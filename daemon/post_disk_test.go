@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,24 +20,6 @@ import (
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/testkit"
 )
-
-// logBuffer collects a post's log lines for a test.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestPostDiskFull runs a post on a 40 MiB tmpfs and fills it almost
 // full while it runs: it keeps screening on the list it holds, answers a
@@ -67,23 +47,13 @@ func TestPostDiskFull(t *testing.T) {
 	}
 
 	clk := clocktest.NewAt(time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC))
-	logs := new(logBuffer)
+	logs := new(testkit.Buffer)
 	p, err := NewPost(cfg, PostOptions{Software: "test", Clock: clk, DiskCheckInterval: time.Minute,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, func() { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("not ready within 30 s")
-	}
+	cancel, done := runUntilReady(t, p)
 	base := "http://" + p.APIAddr()
 	screen := func() (int, api.ScreenResult) {
 		t.Helper()

@@ -199,14 +199,7 @@ func runUntilReady(t testing.TB, p *Post) (context.CancelFunc, <-chan error) {
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, func() { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("Run: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("post not ready within 30 s")
-	}
+	t.Cleanup(cancel) // a failed wait below must not leave the post running
+	testkit.Ready(t, ready, done, 30*time.Second, "Run")
 	return cancel, done
 }
