@@ -200,7 +200,7 @@ func TestRoomPausesCatchUp(t *testing.T) {
 	r := newRig(t)
 	now := r.clock.Now()
 	hd := protocol.Head{List: "un", Epoch: 1, Version: 5, Entries: 3, IssuedAt: now, ValidUntil: now.Add(48 * time.Hour),
-		SnapshotURL: "https://hq.example/v1/snapshots/un-1-5", SnapshotVersion: 5, SnapshotSize: 1000}
+		SnapshotURL: protocol.SnapshotsURL("https://hq.example") + "/" + protocol.SnapshotFileName("un", 1, 5), SnapshotVersion: 5, SnapshotSize: 1000}
 	msg, err := protocol.SealHead(r.signer, &hd)
 	if err != nil {
 		t.Fatal(err)

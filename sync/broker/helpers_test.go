@@ -20,6 +20,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/watchpost/watchpost/sync/brokertest"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // wait bounds every wait for a broker event. Each wait ends as soon as
@@ -250,15 +251,15 @@ func unique(what string) string {
 func persistenceAcross(t *testing.T, e *env, restart func() *env) {
 	t.Helper()
 	post := e.mustConnect(t, "b", postClientID("b"), dialOpts{persistent: true})
-	post.subscribe(t, "watchpost/v1/posts/b/acks")
-	post.subscribe(t, "watchpost/v1/lists/#")
+	post.subscribe(t, protocol.AcksTopic("b"))
+	post.subscribe(t, protocol.AllListsFilter)
 	post.Disconnect(50)
 	hq := e.mustConnect(t, "hq", "watchpost-hq", dialOpts{})
 	ack, head := unique("queued ack"), unique("retained head")
-	if err := hq.publish("watchpost/v1/posts/b/acks", ack, false); err != nil {
+	if err := hq.publish(protocol.AcksTopic("b"), ack, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := hq.publish("watchpost/v1/lists/national/head", head, true); err != nil {
+	if err := hq.publish(protocol.HeadTopic("national"), head, true); err != nil {
 		t.Fatal(err)
 	}
 	hq.Disconnect(50)
@@ -272,7 +273,7 @@ func persistenceAcross(t *testing.T, e *env, restart func() *env) {
 		t.Fatal("head queued for the offline post lost in the restart")
 	}
 	fresh := e.mustConnect(t, "a", postClientID("a"), dialOpts{})
-	fresh.subscribe(t, "watchpost/v1/lists/#")
+	fresh.subscribe(t, protocol.AllListsFilter)
 	if !fresh.in.waitFor(head, wait) {
 		t.Fatal("retained head lost in the restart")
 	}
@@ -298,7 +299,7 @@ func victimUntouched(t *testing.T, e *env, victim *client) string {
 	t.Helper()
 	hq := e.mustConnect(t, "hq", "watchpost-hq", dialOpts{})
 	ack := unique("ack for b")
-	if err := hq.publish("watchpost/v1/posts/b/acks", ack, false); err != nil {
+	if err := hq.publish(protocol.AcksTopic("b"), ack, false); err != nil {
 		t.Fatal(err)
 	}
 	if !victim.in.waitFor(ack, wait) {

@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -185,14 +186,17 @@ func runACL(t *testing.T, e *env) {
 		}
 	})
 	t.Run("read", func(t *testing.T) {
-		for _, tc := range readCases {
+		for i, tc := range readCases {
 			want := tc.allowed
 			if e.name == "mosquitto" && tc.mosquitto != nil {
 				want = *tc.mosquitto
 			}
 			name := tc.reader + " " + tc.filter + " <- " + tc.topic
 			t.Run(name, func(t *testing.T) {
-				rid := "watchpost-hq-reader"
+				// A reader id of its own per case: a session closed at the
+				// end of one case must not race a new session of the same
+				// id (mochi clears subscriptions by client id).
+				rid := fmt.Sprintf("watchpost-hq-reader-%d", i)
 				forHQ := tc.reader == "hq"
 				if !forHQ {
 					rid = postClientID(tc.reader)

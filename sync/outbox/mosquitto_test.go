@@ -86,7 +86,7 @@ func TestMosquittoDrain(t *testing.T) {
 func TestMosquittoACLRefusal(t *testing.T) {
 	acl := filepath.Join(t.TempDir(), "acl")
 	// HQ may read every post's hits and write acks; no one may write hits.
-	if err := os.WriteFile(acl, []byte("topic read watchpost/v1/posts/+/hits\ntopic readwrite watchpost/v1/posts/+/acks\n"), 0o600); err != nil {
+	if err := os.WriteFile(acl, []byte("topic read "+protocol.PostsHitsFilter+"\ntopic readwrite "+protocol.PostsAcksFilter+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	me, err := user.Current()
