@@ -170,6 +170,8 @@ func (a apiStatus) Ready(ctx context.Context) (api.ReadyState, string) {
 				return api.Degraded, "list " + l.List + " is STALE: " + l.Stale
 			case l.Diverged:
 				return api.Degraded, "list " + l.List + " diverged from HQ; a snapshot is on its way"
+			case l.Conflict != "":
+				return api.Degraded, "CONFLICT: " + l.Conflict
 			}
 		}
 	}
@@ -193,8 +195,10 @@ func registerMetrics(reg prometheus.Registerer, ag *agent.Agent, ob *outbox.Outb
 				func(c agent.Counters) uint64 { return c.Snapshots }),
 			counter("watchpost_sync_deltas_fetched_total", "List deltas fetched from HQ over HTTPS.",
 				func(c agent.Counters) uint64 { return c.FetchedDeltas }),
-			counter("watchpost_sync_rejected_total", "Messages from HQ rejected (unsigned, wrongly signed, corrupt, expired, rolled back).",
+			counter("watchpost_sync_rejected_total", "Messages from HQ rejected (unsigned, wrongly signed, corrupt, expired, rolled back) and snapshots that failed to download, verify or install.",
 				func(c agent.Counters) uint64 { return c.Rejected }),
+			counter("watchpost_sync_conflicts_total", "Signed heads from HQ that contradict one already accepted (same issue time, other content).",
+				func(c agent.Counters) uint64 { return c.Conflicts }),
 			counter("watchpost_sync_statuses_total", "Status records queued for HQ.",
 				func(c agent.Counters) uint64 { return c.Statuses }),
 		)

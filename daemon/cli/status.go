@@ -107,6 +107,8 @@ func printStatus(w io.Writer, st *api.Status) {
 	for _, l := range st.Lists {
 		state := "current"
 		switch {
+		case l.Conflict != "":
+			state = "CONFLICT (see below)"
 		case l.Stale != "":
 			state = "STALE: " + l.Stale
 		case l.Diverged:
@@ -117,6 +119,11 @@ func printStatus(w io.Writer, st *api.Status) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%d\t%s\n", l.List, l.Epoch, l.Version, l.Entries, fmtTime(l.HeadIssuedAt), fmtTime(l.HeadValidUntil), l.Behind, state)
 	}
 	tw.Flush()
+	for _, l := range st.Lists {
+		if l.Conflict != "" {
+			fmt.Fprintf(w, "CONFLICT: %s\n", l.Conflict)
+		}
+	}
 }
 
 func fmtTime(t time.Time) string {

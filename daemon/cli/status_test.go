@@ -44,3 +44,33 @@ func TestStatusPublishesRefused(t *testing.T) {
 		})
 	}
 }
+
+// A list whose heads conflict shows as CONFLICT in the table, and a line
+// below names the list, the version and what to do; a list without one
+// does not.
+func TestStatusConflict(t *testing.T) {
+	msg := protocol.HeadConflict{At: protocol.Position{Epoch: 1, Version: 12}, IssuedAt: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)}.Error("un")
+	var b strings.Builder
+	printStatus(&b, &api.Status{PostStatus: protocol.PostStatus{Post: "gate-north-1", Lists: []protocol.ListHeld{
+		{List: "ofac", Epoch: 1, Version: 40},
+		{List: "un", Epoch: 1, Version: 12, Conflict: msg},
+	}}})
+	out := b.String()
+	var unRow, ofacRow string
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "un "):
+			unRow = line
+		case strings.HasPrefix(line, "ofac "):
+			ofacRow = line
+		}
+	}
+	if !strings.Contains(unRow, "CONFLICT") || strings.Contains(ofacRow, "CONFLICT") {
+		t.Errorf("rows:\n%s\n%s\nwant un CONFLICT, ofac not", unRow, ofacRow)
+	}
+	for _, want := range []string{"CONFLICT: list \"un\"", "version 12", "HQ must publish a new edition of \"un\""} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status:\n%s\nlacks %q", out, want)
+		}
+	}
+}

@@ -159,13 +159,14 @@ type Agent struct {
 	// seals holds HQ's encryption keys as announced on the seal-key topics.
 	seals *protocol.SealKeys
 
-	lastSync atomic.Int64 // unix nanos of the last verified message
-	rejected atomic.Uint64
-	applied  atomic.Uint64
-	snaps    atomic.Uint64
-	fetched  atomic.Uint64
-	statuses atomic.Uint64
-	ran      atomic.Bool
+	lastSync  atomic.Int64 // unix nanos of the last verified message
+	rejected  atomic.Uint64
+	conflicts atomic.Uint64
+	applied   atomic.Uint64
+	snaps     atomic.Uint64
+	fetched   atomic.Uint64
+	statuses  atomic.Uint64
+	ran       atomic.Bool
 }
 
 type listCounters struct {
@@ -176,8 +177,10 @@ type listCounters struct {
 // Counters are the agent's running totals.
 type Counters struct {
 	// Applied deltas (from MQTT or fetched); Snapshots installed;
-	// FetchedDeltas over HTTPS; Rejected messages; Statuses sent.
-	Applied, Snapshots, FetchedDeltas, Rejected, Statuses uint64
+	// FetchedDeltas over HTTPS; Rejected messages and failed snapshots
+	// (download, verification or install); Conflicts: signed heads that
+	// contradict one already accepted (replica.Conflict); Statuses sent.
+	Applied, Snapshots, FetchedDeltas, Rejected, Conflicts, Statuses uint64
 }
 
 // New checks cfg and returns an Agent.
@@ -349,14 +352,18 @@ func (a *Agent) note(kind, list string, out replica.Outcome, err error) {
 	}
 	switch out.Action {
 	case replica.Rejected:
-		a.rejected.Add(1)
+		a.reject(list, err)
+		a.log.Warn("update rejected", logkey.List, list, logkey.Kind, kind, logkey.Error, err)
+		return
+	case replica.Conflict:
+		a.conflicts.Add(1)
 		a.mu.Lock()
 		if c := a.lists[list]; c != nil {
-			c.rejected++
 			c.lastError = err.Error()
 		}
 		a.mu.Unlock()
-		a.log.Warn("update rejected", logkey.List, list, logkey.Kind, kind, logkey.Error, err)
+		a.log.Error("HQ signed two different heads for one position; the post keeps the first", logkey.List, list, logkey.Kind, kind, logkey.Error, err)
+		a.changed(list)
 		return
 	case replica.Failed:
 		if err != nil {
@@ -380,6 +387,17 @@ func (a *Agent) note(kind, list string, out replica.Outcome, err error) {
 	case replica.Buffered:
 		a.wake()
 	}
+}
+
+// reject counts a rejected message or failed snapshot of list.
+func (a *Agent) reject(list string, err error) {
+	a.rejected.Add(1)
+	a.mu.Lock()
+	if c := a.lists[list]; c != nil {
+		c.rejected++
+		c.lastError = err.Error()
+	}
+	a.mu.Unlock()
 }
 
 func errString(err error) string {
@@ -523,6 +541,9 @@ func (a *Agent) backoff(n int) time.Duration {
 // head names a kept one and wakes the worker when it arrives.
 var errPruned = errors.New("snapshot pruned at HQ")
 
+// errPaused: the disk has no room for the catch-up (Config.Room).
+var errPaused = errors.New("replication paused")
+
 // catchUp brings list to the newest verified head's position.
 func (a *Agent) catchUp(ctx context.Context, list string) error {
 	head, ok := a.cfg.Applier.LastHead(list)
@@ -553,10 +574,14 @@ func (a *Agent) catchUp(ctx context.Context, list string) error {
 	err = a.installSnapshot(ctx, head)
 	if errors.Is(err, errPruned) {
 		if newer, ok := a.cfg.Applier.LastHead(list); ok && newer.Position().Compare(head.Position()) > 0 {
-			return a.installSnapshot(ctx, newer)
+			err = a.installSnapshot(ctx, newer)
+		} else {
+			a.log.Info("snapshot pruned at HQ; waiting for the next head", logkey.List, list, logkey.Version, head.SnapshotVersion)
+			return nil
 		}
-		a.log.Info("snapshot pruned at HQ; waiting for the next head", logkey.List, list, logkey.Version, head.SnapshotVersion)
-		return nil
+	}
+	if err != nil && !errors.Is(err, errPruned) && !errors.Is(err, errPaused) && ctx.Err() == nil {
+		a.reject(list, fmt.Errorf("snapshot %s: %w", head.SnapshotURL, err))
 	}
 	return err
 }
@@ -567,7 +592,7 @@ func (a *Agent) room(extra uint64) error {
 		return nil
 	}
 	if err := a.cfg.Room(extra); err != nil {
-		return fmt.Errorf("replication paused: %w", err)
+		return fmt.Errorf("%w: %w", errPaused, err)
 	}
 	return nil
 }
@@ -726,6 +751,9 @@ func (a *Agent) Status() Status {
 			HeadIssuedAt: s.HeadIssuedAt.UTC(), HeadValidUntil: s.HeadValidUntil.UTC(),
 			Behind: s.Behind, Diverged: s.Diverged,
 		}
+		if !s.Conflict.IsZero() {
+			h.Conflict = s.Conflict.Error(s.List)
+		}
 		if s.HeadIssuedAt.IsZero() {
 			h.HeadIssuedAt, h.HeadValidUntil = time.Time{}, time.Time{}
 		}
@@ -772,7 +800,7 @@ func (a *Agent) Status() Status {
 func (a *Agent) Counters() Counters {
 	return Counters{
 		Applied: a.applied.Load(), Snapshots: a.snaps.Load(), FetchedDeltas: a.fetched.Load(),
-		Rejected: a.rejected.Load(), Statuses: a.statuses.Load(),
+		Rejected: a.rejected.Load(), Conflicts: a.conflicts.Load(), Statuses: a.statuses.Load(),
 	}
 }
 

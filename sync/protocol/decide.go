@@ -24,6 +24,51 @@ type ListState struct {
 	// "now" as earlier than it.
 	LastHeadIssuedAt time.Time
 	HeadValidUntil   time.Time
+	// HeadDigest is the last verified head's Head.Digest (zero in a state
+	// recorded before digests were kept): a head with the same issue time
+	// and position but another digest is a conflict, not a duplicate.
+	HeadDigest HeadDigest
+	// Conflict is the last conflict between two signed heads the post
+	// verified (zero when none): it stays until a head names a later
+	// position than either of them (HQ published a new edition).
+	Conflict HeadConflict
+}
+
+// HeadConflict records two verified heads HQ signed with the same issue
+// time but different content. The post keeps what it held, the first
+// head's, and screens on it.
+type HeadConflict struct {
+	// At is the higher of the two heads' positions; IssuedAt their issue
+	// time.
+	At       Position
+	IssuedAt time.Time
+	// Kept is the digest of the head the post accepted first; Refused
+	// the digest and list hash of the one it refused.
+	Kept        HeadDigest
+	Refused     HeadDigest
+	RefusedHash engine.SetHash
+}
+
+// IsZero reports whether no conflict is recorded.
+func (c HeadConflict) IsZero() bool { return c.At == (Position{}) }
+
+// Error describes the conflict for an operator: the list, the version,
+// and what resolves it.
+func (c HeadConflict) Error(list string) string {
+	return fmt.Sprintf("list %q: HQ signed two different heads for epoch %d version %d, both issued %s (head digests %.16s and %.16s): "+
+		"the post keeps the first and screens on it; HQ must publish a new edition of %q",
+		list, c.At.Epoch, c.At.Version, c.IssuedAt.UTC().Format(time.RFC3339), c.Kept, c.Refused, list)
+}
+
+// WithConflict returns the state with the conflict between the head it
+// last accepted and the verified head h recorded.
+func (s ListState) WithConflict(h *Head) ListState {
+	at := h.Position()
+	if at.Compare(s.HighestSeen) < 0 {
+		at = s.HighestSeen
+	}
+	s.Conflict = HeadConflict{At: at, IssuedAt: h.IssuedAt, Kept: s.HeadDigest, Refused: h.Digest(), RefusedHash: h.Hash}
+	return s
 }
 
 // Held returns the position the post holds.
@@ -63,6 +108,10 @@ func (s ListState) AfterDelta(d *Delta) ListState {
 func (s ListState) AfterHead(h *Head) ListState {
 	s.HighestSeen = h.Position()
 	s.LastHeadIssuedAt, s.HeadValidUntil = h.IssuedAt, h.ValidUntil
+	s.HeadDigest = h.Digest()
+	if !s.Conflict.IsZero() && h.Position().Compare(s.Conflict.At) > 0 {
+		s.Conflict = HeadConflict{} // a new edition supersedes both heads
+	}
 	return s
 }
 
@@ -287,7 +336,11 @@ func (p Policy) DecideHead(s ListState, h *Head, now time.Time) (HeadDecision, e
 			return fail(HeadDrop, "%w: the last verified head was issued %s", ErrReplay, s.LastHeadIssuedAt.Format(time.RFC3339))
 		case h.IssuedAt.Equal(s.LastHeadIssuedAt):
 			if h.Position() == s.HighestSeen && h.ValidUntil.Equal(s.HeadValidUntil) {
-				return fail(HeadDrop, "%w: head already verified", ErrDuplicate)
+				if s.HeadDigest.IsZero() || h.Digest() == s.HeadDigest {
+					return fail(HeadDrop, "%w: head already verified", ErrDuplicate)
+				}
+				return fail(HeadReject, "%w: another head with the same issue time and position has other content (head digest %.16s, this one %.16s, list hash %s)",
+					ErrConflict, s.HeadDigest, h.Digest(), h.Hash)
 			}
 			return fail(HeadReject, "%w: another head with the same issue time names %s", ErrConflict, s.HighestSeen)
 		}

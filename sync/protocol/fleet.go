@@ -45,6 +45,10 @@ type ListHeld struct {
 	// Stale says why the list is STALE ("" when fresh).
 	Stale    string `json:"stale,omitempty"`
 	Diverged bool   `json:"diverged,omitempty"`
+	// Conflict, when not "", says that HQ signed two different heads for
+	// one position of the list (the list, the version, what to do); the
+	// post keeps the first and screens on it until a new edition.
+	Conflict string `json:"conflict,omitempty"`
 	// Rejected counts HQ messages for this list the post rejected since it
 	// started; LastError is the latest rejection or failed catch-up.
 	Rejected  uint64 `json:"rejected,omitempty"`

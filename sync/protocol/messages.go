@@ -2,6 +2,8 @@ package protocol
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -364,6 +366,11 @@ func EncodeHead(h *Head) ([]byte, error) {
 	if err := checkSnapshotRef(h.SnapshotURL, h.SnapshotVersion, h.SnapshotSize, h.Version); err != nil {
 		return nil, fmt.Errorf("encode head: %w", err)
 	}
+	return h.payload(), nil
+}
+
+// payload encodes the head's fields, unchecked.
+func (h *Head) payload() []byte {
 	e := enc{b: make([]byte, 0, 128+len(h.SnapshotURL))}
 	e.str(h.List)
 	e.uvarint(h.Epoch)
@@ -376,7 +383,41 @@ func EncodeHead(h *Head) ([]byte, error) {
 	e.uvarint(h.SnapshotVersion)
 	e.raw(h.SnapshotSHA256[:])
 	e.uvarint(h.SnapshotSize)
-	return e.b, nil
+	return e.b
+}
+
+// HeadDigest identifies a head's content: the SHA-256 of the bytes HQ
+// signs for it (KindHead's signing domain and the payload). Two heads
+// with the same issue time and position but different digests are a
+// conflict: HQ signed two different statements where one is allowed.
+// The zero value means "not known" (a state recorded before digests were
+// kept).
+type HeadDigest [32]byte
+
+// Digest returns the head's HeadDigest.
+func (h *Head) Digest() HeadDigest {
+	sum := sha256.New()
+	sum.Write([]byte(KindHead.Domain()))
+	sum.Write(h.payload())
+	return HeadDigest(sum.Sum(nil))
+}
+
+// IsZero reports whether the digest is unknown.
+func (d HeadDigest) IsZero() bool { return d == HeadDigest{} }
+
+// String returns the digest in lower-case hex.
+func (d HeadDigest) String() string { return hex.EncodeToString(d[:]) }
+
+// ParseHeadDigest parses HeadDigest.String's form.
+func ParseHeadDigest(s string) (HeadDigest, error) {
+	var d HeadDigest
+	if len(s) != 2*len(d) {
+		return d, fmt.Errorf("head digest %q: want %d hex digits", s, 2*len(d))
+	}
+	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
+		return d, fmt.Errorf("head digest %q: %w", s, err)
+	}
+	return d, nil
 }
 
 // SealHead encodes and signs a head.

@@ -79,6 +79,13 @@ const (
 	// FetchDeltas: a head is ahead of the held version within HQ's delta
 	// window; fetch versions FromVersion+1 .. ToVersion.
 	FetchDeltas
+	// Conflict: a validly signed head with the same issue time as the last
+	// one accepted but other content (protocol.ErrConflict): HQ signed two
+	// different statements for one position. Neither is applied on top
+	// of the other: the post keeps what it held, records the conflict
+	// (ListStatus.Conflict) and raises the alarm until a head names a
+	// later position.
+	Conflict
 )
 
 func (a Action) String() string {
@@ -99,6 +106,8 @@ func (a Action) String() string {
 		return "current"
 	case FetchDeltas:
 		return "fetch-deltas"
+	case Conflict:
+		return "conflict"
 	}
 	return fmt.Sprintf("action-%d", uint8(a))
 }
@@ -141,6 +150,7 @@ type listRT struct {
 	buf      map[protocol.Position]*protocol.Delta // by (epoch, from version)
 	gapSince time.Time                             // when the current gap was first seen; zero without one
 	head     *protocol.Head                        // last head accepted by this process
+	conflict protocol.HeadConflict                 // last conflict, for a list the store does not hold
 }
 
 // New returns an Applier over store. It reads every list's state once to
@@ -242,6 +252,9 @@ func (a *Applier) load(name string, rt *listRT) (view, error) {
 	// counts: it is a verified, signed statement.
 	if h := rt.head; h != nil && h.IssuedAt.After(v.state.LastHeadIssuedAt) && h.Position().Compare(v.state.HighestSeen) >= 0 {
 		v.state = v.state.AfterHead(h)
+	}
+	if c := rt.conflict; !c.IsZero() && v.state.Conflict.IsZero() && c.At.Compare(v.state.HighestSeen) >= 0 {
+		v.state.Conflict = c
 	}
 	return v, nil
 }

@@ -44,6 +44,9 @@ func (a *Applier) HandleHead(ctx context.Context, payload []byte) (Outcome, erro
 	switch dec.Action {
 	case protocol.HeadReject:
 		out.Action = Rejected
+		if errors.Is(why, protocol.ErrConflict) {
+			return a.conflict(ctx, rt, v, h, stale(out, v.state), why)
+		}
 		return stale(out, v.state), why
 	case protocol.HeadDrop:
 		out.Action = Dropped
@@ -117,4 +120,22 @@ func (o Outcome) errIfAlarm() error {
 		return o.Reason
 	}
 	return nil
+}
+
+// conflict records that h, validly signed, conflicts with the head the
+// list last accepted (same issue time, other content), at the held store
+// version; the list's data and position stay as they are.
+func (a *Applier) conflict(ctx context.Context, rt *listRT, v view, h *protocol.Head, out Outcome, why error) (Outcome, error) {
+	next := v.state.WithConflict(h)
+	out.Action, out.Reason = Conflict, why
+	if !v.exists {
+		rt.conflict = next.Conflict
+		return out, why
+	}
+	if err := a.store.SetReplica(ctx, h.List, v.info.Version, encodeState(next)); err != nil {
+		// Not recorded: the retained head brings the conflict back.
+		rt.conflict = next.Conflict
+		return out, fmt.Errorf("%w; recording it at store version %d failed: %w", why, v.info.Version, err)
+	}
+	return out, why
 }

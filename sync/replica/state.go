@@ -28,6 +28,19 @@ type stateRecord struct {
 	HighestSeen      protocol.Position `json:"highest_seen"`
 	LastHeadIssuedAt time.Time         `json:"last_head_issued_at,omitzero"`
 	HeadValidUntil   time.Time         `json:"head_valid_until,omitzero"`
+	// HeadDigest is the last verified head's protocol.HeadDigest (absent
+	// from records written before digests were kept).
+	HeadDigest string          `json:"head_digest,omitempty"`
+	Conflict   *conflictRecord `json:"conflict,omitempty"`
+}
+
+// conflictRecord is protocol.HeadConflict as stored.
+type conflictRecord struct {
+	At          protocol.Position `json:"at"`
+	IssuedAt    time.Time         `json:"issued_at"`
+	Kept        string            `json:"kept,omitempty"`
+	Refused     string            `json:"refused"`
+	RefusedHash string            `json:"refused_hash"`
 }
 
 func encodeState(s protocol.ListState) json.RawMessage {
@@ -41,6 +54,15 @@ func encodeState(s protocol.ListState) json.RawMessage {
 	}
 	if s.Version > 0 {
 		r.Hash = s.Hash.String()
+	}
+	if !s.HeadDigest.IsZero() {
+		r.HeadDigest = s.HeadDigest.String()
+	}
+	if c := s.Conflict; !c.IsZero() {
+		r.Conflict = &conflictRecord{At: c.At, IssuedAt: c.IssuedAt.UTC(), Refused: c.Refused.String(), RefusedHash: c.RefusedHash.String()}
+		if !c.Kept.IsZero() {
+			r.Conflict.Kept = c.Kept.String()
+		}
 	}
 	b, err := json.Marshal(r)
 	if err != nil { // only plain fields: cannot happen
@@ -81,6 +103,17 @@ func decodeState(list string, raw json.RawMessage) (protocol.ListState, error) {
 	s.Epoch, s.Version = r.Epoch, r.Version
 	s.HighestSeen = r.HighestSeen
 	s.LastHeadIssuedAt, s.HeadValidUntil = r.LastHeadIssuedAt, r.HeadValidUntil
+	var err error
+	if r.HeadDigest != "" {
+		if s.HeadDigest, err = protocol.ParseHeadDigest(r.HeadDigest); err != nil {
+			return fail(err)
+		}
+	}
+	if c := r.Conflict; c != nil {
+		if s.Conflict, err = c.decode(); err != nil {
+			return fail(fmt.Errorf("conflict: %w", err))
+		}
+	}
 	return s, nil
 }
 
@@ -108,4 +141,24 @@ func (v view) decision() protocol.ListState {
 		s.Hash = v.actual
 	}
 	return s
+}
+
+func (c *conflictRecord) decode() (protocol.HeadConflict, error) {
+	hc := protocol.HeadConflict{At: c.At, IssuedAt: c.IssuedAt}
+	if hc.IsZero() {
+		return hc, fmt.Errorf("no position")
+	}
+	var err error
+	if c.Kept != "" {
+		if hc.Kept, err = protocol.ParseHeadDigest(c.Kept); err != nil {
+			return hc, err
+		}
+	}
+	if hc.Refused, err = protocol.ParseHeadDigest(c.Refused); err != nil {
+		return hc, err
+	}
+	if hc.RefusedHash, err = protocol.ParseSetHash(c.RefusedHash); err != nil {
+		return hc, err
+	}
+	return hc, nil
 }

@@ -37,6 +37,10 @@ type ListStatus struct {
 	// Behind is how many versions the last head is ahead of the held
 	// version in the same epoch.
 	Behind uint64
+	// Conflict is the last conflict between two signed heads (zero when
+	// none): HQ signed two different heads for one position; the post
+	// keeps the first until HQ publishes a new edition.
+	Conflict protocol.HeadConflict
 }
 
 // Status returns the status of a replicated list.
@@ -58,7 +62,7 @@ func (a *Applier) Status(name string) (ListStatus, error) {
 		StoreVersion: v.info.Version, Epoch: s.Epoch, Version: s.Version,
 		Hash: v.info.Hash, Entries: v.info.Entries, Diverged: v.diverged(),
 		HighestSeen: s.HighestSeen, HeadIssuedAt: s.LastHeadIssuedAt, HeadValidUntil: s.HeadValidUntil,
-		Stale: s.Fresh(now), Pending: len(rt.buf), GapSince: rt.gapSince,
+		Stale: s.Fresh(now), Pending: len(rt.buf), GapSince: rt.gapSince, Conflict: s.Conflict,
 	}
 	if !s.LastHeadIssuedAt.IsZero() && now.After(s.LastHeadIssuedAt) {
 		st.HeadAge = now.Sub(s.LastHeadIssuedAt)
