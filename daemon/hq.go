@@ -389,6 +389,7 @@ func (h *HQ) newServer() error {
 		cfg.AuditShrink = func(ctx context.Context, actor string, s engine.Shrink) error {
 			return AuditShrink(ctx, h.store, h.cfg.Clock, actor, s)
 		}
+		cfg.Accounts = func(ctx context.Context) (any, error) { return HQUsers(h.store, h.cfg.Clock).List(ctx) }
 	}
 	srv, err := hqserver.New(cfg)
 	if err != nil {

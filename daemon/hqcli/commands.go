@@ -397,11 +397,8 @@ func runHeads(ctx context.Context, env *Env, args []string) error {
 func runLists(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "lists", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR [--store-key-file FILE]) [--json]")
 	f := addQueryFlags(fs)
-	pos, err := parseFlags(fs, args)
+	pos, err := f.parse(fs, args)
 	if err != nil {
-		return err
-	}
-	if err := f.check(); err != nil {
 		return err
 	}
 	if len(pos) > 0 {

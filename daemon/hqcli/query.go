@@ -55,12 +55,13 @@ type queryFlags struct {
 	dataDir      string
 	storeKeyFile string
 	asJSON       bool
+	cmd          readCommand
 }
 
 func addQueryFlags(fs *flag.FlagSet) *queryFlags {
-	f := &queryFlags{}
+	f := &queryFlags{cmd: readCommand{name: fs.Name()}}
 	f.hqClient.addFlags(fs)
-	fs.StringVar(&f.dataDir, "data-dir", "", "read HQ's store directly instead (only while serve is not running)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "read HQ's store directly instead; while serve holds it, read through serve (as DATA-DIR/"+serveRecordFile+" says)")
 	storeKeyFlag(fs, &f.storeKeyFile)
 	fs.BoolVar(&f.asJSON, "json", false, "print JSON instead of a table")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "bound of the query")
@@ -137,7 +138,7 @@ func (c *hqClient) do(ctx context.Context, method, path string, body io.Reader, 
 				_ = json.Unmarshal(b, v)
 			}
 		}
-		return fmt.Errorf("%s %s: %s: %s", method, safeurl.Of(&where), resp.Status, msg)
+		return &answerError{what: fmt.Sprintf("%s %s: %s: %s", method, safeurl.Of(&where), resp.Status, msg), code: resp.StatusCode}
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		return fmt.Errorf("%s %s: %w", method, safeurl.Of(&where), err)
@@ -145,29 +146,43 @@ func (c *hqClient) do(ctx context.Context, method, path string, body io.Reader, 
 	return nil
 }
 
-// local opens HQ's store and a query-only server over it.
-func (f *queryFlags) local(ctx context.Context, env *Env) (*hqserver.Server, func() error, error) {
-	h, err := openHQ(ctx, env, daemon.HQConfig{DataDir: f.dataDir}, f.storeKeyFile)
-	if errors.Is(err, daemon.ErrHQStoreInUse) {
-		return nil, nil, fmt.Errorf("serve is running: query it with --hq https://… (%w)", err)
-	}
+// answerError is serve's answer other than 200.
+type answerError struct {
+	what string
+	code int
+}
+
+func (e *answerError) Error() string { return e.what }
+
+// parse parses the command's flags and checks them, remembering args
+// for the --hq command line that throughServe names.
+func (f *queryFlags) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	f.cmd.args = args
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w (if serve is running, query it with --hq)", err)
+		return nil, err
 	}
-	return h.Server(), h.Close, nil
+	return pos, f.check()
 }
 
 // query reads through serve (GET path, decoded into v) with --hq, else
-// runs local on HQ's store opened here.
+// runs local on HQ's store opened here; while a running serve holds the
+// store, it reads through that serve (throughServe).
 func (f *queryFlags) query(ctx context.Context, env *Env, path string, v any, local func(*hqserver.Server) error) error {
 	if f.hqURL != "" {
 		return f.get(ctx, path, v)
 	}
-	srv, closeStore, err := f.local(ctx, env)
+	h, err := openHQ(ctx, env, daemon.HQConfig{DataDir: f.dataDir}, f.storeKeyFile)
+	if storeInUse(err) {
+		return throughServe(ctx, env, f.dataDir, f.ca, f.cmd, err, func(c *hqClient) error {
+			c.timeout = f.timeout
+			return c.get(ctx, path, v)
+		})
+	}
 	if err != nil {
 		return err
 	}
-	return errors.Join(local(srv), closeStore())
+	return errors.Join(local(h.Server()), h.Close())
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -179,11 +194,8 @@ func printJSON(w io.Writer, v any) error {
 func runPosts(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "posts", "(--hq URL [--token-file FILE --ca FILE] | --data-dir DIR) [--json]")
 	f := addQueryFlags(fs)
-	pos, err := parseFlags(fs, args)
+	pos, err := f.parse(fs, args)
 	if err != nil {
-		return err
-	}
-	if err := f.check(); err != nil {
 		return err
 	}
 	if len(pos) > 0 {
@@ -266,11 +278,8 @@ func runHits(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&hf.Kind, "kind", protocol.RecordHit.String(), "which records: hit (each with its decisions), disposition, status, telemetry, audit, or all")
 	since := fs.String("since", "", "only records received since a duration ago (24h) or an RFC 3339 time")
 	fs.IntVar(&hf.Limit, "limit", hqserver.DefaultHitsLimit, fmt.Sprintf("at most this many records (1 to %d)", hqserver.MaxHitsLimit))
-	pos, err := parseFlags(fs, args)
+	pos, err := f.parse(fs, args)
 	if err != nil {
-		return err
-	}
-	if err := f.check(); err != nil {
 		return err
 	}
 	switch {
@@ -359,11 +368,8 @@ func runAudit(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "audit", "verify --post P (--hq URL [--token-file FILE --ca FILE] | --data-dir DIR) [--json]")
 	f := addQueryFlags(fs)
 	post := fs.String("post", "", "the post whose chain to check (required)")
-	pos, err := parseFlags(fs, args)
+	pos, err := f.parse(fs, args)
 	if err != nil {
-		return err
-	}
-	if err := f.check(); err != nil {
 		return err
 	}
 	switch {

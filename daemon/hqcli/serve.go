@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/daemon"
+	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/hqserver"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -121,6 +122,7 @@ func serve(ctx context.Context, env *Env, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	recorded := false
 	err = h.Run(ctx, func() {
 		if plain, posts := h.BrokerURLs(); plain != "" {
 			fmt.Fprintf(env.Stdout, "embedded broker: HQ on %s", plain)
@@ -130,7 +132,17 @@ func serve(ctx context.Context, env *Env, f *serveFlags) error {
 			fmt.Fprintln(env.Stdout)
 		}
 		fmt.Fprintf(env.Stdout, "serving %s\n", h.URL())
+		// Read commands given --data-dir go through serve while it holds
+		// the store: tell them where it listens.
+		if err := f.writeServeRecord(h.URL()); err != nil {
+			log.Warn("read commands with --data-dir will not find serve; they name the --hq command instead", logkey.Error, err)
+		} else {
+			recorded = true
+		}
 	})
+	if recorded { // not another serve's, which a second one failing to start would remove
+		removeServeRecord(f.dataDir)
+	}
 	return storeError(err)
 }
 

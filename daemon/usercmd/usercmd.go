@@ -40,6 +40,9 @@ type Spec struct {
 	// function.
 	AddFlags func(fs *flag.FlagSet)
 	Open     func(ctx context.Context, env *cmdline.Env) (*web.UserStore, *web.EventLog, func() error, error)
+	// List, if set, returns the accounts for `user list` instead of Open
+	// (watchpost-hq reads them through a running serve).
+	List func(ctx context.Context, env *cmdline.Env) ([]web.User, error)
 }
 
 // Run runs `<program> user SUB …`.
@@ -78,13 +81,24 @@ func Run(ctx context.Context, env *cmdline.Env, spec Spec, args []string) error 
 			return err
 		}
 	}
+	if sub == "list" && spec.List != nil {
+		us, err := spec.List(ctx, env)
+		if err != nil {
+			return err
+		}
+		return list(env, spec, us, *asJSON)
+	}
 	users, events, closeStore, err := spec.Open(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
 	if sub == "list" {
-		return list(ctx, env, spec, users, *asJSON)
+		us, err := users.List(ctx)
+		if err != nil {
+			return err
+		}
+		return list(env, spec, us, *asJSON)
 	}
 	name := pos[0]
 	audit := func(action, detail string) error {
@@ -163,11 +177,7 @@ func ReadPassword(env *cmdline.Env) (string, error) {
 	return line, nil
 }
 
-func list(ctx context.Context, env *cmdline.Env, spec Spec, users *web.UserStore, asJSON bool) error {
-	us, err := users.List(ctx)
-	if err != nil {
-		return err
-	}
+func list(env *cmdline.Env, spec Spec, us []web.User, asJSON bool) error {
 	if asJSON {
 		if us == nil {
 			us = []web.User{}

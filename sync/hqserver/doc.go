@@ -89,7 +89,8 @@
 // Handler serves, over the caller's HTTPS server, GET/HEAD
 // /snapshots/<list>-<epoch>-<version>.snap and
 // /deltas/<list>/<epoch>-<to>.delta with Range support, /healthz, and the
-// admin queries /v1/posts and /v1/hits (JSON; a bearer token when one is
+// admin queries /v1/lists, /v1/posts, /v1/hits, /v1/audit and, with
+// Config.Accounts, /v1/users (JSON; a bearer token when one is
 // configured, loopback clients only when none is). Any other path is 404.
 //
 // With a Publisher, the same admin rules admit two POSTs that publish

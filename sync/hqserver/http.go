@@ -110,7 +110,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if !s.serveAdminPost(w, r) {
 			http.NotFound(w, r)
 		}
-	case p == protocol.PathPosts || p == protocol.PathHits || p == protocol.PathAudit || p == protocol.PathListsIndex:
+	case p == protocol.PathPosts || p == protocol.PathHits || p == protocol.PathAudit || p == protocol.PathListsIndex ||
+		(p == protocol.PathUsers && s.cfg.Accounts != nil):
 		if !getOrHead(w, r) || !s.authorised(w, r) {
 			return
 		}
@@ -247,6 +248,13 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		body = rep
+	case protocol.PathUsers:
+		users, err := s.cfg.Accounts(r.Context())
+		if err != nil {
+			s.queryError(w, err)
+			return
+		}
+		body = users
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -101,6 +101,10 @@ type Config struct {
 	// an edition past the shrink guard, before it is published; its
 	// error refuses the publication.
 	AuditShrink func(ctx context.Context, actor string, s engine.Shrink) error
+	// Accounts, if set, returns the HQ console's accounts, without their
+	// password hashes, for GET /v1/users (served as JSON as returned);
+	// nil: the path is not served.
+	Accounts func(ctx context.Context) (any, error)
 	// AdminToken, if set, is the bearer token /v1/ requests must carry;
 	// if empty, /v1/ answers loopback clients only.
 	AdminToken string

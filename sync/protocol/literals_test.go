@@ -22,7 +22,7 @@ var (
 	// HQ's admin paths, not the /v1/ inside a topic (…watchpost/v1/lists/).
 	// /healthz is not among them: every HTTP server of the project has
 	// one.
-	adminLiteral = regexp.MustCompile(`(^|[^t])/v1/(posts|hits|lists|heads|keys|audit)(/|\?|$)`)
+	adminLiteral = regexp.MustCompile(`(^|[^t])/v1/(posts|hits|lists|heads|keys|audit|users)(/|\?|$)`)
 )
 
 // literalExemptions are the places allowed to spell the wire, by path

@@ -32,6 +32,9 @@ const (
 	PathHeads = "/v1/heads"
 	// PathKeys is POST /v1/keys: announce HQ's next signing key.
 	PathKeys = "/v1/keys"
+	// PathUsers is GET /v1/users: the HQ console's accounts, without
+	// their password hashes.
+	PathUsers = "/v1/users"
 	// EditionsSuffix ends the editions path after the list name.
 	EditionsSuffix = "/editions"
 )
