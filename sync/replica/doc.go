@@ -76,8 +76,11 @@
 //
 // Every method returns an Outcome and an error. The error is non-nil when
 // an operator must hear about it: a rejected message (unsigned, wrong key,
-// expired, rollback, fast-forward, wrong list, corrupt), a divergence, or
-// a store failure. Outcomes that are normal on a lossy link (Applied,
+// expired, rollback, fast-forward, wrong list, corrupt), a conflict (a
+// signed head with the same issue time as the accepted one but other
+// content: Conflict, protocol.ErrConflict; the post keeps what it holds
+// and the list's state records it until a head names a later position),
+// a divergence, or a store failure. Outcomes that are normal on a lossy link (Applied,
 // Buffered, Dropped, Current, FetchDeltas, NeedSnapshot for a gap, a
 // backlog, no base or a new epoch) return nil and say why in
 // Outcome.Reason, which matches the protocol sentinels with errors.Is.
