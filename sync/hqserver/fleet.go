@@ -34,8 +34,8 @@ type Post struct {
 	Lists []PostList `json:"lists"`
 	// Outbox is the post's outbox depth from its latest status.
 	Outbox protocol.OutboxState `json:"outbox"`
-	// Stale names the lists the post reports STALE or diverged, or that
-	// lag HQ's published version.
+	// Stale names the lists the post reports STALE, diverged or in
+	// conflict, or that lag HQ's published version.
 	Stale         []string  `json:"stale,omitempty"`
 	Screenings    uint64    `json:"screenings"`
 	LastScreening time.Time `json:"last_screening,omitzero"`
@@ -80,6 +80,9 @@ type PostList struct {
 	// Stale and Diverged are as the post reports them.
 	Stale    string `json:"stale,omitempty"`
 	Diverged bool   `json:"diverged,omitempty"`
+	// Conflict, when not "", is the post's report that HQ signed two
+	// different heads for one position of the list (protocol.ListHeld).
+	Conflict string `json:"conflict,omitempty"`
 }
 
 // Posts returns the fleet table, sorted by post id: every post HQ has
@@ -139,7 +142,7 @@ func fleetRow(ps postState, lists []publish.ListStatus) Post {
 		h, ok := held[pl.List]
 		delete(held, pl.List)
 		if ok {
-			pl.HeldEpoch, pl.Held, pl.Stale, pl.Diverged = h.Epoch, h.Version, h.Stale, h.Diverged
+			pl.HeldEpoch, pl.Held, pl.Stale, pl.Diverged, pl.Conflict = h.Epoch, h.Version, h.Stale, h.Diverged, h.Conflict
 		}
 		switch {
 		case pl.HeldEpoch == pl.PublishedEpoch && pl.Held <= pl.Published:
@@ -150,11 +153,11 @@ func fleetRow(ps postState, lists []publish.ListStatus) Post {
 		p.Lists = append(p.Lists, pl)
 	}
 	for _, h := range held {
-		p.Lists = append(p.Lists, PostList{List: h.List, HeldEpoch: h.Epoch, Held: h.Version, Stale: h.Stale, Diverged: h.Diverged})
+		p.Lists = append(p.Lists, PostList{List: h.List, HeldEpoch: h.Epoch, Held: h.Version, Stale: h.Stale, Diverged: h.Diverged, Conflict: h.Conflict})
 	}
 	slices.SortFunc(p.Lists, func(a, b PostList) int { return strings.Compare(a.List, b.List) })
 	for _, l := range p.Lists {
-		if l.Stale != "" || l.Diverged || l.Lag > 0 {
+		if l.Stale != "" || l.Diverged || l.Conflict != "" || l.Lag > 0 {
 			p.Stale = append(p.Stale, l.List)
 		}
 	}

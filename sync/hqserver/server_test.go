@@ -349,6 +349,13 @@ func TestStatusAndPresence(t *testing.T) {
 		if p := row(); p.Software != "wp 3" {
 			t.Fatalf("new boot not applied: %+v", p)
 		}
+		// A post that reports a conflict between two of HQ's signed
+		// heads shows it, and counts the list as not current.
+		publish(st, strings.Replace(status(3, now.Add(-time.Hour+time.Minute), 1, ""), `"entries":5,`, `"entries":5,"conflict":"HQ signed two different heads",`, 1))
+		counts("conflict", func(c Counts) bool { return c.Statuses == 6 })
+		if p := row(); p.Lists[1].Conflict != "HQ signed two different heads" || !slices.Equal(p.Stale, []string{"un"}) {
+			t.Fatalf("conflict not shown: %+v", p)
+		}
 
 		// The state survives a restart of HQ's server (same store).
 		h.stop()
