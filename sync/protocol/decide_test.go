@@ -100,6 +100,9 @@ func TestDecideHead(t *testing.T) {
 		{"replay of an older head", held(), head(2, 99, h1, t0.Add(-2*time.Hour)), t0, HeadDrop, 0, ErrReplay},
 		{"same head again", held(), &Head{List: "un", Epoch: 2, Version: 100, Hash: h1, IssuedAt: t0.Add(-time.Hour), ValidUntil: t0.Add(23 * time.Hour)}, t0, HeadDrop, 0, ErrDuplicate},
 		{"other head, same issue time", held(), head(2, 101, h1, t0.Add(-time.Hour)), t0, HeadReject, 0, ErrConflict},
+		{"same head again, digest recorded", withDigest(sameHead(h1)), sameHead(h1), t0, HeadDrop, 0, ErrDuplicate},
+		{"same issue time and position, other content", withDigest(sameHead(h1)), sameHead(engine.SetHash{7}), t0, HeadReject, 0, ErrConflict},
+		{"same issue time and position, no digest recorded (older state)", held(), sameHead(engine.SetHash{7}), t0, HeadDrop, 0, ErrDuplicate},
 		{"expired head (frozen feed)", held(), head(2, 100, h1, later), t0.Add(25 * time.Hour), HeadReject, 0, ErrExpired},
 		{"newer head naming an older version", held(), head(2, 90, h1, later), t0, HeadReject, 0, ErrRollback},
 		{"newer head naming an older epoch", held(), head(1, 500, h1, later), t0, HeadReject, 0, ErrRollback},
@@ -119,6 +122,50 @@ func TestDecideHead(t *testing.T) {
 				t.Logf("%s: %v", d.Action, err)
 			}
 		})
+	}
+}
+
+// sameHead is the head held() last accepted (epoch 2, version 100,
+// issued t0-1h), with hash h.
+func sameHead(h engine.SetHash) *Head {
+	return &Head{List: "un", Epoch: 2, Version: 100, Hash: h, IssuedAt: t0.Add(-time.Hour), ValidUntil: t0.Add(23 * time.Hour)}
+}
+
+// withDigest is held() having accepted h, its digest recorded.
+func withDigest(h *Head) ListState {
+	s := held()
+	s.HeadDigest = h.Digest()
+	return s
+}
+
+// TestHeadDigest: the digest covers every field of a head, and its
+// text form round-trips.
+func TestHeadDigest(t *testing.T) {
+	base := *sameHead(engine.SetHash{1})
+	seen := map[HeadDigest]string{base.Digest(): "base"}
+	for name, change := range map[string]func(*Head){
+		"hash":        func(h *Head) { h.Hash[0] ^= 1 },
+		"entries":     func(h *Head) { h.Entries++ },
+		"valid_until": func(h *Head) { h.ValidUntil = h.ValidUntil.Add(time.Second) },
+		"snapshot":    func(h *Head) { h.SnapshotURL, h.SnapshotVersion, h.SnapshotSize = "https://hq.example/s", 100, 1 },
+		"snapshot sha": func(h *Head) {
+			h.SnapshotURL, h.SnapshotVersion, h.SnapshotSize, h.SnapshotSHA256 = "https://hq.example/s", 100, 1, [32]byte{1}
+		},
+	} {
+		h := base
+		change(&h)
+		d := h.Digest()
+		if other, dup := seen[d]; dup {
+			t.Errorf("changing %s gives the digest of %s", name, other)
+		}
+		seen[d] = name
+	}
+	d := base.Digest()
+	if back, err := ParseHeadDigest(d.String()); err != nil || back != d || d.IsZero() {
+		t.Errorf("ParseHeadDigest(%s) = %s, %v", d, back, err)
+	}
+	if _, err := ParseHeadDigest("00"); err == nil {
+		t.Error("a short digest parsed")
 	}
 }
 
