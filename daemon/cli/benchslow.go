@@ -210,12 +210,12 @@ type benchScreener struct {
 }
 
 func (b benchScreener) Screen(q *engine.Query) ([]engine.Hit, error) { return b.s.Screen(q) }
-func (b benchScreener) Checked() ([]engine.CheckedList, []string) { return b.checked, nil }
+func (b benchScreener) Checked() ([]engine.CheckedList, []string)    { return b.checked, nil }
 
 // benchStatus is a post that is ready and has no link.
 type benchStatus struct{}
 
-func (benchStatus) Status(context.Context) (api.Status, error) { return api.Status{}, nil }
+func (benchStatus) Status(context.Context) (api.Status, error)     { return api.Status{}, nil }
 func (benchStatus) Ready(context.Context) (api.ReadyState, string) { return api.Ready, "" }
 
 // sampleRSS reads VmRSS every interval until the returned function is
