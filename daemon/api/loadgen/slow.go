@@ -33,9 +33,9 @@ type SlowConfig struct {
 	// body bytes actually sent (default 8).
 	Announce int64
 	Send     int
-	// Hold is how long the connections wait for the post's answer after
-	// the last one was opened; those unanswered then are closed and
-	// counted as Open (default 30 s).
+	// Hold is how long the connections stay open after the last one was
+	// opened, waiting for the post's answer and then for the post to close
+	// them (default 30 s); a hostile client does not close its end.
 	Hold time.Duration
 	// Dialers open the connections in parallel (default 64).
 	Dialers int
@@ -49,9 +49,11 @@ type SlowResult struct {
 	// Answers counts the post's answers by HTTP status.
 	Answers map[int]int
 	// Closed were closed by the post without an answer; Open were still
-	// waiting for one when Hold ended.
-	Closed int
-	Open   int
+	// waiting for one when Hold ended; KeptOpen were answered but not
+	// closed by the post within Hold.
+	Closed   int
+	Open     int
+	KeptOpen int
 	// FirstError describes the first connection that failed, "" without.
 	FirstError string
 }
@@ -64,8 +66,8 @@ func (r SlowResult) String() string {
 	if len(answers) == 0 {
 		answers = []string{"none"}
 	}
-	s := fmt.Sprintf("%d connections opened in %s (%d failed); answers: %s; closed unanswered: %d; unanswered at the end: %d",
-		r.Opened, r.Opening.Round(time.Millisecond), r.Failed, strings.Join(answers, ", "), r.Closed, r.Open)
+	s := fmt.Sprintf("%d connections opened in %s (%d failed); answers: %s; closed unanswered: %d; unanswered at the end: %d; answered, left open: %d",
+		r.Opened, r.Opening.Round(time.Millisecond), r.Failed, strings.Join(answers, ", "), r.Closed, r.Open, r.KeptOpen)
 	if r.FirstError != "" {
 		s += "; first failure: " + r.FirstError
 	}
@@ -174,12 +176,20 @@ func Slow(ctx context.Context, cfg SlowConfig, opened func(SlowResult)) (SlowRes
 		readers.Go(func() {
 			defer c.Close()
 			_ = c.SetReadDeadline(deadline)
-			resp, err := http.ReadResponse(bufio.NewReaderSize(c, 512), nil)
+			br := bufio.NewReaderSize(c, 512)
+			resp, err := http.ReadResponse(br, nil)
+			if err == nil {
+				// Wait for the post to close the connection.
+				_, err = io.Copy(io.Discard, br)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
-			case err == nil:
+			case resp != nil:
 				res.Answers[resp.StatusCode]++
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					res.KeptOpen++
+				}
 			case errors.Is(err, os.ErrDeadlineExceeded):
 				res.Open++
 			case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNRESET):
