@@ -20,6 +20,15 @@
 // tokens configured there is no authentication: anyone who can run a
 // process on the post machine can use the API, and the actor is "local".
 //
+// # Hostile input
+//
+// What a client can make the server hold is bounded whatever it announces:
+// a body is read into a buffer that grows as its bytes arrive, by at most
+// BodyReaders requests at a time, each within BodyTimeout; other requests
+// are refused (503 with Retry-After) after BodyWait, and a refused
+// request's connection is closed instead of its unread body being read
+// (see DefaultBodyReaders).
+//
 // # Privacy
 //
 // Requests are logged with route, method, status, duration and byte counts
