@@ -197,10 +197,8 @@ type badRequest struct {
 	status int
 	msg    string
 	field  string
-	// unread: the request's body was not read to its end. The answer
-	// closes the connection (Connection: close); otherwise net/http would
-	// read what is left of the body, as slowly as the client sends it,
-	// before answering.
+	// unread: the request's body was not read to its end, and the
+	// answer ends its connection (endConnection).
 	unread bool
 	// retryAfter, when set, is the Retry-After header (seconds).
 	retryAfter string
