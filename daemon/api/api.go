@@ -20,6 +20,15 @@
 // tokens configured there is no authentication: anyone who can run a
 // process on the post machine can use the API, and the actor is "local".
 //
+// # Hostile input
+//
+// What a client can make the server hold is bounded whatever it announces:
+// a body is read into a buffer that grows as its bytes arrive, by at most
+// BodyReaders requests at a time, each within BodyTimeout; other requests
+// are refused (503 with Retry-After) after BodyWait, and a refused
+// request's connection is closed instead of its unread body being read
+// (see DefaultBodyReaders).
+//
 // # Privacy
 //
 // Requests are logged with route, method, status, duration and byte counts
@@ -28,6 +37,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -49,7 +59,7 @@ import (
 const DefaultAddr = "127.0.0.1:8640"
 
 // Body size limits. Larger bodies are refused with 413 before they are
-// parsed.
+// parsed; a body announced larger is refused before it is read.
 const (
 	MaxScreenBody     = 64 << 10 // POST /v1/screen, POST /v1/hits/{id}/disposition
 	MaxManifestBody   = 4 << 20  // POST /v1/manifests
@@ -59,10 +69,24 @@ const (
 	MaxOfficerLength  = 128      // characters of an officer id
 	DefaultLocalActor = "local"  // the actor when no tokens are configured
 	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 60 * time.Second // a 4 MiB manifest on a slow LAN
 	writeTimeout      = 60 * time.Second
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 16 << 10
+)
+
+// Defaults of the limits on reading request bodies (Options.BodyReaders,
+// BodyWait, BodyTimeout). A body is read into a buffer that grows as its
+// bytes arrive, never sized from the announced Content-Length, so what
+// hostile clients can make the post hold is bounded by the readers: at
+// most 64 bodies of 64 KiB (screenings) to 4 MiB (manifests) at a time,
+// each for at most 10 s. Every other request waiting for a body reader
+// is refused after 250 ms (503, Retry-After), and a refused request's
+// connection is closed rather than its unread body read.
+const (
+	DefaultBodyReaders = 64
+	DefaultBodyWait    = 250 * time.Millisecond
+	// DefaultBodyTimeout: 4 MiB in 10 s is 3.4 Mbit/s, a slow LAN.
+	DefaultBodyTimeout = 10 * time.Second
 )
 
 // Screening sources, the Source of a Screening.
@@ -318,6 +342,16 @@ type Options struct {
 	// and /metrics (the officer's console in a browser, with its own
 	// sessions); bearer tokens are not asked there.
 	Console http.Handler
+
+	// BodyReaders is how many requests may read their body at once
+	// (DefaultBodyReaders when 0); one that finds none free within
+	// BodyWait (DefaultBodyWait) is answered 503 with Retry-After.
+	BodyReaders int
+	BodyWait    time.Duration
+	// BodyTimeout is how long a body may take to arrive once its
+	// request has a reader (DefaultBodyTimeout when 0); then the answer
+	// is 408. These times are the network's, not Clock's.
+	BodyTimeout time.Duration
 }
 
 // Server is the local HTTP API. Build it with New, then Listen and Serve
@@ -336,6 +370,11 @@ type Server struct {
 	handler   http.Handler
 	routes    []*route
 	console   http.Handler
+
+	// readers holds a token per request reading its body.
+	readers     chan struct{}
+	bodyWait    time.Duration
+	bodyTimeout time.Duration
 
 	metricsHandler http.Handler // answers /metrics from metrics' registry
 
@@ -400,6 +439,13 @@ func New(opts Options) (*Server, error) {
 	if !isLoopback(host) && len(s.tokens) == 0 {
 		return nil, fmt.Errorf("api: refusing to listen on %q without API tokens: a non-loopback address needs at least one token (or listen on %s)", addr, DefaultAddr)
 	}
+	switch {
+	case opts.BodyReaders < 0, opts.BodyWait < 0, opts.BodyTimeout < 0:
+		return nil, fmt.Errorf("api: negative body limits (readers %d, wait %v, timeout %v)", opts.BodyReaders, opts.BodyWait, opts.BodyTimeout)
+	}
+	s.readers = make(chan struct{}, cmp.Or(opts.BodyReaders, DefaultBodyReaders))
+	s.bodyWait = cmp.Or(opts.BodyWait, DefaultBodyWait)
+	s.bodyTimeout = cmp.Or(opts.BodyTimeout, DefaultBodyTimeout)
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
@@ -449,11 +495,13 @@ func (s *Server) Listen() (net.Addr, error) {
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		// The headers, a wait for a body reader and the body: about 15 s by
+		// default (each body has its own deadline, BodyTimeout).
+		ReadTimeout:    readHeaderTimeout + s.bodyWait + s.bodyTimeout,
+		WriteTimeout:   writeTimeout,
+		IdleTimeout:    idleTimeout,
+		MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	return ln.Addr(), nil
 }

@@ -81,7 +81,7 @@ type ManifestScreening struct {
 
 func (s *Server) handleScreen(w http.ResponseWriter, r *http.Request, actor string) {
 	var req screenRequest
-	if !readJSON(w, r, MaxScreenBody, &req) {
+	if !s.readJSON(w, r, MaxScreenBody, &req) {
 		return
 	}
 	res := ScreenResult{Traveller: req.Query}
@@ -108,7 +108,7 @@ func (s *Server) handleScreen(w http.ResponseWriter, r *http.Request, actor stri
 	} else {
 		ws, err := input.CheckQuery(&res.Traveller)
 		if err != nil {
-			writeBad(w, inputBad(err))
+			writeBad(w, r, inputBad(err))
 			return
 		}
 		res.Warnings = ws
@@ -219,13 +219,13 @@ func setQueryField(q *engine.Query) string {
 
 func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request, actor string) {
 	if e := checkContentType(r, false, "application/edifact", "text/plain"); e != nil {
-		writeBad(w, e)
+		writeBad(w, r, e)
 		return
 	}
 	buf := getBuf()
 	defer putBuf(buf)
-	if e := readBody(w, r, MaxManifestBody, buf); e != nil {
-		writeBad(w, e)
+	if e := s.readBody(w, r, MaxManifestBody, buf); e != nil {
+		writeBad(w, r, e)
 		return
 	}
 	ic, err := paxlst.Parse(buf.Bytes())
@@ -371,7 +371,7 @@ type dispositionRequest struct {
 
 func (s *Server) handleDisposition(w http.ResponseWriter, r *http.Request, actor string) {
 	var req dispositionRequest
-	if !readJSON(w, r, MaxScreenBody, &req) {
+	if !s.readJSON(w, r, MaxScreenBody, &req) {
 		return
 	}
 	switch req.Decision {
@@ -449,19 +449,19 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, _ *http.Request, _ string)
 // readJSON reads a JSON request body of at most limit bytes into v,
 // strictly (unknown fields and trailing data are errors). On a bad
 // request it writes the 4xx answer and returns false.
-func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
 	if e := checkContentType(r, true, "application/json"); e != nil {
-		writeBad(w, e)
+		writeBad(w, r, e)
 		return false
 	}
 	buf := getBuf()
 	defer putBuf(buf)
-	if e := readBody(w, r, limit, buf); e != nil {
-		writeBad(w, e)
+	if e := s.readBody(w, r, limit, buf); e != nil {
+		writeBad(w, r, e)
 		return false
 	}
 	if e := decodeStrict(buf.Bytes(), v); e != nil {
-		writeBad(w, e)
+		writeBad(w, r, e)
 		return false
 	}
 	return true

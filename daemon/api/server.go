@@ -2,12 +2,15 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,11 +142,13 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (rt *route) serve(w http.ResponseWriter, r *http.Request) {
 	actor, ok := rt.s.authorize(r)
 	if !ok && !rt.public {
+		closeUnread(w, r)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="watchpost"`)
 		writeError(w, http.StatusUnauthorized, "missing or unknown API token: send Authorization: Bearer <token>", "")
 		return
 	}
 	if rt.funcs == nil {
+		closeUnread(w, r)
 		writeError(w, http.StatusNotFound, "no such endpoint: see /v1/openapi.json", "")
 		return
 	}
@@ -153,6 +158,7 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	closeUnread(w, r)
 	w.Header().Set("Allow", rt.allow)
 	writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s: use %s", r.Method, rt.pattern, rt.allow), "")
 }
@@ -191,6 +197,11 @@ type badRequest struct {
 	status int
 	msg    string
 	field  string
+	// unread: the request's body was not read to its end, and the
+	// answer ends its connection (endConnection).
+	unread bool
+	// retryAfter, when set, is the Retry-After header (seconds).
+	retryAfter string
 }
 
 func (e *badRequest) Error() string { return e.msg }
@@ -199,7 +210,49 @@ func bad(field, format string, args ...any) *badRequest {
 	return &badRequest{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...), field: field}
 }
 
-func writeBad(w http.ResponseWriter, e *badRequest) { writeError(w, e.status, e.msg, e.field) }
+func writeBad(w http.ResponseWriter, r *http.Request, e *badRequest) {
+	if e.unread {
+		endConnection(w, r)
+	}
+	if e.retryAfter != "" {
+		w.Header().Set("Retry-After", e.retryAfter)
+	}
+	writeError(w, e.status, e.msg, e.field)
+}
+
+// closeUnread makes the answer to r, written without reading its body,
+// the last on its connection (see badRequest.unread).
+func closeUnread(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		endConnection(w, r)
+	}
+}
+
+// refuseGrace is how long the rest of a refused request's body may go on
+// arriving (up to maxDrain bytes) before its connection is closed.
+const (
+	refuseGrace = 100 * time.Millisecond
+	maxDrain    = 256 << 10
+)
+
+// endConnection makes the answer to r, written without reading its body
+// to the end, the last on its connection. Left to itself net/http would
+// read what is left of the body (up to 256 KiB), as slowly as the client
+// sends it, before answering. What arrives within refuseGrace is read
+// and dropped instead: a client that has sent its whole body (without a
+// token, with the wrong Content-Type) reads the answer rather than a
+// reset connection, and one still sending more than 256 KiB is closed the
+// way net/http closes an oversized body (its FIN, then a pause).
+func endConnection(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Connection", "close")
+	if r.ContentLength == 0 {
+		return
+	}
+	if http.NewResponseController(w).SetReadDeadline(time.Now().Add(refuseGrace)) != nil {
+		return // a writer without a connection (a test recorder)
+	}
+	_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
+}
 
 func writeError(w http.ResponseWriter, status int, msg, field string) {
 	writeJSON(w, status, apiError{Error: msg, Field: field})
@@ -246,25 +299,65 @@ func writeBytes(w http.ResponseWriter, status int, contentType string, b []byte)
 	w.Write(b)
 }
 
-// readBody reads at most limit bytes of the request body into buf.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64, buf *bytes.Buffer) *badRequest {
+// readBody reads at most limit bytes of the request body into buf, which
+// grows as the bytes arrive: the announced Content-Length only refuses a
+// body over the limit (413), it never sizes a buffer. The read waits up
+// to bodyWait for one of the server's body readers (503 with
+// Retry-After without), and the body must arrive within bodyTimeout
+// (408). Every refusal closes the connection.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64, buf *bytes.Buffer) *badRequest {
 	if r.ContentLength > limit {
-		return &badRequest{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body is %d bytes; the limit is %d", r.ContentLength, limit)}
+		return &badRequest{status: http.StatusRequestEntityTooLarge, unread: true,
+			msg: fmt.Sprintf("body is %d bytes; the limit is %d", r.ContentLength, limit)}
 	}
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+	if !s.acquireReader(r.Context()) {
+		return &badRequest{status: http.StatusServiceUnavailable, unread: true, retryAfter: "1",
+			msg: fmt.Sprintf("the post is reading %d request bodies already and none ended within %v: retry in a second", cap(s.readers), s.bodyWait)}
 	}
+	defer func() { <-s.readers }()
+	rc := http.NewResponseController(w)
+	// A writer without a connection (a test recorder) has no deadline;
+	// after the body, the connection's next request gets net/http's own.
+	deadline := rc.SetReadDeadline(time.Now().Add(s.bodyTimeout)) == nil
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return &badRequest{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body is larger than the limit of %d bytes", limit)}
-		}
-		return bad("", "read body: %v", err)
+	if deadline && err == nil {
+		_ = rc.SetReadDeadline(time.Time{})
 	}
-	if buf.Len() == 0 {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return &badRequest{status: http.StatusRequestEntityTooLarge, unread: true, msg: fmt.Sprintf("body is larger than the limit of %d bytes", limit)}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		msg := fmt.Sprintf("body not received within the %v allowed: %d bytes arrived", s.bodyTimeout, buf.Len())
+		if r.ContentLength > 0 {
+			msg += fmt.Sprintf(" of the %d announced", r.ContentLength)
+		}
+		return &badRequest{status: http.StatusRequestTimeout, unread: true, msg: msg}
+	case err != nil:
+		return &badRequest{status: http.StatusBadRequest, unread: true, msg: fmt.Sprintf("read body: %v", err)}
+	case buf.Len() == 0:
 		return bad("", "empty body")
 	}
 	return nil
+}
+
+// acquireReader takes one of the body readers, waiting at most bodyWait
+// (network time, not the server's Clock) or until ctx ends.
+func (s *Server) acquireReader(ctx context.Context) bool {
+	select {
+	case s.readers <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(s.bodyWait)
+	defer t.Stop()
+	select {
+	case s.readers <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // checkContentType accepts a body whose media type is one of want (or no
@@ -281,7 +374,7 @@ func checkContentType(r *http.Request, allowMissing bool, want ...string) *badRe
 			return nil
 		}
 	}
-	return &badRequest{status: http.StatusUnsupportedMediaType,
+	return &badRequest{status: http.StatusUnsupportedMediaType, unread: true,
 		msg: fmt.Sprintf("Content-Type %q is not accepted here: send %s", ct, strings.Join(want, " or "))}
 }
 

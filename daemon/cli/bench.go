@@ -44,7 +44,7 @@ type benchRow struct {
 }
 
 func runBench(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "bench", "[--persons N] [--documents N] [--queries N] [--ofac DIR] [--encrypt] | --accuracy [--devset DIR] [--svg FILE] [--heldout]")
+	fs := newFlags(env, "bench", "[--persons N] [--documents N] [--queries N] [--ofac DIR] [--encrypt] | --accuracy [--devset DIR] [--svg FILE] [--heldout] | --slow-body [--connections N] [--announce BYTES] [--send BYTES] [--url URL [--token T] [--json]]")
 	persons := fs.Int("persons", 1_000_000, "synthetic persons to load (0 skips)")
 	documents := fs.Int("documents", 10_000_000, "synthetic stolen/lost documents to load (0 skips)")
 	queries := fs.Int("queries", 20_000, "travellers to screen per measurement")
@@ -55,8 +55,13 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	devset := fs.String("devset", defaultDevSet, "with --accuracy: the development set folder")
 	svg := fs.String("svg", "accuracy.svg", "with --accuracy: where to write the chart (\"\" for none)")
 	heldout := fs.Bool("heldout", false, "with --accuracy: also report on the embedded UN list, which the bands were not tuned on")
+	var slow slowBody
+	slow.flags(fs)
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
+	}
+	if slow.on {
+		return slow.run(ctx, env)
 	}
 	if *acc {
 		return benchAccuracy(env, *devset, *svg, *heldout)

@@ -14,8 +14,11 @@
 //     forgets them. Connected() is true only once they have been sent.
 //   - ConnectRetry and AutoReconnect: a post that boots offline keeps
 //     trying (AutoReconnect alone needs a first connect), every
-//     ConnectRetryInterval, then with paho's back-off capped at
-//     MaxReconnectInterval after a loss.
+//     ConnectRetryInterval. After a loss the waits between attempts are
+//     this package's (onReconnecting): 1 s doubling up to
+//     MaxReconnectInterval, each jittered ±20 %, so that posts that lost
+//     HQ's broker together do not reconnect in lockstep. paho's own
+//     back-off has no jitter; it is cut to a nanosecond.
 //   - OrderMatters=false and a DefaultPublishHandler that only copies
 //     the message into the subscription's bounded queue
 //     (transport.Router): paho's receive path never blocks, every
@@ -56,9 +59,10 @@
 //   - Keep-alive and timeouts default to values for a 600 ms RTT lossy
 //     link; see the Default constants.
 //
-// paho's internal retry sleeps cannot be interrupted: after Close, a
-// paho goroutine that was waiting to retry a connection exits when its
-// sleep ends (at most ConnectRetryInterval or MaxReconnectInterval).
+// paho's internal retry sleep before a first connection cannot be
+// interrupted: after Close, a paho goroutine that was waiting to retry
+// it exits when its sleep ends (at most ConnectRetryInterval). The waits
+// between reconnection attempts end at Close.
 package mqtt
 
 import (
@@ -67,6 +71,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"sync"
@@ -75,6 +80,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/safeurl"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -105,6 +111,9 @@ type Client struct {
 	conn   net.Conn // the current network connection, for Cut
 
 	failures atomic.Int64 // failed attempts since the last connect
+
+	clock   clock.Clock
+	backoff backoff // the waits between reconnection attempts
 }
 
 var _ transport.Transport = (*Client)(nil)
@@ -127,6 +136,7 @@ func New(opts Options) (*Client, error) {
 		log:       log,
 		closing:   make(chan struct{}),
 		closeDone: make(chan struct{}),
+		clock:     clock.OrSystem(opts.Clock),
 	}
 	c.dialCtx, c.dialCancel = context.WithCancel(context.Background())
 	c.router = transport.NewRouter(opts.QueueLen, func(filter, topic string, total uint64) {
@@ -149,7 +159,8 @@ func New(opts Options) (*Client, error) {
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(opts.ConnectRetryInterval).
-		SetMaxReconnectInterval(opts.MaxReconnectInterval).
+		SetMaxReconnectInterval(time.Nanosecond). // the back-off is onReconnecting's
+		SetReconnectingHandler(c.onReconnecting).
 		SetKeepAlive(opts.KeepAlive).
 		SetPingTimeout(opts.PingTimeout).
 		SetConnectTimeout(opts.ConnectTimeout).
@@ -265,6 +276,19 @@ func (c *Client) onNotification(_ paho.Client, n paho.ConnectionNotification) {
 	}
 }
 
+// onReconnecting runs on paho's reconnect goroutine before every
+// reconnection attempt and waits the back-off, or until Close.
+func (c *Client) onReconnecting(paho.Client, *paho.ClientOptions) {
+	d := c.backoff.next(c.clock.Now(), c.opts.MaxReconnectInterval, rand.Float64())
+	c.log.Debug("reconnecting", logkey.Wait, d)
+	t := c.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+	case <-c.closing:
+	}
+}
+
 func (c *Client) onLost(_ paho.Client, err error) {
 	c.ready.Store(false)
 	c.log.Warn("connection lost", logkey.Error, err)
@@ -285,6 +309,7 @@ func (c *Client) onConnect(paho.Client) {
 	}
 	defer c.wg.Done()
 	c.failures.Store(0)
+	c.backoff.connected(c.clock.Now())
 
 	sent := map[string]bool{}
 	for {

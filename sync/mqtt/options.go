@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/safeurl"
@@ -46,10 +47,15 @@ const (
 	// DefaultConnectRetryInterval: wait between attempts while the first
 	// connection has never succeeded (a post booted offline).
 	DefaultConnectRetryInterval = 15 * time.Second
-	// DefaultMaxReconnectInterval caps paho's exponential back-off after a
-	// lost connection: a link that returns after days is used within two
-	// minutes, and an attempt (one SYN) every two minutes costs nothing.
-	DefaultMaxReconnectInterval = 2 * time.Minute
+	// DefaultMaxReconnectInterval caps the wait between reconnection
+	// attempts after a lost connection. The first attempt waits
+	// reconnectBase (1 s), each failed one doubles the wait up to this
+	// cap, and every wait is jittered by ±20 % (reconnectJitter): at most
+	// 9.6 s, so a link or a broker that returns is used within 10 s
+	// (plus the connect itself), and a fleet of posts that lost HQ's
+	// broker together does not come back in lockstep. An attempt (one
+	// SYN) every 8 s costs nothing on a metered link.
+	DefaultMaxReconnectInterval = 8 * time.Second
 	// closeQuiesce is how long Close lets paho flush the DISCONNECT.
 	closeQuiesce = 250 * time.Millisecond
 )
@@ -77,6 +83,8 @@ type Options struct {
 	ConnectTimeout       time.Duration
 	WriteTimeout         time.Duration
 	ConnectRetryInterval time.Duration
+	// MaxReconnectInterval caps the jittered back-off between attempts
+	// after a lost connection (DefaultMaxReconnectInterval).
 	MaxReconnectInterval time.Duration
 
 	// QueueLen is the per-subscription queue length (transport.DefaultQueueLen
@@ -94,6 +102,9 @@ type Options struct {
 	// Logger receives connection events with fixed keys; payloads are
 	// never logged, sizes only at debug. Nil discards.
 	Logger *slog.Logger
+	// Clock times the waits between reconnection attempts (clock.System
+	// when nil).
+	Clock clock.Clock
 	// OnState, if set, is called on every connection state change (for
 	// health and metrics). It runs on paho's goroutines and must not block.
 	OnState func(State)

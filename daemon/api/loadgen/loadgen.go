@@ -1,7 +1,10 @@
-// Package loadgen drives a Watchpost post API with keep-alive HTTP clients
-// and measures its throughput and latency percentiles. Its one job is to
-// say whether the screening endpoint meets its target (≥ 5,000 requests/s,
-// p99 ≤ 5 ms on loopback) on a given machine.
+// Package loadgen drives a Watchpost post API with load and reports what
+// the post did with it. Its one job is to say whether the API meets its
+// targets on a given machine: Run, with keep-alive clients, measures the
+// screening endpoint's throughput and latency percentiles (≥ 5,000
+// requests/s, p99 ≤ 5 ms on loopback); Slow holds thousands of
+// connections that announce a body and never send it, against which the
+// post must stay bounded (RSS ≤ 256 MB under 10,000).
 package loadgen
 
 import (
