@@ -85,6 +85,7 @@ type Post struct {
 	apiAddr string
 
 	rebuild chan struct{}
+	deltas  deltaQueue
 }
 
 // NewPost returns a post for cfg (already loaded and checked).
@@ -104,7 +105,7 @@ func NewPost(cfg *config.Config, opts PostOptions) (*Post, error) {
 	if opts.DiskCheckInterval <= 0 {
 		opts.DiskCheckInterval = DefaultDiskCheckInterval
 	}
-	return &Post{cfg: cfg, opts: opts, log: opts.Logger, rebuild: make(chan struct{}, 1)}, nil
+	return &Post{cfg: cfg, opts: opts, log: opts.Logger, rebuild: make(chan struct{}, 1), deltas: deltaQueue{wake: make(chan struct{}, 1)}}, nil
 }
 
 // Run opens the store, builds the screening index, starts the link to HQ
@@ -121,6 +122,8 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
 	}()
+	st.OnEntriesUpdated(p.deltas.add) // before the load: a delta it already holds is skipped
+	defer st.OnEntriesUpdated(nil)
 	if err := p.loadScreener(ctx); err != nil {
 		return err
 	}
@@ -272,7 +275,7 @@ func (r *postRun) shutdown(flush bool) {
 // startHousekeeping starts the index rebuilds after list changes and the
 // retention purge of the ledger.
 func (r *postRun) startHousekeeping(led *ledger.Ledger) {
-	r.wg.Go(func() { r.p.rebuildLoop(r.ctx) })
+	r.wg.Go(func() { r.p.indexLoop(r.ctx) })
 	r.wg.Go(func() {
 		if err := led.RunPurge(r.ctx, purgeInterval); err != nil {
 			r.p.log.Error("retention purge stopped", logkey.Error, err)
@@ -604,40 +607,6 @@ func (p *Post) watchDisk(ctx context.Context, st *badgerstore.Store) {
 	}
 }
 
-func (p *Post) requestRebuild() {
-	select {
-	case p.rebuild <- struct{}{}:
-	default:
-	}
-}
-
-// rebuildLoop rebuilds the index after list changes, gathering the
-// changes of RebuildDelay into one rebuild; screening continues on the
-// old index meanwhile.
-func (p *Post) rebuildLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.rebuild:
-		}
-		t := p.opts.Clock.NewTimer(p.opts.RebuildDelay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C():
-		}
-		select { // changes during the wait are in this rebuild
-		case <-p.rebuild:
-		default:
-		}
-		if err := p.loadScreener(ctx); err != nil && ctx.Err() == nil {
-			p.log.Error("rebuilding the screening index failed; screening continues on the previous one", logkey.Error, err)
-		}
-	}
-}
-
 func (p *Post) listNames() []string {
 	infos, err := p.Store().Lists()
 	if err != nil {
@@ -731,9 +700,11 @@ func (p *Post) Checked() ([]engine.CheckedList, []string) {
 	return checked, missing
 }
 
-// Indexed returns the lists in the screening index now in use (a list
-// update reaches screening when the index is rebuilt, shortly after the
-// store has it).
+// Indexed returns the lists in the screening index now in use: a list
+// version is reported here, by Checked and by the status once screening
+// uses it (a delta is applied to the index in place within milliseconds
+// of its commit to the store; a snapshot or import once the index is
+// rebuilt).
 func (p *Post) Indexed() []engine.ListInfo {
 	sc := p.screener.Load()
 	if sc == nil {

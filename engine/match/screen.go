@@ -47,6 +47,10 @@ func NewScreener(ix *Index, docs DocumentFinder, cfg Config) *Screener {
 	return &Screener{ix: ix, docs: docs, cfg: cfg.withDefaults(), pool: make(chan *scratch, 16), words: newWordCache()}
 }
 
+// With returns a screener over another edition of the index, with s's
+// document lists and thresholds.
+func (s *Screener) With(ix *Index) *Screener { return NewScreener(ix, s.docs, s.cfg) }
+
 // Index returns the index the screener uses.
 func (s *Screener) Index() *Index { return s.ix }
 

@@ -1,0 +1,132 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/daemon/config"
+	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/synth"
+	"github.com/watchpost/watchpost/engine/testkit"
+)
+
+// startDeltaPost runs a post (no link to HQ) over a store holding a list
+// of n synthetic persons and returns it with the persons held back for a
+// delta to add.
+func startDeltaPost(t testing.TB, n int) (*Post, []engine.Entry) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.PostID = "test-post"
+	cfg.DataDir = t.TempDir()
+	st, err := OpenStore(cfg.DataDir, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var extra []engine.Entry
+	if _, err := st.ReplaceEntries(context.Background(), badgerstore.ListMeta{Name: "synthetic", Format: "test"}, func(emit func(*engine.Entry) error) error {
+		return synth.Persons(3, n+n/10+3, func(e *engine.Entry) error {
+			if len(extra) < n/10+3 {
+				e.ID = "NEW-" + e.ID
+				extra = append(extra, *e)
+				return nil
+			}
+			return emit(e)
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPost(cfg, PostOptions{Software: "test", RebuildDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel, done := runUntilReady(t, p)
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return p, extra
+}
+
+func checkedVersion(p *Post, list string) uint64 {
+	checked, _ := p.Checked()
+	for _, c := range checked {
+		if c.List == list {
+			return c.Version
+		}
+	}
+	return 0
+}
+
+// TestPostAppliesDeltaInPlace commits a delta to the store the way the
+// replica applier does (UpdateEntries) and checks that screening picks it
+// up without a rebuild (the rebuild delay is an hour): the added person
+// is found and the removed one is not, and the version the post reports
+// (Checked, as /v1/lists, the screening results' "checked" and the status
+// give it) is never one the screening does not use yet.
+func TestPostAppliesDeltaInPlace(t *testing.T) {
+	p, extra := startDeltaPost(t, 2000)
+	st := p.Store()
+	info, err := st.List("synthetic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gone engine.Entry
+	if _, err := st.Entries(context.Background(), "synthetic", func(e *engine.Entry) error {
+		if gone.ID == "" {
+			gone = *e
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	added := extra[0]
+	find := func(e engine.Entry) (engine.Hit, bool) {
+		t.Helper()
+		hits, err := p.Screen(&engine.Query{Name: e.Names[0].Value, DocumentNumber: firstDoc(e)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(hits, func(h engine.Hit) bool { return h.EntryID == e.ID })
+		if i < 0 {
+			return engine.Hit{}, false
+		}
+		return hits[i], true
+	}
+	if _, ok := find(gone); !ok {
+		t.Fatalf("%s is not found before the delta", gone.ID)
+	}
+	next, err := st.UpdateEntries(context.Background(), "synthetic", info.Version, []engine.Entry{added}, []string{gone.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.CheckFor(t, 10*time.Second, "the delta in screening", func() error {
+		reported := checkedVersion(p, "synthetic")
+		h, found := find(added)
+		_, still := find(gone)
+		switch {
+		case reported == next.Version && (!found || still):
+			t.Fatalf("version %d reported before screening uses it (added found %v, removed found %v)", reported, found, still)
+		case found && h.ListVersion != next.Version:
+			t.Fatalf("added person found on version %d, want %d", h.ListVersion, next.Version)
+		case reported != next.Version:
+			return fmt.Errorf("post reports version %d, store has %d", reported, next.Version)
+		}
+		return nil
+	})
+}
+
+func firstDoc(e engine.Entry) string {
+	if len(e.Documents) > 0 {
+		return e.Documents[0].Number
+	}
+	return ""
+}
