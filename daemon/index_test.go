@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/synth"
 	"github.com/watchpost/watchpost/engine/testkit"
+	"github.com/watchpost/watchpost/sync/protocol"
 )
 
 // startDeltaPost runs a post (no link to HQ) over a store holding a list
@@ -129,4 +131,20 @@ func firstDoc(e engine.Entry) string {
 		return e.Documents[0].Number
 	}
 	return ""
+}
+
+// TestStatusReportsScreeningVersion: the status's list version is the
+// screening index's while the index is behind the store (the gap counted
+// as behind), and the store's once the index has it.
+func TestStatusReportsScreeningVersion(t *testing.T) {
+	held := []protocol.ListHeld{{List: "un", Version: 5, Hash: "h5", Entries: 50, Behind: 1}, {List: "ofac", Version: 3, Hash: "o3", Entries: 30}}
+	indexed := []engine.ListInfo{{Name: "un", Version: 4, Hash: "h4", Entries: 49}, {Name: "ofac", Version: 3, Hash: "o3", Entries: 30}}
+	got := screeningVersions(held, indexed)
+	want := []protocol.ListHeld{{List: "un", Version: 4, Hash: "h4", Entries: 49, Behind: 2}, {List: "ofac", Version: 3, Hash: "o3", Entries: 30}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("status lists %+v, want %+v", got, want)
+	}
+	if held[0].Version != 5 {
+		t.Fatal("the agent's status was modified")
+	}
 }
