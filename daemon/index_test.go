@@ -3,8 +3,11 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -19,7 +22,7 @@ import (
 // startDeltaPost runs a post (no link to HQ) over a store holding a list
 // of n synthetic persons and returns it with the persons held back for a
 // delta to add.
-func startDeltaPost(t testing.TB, n int) (*Post, []engine.Entry) {
+func startDeltaPost(t testing.TB, n int) (*Post, []engine.Entry, []string) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.PostID = "test-post"
@@ -29,6 +32,7 @@ func startDeltaPost(t testing.TB, n int) (*Post, []engine.Entry) {
 		t.Fatal(err)
 	}
 	var extra []engine.Entry
+	var ids []string
 	if _, err := st.ReplaceEntries(context.Background(), badgerstore.ListMeta{Name: "synthetic", Format: "test"}, func(emit func(*engine.Entry) error) error {
 		return synth.Persons(3, n+n/10+3, func(e *engine.Entry) error {
 			if len(extra) < n/10+3 {
@@ -36,6 +40,7 @@ func startDeltaPost(t testing.TB, n int) (*Post, []engine.Entry) {
 				extra = append(extra, *e)
 				return nil
 			}
+			ids = append(ids, e.ID)
 			return emit(e)
 		})
 	}); err != nil {
@@ -55,7 +60,7 @@ func startDeltaPost(t testing.TB, n int) (*Post, []engine.Entry) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	return p, extra
+	return p, extra, ids
 }
 
 func checkedVersion(p *Post, list string) uint64 {
@@ -75,7 +80,7 @@ func checkedVersion(p *Post, list string) uint64 {
 // (Checked, as /v1/lists, the screening results' "checked" and the status
 // give it) is never one the screening does not use yet.
 func TestPostAppliesDeltaInPlace(t *testing.T) {
-	p, extra := startDeltaPost(t, 2000)
+	p, extra, _ := startDeltaPost(t, 2000)
 	st := p.Store()
 	info, err := st.List("synthetic")
 	if err != nil {
@@ -147,4 +152,77 @@ func TestStatusReportsScreeningVersion(t *testing.T) {
 	if held[0].Version != 5 {
 		t.Fatal("the agent's status was modified")
 	}
+}
+
+// BenchmarkDeltaToScreenable measures, on a running post over a list of
+// 1,000,000 synthetic persons (WATCHPOST_BENCH_PERSONS changes it), how
+// long a 1 % delta (a third adds, a third changes, a third removes) takes
+// from its arrival at the store (UpdateEntries, as the replica applier
+// calls it) until the post screens with it and reports its version:
+// commit-ms is the store's commit, screenable-ms the index's part after
+// it, ms/op both.
+func BenchmarkDeltaToScreenable(b *testing.B) {
+	n := 1_000_000
+	if v := os.Getenv("WATCHPOST_BENCH_PERSONS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	p, extra, live := startDeltaPost(b, n)
+	st := p.Store()
+	r := rand.New(rand.NewPCG(1, 2))
+	third := n / 300
+	var commit, index time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		info, err := st.List("synthetic")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ups []engine.Entry
+		var dels []string
+		for range third {
+			if len(extra) == 0 {
+				b.Fatal("out of persons to add")
+			}
+			ups = append(ups, extra[len(extra)-1])
+			extra = extra[:len(extra)-1]
+		}
+		pick := func() string {
+			k := r.IntN(len(live))
+			id := live[k]
+			live[k] = live[len(live)-1]
+			live = live[:len(live)-1]
+			return id
+		}
+		for range third {
+			e := ups[r.IntN(len(ups))]
+			e.ID = pick()
+			ups = append(ups, e)
+		}
+		for range third {
+			dels = append(dels, pick())
+		}
+		for _, e := range ups {
+			live = append(live, e.ID)
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		next, err := st.UpdateEntries(context.Background(), "synthetic", info.Version, ups, dels)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		for checkedVersion(p, "synthetic") != next.Version {
+			time.Sleep(100 * time.Microsecond)
+		}
+		t2 := time.Now()
+		commit += t1.Sub(t0)
+		index += t2.Sub(t1)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(commit.Milliseconds())/float64(b.N), "commit-ms")
+	b.ReportMetric(float64(index.Milliseconds())/float64(b.N), "screenable-ms")
 }

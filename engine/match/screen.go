@@ -48,8 +48,12 @@ func NewScreener(ix *Index, docs DocumentFinder, cfg Config) *Screener {
 }
 
 // With returns a screener over another edition of the index, with s's
-// document lists and thresholds.
-func (s *Screener) With(ix *Index) *Screener { return NewScreener(ix, s.docs, s.cfg) }
+// document lists and thresholds, taking over s's scratch memory.
+func (s *Screener) With(ix *Index) *Screener {
+	ns := NewScreener(ix, s.docs, s.cfg)
+	ns.pool = s.pool // the scratch is reset after each screening; a large enough one serves any edition
+	return ns
+}
 
 // Index returns the index the screener uses.
 func (s *Screener) Index() *Index { return s.ix }
@@ -145,13 +149,21 @@ type laterCredit struct {
 }
 
 func (s *Screener) getScratch() *scratch {
-	select {
-	case sc := <-s.pool:
-		return sc
-	default:
-	}
 	n := len(s.ix.names)
 	nt := len(s.ix.tokens)
+	for len(s.pool) > 0 {
+		select {
+		case sc := <-s.pool:
+			if len(sc.slots) >= n && len(sc.laterMark) >= nt {
+				return sc
+			}
+			// From an edition before deltas grew the index: dropped.
+		default:
+		}
+	}
+	// Room for the names and words of a few deltas: the screeners of
+	// later editions (With) take the scratch over.
+	n, nt = n+n/8, nt+nt/8
 	return &scratch{slots: make([]slot, n), align: alignment{memoStamp: make([]uint32, nt), memoAt: make([]uint32, nt), stamp: 1}, laterMark: make([]bool, nt)}
 }
 
