@@ -164,7 +164,8 @@ func (p *Post) finishCompaction(ix *match.Index, since []*match.Delta) {
 }
 
 // indexBehind reports whether the store holds names lists, or versions of
-// them, that the index in use does not (true too when it cannot tell).
+// them, that the index in use does not, or documents lists where the
+// screener has none or the reverse (true too when it cannot tell).
 func (p *Post) indexBehind() bool {
 	sc := p.screener.Load()
 	st := p.Store()
@@ -175,8 +176,11 @@ func (p *Post) indexBehind() bool {
 	if err != nil {
 		return true
 	}
+	docs := slices.ContainsFunc(lists, func(l engine.ListInfo) bool { return l.Kind == engine.ListDocuments })
 	lists = slices.DeleteFunc(lists, func(l engine.ListInfo) bool { return l.Kind == engine.ListDocuments })
-	return !sameLists(lists, sc.Index().Lists())
+	// Document lists are read from the store, but the screener is made
+	// to look them up only when the store held one as it was built.
+	return docs != sc.HasDocuments() || !sameLists(lists, sc.Index().Lists())
 }
 
 // sameLists reports whether a and b name the same lists at the same

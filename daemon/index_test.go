@@ -3,11 +3,13 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +24,7 @@ import (
 // startDeltaPost runs a post (no link to HQ) over a store holding a list
 // of n synthetic persons and returns it with the persons held back for a
 // delta to add.
-func startDeltaPost(t testing.TB, n int) (*Post, []engine.Entry, []string) {
+func startDeltaPost(t testing.TB, n int, log *slog.Logger) (*Post, []engine.Entry, []string) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.PostID = "test-post"
@@ -49,7 +51,7 @@ func startDeltaPost(t testing.TB, n int) (*Post, []engine.Entry, []string) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPost(cfg, PostOptions{Software: "test", RebuildDelay: time.Hour})
+	p, err := NewPost(cfg, PostOptions{Software: "test", RebuildDelay: time.Hour, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,7 @@ func checkedVersion(p *Post, list string) uint64 {
 // (Checked, as /v1/lists, the screening results' "checked" and the status
 // give it) is never one the screening does not use yet.
 func TestPostAppliesDeltaInPlace(t *testing.T) {
-	p, extra, _ := startDeltaPost(t, 2000)
+	p, extra, _ := startDeltaPost(t, 2000, nil)
 	st := p.Store()
 	info, err := st.List("synthetic")
 	if err != nil {
@@ -169,7 +171,7 @@ func BenchmarkDeltaToScreenable(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	p, extra, live := startDeltaPost(b, n)
+	p, extra, live := startDeltaPost(b, n, nil)
 	st := p.Store()
 	r := rand.New(rand.NewPCG(1, 2))
 	third := n / 300
@@ -225,4 +227,63 @@ func BenchmarkDeltaToScreenable(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(commit.Milliseconds())/float64(b.N), "commit-ms")
 	b.ReportMetric(float64(index.Milliseconds())/float64(b.N), "screenable-ms")
+}
+
+// TestPostCompactsAfterDeltas applies deltas that replace more than a
+// tenth of the names and checks that the post compacts its index in the
+// background and screens the same way after it: the persons the deltas
+// added are found, those they removed are not, at the store's version.
+func TestPostCompactsAfterDeltas(t *testing.T) {
+	logs := new(testkit.Buffer)
+	p, extra, live := startDeltaPost(t, 400, slog.New(slog.NewJSONHandler(logs, nil)))
+	st := p.Store()
+	var added []engine.Entry
+	removed := live[:60]
+	var gone []engine.Entry
+	for _, id := range removed {
+		e, _, err := st.Entry("synthetic", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone = append(gone, e)
+	}
+	for step := 0; step < 3; step++ {
+		info, err := st.List("synthetic")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ups := extra[step*10 : step*10+10]
+		added = append(added, ups...)
+		if _, err := st.UpdateEntries(context.Background(), "synthetic", info.Version, ups, removed[step*20:step*20+20]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := st.List("synthetic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.CheckFor(t, 10*time.Second, "compaction", testkit.True(func() bool {
+		return strings.Contains(logs.String(), "screening index compacted") && checkedVersion(p, "synthetic") == want.Version
+	}))
+	if entries, _ := p.screener.Load().Index().Size(); entries != want.Entries {
+		t.Fatalf("compacted index holds %d entries, the store %d", entries, want.Entries)
+	}
+	for _, e := range added {
+		hits, err := p.Screen(&engine.Query{Name: e.Names[0].Value})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(hits, func(h engine.Hit) bool { return h.EntryID == e.ID && h.ListVersion == want.Version }) {
+			t.Fatalf("added %s (%s) not found at version %d after compaction", e.ID, e.Names[0].Value, want.Version)
+		}
+	}
+	for _, e := range gone {
+		hits, err := p.Screen(&engine.Query{Name: e.Names[0].Value, DocumentNumber: firstDoc(e)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(hits, func(h engine.Hit) bool { return h.EntryID == e.ID }) {
+			t.Fatalf("removed %s still found after compaction", e.ID)
+		}
+	}
 }

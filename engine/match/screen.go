@@ -55,6 +55,10 @@ func (s *Screener) With(ix *Index) *Screener {
 	return ns
 }
 
+// HasDocuments reports whether the screener looks numbers up in
+// document-only lists.
+func (s *Screener) HasDocuments() bool { return s.docs != nil }
+
 // Index returns the index the screener uses.
 func (s *Screener) Index() *Index { return s.ix }
 
