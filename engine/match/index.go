@@ -371,6 +371,12 @@ func (b *Builder) Build() *Index {
 	}
 	ix.weigh()
 	slices.SortFunc(ix.sorted, func(a, b uint32) int { return strings.Compare(ix.tokens[a].text, ix.tokens[b].text) })
+	// Room for the rows deltas add (Apply appends in place, and copying a
+	// million entries would cost a delta more than the rest of its work);
+	// compaction, past a tenth of the names changed, builds with new room.
+	ix.entries = slices.Grow(ix.entries, len(ix.entries)/8)
+	ix.names = slices.Grow(ix.names, len(ix.names)/8)
+	ix.tokens = slices.Grow(ix.tokens, len(ix.tokens)/8)
 	ix.chain = &chain{tip: ix}
 	return ix
 }
