@@ -53,8 +53,9 @@ type PostOptions struct {
 	// MQTT, if set, adjusts the MQTT options built from the configuration
 	// (the demo and tests shorten the timeouts).
 	MQTT func(*mqtt.Options)
-	// RebuildDelay is how long list changes are gathered before the
-	// screening index is rebuilt (1 s when 0).
+	// RebuildDelay is how long list changes other than deltas
+	// (snapshots, imports, deletions) are gathered before the screening
+	// index is rebuilt (1 s when 0); deltas are applied in place at once.
 	RebuildDelay time.Duration
 	// FreeSpace measures the free space of the data directory's file
 	// system (badgerstore.DiskFree when nil); tests inject it.
@@ -272,8 +273,8 @@ func (r *postRun) shutdown(flush bool) {
 	}
 }
 
-// startHousekeeping starts the index rebuilds after list changes and the
-// retention purge of the ledger.
+// startHousekeeping starts the index's upkeep after list changes (deltas
+// in place, rebuilds, compaction) and the retention purge of the ledger.
 func (r *postRun) startHousekeeping(led *ledger.Ledger) {
 	r.wg.Go(func() { r.p.indexLoop(r.ctx) })
 	r.wg.Go(func() {

@@ -3,7 +3,9 @@
 // every loaded list (candidate retrieval by token, transliteration skeleton,
 // typo and prefix keys, never a scan of a whole list) and an explainable
 // scorer that aligns name words, weighs rare words above common ones and
-// qualifies by birth date, nationality, sex and document.
+// qualifies by birth date, nationality, sex and document. A list's delta
+// makes a new edition of the index (Index.Apply) that shares the old one's
+// memory and screens exactly as a fresh build would.
 package match
 
 import (
