@@ -125,7 +125,7 @@ func (w *deltaWorld) delta(r *rand.Rand, share float64) *Delta {
 // deltaQueries are travellers to screen after a delta: derived from the
 // entries it added, changed and removed (as names, documents or both),
 // from entries it left alone, and random ones sharing the lists' words.
-func deltaQueries(seed uint64, d *Delta, w *deltaWorld, removed []engine.Entry) []engine.Query {
+func deltaQueries(seed uint64, d *Delta, w *deltaWorld, fresh *Index, removed []engine.Entry) []engine.Query {
 	var near []engine.Entry
 	near = append(near, d.Upserts...)
 	near = append(near, removed...)
@@ -135,6 +135,7 @@ func deltaQueries(seed uint64, d *Delta, w *deltaWorld, removed []engine.Entry) 
 		}
 	}
 	qs := synth.Travellers(seed, 400, near, 0.6)
+	qs = append(qs, commonNameQueries(fresh, 40)...)
 	for _, e := range near[:min(len(near), 60)] {
 		q := engine.Query{Name: e.Names[0].Value}
 		if len(e.Documents) > 0 {
@@ -152,17 +153,29 @@ func deltaQueries(seed uint64, d *Delta, w *deltaWorld, removed []engine.Entry) 
 // explanations — and so does its compaction. No tolerance: weights come
 // from the same document frequencies and number of names, and every tie is
 // broken by list, entry id and name order, not by the order of indexing.
+//
+// The large case (120,000 persons, skipped with -short) is there for the
+// screener's path for names made of common words, which only a large list
+// takes.
 func TestApplyMatchesRebuild(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			w := newDeltaWorld(t, seed, 3000, 1500)
+	for _, c := range []struct {
+		seed         uint64
+		listed, pool int
+		steps        int
+	}{{1, 3000, 1500, 6}, {2, 3000, 1500, 6}, {3, 3000, 1500, 6}, {4, 120000, 6000, 2}} {
+		seed := c.seed
+		t.Run(fmt.Sprint("seed", seed, "-", c.listed), func(t *testing.T) {
+			if c.listed > 10000 && testing.Short() {
+				t.Skip("large list: not with -short")
+			}
+			w := newDeltaWorld(t, seed, c.listed, c.pool)
 			r := rand.New(rand.NewPCG(seed, 42))
 			// The incremental index starts from the entries in another
 			// order than the fresh builds read them in.
 			order := w.ids()
 			r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 			ix := w.build(order)
-			for step := 0; step < 6; step++ {
+			for step := 0; step < c.steps; step++ {
 				var removed []engine.Entry
 				before := maps.Clone(w.entries)
 				d := w.delta(r, []float64{0.01, 0.05, 0.002}[step%3])
@@ -183,7 +196,7 @@ func TestApplyMatchesRebuild(t *testing.T) {
 				if !reflect.DeepEqual(ix.Lists(), fresh.Lists()) {
 					t.Fatalf("step %d: lists %+v, fresh build %+v", step, ix.Lists(), fresh.Lists())
 				}
-				qs := deltaQueries(seed*100+uint64(step), d, w, removed)
+				qs := deltaQueries(seed*100+uint64(step), d, w, fresh, removed)
 				sameHits(t, fmt.Sprintf("step %d applied", step), NewScreener(ix, nil, Config{}), NewScreener(fresh, nil, Config{}), qs)
 				if step%2 == 1 {
 					sameHits(t, fmt.Sprintf("step %d compacted", step), NewScreener(ix.Compact(), nil, Config{}), NewScreener(fresh, nil, Config{}), qs)
@@ -237,7 +250,7 @@ func TestApplyLeavesOldEdition(t *testing.T) {
 	ix := w.build(nil)
 	r := rand.New(rand.NewPCG(5, 1))
 	d := w.delta(r, 0.05)
-	qs := deltaQueries(5, d, w, nil)
+	qs := deltaQueries(5, d, w, w.build(nil), nil)
 	old := NewScreener(ix, nil, Config{})
 	want := make([][]engine.Hit, len(qs))
 	for i := range qs {
@@ -272,7 +285,7 @@ func TestApplyLeavesOldEdition(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameHits(t, "newest edition after a sibling", NewScreener(next, nil, Config{}), NewScreener(w.build(nil), nil, Config{}), qs)
-	sameHits(t, "sibling edition", NewScreener(other, nil, Config{}), NewScreener(w2.build(nil), nil, Config{}), deltaQueries(6, d2, w2, nil))
+	sameHits(t, "sibling edition", NewScreener(other, nil, Config{}), NewScreener(w2.build(nil), nil, Config{}), deltaQueries(6, d2, w2, w2.build(nil), nil))
 }
 
 // TestApplyRefusesMisfits checks that a delta that does not fit the index
@@ -300,4 +313,35 @@ func TestApplyRefusesMisfits(t *testing.T) {
 	if got := ix.Lists()[1].Version; got != 1 {
 		t.Errorf("a refused delta changed the index: version %d", got)
 	}
+}
+
+// commonNameQueries returns n travellers named with three or four of the
+// words most common in ix, which take the screener's path for names made
+// of common words (the postings read pass its budget on a large list).
+func commonNameQueries(ix *Index, n int) []engine.Query {
+	ids := make([]int, len(ix.tokens))
+	for i := range ids {
+		ids[i] = i
+	}
+	slices.SortFunc(ids, func(a, b int) int { return int(ix.df[b] - ix.df[a]) })
+	var top []string
+	for _, id := range ids {
+		if t := ix.tokens[id].text; len(t) > 2 && ix.tokens[id].scale == 1 {
+			top = append(top, t)
+		}
+		if len(top) == 6 {
+			break
+		}
+	}
+	r := rand.New(rand.NewPCG(uint64(len(ix.names)), 9))
+	qs := make([]engine.Query, n)
+	for i := range qs {
+		k := 3 + r.IntN(2)
+		words := make([]string, k)
+		for j := range words {
+			words[j] = top[r.IntN(len(top))]
+		}
+		qs[i] = engine.Query{Name: strings.Join(words, " "), BirthDate: fmt.Sprint(1950 + r.IntN(50))}
+	}
+	return qs
 }
