@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -114,7 +115,9 @@ type apiStatus struct{ p *Post }
 func (a apiStatus) Status(ctx context.Context) (api.Status, error) {
 	disk := a.p.disk()
 	if st, ok := a.p.SyncStatus(); ok {
-		s := api.Status{PostStatus: st.PostStatus, Link: api.Link{Up: st.Connected, LastSync: st.LastSync, UnackedSince: st.UnackedSince}, Disk: disk}
+		ps := st.PostStatus
+		ps.Lists = screeningVersions(ps.Lists, a.p.Indexed())
+		s := api.Status{PostStatus: ps, Link: api.Link{Up: st.Connected, LastSync: st.LastSync, UnackedSince: st.UnackedSince}, Disk: disk}
 		s.Link.PublishesRefused = s.Link.Refused(a.p.opts.Clock.Now())
 		for _, l := range st.Lists {
 			if l.LastError != "" {
@@ -288,4 +291,23 @@ func (p *Post) feedMetrics(ctx context.Context, m *api.Metrics, every time.Durat
 		case <-t.C():
 		}
 	}
+}
+
+// screeningVersions returns held with each names list's version, hash and
+// entry count those of the screening index, so that the status never
+// calls current a version the screening does not use yet; a version the
+// store holds and the index not yet counts as one more the post is
+// behind. held itself is not modified.
+func screeningVersions(held []protocol.ListHeld, indexed []engine.ListInfo) []protocol.ListHeld {
+	out := slices.Clone(held)
+	for i := range out {
+		j := slices.IndexFunc(indexed, func(in engine.ListInfo) bool { return in.Name == out[i].List })
+		if j < 0 || indexed[j].Version >= out[i].Version {
+			continue
+		}
+		in := indexed[j]
+		out[i].Behind += out[i].Version - in.Version
+		out[i].Version, out[i].Hash, out[i].Entries = in.Version, in.Hash, in.Entries
+	}
+	return out
 }

@@ -1,7 +1,8 @@
 // Package daemon is Watchpost's wiring: the one place where concrete
 // implementations meet. Its one job is to turn a configuration into a
 // running border post or a running HQ. Post (NewPost, Run) wires a post:
-// its Badger store, the screening index and its rebuilds, the ledger,
+// its Badger store, the screening index (deltas applied in place,
+// rebuilds after snapshots and imports), the ledger,
 // the outbox, the link to HQ, the local API and the folder intake. HQ
 // (NewHQ, Run; Open for the commands) wires headquarters: its store, the
 // embedded broker or the link to one, the publisher of signed versions,

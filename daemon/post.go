@@ -53,8 +53,9 @@ type PostOptions struct {
 	// MQTT, if set, adjusts the MQTT options built from the configuration
 	// (the demo and tests shorten the timeouts).
 	MQTT func(*mqtt.Options)
-	// RebuildDelay is how long list changes are gathered before the
-	// screening index is rebuilt (1 s when 0).
+	// RebuildDelay is how long list changes other than deltas
+	// (snapshots, imports, deletions) are gathered before the screening
+	// index is rebuilt (1 s when 0); deltas are applied in place at once.
 	RebuildDelay time.Duration
 	// FreeSpace measures the free space of the data directory's file
 	// system (badgerstore.DiskFree when nil); tests inject it.
@@ -85,6 +86,7 @@ type Post struct {
 	apiAddr string
 
 	rebuild chan struct{}
+	deltas  deltaQueue
 }
 
 // NewPost returns a post for cfg (already loaded and checked).
@@ -104,7 +106,7 @@ func NewPost(cfg *config.Config, opts PostOptions) (*Post, error) {
 	if opts.DiskCheckInterval <= 0 {
 		opts.DiskCheckInterval = DefaultDiskCheckInterval
 	}
-	return &Post{cfg: cfg, opts: opts, log: opts.Logger, rebuild: make(chan struct{}, 1)}, nil
+	return &Post{cfg: cfg, opts: opts, log: opts.Logger, rebuild: make(chan struct{}, 1), deltas: deltaQueue{wake: make(chan struct{}, 1)}}, nil
 }
 
 // Run opens the store, builds the screening index, starts the link to HQ
@@ -121,6 +123,8 @@ func (p *Post) Run(ctx context.Context, ready func()) (err error) {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
 	}()
+	st.OnEntriesUpdated(p.deltas.add) // before the load: a delta it already holds is skipped
+	defer st.OnEntriesUpdated(nil)
 	if err := p.loadScreener(ctx); err != nil {
 		return err
 	}
@@ -269,10 +273,10 @@ func (r *postRun) shutdown(flush bool) {
 	}
 }
 
-// startHousekeeping starts the index rebuilds after list changes and the
-// retention purge of the ledger.
+// startHousekeeping starts the index's upkeep after list changes (deltas
+// in place, rebuilds, compaction) and the retention purge of the ledger.
 func (r *postRun) startHousekeeping(led *ledger.Ledger) {
-	r.wg.Go(func() { r.p.rebuildLoop(r.ctx) })
+	r.wg.Go(func() { r.p.indexLoop(r.ctx) })
 	r.wg.Go(func() {
 		if err := led.RunPurge(r.ctx, purgeInterval); err != nil {
 			r.p.log.Error("retention purge stopped", logkey.Error, err)
@@ -604,40 +608,6 @@ func (p *Post) watchDisk(ctx context.Context, st *badgerstore.Store) {
 	}
 }
 
-func (p *Post) requestRebuild() {
-	select {
-	case p.rebuild <- struct{}{}:
-	default:
-	}
-}
-
-// rebuildLoop rebuilds the index after list changes, gathering the
-// changes of RebuildDelay into one rebuild; screening continues on the
-// old index meanwhile.
-func (p *Post) rebuildLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.rebuild:
-		}
-		t := p.opts.Clock.NewTimer(p.opts.RebuildDelay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C():
-		}
-		select { // changes during the wait are in this rebuild
-		case <-p.rebuild:
-		default:
-		}
-		if err := p.loadScreener(ctx); err != nil && ctx.Err() == nil {
-			p.log.Error("rebuilding the screening index failed; screening continues on the previous one", logkey.Error, err)
-		}
-	}
-}
-
 func (p *Post) listNames() []string {
 	infos, err := p.Store().Lists()
 	if err != nil {
@@ -731,9 +701,11 @@ func (p *Post) Checked() ([]engine.CheckedList, []string) {
 	return checked, missing
 }
 
-// Indexed returns the lists in the screening index now in use (a list
-// update reaches screening when the index is rebuilt, shortly after the
-// store has it).
+// Indexed returns the lists in the screening index now in use: a list
+// version is reported here, by Checked and by the status once screening
+// uses it (a delta is applied to the index in place within milliseconds
+// of its commit to the store; a snapshot or import once the index is
+// rebuilt).
 func (p *Post) Indexed() []engine.ListInfo {
 	sc := p.screener.Load()
 	if sc == nil {

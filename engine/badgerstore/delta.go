@@ -55,7 +55,33 @@ func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint
 		}
 		ops = append(ops, rowOp{group: entryGroup(name, id), label: id})
 	}
-	return s.update(ctx, name, engine.ListNames, fromVersion, ops, opts)
+	info, err := s.update(ctx, name, engine.ListNames, fromVersion, ops, opts)
+	if err == nil {
+		if fn := s.onUpdate.Load(); fn != nil {
+			(*fn)(EntriesUpdate{FromVersion: fromVersion, Info: info, Upserts: upserts, Deletes: deletes})
+		}
+	}
+	return info, err
+}
+
+// EntriesUpdate is a names list's update as UpdateEntries committed it.
+type EntriesUpdate struct {
+	FromVersion uint64
+	Info        engine.ListInfo // the list at its new version
+	Upserts     []engine.Entry
+	Deletes     []string
+}
+
+// OnEntriesUpdated sets fn to be called after every committed
+// UpdateEntries, on the caller's goroutine, with what it changed, so that
+// an in-memory index can follow the list without reading it again. fn
+// must not block and must not modify the update; nil removes it.
+func (s *Store) OnEntriesUpdated(fn func(EntriesUpdate)) {
+	if fn == nil {
+		s.onUpdate.Store(nil)
+		return
+	}
+	s.onUpdate.Store(&fn)
 }
 
 // rowOp is one group an update writes: the record rec, or a tombstone

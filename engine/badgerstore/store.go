@@ -166,6 +166,9 @@ type Store struct {
 	// LookupDocument need not read it (see docListSet).
 	docs   atomic.Pointer[docListSet]
 	docsMu sync.Mutex // serialises refreshes of docs
+
+	// onUpdate is OnEntriesUpdated's function.
+	onUpdate atomic.Pointer[func(EntriesUpdate)]
 }
 
 // migration moves the database from the previous schema to version to.

@@ -439,8 +439,7 @@ func leftOverWhy(opposed float64, other string) string {
 // listWeight is the weight of a listed word: its rarity, scaled down for
 // particles and initials.
 func (s *Screener) listWeight(tid uint32) float64 {
-	t := &s.ix.tokens[tid]
-	return float64(t.weight) * float64(t.scale)
+	return float64(s.ix.weight[tid]) * float64(s.ix.tokens[tid].scale)
 }
 
 // alignJoined pairs two adjacent unaligned words on one side with one

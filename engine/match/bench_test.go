@@ -3,11 +3,15 @@ package match
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,4 +189,116 @@ func BenchmarkScreenLongName(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// applyBench is the state BenchmarkApplyDeltaOnePercent carries across
+// its runs (the testing package calls it more than once): the base is
+// built once, and each delta applies to the newest edition.
+var applyBench struct {
+	once   sync.Once
+	tip    *Index
+	live   []string // ids of the listed entries
+	pool   []engine.Entry
+	next   int // next pool entry
+	adds   int
+	screen atomic.Pointer[Screener]
+}
+
+// BenchmarkApplyDeltaOnePercent measures how long a 1 % delta of a list of
+// 1,000,000 synthetic persons (set WATCHPOST_BENCH_PERSONS to change the
+// size) takes to become screenable: Apply (a third adds, a third changes,
+// a third removes), the swap of the screener, and the first screening on
+// the new edition (With: as the post swaps it in), of a person the delta
+// added, which must be a hit.
+func BenchmarkApplyDeltaOnePercent(b *testing.B) {
+	n := 1_000_000
+	if v := os.Getenv("WATCHPOST_BENCH_PERSONS"); v != "" {
+		var err error
+		if n, err = parseInt(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st := &applyBench
+	st.once.Do(func() {
+		bl := NewBuilder()
+		bl.Grow(n)
+		h := bl.AddList(engine.ListInfo{Name: "synthetic", Version: 1})
+		if err := synth.Persons(1, n, func(e *engine.Entry) error {
+			bl.Add(h, e)
+			st.live = append(st.live, e.ID)
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		st.tip = bl.Build()
+		if err := synth.Persons(2, n/10, func(e *engine.Entry) error { st.pool = append(st.pool, *e); return nil }); err != nil {
+			b.Fatal(err)
+		}
+		st.screen.Store(NewScreener(st.tip, nil, Config{}))
+	})
+	share := n / 100
+	r := rand.New(rand.NewPCG(uint64(len(st.live)), 3))
+	deltas := make([]*Delta, b.N)
+	for i := range deltas {
+		info := st.tip.Lists()[0]
+		d := &Delta{FromVersion: info.Version + uint64(i)}
+		take := func() engine.Entry {
+			e := st.pool[st.next%len(st.pool)]
+			st.next++
+			return e
+		}
+		for range share / 3 {
+			e := take()
+			st.adds++
+			e.ID = fmt.Sprintf("ADD-%07d", st.adds)
+			d.Upserts = append(d.Upserts, e)
+		}
+		for range share / 3 { // changes and removes: distinct live ids
+			k := r.IntN(len(st.live))
+			e := take()
+			e.ID = st.live[k]
+			d.Upserts = append(d.Upserts, e)
+			st.live[k] = st.live[len(st.live)-1]
+			st.live = st.live[:len(st.live)-1]
+		}
+		for range share / 3 {
+			k := r.IntN(len(st.live))
+			d.Deletes = append(d.Deletes, st.live[k])
+			st.live[k] = st.live[len(st.live)-1]
+			st.live = st.live[:len(st.live)-1]
+		}
+		for _, e := range d.Upserts {
+			st.live = append(st.live, e.ID)
+		}
+		d.Info = engine.ListInfo{Name: info.Name, Version: d.FromVersion + 1, Entries: len(st.live)}
+		deltas[i] = d
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d := deltas[i]
+		next, err := st.tip.Apply(d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.tip = next
+		st.screen.Store(st.screen.Load().With(next))
+		added := d.Upserts[0]
+		hits, err := st.screen.Load().Screen(&engine.Query{Name: added.Names[0].Value, DocumentNumber: firstDocument(&added)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !slices.ContainsFunc(hits, func(h engine.Hit) bool { return h.EntryID == added.ID }) {
+			b.Fatalf("the person the delta added (%s) is not found after the swap", added.ID)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(st.tip.Churn()*100, "churn-%")
+}
+
+func firstDocument(e *engine.Entry) string {
+	if len(e.Documents) > 0 {
+		return e.Documents[0].Number
+	}
+	return ""
 }

@@ -14,8 +14,8 @@ import (
 func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) []candToken {
 	ix := s.ix
 	add := func(id uint32, sim float64, how string) {
-		if sim < minTokenSim || (sim < 1 && how != "joined" && normalize.IsParticle(ix.tokens[id].text)) {
-			return
+		if ix.df[id] == 0 || sim < minTokenSim || (sim < 1 && how != "joined" && normalize.IsParticle(ix.tokens[id].text)) {
+			return // a word no live name holds, or too far off
 		}
 		for i := range out {
 			if out[i].id == id {
@@ -27,7 +27,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 		}
 		out = append(out, candToken{id: id, sim: sim, how: how})
 	}
-	if id, ok := ix.byText[q]; ok {
+	if id, ok := ix.lookup(q); ok {
 		add(id, 1, "exact")
 	}
 	if normalize.IsParticle(q) {
@@ -42,7 +42,8 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 		if len(sk) == 2 {
 			minJW = 0.75
 		}
-		for _, id := range ix.bySkel[sk] {
+		ids, _ := ix.bySkel.get(sk)
+		for _, id := range ids {
 			t := &ix.tokens[id]
 			if t.vowelStart == qVowel && t.text != q {
 				if jw := jaroWinkler(q, t.text); jw >= minJW {
@@ -51,7 +52,8 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 			}
 		}
 	} else if len(q) <= shortWord {
-		for _, id := range ix.bySkel[sk] {
+		ids, _ := ix.bySkel.get(sk)
+		for _, id := range ids {
 			t := &ix.tokens[id]
 			if len(t.text) <= shortWord && t.text != q && t.vowelStart == qVowel && !normalize.IsParticle(t.text) {
 				add(id, s.fuzzyAgreement(q, t.text), "variant")
@@ -61,7 +63,11 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 	if len(q) >= minDeleteLen-1 {
 		var buf [64]byte
 		lookup := func(key []byte) {
-			for _, id := range ix.byDel[string(key)] {
+			ids, ok := ix.byDel.over[string(key)]
+			if !ok {
+				ids = ix.byDel.base[string(key)]
+			}
+			for _, id := range ids {
 				t := &ix.tokens[id]
 				if t.text == q {
 					continue
@@ -89,8 +95,8 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 		}
 		// A word the list writes as two ("POURNAGHSHBAND" / "POUR NAGHSHBAND").
 		for k := 3; k+3 <= len(q); k++ {
-			l, okL := ix.byText[q[:k]]
-			r, okR := ix.byText[q[k:]]
+			l, okL := ix.lookup(q[:k])
+			r, okR := ix.lookup(q[k:])
 			if okL && okR {
 				// Each half alone is part of the word; both together, as
 				// the alignment pairs them, are all of it.
@@ -99,16 +105,22 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 			}
 		}
 	}
-	for _, id := range ix.byStrip[q] {
+	stripped, _ := ix.byStrip.get(q)
+	for _, id := range stripped {
 		add(id, joinedAgreement, "joined")
 	}
 	if truncated && len(q) >= 3 {
 		lo, _ := slices.BinarySearchFunc(ix.sorted, q, func(id uint32, q string) int { return strings.Compare(ix.tokens[id].text, q) })
-		for i := lo; i < len(ix.sorted) && i < lo+64; i++ {
+		// The first 64 words with the prefix that live names hold.
+		for i, seen := lo, 0; i < len(ix.sorted) && seen < 64; i++ {
 			t := ix.tokens[ix.sorted[i]].text
 			if !strings.HasPrefix(t, q) {
 				break
 			}
+			if ix.df[ix.sorted[i]] == 0 {
+				continue
+			}
+			seen++
 			if t != q {
 				add(ix.sorted[i], prefixAgreement, "prefix")
 			}
@@ -125,7 +137,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 // unless the two spellings are very close.
 func (s *Screener) fuzzyAgreement(q, t string) float64 {
 	c := spellingCloseness(q, t)
-	if _, known := s.ix.byText[q]; known {
+	if _, known := s.ix.lookup(q); known {
 		a := (c - knownFloor) / (1 - knownFloor)
 		if c < knownExempt {
 			a *= knownScale

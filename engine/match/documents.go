@@ -11,7 +11,8 @@ import (
 // document number: an exact key, a strong hit on its own.
 func (s *Screener) screenEntryDocuments(key, country string, qs *querySide, byEntry map[uint32]*engine.Hit) {
 	ix := s.ix
-	for _, d := range ix.docs[key] {
+	refs, _ := ix.docs.get(key)
+	for _, d := range refs {
 		if country != "" && d.country != "" && !strings.EqualFold(country, d.country) {
 			continue
 		}

@@ -3,13 +3,17 @@
 // every loaded list (candidate retrieval by token, transliteration skeleton,
 // typo and prefix keys, never a scan of a whole list) and an explainable
 // scorer that aligns name words, weighs rare words above common ones and
-// qualifies by birth date, nationality, sex and document.
+// qualifies by birth date, nationality, sex and document. A list's delta
+// makes a new edition of the index (Index.Apply) that shares the old one's
+// memory and screens exactly as a fresh build would.
 package match
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/normalize"
@@ -63,12 +67,13 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// token is one distinct name word across all loaded lists.
+// token is one distinct name word across all loaded lists. Its document
+// frequency and rarity are per edition of the index (Index.df, Index.weight),
+// so that an edition made by Apply can share the token table with the one
+// before.
 type token struct {
 	text       string
 	skel       string
-	df         int32   // how many indexed names contain it
-	weight     float32 // rarity in [0,1]: 1 for a word seen once, less for common words
 	scale      float32 // tokenScale of the text
 	letters    uint32  // letterSet of the text
 	vowelStart bool
@@ -89,6 +94,9 @@ type entryRec struct {
 	birthDates []engine.BirthDate
 	nats       []string
 	sex        string
+	firstName  uint32 // the entry's names are names[firstName : firstName+nNames]
+	nNames     uint32
+	docs       []docRef // the documents indexed for it
 }
 
 type docRef struct {
@@ -102,22 +110,105 @@ type listRef struct {
 	info engine.ListInfo
 }
 
-// Index is an immutable, concurrency-safe screening index over the names
-// and documents of one or more lists. Build it with a Builder.
-type Index struct {
-	lists   []listRef
-	entries []entryRec
-	names   []nameRec
-	tokens  []token
-	byText  map[string]uint32   // token text → token id
-	bySkel  map[string][]uint32 // skeleton → token ids
-	byDel   map[string][]uint32 // one-letter deletions of tokens (and the tokens) → token ids
-	byStrip map[string][]uint32 // token without a glued particle prefix → token ids
-	sorted  []uint32            // token ids by text, for prefix search
-	post    [][]uint32          // token id → ascending name ids
-	docs    map[string][]docRef // engine.DocumentKey → entries holding it
-	logN    float64
+// entryKey names an entry across lists: its list's handle and its id.
+type entryKey struct {
+	list uint16
+	id   string
 }
+
+// noEntry marks, in an edition's overlay of Index.byID, an entry removed
+// since the base was built.
+const noEntry = ^uint32(0)
+
+// Index is an immutable, concurrency-safe screening index over the names
+// and documents of one or more lists. Build it with a Builder; Apply makes
+// a new edition with a list's delta applied, sharing most of its memory
+// with this one.
+//
+// An edition made by Apply holds removed names and entries that nothing
+// refers to any more (no posting list, document or id points at them) and
+// tokens that no live name holds (document frequency 0, skipped by every
+// lookup): screening an edition gives what screening a fresh build of the
+// same entries gives. Compact makes that fresh build.
+type Index struct {
+	lists       []listRef
+	entries     []entryRec
+	names       []nameRec
+	tokens      []token
+	df          []int32                   // token id → how many live names contain it
+	weight      []float32                 // token id → rarity in [0,1]: 1 for a word seen once, less for common words
+	byText      layered[string, uint32]   // token text → token id
+	bySkel      layered[string, []uint32] // skeleton → token ids
+	byDel       layered[string, []uint32] // one-letter deletions of tokens (and the tokens) → token ids
+	byStrip     layered[string, []uint32] // token without a glued particle prefix → token ids
+	sorted      []uint32                  // token ids by text, for prefix search
+	post        [][]uint32                // token id → ascending live name ids
+	docs        layered[string, []docRef] // engine.DocumentKey → live entries holding it
+	byID        layered[entryKey, uint32] // entry key → live entry id
+	live        int                       // live names
+	liveEntries int
+	logN        float64
+	churn       int    // names added and removed by Apply since the base was built
+	chain       *chain // the editions sharing this one's arrays
+}
+
+// chain tracks the newest edition of a base: only it may append to the
+// arrays the editions share, since an older one's readers never look past
+// their own lengths but a second edition made from the same one would
+// overwrite the first's appended rows.
+type chain struct {
+	mu  sync.Mutex
+	tip *Index
+}
+
+// layered is a map read through an overlay of the changes made since the
+// base was built. Both maps are read-only once an edition is published:
+// an edit clones the overlay (bounded by compaction), never the base.
+type layered[K comparable, V any] struct {
+	base map[K]V
+	over map[K]V // nil while building
+}
+
+func (l *layered[K, V]) get(k K) (V, bool) {
+	if v, ok := l.over[k]; ok {
+		return v, true
+	}
+	v, ok := l.base[k]
+	return v, ok
+}
+
+// set writes k: into the base while building, into the overlay after.
+func (l *layered[K, V]) set(k K, v V) {
+	if l.over == nil {
+		l.base[k] = v
+		return
+	}
+	l.over[k] = v
+}
+
+// appendID adds id to the ids under k. While building the base's slice
+// grows in place; after, the overlay gets a copy, since the slice read so
+// far belongs to earlier editions too.
+func appendID(l *layered[string, []uint32], k string, id uint32, once bool) {
+	ids, _ := l.get(k)
+	if n := len(ids); once && n > 0 && ids[n-1] == id {
+		return
+	}
+	if l.over != nil {
+		ids = slices.Clip(ids)
+	}
+	l.set(k, append(ids, id))
+}
+
+func (l layered[K, V]) edit() layered[K, V] {
+	over := maps.Clone(l.over)
+	if over == nil {
+		over = make(map[K]V)
+	}
+	return layered[K, V]{base: l.base, over: over}
+}
+
+func (l layered[K, V]) size() int { return len(l.base) + len(l.over) }
 
 // Builder collects entries for an Index. It is not safe for concurrent use.
 type Builder struct {
@@ -127,8 +218,9 @@ type Builder struct {
 // NewBuilder returns an empty builder.
 func NewBuilder() *Builder {
 	return &Builder{ix: &Index{
-		byText: make(map[string]uint32),
-		docs:   make(map[string][]docRef),
+		byText: layered[string, uint32]{base: make(map[string]uint32)},
+		docs:   layered[string, []docRef]{base: make(map[string][]docRef)},
+		byID:   layered[entryKey, uint32]{base: make(map[entryKey]uint32)},
 	}}
 }
 
@@ -138,8 +230,11 @@ func (b *Builder) Grow(n int) {
 	ix := b.ix
 	ix.entries = slices.Grow(ix.entries, n)
 	ix.names = slices.Grow(ix.names, 2*n)
-	if len(ix.docs) == 0 && n > 0 {
-		ix.docs = make(map[string][]docRef, n/2)
+	if len(ix.docs.base) == 0 && n > 0 {
+		ix.docs.base = make(map[string][]docRef, n/2)
+	}
+	if len(ix.byID.base) == 0 && n > 0 {
+		ix.byID.base = make(map[entryKey]uint32, n)
 	}
 }
 
@@ -153,18 +248,24 @@ func (b *Builder) AddList(info engine.ListInfo) int {
 // once the entries have been read).
 func (b *Builder) SetListInfo(list int, info engine.ListInfo) { b.ix.lists[list].info = info }
 
-// Add indexes one entry of the list whose handle AddList returned.
-func (b *Builder) Add(list int, e *engine.Entry) {
-	ix := b.ix
+// Add indexes one entry of the list whose handle AddList returned. The
+// ids of a list's entries are unique (Apply finds entries by id).
+func (b *Builder) Add(list int, e *engine.Entry) { b.ix.addEntry(list, e, nil) }
+
+// addEntry appends e's entry, names and documents. Names get posted at
+// Build while building; after, fresh[token] collects the new names of
+// each token in ascending order.
+func (ix *Index) addEntry(list int, e *engine.Entry, fresh map[uint32][]uint32) {
 	id := uint32(len(ix.entries))
-	ix.entries = append(ix.entries, entryRec{
+	rec := entryRec{
 		list:       uint16(list),
 		kind:       e.Kind,
 		id:         e.ID,
 		birthDates: slices.Clip(e.BirthDates),
 		nats:       slices.Clip(e.Nationalities),
 		sex:        e.Sex,
-	})
+		firstName:  uint32(len(ix.names)),
+	}
 	seen := make(map[string]bool, len(e.Names))
 	for _, n := range e.Names {
 		toks := normalize.Tokens(n.Value)
@@ -178,28 +279,51 @@ func (b *Builder) Add(list int, e *engine.Entry) {
 		seen[key] = true
 		ids := make([]uint32, len(toks))
 		for i, t := range toks {
-			ids[i] = b.intern(t)
+			ids[i] = ix.intern(t)
 		}
+		nid := uint32(len(ix.names))
 		ix.names = append(ix.names, nameRec{entry: id, person: e.Kind == engine.KindPerson, display: n.Value, tokens: ids, quality: n.Quality})
+		if fresh != nil {
+			for j, t := range ids {
+				if !slices.Contains(ids[:j], t) {
+					fresh[t] = append(fresh[t], nid)
+				}
+			}
+		}
 	}
+	rec.nNames = uint32(len(ix.names)) - rec.firstName
 	for _, d := range e.Documents {
 		k := engine.DocumentKey(d.Number)
 		if k == "" {
 			continue
 		}
-		ix.docs[k] = append(ix.docs[k], docRef{entry: id, country: d.Country, typ: d.Type, number: d.Number})
+		ref := docRef{entry: id, country: d.Country, typ: d.Type, number: d.Number}
+		rec.docs = append(rec.docs, ref)
+		refs, _ := ix.docs.get(k)
+		if ix.docs.over != nil {
+			refs = slices.Clip(refs)
+		}
+		ix.docs.set(k, append(refs, ref))
 	}
+	ix.entries = append(ix.entries, rec)
+	ix.byID.set(entryKey{uint16(list), e.ID}, id)
 }
 
-func (b *Builder) intern(t string) uint32 {
-	ix := b.ix
-	if id, ok := ix.byText[t]; ok {
+// intern returns t's token id, adding the token if no edition had it.
+func (ix *Index) intern(t string) uint32 {
+	if id, ok := ix.byText.get(t); ok {
 		return id
 	}
 	id := uint32(len(ix.tokens))
-	ix.byText[t] = id
-	ix.tokens = append(ix.tokens, token{text: t, skel: normalize.Skeleton(t), letters: letterSet(t), vowelStart: isVowel(t[0])})
+	ix.byText.set(t, id)
+	ix.tokens = append(ix.tokens, token{text: t, skel: normalize.Skeleton(t), letters: letterSet(t), vowelStart: isVowel(t[0]), scale: float32(tokenScale(t))})
 	return id
+}
+
+// lookup returns the id of the token t if a live name holds it.
+func (ix *Index) lookup(t string) (uint32, bool) {
+	id, ok := ix.byText.get(t)
+	return id, ok && ix.df[id] > 0
 }
 
 // Glued particle prefixes: "ALQAIDA" is also found as "QAIDA".
@@ -235,45 +359,59 @@ func (b *Builder) Build() *Index {
 			ix.post[t] = append(ix.post[t], uint32(i))
 		}
 	}
-	ix.logN = math.Log(float64(len(ix.names)) + 2)
-	ix.bySkel = make(map[string][]uint32)
-	ix.byDel = make(map[string][]uint32)
-	ix.byStrip = make(map[string][]uint32)
+	ix.live, ix.liveEntries = len(ix.names), len(ix.entries)
+	ix.bySkel = layered[string, []uint32]{base: make(map[string][]uint32)}
+	ix.byDel = layered[string, []uint32]{base: make(map[string][]uint32)}
+	ix.byStrip = layered[string, []uint32]{base: make(map[string][]uint32)}
 	ix.sorted = make([]uint32, len(ix.tokens))
+	ix.df = make([]int32, len(ix.tokens))
 	buf := make([]byte, 0, 64)
 	for i := range ix.tokens {
-		t := &ix.tokens[i]
-		id := uint32(i)
-		t.df = int32(len(ix.post[i]))
-		t.weight = float32(ix.rarity(int(t.df)))
-		t.scale = float32(tokenScale(t.text))
-		ix.sorted[i] = id
-		if len(t.skel) >= 2 || len(t.text) <= shortWord {
-			ix.bySkel[t.skel] = append(ix.bySkel[t.skel], id)
-		}
-		if len(t.text) >= minDeleteLen {
-			ix.byDel[t.text] = append(ix.byDel[t.text], id)
-			for k := 0; k < len(t.text); k++ {
-				buf = append(append(buf[:0], t.text[:k]...), t.text[k+1:]...)
-				ix.byDel[string(buf)] = appendOnce(ix.byDel[string(buf)], id)
-			}
-		}
-		for _, p := range gluedPrefixes {
-			if len(t.text) >= len(p)+4 && strings.HasPrefix(t.text, p) {
-				rest := t.text[len(p):]
-				ix.byStrip[rest] = append(ix.byStrip[rest], id)
-			}
-		}
+		ix.df[i] = int32(len(ix.post[i]))
+		ix.sorted[i] = uint32(i)
+		buf = ix.indexToken(uint32(i), buf)
 	}
+	ix.weigh()
 	slices.SortFunc(ix.sorted, func(a, b uint32) int { return strings.Compare(ix.tokens[a].text, ix.tokens[b].text) })
+	// Room for the rows deltas add (Apply appends in place, and copying a
+	// million entries would cost a delta more than the rest of its work);
+	// compaction, past a tenth of the names changed, builds with new room.
+	ix.entries = slices.Grow(ix.entries, len(ix.entries)/8)
+	ix.names = slices.Grow(ix.names, len(ix.names)/8)
+	ix.tokens = slices.Grow(ix.tokens, len(ix.tokens)/8)
+	ix.chain = &chain{tip: ix}
 	return ix
 }
 
-func appendOnce(s []uint32, id uint32) []uint32 {
-	if n := len(s); n > 0 && s[n-1] == id {
-		return s
+// indexToken enters token id under its skeleton, typo and stripped keys.
+func (ix *Index) indexToken(id uint32, buf []byte) []byte {
+	t := &ix.tokens[id]
+	if len(t.skel) >= 2 || len(t.text) <= shortWord {
+		appendID(&ix.bySkel, t.skel, id, false)
 	}
-	return append(s, id)
+	if len(t.text) >= minDeleteLen {
+		appendID(&ix.byDel, t.text, id, false)
+		for k := 0; k < len(t.text); k++ {
+			buf = append(append(buf[:0], t.text[:k]...), t.text[k+1:]...)
+			appendID(&ix.byDel, string(buf), id, true)
+		}
+	}
+	for _, p := range gluedPrefixes {
+		if len(t.text) >= len(p)+4 && strings.HasPrefix(t.text, p) {
+			appendID(&ix.byStrip, t.text[len(p):], id, false)
+		}
+	}
+	return buf
+}
+
+// weigh computes every token's rarity from its document frequency and
+// the number of live names.
+func (ix *Index) weigh() {
+	ix.logN = math.Log(float64(ix.live) + 2)
+	ix.weight = make([]float32, len(ix.tokens))
+	for i, df := range ix.df {
+		ix.weight[i] = float32(ix.rarity(int(df)))
+	}
 }
 
 // rarity maps a document frequency to a weight in (0,1]: the inverse
@@ -283,7 +421,7 @@ func (ix *Index) rarity(df int) float64 {
 	if df < 1 {
 		df = 1
 	}
-	w := math.Log(float64(len(ix.names)+2)/float64(df)) / ix.logN
+	w := math.Log(float64(ix.live+2)/float64(df)) / ix.logN
 	return math.Max(w, 0.05)
 }
 
@@ -296,5 +434,5 @@ func (ix *Index) Lists() []engine.ListInfo {
 	return out
 }
 
-// Size returns the number of indexed entries and names.
-func (ix *Index) Size() (entries, names int) { return len(ix.entries), len(ix.names) }
+// Size returns the number of indexed (live) entries and names.
+func (ix *Index) Size() (entries, names int) { return ix.liveEntries, ix.live }

@@ -47,6 +47,18 @@ func NewScreener(ix *Index, docs DocumentFinder, cfg Config) *Screener {
 	return &Screener{ix: ix, docs: docs, cfg: cfg.withDefaults(), pool: make(chan *scratch, 16), words: newWordCache()}
 }
 
+// With returns a screener over another edition of the index, with s's
+// document lists and thresholds, taking over s's scratch memory.
+func (s *Screener) With(ix *Index) *Screener {
+	ns := NewScreener(ix, s.docs, s.cfg)
+	ns.pool = s.pool // the scratch is reset after each screening; a large enough one serves any edition
+	return ns
+}
+
+// HasDocuments reports whether the screener looks numbers up in
+// document-only lists.
+func (s *Screener) HasDocuments() bool { return s.docs != nil }
+
 // Index returns the index the screener uses.
 func (s *Screener) Index() *Index { return s.ix }
 
@@ -115,7 +127,7 @@ type queryToken struct {
 
 type scratch struct {
 	slots     []slot   // by name id
-	dense     []uint32 // by name id: last listed word (16 bits of its id), query words seen, last query word
+	dense     []uint64 // by name id: last listed word's id, query words seen, last query word
 	touched   []uint32
 	sel       []uint32
 	order     []int
@@ -141,13 +153,21 @@ type laterCredit struct {
 }
 
 func (s *Screener) getScratch() *scratch {
-	select {
-	case sc := <-s.pool:
-		return sc
-	default:
-	}
 	n := len(s.ix.names)
 	nt := len(s.ix.tokens)
+	for len(s.pool) > 0 {
+		select {
+		case sc := <-s.pool:
+			if len(sc.slots) >= n && len(sc.laterMark) >= nt {
+				return sc
+			}
+			// From an edition before deltas grew the index: dropped.
+		default:
+		}
+	}
+	// Room for the names and words of a few deltas: the screeners of
+	// later editions (With) take the scratch over.
+	n, nt = n+n/8, nt+nt/8
 	return &scratch{slots: make([]slot, n), align: alignment{memoStamp: make([]uint32, nt), memoAt: make([]uint32, nt), stamp: 1}, laterMark: make([]bool, nt)}
 }
 
@@ -259,7 +279,7 @@ func tokenScale(t string) float64 {
 
 func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEntry map[uint32]*engine.Hit) {
 	ix := s.ix
-	if len(ix.names) == 0 {
+	if ix.live == 0 {
 		return
 	}
 	if len(toks) > maxQueryWords {
@@ -276,11 +296,13 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 			qt[i].cands = s.words.put(t, s.candidates(t, false, false, nil))
 		}
 		// The query word weighs what its best-matching indexed word
-		// weighs; a word found nowhere weighs as a rare word.
+		// weighs (the heaviest of equally good ones, so that the order in
+		// which words were indexed does not matter); a word found nowhere
+		// weighs as a rare word.
 		w, best := unknownWeight, -1.0
 		for _, c := range qt[i].cands {
-			if c.sim > best {
-				best, w = c.sim, float64(ix.tokens[c.id].weight)
+			if cw := float64(ix.weight[c.id]); c.sim > best || (c.sim == best && cw > w) {
+				best, w = c.sim, cw
 			}
 		}
 		qt[i].scale = tokenScale(t)
@@ -289,10 +311,10 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	}
 	// Two query words the list writes as one ("MOZAFFARI NIA" / "MOZAFFARINIA").
 	for i := 0; i+1 < len(qt); i++ {
-		if id, ok := ix.byText[toks[i]+toks[i+1]]; ok {
+		if id, ok := ix.lookup(toks[i] + toks[i+1]); ok {
 			qt[i].cands = append(qt[i].cands, candToken{id: id, sim: joinedAgreement, how: "joined"})
 			qt[i+1].cands = append(qt[i+1].cands, candToken{id: id, sim: joinedAgreement, how: "joined"})
-			if w := float64(ix.tokens[id].weight); w > qt[i+1].weight {
+			if w := float64(ix.weight[id]); w > qt[i+1].weight {
 				qt[i+1].weight = w * qt[i+1].scale
 			}
 		}
@@ -334,7 +356,7 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	}
 	// Heuristic on top: when two words of ordinary frequency find the
 	// names, words common in the lists (MOHAMMED, ALI) only add to them.
-	common := max(minCommonDF, len(ix.names)/commonShare)
+	common := max(minCommonDF, ix.live/commonShare)
 	rare := 0
 	for _, qi := range order[:split] {
 		if cost(qi) <= common {
@@ -366,16 +388,16 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		// from all the query's words, as for later words below.
 		d := sc.dense
 		if len(d) < len(ix.names) {
-			d = make([]uint32, len(ix.names))
+			d = make([]uint64, len(ix.names))
 			sc.dense = d
 		}
 		for _, qi := range order[:split] {
-			st := uint32(qi + 1)
+			st := uint64(qi + 1)
 			for _, c := range qt[qi].cands {
-				tok := (c.id & 0xffff) << 16
+				tok := uint64(c.id) << 32
 				for _, n := range ix.post[c.id] {
 					x := d[n]
-					if x&0xff == st || (x != 0 && x&0xffff0000 == tok) {
+					if x&0xff == st || (x != 0 && x&^0xffffffff == tok) {
 						// This word again (another of its variants), or
 						// another query word on the same listed word
 						// (MOHAMMED for both MOHAMMAD and MOHAMMADI).
@@ -457,7 +479,7 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	// Rank candidates by the weight they cover, lifted when the birth
 	// year agrees: in a large list many namesakes cover the same weight.
 	lift := float32(0.1 * total)
-	h := &candHeap{}
+	h := &candHeap{ix: ix}
 	for _, n := range sel {
 		a := sc.slots[n].acc
 		if float64(a) < floor {
@@ -467,13 +489,13 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		if !s.cfg.IncludeEntities && !nr.person {
 			continue
 		}
-		if qs.dob.Year != 0 && (h.Len() < s.cfg.MaxCandidates || a+lift >= (*h)[0].acc) && birthYearAgrees(qs.dob.Year, ix.entries[nr.entry].birthDates) {
+		if qs.dob.Year != 0 && (h.Len() < s.cfg.MaxCandidates || a+lift >= h.c[0].acc) && birthYearAgrees(qs.dob.Year, ix.entries[nr.entry].birthDates) {
 			a += lift
 		}
 		if h.Len() < s.cfg.MaxCandidates {
 			heap.Push(h, cand{n, a})
-		} else if a > (*h)[0].acc || (a == (*h)[0].acc && n < (*h)[0].name) {
-			(*h)[0] = cand{n, a}
+		} else if c := (cand{n, a}); h.weaker(h.c[0], c) {
+			h.c[0] = c
 			heap.Fix(h, 0)
 		}
 	}
@@ -482,7 +504,7 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		score float64
 	}
 	kept := make(map[uint32]best)
-	for _, c := range *h {
+	for _, c := range h.c {
 		nr := &ix.names[c.name]
 		nameScore, _ := s.scoreName(qt, nr, &sc.align, false)
 		if nameScore < s.cfg.PossibleThreshold-0.25 {
@@ -509,7 +531,7 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		if c := cmp.Compare(y.score, x.score); c != 0 {
 			return c
 		}
-		return strings.Compare(ix.entries[x.entry].id, ix.entries[y.entry].id)
+		return ix.compareEntries(x.entry, y.entry)
 	})
 	if len(ranked) > s.cfg.MaxHits {
 		ranked = ranked[:s.cfg.MaxHits]
@@ -571,24 +593,50 @@ type cand struct {
 	acc  float32
 }
 
-// candHeap is a min-heap on acc (ties: larger name id first out), so the
-// root is the weakest kept candidate.
-type candHeap []cand
-
-func (h candHeap) Len() int { return len(h) }
-func (h candHeap) Less(i, j int) bool {
-	if h[i].acc != h[j].acc {
-		return h[i].acc < h[j].acc
-	}
-	return h[i].name > h[j].name
+// candHeap is a min-heap on acc, so the root is the weakest kept
+// candidate. Ties go by list, entry id and the name's place in its entry
+// (the later is the weaker), never by the order names were indexed in, so
+// that an index updated in place keeps the candidates a fresh build keeps.
+type candHeap struct {
+	c  []cand
+	ix *Index
 }
-func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *candHeap) Push(x any)   { *h = append(*h, x.(cand)) }
+
+// weaker reports whether a ranks below b.
+func (h *candHeap) weaker(a, b cand) bool {
+	if a.acc != b.acc {
+		return a.acc < b.acc
+	}
+	return h.ix.compareNames(a.name, b.name) > 0
+}
+
+func (h *candHeap) Len() int           { return len(h.c) }
+func (h *candHeap) Less(i, j int) bool { return h.weaker(h.c[i], h.c[j]) }
+func (h *candHeap) Swap(i, j int)      { h.c[i], h.c[j] = h.c[j], h.c[i] }
+func (h *candHeap) Push(x any)         { h.c = append(h.c, x.(cand)) }
 func (h *candHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
+	x := h.c[len(h.c)-1]
+	h.c = h.c[:len(h.c)-1]
 	return x
+}
+
+// compareEntries orders entries by list, then id.
+func (ix *Index) compareEntries(a, b uint32) int {
+	x, y := &ix.entries[a], &ix.entries[b]
+	if c := cmp.Compare(x.list, y.list); c != 0 {
+		return c
+	}
+	return strings.Compare(x.id, y.id)
+}
+
+// compareNames orders names by entry (compareEntries), then by their
+// place among the entry's names.
+func (ix *Index) compareNames(a, b uint32) int {
+	ea, eb := ix.names[a].entry, ix.names[b].entry
+	if ea == eb {
+		return cmp.Compare(a, b)
+	}
+	return ix.compareEntries(ea, eb)
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
