@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,16 +17,27 @@ import (
 // (not root, no CAP_SYS_ADMIN in a container).
 func Tmpfs(t testing.TB, size int64) string {
 	t.Helper()
+	dir, err := TryTmpfs(t, size)
+	if err != nil {
+		t.Skipf("%v: the disk-full test needs root (CAP_SYS_ADMIN)", err)
+	}
+	return dir
+}
+
+// TryTmpfs is Tmpfs for a test that can run without one: it returns the
+// reason instead of skipping.
+func TryTmpfs(t testing.TB, size int64) (string, error) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+strconv.FormatInt(size, 10)); err != nil {
-		t.Skipf("cannot mount a %d-byte tmpfs on %s (%v): the disk-full test needs root (CAP_SYS_ADMIN)", size, dir, err)
+		return "", fmt.Errorf("cannot mount a %d-byte tmpfs on %s: %w", size, dir, err)
 	}
 	t.Cleanup(func() {
 		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
 			t.Errorf("unmount %s: %v", dir, err)
 		}
 	})
-	return dir
+	return dir, nil
 }
 
 // FreeBytes returns the bytes available on dir's file system.

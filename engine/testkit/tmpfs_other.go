@@ -3,6 +3,7 @@
 package testkit
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 )
@@ -11,6 +12,11 @@ import (
 func Tmpfs(t testing.TB, size int64) string {
 	t.Skipf("no tmpfs on %s: the disk-full test runs on Linux as root", runtime.GOOS)
 	return ""
+}
+
+// TryTmpfs returns why there is no tmpfs.
+func TryTmpfs(t testing.TB, size int64) (string, error) {
+	return "", fmt.Errorf("no tmpfs on %s", runtime.GOOS)
 }
 
 // FreeBytes skips the test (see Tmpfs).

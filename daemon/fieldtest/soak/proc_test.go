@@ -14,11 +14,12 @@ import (
 )
 
 // buildBinaries builds watchpost and watchpost-hq into a temporary
-// directory.
+// directory, with the faultclock tag: their clock can then be jumped
+// through the file named by clock.FaultClockEnv.
 func buildBinaries(t *testing.T) (post, hq string) {
 	t.Helper()
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/watchpost", "./cmd/watchpost-hq")
+	cmd := exec.Command("go", "build", "-tags", "faultclock", "-o", dir+"/", "./cmd/watchpost", "./cmd/watchpost-hq")
 	cmd.Dir = "../../.."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -33,6 +34,7 @@ type proc struct {
 	t     *testing.T
 	name  string
 	argv  []string
+	env   []string // added to the test's environment
 	log   string
 	ready func() error
 
@@ -60,6 +62,7 @@ func (p *proc) start() {
 	fmt.Fprintf(f, "=== start %s\n", time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(p.argv[0], p.argv[1:]...)
 	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = append(os.Environ(), p.env...)
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		p.t.Fatalf("%s: %v", p.name, err)

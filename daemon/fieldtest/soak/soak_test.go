@@ -21,6 +21,7 @@ import (
 
 	"github.com/watchpost/watchpost/daemon/api"
 	"github.com/watchpost/watchpost/daemon/fieldtest"
+	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/brokertest"
 	"github.com/watchpost/watchpost/sync/hqserver"
@@ -38,6 +39,14 @@ const (
 	targetName = "Soaktarget Wanted Person"
 	targetDOB  = "1971-03-14"
 	adminToken = "soak-admin-token-0123456789"
+
+	// postDiskSize is the tmpfs under the post's data directory, and
+	// diskLeave what a disk-full fault leaves free on it: less than the
+	// store's default reserve (96 MiB), so the post refuses writes.
+	postDiskSize = 512 << 20
+	diskLeave    = 32 << 20
+	// clockJump is the size of a clock-jump fault, either way.
+	clockJump = time.Hour
 )
 
 // TestSoak injects faults into a running post, HQ and broker, chosen by a
@@ -89,12 +98,21 @@ type soak struct {
 	hqURL, postURL   string
 	https            *http.Client
 
-	edition  int
-	lastHash string
-	made     []string        // hits acknowledged, in order
-	disposed map[string]bool // hits whose decision was acknowledged
-	faults   map[string]int
-	refused  int // screenings the post could not take (it was down)
+	edition      int
+	lastHash     string
+	lastIssuedAt time.Time
+	made         []string        // hits acknowledged, in order
+	disposed     map[string]bool // hits whose decision was acknowledged
+	faults       map[string]int
+	refused      int // screenings the post could not take (down, or its disk full)
+	// disk is the tmpfs holding the post's data directory ("" where
+	// none can be mounted: no disk-full faults then).
+	disk string
+	// clocks are the fault-clock files of the post and HQ (see
+	// clock.FaultClockEnv), by process name; jumps counts the jumps
+	// seen in effect, by process name.
+	clocks map[string]string
+	jumps  map[string]int
 	// unannounced counts publishes HQ refused (it could not reach the
 	// broker).
 	unannounced int
@@ -102,7 +120,7 @@ type soak struct {
 
 func newSoak(t *testing.T, mode string, seed int64, postBin, hqBin string) *soak {
 	s := &soak{t: t, mode: mode, rng: rand.New(rand.NewSource(seed)), dir: t.TempDir(), link: fieldtest.NewLink(seed),
-		disposed: map[string]bool{}, faults: map[string]int{}}
+		disposed: map[string]bool{}, faults: map[string]int{}, clocks: map[string]string{}, jumps: map[string]int{}}
 	t.Cleanup(s.link.Close)
 	if _, err := publish.Keygen(filepath.Join(s.dir, "keys")); err != nil {
 		t.Fatal(err)
@@ -136,6 +154,12 @@ func newSoak(t *testing.T, mode string, seed int64, postBin, hqBin string) *soak
 		hqArgs = append(hqArgs, "--listen-mqtt", mqttAddr, "--mqtt-anonymous-loopback")
 	}
 	s.hq = newProc(t, "hq", s.dir, s.hqHealthy, hqArgs...)
+	postData := filepath.Join(s.dir, "post")
+	if disk, err := testkit.TryTmpfs(t, postDiskSize); err != nil {
+		t.Logf("no disk-full faults: %v", err)
+	} else {
+		s.disk, postData = disk, filepath.Join(disk, "post")
+	}
 
 	conf := s.file("watchpost.yaml", fmt.Appendf(nil, `post_id: soak-post
 data_dir: %s
@@ -148,8 +172,12 @@ hq:
   ca_file: %s
 api:
   listen: 127.0.0.1:%d
-`, filepath.Join(s.dir, "post"), soakList, linkMQTT, linkHTTPS, filepath.Join(s.dir, "keys", publish.PublicKeyFile), caFile, apiPort))
+`, postData, soakList, linkMQTT, linkHTTPS, filepath.Join(s.dir, "keys", publish.PublicKeyFile), caFile, apiPort))
 	s.post = newProc(t, "post", s.dir, s.postHealthy, postBin, "run", "--config", conf)
+	for _, p := range []*proc{s.post, s.hq} {
+		s.clocks[p.name] = s.file(p.name+".clock", nil)
+		p.env = append(p.env, clock.FaultClockEnv+"="+s.clocks[p.name])
+	}
 
 	if s.broker != nil {
 		s.broker.start()
@@ -244,14 +272,20 @@ func (s *soak) publish() error {
 		s.unannounced++
 		return fmt.Errorf("publish edition %d: %w", s.edition, err)
 	}
-	var res struct {
-		Hash string `json:"hash"`
-	}
+	var res hqserver.PublishResponse
 	if err := json.Unmarshal(b, &res); err != nil || res.Hash == "" {
 		s.t.Fatalf("publish edition %d: answer %s (%v)", s.edition, b, err)
 	}
-	s.lastHash = res.Hash
+	s.lastHash, s.lastIssuedAt = res.Hash, res.HeadIssuedAt
 	return nil
+}
+
+// publishIssuedAt publishes an edition and returns its head's issue time.
+func (s *soak) publishIssuedAt() (time.Time, error) {
+	if err := s.publish(); err != nil {
+		return time.Time{}, err
+	}
+	return s.lastIssuedAt, nil
 }
 
 // mustPublish publishes an edition, retrying while HQ reconnects.
@@ -316,9 +350,12 @@ func (s *soak) pause() { time.Sleep(time.Duration(500+s.rng.Intn(2000)) * time.M
 
 // run injects n faults.
 func (s *soak) run(n int) {
-	kinds := []string{"kill-post", "kill-hq", "link-cut", "satellite", "publish"}
+	kinds := []string{"kill-post", "kill-hq", "link-cut", "satellite", "publish", "clock-jump"}
 	if s.broker != nil {
 		kinds = append(kinds, "kill-broker")
+	}
+	if s.disk != "" {
+		kinds = append(kinds, "disk-full")
 	}
 	// Every kind once first, in a seeded order, then at random.
 	order := make([]string, 0, n)
@@ -359,19 +396,115 @@ func (s *soak) run(n int) {
 			s.link.SetProfile(fieldtest.Profile{})
 		case "publish":
 			_ = s.publish()
+		case "clock-jump":
+			s.clockJump()
+		case "disk-full":
+			s.diskFull()
 		}
 		s.traffic()
 	}
 }
 
-// converged: the post screens on HQ's last edition.
-func (s *soak) converged() error {
-	b, err := s.do(http.DefaultClient, http.MethodGet, s.postURL+"/v1/status", nil, http.StatusOK)
+// clockJump jumps the post's or HQ's wall clock an hour forward or back,
+// with traffic and a publish while it is off, then sets it right (as NTP
+// would). A jump is counted once the process is seen to be off by it:
+// the post's status reports its clock, and HQ's publish answer the issue
+// time of the head it signed.
+func (s *soak) clockJump() {
+	p, off := s.post, clockJump
+	if s.rng.Intn(2) == 0 {
+		p = s.hq
+	}
+	if s.rng.Intn(2) == 0 {
+		off = -off
+	}
+	s.setClock(p, off.String())
+	if p == s.post {
+		if err := testkit.Poll(10*time.Second, func() error { return s.postClockOff(off) }, testkit.Every(100*time.Millisecond)); err != nil {
+			s.t.Errorf("clock jump %v at the post: %v", off, err)
+		} else {
+			s.jumps[p.name]++
+		}
+		s.traffic()
+		_ = s.publish()
+	} else {
+		time.Sleep(200 * time.Millisecond) // past the fault clock's refresh
+		if at, err := s.publishIssuedAt(); err == nil {
+			if d := at.Sub(time.Now().Add(off)).Abs(); d < 5*time.Minute {
+				s.jumps[p.name]++
+			} else {
+				s.t.Errorf("clock jump %v at HQ: it signed a head issued at %v, %v off the jumped time", off, at, d)
+			}
+		}
+		s.traffic()
+	}
+	s.pause()
+	s.setClock(p, "")
+}
+
+func (s *soak) setClock(p *proc, offset string) {
+	if err := os.WriteFile(s.clocks[p.name], []byte(offset), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// postClockOff is nil once the post's status reports its clock off by
+// about off.
+func (s *soak) postClockOff(off time.Duration) error {
+	st, err := s.status()
 	if err != nil {
 		return err
 	}
+	if d := st.Clock.Sub(time.Now().Add(off)).Abs(); d > 5*time.Minute {
+		return fmt.Errorf("the post's clock reads %v, %v from the jumped time", st.Clock, d)
+	}
+	return nil
+}
+
+// diskFull fills the post's file system below the store's reserve, with
+// traffic and a publish while it is full (screenings are answered 507
+// and counted as refused, edition updates wait), then frees it; the post
+// must take it up again by itself.
+func (s *soak) diskFull() {
+	filler := testkit.Fill(s.t, s.disk, diskLeave)
+	low := func(want bool) func() error {
+		return func() error {
+			st, err := s.status()
+			if err != nil {
+				return err
+			}
+			if st.Disk.Low != want {
+				return fmt.Errorf("the post's disk: low %v (free %d, reserve %d), want low %v", st.Disk.Low, st.Disk.Free, st.Disk.Reserve, want)
+			}
+			return nil
+		}
+	}
+	// The post measures its free space every 10 s (daemon.DefaultDiskCheckInterval).
+	testkit.CheckFor(s.t, time.Minute, "the post reports its disk low", low(true))
+	s.traffic()
+	_ = s.publish()
+	s.pause()
+	if err := os.Remove(filler); err != nil {
+		s.t.Fatal(err)
+	}
+	testkit.CheckFor(s.t, time.Minute, "the post takes writes again", low(false))
+}
+
+// status is the post's status.
+func (s *soak) status() (api.Status, error) {
 	var st api.Status
-	if err := json.Unmarshal(b, &st); err != nil {
+	b, err := s.do(http.DefaultClient, http.MethodGet, s.postURL+"/v1/status", nil, http.StatusOK)
+	if err != nil {
+		return st, err
+	}
+	err = json.Unmarshal(b, &st)
+	return st, err
+}
+
+// converged: the post screens on HQ's last edition.
+func (s *soak) converged() error {
+	st, err := s.status()
+	if err != nil {
 		return err
 	}
 	for _, l := range st.Lists {
@@ -379,7 +512,7 @@ func (s *soak) converged() error {
 			return nil
 		}
 	}
-	return fmt.Errorf("the post does not hold HQ's hash %.12s: %s", s.lastHash, b)
+	return fmt.Errorf("the post does not hold HQ's hash %.12s: %+v", s.lastHash, st.Lists)
 }
 
 // atHQ returns HQ's hit records.
@@ -451,8 +584,8 @@ func (s *soak) check() {
 		total += n
 	}
 	slices.Sort(kinds)
-	t.Logf("SOAK %s: %d faults (%s); hits made %d, lost %d, duplicated %d; decisions made %d, lost %d, duplicated %d; screenings refused while the post was down %d; publishes refused while HQ had no broker %d; starts: post %d, hq %d%s",
-		s.mode, total, strings.Join(kinds, ", "), len(s.made), lost, dup, len(s.disposed), decLost, decDup, s.refused, s.unannounced, s.post.starts, s.hq.starts, s.brokerStarts())
+	t.Logf("SOAK %s: %d faults (%s); hits made %d, lost %d, duplicated %d; decisions made %d, lost %d, duplicated %d; screenings refused (post down or disk full) %d; publishes refused while HQ had no broker %d; clock jumps seen in effect: post %d, hq %d; starts: post %d, hq %d%s",
+		s.mode, total, strings.Join(kinds, ", "), len(s.made), lost, dup, len(s.disposed), decLost, decDup, s.refused, s.unannounced, s.jumps["post"], s.jumps["hq"], s.post.starts, s.hq.starts, s.brokerStarts())
 	if err != nil {
 		t.Errorf("after the faults: %v", err)
 	}
