@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/daemon/ledger"
+	"github.com/watchpost/watchpost/daemon/ledger/ledgertest"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
@@ -456,35 +457,15 @@ func testSealedHitsAndAudit(t *testing.T, url string) {
 	}
 }
 
-// entryKeyOf finds with the store's own API, as someone with the disk
-// would, the key of the post's audit entry seq.
+// entryKeyOf finds the key of the post's audit entry seq (a/ or s/ rows).
 func entryKeyOf(t *testing.T, p *postRig, seq uint64) []byte {
 	t.Helper()
-	var key []byte
-	err := p.store.Records(ledger.Namespace).View(context.Background(), func(tx *badgerstore.RecordsTxn) error {
-		for _, prefix := range []string{"a/", "s/"} {
-			if err := tx.Iterate([]byte(prefix), func(k, v []byte) error {
-				if l, err := protocol.DecodeAuditLink(v); err == nil && l.Seq == seq {
-					key = bytes.Clone(k)
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil || key == nil {
-		t.Fatalf("entry %d: %v", seq, err)
-	}
-	return key
+	return ledgertest.EntryKey(t, p.store.Records(ledger.Namespace), seq, "a/", "s/")
 }
 
 func tamperStore(t *testing.T, p *postRig, fn func(tx *badgerstore.RecordsTxn) error) {
 	t.Helper()
-	if err := p.store.Records(ledger.Namespace).Update(context.Background(), fn); err != nil {
-		t.Fatal(err)
-	}
+	ledgertest.Tamper(t, p.store.Records(ledger.Namespace), fn)
 }
 
 func TestSealKeyRotationOverlapMochi(t *testing.T) {
