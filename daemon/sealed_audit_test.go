@@ -378,20 +378,7 @@ func testSealedHitsAndAudit(t *testing.T, url string) {
 		}},
 		{"reorder", protocol.FaultOutOfOrder, func(t *testing.T, p *postRig, seq uint64) {
 			a, b := entryKeyOf(t, p, seq), entryKeyOf(t, p, seq+1)
-			tamperStore(t, p, func(tx *badgerstore.RecordsTxn) error {
-				va, err := tx.Get(a)
-				if err != nil {
-					return err
-				}
-				vb, err := tx.Get(b)
-				if err != nil {
-					return err
-				}
-				if err := tx.Set(a, vb); err != nil {
-					return err
-				}
-				return tx.Set(b, va)
-			})
+			ledgertest.Swap(t, p.store.Records(ledger.Namespace), a, b)
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

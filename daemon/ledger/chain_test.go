@@ -154,20 +154,7 @@ func TestAuditTamperNamesTheEntry(t *testing.T) {
 		}, 3, protocol.FaultEdited},
 		{"ReorderEntries", func(t *testing.T, e *env) {
 			k3, k4 := entryKey(t, e, 3), entryKey(t, e, 4)
-			tamper(t, e, func(tx *badgerstore.RecordsTxn) error {
-				v3, err := tx.Get(k3)
-				if err != nil {
-					return err
-				}
-				v4, err := tx.Get(k4)
-				if err != nil {
-					return err
-				}
-				if err := tx.Set(k3, v4); err != nil {
-					return err
-				}
-				return tx.Set(k4, v3)
-			})
+			ledgertest.Swap(t, e.store.Records(Namespace), k3, k4)
 		}, 3, protocol.FaultOutOfOrder},
 	}
 	for _, c := range cases {

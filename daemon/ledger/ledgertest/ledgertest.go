@@ -43,3 +43,23 @@ func Tamper(t testing.TB, recs *badgerstore.Records, fn func(tx *badgerstore.Rec
 		t.Fatal(err)
 	}
 }
+
+// Swap exchanges the values of rows a and b in one update, failing the
+// test if it cannot.
+func Swap(t testing.TB, recs *badgerstore.Records, a, b []byte) {
+	t.Helper()
+	Tamper(t, recs, func(tx *badgerstore.RecordsTxn) error {
+		va, err := tx.Get(a)
+		if err != nil {
+			return err
+		}
+		vb, err := tx.Get(b)
+		if err != nil {
+			return err
+		}
+		if err := tx.Set(a, vb); err != nil {
+			return err
+		}
+		return tx.Set(b, va)
+	})
+}
