@@ -3,7 +3,6 @@ package importer
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"regexp"
 	"strings"
@@ -115,17 +114,9 @@ func readOFACFile(dir fs.FS, lim Limits, name string, fields int, optional bool,
 	cr := rows.cr
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	for {
-		rec, err := rows.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		line, _ := cr.FieldPos(0)
+	return rows.each(func(line int, rec []string) error {
 		if len(rec) == 1 && strings.Trim(rec[0], "\x1a \t\r\n") == "" {
-			continue
+			return nil
 		}
 		if len(rec) != fields {
 			return errAt(name, line, "wrong number of fields: got %d, want %d", len(rec), fields)
@@ -137,7 +128,8 @@ func readOFACFile(dir fs.FS, lim Limits, name string, fields int, optional bool,
 			}
 			return &Error{File: name, Line: line, Err: err}
 		}
-	}
+		return nil
+	})
 }
 
 // ofacField trims a field and maps the "-0-" null to "".
