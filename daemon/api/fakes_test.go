@@ -21,6 +21,7 @@ import (
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/match"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -240,15 +241,7 @@ func (p *testPost) doToken(t *testing.T, method, path, contentType string, body 
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := testkit.Send(t, http.DefaultClient, req)
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
