@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon/apitest"
 	"github.com/watchpost/watchpost/engine"
-	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
@@ -106,7 +106,7 @@ func hqDo(t *testing.T, ctx context.Context, h *HQ, method, path, token string, 
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, b := testkit.Send(t, http.DefaultClient, req)
+	resp, b := apitest.Send(t, http.DefaultClient, req)
 	return resp.StatusCode, string(b)
 }
 

@@ -15,13 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon/apitest"
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/match"
-	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -241,7 +241,7 @@ func (p *testPost) doToken(t *testing.T, method, path, contentType string, body 
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, b := testkit.Send(t, http.DefaultClient, req)
+	resp, b := apitest.Send(t, http.DefaultClient, req)
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
 }
 

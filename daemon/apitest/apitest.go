@@ -1,4 +1,6 @@
-package testkit
+// Package apitest sends test requests to the post's and HQ's HTTP APIs and
+// reads their answers. Only tests import it.
+package apitest
 
 import (
 	"io"
