@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
@@ -29,12 +30,9 @@ type keyRig struct {
 func newKeyRig(t *testing.T) *keyRig {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := badgerstore.Open(filepath.Join(dir, "store"), badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, filepath.Join(dir, "store"))
 	r := &keyRig{st: st, broker: fake.NewBroker(), clock: clocktest.NewAt(t0)}
+	var err error
 	if r.signer, err = protocol.GenerateSigner(rand.Reader); err != nil {
 		t.Fatal(err)
 	}
