@@ -116,13 +116,19 @@ func visibleRows(txn *badger.Txn, prefix []byte, version uint64, fn func(k []byt
 // each call; fn may keep it. An error from fn stops the stream and is
 // returned wrapped.
 func (s *Store) Entries(ctx context.Context, name string, fn func(*engine.Entry) error) (engine.ListInfo, error) {
-	return s.stream(ctx, name, engine.ListNames, func(key, val []byte) error {
-		e, err := engine.UnmarshalEntry(val)
+	return s.stream(ctx, name, engine.ListNames, decoded(engine.UnmarshalEntry, fn))
+}
+
+// decoded turns fn, which takes records, into a stream callback that
+// decodes each value with unmarshal, naming the key when it cannot.
+func decoded[T any](unmarshal func([]byte) (T, error), fn func(*T) error) func(key, val []byte) error {
+	return func(key, val []byte) error {
+		r, err := unmarshal(val)
 		if err != nil {
 			return fmt.Errorf("key %q: %w", key, err)
 		}
-		return fn(&e)
-	})
+		return fn(&r)
+	}
 }
 
 // stream calls fn with the key and value of every live record of the list
