@@ -193,6 +193,20 @@ func (d BirthDate) String() string {
 	return s
 }
 
+// Digits reports whether s is a non-empty run of ASCII digits: a part of
+// a date, a count or a numeric id as lists and manifests write them.
+func Digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // ParseBirthDate reads the forms String writes: YYYY-MM-DD, YYYY-MM, YYYY,
 // YYYY..YYYY, each optionally prefixed by "~". An empty string gives the
 // zero date.

@@ -46,7 +46,7 @@ func ReadOFACLimited(dir fs.FS, lim Limits, emit func(*engine.Entry) error) erro
 	alts := make(map[string][]ofacAltName)
 	err = readOFACFile(dir, lim, ofacAlt, 5, true, func(line int, rec []string) error {
 		id := ofacField(rec[0])
-		if !isDigits(id) {
+		if !engine.Digits(id) {
 			return fmt.Errorf("ent_num %q is not a number", rec[0])
 		}
 		name := ofacField(rec[3])
@@ -64,7 +64,7 @@ func ReadOFACLimited(dir fs.FS, lim Limits, emit func(*engine.Entry) error) erro
 		return err
 	}
 	err = readOFACFile(dir, lim, ofacAdd, 6, true, func(line int, rec []string) error {
-		if id := ofacField(rec[0]); !isDigits(id) {
+		if id := ofacField(rec[0]); !engine.Digits(id) {
 			return fmt.Errorf("ent_num %q is not a number", rec[0])
 		}
 		return nil
@@ -78,7 +78,7 @@ func ReadOFACLimited(dir fs.FS, lim Limits, emit func(*engine.Entry) error) erro
 		if id == "" {
 			return errors.New("record has no ent_num")
 		}
-		if !isDigits(id) {
+		if !engine.Digits(id) {
 			return fmt.Errorf("ent_num %q is not a number", rec[0])
 		}
 		if first, dup := seen[id]; dup {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/watchpost/watchpost/engine"
 )
 
 // Limits that keep memory bounded on any input.
@@ -503,7 +505,7 @@ func (p *parser) une(seg *segment) {
 		return
 	}
 	p.groupOpen = false
-	if n := p.str(seg, 1, 0); !digits(n) || atoi(n) != p.groupMsgs {
+	if n := p.str(seg, 1, 0); !engine.Digits(n) || atoi(n) != p.groupMsgs {
 		p.warnf(seg, "UNE declares %q messages, the group has %d", n, p.groupMsgs)
 	}
 	if r := p.str(seg, 2, 0); r != p.groupRef {
@@ -526,7 +528,7 @@ func (p *parser) unz(seg *segment) {
 	if p.groups > 0 {
 		want = p.groups
 	}
-	if n := p.str(seg, 1, 0); !digits(n) || atoi(n) != want {
+	if n := p.str(seg, 1, 0); !engine.Digits(n) || atoi(n) != want {
 		p.warnf(seg, "UNZ declares %q messages or groups, the interchange has %d", n, want)
 	}
 	if r := p.str(seg, 2, 0); p.seenUNB && r != p.controlRef {
@@ -651,7 +653,7 @@ func (p *parser) unt(seg *segment) {
 	p.msgSegs++
 	if !p.dropping {
 		n := p.str(seg, 1, 0)
-		if !digits(n) || atoi(n) != p.msgSegs {
+		if !engine.Digits(n) || atoi(n) != p.msgSegs {
 			p.warnf(seg, "UNT declares %q segments, the message has %d", n, p.msgSegs)
 		}
 		if r := p.str(seg, 2, 0); r != p.m.Reference {
@@ -1143,7 +1145,7 @@ func (p *parser) mea(seg *segment) {
 	}
 	switch q := p.str(seg, 1, 0); q {
 	case "CT":
-		if !digits(v) || len(v) > 6 {
+		if !engine.Digits(v) || len(v) > 6 {
 			p.warnf(seg, "unreadable bag count %q", v)
 			return
 		}
@@ -1180,7 +1182,7 @@ func (p *parser) cnt(seg *segment) {
 		v = p.str(seg, 2, 0)
 		p.warn(seg, "CNT value in element 2 instead of component 2")
 	}
-	if !digits(v) || len(v) > 9 {
+	if !engine.Digits(v) || len(v) > 9 {
 		p.warnf(seg, "unreadable control total %q", v)
 		return
 	}
