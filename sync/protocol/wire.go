@@ -154,6 +154,18 @@ func (d *dec) nonzero(field string) uint64 {
 	return v
 }
 
+// timeAfter reads a time (as time does) that must be after from, the
+// value of the field fromField.
+func (d *dec) timeAfter(field string, from time.Time, fromField string) time.Time {
+	at := d.off
+	t := d.time(field)
+	if d.err == nil && !t.After(from) {
+		d.off = at
+		d.failf(field, "%s is not after %s %s", t.Format(time.RFC3339), fromField, from.Format(time.RFC3339))
+	}
+	return t
+}
+
 func (d *dec) time(field string) time.Time {
 	at := d.off
 	v := d.uvarint(field)
