@@ -424,19 +424,9 @@ func (o *Outbox) trim(ctx context.Context) error {
 					return err
 				}
 			}
-			tx.OnDone(func(committed bool) {
-				if !committed {
-					return
-				}
-				o.mu.Lock()
-				defer o.mu.Unlock()
-				for _, s := range chunk {
-					if m, ok := o.removeLocked(s); ok {
-						o.dropped++
-						o.log.Debug("outbox over budget: record dropped", logkey.ID, m.id, logkey.Kind, m.kind.String())
-					}
-				}
-				o.evalAlarmLocked()
+			o.forgetOnCommit(tx, chunk, func(m recMeta) {
+				o.dropped++
+				o.log.Debug("outbox over budget: record dropped", logkey.ID, m.id, logkey.Kind, m.kind.String())
 			})
 			return nil
 		})
@@ -447,6 +437,25 @@ func (o *Outbox) trim(ctx context.Context) error {
 	}
 	o.log.Warn("outbox over budget: low-priority records dropped", logkey.Count, len(ids), logkey.Budget, o.opts.Budget)
 	return nil
+}
+
+// forgetOnCommit removes the records seqs from the queue in memory once
+// tx commits, calls removed (with o.mu held) for each one it held, and
+// re-evaluates the alarm.
+func (o *Outbox) forgetOnCommit(tx *badgerstore.RecordsTxn, seqs []uint64, removed func(recMeta)) {
+	tx.OnDone(func(committed bool) {
+		if !committed {
+			return
+		}
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		for _, s := range seqs {
+			if m, ok := o.removeLocked(s); ok {
+				removed(m)
+			}
+		}
+		o.evalAlarmLocked()
+	})
 }
 
 // Ack deletes the records with these ids (HQ has stored them) and
@@ -481,19 +490,7 @@ func (o *Outbox) Ack(ctx context.Context, ids []string) (int, error) {
 				}
 				gone = append(gone, seq)
 			}
-			tx.OnDone(func(committed bool) {
-				if !committed {
-					return
-				}
-				o.mu.Lock()
-				defer o.mu.Unlock()
-				for _, s := range gone {
-					if _, ok := o.removeLocked(s); ok {
-						total++
-					}
-				}
-				o.evalAlarmLocked()
-			})
+			o.forgetOnCommit(tx, gone, func(recMeta) { total++ })
 			return nil
 		})
 		if err != nil {
