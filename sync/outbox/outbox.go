@@ -123,6 +123,20 @@ func seqRef(p Priority, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{byte(p)}, seq)
 }
 
+// queueRow parses a row of the queue: the priority and seq its key
+// holds, and its record.
+func queueRow(k, v []byte) (Priority, uint64, Record, error) {
+	p, seq, err := parseSeqRef(k[len(queuePrefix):])
+	if err != nil {
+		return 0, 0, Record{}, err
+	}
+	r, err := decodeValue(v)
+	if err != nil {
+		return 0, 0, Record{}, fmt.Errorf("record %d: %w", seq, err)
+	}
+	return p, seq, r, nil
+}
+
 func parseSeqRef(b []byte) (Priority, uint64, error) {
 	if len(b) != seqRefLen || (Priority(b[0]) != PriorityHigh && Priority(b[0]) != PriorityLow) {
 		return 0, 0, fmt.Errorf("bad sequence reference %x", b)
@@ -171,13 +185,9 @@ func Open(ctx context.Context, store *badgerstore.Store, opts Options) (*Outbox,
 	var maxSeq uint64
 	err := o.recs.View(ctx, func(tx *badgerstore.RecordsTxn) error {
 		return tx.Iterate(queuePrefix, func(k, v []byte) error {
-			p, seq, err := parseSeqRef(k[len(queuePrefix):])
+			p, seq, r, err := queueRow(k, v)
 			if err != nil {
 				return err
-			}
-			r, err := decodeValue(v)
-			if err != nil {
-				return fmt.Errorf("record %d: %w", seq, err)
 			}
 			if r.Priority != p {
 				return fmt.Errorf("record %d: a %s stored at %s priority", seq, r.Kind, p)
@@ -590,13 +600,9 @@ func (o *Outbox) scan(ctx context.Context, p Priority, from uint64, limit int, s
 			if len(out) >= limit {
 				return badgerstore.StopIteration
 			}
-			_, seq, err := parseSeqRef(k[len(queuePrefix):])
+			_, seq, r, err := queueRow(k, v)
 			if err != nil {
 				return err
-			}
-			r, err := decodeValue(v)
-			if err != nil {
-				return fmt.Errorf("record %d: %w", seq, err)
 			}
 			if skip != nil && skip(r.ID) {
 				return nil
