@@ -104,26 +104,26 @@ func (r *rig) waitCount(n, m int) {
 
 func (r *rig) lastHead() *protocol.Head {
 	r.t.Helper()
-	r.mu.Lock()
-	b := r.heads[len(r.heads)-1]
-	r.mu.Unlock()
-	h, _, err := r.keys.OpenHead(b, t0)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return h
+	return lastOpened(r, &r.heads, r.keys.OpenHead)
 }
 
 func (r *rig) lastDelta() *protocol.Delta {
 	r.t.Helper()
+	return lastOpened(r, &r.deltas, r.keys.OpenDelta)
+}
+
+// lastOpened opens, with open at t0, the last message the rig recorded
+// in msgs.
+func lastOpened[T any](r *rig, msgs *[][]byte, open func([]byte, time.Time) (*T, protocol.KeyID, error)) *T {
+	r.t.Helper()
 	r.mu.Lock()
-	b := r.deltas[len(r.deltas)-1]
+	b := (*msgs)[len(*msgs)-1]
 	r.mu.Unlock()
-	d, _, err := r.keys.OpenDelta(b, t0)
+	v, _, err := open(b, t0)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	return d
+	return v
 }
 
 func persons(t *testing.T, n int) map[string]engine.Entry {
