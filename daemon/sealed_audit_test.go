@@ -385,11 +385,7 @@ func testSealedHitsAndAudit(t *testing.T, url string) {
 			name := "post-" + c.name
 			p := startPostRig(t, url, name, signer)
 			p.waitSealKey(t, signer.ID())
-			hitRec, err := p.led.Record(ctx, ledger.Screening{Source: ledger.SourceAPI, Actor: "desk-1", Traveller: secretTraveller,
-				Hits: []engine.Hit{{List: "un", EntryID: "QDi.002", Score: 0.9, Band: engine.BandMatch}}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			hitRec := p.recordHit(t, "QDi.002")
 			if _, err := p.led.Checkpoint(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -444,6 +440,18 @@ func testSealedHitsAndAudit(t *testing.T, url string) {
 	}
 }
 
+// recordHit records, through the post's ledger, a screening of the secret
+// traveller that hit the UN list's entry id.
+func (p *postRig) recordHit(t *testing.T, id string) ledger.Recorded {
+	t.Helper()
+	rec, err := p.led.Record(context.Background(), ledger.Screening{Source: ledger.SourceAPI, Actor: "desk-1", Traveller: secretTraveller,
+		Hits: []engine.Hit{{List: "un", EntryID: id, Score: 0.9, Band: engine.BandMatch}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
 // entryKeyOf finds the key of the post's audit entry seq (a/ or s/ rows).
 func entryKeyOf(t *testing.T, p *postRig, seq uint64) []byte {
 	t.Helper()
@@ -493,11 +501,7 @@ func testSealKeyRotationOverlap(t *testing.T, url string) {
 	// old key, and the broker keeps it in HQ's session.
 	hq.stop()
 	sent := p.agent.Publisher().Stats().Published
-	hitOld, err := p.led.Record(ctx, ledger.Screening{Source: ledger.SourceAPI, Actor: "desk-1", Traveller: secretTraveller,
-		Hits: []engine.Hit{{List: "un", EntryID: "QDi.003", Score: 0.9, Band: engine.BandMatch}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hitOld := p.recordHit(t, "QDi.003")
 	testkit.CheckFor(t, wait, "the hit sealed to the old key to reach the broker", func() error {
 		if p.agent.Publisher().Stats().Published <= sent {
 			return fmt.Errorf("not published")
@@ -506,11 +510,7 @@ func testSealKeyRotationOverlap(t *testing.T, url string) {
 	})
 	hq2 := startHQRig(t, url, hqStore, next)
 	p.waitSealKey(t, next.ID())
-	hitNew, err := p.led.Record(ctx, ledger.Screening{Source: ledger.SourceAPI, Actor: "desk-1", Traveller: secretTraveller,
-		Hits: []engine.Hit{{List: "un", EntryID: "QDi.004", Score: 0.9, Band: engine.BandMatch}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hitNew := p.recordHit(t, "QDi.004")
 	for _, c := range []struct {
 		id  string
 		key protocol.KeyID
