@@ -143,6 +143,14 @@ func (p *postSim) receiveDelta(msg []byte, now time.Time) (Action, error) {
 	return Apply, nil
 }
 
+// mustImport is importSnapshot, failing the test on an error.
+func (p *postSim) mustImport(t *testing.T, file []byte, now time.Time) {
+	t.Helper()
+	if err := p.importSnapshot(file, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (p *postSim) importSnapshot(file []byte, now time.Time) error {
 	r, err := NewSnapshotReader(bytes.NewReader(file), p.keys, p.state.Clock(now), nil)
 	if err != nil {
@@ -186,9 +194,7 @@ func TestSequence(t *testing.T) {
 		if a, err := p.receiveDelta(hq.deltas[0], now); a != NeedSnapshot || !errors.Is(err, ErrNoBase) {
 			t.Fatalf("before any snapshot: %s %v", a, err)
 		}
-		if err := p.importSnapshot(hq.snapshot(1), now); err != nil {
-			t.Fatal(err)
-		}
+		p.mustImport(t, hq.snapshot(1), now)
 		p.requireAt(t, hq, 1)
 		for v := 2; v <= n; v++ {
 			if a, err := p.receiveDelta(hq.deltas[v-2], now); a != Apply {
@@ -200,9 +206,7 @@ func TestSequence(t *testing.T) {
 
 	t.Run("one delta missing", func(t *testing.T) {
 		p := newPost(ks)
-		if err := p.importSnapshot(hq.snapshot(1), now); err != nil {
-			t.Fatal(err)
-		}
+		p.mustImport(t, hq.snapshot(1), now)
 		const lost = 20 // the delta 19 -> 20 never arrives
 		for v := 2; v <= n; v++ {
 			if v == lost {
@@ -214,9 +218,7 @@ func TestSequence(t *testing.T) {
 					t.Fatalf("after the lost delta: %s %v, want need-snapshot (gap)", a, err)
 				}
 				t.Log(err)
-				if err := p.importSnapshot(hq.snapshot(v), now); err != nil {
-					t.Fatal(err)
-				}
+				p.mustImport(t, hq.snapshot(v), now)
 			} else if a != Apply {
 				t.Fatalf("delta to %d: %s %v", v, a, err)
 			}
@@ -226,9 +228,7 @@ func TestSequence(t *testing.T) {
 
 	t.Run("duplicates", func(t *testing.T) {
 		p := newPost(ks)
-		if err := p.importSnapshot(hq.snapshot(1), now); err != nil {
-			t.Fatal(err)
-		}
+		p.mustImport(t, hq.snapshot(1), now)
 		for v := 2; v <= n; v++ {
 			for i := range 2 {
 				a, err := p.receiveDelta(hq.deltas[v-2], now)
@@ -250,9 +250,7 @@ func TestSequence(t *testing.T) {
 	t.Run("shuffled", func(t *testing.T) {
 		for seed := range uint64(5) {
 			p := newPost(ks)
-			if err := p.importSnapshot(hq.snapshot(1), now); err != nil {
-				t.Fatal(err)
-			}
+			p.mustImport(t, hq.snapshot(1), now)
 			order := rand.New(rand.NewPCG(seed, 2)).Perm(len(hq.deltas))
 			// A reorder window: deltas that arrive early are held and offered
 			// again after each apply; Decide never applies one out of order.
@@ -295,9 +293,7 @@ func TestHostileBroker(t *testing.T) {
 	rogue := testSigner(t, 9)
 	now := hq.clock.Now()
 	p := newPost(ks)
-	if err := p.importSnapshot(hq.snapshot(1), now); err != nil {
-		t.Fatal(err)
-	}
+	p.mustImport(t, hq.snapshot(1), now)
 	for v := 2; v <= 8; v++ {
 		if a, err := p.receiveDelta(hq.deltas[v-2], now); a != Apply {
 			t.Fatal(a, err)
