@@ -105,13 +105,7 @@ func TestReadCSVErrors(t *testing.T) {
 			_, err := collect(t, func(emit func(*engine.Entry) error) error {
 				return ReadCSV(strings.NewReader(c.in), "n.csv", emit)
 			})
-			var ie *Error
-			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want *Error", err)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("got %q, want it to contain %q", err, c.want)
-			}
+			wantError(t, err, c.want)
 		})
 	}
 }
@@ -159,13 +153,7 @@ func TestReadJSONLErrors(t *testing.T) {
 			_, err := collect(t, func(emit func(*engine.Entry) error) error {
 				return ReadJSONL(strings.NewReader(c.in), "n.jsonl", emit)
 			})
-			var ie *Error
-			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want *Error", err)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("got %q, want it to contain %q", err, c.want)
-			}
+			wantError(t, err, c.want)
 		})
 	}
 }
@@ -213,13 +201,7 @@ func TestReadDocsCSVErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := ReadDocsCSV(strings.NewReader(c.in), "d.csv", func(*engine.Document) error { return nil })
-			var ie *Error
-			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want *Error", err)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("got %q, want it to contain %q", err, c.want)
-			}
+			wantError(t, err, c.want)
 		})
 	}
 }
@@ -307,5 +289,18 @@ func BenchmarkReadDocsCSV(b *testing.B) {
 		if n != 100_000 {
 			b.Fatalf("%d rows", n)
 		}
+	}
+}
+
+// wantError fails the test unless err is an *Error that names the file
+// and whose text contains want.
+func wantError(t *testing.T, err error, want string) {
+	t.Helper()
+	var ie *Error
+	if !errors.As(err, &ie) || ie.File == "" {
+		t.Fatalf("got %v, want an *Error naming the file", err)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("got %q, want it to contain %q", err, want)
 	}
 }
