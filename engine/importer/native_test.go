@@ -237,18 +237,23 @@ func TestErrorFormat(t *testing.T) {
 	}
 }
 
+// mustBeValid is an emit that fails the fuzz test on an invalid entry.
+func mustBeValid(t *testing.T) func(*engine.Entry) error {
+	return func(e *engine.Entry) error {
+		if err := e.Validate(); err != nil {
+			t.Fatalf("emitted invalid entry %+v: %v", e, err)
+		}
+		return nil
+	}
+}
+
 func FuzzReadCSV(f *testing.F) {
 	f.Add(nativeCSV)
 	f.Add("id,name\n1,A\n")
 	f.Add("id,name,documents,birth_dates\n1,A,P:1:DEU;x,~1960..1950\n")
 	f.Add("id,name\n\"1\nA")
 	f.Fuzz(func(t *testing.T, in string) {
-		ReadCSV(strings.NewReader(in), "f.csv", func(e *engine.Entry) error {
-			if err := e.Validate(); err != nil {
-				t.Fatalf("emitted invalid entry %+v: %v", e, err)
-			}
-			return nil
-		})
+		ReadCSV(strings.NewReader(in), "f.csv", mustBeValid(t))
 	})
 }
 
@@ -258,12 +263,7 @@ func FuzzReadJSONL(f *testing.F) {
 	f.Add(`{"id":"1","name":"A","documents":[{}]}`)
 	f.Add("{\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		ReadJSONL(strings.NewReader(in), "f.jsonl", func(e *engine.Entry) error {
-			if err := e.Validate(); err != nil {
-				t.Fatalf("emitted invalid entry %+v: %v", e, err)
-			}
-			return nil
-		})
+		ReadJSONL(strings.NewReader(in), "f.jsonl", mustBeValid(t))
 	})
 }
 
