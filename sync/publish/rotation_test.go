@@ -27,15 +27,23 @@ type keyRig struct {
 	clock  *clocktest.Clock
 }
 
+// newSigner returns a fresh signing key.
+func newSigner(t *testing.T) *protocol.Signer {
+	t.Helper()
+	s, err := protocol.GenerateSigner(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func newKeyRig(t *testing.T) *keyRig {
 	t.Helper()
 	dir := t.TempDir()
 	st := storetest.Open(t, filepath.Join(dir, "store"))
 	r := &keyRig{st: st, broker: fake.NewBroker(), clock: clocktest.NewAt(t0)}
+	r.signer = newSigner(t)
 	var err error
-	if r.signer, err = protocol.GenerateSigner(rand.Reader); err != nil {
-		t.Fatal(err)
-	}
 	if r.tr, err = r.broker.Connect(fake.Options{ClientID: "hq"}); err != nil {
 		t.Fatal(err)
 	}
@@ -55,10 +63,7 @@ func newKeyRig(t *testing.T) *keyRig {
 func TestAnnounceKey(t *testing.T) {
 	r := newKeyRig(t)
 	ctx := context.Background()
-	next, err := protocol.GenerateSigner(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := newSigner(t)
 	nb, na := t0.Add(time.Hour), t0.Add(90*24*time.Hour)
 	res, err := r.pub.AnnounceKey(ctx, next.Public(), nb, na)
 	if err != nil {
@@ -139,10 +144,7 @@ func waitConnected(t *testing.T, c *fake.Client) {
 func TestAnnounceKeyRefused(t *testing.T) {
 	r := newKeyRig(t)
 	ctx := context.Background()
-	next, err := protocol.GenerateSigner(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := newSigner(t)
 	for _, c := range []struct {
 		name   string
 		pub    []byte
@@ -174,10 +176,7 @@ func TestAnnounceKeyRefused(t *testing.T) {
 		t.Fatalf("default not-before: %+v, %v", res, err)
 	}
 	// Broker down: an error, nothing recorded.
-	third, err := protocol.GenerateSigner(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	third := newSigner(t)
 	r.broker.Down()
 	if _, err := r.pub.AnnounceKey(ctx, third.Public(), time.Time{}, t0.Add(time.Hour)); err == nil || errors.Is(err, ErrBadRotation) {
 		t.Fatalf("broker down: %v", err)
