@@ -7,6 +7,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +65,17 @@ type Entry struct {
 	Documents     []Document  `json:"documents,omitempty"`
 	Programs      []string    `json:"programs,omitempty"` // sanction programmes or list types
 	Remarks       string      `json:"remarks,omitempty"`
+}
+
+// Clone returns a copy of the entry that shares no slices with it.
+func (e *Entry) Clone() Entry {
+	c := *e
+	c.Names = slices.Clone(e.Names)
+	c.BirthDates = slices.Clone(e.BirthDates)
+	c.Nationalities = slices.Clone(e.Nationalities)
+	c.Documents = slices.Clone(e.Documents)
+	c.Programs = slices.Clone(e.Programs)
+	return c
 }
 
 // PrimaryName returns the entry's main name, or "" when it has none.

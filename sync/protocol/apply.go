@@ -48,7 +48,7 @@ func ApplyToSet(entries map[string]engine.Entry, d *Delta) (engine.SetHash, erro
 		}
 	}
 	for i := range d.Upserts {
-		entries[d.Upserts[i].ID] = cloneEntry(d.Upserts[i])
+		entries[d.Upserts[i].ID] = d.Upserts[i].Clone()
 	}
 	for _, id := range d.Deletes {
 		delete(entries, id)
@@ -64,7 +64,7 @@ func Diff(old, new map[string]engine.Entry) (upserts []engine.Entry, deletes []s
 		if o, ok := old[id]; ok && bytes.Equal(engine.MarshalEntry(&o), engine.MarshalEntry(&e)) {
 			continue
 		}
-		upserts = append(upserts, cloneEntry(e))
+		upserts = append(upserts, e.Clone())
 	}
 	for id := range old {
 		if _, ok := new[id]; !ok {

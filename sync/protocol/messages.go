@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -488,17 +487,6 @@ func DecodeSnapshotHeader(p []byte) (*SnapshotHeader, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// cloneEntry copies an entry so that the copy shares no slices with the
-// original.
-func cloneEntry(e engine.Entry) engine.Entry {
-	e.Names = slices.Clone(e.Names)
-	e.BirthDates = slices.Clone(e.BirthDates)
-	e.Nationalities = slices.Clone(e.Nationalities)
-	e.Documents = slices.Clone(e.Documents)
-	e.Programs = slices.Clone(e.Programs)
-	return e
 }
 
 // decodeEntry decodes one MarshalEntry record and insists that it is in

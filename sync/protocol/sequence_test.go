@@ -32,7 +32,7 @@ func newHQ(t *testing.T, n int, seed uint64) *hqSim {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	pool := synthEntries(t, seed, 4000)
 	next := 0
-	take := func() engine.Entry { e := pool[next]; next++; return cloneEntry(e) }
+	take := func() engine.Entry { e := pool[next]; next++; return e.Clone() }
 	hq := &hqSim{t: t, signer: testSigner(t, 1), clock: clocktest.NewAt(t0)}
 	first := map[string]engine.Entry{}
 	for range 200 {

@@ -149,7 +149,7 @@ func source(m map[string]engine.Entry) func(emit func(*engine.Entry) error) erro
 func clone(m map[string]engine.Entry) map[string]engine.Entry {
 	c := make(map[string]engine.Entry, len(m))
 	for k, v := range m {
-		c[k] = cloneEntry(&v)
+		c[k] = v.Clone()
 	}
 	return c
 }

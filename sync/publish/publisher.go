@@ -231,7 +231,7 @@ func (p *Publisher) PublishEdition(ctx context.Context, ed Edition, path string)
 func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emit func(*engine.Entry) error) error) (Result, error) {
 	return publish(ctx, p, ed, src, listOps[engine.Entry]{
 		kind: engine.ListNames, replace: p.cfg.Store.ReplaceEntries, read: p.cfg.Store.Entries, check: checked,
-		id: func(e *engine.Entry) string { return e.ID }, record: engine.MarshalEntry, clone: cloneEntry,
+		id: func(e *engine.Entry) string { return e.ID }, record: engine.MarshalEntry, clone: (*engine.Entry).Clone,
 		change: func(d *protocol.Delta, upserts []engine.Entry, deletes []string) func(json.RawMessage) (engine.ListInfo, error) {
 			d.Upserts, d.Deletes = upserts, deletes
 			return func(replica json.RawMessage) (engine.ListInfo, error) {
@@ -823,14 +823,4 @@ func addDigest(h *engine.SetHash, d [32]byte) {
 	for i := range h {
 		h[i] += binary.BigEndian.Uint64(d[i*8:])
 	}
-}
-
-func cloneEntry(e *engine.Entry) engine.Entry {
-	c := *e
-	c.Names = slices.Clone(e.Names)
-	c.BirthDates = slices.Clone(e.BirthDates)
-	c.Nationalities = slices.Clone(e.Nationalities)
-	c.Documents = slices.Clone(e.Documents)
-	c.Programs = slices.Clone(e.Programs)
-	return c
 }
