@@ -22,6 +22,16 @@ func SetHashOf(entries map[string]engine.Entry) engine.SetHash {
 	return h
 }
 
+// CloneSet returns a copy of entries (keyed by entry id) that shares
+// nothing with it, to keep a set that ApplyToSet will change.
+func CloneSet(entries map[string]engine.Entry) map[string]engine.Entry {
+	c := make(map[string]engine.Entry, len(entries))
+	for id, e := range entries {
+		c[id] = e.Clone()
+	}
+	return c
+}
+
 // ApplyToSet applies d to entries (keyed by entry id) with the store's
 // rules (UpdateEntries: an upsert replaces or adds, a delete must find
 // the id) and returns the resulting list hash. It checks everything

@@ -100,14 +100,6 @@ func setOf(entries []engine.Entry) map[string]engine.Entry {
 	return m
 }
 
-func cloneSet(m map[string]engine.Entry) map[string]engine.Entry {
-	c := make(map[string]engine.Entry, len(m))
-	for k, v := range m {
-		c[k] = v.Clone()
-	}
-	return c
-}
-
 // TestProtocolPure fails if the protocol package pulls in the network,
 // Badger or an MQTT client: it is pure logic (PROTOCOL.md).
 func TestProtocolPure(t *testing.T) {

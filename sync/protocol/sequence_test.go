@@ -44,7 +44,7 @@ func newHQ(t *testing.T, n int, seed uint64) *hqSim {
 	for v := 2; v <= n; v++ {
 		hq.clock.Advance(time.Hour)
 		prev := hq.editions[len(hq.editions)-1]
-		ed := cloneSet(prev)
+		ed := CloneSet(prev)
 		ids := make([]string, 0, len(ed))
 		for id := range ed {
 			ids = append(ids, id)
@@ -66,7 +66,7 @@ func newHQ(t *testing.T, n int, seed uint64) *hqSim {
 		up, del := Diff(prev, ed)
 		d := &Delta{List: "un", Epoch: 1, FromVersion: uint64(v - 1), ToVersion: uint64(v),
 			Upserts: up, Deletes: del, IssuedAt: hq.clock.Now(), ValidUntil: hq.clock.Now().Add(30 * 24 * time.Hour)}
-		after, err := ApplyToSet(cloneSet(prev), d)
+		after, err := ApplyToSet(CloneSet(prev), d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func (p *postSim) receiveDelta(msg []byte, now time.Time) (Action, error) {
 	if a != Apply {
 		return a, err
 	}
-	next := cloneSet(p.set)
+	next := CloneSet(p.set)
 	got, err := ApplyToSet(next, d)
 	if err != nil {
 		return Reject, err

@@ -146,17 +146,9 @@ func source(m map[string]engine.Entry) func(emit func(*engine.Entry) error) erro
 	}
 }
 
-func clone(m map[string]engine.Entry) map[string]engine.Entry {
-	c := make(map[string]engine.Entry, len(m))
-	for k, v := range m {
-		c[k] = v.Clone()
-	}
-	return c
-}
-
 // edit changes, adds and deletes a few entries.
 func edit(m map[string]engine.Entry, round int) map[string]engine.Entry {
-	n := clone(m)
+	n := protocol.CloneSet(m)
 	i := 0
 	for id, e := range n {
 		switch i % 3 {
@@ -213,7 +205,7 @@ func TestPublishEditions(t *testing.T) {
 		if len(d.Upserts) != len(ups) || len(d.Deletes) != len(dels) || res.Upserts != len(ups) || res.Deletes != len(dels) {
 			t.Fatalf("round %d: delta has %d upserts, %d deletes; Diff says %d, %d", round, len(d.Upserts), len(d.Deletes), len(ups), len(dels))
 		}
-		ref := clone(cur)
+		ref := protocol.CloneSet(cur)
 		want, err := protocol.ApplyToSet(ref, d)
 		if err != nil {
 			t.Fatal(err)
