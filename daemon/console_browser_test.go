@@ -23,6 +23,16 @@ import (
 // post. Screenshots go to $WATCHPOST_SCREENSHOTS (or the test's temporary
 // folder); the paths are logged.
 
+// officerSignedIn starts a console post (withList: with the UN list
+// loaded) and a browser signed in as the officer omar.
+func officerSignedIn(t *testing.T, withList bool) (*consolePost, context.Context) {
+	t.Helper()
+	cp := startConsolePost(t, withList)
+	ctx := webtest.Browser(t, 1280, 800)
+	login(t, ctx, cp.base, "omar", consolePassword)
+	return cp, ctx
+}
+
 func login(t *testing.T, ctx context.Context, base, user, password string) {
 	t.Helper()
 	webtest.Login(t, ctx, base, user, password)
@@ -203,9 +213,7 @@ func outboxHas(t *testing.T, cp *consolePost, id string) bool {
 // TestConsoleManifest: an uploaded PAXLST file shows its flight and every
 // traveller with a band; the manifests page lists it with counts only.
 func TestConsoleManifest(t *testing.T) {
-	cp := startConsolePost(t, true)
-	ctx := webtest.Browser(t, 1280, 800)
-	login(t, ctx, cp.base, "omar", consolePassword)
+	cp, ctx := officerSignedIn(t, true)
 	file, err := filepath.Abs("../engine/paxlst/testdata/gtas_parsers_apisMessage.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -253,9 +261,7 @@ const latinWords = `(() => {
 // TestConsoleArabic: switching to Arabic lays every page out right to
 // left and leaves no English string on it; names and MRZ stay as written.
 func TestConsoleArabic(t *testing.T) {
-	cp := startConsolePost(t, true)
-	ctx := webtest.Browser(t, 1280, 800)
-	login(t, ctx, cp.base, "omar", consolePassword)
+	cp, ctx := officerSignedIn(t, true)
 	typeMRZ(t, ctx, saadiMRZ(t))
 	newPage(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("lang-select"); s.value = "ar"; s.dispatchEvent(new Event("change")); })()`))
 	check := func(page string) {
@@ -289,9 +295,7 @@ func TestConsoleArabic(t *testing.T) {
 // TestConsoleCSRF: a form sent without the session's token is refused and
 // records nothing.
 func TestConsoleCSRF(t *testing.T) {
-	cp := startConsolePost(t, true)
-	ctx := webtest.Browser(t, 1280, 800)
-	login(t, ctx, cp.base, "omar", consolePassword)
+	cp, ctx := officerSignedIn(t, true)
 	before := cp.p.Ledger().Stats().Screenings
 	webtest.Run(t, ctx,
 		chromedp.WaitVisible(chromedp.CSS("#screen-form")),
@@ -342,9 +346,7 @@ func TestConsoleLockout(t *testing.T) {
 // 15 (the default idle timeout, on the post's clock); the next page is the
 // login page saying why.
 func TestConsoleSessionExpiry(t *testing.T) {
-	cp := startConsolePost(t, true)
-	ctx := webtest.Browser(t, 1280, 800)
-	login(t, ctx, cp.base, "omar", consolePassword)
+	cp, ctx := officerSignedIn(t, true)
 	webtest.Run(t, ctx, chromedp.WaitVisible(chromedp.CSS("#mrz")))
 	cp.clock.Advance(web.DefaultIdleTimeout - time.Minute)
 	webtest.Run(t, ctx, chromedp.Navigate(cp.base+"/hits"), chromedp.WaitVisible(chromedp.CSS("#hits-count")))
@@ -359,9 +361,7 @@ func TestConsoleSessionExpiry(t *testing.T) {
 // TestConsoleNotScreened: with no list loaded, a screening is "not
 // screened", never "no hit", and every page says so.
 func TestConsoleNotScreened(t *testing.T) {
-	cp := startConsolePost(t, false)
-	ctx := webtest.Browser(t, 1280, 800)
-	login(t, ctx, cp.base, "omar", consolePassword)
+	_, ctx := officerSignedIn(t, false)
 	typeMRZ(t, ctx, td3(t, "GBR", "SMITH", "JOHN", "123456789", "GBR", "800101", "M", "300101"))
 	if band := webtest.Eval[string](t, ctx, `document.getElementById("result").dataset.band`); band != "notscreened" {
 		t.Errorf("no list: band %q, want notscreened", band)
