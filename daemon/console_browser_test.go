@@ -23,6 +23,16 @@ import (
 // post. Screenshots go to $WATCHPOST_SCREENSHOTS (or the test's temporary
 // folder); the paths are logged.
 
+// officerSignedIn starts a console post (withList: with the UN list
+// loaded) and a browser signed in as the officer omar.
+func officerSignedIn(t *testing.T, withList bool) (*consolePost, context.Context) {
+	t.Helper()
+	cp := startConsolePost(t, withList)
+	ctx := webtest.Browser(t, 1280, 800)
+	login(t, ctx, cp.base, "omar", consolePassword)
+	return cp, ctx
+}
+
 func login(t *testing.T, ctx context.Context, base, user, password string) {
 	t.Helper()
 	webtest.Login(t, ctx, base, user, password)
@@ -38,16 +48,6 @@ func location(t *testing.T, ctx context.Context) string {
 	return webtest.Get(t, ctx, chromedp.Location())
 }
 
-func text(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	return webtest.Get(t, ctx, chromedp.Text(chromedp.CSS(sel)))
-}
-
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	return webtest.Get(t, ctx, chromedp.Evaluate[T](js))
-}
-
 // typeMRZ types both lines as a keyboard-wedge reader does (Enter between
 // them, no button pressed) and waits for the new result. It returns how
 // long after the last character the result was shown, as the test saw it
@@ -61,14 +61,14 @@ func typeMRZ(t *testing.T, ctx context.Context, lines [2]string) (wall, browser 
 		chromedp.WaitVisible(chromedp.CSS("#mrz")),
 		chromedp.SendKeys(chromedp.CSS("#mrz"), all[:len(all)-1]),
 	)
-	prev := eval[string](t, ctx, `(document.getElementById("result") || {dataset: {}}).dataset.n || ""`)
+	prev := webtest.Eval[string](t, ctx, `(document.getElementById("result") || {dataset: {}}).dataset.n || ""`)
 	start := time.Now()
 	webtest.Run(t, ctx,
 		chromedp.SendKeys(chromedp.CSS("#mrz"), all[len(all)-1:]),
 		chromedp.WaitVisible(chromedp.CSS(`#result:not([data-n="`+prev+`"])`)),
 	)
 	wall = time.Since(start)
-	ms := eval[float64](t, ctx, `(() => { const p = performance.getEntriesByName("first-contentful-paint")[0]; return p ? p.startTime : performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd; })()`)
+	ms := webtest.Eval[float64](t, ctx, `(() => { const p = performance.getEntriesByName("first-contentful-paint")[0]; return p ? p.startTime : performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd; })()`)
 	return wall, time.Duration(ms * float64(time.Millisecond))
 }
 
@@ -95,18 +95,18 @@ func TestConsoleScreenDecide(t *testing.T) {
 	// Warm up the page once (the first screening builds caches), then
 	// measure typed-to-shown on the next traveller.
 	typeMRZ(t, ctx, td3(t, "GBR", "SMITH", "JOHN", "123456789", "GBR", "800101", "M", "300101"))
-	if band := eval[string](t, ctx, `document.getElementById("result").dataset.band`); band != "none" {
+	if band := webtest.Eval[string](t, ctx, `document.getElementById("result").dataset.band`); band != "none" {
 		t.Errorf("an ordinary traveller: band %q, want none", band)
 	}
-	if got := text(t, ctx, "#result .checked"); !strings.Contains(got, "un v1") {
+	if got := webtest.Text(t, ctx, "#result .checked"); !strings.Contains(got, "un v1") {
 		t.Errorf("no-hit result says %q, want the list and version checked (un v1)", got)
 	}
 	wall, took := typeMRZ(t, ctx, saadiMRZ(t))
 	t.Logf("MRZ typed to result shown: %s in the browser (submission to first paint), %s as the test saw it", took, wall)
-	if band := eval[string](t, ctx, `document.getElementById("result").dataset.band`); band != "match" {
+	if band := webtest.Eval[string](t, ctx, `document.getElementById("result").dataset.band`); band != "match" {
 		t.Fatalf("listed person: band %q, want match", band)
 	}
-	res := text(t, ctx, "#result")
+	res := webtest.Text(t, ctx, "#result")
 	for _, want := range []string{"QADHAFI", "SAADI", "1973-05-27", "LYi.015", "AA862825", "refer to secondary", "un v1"} {
 		if !strings.Contains(res, want) {
 			t.Errorf("result lacks %q", want)
@@ -130,7 +130,7 @@ func TestConsoleScreenDecide(t *testing.T) {
 	webtest.Run(t, ctx, chromedp.SendKeys(chromedp.CSS("#note"), "Passport and face checked against the notice; held for the liaison officer."))
 	newPage(t, ctx, chromedp.Click(chromedp.CSS("#decide-confirmed")))
 	webtest.Run(t, ctx, chromedp.WaitVisible(chromedp.CSS("#decided")))
-	if got := text(t, ctx, "#history"); !strings.Contains(got, "omar") || !strings.Contains(got, "in force") {
+	if got := webtest.Text(t, ctx, "#history"); !strings.Contains(got, "omar") || !strings.Contains(got, "in force") {
 		t.Errorf("history after the decision: %q", got)
 	}
 	webtest.FullScreenshot(t, ctx, "hit-decided-en")
@@ -138,17 +138,17 @@ func TestConsoleScreenDecide(t *testing.T) {
 	// A later decision supersedes it visibly.
 	webtest.Run(t, ctx, chromedp.SendKeys(chromedp.CSS("#note"), "Secondary check done."))
 	newPage(t, ctx, chromedp.Click(chromedp.CSS("#decide-referred")))
-	if n := eval[int](t, ctx, `document.querySelectorAll("#history li.superseded").length`); n != 1 {
+	if n := webtest.Eval[int](t, ctx, `document.querySelectorAll("#history li.superseded").length`); n != 1 {
 		t.Errorf("superseded decisions shown: %d, want 1", n)
 	}
 
 	// The open queue no longer has it.
 	webtest.Run(t, ctx, chromedp.Navigate(cp.base+"/hits"), chromedp.WaitVisible(chromedp.CSS("#hits-count")))
-	if n := eval[int](t, ctx, `document.querySelectorAll('a[href="/hits/`+hitID+`"]').length`); n != 0 {
+	if n := webtest.Eval[int](t, ctx, `document.querySelectorAll('a[href="/hits/`+hitID+`"]').length`); n != 0 {
 		t.Errorf("the decided hit is still in the open queue")
 	}
 	webtest.Run(t, ctx, chromedp.Navigate(cp.base+"/hits?status=decided"), chromedp.WaitVisible(chromedp.CSS("#hits-count")))
-	if n := eval[int](t, ctx, `document.querySelectorAll('a[href="/hits/`+hitID+`"]').length`); n != 1 {
+	if n := webtest.Eval[int](t, ctx, `document.querySelectorAll('a[href="/hits/`+hitID+`"]').length`); n != 1 {
 		t.Errorf("the decided hit is not under status=decided")
 	}
 	webtest.Screenshot(t, ctx, "queue-decided-en")
@@ -188,7 +188,7 @@ func TestConsoleScreenDecide(t *testing.T) {
 	newPage(t, ctx, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
 	login(t, ctx, cp.base, "anna", consolePassword)
 	webtest.Run(t, ctx, chromedp.Navigate(cp.base+"/audit?action=disposition"), chromedp.WaitVisible(chromedp.CSS("#audit")))
-	got := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#audit td.seq")).map(td => td.textContent)`)
+	got := webtest.Eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#audit td.seq")).map(td => td.textContent)`)
 	if len(want) != 2 || !slices.Equal(got, want) {
 		t.Errorf("audit page entry numbers %q, want the ledger's %q (two decisions)", got, want)
 	}
@@ -213,9 +213,7 @@ func outboxHas(t *testing.T, cp *consolePost, id string) bool {
 // TestConsoleManifest: an uploaded PAXLST file shows its flight and every
 // traveller with a band; the manifests page lists it with counts only.
 func TestConsoleManifest(t *testing.T) {
-	cp := startConsolePost(t, true)
-	ctx := webtest.Browser(t, 1280, 800)
-	login(t, ctx, cp.base, "omar", consolePassword)
+	cp, ctx := officerSignedIn(t, true)
 	file, err := filepath.Abs("../engine/paxlst/testdata/gtas_parsers_apisMessage.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -226,11 +224,11 @@ func TestConsoleManifest(t *testing.T) {
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file}),
 	)
 	newPage(t, ctx, chromedp.Click(chromedp.CSS("#upload-submit")))
-	flights := text(t, ctx, "#flights")
+	flights := webtest.Text(t, ctx, "#flights")
 	if !regexp.MustCompile(`[A-Z0-9]{2}\d+`).MatchString(flights) {
 		t.Errorf("flights table: %q, want a flight number", flights)
 	}
-	rows := eval[int](t, ctx, `document.querySelectorAll("table.travellers tbody tr").length`)
+	rows := webtest.Eval[int](t, ctx, `document.querySelectorAll("table.travellers tbody tr").length`)
 	if rows == 0 {
 		t.Errorf("no traveller rows")
 	}
@@ -263,17 +261,15 @@ const latinWords = `(() => {
 // TestConsoleArabic: switching to Arabic lays every page out right to
 // left and leaves no English string on it; names and MRZ stay as written.
 func TestConsoleArabic(t *testing.T) {
-	cp := startConsolePost(t, true)
-	ctx := webtest.Browser(t, 1280, 800)
-	login(t, ctx, cp.base, "omar", consolePassword)
+	cp, ctx := officerSignedIn(t, true)
 	typeMRZ(t, ctx, saadiMRZ(t))
 	newPage(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("lang-select"); s.value = "ar"; s.dispatchEvent(new Event("change")); })()`))
 	check := func(page string) {
 		t.Helper()
-		if dir := eval[string](t, ctx, `document.documentElement.dir + " " + document.documentElement.lang`); dir != "rtl ar" {
+		if dir := webtest.Eval[string](t, ctx, `document.documentElement.dir + " " + document.documentElement.lang`); dir != "rtl ar" {
 			t.Errorf("%s: dir and lang %q, want rtl ar", page, dir)
 		}
-		if words := eval[[]string](t, ctx, latinWords); len(words) > 0 {
+		if words := webtest.Eval[[]string](t, ctx, latinWords); len(words) > 0 {
 			t.Errorf("%s: English left on the Arabic page: %q", page, words)
 		}
 	}
@@ -282,7 +278,7 @@ func TestConsoleArabic(t *testing.T) {
 	// The language is the user's: it holds for the next screening.
 	typeMRZ(t, ctx, saadiMRZ(t))
 	check("screen with a hit")
-	if !strings.Contains(text(t, ctx, "#result"), "QADHAFI") {
+	if !strings.Contains(webtest.Text(t, ctx, "#result"), "QADHAFI") {
 		t.Errorf("the name is not shown as written on the Arabic page")
 	}
 	webtest.Screenshot(t, ctx, "screen-hit-ar")
@@ -299,19 +295,17 @@ func TestConsoleArabic(t *testing.T) {
 // TestConsoleCSRF: a form sent without the session's token is refused and
 // records nothing.
 func TestConsoleCSRF(t *testing.T) {
-	cp := startConsolePost(t, true)
-	ctx := webtest.Browser(t, 1280, 800)
-	login(t, ctx, cp.base, "omar", consolePassword)
+	cp, ctx := officerSignedIn(t, true)
 	before := cp.p.Ledger().Stats().Screenings
 	webtest.Run(t, ctx,
 		chromedp.WaitVisible(chromedp.CSS("#screen-form")),
 		chromedp.SendKeys(chromedp.CSS("#surname"), "QADHAFI"),
 	)
 	newPage(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => { document.querySelector('#screen-form input[name="csrf"]').remove(); document.getElementById("screen-form").submit(); })()`))
-	if got := text(t, ctx, "#error-message"); !strings.Contains(got, "refused") {
+	if got := webtest.Text(t, ctx, "#error-message"); !strings.Contains(got, "refused") {
 		t.Errorf("error page: %q", got)
 	}
-	status := eval[int](t, ctx, `performance.getEntriesByType("navigation")[0].responseStatus`)
+	status := webtest.Eval[int](t, ctx, `performance.getEntriesByType("navigation")[0].responseStatus`)
 	if status != 403 {
 		t.Errorf("status %d, want 403", status)
 	}
@@ -333,7 +327,7 @@ func TestConsoleLockout(t *testing.T) {
 	}
 	login(t, ctx, cp.base, "anna", consolePassword)
 	webtest.Run(t, ctx, chromedp.WaitVisible(chromedp.CSS("#login-error")))
-	if got := text(t, ctx, "#login-error"); !strings.Contains(got, "locked") {
+	if got := webtest.Text(t, ctx, "#login-error"); !strings.Contains(got, "locked") {
 		t.Fatalf("right password on a locked account: %q, want the lockout message", got)
 	}
 	webtest.Screenshot(t, ctx, "locked-en")
@@ -342,7 +336,7 @@ func TestConsoleLockout(t *testing.T) {
 	webtest.Run(t, ctx, chromedp.WaitVisible(chromedp.CSS("#mrz")))
 	// A supervisor reads the trail: the lockout is in it.
 	webtest.Run(t, ctx, chromedp.Navigate(cp.base+"/audit?action=locked"), chromedp.WaitVisible(chromedp.CSS("#audit")))
-	if got := text(t, ctx, "#audit"); !strings.Contains(got, "anna") {
+	if got := webtest.Text(t, ctx, "#audit"); !strings.Contains(got, "anna") {
 		t.Errorf("audit of lockouts: %q", got)
 	}
 	webtest.Screenshot(t, ctx, "audit-en")
@@ -352,15 +346,13 @@ func TestConsoleLockout(t *testing.T) {
 // 15 (the default idle timeout, on the post's clock); the next page is the
 // login page saying why.
 func TestConsoleSessionExpiry(t *testing.T) {
-	cp := startConsolePost(t, true)
-	ctx := webtest.Browser(t, 1280, 800)
-	login(t, ctx, cp.base, "omar", consolePassword)
+	cp, ctx := officerSignedIn(t, true)
 	webtest.Run(t, ctx, chromedp.WaitVisible(chromedp.CSS("#mrz")))
 	cp.clock.Advance(web.DefaultIdleTimeout - time.Minute)
 	webtest.Run(t, ctx, chromedp.Navigate(cp.base+"/hits"), chromedp.WaitVisible(chromedp.CSS("#hits-count")))
 	cp.clock.Advance(web.DefaultIdleTimeout)
 	webtest.Run(t, ctx, chromedp.Navigate(cp.base+"/hits"), chromedp.WaitVisible(chromedp.CSS("#login-submit")))
-	if got := text(t, ctx, "main"); !strings.Contains(got, "without activity") {
+	if got := webtest.Text(t, ctx, "main"); !strings.Contains(got, "without activity") {
 		t.Errorf("login page after expiry: %q", got)
 	}
 	webtest.Screenshot(t, ctx, "expired-en")
@@ -369,14 +361,12 @@ func TestConsoleSessionExpiry(t *testing.T) {
 // TestConsoleNotScreened: with no list loaded, a screening is "not
 // screened", never "no hit", and every page says so.
 func TestConsoleNotScreened(t *testing.T) {
-	cp := startConsolePost(t, false)
-	ctx := webtest.Browser(t, 1280, 800)
-	login(t, ctx, cp.base, "omar", consolePassword)
+	_, ctx := officerSignedIn(t, false)
 	typeMRZ(t, ctx, td3(t, "GBR", "SMITH", "JOHN", "123456789", "GBR", "800101", "M", "300101"))
-	if band := eval[string](t, ctx, `document.getElementById("result").dataset.band`); band != "notscreened" {
+	if band := webtest.Eval[string](t, ctx, `document.getElementById("result").dataset.band`); band != "notscreened" {
 		t.Errorf("no list: band %q, want notscreened", band)
 	}
-	if got := text(t, ctx, ".banner"); !strings.Contains(got, "No watchlist") {
+	if got := webtest.Text(t, ctx, ".banner"); !strings.Contains(got, "No watchlist") {
 		t.Errorf("banner: %q", got)
 	}
 	webtest.Screenshot(t, ctx, "not-screened-en")

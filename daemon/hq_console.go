@@ -357,6 +357,19 @@ func (b *hqBackend) get(ctx context.Context, id string) (storedProposal, error) 
 	return p, err
 }
 
+// pending returns proposal id if it is still pending, or
+// web.ErrNotPending with the proposal as it stands; the caller holds b.mu.
+func (b *hqBackend) pending(ctx context.Context, id string) (storedProposal, error) {
+	p, err := b.get(ctx, id)
+	switch {
+	case err != nil:
+		return storedProposal{}, err
+	case p.State != web.ProposalPending:
+		return p, web.ErrNotPending
+	}
+	return p, nil
+}
+
 // Proposals returns the most recent proposals, newest first (without
 // their diff lists).
 func (b *hqBackend) Proposals(ctx context.Context, limit int) ([]web.Proposal, error) {
@@ -389,12 +402,10 @@ func (b *hqBackend) Proposal(ctx context.Context, id string) (web.Proposal, erro
 func (b *hqBackend) Approve(ctx context.Context, id, actor string, confirmShrink bool) (web.Proposal, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	p, err := b.get(ctx, id)
+	p, err := b.pending(ctx, id)
 	switch {
 	case err != nil:
-		return web.Proposal{}, err
-	case p.State != web.ProposalPending:
-		return p.Proposal, web.ErrNotPending
+		return p.Proposal, err
 	case p.Uploader == actor:
 		return p.Proposal, web.ErrSelfApproval
 	case b.pub == nil:
@@ -438,12 +449,9 @@ func (b *hqBackend) Approve(ctx context.Context, id, actor string, confirmShrink
 func (b *hqBackend) Reject(ctx context.Context, id, actor, note string) (web.Proposal, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	p, err := b.get(ctx, id)
-	switch {
-	case err != nil:
-		return web.Proposal{}, err
-	case p.State != web.ProposalPending:
-		return p.Proposal, web.ErrNotPending
+	p, err := b.pending(ctx, id)
+	if err != nil {
+		return p.Proposal, err
 	}
 	p.State, p.Decider, p.DecidedAt, p.Note = web.ProposalRejected, actor, b.clock.Now().UTC(), note
 	if err := b.put(ctx, &p); err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon/apitest"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/sync/broker"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -105,12 +106,7 @@ func hqDo(t *testing.T, ctx context.Context, h *HQ, method, path, token string, 
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := apitest.Send(t, http.DefaultClient, req)
 	return resp.StatusCode, string(b)
 }
 

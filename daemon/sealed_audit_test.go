@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/daemon/ledger"
+	"github.com/watchpost/watchpost/daemon/ledger/ledgertest"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
@@ -377,31 +378,14 @@ func testSealedHitsAndAudit(t *testing.T, url string) {
 		}},
 		{"reorder", protocol.FaultOutOfOrder, func(t *testing.T, p *postRig, seq uint64) {
 			a, b := entryKeyOf(t, p, seq), entryKeyOf(t, p, seq+1)
-			tamperStore(t, p, func(tx *badgerstore.RecordsTxn) error {
-				va, err := tx.Get(a)
-				if err != nil {
-					return err
-				}
-				vb, err := tx.Get(b)
-				if err != nil {
-					return err
-				}
-				if err := tx.Set(a, vb); err != nil {
-					return err
-				}
-				return tx.Set(b, va)
-			})
+			ledgertest.Swap(t, p.store.Records(ledger.Namespace), a, b)
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			name := "post-" + c.name
 			p := startPostRig(t, url, name, signer)
 			p.waitSealKey(t, signer.ID())
-			hitRec, err := p.led.Record(ctx, ledger.Screening{Source: ledger.SourceAPI, Actor: "desk-1", Traveller: secretTraveller,
-				Hits: []engine.Hit{{List: "un", EntryID: "QDi.002", Score: 0.9, Band: engine.BandMatch}}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			hitRec := p.recordHit(t, "QDi.002")
 			if _, err := p.led.Checkpoint(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -456,35 +440,27 @@ func testSealedHitsAndAudit(t *testing.T, url string) {
 	}
 }
 
-// entryKeyOf finds with the store's own API, as someone with the disk
-// would, the key of the post's audit entry seq.
+// recordHit records, through the post's ledger, a screening of the secret
+// traveller that hit the UN list's entry id.
+func (p *postRig) recordHit(t *testing.T, id string) ledger.Recorded {
+	t.Helper()
+	rec, err := p.led.Record(context.Background(), ledger.Screening{Source: ledger.SourceAPI, Actor: "desk-1", Traveller: secretTraveller,
+		Hits: []engine.Hit{{List: "un", EntryID: id, Score: 0.9, Band: engine.BandMatch}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// entryKeyOf finds the key of the post's audit entry seq (a/ or s/ rows).
 func entryKeyOf(t *testing.T, p *postRig, seq uint64) []byte {
 	t.Helper()
-	var key []byte
-	err := p.store.Records(ledger.Namespace).View(context.Background(), func(tx *badgerstore.RecordsTxn) error {
-		for _, prefix := range []string{"a/", "s/"} {
-			if err := tx.Iterate([]byte(prefix), func(k, v []byte) error {
-				if l, err := protocol.DecodeAuditLink(v); err == nil && l.Seq == seq {
-					key = bytes.Clone(k)
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil || key == nil {
-		t.Fatalf("entry %d: %v", seq, err)
-	}
-	return key
+	return ledgertest.EntryKey(t, p.store.Records(ledger.Namespace), seq, "a/", "s/")
 }
 
 func tamperStore(t *testing.T, p *postRig, fn func(tx *badgerstore.RecordsTxn) error) {
 	t.Helper()
-	if err := p.store.Records(ledger.Namespace).Update(context.Background(), fn); err != nil {
-		t.Fatal(err)
-	}
+	ledgertest.Tamper(t, p.store.Records(ledger.Namespace), fn)
 }
 
 func TestSealKeyRotationOverlapMochi(t *testing.T) {
@@ -525,11 +501,7 @@ func testSealKeyRotationOverlap(t *testing.T, url string) {
 	// old key, and the broker keeps it in HQ's session.
 	hq.stop()
 	sent := p.agent.Publisher().Stats().Published
-	hitOld, err := p.led.Record(ctx, ledger.Screening{Source: ledger.SourceAPI, Actor: "desk-1", Traveller: secretTraveller,
-		Hits: []engine.Hit{{List: "un", EntryID: "QDi.003", Score: 0.9, Band: engine.BandMatch}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hitOld := p.recordHit(t, "QDi.003")
 	testkit.CheckFor(t, wait, "the hit sealed to the old key to reach the broker", func() error {
 		if p.agent.Publisher().Stats().Published <= sent {
 			return fmt.Errorf("not published")
@@ -538,11 +510,7 @@ func testSealKeyRotationOverlap(t *testing.T, url string) {
 	})
 	hq2 := startHQRig(t, url, hqStore, next)
 	p.waitSealKey(t, next.ID())
-	hitNew, err := p.led.Record(ctx, ledger.Screening{Source: ledger.SourceAPI, Actor: "desk-1", Traveller: secretTraveller,
-		Hits: []engine.Hit{{List: "un", EntryID: "QDi.004", Score: 0.9, Band: engine.BandMatch}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hitNew := p.recordHit(t, "QDi.004")
 	for _, c := range []struct {
 		id  string
 		key protocol.KeyID

@@ -7,6 +7,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +65,17 @@ type Entry struct {
 	Documents     []Document  `json:"documents,omitempty"`
 	Programs      []string    `json:"programs,omitempty"` // sanction programmes or list types
 	Remarks       string      `json:"remarks,omitempty"`
+}
+
+// Clone returns a copy of the entry that shares no slices with it.
+func (e *Entry) Clone() Entry {
+	c := *e
+	c.Names = slices.Clone(e.Names)
+	c.BirthDates = slices.Clone(e.BirthDates)
+	c.Nationalities = slices.Clone(e.Nationalities)
+	c.Documents = slices.Clone(e.Documents)
+	c.Programs = slices.Clone(e.Programs)
+	return c
 }
 
 // PrimaryName returns the entry's main name, or "" when it has none.
@@ -191,6 +203,20 @@ func (d BirthDate) String() string {
 		s = "~" + s
 	}
 	return s
+}
+
+// Digits reports whether s is a non-empty run of ASCII digits: a part of
+// a date, a count or a numeric id as lists and manifests write them.
+func Digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseBirthDate reads the forms String writes: YYYY-MM-DD, YYYY-MM, YYYY,

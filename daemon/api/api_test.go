@@ -540,16 +540,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 // TestListenServeShutdown runs the real http.Server: bind, answer, stop.
 func TestListenServeShutdown(t *testing.T) {
-	s, err := New(Options{Addr: "127.0.0.1:0", Screener: &fakeScreener{}, Ledger: newLedger(t, nil), Status: &fakeStatus{}, Readiness: &fakeReady{state: Ready}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve() }()
+	s, addr, served := serving(t, Options{Addr: "127.0.0.1:0", Screener: &fakeScreener{}, Ledger: newLedger(t, nil), Status: &fakeStatus{}, Readiness: &fakeReady{state: Ready}})
 	resp, err := http.Get("http://" + addr.String() + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -575,14 +566,7 @@ func TestListenServeShutdown(t *testing.T) {
 // TestShutdownBeforeServe frees the port even when Serve never ran.
 func TestShutdownBeforeServe(t *testing.T) {
 	opts := Options{Addr: "127.0.0.1:0", Screener: &fakeScreener{}, Ledger: newLedger(t, nil), Status: &fakeStatus{}, Readiness: &fakeReady{}}
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, addr := listening(t, opts)
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,16 +64,7 @@ func startServer(tb testing.TB, opts Options) (*Server, string) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	s, err := New(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr, err := s.Listen()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve() }()
+	s, addr, done := serving(tb, opts)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -84,6 +76,30 @@ func startServer(tb testing.TB, opts Options) (*Server, string) {
 		}
 	})
 	return s, "http://" + addr.String() + "/v1/screen"
+}
+
+// serving is listening, then runs Serve, whose result comes on the
+// channel returned.
+func serving(tb testing.TB, opts Options) (*Server, net.Addr, <-chan error) {
+	tb.Helper()
+	s, addr := listening(tb, opts)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve() }()
+	return s, addr, done
+}
+
+// listening makes a server of opts and binds it.
+func listening(tb testing.TB, opts Options) (*Server, net.Addr) {
+	tb.Helper()
+	s, err := New(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr, err := s.Listen()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, addr
 }
 
 // TestLoadgen drives a real server with the load generator briefly.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon/apitest"
 	"github.com/watchpost/watchpost/daemon/sample"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/clock"
@@ -240,15 +241,7 @@ func (p *testPost) doToken(t *testing.T, method, path, contentType string, body 
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := apitest.Send(t, http.DefaultClient, req)
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
 }
 

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/watchpost/watchpost/daemon/ledger"
-	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -29,12 +27,8 @@ func runAudit(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	ob, err := outbox.Open(ctx, st, outbox.Options{})
-	if err != nil {
-		return err
-	}
 	// The post id goes only into reports for HQ; verifying writes none.
-	led, err := ledger.Open(ctx, st, ob, ledger.Options{Post: "audit-verify"})
+	led, err := openLedger(ctx, st, "audit-verify")
 	if err != nil {
 		return err
 	}

@@ -165,17 +165,23 @@ func importSettings(path string, explicit bool) (config.Import, string, error) {
 	return cfg.Import, cfg.PostID, errors.Join(errs...)
 }
 
+// openLedger opens the ledger in st, with its outbox, for a command run
+// while the post is stopped; post names the post in what it records.
+func openLedger(ctx context.Context, st *badgerstore.Store, post string) (*ledger.Ledger, error) {
+	ob, err := outbox.Open(ctx, st, outbox.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return ledger.Open(ctx, st, ob, ledger.Options{Post: post})
+}
+
 // auditShrink records a confirmed shrink in the post's audit chain, which
 // the post signs and sends to HQ with the rest of it.
 func auditShrink(ctx context.Context, st *badgerstore.Store, postID string, s engine.Shrink, version uint64) error {
 	if postID == "" {
 		postID = "import"
 	}
-	ob, err := outbox.Open(ctx, st, outbox.Options{})
-	if err != nil {
-		return err
-	}
-	led, err := ledger.Open(ctx, st, ob, ledger.Options{Post: postID})
+	led, err := openLedger(ctx, st, postID)
 	if err != nil {
 		return err
 	}

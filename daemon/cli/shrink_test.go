@@ -14,7 +14,6 @@ import (
 	"github.com/watchpost/watchpost/daemon/paths"
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
-	"github.com/watchpost/watchpost/sync/outbox"
 )
 
 // noConfig points the default configuration file at one that does not
@@ -52,11 +51,7 @@ func shrinkAudits(t *testing.T, dir string) []ledger.AuditEntry {
 	ctx := context.Background()
 	var out []ledger.AuditEntry
 	withStore(t, dir, func(st *badgerstore.Store) error {
-		ob, err := outbox.Open(ctx, st, outbox.Options{})
-		if err != nil {
-			return err
-		}
-		led, err := ledger.Open(ctx, st, ob, ledger.Options{Post: "test"})
+		led, err := openLedger(ctx, st, "test")
 		if err != nil {
 			return err
 		}

@@ -40,16 +40,6 @@ func (c *offsetClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func text(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	return webtest.Get(t, ctx, chromedp.Text(chromedp.CSS(sel)))
-}
-
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	return webtest.Get(t, ctx, chromedp.Evaluate[T](js))
-}
-
 // upload proposes an edition in the browser and waits for its page.
 func upload(t *testing.T, ctx context.Context, base, list, format, path string) {
 	t.Helper()
@@ -109,19 +99,19 @@ func TestDemoConsoles(t *testing.T) {
 
 	// The officer's console takes the demo account too.
 	webtest.Login(t, browser, strings.TrimSuffix(c.PostURL, "/"), c.User, c.Password)
-	if got := eval[string](t, browser, `location.pathname`); got != "/screen" {
+	if got := webtest.Eval[string](t, browser, `location.pathname`); got != "/screen" {
 		t.Fatalf("post console: landed on %s", got)
 	}
 
 	base := c.HQURL
 	webtest.Login(t, browser, strings.TrimSuffix(base, "/"), c.User, c.Password)
 	webtest.WaitFor(t, browser, `document.querySelectorAll("#fleet tbody tr").length === 2`)
-	if s := text(t, browser, "#fleet-summary"); !strings.Contains(s, "2 posts: 2 online") {
+	if s := webtest.Text(t, browser, "#fleet-summary"); !strings.Contains(s, "2 posts: 2 online") {
 		t.Errorf("fleet summary %q", s)
 	}
 	webtest.Screenshot(t, browser, "hq-fleet-en")
 	webtest.Run(t, browser, chromedp.Navigate(base+"hits"), chromedp.WaitVisible(chromedp.CSS("#hq-hits")))
-	if n := eval[int](t, browser, `document.querySelectorAll("#hq-hits tbody tr").length`); n != 4 {
+	if n := webtest.Eval[int](t, browser, `document.querySelectorAll("#hq-hits tbody tr").length`); n != 4 {
 		t.Errorf("hits page shows %d hits, want the demo's 4", n)
 	}
 	webtest.FullScreenshot(t, browser, "hq-hits-en")
@@ -143,18 +133,18 @@ func TestDemoConsoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	upload(t, browser, base, "un", "un-xml", unFile)
-	if s := text(t, browser, "#diff-summary"); !strings.Contains(s, "1 added") || !strings.Contains(s, "1 removed") {
+	if s := webtest.Text(t, browser, "#diff-summary"); !strings.Contains(s, "1 added") || !strings.Contains(s, "1 removed") {
 		t.Errorf("diff summary %q, want 1 added and 1 removed", s)
 	}
-	if !strings.Contains(text(t, browser, "#diff-removed"), "NAT-0001") {
-		t.Errorf("the removed entry is not named: %q", text(t, browser, "#diff-removed"))
+	if !strings.Contains(webtest.Text(t, browser, "#diff-removed"), "NAT-0001") {
+		t.Errorf("the removed entry is not named: %q", webtest.Text(t, browser, "#diff-removed"))
 	}
-	if eval[bool](t, browser, `!!document.getElementById("shrink-warning")`) {
+	if webtest.Eval[bool](t, browser, `!!document.getElementById("shrink-warning")`) {
 		t.Error("a one-entry change warns of a shrink")
 	}
-	proposal := eval[string](t, browser, `location.pathname`)
+	proposal := webtest.Eval[string](t, browser, `location.pathname`)
 	webtest.NewPage(t, browser, chromedp.Click(chromedp.CSS("#approve")))
-	if s := text(t, browser, "#proposal-error"); !strings.Contains(s, "cannot approve") {
+	if s := webtest.Text(t, browser, "#proposal-error"); !strings.Contains(s, "cannot approve") {
 		t.Errorf("the uploader's approval: %q", s)
 	}
 	webtest.FullScreenshot(t, browser, "hq-proposal-own-en")
@@ -165,7 +155,7 @@ func TestDemoConsoles(t *testing.T) {
 	webtest.Login(t, browser, strings.TrimSuffix(base, "/"), c.Second, c.Password)
 	webtest.Run(t, browser, chromedp.Navigate(strings.TrimSuffix(base, "/")+proposal), chromedp.WaitVisible(chromedp.CSS("#approve")))
 	webtest.NewPage(t, browser, chromedp.Click(chromedp.CSS("#approve")))
-	if s := text(t, browser, "#done"); !strings.Contains(s, fmt.Sprintf("version %d", before.Version+1)) {
+	if s := webtest.Text(t, browser, "#done"); !strings.Contains(s, fmt.Sprintf("version %d", before.Version+1)) {
 		t.Fatalf("approval: %q", s)
 	}
 	webtest.FullScreenshot(t, browser, "hq-proposal-approved-en")
@@ -188,16 +178,16 @@ func TestDemoConsoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	upload(t, browser, base, "un", "csv", csvFile)
-	if s := text(t, browser, "#shrink-warning"); !strings.Contains(s, "removes") || !strings.Contains(s, "10 %") {
+	if s := webtest.Text(t, browser, "#shrink-warning"); !strings.Contains(s, "removes") || !strings.Contains(s, "10 %") {
 		t.Errorf("shrink warning %q", s)
 	}
 	webtest.FullScreenshot(t, browser, "hq-shrink-en")
-	shrink := eval[string](t, browser, `location.pathname`)
+	shrink := webtest.Eval[string](t, browser, `location.pathname`)
 	webtest.NewPage(t, browser, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
 	webtest.Login(t, browser, strings.TrimSuffix(base, "/"), c.User, c.Password)
 	webtest.Run(t, browser, chromedp.Navigate(strings.TrimSuffix(base, "/")+shrink), chromedp.WaitVisible(chromedp.CSS("#approve")))
 	webtest.NewPage(t, browser, chromedp.Click(chromedp.CSS("#approve")))
-	if s := text(t, browser, "#proposal-error"); !strings.Contains(s, "Tick the box") {
+	if s := webtest.Text(t, browser, "#proposal-error"); !strings.Contains(s, "Tick the box") {
 		t.Errorf("an unconfirmed shrink: %q", s)
 	}
 	webtest.NewPage(t, browser, chromedp.Click(chromedp.CSS("#reject")))
@@ -210,10 +200,10 @@ func TestDemoConsoles(t *testing.T) {
 	webtest.NewPage(t, browser, chromedp.Evaluate[chromedp.Void](`(s => { s.value = "ar"; s.form.submit(); })(document.getElementById("lang-select"))`))
 	for _, page := range []string{"fleet", "charts", "hits", "editions", "keys", strings.TrimPrefix(proposal, "/")} {
 		webtest.Run(t, browser, chromedp.Navigate(base+page), chromedp.WaitReady(chromedp.CSS("main")))
-		if dir := eval[string](t, browser, `document.documentElement.dir`); dir != "rtl" {
+		if dir := webtest.Eval[string](t, browser, `document.documentElement.dir`); dir != "rtl" {
 			t.Errorf("%s in Arabic: dir=%q", page, dir)
 		}
-		if latin := eval[string](t, browser, latinOutsideData); latin != "" {
+		if latin := webtest.Eval[string](t, browser, latinOutsideData); latin != "" {
 			t.Errorf("%s in Arabic has English outside data: %s", page, latin)
 		}
 		switch page {
@@ -232,8 +222,8 @@ func TestDemoConsoles(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		webtest.Run(t, browser, chromedp.Reload())
-		south := eval[string](t, browser, `(document.querySelector('tr[data-post="post-south"]') || {}).className || ""`)
-		north := eval[string](t, browser, `(document.querySelector('tr[data-post="post-north"]') || {}).className || ""`)
+		south := webtest.Eval[string](t, browser, `(document.querySelector('tr[data-post="post-south"]') || {}).className || ""`)
+		north := webtest.Eval[string](t, browser, `(document.querySelector('tr[data-post="post-north"]') || {}).className || ""`)
 		if south == "offline" && north != "offline" {
 			break
 		}

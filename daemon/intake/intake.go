@@ -18,6 +18,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/sync/durable"
 )
 
 // Defaults of Options.
@@ -544,10 +545,10 @@ func (in *Intake) finish(name, sub, suffix, id string, side func() ([]byte, erro
 		if err := os.Rename(src, filepath.Join(dir, final)); err != nil {
 			return "", fmt.Errorf("move %s to %s/%s: %w", name, sub, final, err)
 		}
-		if err := syncDir(dir); err != nil {
+		if err := durable.SyncDir(dir); err != nil {
 			return "", fmt.Errorf("sync %s: %w", sub, err)
 		}
-		if err := syncDir(in.sub(DirProcessing)); err != nil {
+		if err := durable.SyncDir(in.sub(DirProcessing)); err != nil {
 			return "", fmt.Errorf("sync %s: %w", DirProcessing, err)
 		}
 		return final, nil

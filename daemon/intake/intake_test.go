@@ -146,10 +146,7 @@ func TestCrashAfterCommit(t *testing.T) {
 	f := newFixture(t)
 	f.drop(t, "EK948.edi", manifest(t, 7, 6))
 	f.drop(t, "later.jsonl", jsonl(2, 0))
-	f.scan(t)
-	f.clock.Advance(DefaultStableFor)
-	f.afterProcess = func(string) { panic("crash after commit") }
-	crashed(t, func() { f.in.ScanOnce(context.Background()) })
+	f.crashOnceStable(t, &f.afterProcess, "crash after commit")
 
 	wantNames(t, "processing", f.ls(t, DirProcessing), "EK948.edi")
 	wantNames(t, "done", f.ls(t, DirDone))
@@ -186,10 +183,7 @@ func TestCrashAfterCommit(t *testing.T) {
 func TestCrashBeforeProcess(t *testing.T) {
 	f := newFixture(t)
 	f.drop(t, "a.jsonl", jsonl(3, 2))
-	f.scan(t)
-	f.clock.Advance(DefaultStableFor)
-	f.afterClaim = func(string) { panic("crash after claim") }
-	crashed(t, func() { f.in.ScanOnce(context.Background()) })
+	f.crashOnceStable(t, &f.afterClaim, "crash after claim")
 	wantNames(t, "processing", f.ls(t, DirProcessing), "a.jsonl")
 	if f.proc.Calls() != 0 || f.proc.screenings(t) != 0 {
 		t.Fatalf("processed before the crash point")
@@ -547,6 +541,17 @@ func TestSuffixed(t *testing.T) {
 }
 
 // crashed runs fn and fails unless it panics (a simulated crash).
+// crashOnceStable lets the dropped files be seen and become stable, then
+// scans with the hook at set to panic with why, as a process dying at
+// that point, and checks that the scan died.
+func (f *fixture) crashOnceStable(t *testing.T, at *func(name string), why string) {
+	t.Helper()
+	f.scan(t)
+	f.clock.Advance(DefaultStableFor)
+	*at = func(string) { panic(why) }
+	crashed(t, func() { f.in.ScanOnce(context.Background()) })
+}
+
 func crashed(t *testing.T, fn func()) {
 	t.Helper()
 	defer func() {

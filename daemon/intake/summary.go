@@ -2,8 +2,6 @@ package intake
 
 import (
 	"encoding/json"
-	"os"
-	"runtime"
 	"time"
 )
 
@@ -30,18 +28,4 @@ func (s Summary) marshal() ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-// syncDir makes the renames in dir durable. Windows cannot open a directory
-// for syncing (NTFS journals renames), so there it does nothing.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

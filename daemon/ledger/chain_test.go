@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/daemon/ledger/ledgertest"
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -30,35 +31,15 @@ func chainEnv(t *testing.T) (*env, Recorded) {
 	return e, hit
 }
 
-// entryKey finds, with the store's own API as an attacker would, the key
-// of the audit entry whose seq is seq (a/ or s/ rows).
+// entryKey finds the key of the audit entry whose seq is seq (a/ or s/ rows).
 func entryKey(t *testing.T, e *env, seq uint64) []byte {
 	t.Helper()
-	var key []byte
-	err := e.store.Records(Namespace).View(context.Background(), func(tx *badgerstore.RecordsTxn) error {
-		for _, p := range []string{prefixAudit, prefixScreening} {
-			if err := tx.Iterate([]byte(p), func(k, v []byte) error {
-				if l, err := protocol.DecodeAuditLink(v); err == nil && l.Seq == seq {
-					key = bytes.Clone(k)
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil || key == nil {
-		t.Fatalf("entry %d: %v", seq, err)
-	}
-	return key
+	return ledgertest.EntryKey(t, e.store.Records(Namespace), seq, prefixAudit, prefixScreening)
 }
 
 func tamper(t *testing.T, e *env, fn func(tx *badgerstore.RecordsTxn) error) {
 	t.Helper()
-	if err := e.store.Records(Namespace).Update(context.Background(), fn); err != nil {
-		t.Fatal(err)
-	}
+	ledgertest.Tamper(t, e.store.Records(Namespace), fn)
 }
 
 // auditBatches returns the audit records the outbox holds, opened.
@@ -173,20 +154,7 @@ func TestAuditTamperNamesTheEntry(t *testing.T) {
 		}, 3, protocol.FaultEdited},
 		{"ReorderEntries", func(t *testing.T, e *env) {
 			k3, k4 := entryKey(t, e, 3), entryKey(t, e, 4)
-			tamper(t, e, func(tx *badgerstore.RecordsTxn) error {
-				v3, err := tx.Get(k3)
-				if err != nil {
-					return err
-				}
-				v4, err := tx.Get(k4)
-				if err != nil {
-					return err
-				}
-				if err := tx.Set(k3, v4); err != nil {
-					return err
-				}
-				return tx.Set(k4, v3)
-			})
+			ledgertest.Swap(t, e.store.Records(Namespace), k3, k4)
 		}, 3, protocol.FaultOutOfOrder},
 	}
 	for _, c := range cases {

@@ -202,12 +202,21 @@ func TestStartReturnWithoutReady(t *testing.T) {
 	}
 }
 
-func TestStopTimeout(t *testing.T) {
+// hangingProgram checks for leaked goroutines and returns a program over
+// a post that is ready at once and, once stopped, hangs until f.hang is
+// closed.
+func hangingProgram(t *testing.T) (*fakePost, *program) {
+	t.Helper()
 	checkGoroutines(t)
 	f := newFakePost()
 	f.readyNow = true
 	f.hang = make(chan struct{})
 	p, _ := testProgram(t, f)
+	return f, p
+}
+
+func TestStopTimeout(t *testing.T) {
+	f, p := hangingProgram(t)
 	p.stopTimeout = 50 * time.Millisecond
 	if err := p.Start(nil); err != nil {
 		t.Fatal(err)
@@ -228,11 +237,7 @@ func TestStopTimeout(t *testing.T) {
 }
 
 func TestStopAbortedBySecondSignal(t *testing.T) {
-	checkGoroutines(t)
-	f := newFakePost()
-	f.readyNow = true
-	f.hang = make(chan struct{})
-	p, _ := testProgram(t, f)
+	f, p := hangingProgram(t)
 	abort := make(chan os.Signal, 1)
 	p.abort = abort
 	if err := p.Start(nil); err != nil {

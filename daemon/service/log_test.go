@@ -13,13 +13,7 @@ func TestLogHandler(t *testing.T) {
 		t.Skip("destination choice below is the POSIX one")
 	}
 	t.Run("Journald", func(t *testing.T) {
-		t.Setenv("JOURNAL_STREAM", "8:12345")
-		var buf bytes.Buffer
-		h, err := LogHandler(&buf, "text", slog.LevelInfo, Foreground)
-		if err != nil {
-			t.Fatal(err)
-		}
-		log := slog.New(h)
+		buf, log := foregroundLog(t, "8:12345", "text")
 		log.Warn("HQ unreachable")
 		log.Warn("HQ unreachable") // rate-limited
 		if got, want := buf.String(), "<4>level=WARN msg=\"HQ unreachable\"\n"; got != want {
@@ -27,13 +21,8 @@ func TestLogHandler(t *testing.T) {
 		}
 	})
 	t.Run("Foreground", func(t *testing.T) {
-		t.Setenv("JOURNAL_STREAM", "")
-		var buf bytes.Buffer
-		h, err := LogHandler(&buf, "json", slog.LevelInfo, Foreground)
-		if err != nil {
-			t.Fatal(err)
-		}
-		slog.New(h).Info("ready")
+		buf, log := foregroundLog(t, "", "json")
+		log.Info("ready")
 		if s := buf.String(); !strings.HasPrefix(s, `{"time":`) {
 			t.Fatalf("foreground line %q, want JSON with a time", s)
 		}
@@ -41,4 +30,17 @@ func TestLogHandler(t *testing.T) {
 	if _, err := LogHandler(&bytes.Buffer{}, "yaml", slog.LevelInfo, Foreground); err == nil {
 		t.Error("LogHandler accepted format yaml")
 	}
+}
+
+// foregroundLog returns a logger in format for a process run in the
+// foreground with JOURNAL_STREAM set to journal, and what it writes.
+func foregroundLog(t *testing.T, journal, format string) (*bytes.Buffer, *slog.Logger) {
+	t.Helper()
+	t.Setenv("JOURNAL_STREAM", journal)
+	var buf bytes.Buffer
+	h, err := LogHandler(&buf, format, slog.LevelInfo, Foreground)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &buf, slog.New(h)
 }

@@ -50,6 +50,43 @@ func (b *benchHQ) Keys(context.Context) (KeysView, error) {
 	return KeysView{Current: KeyInfo{ID: "0123456789abcdef"}}, nil
 }
 
+// hqConsoleOver builds the HQ console over d, with one admin signed in,
+// and returns it with the admin's session token.
+func hqConsoleOver(tb testing.TB, d *benchHQ) (*App, string) {
+	tb.Helper()
+	st := storetest.OpenWith(tb, tb.TempDir(), badgerstore.Options{})
+	users := NewUserStore(st.Records("c"), HQRoles, nil)
+	if _, err := users.Add(context.Background(), "ana", RoleAdmin, "a long password"); err != nil {
+		tb.Fatal(err)
+	}
+	app, err := NewHQConsole(HQOptions{Users: users, Fleet: d, Hits: d, Editions: d, Keys: d, Audit: NewEventLog(st.Records("c"), nil)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u, _ := users.Get(context.Background(), "ana")
+	token, _ := app.Sessions().New(u)
+	return app, token
+}
+
+// hqGet asks app for path in the session token and returns the status.
+func hqGet(app *App, token, path string) int {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.AddCookie(&http.Cookie{Name: "wp_hq_session", Value: token})
+	w := httptest.NewRecorder()
+	app.ServeHTTP(w, req)
+	return w.Code
+}
+
+// TestHQPagesNotFound: an unknown hit or edition is answered 404.
+func TestHQPagesNotFound(t *testing.T) {
+	app, token := hqConsoleOver(t, &benchHQ{})
+	for _, path := range []string{"/hits/post-001/nope", "/editions/nope"} {
+		if code := hqGet(app, token, path); code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", path, code)
+		}
+	}
+}
+
 // BenchmarkHQPages renders the fleet page with 500 posts (some offline,
 // lagging or with a wrong clock) and a 50-row hits page, with the
 // session and the whole handler chain.
@@ -67,26 +104,12 @@ func BenchmarkHQPages(b *testing.B) {
 		d.rows = append(d.rows, HQHitRow{Post: "post-001", ID: fmt.Sprintf("h%d", i), ReceivedAt: now, ScreenedAt: now, Band: engine.BandPossible,
 			Name: "TRAVELLER NAME", Lists: []string{"un"}, Status: "open", Source: "api"})
 	}
-	st := storetest.OpenWith(b, b.TempDir(), badgerstore.Options{})
-	users := NewUserStore(st.Records("c"), HQRoles, nil)
-	if _, err := users.Add(context.Background(), "ana", RoleAdmin, "a long password"); err != nil {
-		b.Fatal(err)
-	}
-	app, err := NewHQConsole(HQOptions{Users: users, Fleet: d, Hits: d, Editions: d, Keys: d, Audit: NewEventLog(st.Records("c"), nil)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	u, _ := users.Get(context.Background(), "ana")
-	token, _ := app.Sessions().New(u)
+	app, token := hqConsoleOver(b, d)
 	for _, path := range []string{"/fleet", "/hits"} {
 		b.Run(path[1:], func(b *testing.B) {
 			for b.Loop() {
-				req := httptest.NewRequest(http.MethodGet, path, nil)
-				req.AddCookie(&http.Cookie{Name: "wp_hq_session", Value: token})
-				w := httptest.NewRecorder()
-				app.ServeHTTP(w, req)
-				if w.Code != http.StatusOK {
-					b.Fatalf("%s: %d", path, w.Code)
+				if code := hqGet(app, token, path); code != http.StatusOK {
+					b.Fatalf("%s: %d", path, code)
 				}
 			}
 		})

@@ -126,6 +126,21 @@ func (c *hqConsole) fail(q *Request, what string, err error) {
 	q.Error(http.StatusInternalServerError, "error.hq_internal")
 }
 
+// failed answers a page whose data could not be read: 404 with the
+// message notFound for ErrNotFound, otherwise as fail does. It reports
+// whether err was an error.
+func (c *hqConsole) failed(q *Request, what string, err error, notFound string) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ErrNotFound):
+		q.Error(http.StatusNotFound, notFound)
+	default:
+		c.fail(q, what, err)
+	}
+	return true
+}
+
 // Problem is one thing wrong with a post: a catalog key ("problem.<code>")
 // and its argument.
 type Problem struct {
@@ -501,12 +516,7 @@ type HQHitPageData struct {
 
 func (c *hqConsole) hitPage(q *Request) {
 	h, err := c.o.Hits.Hit(q.Context(), q.PathValue("post"), q.PathValue("id"))
-	if errors.Is(err, ErrNotFound) {
-		q.Error(http.StatusNotFound, "error.hit_not_found")
-		return
-	}
-	if err != nil {
-		c.fail(q, "hit", err)
+	if c.failed(q, "hit", err, "error.hit_not_found") {
 		return
 	}
 	q.Render(http.StatusOK, "hq_hit", "hit.title", HQHitPageData{Hit: h, Status: h.Status()})
@@ -651,12 +661,7 @@ type ProposalPage struct {
 
 func (c *hqConsole) proposalPage(q *Request) {
 	p, err := c.o.Editions.Proposal(q.Context(), q.PathValue("id"))
-	if errors.Is(err, ErrNotFound) {
-		q.Error(http.StatusNotFound, "error.proposal_not_found")
-		return
-	}
-	if err != nil {
-		c.fail(q, "proposal", err)
+	if c.failed(q, "proposal", err, "error.proposal_not_found") {
 		return
 	}
 	d := ProposalPage{P: p, CanPublish: c.app.Can(q.Session.Role, PermPublish), Own: p.Uploader == q.Session.User}

@@ -169,6 +169,21 @@ func TestTemplateKeysExist(t *testing.T) {
 
 // TestRenderRefusesMissingKey: a page asking for a key its catalog lacks
 // is not rendered (no page with a hole in it).
+// templateInputs loads what parseTemplates takes: the catalogs and the
+// assets.
+func templateInputs(t *testing.T) (Catalogs, *assets) {
+	t.Helper()
+	as, err := loadAssets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cats, err := LoadCatalogs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cats, as
+}
+
 func TestRenderRefusesMissingKey(t *testing.T) {
 	cat := &Catalog{Lang: "en", msgs: map[string]string{"a": "A {1}"}}
 	if _, err := tHTML(cat, "b"); err == nil {
@@ -181,14 +196,7 @@ func TestRenderRefusesMissingKey(t *testing.T) {
 	if got, _ := tHTML(cat, "a", "1973-05-27"); !strings.Contains(string(got), `dir="ltr"`) {
 		t.Errorf("a date argument is not shown left to right: %q", got)
 	}
-	as, err := loadAssets()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cats, err := LoadCatalogs()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cats, as := templateInputs(t)
 	delete(cats["fr"].msgs, "post.login_heading")
 	defer func() { cats["fr"].msgs["post.login_heading"] = "x" }()
 	ts, err := parseTemplates(cats, as)
@@ -429,5 +437,40 @@ func TestManualCountries(t *testing.T) {
 	_, errs := validateManual(&ScreenForm{Surname: "KIM", Nationality: "NARNIA", DocumentCountry: "ZZ"})
 	if errs["nationality"] != "screen.err_country" || errs["document_country"] != "screen.err_country" {
 		t.Errorf("errors %v", errs)
+	}
+}
+
+// TestHistoryPartial: the decision history the officer's and HQ's hit
+// pages share marks the last decision in force, shows the channel only
+// where asked, and says so when there is no decision.
+func TestHistoryPartial(t *testing.T) {
+	cats, as := templateInputs(t)
+	ts, err := parseTemplates(cats, as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	ds := []Decision{
+		{Decision: DecisionReferred, Officer: "off-1", DecidedAt: at},
+		{Decision: DecisionConfirmed, Officer: "off-2", Via: "token-x", Note: "seen", DecidedAt: at.Add(time.Minute)},
+	}
+	run := func(data map[string]any) string {
+		t.Helper()
+		var b strings.Builder
+		if err := ts.byLang["en"]["hit"].ExecuteTemplate(&b, "history", data); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	got := run(map[string]any{"D": ds, "Via": true, "Empty": "none"})
+	if strings.Count(got, `class="superseded"`) != 1 || strings.Count(got, `class="inforce"`) != 1 ||
+		!strings.Contains(got, "token-x") || !strings.Contains(got, "seen") || strings.Contains(got, "none") {
+		t.Errorf("officer history:\n%s", got)
+	}
+	if got := run(map[string]any{"D": ds, "Via": false, "Empty": "none"}); strings.Contains(got, "token-x") {
+		t.Errorf("HQ history shows the channel:\n%s", got)
+	}
+	if got := run(map[string]any{"D": []Decision(nil), "Via": true, "Empty": "none"}); !strings.Contains(got, `id="history-empty">none<`) {
+		t.Errorf("empty history:\n%s", got)
 	}
 }

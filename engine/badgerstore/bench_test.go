@@ -71,14 +71,7 @@ func BenchmarkLookupDocument(b *testing.B) {
 		b.Fatal(err)
 	}
 	settle(b, s) // let compactions triggered by the import and reopen finish
-	if os.Getenv("WATCHPOST_BENCH_FLATTEN") != "" {
-		t0 := time.Now()
-		if err := s.db.Flatten(1); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("flattened in %v", time.Since(t0))
-		settle(b, s)
-	}
+	flattenIfAsked(b, s)
 	for _, mode := range []struct {
 		name    string
 		base    int
@@ -112,6 +105,22 @@ func BenchmarkLookupDocument(b *testing.B) {
 // settle waits (up to two minutes) until Badger has no compaction to run:
 // every level's score below 1 for three polls in a row. Compactions on a
 // 2-core box take CPU from lookups and dominate their p99.
+// flattenIfAsked flattens the LSM tree into one level and lets it settle
+// when WATCHPOST_BENCH_FLATTEN is set, and reports whether it did.
+func flattenIfAsked(t testing.TB, s *Store) bool {
+	t.Helper()
+	if os.Getenv("WATCHPOST_BENCH_FLATTEN") == "" {
+		return false
+	}
+	t0 := time.Now()
+	if err := s.db.Flatten(1); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("flattened in %v", time.Since(t0))
+	settle(t, s)
+	return true
+}
+
 func settle(t testing.TB, s *Store) {
 	t.Helper()
 	start := time.Now()
@@ -197,13 +206,7 @@ func TestManualImportDocuments(t *testing.T) {
 	settle(t, s)
 	lookupLatency(t, s, n, 200_000, true, "compactions settled")
 	lookupLatency(t, s, n, 200_000, false, "compactions settled")
-	if os.Getenv("WATCHPOST_BENCH_FLATTEN") != "" {
-		t0 := time.Now()
-		if err := s.db.Flatten(1); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("flattened in %v", time.Since(t0))
-		settle(t, s)
+	if flattenIfAsked(t, s) {
 		lookupLatency(t, s, n, 200_000, true, "flattened")
 		lookupLatency(t, s, n, 200_000, false, "flattened")
 	}

@@ -1,7 +1,6 @@
 package badgerstore
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/testkit"
 )
 
 // The crash test re-executes this test binary as a writer that replaces one
@@ -182,62 +182,21 @@ func runWriter(t *testing.T, dir string, delay time.Duration) time.Duration {
 		cmd.Env = append(cmd.Env, crashCalibEnv+"=1")
 	}
 	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan bool, 1)
-	var slowest time.Duration // written before out is drained
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		sc := bufio.NewScanner(out)
-		ok := false
-		for sc.Scan() {
-			var v uint64
-			var ns int64
-			if _, err := fmt.Sscanf(sc.Text(), "done %d %d", &v, &ns); err == nil {
-				slowest = max(slowest, time.Duration(ns))
-			}
-			if sc.Text() == "ready" && !ok {
-				ok = true
-				ready <- true
-			}
+	var slowest time.Duration // read after the child's output is drained
+	child := testkit.StartChild(t, cmd, 30*time.Second, "writer", func(line string) {
+		var v uint64
+		var ns int64
+		if _, err := fmt.Sscanf(line, "done %d %d", &v, &ns); err == nil {
+			slowest = max(slowest, time.Duration(ns))
 		}
-		if !ok {
-			ready <- false
-		}
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			cmd.Wait()
-			t.Fatal("writer exited before it was ready")
-		}
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatal("writer not ready after 30s")
-	}
+	})
 	if delay == 0 {
-		<-drained
-		if err := cmd.Wait(); err != nil {
+		if err := child.Wait(); err != nil {
 			t.Fatalf("calibration writer: %v", err)
 		}
 		return slowest
 	}
 	time.Sleep(delay)
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL on Unix
-		t.Fatal(err)
-	}
-	<-drained
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != -1 {
-		t.Fatalf("writer did not die from the kill: %v", err)
-	}
+	child.Kill(t)
 	return slowest
 }

@@ -121,24 +121,11 @@ func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, f
 		i = j
 	}
 	ops = uniq
-	if err := s.enter(); err != nil {
-		return fail(err)
-	}
-	defer s.life.RUnlock()
-	mu := s.listLock(name)
-	mu.Lock()
-	defer mu.Unlock()
-	if err := s.space.room(0); err != nil {
-		return fail(err)
-	}
-
-	info, exists, err := s.begin(name)
+	info, release, err := s.openExisting(name)
 	if err != nil {
 		return fail(err)
 	}
-	if !exists {
-		return fail(ErrNoList)
-	}
+	defer release()
 	if info.Kind != kind {
 		return fail(fmt.Errorf("%w: list is %s", ErrWrongKind, info.Kind))
 	}
@@ -269,17 +256,12 @@ func (s *Store) SetReplica(ctx context.Context, name string, version uint64, sta
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	if err := s.enter(); err != nil {
+	release, err := s.enterList(name)
+	if err != nil {
 		return fail(err)
 	}
-	defer s.life.RUnlock()
-	mu := s.listLock(name)
-	mu.Lock()
-	defer mu.Unlock()
-	if err := s.space.room(0); err != nil {
-		return fail(err)
-	}
-	err := s.db.Update(func(txn *badger.Txn) error {
+	defer release()
+	err = s.db.Update(func(txn *badger.Txn) error {
 		info, exists, err := getInfo(txn, name)
 		switch {
 		case err != nil:

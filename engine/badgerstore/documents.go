@@ -162,11 +162,5 @@ func sameDocKey(prefix, a, b []byte) bool {
 // document is fresh for each call; fn may keep it. An error from fn stops
 // the stream and is returned wrapped.
 func (s *Store) Documents(ctx context.Context, name string, fn func(*engine.Document) error) (engine.ListInfo, error) {
-	return s.stream(ctx, name, engine.ListDocuments, func(key, val []byte) error {
-		d, err := engine.UnmarshalDocument(val)
-		if err != nil {
-			return fmt.Errorf("key %q: %w", key, err)
-		}
-		return fn(&d)
-	})
+	return s.stream(ctx, name, engine.ListDocuments, decoded(engine.UnmarshalDocument, fn))
 }

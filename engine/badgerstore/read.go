@@ -31,17 +31,9 @@ func (s *Store) Lists() ([]engine.ListInfo, error) {
 	defer s.life.RUnlock()
 	var out []engine.ListInfo
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(listMetaPrefix)})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			var info engine.ListInfo
-			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &info) }); err != nil {
-				return fmt.Errorf("key %q: %w: %v", item.Key(), engine.ErrCorruptRecord, err)
-			}
-			out = append(out, info)
-		}
-		return nil
+		var err error
+		out, err = listsIn(txn)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read lists: %w", err)
@@ -72,13 +64,30 @@ func eachVisible(ctx context.Context, txn *badger.Txn, info engine.ListInfo, fn 
 	if info.Kind == engine.ListDocuments {
 		prefix = docRows(info.Name)
 	}
+	n := 0
+	return visibleRows(txn, prefix, info.Version, func(k []byte, item *badger.Item) error {
+		if n++; n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return item.Value(func(v []byte) error {
+			if isTombstone(v) {
+				return nil
+			}
+			return fn(k, v)
+		})
+	})
+}
+
+// visibleRows calls fn, in key order, with the row of each group under
+// prefix that version sees: the newest at or below it (a tombstone too).
+// A malformed row key is an engine.ErrCorruptRecord.
+func visibleRows(txn *badger.Txn, prefix []byte, version uint64, fn func(k []byte, item *badger.Item) error) error {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
-	var (
-		group    []byte
-		resolved bool
-		n        int
-	)
+	var group []byte
+	resolved := false
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
 		k := item.Key()
@@ -90,22 +99,11 @@ func eachVisible(ctx context.Context, txn *badger.Txn, info engine.ListInfo, fn 
 			group = append(group[:0], g...)
 			resolved = false
 		}
-		if resolved || ver > info.Version {
+		if resolved || ver > version {
 			continue
 		}
 		resolved = true
-		if n++; n%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		err := item.Value(func(v []byte) error {
-			if isTombstone(v) {
-				return nil
-			}
-			return fn(k, v)
-		})
-		if err != nil {
+		if err := fn(k, item); err != nil {
 			return err
 		}
 	}
@@ -118,13 +116,19 @@ func eachVisible(ctx context.Context, txn *badger.Txn, info engine.ListInfo, fn 
 // each call; fn may keep it. An error from fn stops the stream and is
 // returned wrapped.
 func (s *Store) Entries(ctx context.Context, name string, fn func(*engine.Entry) error) (engine.ListInfo, error) {
-	return s.stream(ctx, name, engine.ListNames, func(key, val []byte) error {
-		e, err := engine.UnmarshalEntry(val)
+	return s.stream(ctx, name, engine.ListNames, decoded(engine.UnmarshalEntry, fn))
+}
+
+// decoded turns fn, which takes records, into a stream callback that
+// decodes each value with unmarshal, naming the key when it cannot.
+func decoded[T any](unmarshal func([]byte) (T, error), fn func(*T) error) func(key, val []byte) error {
+	return func(key, val []byte) error {
+		r, err := unmarshal(val)
 		if err != nil {
 			return fmt.Errorf("key %q: %w", key, err)
 		}
-		return fn(&e)
-	})
+		return fn(&r)
+	}
 }
 
 // stream calls fn with the key and value of every live record of the list
@@ -378,8 +382,8 @@ func (s *Store) refreshDocs(name string) {
 	s.docs.Store(&docListSet{lists: lists})
 }
 
-// docListsIn reads the metadata of every documents list in txn.
-func docListsIn(txn *badger.Txn) ([]engine.ListInfo, error) {
+// listsIn reads the metadata of every list in txn, in name order.
+func listsIn(txn *badger.Txn) ([]engine.ListInfo, error) {
 	var lists []engine.ListInfo
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(listMetaPrefix)})
 	defer it.Close()
@@ -389,36 +393,25 @@ func docListsIn(txn *badger.Txn) ([]engine.ListInfo, error) {
 		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &info) }); err != nil {
 			return nil, fmt.Errorf("key %q: %w: %v", item.Key(), engine.ErrCorruptRecord, err)
 		}
-		if info.Kind == engine.ListDocuments {
-			lists = append(lists, info)
-		}
+		lists = append(lists, info)
 	}
 	return lists, nil
+}
+
+// docListsIn reads the metadata of every documents list in txn.
+func docListsIn(txn *badger.Txn) ([]engine.ListInfo, error) {
+	lists, err := listsIn(txn)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(lists, func(l engine.ListInfo) bool { return l.Kind != engine.ListDocuments }), nil
 }
 
 // lookupIn appends the live documents of one list under prefix. An
 // iterator restricted to the prefix only opens the tables whose key range
 // covers it, about one per level.
 func lookupIn(txn *badger.Txn, info engine.ListInfo, prefix []byte, hits []DocumentHit) ([]DocumentHit, error) {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	var group []byte
-	resolved := false
-	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		k := item.Key()
-		g, ver, ok := splitRowKey(k)
-		if !ok {
-			return nil, fmt.Errorf("key %q: %w: malformed row key", k, engine.ErrCorruptRecord)
-		}
-		if !bytes.Equal(g, group) {
-			group = append(group[:0], g...)
-			resolved = false
-		}
-		if resolved || ver > info.Version {
-			continue
-		}
-		resolved = true
+	err := visibleRows(txn, prefix, info.Version, func(k []byte, item *badger.Item) error {
 		var d engine.Document
 		live := false
 		err := item.Value(func(v []byte) error {
@@ -431,11 +424,15 @@ func lookupIn(txn *badger.Txn, info engine.ListInfo, prefix []byte, hits []Docum
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("key %q: %w", k, err)
+			return fmt.Errorf("key %q: %w", k, err)
 		}
 		if live {
 			hits = append(hits, DocumentHit{List: info.Name, ListVersion: info.Version, Action: info.Action, Document: d})
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return hits, nil
 }

@@ -138,21 +138,11 @@ func (s *Store) replace(ctx context.Context, meta ListMeta, kind engine.ListKind
 	if err := validName(meta.Name); err != nil {
 		return fail(err)
 	}
-	if err := s.enter(); err != nil {
-		return fail(err)
-	}
-	defer s.life.RUnlock()
-	mu := s.listLock(meta.Name)
-	mu.Lock()
-	defer mu.Unlock()
-	if err := s.space.room(0); err != nil {
-		return fail(err)
-	}
-
-	old, exists, err := s.begin(meta.Name)
+	old, exists, release, err := s.openList(meta.Name)
 	if err != nil {
 		return fail(err)
 	}
+	defer release()
 	if exists && old.Kind != kind {
 		return fail(fmt.Errorf("%w: list is %s", ErrWrongKind, old.Kind))
 	}
@@ -397,24 +387,11 @@ func (s *Store) DeleteList(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	if err := s.enter(); err != nil {
-		return fail(err)
-	}
-	defer s.life.RUnlock()
-	mu := s.listLock(name)
-	mu.Lock()
-	defer mu.Unlock()
-	if err := s.space.room(0); err != nil {
-		return fail(err)
-	}
-
-	_, exists, err := s.begin(name)
+	_, release, err := s.openExisting(name)
 	if err != nil {
 		return fail(err)
 	}
-	if !exists {
-		return fail(ErrNoList)
-	}
+	defer release()
 	err = s.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Set(dirtyKey(name), binary.BigEndian.AppendUint64(nil, 0)); err != nil {
 			return err

@@ -383,6 +383,56 @@ func (s *Store) enter() error {
 	return nil
 }
 
+// enterList enters the store, takes the write lock of list name and checks
+// there is room to write. Unless it fails (then nothing is held), the
+// caller runs release when it is done with the list.
+func (s *Store) enterList(name string) (release func(), err error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	mu := s.listLock(name)
+	mu.Lock()
+	release = func() {
+		mu.Unlock()
+		s.life.RUnlock()
+	}
+	if err := s.space.room(0); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// openList is enterList followed by begin: it returns name's info (after
+// repairing an interrupted write) and whether the list exists. Unless it
+// fails (then nothing is held), the caller runs release when done.
+func (s *Store) openList(name string) (info engine.ListInfo, exists bool, release func(), err error) {
+	release, err = s.enterList(name)
+	if err != nil {
+		return engine.ListInfo{}, false, nil, err
+	}
+	info, exists, err = s.begin(name)
+	if err != nil {
+		release()
+		return engine.ListInfo{}, false, nil, err
+	}
+	return info, exists, release, nil
+}
+
+// openExisting is openList for a list that must exist: it fails with
+// ErrNoList when there is none.
+func (s *Store) openExisting(name string) (info engine.ListInfo, release func(), err error) {
+	info, exists, release, err := s.openList(name)
+	if err != nil {
+		return engine.ListInfo{}, nil, err
+	}
+	if !exists {
+		release()
+		return engine.ListInfo{}, nil, ErrNoList
+	}
+	return info, release, nil
+}
+
 func (s *Store) listLock(name string) *sync.Mutex {
 	s.locksMu.Lock()
 	defer s.locksMu.Unlock()

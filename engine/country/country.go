@@ -40,27 +40,15 @@ func init() {
 		}
 		byKey[k] = a3
 	}
-	for _, line := range strings.Split(isoTable, "\n") {
-		if line == "" {
-			continue
-		}
-		a2, rest, _ := strings.Cut(line, " ")
-		a3, names, _ := strings.Cut(rest, " ")
-		all := strings.Split(names, "|")
+	eachRow(isoTable, func(a2, a3 string, all []string) {
 		byAlpha3[a3] = info{alpha2: a2, alpha3: a3, name: all[0]}
 		add(a3, a3)
 		add(a2, a3)
 		for _, n := range all {
 			add(n, a3)
 		}
-	}
-	for _, line := range strings.Split(extraCodes, "\n") {
-		if line == "" {
-			continue
-		}
-		code, rest, _ := strings.Cut(line, " ")
-		a3, names, _ := strings.Cut(rest, " ")
-		all := strings.Split(names, "|")
+	})
+	eachRow(extraCodes, func(code, a3 string, all []string) {
 		if _, ok := byAlpha3[a3]; !ok {
 			byAlpha3[a3] = info{alpha3: a3, name: all[0]}
 		}
@@ -70,6 +58,19 @@ func init() {
 				add(n, a3)
 			}
 		}
+	})
+}
+
+// eachRow calls fn with the rows of a table, one a line: a code, the
+// alpha-3 code it resolves to and its "|"-separated names.
+func eachRow(table string, fn func(code, a3 string, names []string)) {
+	for _, line := range strings.Split(table, "\n") {
+		if line == "" {
+			continue
+		}
+		code, rest, _ := strings.Cut(line, " ")
+		a3, names, _ := strings.Cut(rest, " ")
+		fn(code, a3, strings.Split(names, "|"))
 	}
 }
 

@@ -51,7 +51,7 @@ func parseLooseDate(s string) (engine.BirthDate, bool) {
 		default:
 			d = engine.BirthDate{Year: y1, ToYear: y2}
 		}
-	} else if len(s) == 9 && s[4] == '-' && isDigits(s[:4]) && isDigits(s[5:]) {
+	} else if len(s) == 9 && s[4] == '-' && engine.Digits(s[:4]) && engine.Digits(s[5:]) {
 		y1, _ := strconv.Atoi(s[:4])
 		y2, _ := strconv.Atoi(s[5:])
 		if y2 < y1 || !validYear(y1) || !validYear(y2) {
@@ -81,7 +81,7 @@ func parseSingleDate(s string) (year, month, day int, ok bool) {
 	}
 	switch len(f) {
 	case 1:
-		if !isDigits(f[0]) || len(f[0]) != 4 {
+		if !engine.Digits(f[0]) || len(f[0]) != 4 {
 			d, err := engine.ParseBirthDate(f[0])
 			if err != nil || d.Approx || d.ToYear != 0 || d.IsZero() {
 				return 0, 0, 0, false
@@ -92,14 +92,14 @@ func parseSingleDate(s string) (year, month, day int, ok bool) {
 		return y, 0, 0, validYear(y)
 	case 2:
 		m, okm := months[f[0]]
-		if !okm || !isDigits(f[1]) || len(f[1]) != 4 {
+		if !okm || !engine.Digits(f[1]) || len(f[1]) != 4 {
 			return 0, 0, 0, false
 		}
 		y, _ := strconv.Atoi(f[1])
 		return y, m, 0, validYear(y)
 	case 3:
 		m, okm := months[f[1]]
-		if !okm || !isDigits(f[0]) || len(f[0]) > 2 || !isDigits(f[2]) || len(f[2]) != 4 {
+		if !okm || !engine.Digits(f[0]) || len(f[0]) > 2 || !engine.Digits(f[2]) || len(f[2]) != 4 {
 			return 0, 0, 0, false
 		}
 		dd, _ := strconv.Atoi(f[0])
@@ -113,15 +113,3 @@ func parseSingleDate(s string) (year, month, day int, ok bool) {
 }
 
 func validYear(y int) bool { return y >= 1800 && y <= 2200 }
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}

@@ -36,14 +36,7 @@ func readDocsCSV(r io.Reader, file string, lim Limits, emit func(*engine.Documen
 	}
 	iNum, iCountry, iType, iNote := cols["number"], cols["country"], cols["type"], cols["note"]
 	var slab []engine.Document
-	for {
-		rec, err := rows.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return rows.each(func(line int, rec []string) error {
 		if len(slab) == 0 {
 			slab = make([]engine.Document, docSlab)
 		}
@@ -76,10 +69,10 @@ func readDocsCSV(r io.Reader, file string, lim Limits, emit func(*engine.Documen
 			}
 		}
 		if err := emit(d); err != nil {
-			line, _ := cr.FieldPos(0)
 			return &Error{File: file, Line: line, Err: err}
 		}
-	}
+		return nil
+	})
 }
 
 func docError(cr *csv.Reader, file, col, v string) error {

@@ -11,6 +11,7 @@ package importer
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -84,29 +85,19 @@ func resolveCountry(s string) string {
 }
 
 // addUnique appends s to list unless it is empty or already there.
-func addUnique(list []string, s string) []string {
-	if s == "" {
-		return list
-	}
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
-}
+func addUnique(list []string, s string) []string { return addNew(list, s, s == "") }
 
 // addDate appends d unless it is zero or already there.
 func addDate(list []engine.BirthDate, d engine.BirthDate) []engine.BirthDate {
-	if d.IsZero() {
+	return addNew(list, d, d.IsZero())
+}
+
+// addNew appends v to list unless skip is set or v is already there.
+func addNew[T comparable](list []T, v T, skip bool) []T {
+	if skip || slices.Contains(list, v) {
 		return list
 	}
-	for _, x := range list {
-		if x == d {
-			return list
-		}
-	}
-	return append(list, d)
+	return append(list, v)
 }
 
 // addName appends a name unless its value is empty or the entry already

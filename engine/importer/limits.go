@@ -172,6 +172,24 @@ func newCSVRows(r io.Reader, file, format string, lim Limits, decode func(io.Rea
 	return &csvRows{cr: cr, br: br, lim: lim, file: file}
 }
 
+// each hands fn every row and the line it starts on, and returns nil
+// after the last row, or the first error of the reader or of fn.
+func (c *csvRows) each(fn func(line int, rec []string) error) error {
+	for {
+		rec, err := c.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		line, _ := c.cr.FieldPos(0)
+		if err := fn(line, rec); err != nil {
+			return err
+		}
+	}
+}
+
 // next returns the next row (io.EOF after the last), or an *Error.
 func (c *csvRows) next() ([]string, error) {
 	c.br.setWindow(c.cr.InputOffset(), c.lim.MaxRecord, "row")

@@ -247,15 +247,7 @@ func readCSV(r io.Reader, file string, lim Limits, emit func(*engine.Entry) erro
 		return ""
 	}
 	seen := make(map[string]int)
-	for {
-		rec, err := rows.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		line, _ := cr.FieldPos(0)
+	return rows.each(func(line int, rec []string) error {
 		for i, f := range rec {
 			if !utf8.ValidString(f) {
 				col, _ := columnName(cols, i)
@@ -281,10 +273,8 @@ func readCSV(r io.Reader, file string, lim Limits, emit func(*engine.Entry) erro
 			}
 			nr.Documents = append(nr.Documents, doc)
 		}
-		if err := emitNative(file, line, &nr, seen, emit); err != nil {
-			return err
-		}
-	}
+		return emitNative(file, line, &nr, seen, emit)
+	})
 }
 
 func columnName(cols map[string]int, i int) (string, bool) {

@@ -105,13 +105,7 @@ func TestReadCSVErrors(t *testing.T) {
 			_, err := collect(t, func(emit func(*engine.Entry) error) error {
 				return ReadCSV(strings.NewReader(c.in), "n.csv", emit)
 			})
-			var ie *Error
-			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want *Error", err)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("got %q, want it to contain %q", err, c.want)
-			}
+			wantError(t, err, c.want)
 		})
 	}
 }
@@ -159,13 +153,7 @@ func TestReadJSONLErrors(t *testing.T) {
 			_, err := collect(t, func(emit func(*engine.Entry) error) error {
 				return ReadJSONL(strings.NewReader(c.in), "n.jsonl", emit)
 			})
-			var ie *Error
-			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want *Error", err)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("got %q, want it to contain %q", err, c.want)
-			}
+			wantError(t, err, c.want)
 		})
 	}
 }
@@ -213,13 +201,7 @@ func TestReadDocsCSVErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := ReadDocsCSV(strings.NewReader(c.in), "d.csv", func(*engine.Document) error { return nil })
-			var ie *Error
-			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want *Error", err)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("got %q, want it to contain %q", err, c.want)
-			}
+			wantError(t, err, c.want)
 		})
 	}
 }
@@ -255,18 +237,23 @@ func TestErrorFormat(t *testing.T) {
 	}
 }
 
+// mustBeValid is an emit that fails the fuzz test on an invalid entry.
+func mustBeValid(t *testing.T) func(*engine.Entry) error {
+	return func(e *engine.Entry) error {
+		if err := e.Validate(); err != nil {
+			t.Fatalf("emitted invalid entry %+v: %v", e, err)
+		}
+		return nil
+	}
+}
+
 func FuzzReadCSV(f *testing.F) {
 	f.Add(nativeCSV)
 	f.Add("id,name\n1,A\n")
 	f.Add("id,name,documents,birth_dates\n1,A,P:1:DEU;x,~1960..1950\n")
 	f.Add("id,name\n\"1\nA")
 	f.Fuzz(func(t *testing.T, in string) {
-		ReadCSV(strings.NewReader(in), "f.csv", func(e *engine.Entry) error {
-			if err := e.Validate(); err != nil {
-				t.Fatalf("emitted invalid entry %+v: %v", e, err)
-			}
-			return nil
-		})
+		ReadCSV(strings.NewReader(in), "f.csv", mustBeValid(t))
 	})
 }
 
@@ -276,12 +263,7 @@ func FuzzReadJSONL(f *testing.F) {
 	f.Add(`{"id":"1","name":"A","documents":[{}]}`)
 	f.Add("{\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		ReadJSONL(strings.NewReader(in), "f.jsonl", func(e *engine.Entry) error {
-			if err := e.Validate(); err != nil {
-				t.Fatalf("emitted invalid entry %+v: %v", e, err)
-			}
-			return nil
-		})
+		ReadJSONL(strings.NewReader(in), "f.jsonl", mustBeValid(t))
 	})
 }
 
@@ -307,5 +289,18 @@ func BenchmarkReadDocsCSV(b *testing.B) {
 		if n != 100_000 {
 			b.Fatalf("%d rows", n)
 		}
+	}
+}
+
+// wantError fails the test unless err is an *Error that names the file
+// and whose text contains want.
+func wantError(t *testing.T, err error, want string) {
+	t.Helper()
+	var ie *Error
+	if !errors.As(err, &ie) || ie.File == "" {
+		t.Fatalf("got %v, want an *Error naming the file", err)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("got %q, want it to contain %q", err, want)
 	}
 }

@@ -3,7 +3,6 @@ package importer
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"regexp"
 	"strings"
@@ -47,7 +46,7 @@ func ReadOFACLimited(dir fs.FS, lim Limits, emit func(*engine.Entry) error) erro
 	alts := make(map[string][]ofacAltName)
 	err = readOFACFile(dir, lim, ofacAlt, 5, true, func(line int, rec []string) error {
 		id := ofacField(rec[0])
-		if !isDigits(id) {
+		if !engine.Digits(id) {
 			return fmt.Errorf("ent_num %q is not a number", rec[0])
 		}
 		name := ofacField(rec[3])
@@ -65,7 +64,7 @@ func ReadOFACLimited(dir fs.FS, lim Limits, emit func(*engine.Entry) error) erro
 		return err
 	}
 	err = readOFACFile(dir, lim, ofacAdd, 6, true, func(line int, rec []string) error {
-		if id := ofacField(rec[0]); !isDigits(id) {
+		if id := ofacField(rec[0]); !engine.Digits(id) {
 			return fmt.Errorf("ent_num %q is not a number", rec[0])
 		}
 		return nil
@@ -79,7 +78,7 @@ func ReadOFACLimited(dir fs.FS, lim Limits, emit func(*engine.Entry) error) erro
 		if id == "" {
 			return errors.New("record has no ent_num")
 		}
-		if !isDigits(id) {
+		if !engine.Digits(id) {
 			return fmt.Errorf("ent_num %q is not a number", rec[0])
 		}
 		if first, dup := seen[id]; dup {
@@ -115,17 +114,9 @@ func readOFACFile(dir fs.FS, lim Limits, name string, fields int, optional bool,
 	cr := rows.cr
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	for {
-		rec, err := rows.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		line, _ := cr.FieldPos(0)
+	return rows.each(func(line int, rec []string) error {
 		if len(rec) == 1 && strings.Trim(rec[0], "\x1a \t\r\n") == "" {
-			continue
+			return nil
 		}
 		if len(rec) != fields {
 			return errAt(name, line, "wrong number of fields: got %d, want %d", len(rec), fields)
@@ -137,7 +128,8 @@ func readOFACFile(dir fs.FS, lim Limits, name string, fields int, optional bool,
 			}
 			return &Error{File: name, Line: line, Err: err}
 		}
-	}
+		return nil
+	})
 }
 
 // ofacField trims a field and maps the "-0-" null to "".

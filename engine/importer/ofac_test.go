@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -196,13 +195,7 @@ func TestReadOFACErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := ReadOFAC(c.fsys, func(*engine.Entry) error { return nil })
-			var ie *Error
-			if !errors.As(err, &ie) || ie.File == "" {
-				t.Fatalf("got %v, want an *Error naming the file", err)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("got %q, want it to contain %q", err, c.want)
-			}
+			wantError(t, err, c.want)
 		})
 	}
 }

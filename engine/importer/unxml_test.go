@@ -170,13 +170,7 @@ func TestReadUNXMLErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			n := 0
 			err := ReadUNXML(strings.NewReader(c.in), "u.xml", func(*engine.Entry) error { n++; return nil })
-			var ie *Error
-			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want *Error", err)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("got %q, want it to contain %q", err, c.want)
-			}
+			wantError(t, err, c.want)
 		})
 	}
 }

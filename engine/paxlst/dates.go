@@ -11,18 +11,6 @@ import (
 // century relative to "now": a birth date is the latest such date not in
 // the future; any other date is the one within 50 years of now.
 
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 func atoi(s string) int {
 	n := 0
 	for i := 0; i < len(s); i++ {
@@ -74,7 +62,7 @@ func century(c civil, now time.Time, birth bool) civil {
 // qualifier when given ("101", "102", "201", "203"); without one the
 // length decides. withTime reports whether the value carried a time.
 func parseDate(v, format string, now time.Time, birth bool) (c civil, withTime, ok bool) {
-	if !digits(v) {
+	if !engine.Digits(v) {
 		return c, false, false
 	}
 	switch {
@@ -138,12 +126,12 @@ func parseISO(s string) (c civil, withTime, ok bool) {
 	if len(s) != 10 && len(s) != 16 {
 		return c, false, false
 	}
-	if s[4] != '-' || s[7] != '-' || !digits(s[0:4]) || !digits(s[5:7]) || !digits(s[8:10]) {
+	if s[4] != '-' || s[7] != '-' || !engine.Digits(s[0:4]) || !engine.Digits(s[5:7]) || !engine.Digits(s[8:10]) {
 		return c, false, false
 	}
 	c = civil{atoi(s[0:4]), atoi(s[5:7]), atoi(s[8:10]), 0, 0}
 	if len(s) == 16 {
-		if s[10] != 'T' || s[13] != ':' || !digits(s[11:13]) || !digits(s[14:16]) {
+		if s[10] != 'T' || s[13] != ':' || !engine.Digits(s[11:13]) || !engine.Digits(s[14:16]) {
 			return c, false, false
 		}
 		c.hh, c.mm = atoi(s[11:13]), atoi(s[14:16])

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/watchpost/watchpost/engine"
 )
 
 // Limits that keep memory bounded on any input.
@@ -261,25 +263,20 @@ func (p *parser) warnf(seg *segment, format string, args ...any) {
 	p.warn(seg, fmt.Sprintf(format, args...))
 }
 
-func (p *parser) msgWarn(w *Warning) {
-	p.msgWarnings++
-	switch {
-	case p.msgWarnings <= MaxWarnings:
-		p.m.Warnings = append(p.m.Warnings, *w)
-	case p.msgWarnings == MaxWarnings+1:
-		p.m.Warnings = append(p.m.Warnings, Warning{Position: w.Position, Offset: w.Offset,
-			Message: "further warnings suppressed"})
-	}
-}
+func (p *parser) msgWarn(w *Warning) { addWarning(&p.m.Warnings, &p.msgWarnings, w) }
 
-func (p *parser) envWarn(w *Warning) {
-	p.envWarnings++
+func (p *parser) envWarn(w *Warning) { addWarning(&p.ic.Warnings, &p.envWarnings, w) }
+
+// addWarning counts w in n and appends it to list while n is within
+// MaxWarnings; past that, one last warning says the others are
+// suppressed.
+func addWarning(list *[]Warning, n *int, w *Warning) {
+	*n++
 	switch {
-	case p.envWarnings <= MaxWarnings:
-		p.ic.Warnings = append(p.ic.Warnings, *w)
-	case p.envWarnings == MaxWarnings+1:
-		p.ic.Warnings = append(p.ic.Warnings, Warning{Position: w.Position, Offset: w.Offset,
-			Message: "further warnings suppressed"})
+	case *n <= MaxWarnings:
+		*list = append(*list, *w)
+	case *n == MaxWarnings+1:
+		*list = append(*list, Warning{Position: w.Position, Offset: w.Offset, Message: "further warnings suppressed"})
 	}
 }
 
@@ -503,7 +500,7 @@ func (p *parser) une(seg *segment) {
 		return
 	}
 	p.groupOpen = false
-	if n := p.str(seg, 1, 0); !digits(n) || atoi(n) != p.groupMsgs {
+	if n := p.str(seg, 1, 0); !engine.Digits(n) || atoi(n) != p.groupMsgs {
 		p.warnf(seg, "UNE declares %q messages, the group has %d", n, p.groupMsgs)
 	}
 	if r := p.str(seg, 2, 0); r != p.groupRef {
@@ -526,7 +523,7 @@ func (p *parser) unz(seg *segment) {
 	if p.groups > 0 {
 		want = p.groups
 	}
-	if n := p.str(seg, 1, 0); !digits(n) || atoi(n) != want {
+	if n := p.str(seg, 1, 0); !engine.Digits(n) || atoi(n) != want {
 		p.warnf(seg, "UNZ declares %q messages or groups, the interchange has %d", n, want)
 	}
 	if r := p.str(seg, 2, 0); p.seenUNB && r != p.controlRef {
@@ -651,7 +648,7 @@ func (p *parser) unt(seg *segment) {
 	p.msgSegs++
 	if !p.dropping {
 		n := p.str(seg, 1, 0)
-		if !digits(n) || atoi(n) != p.msgSegs {
+		if !engine.Digits(n) || atoi(n) != p.msgSegs {
 			p.warnf(seg, "UNT declares %q segments, the message has %d", n, p.msgSegs)
 		}
 		if r := p.str(seg, 2, 0); r != p.m.Reference {
@@ -1015,10 +1012,8 @@ func (p *parser) dtm(seg *segment) {
 		if f == nil {
 			return
 		}
-		v, format := p.dtmValue(seg)
-		c, withTime, ok := parseDate(v, format, p.now, false)
+		c, withTime, ok := p.dtmDate(seg, false, "date")
 		if !ok {
-			p.warnf(seg, "unreadable date %q", v)
 			return
 		}
 		s := p.date(c, withTime)
@@ -1032,10 +1027,8 @@ func (p *parser) dtm(seg *segment) {
 		if t == nil {
 			return
 		}
-		v, format := p.dtmValue(seg)
-		c, _, ok := parseDate(v, format, p.now, true)
+		c, _, ok := p.dtmDate(seg, true, "birth date")
 		if !ok {
-			p.warnf(seg, "unreadable birth date %q", v)
 			return
 		}
 		t.BirthDate = p.date(c, false)
@@ -1047,14 +1040,23 @@ func (p *parser) dtm(seg *segment) {
 			p.warn(seg, "DTM+36 (expiry) outside a DOC group ignored")
 			return
 		}
-		v, format := p.dtmValue(seg)
-		c, _, ok := parseDate(v, format, p.now, false)
+		c, _, ok := p.dtmDate(seg, false, "expiry date")
 		if !ok {
-			p.warnf(seg, "unreadable expiry date %q", v)
 			return
 		}
 		p.m.Travellers[p.cur].Documents[p.doc].ExpiryDate = p.date(c, false)
 	}
+}
+
+// dtmDate reads the date of a DTM segment (a birth date when birth is
+// set), warning that the what is unreadable when it cannot.
+func (p *parser) dtmDate(seg *segment, birth bool, what string) (civil, bool, bool) {
+	v, format := p.dtmValue(seg)
+	c, withTime, ok := parseDate(v, format, p.now, birth)
+	if !ok {
+		p.warnf(seg, "unreadable %s %q", what, v)
+	}
+	return c, withTime, ok
 }
 
 func (p *parser) att(seg *segment) {
@@ -1143,7 +1145,7 @@ func (p *parser) mea(seg *segment) {
 	}
 	switch q := p.str(seg, 1, 0); q {
 	case "CT":
-		if !digits(v) || len(v) > 6 {
+		if !engine.Digits(v) || len(v) > 6 {
 			p.warnf(seg, "unreadable bag count %q", v)
 			return
 		}
@@ -1180,7 +1182,7 @@ func (p *parser) cnt(seg *segment) {
 		v = p.str(seg, 2, 0)
 		p.warn(seg, "CNT value in element 2 instead of component 2")
 	}
-	if !digits(v) || len(v) > 9 {
+	if !engine.Digits(v) || len(v) > 9 {
 		p.warnf(seg, "unreadable control total %q", v)
 		return
 	}

@@ -431,25 +431,27 @@ func TestSample(t *testing.T) {
 }
 
 func BenchmarkPersons(b *testing.B) {
-	const n = 100000
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := Persons(1, n, func(*engine.Entry) error { return nil }); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/person")
+	benchGenerate(b, 100000, "ns/person", func(n int) error {
+		return Persons(1, n, func(*engine.Entry) error { return nil })
+	})
 }
 
 func BenchmarkDocuments(b *testing.B) {
-	const n = 1000000
+	benchGenerate(b, 1000000, "ns/doc", func(n int) error {
+		return Documents(1, n, func(*engine.Document) error { return nil })
+	})
+}
+
+// benchGenerate times gen making n records and reports the time per
+// record as unit.
+func benchGenerate(b *testing.B, n int, unit string, gen func(n int) error) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := Documents(1, n, func(*engine.Document) error { return nil }); err != nil {
+		if err := gen(n); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/doc")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), unit)
 }
 
 func BenchmarkTravellers(b *testing.B) {

@@ -43,16 +43,7 @@ func TestHQDebLayout(t *testing.T) {
 		HQConfigured:                            0o755,
 		"/usr/share/doc/watchpost-hq/copyright": 0o644,
 	}
-	for name, mode := range want {
-		h, ok := data[name]
-		if !ok {
-			t.Errorf("data: no %s", name)
-			continue
-		}
-		if h.Mode != mode || h.Uname != "root" {
-			t.Errorf("data: %s mode %o owner %s", name, h.Mode, h.Uname)
-		}
-	}
+	wantFiles(t, data, want)
 	unit, _ := os.ReadFile(hqUnitSrc)
 	if !bytes.Equal(bodies[HQUnit], unit) {
 		t.Error("the packaged unit differs from packaging/systemd/watchpost-hq.service")

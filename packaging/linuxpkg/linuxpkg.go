@@ -302,29 +302,27 @@ func (s Spec) info(format, work string) (*nfpm.Info, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: no maintainer scripts named %q", s.Name, s.Scripts)
 		}
-		mscript := func(name string) (string, error) { return script(prefix + name) }
-		var err error
-		if format == "deb" {
-			if info.Scripts.PostInstall, err = mscript("deb-postinst.sh"); err != nil {
-				return nil, err
+		// The maintainer scripts of each format, by the hook they fill.
+		type hook struct {
+			to   *string
+			name string
+		}
+		hooks := []hook{
+			{&info.Scripts.PostInstall, "deb-postinst.sh"},
+			{&info.Scripts.PreRemove, "deb-prerm.sh"},
+			{&info.Scripts.PostRemove, "deb-postrm.sh"},
+		}
+		if format != "deb" {
+			hooks = []hook{
+				{&info.Scripts.PreInstall, "rpm-pre.sh"},
+				{&info.Scripts.PostInstall, "rpm-post.sh"},
+				{&info.Scripts.PreRemove, "rpm-preun.sh"},
+				{&info.Scripts.PostRemove, "rpm-postun.sh"},
 			}
-			if info.Scripts.PreRemove, err = mscript("deb-prerm.sh"); err != nil {
-				return nil, err
-			}
-			if info.Scripts.PostRemove, err = mscript("deb-postrm.sh"); err != nil {
-				return nil, err
-			}
-		} else {
-			if info.Scripts.PreInstall, err = mscript("rpm-pre.sh"); err != nil {
-				return nil, err
-			}
-			if info.Scripts.PostInstall, err = mscript("rpm-post.sh"); err != nil {
-				return nil, err
-			}
-			if info.Scripts.PreRemove, err = mscript("rpm-preun.sh"); err != nil {
-				return nil, err
-			}
-			if info.Scripts.PostRemove, err = mscript("rpm-postun.sh"); err != nil {
+		}
+		for _, h := range hooks {
+			var err error
+			if *h.to, err = script(prefix + h.name); err != nil {
 				return nil, err
 			}
 		}

@@ -120,6 +120,22 @@ func debControl(t *testing.T, deb []byte, conffile string) map[string][]byte {
 	return ctrlFiles
 }
 
+// wantFiles checks that data holds each file of want with its mode, owned
+// by root and dated at the fixture's build time.
+func wantFiles(t *testing.T, data map[string]*tar.Header, want map[string]int64) {
+	t.Helper()
+	for name, mode := range want {
+		h, ok := data[name]
+		if !ok {
+			t.Errorf("data: no %s", name)
+			continue
+		}
+		if h.Mode != mode || h.Uname != "root" || !h.ModTime.Equal(time.Unix(1700000000, 0)) {
+			t.Errorf("data: %s mode %o owner %s time %s", name, h.Mode, h.Uname, h.ModTime)
+		}
+	}
+}
+
 func TestDebLayout(t *testing.T) {
 	deb := build(t, "deb", fixture(t))
 	ctrlFiles := debControl(t, deb, ConfigFile)
@@ -139,16 +155,7 @@ func TestDebLayout(t *testing.T) {
 		"/usr/share/doc/watchpost/changelog.gz":  0o644,
 		"/usr/share/lintian/overrides/watchpost": 0o644,
 	}
-	for name, mode := range want {
-		h, ok := data[name]
-		if !ok {
-			t.Errorf("data: no %s", name)
-			continue
-		}
-		if h.Mode != mode || h.Uname != "root" || !h.ModTime.Equal(time.Unix(1700000000, 0)) {
-			t.Errorf("data: %s mode %o owner %s time %s", name, h.Mode, h.Uname, h.ModTime)
-		}
-	}
+	wantFiles(t, data, want)
 	zr, err := gzip.NewReader(bytes.NewReader(bodies["/usr/share/doc/watchpost/changelog.gz"]))
 	if err != nil {
 		t.Fatal(err)

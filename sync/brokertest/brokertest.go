@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,24 +46,14 @@ type Mosquitto struct {
 // installed; .ci/run installs it.
 func StartMosquitto(t testing.TB, extra ...string) *Mosquitto {
 	t.Helper()
-	bin := MosquittoPath()
-	if bin == "" {
-		t.Skip("mosquitto not found on PATH or at /usr/sbin/mosquitto; CI installs it (.ci/run: apt-get install -y mosquitto)")
-	}
-	m := &Mosquitto{bin: bin, port: FreePort(t)}
-	m.conf = filepath.Join(t.TempDir(), "mosquitto.conf")
+	port := FreePort(t)
 	lines := append([]string{
-		fmt.Sprintf("listener %d 127.0.0.1", m.port),
+		fmt.Sprintf("listener %d 127.0.0.1", port),
 		"allow_anonymous true",
 		"log_dest stderr",
 		"log_type error",
 	}, extra...)
-	if err := os.WriteFile(m.conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m.Start(t)
-	t.Cleanup(m.Stop)
-	return m
+	return StartMosquittoConfig(t, strings.Join(lines, "\n")+"\n", port)
 }
 
 // Start (re)starts the process and waits until it accepts connections.

@@ -20,6 +20,7 @@ import (
 	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 )
@@ -324,26 +325,7 @@ func (p *postSide) putHits(tb testing.TB, first, n int) []string {
 // writes its records with PutTx), for large backlogs.
 func (p *postSide) putBacklog(tb testing.TB, first, n int) []string {
 	tb.Helper()
-	ids := make([]string, 0, n)
-	for i := first; i < first+n; i += 500 {
-		var batch []string
-		err := p.store.Records("screenings").Update(context.Background(), func(tx *badgerstore.RecordsTxn) error {
-			batch = batch[:0]
-			for j := i; j < min(first+n, i+500); j++ {
-				r, err := p.ob.PutTx(tx, outbox.Record{Kind: protocol.RecordHit, Payload: hitPayload(tb, p.name, j)})
-				if err != nil {
-					return err
-				}
-				batch = append(batch, r.ID)
-			}
-			return nil
-		})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ids = append(ids, batch...)
-	}
-	return ids
+	return outboxtest.PutHits(tb, p.store, p.ob, first, n, func(i int) []byte { return hitPayload(tb, p.name, i) })
 }
 
 // subSignal closes done once filter has been subscribed: the post starts

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -229,7 +227,7 @@ func testHitsKill9(t *testing.T, url string) {
 			h.gate.Hold()
 		}
 		before := h.srv.Counts()
-		cmd := startHitsChild(t, dir, url, post)
+		child := startHitsChild(t, dir, url, post)
 		var delay time.Duration
 		if gated {
 			testkit.CheckFor(t, 20*time.Second, fmt.Sprintf("round %d: HQ stored records and holds their ack", r), func() error {
@@ -246,7 +244,7 @@ func testHitsKill9(t *testing.T, url string) {
 			delay = time.Duration(rng.Int64N(int64(400 * time.Millisecond)))
 		}
 		time.Sleep(delay) // the random kill moment
-		killChild(t, cmd)
+		child.Kill(t)
 		after := h.srv.Counts()
 		msg := fmt.Sprintf("round %d: outbox %d at start, killed %v after %s; HQ received %d, stored %d new, %d duplicates",
 			r, depth, delay.Round(time.Millisecond), map[bool]string{true: "HQ held an ack", false: "ready"}[gated],
@@ -281,57 +279,12 @@ func testHitsKill9(t *testing.T, url string) {
 
 // startHitsChild runs TestHelperHitsPost on dir and waits until it has
 // connected.
-func startHitsChild(t *testing.T, dir, url, post string) *exec.Cmd {
+func startHitsChild(t *testing.T, dir, url, post string) *testkit.Child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHitsPost$", "-test.count=1")
 	cmd.Env = append(os.Environ(), killDirEnv+"="+dir, killBrokerEnv+"="+url, killPostEnv+"="+post)
 	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		ok := false
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "ready") && !ok {
-				ok = true
-				ready <- true
-			}
-		}
-		if !ok {
-			ready <- false
-		}
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			_ = cmd.Wait()
-			t.Fatal("post child exited before it was ready")
-		}
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatal("post child not ready after 30 s")
-	}
-	return cmd
-}
-
-// killChild SIGKILLs the child and checks that the kill is what ended it.
-func killChild(t *testing.T, cmd *exec.Cmd) {
-	t.Helper()
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL on Unix
-		t.Fatal(err)
-	}
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != -1 {
-		t.Fatalf("post child did not die from the kill: %v", err)
-	}
+	return testkit.StartChild(t, cmd, 30*time.Second, "post child", nil)
 }
 
 func envInt(t testing.TB, name string, def int) int {

@@ -123,6 +123,20 @@ func seqRef(p Priority, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{byte(p)}, seq)
 }
 
+// queueRow parses a row of the queue: the priority and seq its key
+// holds, and its record.
+func queueRow(k, v []byte) (Priority, uint64, Record, error) {
+	p, seq, err := parseSeqRef(k[len(queuePrefix):])
+	if err != nil {
+		return 0, 0, Record{}, err
+	}
+	r, err := decodeValue(v)
+	if err != nil {
+		return 0, 0, Record{}, fmt.Errorf("record %d: %w", seq, err)
+	}
+	return p, seq, r, nil
+}
+
 func parseSeqRef(b []byte) (Priority, uint64, error) {
 	if len(b) != seqRefLen || (Priority(b[0]) != PriorityHigh && Priority(b[0]) != PriorityLow) {
 		return 0, 0, fmt.Errorf("bad sequence reference %x", b)
@@ -171,13 +185,9 @@ func Open(ctx context.Context, store *badgerstore.Store, opts Options) (*Outbox,
 	var maxSeq uint64
 	err := o.recs.View(ctx, func(tx *badgerstore.RecordsTxn) error {
 		return tx.Iterate(queuePrefix, func(k, v []byte) error {
-			p, seq, err := parseSeqRef(k[len(queuePrefix):])
+			p, seq, r, err := queueRow(k, v)
 			if err != nil {
 				return err
-			}
-			r, err := decodeValue(v)
-			if err != nil {
-				return fmt.Errorf("record %d: %w", seq, err)
 			}
 			if r.Priority != p {
 				return fmt.Errorf("record %d: a %s stored at %s priority", seq, r.Kind, p)
@@ -424,19 +434,9 @@ func (o *Outbox) trim(ctx context.Context) error {
 					return err
 				}
 			}
-			tx.OnDone(func(committed bool) {
-				if !committed {
-					return
-				}
-				o.mu.Lock()
-				defer o.mu.Unlock()
-				for _, s := range chunk {
-					if m, ok := o.removeLocked(s); ok {
-						o.dropped++
-						o.log.Debug("outbox over budget: record dropped", logkey.ID, m.id, logkey.Kind, m.kind.String())
-					}
-				}
-				o.evalAlarmLocked()
+			o.forgetOnCommit(tx, chunk, func(m recMeta) {
+				o.dropped++
+				o.log.Debug("outbox over budget: record dropped", logkey.ID, m.id, logkey.Kind, m.kind.String())
 			})
 			return nil
 		})
@@ -447,6 +447,25 @@ func (o *Outbox) trim(ctx context.Context) error {
 	}
 	o.log.Warn("outbox over budget: low-priority records dropped", logkey.Count, len(ids), logkey.Budget, o.opts.Budget)
 	return nil
+}
+
+// forgetOnCommit removes the records seqs from the queue in memory once
+// tx commits, calls removed (with o.mu held) for each one it held, and
+// re-evaluates the alarm.
+func (o *Outbox) forgetOnCommit(tx *badgerstore.RecordsTxn, seqs []uint64, removed func(recMeta)) {
+	tx.OnDone(func(committed bool) {
+		if !committed {
+			return
+		}
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		for _, s := range seqs {
+			if m, ok := o.removeLocked(s); ok {
+				removed(m)
+			}
+		}
+		o.evalAlarmLocked()
+	})
 }
 
 // Ack deletes the records with these ids (HQ has stored them) and
@@ -481,19 +500,7 @@ func (o *Outbox) Ack(ctx context.Context, ids []string) (int, error) {
 				}
 				gone = append(gone, seq)
 			}
-			tx.OnDone(func(committed bool) {
-				if !committed {
-					return
-				}
-				o.mu.Lock()
-				defer o.mu.Unlock()
-				for _, s := range gone {
-					if _, ok := o.removeLocked(s); ok {
-						total++
-					}
-				}
-				o.evalAlarmLocked()
-			})
+			o.forgetOnCommit(tx, gone, func(recMeta) { total++ })
 			return nil
 		})
 		if err != nil {
@@ -593,13 +600,9 @@ func (o *Outbox) scan(ctx context.Context, p Priority, from uint64, limit int, s
 			if len(out) >= limit {
 				return badgerstore.StopIteration
 			}
-			_, seq, err := parseSeqRef(k[len(queuePrefix):])
+			_, seq, r, err := queueRow(k, v)
 			if err != nil {
 				return err
-			}
-			r, err := decodeValue(v)
-			if err != nil {
-				return fmt.Errorf("record %d: %w", seq, err)
 			}
 			if skip != nil && skip(r.ID) {
 				return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
 	"github.com/watchpost/watchpost/sync/outbox"
+	"github.com/watchpost/watchpost/sync/outbox/outboxtest"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -331,21 +332,5 @@ func BenchmarkDrainFake(b *testing.B) {
 // putBatch puts n hits, 500 per transaction.
 func putBatch(t testing.TB, s *badgerstore.Store, ob *outbox.Outbox, n int) []string {
 	t.Helper()
-	ids := make([]string, 0, n)
-	for i := 0; i < n; i += 500 {
-		err := s.Records("screenings").Update(context.Background(), func(tx *badgerstore.RecordsTxn) error {
-			for j := i; j < min(n, i+500); j++ {
-				r, err := ob.PutTx(tx, outbox.Record{Kind: protocol.RecordHit, Payload: hitPayload(j)})
-				if err != nil {
-					return err
-				}
-				ids = append(ids, r.ID)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return ids
+	return outboxtest.PutHits(t, s, ob, 0, n, hitPayload)
 }

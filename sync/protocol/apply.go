@@ -22,6 +22,16 @@ func SetHashOf(entries map[string]engine.Entry) engine.SetHash {
 	return h
 }
 
+// CloneSet returns a copy of entries (keyed by entry id) that shares
+// nothing with it, to keep a set that ApplyToSet will change.
+func CloneSet(entries map[string]engine.Entry) map[string]engine.Entry {
+	c := make(map[string]engine.Entry, len(entries))
+	for id, e := range entries {
+		c[id] = e.Clone()
+	}
+	return c
+}
+
 // ApplyToSet applies d to entries (keyed by entry id) with the store's
 // rules (UpdateEntries: an upsert replaces or adds, a delete must find
 // the id) and returns the resulting list hash. It checks everything
@@ -48,7 +58,7 @@ func ApplyToSet(entries map[string]engine.Entry, d *Delta) (engine.SetHash, erro
 		}
 	}
 	for i := range d.Upserts {
-		entries[d.Upserts[i].ID] = cloneEntry(d.Upserts[i])
+		entries[d.Upserts[i].ID] = d.Upserts[i].Clone()
 	}
 	for _, id := range d.Deletes {
 		delete(entries, id)
@@ -64,7 +74,7 @@ func Diff(old, new map[string]engine.Entry) (upserts []engine.Entry, deletes []s
 		if o, ok := old[id]; ok && bytes.Equal(engine.MarshalEntry(&o), engine.MarshalEntry(&e)) {
 			continue
 		}
-		upserts = append(upserts, cloneEntry(e))
+		upserts = append(upserts, e.Clone())
 	}
 	for id := range old {
 		if _, ok := new[id]; !ok {

@@ -160,19 +160,9 @@ const (
 	Reject
 )
 
-func (a Action) String() string {
-	switch a {
-	case Apply:
-		return "apply"
-	case Drop:
-		return "drop"
-	case NeedSnapshot:
-		return "need-snapshot"
-	case Reject:
-		return "reject"
-	}
-	return fmt.Sprintf("action-%d", uint8(a))
-}
+func (a Action) String() string { return enumName(actionNames[:], uint8(a), "action") }
+
+var actionNames = [...]string{Apply: "apply", Drop: "drop", NeedSnapshot: "need-snapshot", Reject: "reject"}
 
 // Decide is DefaultPolicy.Decide.
 func Decide(s ListState, d *Delta, now time.Time) (Action, error) {
@@ -290,20 +280,11 @@ const (
 	HeadReject
 )
 
-func (a HeadAction) String() string {
-	switch a {
-	case HeadCurrent:
-		return "current"
-	case HeadFetchDeltas:
-		return "fetch-deltas"
-	case HeadNeedSnapshot:
-		return "need-snapshot"
-	case HeadDrop:
-		return "drop"
-	case HeadReject:
-		return "reject"
-	}
-	return fmt.Sprintf("head-action-%d", uint8(a))
+func (a HeadAction) String() string { return enumName(headActionNames[:], uint8(a), "head-action") }
+
+var headActionNames = [...]string{
+	HeadCurrent: "current", HeadFetchDeltas: "fetch-deltas", HeadNeedSnapshot: "need-snapshot",
+	HeadDrop: "drop", HeadReject: "reject",
 }
 
 // HeadDecision is the outcome of DecideHead.

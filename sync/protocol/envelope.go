@@ -29,24 +29,20 @@ const (
 )
 
 // String returns the kind's name as used in the signing domain.
-func (k Kind) String() string {
-	switch k {
-	case KindDelta:
-		return "delta"
-	case KindHead:
-		return "head"
-	case KindRotation:
-		return "key-rotation"
-	case KindSnapshot:
-		return "snapshot"
-	case KindSealKey:
-		return "seal-key"
-	case KindDocDelta:
-		return "doc-delta"
-	case KindDocSnapshot:
-		return "doc-snapshot"
+func (k Kind) String() string { return enumName(kindNames[:], uint8(k), "kind") }
+
+var kindNames = [...]string{
+	KindDelta: "delta", KindHead: "head", KindRotation: "key-rotation", KindSnapshot: "snapshot",
+	KindSealKey: "seal-key", KindDocDelta: "doc-delta", KindDocSnapshot: "doc-snapshot",
+}
+
+// enumName returns names[v], or prefix-v when v has no name: the String
+// of the package's small enums.
+func enumName(names []string, v uint8, prefix string) string {
+	if int(v) < len(names) && names[v] != "" {
+		return names[v]
 	}
-	return fmt.Sprintf("kind-%d", uint8(k))
+	return fmt.Sprintf("%s-%d", prefix, v)
 }
 
 func (k Kind) known() bool { return k >= KindDelta && k <= KindDocSnapshot }

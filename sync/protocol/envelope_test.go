@@ -49,14 +49,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	}
 
 	d := sampleDelta(t, 10)
-	b, err := SealDelta(hq, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := ks.OpenDelta(b, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := sealOpen(t, hq, d, SealDelta, ks.OpenDelta)
 	p1, _ := EncodeDelta(d)
 	p2, _ := EncodeDelta(got)
 	if !bytes.Equal(p1, p2) || got.HashAfter != d.HashAfter || !got.IssuedAt.Equal(d.IssuedAt) || len(got.Upserts) != 10 {
@@ -64,17 +57,23 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	}
 
 	h := sampleHead()
-	hb, err := SealHead(hq, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh, _, err := ks.OpenHead(hb, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *gh != *h {
+	if gh := sealOpen(t, hq, h, SealHead, ks.OpenHead); *gh != *h {
 		t.Errorf("head round trip: got %+v, want %+v", gh, h)
 	}
+}
+
+// sealOpen seals m with hq and opens it again at t0.
+func sealOpen[T any](t *testing.T, hq *Signer, m *T, seal func(*Signer, *T) ([]byte, error), open func([]byte, time.Time) (*T, KeyID, error)) *T {
+	t.Helper()
+	b, err := seal(hq, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := open(b, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 func sampleHead() *Head {

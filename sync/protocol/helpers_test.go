@@ -71,7 +71,7 @@ func typicalUpserts(t testing.TB, n int) []engine.Entry {
 	un := unEntries(t)
 	out := make([]engine.Entry, n)
 	for i := range out {
-		e := cloneEntry(un[i%len(un)])
+		e := un[i%len(un)].Clone()
 		if i >= len(un) {
 			e.ID += "-" + string(rune('a'+i/len(un)))
 		}
@@ -95,17 +95,9 @@ func synthEntries(t testing.TB, seed uint64, n int) []engine.Entry {
 func setOf(entries []engine.Entry) map[string]engine.Entry {
 	m := make(map[string]engine.Entry, len(entries))
 	for _, e := range entries {
-		m[e.ID] = cloneEntry(e)
+		m[e.ID] = e.Clone()
 	}
 	return m
-}
-
-func cloneSet(m map[string]engine.Entry) map[string]engine.Entry {
-	c := make(map[string]engine.Entry, len(m))
-	for k, v := range m {
-		c[k] = cloneEntry(v)
-	}
-	return c
 }
 
 // TestProtocolPure fails if the protocol package pulls in the network,

@@ -316,12 +316,7 @@ func DecodeKeyRotation(p []byte) (*KeyRotation, error) {
 	r := &KeyRotation{}
 	r.NewKey = ed25519.PublicKey(slices.Clone(d.take("new_key", ed25519.PublicKeySize)))
 	r.NotBefore = d.time("not_before")
-	at := d.off
-	r.NotAfter = d.time("not_after")
-	if d.err == nil && !r.NotAfter.After(r.NotBefore) {
-		d.off = at
-		d.failf("not_after", "%s is not after not_before %s", r.NotAfter.Format(time.RFC3339), r.NotBefore.Format(time.RFC3339))
-	}
+	r.NotAfter = d.timeAfter("not_after", r.NotBefore, "not_before")
 	r.IssuedAt = d.time("issued_at")
 	if err := d.end(); err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -258,12 +257,7 @@ func decodeDeltaHeader(d *dec) *Delta {
 		d.failf("to_version", "%d, want from_version+1 = %d", m.ToVersion, m.FromVersion+1)
 	}
 	m.IssuedAt = d.time("issued_at")
-	at = d.off
-	m.ValidUntil = d.time("valid_until")
-	if d.err == nil && !m.ValidUntil.After(m.IssuedAt) {
-		d.off = at
-		d.failf("valid_until", "%s is not after issued_at %s", m.ValidUntil.Format(time.RFC3339), m.IssuedAt.Format(time.RFC3339))
-	}
+	m.ValidUntil = d.timeAfter("valid_until", m.IssuedAt, "issued_at")
 	m.HashAfter = d.hash("hash_after")
 	return m
 }
@@ -440,13 +434,8 @@ func DecodeHead(p []byte) (*Head, error) {
 	h.Hash = d.hash("hash")
 	h.Entries = d.uvarint("entries")
 	h.IssuedAt = d.time("issued_at")
+	h.ValidUntil = d.timeAfter("valid_until", h.IssuedAt, "issued_at")
 	at := d.off
-	h.ValidUntil = d.time("valid_until")
-	if d.err == nil && !h.ValidUntil.After(h.IssuedAt) {
-		d.off = at
-		d.failf("valid_until", "%s is not after issued_at %s", h.ValidUntil.Format(time.RFC3339), h.IssuedAt.Format(time.RFC3339))
-	}
-	at = d.off
 	h.SnapshotURL = d.str("snapshot_url", MaxURLLen)
 	h.SnapshotVersion = d.uvarint("snapshot_version")
 	h.SnapshotSHA256 = d.sum("snapshot_sha256")
@@ -539,17 +528,6 @@ func DecodeSnapshotHeader(p []byte) (*SnapshotHeader, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// cloneEntry copies an entry so that the copy shares no slices with the
-// original.
-func cloneEntry(e engine.Entry) engine.Entry {
-	e.Names = slices.Clone(e.Names)
-	e.BirthDates = slices.Clone(e.BirthDates)
-	e.Nationalities = slices.Clone(e.Nationalities)
-	e.Documents = slices.Clone(e.Documents)
-	e.Programs = slices.Clone(e.Programs)
-	return e
 }
 
 // decodeEntry decodes one MarshalEntry record and insists that it is in

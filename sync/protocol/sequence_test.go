@@ -32,7 +32,7 @@ func newHQ(t *testing.T, n int, seed uint64) *hqSim {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	pool := synthEntries(t, seed, 4000)
 	next := 0
-	take := func() engine.Entry { e := pool[next]; next++; return cloneEntry(e) }
+	take := func() engine.Entry { e := pool[next]; next++; return e.Clone() }
 	hq := &hqSim{t: t, signer: testSigner(t, 1), clock: clocktest.NewAt(t0)}
 	first := map[string]engine.Entry{}
 	for range 200 {
@@ -44,7 +44,7 @@ func newHQ(t *testing.T, n int, seed uint64) *hqSim {
 	for v := 2; v <= n; v++ {
 		hq.clock.Advance(time.Hour)
 		prev := hq.editions[len(hq.editions)-1]
-		ed := cloneSet(prev)
+		ed := CloneSet(prev)
 		ids := make([]string, 0, len(ed))
 		for id := range ed {
 			ids = append(ids, id)
@@ -66,7 +66,7 @@ func newHQ(t *testing.T, n int, seed uint64) *hqSim {
 		up, del := Diff(prev, ed)
 		d := &Delta{List: "un", Epoch: 1, FromVersion: uint64(v - 1), ToVersion: uint64(v),
 			Upserts: up, Deletes: del, IssuedAt: hq.clock.Now(), ValidUntil: hq.clock.Now().Add(30 * 24 * time.Hour)}
-		after, err := ApplyToSet(cloneSet(prev), d)
+		after, err := ApplyToSet(CloneSet(prev), d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func (p *postSim) receiveDelta(msg []byte, now time.Time) (Action, error) {
 	if a != Apply {
 		return a, err
 	}
-	next := cloneSet(p.set)
+	next := CloneSet(p.set)
 	got, err := ApplyToSet(next, d)
 	if err != nil {
 		return Reject, err
@@ -141,6 +141,14 @@ func (p *postSim) receiveDelta(msg []byte, now time.Time) (Action, error) {
 	}
 	p.set, p.state = next, p.state.AfterDelta(d)
 	return Apply, nil
+}
+
+// mustImport is importSnapshot, failing the test on an error.
+func (p *postSim) mustImport(t *testing.T, file []byte, now time.Time) {
+	t.Helper()
+	if err := p.importSnapshot(file, now); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (p *postSim) importSnapshot(file []byte, now time.Time) error {
@@ -186,9 +194,7 @@ func TestSequence(t *testing.T) {
 		if a, err := p.receiveDelta(hq.deltas[0], now); a != NeedSnapshot || !errors.Is(err, ErrNoBase) {
 			t.Fatalf("before any snapshot: %s %v", a, err)
 		}
-		if err := p.importSnapshot(hq.snapshot(1), now); err != nil {
-			t.Fatal(err)
-		}
+		p.mustImport(t, hq.snapshot(1), now)
 		p.requireAt(t, hq, 1)
 		for v := 2; v <= n; v++ {
 			if a, err := p.receiveDelta(hq.deltas[v-2], now); a != Apply {
@@ -200,9 +206,7 @@ func TestSequence(t *testing.T) {
 
 	t.Run("one delta missing", func(t *testing.T) {
 		p := newPost(ks)
-		if err := p.importSnapshot(hq.snapshot(1), now); err != nil {
-			t.Fatal(err)
-		}
+		p.mustImport(t, hq.snapshot(1), now)
 		const lost = 20 // the delta 19 -> 20 never arrives
 		for v := 2; v <= n; v++ {
 			if v == lost {
@@ -214,9 +218,7 @@ func TestSequence(t *testing.T) {
 					t.Fatalf("after the lost delta: %s %v, want need-snapshot (gap)", a, err)
 				}
 				t.Log(err)
-				if err := p.importSnapshot(hq.snapshot(v), now); err != nil {
-					t.Fatal(err)
-				}
+				p.mustImport(t, hq.snapshot(v), now)
 			} else if a != Apply {
 				t.Fatalf("delta to %d: %s %v", v, a, err)
 			}
@@ -226,9 +228,7 @@ func TestSequence(t *testing.T) {
 
 	t.Run("duplicates", func(t *testing.T) {
 		p := newPost(ks)
-		if err := p.importSnapshot(hq.snapshot(1), now); err != nil {
-			t.Fatal(err)
-		}
+		p.mustImport(t, hq.snapshot(1), now)
 		for v := 2; v <= n; v++ {
 			for i := range 2 {
 				a, err := p.receiveDelta(hq.deltas[v-2], now)
@@ -250,9 +250,7 @@ func TestSequence(t *testing.T) {
 	t.Run("shuffled", func(t *testing.T) {
 		for seed := range uint64(5) {
 			p := newPost(ks)
-			if err := p.importSnapshot(hq.snapshot(1), now); err != nil {
-				t.Fatal(err)
-			}
+			p.mustImport(t, hq.snapshot(1), now)
 			order := rand.New(rand.NewPCG(seed, 2)).Perm(len(hq.deltas))
 			// A reorder window: deltas that arrive early are held and offered
 			// again after each apply; Decide never applies one out of order.
@@ -295,9 +293,7 @@ func TestHostileBroker(t *testing.T) {
 	rogue := testSigner(t, 9)
 	now := hq.clock.Now()
 	p := newPost(ks)
-	if err := p.importSnapshot(hq.snapshot(1), now); err != nil {
-		t.Fatal(err)
-	}
+	p.mustImport(t, hq.snapshot(1), now)
 	for v := 2; v <= 8; v++ {
 		if a, err := p.receiveDelta(hq.deltas[v-2], now); a != Apply {
 			t.Fatal(a, err)

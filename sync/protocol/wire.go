@@ -106,27 +106,20 @@ func (d *dec) take(field string, n int) []byte {
 
 // length reads a byte length of at most max that fits in what is left.
 func (d *dec) length(field string, max int) int {
-	at := d.off
-	n := d.uvarint(field)
-	if d.err != nil {
-		return 0
-	}
-	if n > uint64(max) {
-		d.off = at
-		d.failf(field, "length %d exceeds the limit of %d", n, max)
-		return 0
-	}
-	if n > uint64(d.left()) {
-		d.off = at
-		d.failf(field, "length %d runs past the end (%d bytes left)", n, d.left())
-		return 0
-	}
-	return int(n)
+	return d.bounded(field, "length", max, 1, "%s %d runs past the end (%d bytes left)")
 }
 
 // count reads an element count of at most max, each element taking at
 // least minBytes, so a count can never promise more than the input holds.
 func (d *dec) count(field string, max, minBytes int) int {
+	return d.bounded(field, "count", max, minBytes, "%s %d cannot fit in the %d bytes left")
+}
+
+// bounded reads a number n (what: a length, a count) of at most max whose
+// n elements of each bytes fit in what is left; pastEnd formats the
+// failure when they do not (what, n, the bytes left). On failure it
+// leaves the offset at the number.
+func (d *dec) bounded(field, what string, max, each int, pastEnd string) int {
 	at := d.off
 	n := d.uvarint(field)
 	if d.err != nil {
@@ -134,12 +127,12 @@ func (d *dec) count(field string, max, minBytes int) int {
 	}
 	if n > uint64(max) {
 		d.off = at
-		d.failf(field, "count %d exceeds the limit of %d", n, max)
+		d.failf(field, "%s %d exceeds the limit of %d", what, n, max)
 		return 0
 	}
-	if n > uint64(d.left()/minBytes) {
+	if n > uint64(d.left()/each) {
 		d.off = at
-		d.failf(field, "count %d cannot fit in the %d bytes left", n, d.left())
+		d.failf(field, pastEnd, what, n, d.left())
 		return 0
 	}
 	return int(n)
@@ -159,6 +152,18 @@ func (d *dec) nonzero(field string) uint64 {
 		d.fail(field, errors.New("must be at least 1"))
 	}
 	return v
+}
+
+// timeAfter reads a time (as time does) that must be after from, the
+// value of the field fromField.
+func (d *dec) timeAfter(field string, from time.Time, fromField string) time.Time {
+	at := d.off
+	t := d.time(field)
+	if d.err == nil && !t.After(from) {
+		d.off = at
+		d.failf(field, "%s is not after %s %s", t.Format(time.RFC3339), fromField, from.Format(time.RFC3339))
+	}
+	return t
 }
 
 func (d *dec) time(field string) time.Time {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/watchpost/watchpost/engine"
@@ -28,58 +27,22 @@ import (
 // the SHA-256 of its record) plus one per row of the edition, about 150
 // bytes each; a 10,000,000-row list needs about 3 GB at HQ.
 func (p *Publisher) PublishDocuments(ctx context.Context, ed Edition, src func(emit func(*engine.Document) error) error) (Result, error) {
-	fail := func(err error) (Result, error) { return Result{}, fmt.Errorf("publish list %q: %w", ed.List, err) }
-	if err := protocol.ValidListName(ed.List); err != nil {
-		return fail(err)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-
-	info, st, err := p.current(ctx, ed.List, engine.ListDocuments)
-	if errors.Is(err, badgerstore.ErrNoList) {
-		return p.create(ctx, ed, func(meta badgerstore.ListMeta) (engine.ListInfo, error) {
-			return p.cfg.Store.ReplaceDocuments(ctx, meta, func(emit func(*engine.Document) error) error {
-				return nonEmpty(src, checkedDoc(emit))
-			})
-		})
-	}
-	if err != nil {
-		return fail(err)
-	}
-
-	upserts, ids, after, next, err := diff(ctx, info, records[engine.Document]{
-		read: func(fn func(*engine.Document) error) (engine.ListInfo, error) {
-			return p.cfg.Store.Documents(ctx, ed.List, fn)
+	return publish(ctx, p, ed, src, listOps[engine.Document]{
+		kind: engine.ListDocuments, replace: p.cfg.Store.ReplaceDocuments, read: p.cfg.Store.Documents, check: checkedDoc,
+		id: protocol.DocumentID, record: engine.MarshalDocument, clone: func(d *engine.Document) engine.Document { return *d },
+		change: func(d *protocol.Delta, upserts []engine.Document, ids []string) func(json.RawMessage) (engine.ListInfo, error) {
+			// A delete names the row by its identity: the comparable
+			// number, the issuing state and the type.
+			deletes := make([]engine.Document, len(ids))
+			for i, id := range ids {
+				f := strings.SplitN(id, "\x00", 3)
+				deletes[i] = engine.Document{Number: f[0], Country: f[1], Type: f[2]}
+			}
+			d.Kind, d.DocUpserts, d.DocDeletes = engine.ListDocuments, upserts, deletes
+			return func(replica json.RawMessage) (engine.ListInfo, error) {
+				return p.cfg.Store.UpdateDocuments(ctx, ed.List, d.FromVersion, upserts, deletes, badgerstore.WithReplica(replica))
+			}
 		},
-		id:     protocol.DocumentID,
-		record: engine.MarshalDocument,
-		clone:  func(d *engine.Document) engine.Document { return *d },
-	}, src, checkedDoc)
-	if err != nil {
-		return fail(err)
-	}
-	if err := p.guardShrink(ctx, ed, info.Entries, next, len(ids)); err != nil {
-		return fail(err)
-	}
-	// A delete names the row by its identity: the comparable number, the
-	// issuing state and the type.
-	deletes := make([]engine.Document, len(ids))
-	for i, id := range ids {
-		f := strings.SplitN(id, "\x00", 3)
-		deletes[i] = engine.Document{Number: f[0], Country: f[1], Type: f[2]}
-	}
-	res := Result{List: ed.List, Epoch: st.Epoch, Version: info.Version, Entries: info.Entries, Hash: info.Hash, Upserts: len(upserts), Deletes: len(deletes)}
-	if len(upserts)+len(deletes) == 0 {
-		return res, nil
-	}
-
-	// 3. The delta, applied to HQ's store, kept and announced.
-	d := &protocol.Delta{
-		List: ed.List, Kind: engine.ListDocuments, Epoch: st.Epoch, FromVersion: info.Version, ToVersion: info.Version + 1,
-		DocUpserts: upserts, DocDeletes: deletes, HashAfter: after,
-	}
-	return p.commit(ctx, ed, st, res, d, func(replica json.RawMessage) (engine.ListInfo, error) {
-		return p.cfg.Store.UpdateDocuments(ctx, ed.List, info.Version, upserts, deletes, badgerstore.WithReplica(replica))
 	})
 }
 

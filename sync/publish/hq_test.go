@@ -13,6 +13,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/synth"
 	"github.com/watchpost/watchpost/engine/testkit"
@@ -42,11 +43,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := badgerstore.Open(filepath.Join(dir, "store"), badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.OpenWith(t, filepath.Join(dir, "store"), badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20})
 	signer, err := Keygen(filepath.Join(dir, "keys"))
 	if err != nil {
 		t.Fatal(err)
@@ -107,26 +104,26 @@ func (r *rig) waitCount(n, m int) {
 
 func (r *rig) lastHead() *protocol.Head {
 	r.t.Helper()
-	r.mu.Lock()
-	b := r.heads[len(r.heads)-1]
-	r.mu.Unlock()
-	h, _, err := r.keys.OpenHead(b, t0)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return h
+	return lastOpened(r, &r.heads, r.keys.OpenHead)
 }
 
 func (r *rig) lastDelta() *protocol.Delta {
 	r.t.Helper()
+	return lastOpened(r, &r.deltas, r.keys.OpenDelta)
+}
+
+// lastOpened opens, with open at t0, the last message the rig recorded
+// in msgs.
+func lastOpened[T any](r *rig, msgs *[][]byte, open func([]byte, time.Time) (*T, protocol.KeyID, error)) *T {
+	r.t.Helper()
 	r.mu.Lock()
-	b := r.deltas[len(r.deltas)-1]
+	b := (*msgs)[len(*msgs)-1]
 	r.mu.Unlock()
-	d, _, err := r.keys.OpenDelta(b, t0)
+	v, _, err := open(b, t0)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	return d
+	return v
 }
 
 func persons(t *testing.T, n int) map[string]engine.Entry {
@@ -149,17 +146,9 @@ func source(m map[string]engine.Entry) func(emit func(*engine.Entry) error) erro
 	}
 }
 
-func clone(m map[string]engine.Entry) map[string]engine.Entry {
-	c := make(map[string]engine.Entry, len(m))
-	for k, v := range m {
-		c[k] = cloneEntry(&v)
-	}
-	return c
-}
-
 // edit changes, adds and deletes a few entries.
 func edit(m map[string]engine.Entry, round int) map[string]engine.Entry {
-	n := clone(m)
+	n := protocol.CloneSet(m)
 	i := 0
 	for id, e := range n {
 		switch i % 3 {
@@ -216,7 +205,7 @@ func TestPublishEditions(t *testing.T) {
 		if len(d.Upserts) != len(ups) || len(d.Deletes) != len(dels) || res.Upserts != len(ups) || res.Deletes != len(dels) {
 			t.Fatalf("round %d: delta has %d upserts, %d deletes; Diff says %d, %d", round, len(d.Upserts), len(d.Deletes), len(ups), len(dels))
 		}
-		ref := clone(cur)
+		ref := protocol.CloneSet(cur)
 		want, err := protocol.ApplyToSet(ref, d)
 		if err != nil {
 			t.Fatal(err)

@@ -229,6 +229,38 @@ func (p *Publisher) PublishEdition(ctx context.Context, ed Edition, path string)
 // the list. src may emit an id more than once; the last one wins, as in
 // badgerstore.ReplaceEntries. An empty edition is refused.
 func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emit func(*engine.Entry) error) error) (Result, error) {
+	return publish(ctx, p, ed, src, listOps[engine.Entry]{
+		kind: engine.ListNames, replace: p.cfg.Store.ReplaceEntries, read: p.cfg.Store.Entries, check: checked,
+		id: func(e *engine.Entry) string { return e.ID }, record: engine.MarshalEntry, clone: (*engine.Entry).Clone,
+		change: func(d *protocol.Delta, upserts []engine.Entry, deletes []string) func(json.RawMessage) (engine.ListInfo, error) {
+			d.Upserts, d.Deletes = upserts, deletes
+			return func(replica json.RawMessage) (engine.ListInfo, error) {
+				return p.cfg.Store.UpdateEntries(ctx, ed.List, d.FromVersion, upserts, deletes, badgerstore.WithReplica(replica))
+			}
+		},
+	})
+}
+
+// listOps is what publishing a names list and a documents list differ in.
+type listOps[T any] struct {
+	kind engine.ListKind
+	// replace writes version 1; read streams the current version.
+	replace func(ctx context.Context, meta badgerstore.ListMeta, src func(emit func(*T) error) error) (engine.ListInfo, error)
+	read    func(ctx context.Context, list string, fn func(*T) error) (engine.ListInfo, error)
+	// id, record and clone are those of records.
+	id     func(*T) string
+	record func(*T) []byte
+	clone  func(*T) T
+	// check wraps emit with the protocol's limits on a record.
+	check func(func(*T) error) func(*T) error
+	// change puts the upserts and the deleted identities in the delta and
+	// returns the update of HQ's store that applies them.
+	change func(d *protocol.Delta, upserts []T, deletes []string) func(replica json.RawMessage) (engine.ListInfo, error)
+}
+
+// publish publishes the records src emits as the next version of the
+// list ed.List: version 1 if HQ does not hold it, otherwise a delta.
+func publish[T any](ctx context.Context, p *Publisher, ed Edition, src func(emit func(*T) error) error, k listOps[T]) (Result, error) {
 	fail := func(err error) (Result, error) { return Result{}, fmt.Errorf("publish list %q: %w", ed.List, err) }
 	if err := protocol.ValidListName(ed.List); err != nil {
 		return fail(err)
@@ -236,11 +268,11 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
-	info, st, err := p.current(ctx, ed.List, engine.ListNames)
+	info, st, err := p.current(ctx, ed.List, k.kind)
 	if errors.Is(err, badgerstore.ErrNoList) {
 		return p.create(ctx, ed, func(meta badgerstore.ListMeta) (engine.ListInfo, error) {
-			return p.cfg.Store.ReplaceEntries(ctx, meta, func(emit func(*engine.Entry) error) error {
-				return nonEmpty(src, checked(emit))
+			return k.replace(ctx, meta, func(emit func(*T) error) error {
+				return nonEmpty(src, k.check(emit))
 			})
 		})
 	}
@@ -248,14 +280,13 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 		return fail(err)
 	}
 
-	upserts, deletes, after, next, err := diff(ctx, info, records[engine.Entry]{
-		read: func(fn func(*engine.Entry) error) (engine.ListInfo, error) {
-			return p.cfg.Store.Entries(ctx, ed.List, fn)
-		},
-		id:     func(e *engine.Entry) string { return e.ID },
-		record: engine.MarshalEntry,
-		clone:  cloneEntry,
-	}, src, checked)
+	rs := records[T]{
+		read:   func(fn func(*T) error) (engine.ListInfo, error) { return k.read(ctx, ed.List, fn) },
+		id:     k.id,
+		record: k.record,
+		clone:  k.clone,
+	}
+	upserts, deletes, after, next, err := diff(ctx, info, rs, src, k.check)
 	if err != nil {
 		return fail(err)
 	}
@@ -268,13 +299,8 @@ func (p *Publisher) PublishEntries(ctx context.Context, ed Edition, src func(emi
 	}
 
 	// 3. The delta, applied to HQ's store, kept and announced.
-	d := &protocol.Delta{
-		List: ed.List, Epoch: st.Epoch, FromVersion: info.Version, ToVersion: info.Version + 1,
-		Upserts: upserts, Deletes: deletes, HashAfter: after,
-	}
-	return p.commit(ctx, ed, st, res, d, func(replica json.RawMessage) (engine.ListInfo, error) {
-		return p.cfg.Store.UpdateEntries(ctx, ed.List, info.Version, upserts, deletes, badgerstore.WithReplica(replica))
-	})
+	d := &protocol.Delta{List: ed.List, Epoch: st.Epoch, FromVersion: info.Version, ToVersion: info.Version + 1, HashAfter: after}
+	return p.commit(ctx, ed, st, res, d, k.change(d, upserts, deletes))
 }
 
 // records describes one kind of list's records to diff.
@@ -797,14 +823,4 @@ func addDigest(h *engine.SetHash, d [32]byte) {
 	for i := range h {
 		h[i] += binary.BigEndian.Uint64(d[i*8:])
 	}
-}
-
-func cloneEntry(e *engine.Entry) engine.Entry {
-	c := *e
-	c.Names = slices.Clone(e.Names)
-	c.BirthDates = slices.Clone(e.BirthDates)
-	c.Nationalities = slices.Clone(e.Nationalities)
-	c.Documents = slices.Clone(e.Documents)
-	c.Programs = slices.Clone(e.Programs)
-	return c
 }

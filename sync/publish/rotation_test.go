@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/clock/clocktest"
 	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/fake"
@@ -26,18 +27,23 @@ type keyRig struct {
 	clock  *clocktest.Clock
 }
 
-func newKeyRig(t *testing.T) *keyRig {
+// newSigner returns a fresh signing key.
+func newSigner(t *testing.T) *protocol.Signer {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := badgerstore.Open(filepath.Join(dir, "store"), badgerstore.Options{MemTableSize: 8 << 20, BlockCacheSize: 1 << 20, IndexCacheSize: 1 << 20})
+	s, err := protocol.GenerateSigner(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	return s
+}
+
+func newKeyRig(t *testing.T) *keyRig {
+	t.Helper()
+	dir := t.TempDir()
+	st := storetest.Open(t, filepath.Join(dir, "store"))
 	r := &keyRig{st: st, broker: fake.NewBroker(), clock: clocktest.NewAt(t0)}
-	if r.signer, err = protocol.GenerateSigner(rand.Reader); err != nil {
-		t.Fatal(err)
-	}
+	r.signer = newSigner(t)
+	var err error
 	if r.tr, err = r.broker.Connect(fake.Options{ClientID: "hq"}); err != nil {
 		t.Fatal(err)
 	}
@@ -57,10 +63,7 @@ func newKeyRig(t *testing.T) *keyRig {
 func TestAnnounceKey(t *testing.T) {
 	r := newKeyRig(t)
 	ctx := context.Background()
-	next, err := protocol.GenerateSigner(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := newSigner(t)
 	nb, na := t0.Add(time.Hour), t0.Add(90*24*time.Hour)
 	res, err := r.pub.AnnounceKey(ctx, next.Public(), nb, na)
 	if err != nil {
@@ -141,10 +144,7 @@ func waitConnected(t *testing.T, c *fake.Client) {
 func TestAnnounceKeyRefused(t *testing.T) {
 	r := newKeyRig(t)
 	ctx := context.Background()
-	next, err := protocol.GenerateSigner(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := newSigner(t)
 	for _, c := range []struct {
 		name   string
 		pub    []byte
@@ -176,10 +176,7 @@ func TestAnnounceKeyRefused(t *testing.T) {
 		t.Fatalf("default not-before: %+v, %v", res, err)
 	}
 	// Broker down: an error, nothing recorded.
-	third, err := protocol.GenerateSigner(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	third := newSigner(t)
 	r.broker.Down()
 	if _, err := r.pub.AnnounceKey(ctx, third.Public(), time.Time{}, t0.Add(time.Hour)); err == nil || errors.Is(err, ErrBadRotation) {
 		t.Fatalf("broker down: %v", err)

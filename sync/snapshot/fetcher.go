@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/sync/durable"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/safeurl"
 )
@@ -297,7 +297,7 @@ func (f *Fetcher) Fetch(ctx context.Context, head protocol.Head, dir string) (pa
 	if err := os.Rename(part, final); err != nil {
 		return "", fail(d.off, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return "", fail(d.off, fmt.Errorf("sync directory: %w", err))
 	}
 	log.Info("snapshot downloaded and verified", logkey.Attempt, d.requests)
@@ -668,18 +668,4 @@ func hashFile(file *os.File, size int64) ([32]byte, error) {
 	}
 	h.Sum(sum[:0])
 	return sum, nil
-}
-
-// syncDir makes a rename in dir durable. Windows cannot fsync a directory
-// (and NTFS journals the rename), so it is skipped there.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -107,6 +107,18 @@ func Get[T any](t testing.TB, ctx context.Context, a chromedp.Action[T]) T {
 	return v
 }
 
+// Text returns the text of the element the CSS selector sel finds.
+func Text(t testing.TB, ctx context.Context, sel string) string {
+	t.Helper()
+	return Get(t, ctx, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// Eval evaluates the JavaScript expression js and returns its value.
+func Eval[T any](t testing.TB, ctx context.Context, js string) T {
+	t.Helper()
+	return Get(t, ctx, chromedp.Evaluate[T](js))
+}
+
 // WaitFor evaluates the JavaScript condition until it is true, across
 // page loads (an evaluation that meets a navigation is tried again), for
 // at most 30 seconds.
