@@ -25,14 +25,21 @@ import (
 // committed together in one transaction, linked into the audit chain in
 // the order they were queued.
 //
+// A hit joins the queue too, but it asks for the commit at once and its
+// Record waits for it: the hits and rows of that moment share one
+// transaction and one sync to disk instead of one each, and a hit's
+// record, audit entries and outbox record are durable before Record
+// returns, as without group commit. Should that shared commit fail, each
+// hit in it is recorded again on its own (with new ids), so that one
+// hit's error is its own.
+//
 // What this gives up, and only for those rows: a row is durable up to
 // GroupWindow (and one commit) after Record returned, not when it
 // returns; a crash or power cut in that window loses it (the audit trail
 // then has fewer "screened" entries than answers were given, and the
 // chain stays whole: a row is linked only when it is written). A hit is
-// never queued: its record, audit entries and outbox record commit
-// before Record returns, as without group commit, so an answer that
-// shows a hit always names a stored one. A disk short of its reserve is
+// never answered before it is stored, so an answer that shows a hit
+// always names a stored one. A disk short of its reserve is
 // checked when the row is queued (Record fails with ErrDiskLow, as
 // without group commit); a commit that fails nonetheless (the disk
 // filled within the window) loses its rows, and says how many in the
@@ -71,9 +78,9 @@ func signal(c chan struct{}) {
 	}
 }
 
-// queue queues the row of s, a screening without a hit, when
-// RunGroupCommit runs; ok is false when it does not (the caller records
-// s itself).
+// queue queues s when RunGroupCommit runs; a hit waits for its commit.
+// ok is false when the caller must record s itself: no group commit
+// runs, or the commit a hit was in failed.
 func (l *Ledger) queue(ctx context.Context, s Screening) (rec Recorded, ok bool, err error) {
 	g := &l.group
 	g.mu.Lock()
@@ -85,17 +92,26 @@ func (l *Ledger) queue(ctx context.Context, s Screening) (rec Recorded, ok bool,
 	if err := l.store.CheckSpace(0); err != nil {
 		return Recorded{}, true, fmt.Errorf("record screening: %w", err)
 	}
+	hit := len(s.Hits) > 0
+	var p *pending
+	if hit { // its report is encoded outside the lock
+		if p, err = l.prepare(s, l.clock.Now()); err != nil {
+			return Recorded{}, true, err
+		}
+		p.done = make(chan error, 1)
+	}
 	g.mu.Lock()
 	if !g.running { // RunGroupCommit ended meanwhile
 		g.mu.Unlock()
 		return Recorded{}, false, nil
 	}
-	// The time is read under the lock, so that the queue, and with it
-	// the chain, is in the order of the rows' times.
-	p, err := l.prepare(s, l.clock.Now())
-	if err != nil {
-		g.mu.Unlock()
-		return Recorded{}, true, err
+	if !hit {
+		// The time is read under the lock, so that the queued rows, and
+		// with them the chain, are in the order of their times.
+		if p, err = l.prepare(s, l.clock.Now()); err != nil {
+			g.mu.Unlock()
+			return Recorded{}, true, err
+		}
 	}
 	g.rows = append(g.rows, p)
 	n := len(g.rows)
@@ -107,10 +123,17 @@ func (l *Ledger) queue(ctx context.Context, s Screening) (rec Recorded, ok bool,
 		if err := l.flushGroup(context.WithoutCancel(ctx)); err != nil {
 			return Recorded{}, true, err
 		}
-	case n >= l.opts.GroupRows:
+	case hit, n >= l.opts.GroupRows:
 		signal(g.full)
 	case n == 1:
 		signal(g.kick)
+	}
+	if hit {
+		if err := <-p.done; err != nil {
+			l.log.Warn("Hit not recorded in a group commit: recording it alone", logkey.Error, err)
+			return Recorded{}, false, nil
+		}
+		l.logHit(p)
 	}
 	return p.rec, true, nil
 }
@@ -196,12 +219,17 @@ func (l *Ledger) flushGroup(ctx context.Context) error {
 		tx.OnDone(func(committed bool) {
 			if committed {
 				for _, p := range rows {
-					l.stats.recorded(p.rec.RecordedAt, nil)
+					l.stats.recorded(p.rec.RecordedAt, p.s.Hits)
 				}
 			}
 		})
 		return nil
 	})
+	for _, p := range rows {
+		if p.done != nil {
+			p.done <- err
+		}
+	}
 	if err != nil && len(rows) > 0 {
 		return fmt.Errorf("group commit of %d screenings: %w", len(rows), err)
 	}

@@ -375,13 +375,12 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 // if it hit, the hit record, its audit entries and the outbox record for
 // HQ (kind hit, id = the hit id, payload protocol.HitReport), all in one
 // transaction. While RunGroupCommit runs, the row of a screening without
-// a hit is queued instead and committed with others within GroupWindow
-// (see RunGroupCommit); a hit is always durable when Record returns.
+// a hit is queued instead and committed with others within GroupWindow,
+// and a hit shares the next commit with them (see RunGroupCommit); a
+// hit is always durable when Record returns.
 func (l *Ledger) Record(ctx context.Context, s Screening) (Recorded, error) {
-	if len(s.Hits) == 0 {
-		if rec, ok, err := l.queue(ctx, s); ok {
-			return rec, err
-		}
+	if rec, ok, err := l.queue(ctx, s); ok {
+		return rec, err
 	}
 	now := l.clock.Now()
 	p, err := l.prepare(s, now)
@@ -420,6 +419,8 @@ type pending struct {
 	screened AuditEntry
 	hit      *storedHit // nil for a non-hit
 	payload  []byte     // the protocol.HitReport of a hit
+	// done, for a hit in the group commit, receives its commit's error.
+	done chan error
 }
 
 // prepare checks s and builds what write stores, recorded at now.
