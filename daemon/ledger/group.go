@@ -166,16 +166,16 @@ func (l *Ledger) RunGroupCommit(ctx context.Context) error {
 			// running goes false only after this last commit, so that
 			// none is left behind.
 			return l.flushGroupLast(commit)
-		case <-g.kick:
-		case <-g.full:
+		case <-g.full: // a hit, or GroupRows rows: commit now
+		case <-g.kick: // the first row: commit after the window
+			t := l.clock.NewTimer(l.opts.GroupWindow)
+			select {
+			case <-t.C():
+			case <-g.full:
+			case <-ctx.Done():
+			}
+			t.Stop()
 		}
-		t := l.clock.NewTimer(l.opts.GroupWindow)
-		select {
-		case <-t.C():
-		case <-g.full:
-		case <-ctx.Done():
-		}
-		t.Stop()
 		if err := l.flushGroup(commit); err != nil {
 			l.log.Warn("Screenings without a hit not recorded", logkey.Error, err)
 		}
