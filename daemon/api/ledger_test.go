@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,11 +44,11 @@ func openGroupedLedger(tb testing.TB, clk clock.Clock) (api.Ledger, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- led.RunGroupCommit(ctx) }()
-	return daemon.APILedger(led), func() {
+	return daemon.APILedger(led), sync.OnceFunc(func() {
 		cancel()
 		testkit.Returned(tb, done, 10*time.Second, "group commit")
 		st.Close()
-	}
+	})
 }
 
 func openStoreLedger(tb testing.TB, clk clock.Clock) (*ledger.Ledger, *badgerstore.Store) {
