@@ -8,10 +8,15 @@ import (
 )
 
 // processCPU is the CPU time (user + system) this process has used, its
-// children's excluded; 0 where it cannot be read.
-func processCPU() time.Duration {
+// children's excluded, and that of its children waited for (the load
+// generator's); 0 where it cannot be read.
+func processCPU() (self, children time.Duration) {
+	return rusage(syscall.RUSAGE_SELF), rusage(syscall.RUSAGE_CHILDREN)
+}
+
+func rusage(who int) time.Duration {
 	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+	if syscall.Getrusage(who, &ru) != nil {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
