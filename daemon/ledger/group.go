@@ -118,9 +118,11 @@ func (l *Ledger) queue(ctx context.Context, s Screening) (rec Recorded, ok bool,
 	g.mu.Unlock()
 	switch {
 	case n >= l.opts.GroupRows*maxQueuedWindows:
-		// Bounded: the caller waits for the disk. Its row is in this
-		// commit or in one already under way, which this waits for.
-		if err := l.flushGroup(context.WithoutCancel(ctx)); err != nil {
+		// Bounded: the caller commits the queue itself, after the
+		// commit under way (it waits for the chain's lock), so that
+		// screening slows down to the disk's pace. A hit learns its
+		// commit's outcome below, from whichever commit took it.
+		if err := l.flushGroup(context.WithoutCancel(ctx)); err != nil && !hit {
 			return Recorded{}, true, err
 		}
 	case hit, n >= l.opts.GroupRows:

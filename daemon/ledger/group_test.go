@@ -220,3 +220,30 @@ func TestGroupCommitHitDurable(t *testing.T) {
 		t.Error("the group commit's last commit, on a closed store, reported no error")
 	}
 }
+
+// TestGroupCommitFailedHitAlone: when the commit a hit shares fails, the
+// hit is recorded on its own, and its Record succeeds with the ids of
+// what was stored.
+func TestGroupCommitFailedHitAlone(t *testing.T) {
+	e := newEnvWith(t, func(o *Options) {})
+	runGroup(t, e)
+	failed := 0
+	e.fault = func(op string) error {
+		if op == "group" {
+			failed++
+			return errors.New("injected fault")
+		}
+		return nil
+	}
+	rec := mustRecord(t, e.l, screening(1))
+	e.fault = nil
+	if failed != 1 {
+		t.Fatalf("%d group commits failed, want 1", failed)
+	}
+	if _, err := e.l.Hit(context.Background(), rec.HitID); err != nil {
+		t.Fatalf("hit %s: %v", rec.HitID, err)
+	}
+	if recs := e.outboxRecords(t); len(recs) != 1 || recs[rec.HitID].ID != rec.HitID {
+		t.Errorf("outbox: %v, want the hit's record", recs)
+	}
+}
