@@ -274,12 +274,20 @@ func (r *postRun) shutdown(flush bool) {
 }
 
 // startHousekeeping starts the index's upkeep after list changes (deltas
-// in place, rebuilds, compaction) and the retention purge of the ledger.
+// in place, rebuilds, compaction), the retention purge of the ledger, its
+// audit checkpoints and its group commit.
 func (r *postRun) startHousekeeping(led *ledger.Ledger) {
 	r.wg.Go(func() { r.p.indexLoop(r.ctx) })
 	r.wg.Go(func() {
 		if err := led.RunPurge(r.ctx, purgeInterval); err != nil {
 			r.p.log.Error("retention purge stopped", logkey.Error, err)
+		}
+	})
+	r.wg.Go(func() {
+		// Screenings without a hit are committed in groups; the loop's
+		// last commit comes before the store is closed.
+		if err := led.RunGroupCommit(r.ctx); err != nil {
+			r.p.log.Error("group commit of screenings stopped", logkey.Error, err)
 		}
 	})
 	r.wg.Go(func() {

@@ -63,7 +63,8 @@ func (f *fakeScreener) Screen(q *engine.Query) ([]engine.Hit, error) {
 	return nil, nil
 }
 
-// spyLedger is the post's real ledger (OpenLedger) that also keeps the
+// spyLedger is the post's real ledger with its group commit running, as
+// the daemon runs it (OpenGroupedLedger), that also keeps the
 // screenings the API handed it and the ledger stored, so that tests can
 // check what the API records.
 type spyLedger struct {
@@ -81,7 +82,7 @@ func newLedger(tb testing.TB, clk clock.Clock) *spyLedger {
 	if clk == nil {
 		clk = clocktest.NewAt(testNow)
 	}
-	l, closeStore := OpenLedger(tb, clk)
+	l, closeStore := OpenGroupedLedger(tb, clk)
 	return &spyLedger{Ledger: l, closeStore: closeStore}
 }
 

@@ -2,19 +2,24 @@ package api_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/watchpost/watchpost/daemon"
 	"github.com/watchpost/watchpost/daemon/api"
 	"github.com/watchpost/watchpost/daemon/ledger"
+	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/badgerstore/storetest"
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/outbox"
 )
 
 func init() {
 	api.OpenLedger = openLedger
+	api.OpenGroupedLedger = openGroupedLedger
 	api.SetFreeSpace = freeSpace.Store
 	freeSpace.Store(1 << 40)
 }
@@ -25,6 +30,28 @@ var freeSpace atomic.Uint64
 // openLedger is the post's ledger on Badger in tb.TempDir(), adapted to
 // the API the way the daemon does it.
 func openLedger(tb testing.TB, clk clock.Clock) (api.Ledger, func()) {
+	tb.Helper()
+	led, st := openStoreLedger(tb, clk)
+	return daemon.APILedger(led), func() { st.Close() }
+}
+
+// openGroupedLedger is openLedger with the group commit of screenings
+// without a hit running, as the daemon runs it; closing stops it (its
+// last commit) before the store is closed.
+func openGroupedLedger(tb testing.TB, clk clock.Clock) (api.Ledger, func()) {
+	tb.Helper()
+	led, st := openStoreLedger(tb, clk)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- led.RunGroupCommit(ctx) }()
+	return daemon.APILedger(led), sync.OnceFunc(func() {
+		cancel()
+		testkit.Returned(tb, done, 10*time.Second, "group commit")
+		st.Close()
+	})
+}
+
+func openStoreLedger(tb testing.TB, clk clock.Clock) (*ledger.Ledger, *badgerstore.Store) {
 	tb.Helper()
 	o := storetest.Small()
 	o.Clock = clk
@@ -39,5 +66,5 @@ func openLedger(tb testing.TB, clk clock.Clock) (api.Ledger, func()) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return daemon.APILedger(led), func() { st.Close() }
+	return led, st
 }

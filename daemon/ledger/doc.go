@@ -129,6 +129,25 @@
 // Purge deletes in batches of bounded size (Badger limits a transaction's
 // size), each batch with its own purge audit entry in the same transaction.
 //
+// # Group commit
+//
+// While RunGroupCommit runs (the daemon runs it), Record does not commit
+// each screening on its own. The row of a screening without a hit is
+// queued and Record returns; the rows queued within GroupWindow (2 ms),
+// or GroupRows (256) of them, commit in one transaction, linked into the
+// chain in the order they were queued. A hit is queued too but asks for
+// the commit at once and Record waits for it, so a hit, with its audit
+// entries and its outbox record, is durable before Record returns, as
+// without group commit. The one thing given up: a row without a hit is
+// durable up to GroupWindow after its answer, and a crash in that window
+// loses it. Such a row carries no traveller data and no obligation (it
+// is not reported to HQ but through the chain, and nobody reviews it):
+// the audit trail then counts fewer screenings than were answered, and
+// the chain stays whole, since a row is linked only when written. A disk
+// short of its reserve is checked when a row is queued, so a screening
+// is refused then as it would be without group commit. Stats count a
+// queued row once it is committed.
+//
 // # Counters
 //
 // Stats counts since Open (screenings, hits by list and band, decisions,

@@ -94,10 +94,17 @@ type Options struct {
 	// PurgeBatch bounds the rows one purge transaction deletes; its zero
 	// fields take DefaultPurgeBatch's.
 	PurgeBatch PurgeBatch
+	// GroupWindow and GroupRows shape the group commit of screenings
+	// without a hit while RunGroupCommit runs: a queued row is committed
+	// at most GroupWindow after it was queued (DefaultGroupWindow when
+	// 0), or at once when GroupRows wait (DefaultGroupRows when 0).
+	GroupWindow time.Duration
+	GroupRows   int
 	// InTxn, if set, runs inside Record's and Dispose's transaction after
-	// every row is written and before the commit, and inside
-	// RecordBatch's after each screening ("record") and after the marker
-	// ("batch"); an error aborts the transaction. It injects faults in
+	// every row is written and before the commit, inside RecordBatch's
+	// after each screening ("record") and after the marker ("batch"),
+	// and inside a group commit's ("group"); an error aborts the
+	// transaction. It injects faults in
 	// tests; production leaves it nil.
 	InTxn func(op string) error
 }
@@ -221,6 +228,7 @@ type Disposition struct {
 // methods are safe for concurrent use. It starts no goroutine (RunPurge
 // runs on the caller's) and does not own the store or the outbox.
 type Ledger struct {
+	store *badgerstore.Store
 	recs  *badgerstore.Records
 	ob    *outbox.Outbox
 	opts  Options
@@ -235,6 +243,7 @@ type Ledger struct {
 	batchMu sync.Mutex
 
 	stats statsState
+	group group
 
 	// chainMu is held from an entry's append until its transaction has
 	// ended (lockChain), so that entries link in commit order. It is
@@ -294,6 +303,12 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 	if opts.HitRetention == 0 {
 		opts.HitRetention = DefaultHitRetention
 	}
+	if opts.GroupWindow <= 0 {
+		opts.GroupWindow = DefaultGroupWindow
+	}
+	if opts.GroupRows <= 0 {
+		opts.GroupRows = DefaultGroupRows
+	}
 	if opts.CheckpointEvery <= 0 {
 		opts.CheckpointEvery = DefaultCheckpointEvery
 	}
@@ -306,6 +321,7 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 		log = slog.New(slog.DiscardHandler)
 	}
 	l := &Ledger{
+		store: store,
 		recs:  store.Records(Namespace),
 		ob:    ob,
 		opts:  opts,
@@ -313,6 +329,7 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 		log:   log.With(logkey.Component, "ledger"),
 
 		checkpointKick: make(chan struct{}, 1),
+		group:          group{kick: make(chan struct{}, 1), full: make(chan struct{}, 1)},
 	}
 	l.stats.init()
 	l.seq.Store(uint64(max(time.Now().UnixNano(), 0)))
@@ -357,8 +374,14 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 // Record stores a screening (see the package doc for what is kept) and,
 // if it hit, the hit record, its audit entries and the outbox record for
 // HQ (kind hit, id = the hit id, payload protocol.HitReport), all in one
-// transaction.
+// transaction. While RunGroupCommit runs, the row of a screening without
+// a hit is queued instead and committed with others within GroupWindow,
+// and a hit shares the next commit with them (see RunGroupCommit); a
+// hit is always durable when Record returns.
 func (l *Ledger) Record(ctx context.Context, s Screening) (Recorded, error) {
+	if rec, ok, err := l.queue(ctx, s); ok {
+		return rec, err
+	}
 	now := l.clock.Now()
 	p, err := l.prepare(s, now)
 	if err != nil {
@@ -396,6 +419,8 @@ type pending struct {
 	screened AuditEntry
 	hit      *storedHit // nil for a non-hit
 	payload  []byte     // the protocol.HitReport of a hit
+	// done, for a hit in the group commit, receives its commit's error.
+	done chan error
 }
 
 // prepare checks s and builds what write stores, recorded at now.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
@@ -141,6 +142,9 @@ func (l *Ledger) purgeTimed(ctx context.Context, now, cutoff time.Time, prefix s
 				return err
 			}
 		}
+		// Rows are in the order of their times; their links are in
+		// commit order, which two writers racing for the chain can swap.
+		slices.Sort(seqs)
 		if p.Chain, err = unchain(tx, seqs); err != nil {
 			return err
 		}
