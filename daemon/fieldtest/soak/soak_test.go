@@ -115,6 +115,10 @@ type soak struct {
 	// seen in effect, by process name.
 	clocks map[string]string
 	jumps  map[string]int
+	// sealWaits counts HQ clock jumps that first waited for the post to
+	// hold HQ's encryption key.
+	sealWaits   int
+	sealWaitMax time.Duration
 	// unannounced counts publishes HQ refused (it could not reach the
 	// broker).
 	unannounced int
@@ -462,8 +466,8 @@ func (s *soak) clockJump() {
 	if s.rng.Intn(2) == 0 {
 		off = -off
 	}
-	s.setClock(p, off.String())
 	if p == s.post {
+		s.setClock(p, off.String())
 		if err := testkit.Poll(10*time.Second, func() error { return s.postClockOff(off) }, testkit.Every(100*time.Millisecond)); err != nil {
 			s.t.Errorf("clock jump %v at the post: %v", off, err)
 		} else {
@@ -474,6 +478,17 @@ func (s *soak) clockJump() {
 	} else {
 		// HQ stamps each record it receives with its clock (a head's
 		// issue time would not do: HQ never issues one before the last).
+		// Hits travel sealed to HQ's encryption key, so the post must
+		// hold it first: after a restart it can wait minutes for HQ's
+		// statement (counted in sealWaits), which is not what this
+		// fault is about.
+		if s.postSealKey() != nil {
+			s.sealWaits++
+			start := time.Now()
+			testkit.CheckFor(s.t, 5*time.Minute, "the post holds HQ's encryption key", s.postSealKey)
+			s.sealWaitMax = max(s.sealWaitMax, time.Since(start))
+		}
+		s.setClock(p, off.String())
 		time.Sleep(200 * time.Millisecond) // past the fault clock's refresh
 		before := len(s.made)
 		s.traffic()
@@ -501,6 +516,18 @@ func (s *soak) setClock(p *proc, offset string) {
 	if err := os.WriteFile(s.clocks[p.name], []byte(offset), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
+}
+
+// postSealKey is nil once the post's status names HQ's encryption key.
+func (s *soak) postSealKey() error {
+	st, err := s.status()
+	if err != nil {
+		return err
+	}
+	if st.SealKey == "" {
+		return errors.New("the post holds no HQ encryption key")
+	}
+	return nil
 }
 
 // postClockOff is nil once the post's status reports its clock off by
@@ -639,8 +666,8 @@ func (s *soak) check() {
 		total += n
 	}
 	slices.Sort(kinds)
-	t.Logf("SOAK %s: %d faults (%s); hits made %d, lost %d, duplicated %d; decisions made %d, lost %d, duplicated %d; screenings refused %d (%s); publishes refused while HQ had no broker %d; clock jumps seen in effect: post %d, hq %d; starts: post %d, hq %d%s",
-		s.mode, total, strings.Join(kinds, ", "), len(s.made), lost, dup, len(s.disposed), decLost, decDup, s.refused, fmt.Sprint(s.refusals), s.unannounced, s.jumps["post"], s.jumps["hq"], s.post.starts, s.hq.starts, s.brokerStarts())
+	t.Logf("SOAK %s: %d faults (%s); hits made %d, lost %d, duplicated %d; decisions made %d, lost %d, duplicated %d; screenings refused %d (%s); publishes refused while HQ had no broker %d; clock jumps seen in effect: post %d, hq %d (%d waited for the post to hold HQ's encryption key, at most %v); starts: post %d, hq %d%s",
+		s.mode, total, strings.Join(kinds, ", "), len(s.made), lost, dup, len(s.disposed), decLost, decDup, s.refused, fmt.Sprint(s.refusals), s.unannounced, s.jumps["post"], s.jumps["hq"], s.sealWaits, s.sealWaitMax.Round(time.Second), s.post.starts, s.hq.starts, s.brokerStarts())
 	if err != nil {
 		t.Errorf("after the faults: %v", err)
 	}
