@@ -6,7 +6,6 @@ package cli
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 
@@ -37,7 +36,7 @@ var commands = map[string]cmdline.Command{
 	"user":    {Summary: "add, change, disable or list the officer console's accounts (passwords from the terminal or stdin)", Run: runUser},
 	"audit":   {Summary: "verify the post's hash-chained audit trail and print the first bad entry (post stopped)", Run: runAudit},
 	"doctor":  {Summary: "check the post on site: config, data dir, store, lists, clock, HQ keys, broker, TLS, service", Run: doctorCommand(newDoctor)},
-	"version": {Summary: "print the version", Run: runVersion},
+	"version": cmdline.VersionCommand("watchpost", &Version, &Commit, &Date),
 }
 
 var program = &cmdline.Program{Name: "watchpost", Commands: commands}
@@ -89,11 +88,3 @@ var (
 	Commit  = "unknown"
 	Date    = "unknown"
 )
-
-func runVersion(_ context.Context, env *Env, args []string) error {
-	if len(args) > 0 {
-		return usagef("version takes no arguments")
-	}
-	fmt.Fprintf(env.Stdout, "watchpost %s\n", cmdline.BuildOf(Version, Commit, Date))
-	return nil
-}

@@ -1,6 +1,8 @@
 package cmdline
 
 import (
+	"context"
+	"fmt"
 	"runtime/debug"
 	"strings"
 )
@@ -79,4 +81,17 @@ func (b Build) String() string {
 		when = "committed " + b.Committed
 	}
 	return b.Version + " (commit " + rev + ", " + when + ")"
+}
+
+// VersionCommand is a program's "version" command: it prints the program's
+// name and BuildOf its release stamps, read when it runs (a release build
+// sets them with -ldflags -X before main starts).
+func VersionCommand(program string, version, commit, date *string) Command {
+	return Command{Summary: "print the version", Run: func(_ context.Context, env *Env, args []string) error {
+		if len(args) > 0 {
+			return Usagef("version takes no arguments")
+		}
+		fmt.Fprintf(env.Stdout, "%s %s\n", program, BuildOf(*version, *commit, *date))
+		return nil
+	}}
 }

@@ -11,7 +11,6 @@ package hqcli
 import (
 	"context"
 	"flag"
-	"fmt"
 
 	"github.com/watchpost/watchpost/daemon/cmdline"
 )
@@ -37,7 +36,7 @@ var commands = map[string]cmdline.Command{
 	"posts":   {Summary: "show the fleet: presence, lists held against HQ's, outbox, clock", Run: runPosts},
 	"hits":    {Summary: "show recent hits and other records the posts sent", Run: runHits},
 	"audit":   {Summary: "verify a post's audit chain as HQ holds it and print the first bad entry (audit verify --post P)", Run: runAudit},
-	"version": {Summary: "print the version", Run: runVersion},
+	"version": cmdline.VersionCommand("watchpost-hq", &Version, &Commit, &Date),
 }
 
 var program = &cmdline.Program{Name: "watchpost-hq", Commands: commands}
@@ -68,11 +67,3 @@ var (
 	Commit  = "unknown"
 	Date    = "unknown"
 )
-
-func runVersion(_ context.Context, env *Env, args []string) error {
-	if len(args) > 0 {
-		return usagef("version takes no arguments")
-	}
-	fmt.Fprintf(env.Stdout, "watchpost-hq %s\n", cmdline.BuildOf(Version, Commit, Date))
-	return nil
-}
