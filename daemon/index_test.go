@@ -287,3 +287,48 @@ func TestPostCompactsAfterDeltas(t *testing.T) {
 		}
 	}
 }
+
+// TestEditionKeepsItsLists: an edition taken before a delta is applied
+// keeps screening, and reporting, the version it was taken at after the
+// post swaps in the next; a new edition has the delta.
+func TestEditionKeepsItsLists(t *testing.T) {
+	p, extra, _ := startDeltaPost(t, 500, nil)
+	st := p.Store()
+	info, err := st.List("synthetic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := extra[0]
+	q := engine.Query{Name: added.Names[0].Value, DocumentNumber: firstDoc(added)}
+	screen := func(ed Edition) (uint64, bool) {
+		t.Helper()
+		checked, _ := ed.Checked()
+		hits, err := ed.Screen(&q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hits {
+			if h.ListVersion != checked[0].Version {
+				t.Fatalf("hit on version %d, checked against %+v", h.ListVersion, checked)
+			}
+		}
+		return checked[0].Version, slices.ContainsFunc(hits, func(h engine.Hit) bool { return h.EntryID == added.ID })
+	}
+	old := p.Edition()
+	next, err := st.UpdateEntries(context.Background(), "synthetic", info.Version, []engine.Entry{added}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.CheckFor(t, 10*time.Second, "the delta in screening", func() error {
+		if v := checkedVersion(p, "synthetic"); v != next.Version {
+			return fmt.Errorf("post reports version %d, store has %d", v, next.Version)
+		}
+		return nil
+	})
+	if v, found := screen(old); v != info.Version || found {
+		t.Fatalf("the edition taken at version %d screens at %d (added person found: %v)", info.Version, v, found)
+	}
+	if v, found := screen(p.Edition()); v != next.Version || !found {
+		t.Fatalf("the edition in use screens at %d (added person found: %v), want %d with the person", v, found, next.Version)
+	}
+}
