@@ -18,6 +18,11 @@ import (
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
+// apiScreener is the post as the API's Screener: one answer, one edition.
+type apiScreener struct{ p *Post }
+
+func (a apiScreener) Edition() api.Edition { return a.p.Edition() }
+
 // apiLedger adapts the ledger to the API's Ledger interface.
 type apiLedger struct{ l *ledger.Ledger }
 

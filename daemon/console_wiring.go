@@ -60,7 +60,12 @@ type consoleBackend struct {
 
 // Lists are the lists a screening is checked against now (Post.Checked).
 func (c *consoleBackend) Lists(ctx context.Context) []web.CheckedList {
-	checked, _ := c.p.Checked()
+	return consoleLists(c.p.Edition())
+}
+
+// consoleLists are the lists a screening with ed is checked against.
+func consoleLists(ed Edition) []web.CheckedList {
+	checked, _ := ed.Checked()
 	out := make([]web.CheckedList, len(checked))
 	for i, l := range checked {
 		out[i] = web.CheckedList{Name: l.List, Version: l.Version, Entries: l.Entries, Stale: l.StaleReason}
@@ -68,16 +73,16 @@ func (c *consoleBackend) Lists(ctx context.Context) []web.CheckedList {
 	return out
 }
 
-// screenOne screens a traveller into s: hits and checked lists, or why
-// it is not screened. Nothing is recorded.
-func (c *consoleBackend) screenOne(ctx context.Context, q *engine.Query, checked []web.CheckedList) ([]engine.Hit, string) {
+// screenOne screens a traveller with ed, checked against checked (ed's
+// lists): hits, or why it is not screened. Nothing is recorded.
+func (c *consoleBackend) screenOne(ed Edition, q *engine.Query, checked []web.CheckedList) ([]engine.Hit, string) {
 	if len(checked) == 0 {
 		return nil, web.NotScreenedNoList
 	}
 	if c.p.Ledger() == nil {
 		return nil, web.NotScreenedNotRunning
 	}
-	hits, err := c.p.Screen(q)
+	hits, err := ed.Screen(q)
 	if err != nil {
 		if !errors.Is(err, match.ErrEmptyQuery) {
 			c.p.log.Warn("console: screening failed", logkey.Error, err)
@@ -89,9 +94,10 @@ func (c *consoleBackend) screenOne(ctx context.Context, q *engine.Query, checked
 
 func (c *consoleBackend) ScreenTraveller(ctx context.Context, actor string, q engine.Query) (web.Screening, error) {
 	now := c.p.opts.Clock.Now()
-	s := web.Screening{Traveller: q, At: now, Checked: c.Lists(ctx)}
+	ed := c.p.Edition()
+	s := web.Screening{Traveller: q, At: now, Checked: consoleLists(ed)}
 	var hits []engine.Hit
-	if hits, s.NotScreened = c.screenOne(ctx, &q, s.Checked); s.NotScreened != "" {
+	if hits, s.NotScreened = c.screenOne(ed, &q, s.Checked); s.NotScreened != "" {
 		return s, nil
 	}
 	s.Hits, s.Listed = hits, c.listed(hits)
@@ -149,7 +155,8 @@ func (c *consoleBackend) ScreenManifest(ctx context.Context, actor, name string,
 		return web.Manifest{}, fmt.Errorf("%w: the message lists no traveller that could be read", web.ErrInvalidInput)
 	}
 	now := c.p.opts.Clock.Now()
-	m := web.Manifest{Name: name, Warnings: input.PAXLSTWarnings(ic), Checked: c.Lists(ctx), At: now}
+	ed := c.p.Edition() // every traveller against the same lists
+	m := web.Manifest{Name: name, Warnings: input.PAXLSTWarnings(ic), Checked: consoleLists(ed), At: now}
 	for mi := range ic.Messages {
 		for _, f := range ic.Messages[mi].Flights {
 			m.Flights = append(m.Flights, web.Flight{Number: f.Number, Departure: f.Departure, Arrival: f.Arrival,
@@ -163,7 +170,7 @@ func (c *consoleBackend) ScreenManifest(ctx context.Context, actor, name string,
 		t := &travellers[i]
 		mt := &m.Travellers[i]
 		*mt = web.ManifestTraveller{Index: i, Message: t.Message, Position: t.Position, Role: t.Role, Flight: t.Flight, Traveller: t.Query}
-		hits, why := c.screenOne(ctx, &t.Query, m.Checked)
+		hits, why := c.screenOne(ed, &t.Query, m.Checked)
 		if why != "" {
 			if why != web.NotScreenedFailed {
 				m.NotScreened = why

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -17,26 +18,47 @@ import (
 // to drop the removed rows and the lookup overlays the deltas left.
 const compactChurn = 0.10
 
-// deltaQueue holds the names-list deltas the store committed and the
-// index has not applied yet. The store's hook adds to it on the
-// committing goroutine, so add never blocks.
+// deltaQueue holds the names-list deltas the store is applying or has
+// applied and the index has not taken yet. The store's hook adds to it on
+// the updating goroutine, so add and the decision it returns never block.
 type deltaQueue struct {
 	mu   sync.Mutex
-	q    []*match.Delta
+	q    []*pendingDelta
 	wake chan struct{}
 }
 
-func (dq *deltaQueue) add(u badgerstore.EntriesUpdate) {
+// pendingDelta is a delta the store told of before its commit: the index
+// prepares its edition with it meanwhile, and publishes that only once
+// decided is closed with committed set.
+type pendingDelta struct {
+	d       *match.Delta
+	decided chan struct{}
+	// Set before decided is closed: whether the store committed the
+	// delta, and the list at its new version then.
+	committed bool
+	info      engine.ListInfo
+}
+
+func (dq *deltaQueue) add(u badgerstore.EntriesUpdate) func(engine.ListInfo, bool) {
+	pd := &pendingDelta{d: &match.Delta{FromVersion: u.FromVersion, Info: u.Info, Upserts: u.Upserts, Deletes: u.Deletes}, decided: make(chan struct{})}
 	dq.mu.Lock()
-	dq.q = append(dq.q, &match.Delta{FromVersion: u.FromVersion, Info: u.Info, Upserts: u.Upserts, Deletes: u.Deletes})
+	dq.q = append(dq.q, pd)
 	dq.mu.Unlock()
+	dq.signal()
+	return func(info engine.ListInfo, committed bool) {
+		pd.info, pd.committed = info, committed
+		close(pd.decided)
+	}
+}
+
+func (dq *deltaQueue) signal() {
 	select {
 	case dq.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (dq *deltaQueue) take() []*match.Delta {
+func (dq *deltaQueue) take() []*pendingDelta {
 	dq.mu.Lock()
 	defer dq.mu.Unlock()
 	q := dq.q
@@ -79,7 +101,7 @@ func (p *Post) indexLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-p.deltas.wake:
-			applied := p.applyDeltas()
+			applied := p.applyDeltas(ctx)
 			if compacted != nil {
 				since = append(since, applied...)
 			}
@@ -91,9 +113,9 @@ func (p *Post) indexLoop(ctx context.Context) {
 		case <-wait:
 			timer, wait = nil, nil
 			if compacted != nil {
-				since = append(since, p.applyDeltas()...)
+				since = append(since, p.applyDeltas(ctx)...)
 			} else {
-				p.applyDeltas()
+				p.applyDeltas(ctx)
 			}
 			if !p.indexBehind() {
 				continue
@@ -118,21 +140,41 @@ func (p *Post) indexLoop(ctx context.Context) {
 }
 
 // applyDeltas applies the queued deltas to the index in use and returns
-// those applied. One that does not fit (the index is at another version,
-// say, because the store changed by other means meanwhile) is dropped and
-// a rebuild requested, which happens only if the index is then behind.
-func (p *Post) applyDeltas() []*match.Delta {
+// those applied. A delta is applied while the store commits it, and the
+// new edition swapped in once the store reports it durable, so that the
+// post never screens with, nor reports, a version the store could lose;
+// one the store did not commit is dropped. One that does not fit (the
+// index is at another version, say, because the store changed by other
+// means meanwhile) is dropped and a rebuild requested, which happens only
+// if the index is then behind.
+func (p *Post) applyDeltas(ctx context.Context) []*match.Delta {
 	var applied []*match.Delta
-	for _, d := range p.deltas.take() {
+	for _, pd := range p.deltas.take() {
 		sc := p.screener.Load()
-		if sc == nil {
-			continue // the first load reads the store
-		}
 		start := time.Now()
-		next, err := sc.Index().Apply(d)
+		var next *match.Index
+		err := errors.New("no screening index yet") // the first load reads the store
+		if sc != nil {
+			next, err = sc.Index().Apply(pd.d)
+		}
+		select {
+		case <-pd.decided:
+		case <-ctx.Done():
+			return applied
+		}
+		d := pd.d
+		switch {
+		case !pd.committed:
+			continue
+		case err == nil:
+			d.Info = pd.info
+			next, err = next.WithListInfo(pd.info)
+		}
 		if err != nil {
-			p.log.Debug("delta not applied in place; checking the index against the store", logkey.List, d.Info.Name, logkey.Error, err)
-			p.requestRebuild()
+			if sc != nil {
+				p.log.Debug("delta not applied in place; checking the index against the store", logkey.List, d.Info.Name, logkey.Error, err)
+				p.requestRebuild()
+			}
 			continue
 		}
 		p.screener.Store(sc.With(next))

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -63,6 +64,15 @@ func startDeltaPost(t testing.TB, n int, log *slog.Logger) (*Post, []engine.Entr
 		}
 	})
 	return p, extra, ids
+}
+
+func indexedVersion(p *Post, list string) uint64 {
+	for _, l := range p.Indexed() {
+		if l.Name == list {
+			return l.Version
+		}
+	}
+	return 0
 }
 
 func checkedVersion(p *Post, list string) uint64 {
@@ -161,8 +171,11 @@ func TestStatusReportsScreeningVersion(t *testing.T) {
 // long a 1 % delta (a third adds, a third changes, a third removes) takes
 // from its arrival at the store (UpdateEntries, as the replica applier
 // calls it) until the post screens with it and reports its version:
-// commit-ms is the store's commit, screenable-ms the index's part after
-// it, ms/op both.
+// screenable-ms is that, arrival to screenable; commit-ms is the store's
+// UpdateEntries call, which ends with the collection of the superseded
+// rows after the index has the new version; ms/op is until both are done.
+// The p50 figures are the medians of the iterations (the machine's other
+// work shows in the means).
 func BenchmarkDeltaToScreenable(b *testing.B) {
 	n := 1_000_000
 	if v := os.Getenv("WATCHPOST_BENCH_PERSONS"); v != "" {
@@ -175,7 +188,8 @@ func BenchmarkDeltaToScreenable(b *testing.B) {
 	st := p.Store()
 	r := rand.New(rand.NewPCG(1, 2))
 	third := n / 300
-	var commit, index time.Duration
+	var commit, screenable time.Duration
+	var commits, screenables []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -211,22 +225,39 @@ func BenchmarkDeltaToScreenable(b *testing.B) {
 			live = append(live, e.ID)
 		}
 		b.StartTimer()
+		// The index is watched from before the delta arrives: the post
+		// may screen with it before UpdateEntries returns.
+		want := info.Version + 1
+		seen := make(chan time.Time, 1)
+		go func() {
+			for indexedVersion(p, "synthetic") != want {
+				time.Sleep(100 * time.Microsecond)
+			}
+			seen <- time.Now()
+		}()
 		t0 := time.Now()
 		next, err := st.UpdateEntries(context.Background(), "synthetic", info.Version, ups, dels)
 		if err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		for checkedVersion(p, "synthetic") != next.Version {
-			time.Sleep(100 * time.Microsecond)
+		t2 := <-seen
+		if v := checkedVersion(p, "synthetic"); v != next.Version {
+			b.Fatalf("post reports version %d, screens with %d", v, next.Version)
 		}
-		t2 := time.Now()
 		commit += t1.Sub(t0)
-		index += t2.Sub(t1)
+		screenable += t2.Sub(t0)
+		commits, screenables = append(commits, t1.Sub(t0)), append(screenables, t2.Sub(t0))
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(commit.Milliseconds())/float64(b.N), "commit-ms")
-	b.ReportMetric(float64(index.Milliseconds())/float64(b.N), "screenable-ms")
+	b.ReportMetric(float64(screenable.Milliseconds())/float64(b.N), "screenable-ms")
+	median := func(ds []time.Duration) float64 {
+		slices.Sort(ds)
+		return float64(ds[len(ds)/2].Microseconds()) / 1000
+	}
+	b.ReportMetric(median(commits), "commit-p50-ms")
+	b.ReportMetric(median(screenables), "screenable-p50-ms")
 }
 
 // TestPostCompactsAfterDeltas applies deltas that replace more than a
@@ -285,5 +316,90 @@ func TestPostCompactsAfterDeltas(t *testing.T) {
 		if slices.ContainsFunc(hits, func(h engine.Hit) bool { return h.EntryID == e.ID }) {
 			t.Fatalf("removed %s still found after compaction", e.ID)
 		}
+	}
+}
+
+// TestEditionKeepsItsLists: an edition taken before a delta is applied
+// keeps screening, and reporting, the version it was taken at after the
+// post swaps in the next; a new edition has the delta.
+func TestEditionKeepsItsLists(t *testing.T) {
+	p, extra, _ := startDeltaPost(t, 500, nil)
+	st := p.Store()
+	info, err := st.List("synthetic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := extra[0]
+	q := engine.Query{Name: added.Names[0].Value, DocumentNumber: firstDoc(added)}
+	screen := func(ed Edition) (uint64, bool) {
+		t.Helper()
+		checked, _ := ed.Checked()
+		hits, err := ed.Screen(&q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hits {
+			if h.ListVersion != checked[0].Version {
+				t.Fatalf("hit on version %d, checked against %+v", h.ListVersion, checked)
+			}
+		}
+		return checked[0].Version, slices.ContainsFunc(hits, func(h engine.Hit) bool { return h.EntryID == added.ID })
+	}
+	old := p.Edition()
+	next, err := st.UpdateEntries(context.Background(), "synthetic", info.Version, []engine.Entry{added}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.CheckFor(t, 10*time.Second, "the delta in screening", func() error {
+		if v := checkedVersion(p, "synthetic"); v != next.Version {
+			return fmt.Errorf("post reports version %d, store has %d", v, next.Version)
+		}
+		return nil
+	})
+	if v, found := screen(old); v != info.Version || found {
+		t.Fatalf("the edition taken at version %d screens at %d (added person found: %v)", info.Version, v, found)
+	}
+	if v, found := screen(p.Edition()); v != next.Version || !found {
+		t.Fatalf("the edition in use screens at %d (added person found: %v), want %d with the person", v, found, next.Version)
+	}
+}
+
+// TestPostDropsUncommittedDelta: the post prepares an edition with a
+// delta while the store commits it, and drops it when the store does not
+// commit (here its context ends during the reads): the person that delta
+// would add is never screened, and the next delta from the same version
+// is applied in place.
+func TestPostDropsUncommittedDelta(t *testing.T) {
+	p, extra, _ := startDeltaPost(t, 500, nil)
+	st := p.Store()
+	info, err := st.List("synthetic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, added := extra[0], extra[1]
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := st.UpdateEntries(cancelled, "synthetic", info.Version, []engine.Entry{lost}, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("update with an ended context: %v", err)
+	}
+	next, err := st.UpdateEntries(context.Background(), "synthetic", info.Version, []engine.Entry{added}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := func(e engine.Entry) bool {
+		hits, err := p.Screen(&engine.Query{Name: e.Names[0].Value, DocumentNumber: firstDoc(e)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(hits, func(h engine.Hit) bool { return h.EntryID == e.ID })
+	}
+	testkit.CheckFor(t, 10*time.Second, "the committed delta in screening", func() error {
+		if v := checkedVersion(p, "synthetic"); v != next.Version || !found(added) {
+			return fmt.Errorf("post reports version %d (store %d), added person found: %v", v, next.Version, found(added))
+		}
+		return nil
+	})
+	if found(lost) {
+		t.Fatal("the person of the delta the store did not commit is screened")
 	}
 }

@@ -21,7 +21,8 @@ func (ip intakeProcessor) Process(ctx context.Context, f *intake.File) (intake.R
 	if led == nil {
 		return intake.Result{}, errors.New("post not running")
 	}
-	if checked, missing := ip.p.Checked(); len(checked) == 0 {
+	ed := ip.p.Edition() // every traveller of the file against the same lists
+	if checked, missing := ed.Checked(); len(checked) == 0 {
 		// Not "no hit" for every traveller: the file waits in processing/
 		// and is screened at a scan after a list arrives.
 		return intake.Result{}, fmt.Errorf("not screened: no list is loaded (missing: %s)", strings.Join(missing, ", "))
@@ -32,7 +33,7 @@ func (ip intakeProcessor) Process(ctx context.Context, f *intake.File) (intake.R
 	for i := range f.Travellers {
 		t := &f.Travellers[i]
 		q := t.Query
-		hits, err := ip.p.Screen(&q)
+		hits, err := ed.Screen(&q)
 		if err != nil {
 			res.Errors++
 			continue

@@ -359,7 +359,7 @@ func (r *postRun) startAPI(st *badgerstore.Store, ob *outbox.Outbox, led *ledger
 		return fmt.Errorf("officer console: %w", err)
 	}
 	srv, err := api.New(api.Options{
-		Addr: cfg.API.Listen, Tokens: tokens, Screener: p, Ledger: apiLedger{led},
+		Addr: cfg.API.Listen, Tokens: tokens, Screener: apiScreener{p}, Ledger: apiLedger{led},
 		Status: apiStatus{p}, Readiness: apiStatus{p}, Logger: p.log.With(logkey.Component, "api"), Clock: p.opts.Clock,
 		Console: console,
 	})
@@ -632,15 +632,51 @@ func (p *Post) listNames() []string {
 func (p *Post) Store() *badgerstore.Store { return guarded(&p.mu, &p.store) }
 
 // Screen screens one traveller against the current index.
-func (p *Post) Screen(q *engine.Query) ([]engine.Hit, error) {
-	sc := p.screener.Load()
-	if sc == nil {
+func (p *Post) Screen(q *engine.Query) ([]engine.Hit, error) { return p.Edition().Screen(q) }
+
+// Edition returns the screening in use now: screening with it and its
+// Checked name the same list versions, whatever the post swaps in
+// meanwhile.
+func (p *Post) Edition() Edition { return Edition{p: p, sc: p.screener.Load()} }
+
+// Edition is one edition of the post's screening: the index in use when
+// it was taken, and the lists a screening with it is checked against.
+type Edition struct {
+	p  *Post
+	sc *match.Screener // nil before the first index is loaded
+}
+
+// Screen screens one traveller with the edition's index.
+func (e Edition) Screen(q *engine.Query) ([]engine.Hit, error) {
+	if e.sc == nil {
 		return nil, errors.New("no screening index yet")
 	}
-	hits, err := sc.Screen(q)
-	p.screenings.Add(1)
-	p.lastScreen.Store(p.opts.Clock.Now().UnixNano())
+	hits, err := e.sc.Screen(q)
+	e.p.screenings.Add(1)
+	e.p.lastScreen.Store(e.p.opts.Clock.Now().UnixNano())
 	return hits, err
+}
+
+// Checked returns the lists a screening with the edition is checked
+// against, with the replica's STALE flags, and the configured lists the
+// post does not hold (see CheckedLists).
+func (e Edition) Checked() ([]engine.CheckedList, []string) {
+	p := e.p
+	var stale map[string]string
+	if st, ok := p.SyncStatus(); ok {
+		stale = make(map[string]string, len(st.Lists))
+		for _, l := range st.Lists {
+			stale[l.List] = l.Stale
+		}
+	}
+	checked := CheckedLists(e.sc, p.Store(), stale)
+	var missing []string
+	for _, name := range p.cfg.Lists {
+		if !slices.ContainsFunc(checked, func(c engine.CheckedList) bool { return c.List == name }) {
+			missing = append(missing, name)
+		}
+	}
+	return checked, missing
 }
 
 // Screenings reports the screenings since start and the time of the last.
@@ -688,26 +724,9 @@ func (p *Post) ScreenAndRecord(ctx context.Context, source, ref, actor string, q
 	return hits, rec, err
 }
 
-// Checked returns the lists a screening is checked against now, with
-// the replica's STALE flags, and the configured lists the post does not
-// hold (see CheckedLists).
-func (p *Post) Checked() ([]engine.CheckedList, []string) {
-	var stale map[string]string
-	if st, ok := p.SyncStatus(); ok {
-		stale = make(map[string]string, len(st.Lists))
-		for _, l := range st.Lists {
-			stale[l.List] = l.Stale
-		}
-	}
-	checked := CheckedLists(p.screener.Load(), p.Store(), stale)
-	var missing []string
-	for _, name := range p.cfg.Lists {
-		if !slices.ContainsFunc(checked, func(c engine.CheckedList) bool { return c.List == name }) {
-			missing = append(missing, name)
-		}
-	}
-	return checked, missing
-}
+// Checked returns the lists a screening is checked against now (the
+// Checked of the edition in use).
+func (p *Post) Checked() ([]engine.CheckedList, []string) { return p.Edition().Checked() }
 
 // Indexed returns the lists in the screening index now in use: a list
 // version is reported here, by Checked and by the status once screening

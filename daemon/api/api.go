@@ -129,15 +129,25 @@ var (
 	ErrInsufficientStorage = errors.New("insufficient storage")
 )
 
-// Screener screens one traveller, and says against which lists. The
-// daemon passes the post, which reads the current screening index from
-// an atomic pointer swapped when lists change.
+// Screener gives the edition of the screening in use. The daemon passes
+// the post, whose screening index is an atomic pointer swapped whole when
+// a list changes.
 type Screener interface {
+	// Edition returns the screening in use now. The API screens one
+	// answer (a traveller, or every traveller of a manifest) with one
+	// edition, so that its hits and its "checked" lists name the same
+	// list versions even while a list update swaps in the next.
+	Edition() Edition
+}
+
+// Edition is one edition of the screening: the lists it checks against
+// and the matcher over exactly those lists.
+type Edition interface {
 	Screen(q *engine.Query) ([]engine.Hit, error)
-	// Checked returns the lists a screening is checked against now, with
-	// their versions and STALE flags, and the lists the post is meant to
-	// hold but does not. With no list checked the API screens nothing:
-	// it answers 503, never "no hit".
+	// Checked returns the lists Screen checks against, with their
+	// versions and STALE flags, and the lists the post is meant to hold
+	// but does not. With no list checked the API screens nothing: it
+	// answers 503, never "no hit".
 	Checked() (checked []engine.CheckedList, missing []string)
 }
 

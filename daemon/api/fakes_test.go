@@ -35,6 +35,8 @@ type fakeScreener struct {
 	missing []string
 }
 
+func (f *fakeScreener) Edition() Edition { return f }
+
 func (f *fakeScreener) Checked() ([]engine.CheckedList, []string) {
 	if f.lists == nil {
 		return []engine.CheckedList{{List: "un", Version: 3, Entries: 1003}}, nil
@@ -296,6 +298,8 @@ func realScreener(tb testing.TB, withOFAC bool) (indexScreener, []engine.Entry, 
 // indexScreener is the real matcher as a Screener: checked against the
 // lists of its index.
 type indexScreener struct{ *match.Screener }
+
+func (s indexScreener) Edition() Edition { return s }
 
 func (s indexScreener) Checked() ([]engine.CheckedList, []string) {
 	var out []engine.CheckedList

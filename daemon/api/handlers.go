@@ -113,10 +113,11 @@ func (s *Server) handleScreen(w http.ResponseWriter, r *http.Request, actor stri
 		}
 		res.Warnings = ws
 	}
-	if res.Checked = s.checked(w); res.Checked == nil {
+	ed := s.screener.Edition()
+	if res.Checked = s.checked(w, ed); res.Checked == nil {
 		return
 	}
-	if e := s.screen(&res, SourceAPI); e != nil {
+	if e := s.screen(ed, &res, SourceAPI); e != nil {
 		s.screenError(w, e)
 		return
 	}
@@ -134,11 +135,11 @@ func (s *Server) handleScreen(w http.ResponseWriter, r *http.Request, actor stri
 	writeJSON(w, http.StatusOK, &res)
 }
 
-// screen screens res.Traveller into res and counts it.
-func (s *Server) screen(res *ScreenResult, source string) error {
+// screen screens res.Traveller with ed into res and counts it.
+func (s *Server) screen(ed Edition, res *ScreenResult, source string) error {
 	s.metrics.countScreen(source)
 	start := time.Now()
-	hits, err := s.screener.Screen(&res.Traveller)
+	hits, err := ed.Screen(&res.Traveller)
 	s.metrics.observeScreen(time.Since(start), err)
 	if err != nil {
 		return err
@@ -153,10 +154,10 @@ func (s *Server) screen(res *ScreenResult, source string) error {
 	return nil
 }
 
-// checked returns the lists a screening is checked against now; with
+// checked returns the lists a screening with ed is checked against; with
 // none it answers 503 with the lists missing and returns nil.
-func (s *Server) checked(w http.ResponseWriter) []engine.CheckedList {
-	checked, missing := s.screener.Checked()
+func (s *Server) checked(w http.ResponseWriter, ed Edition) []engine.CheckedList {
+	checked, missing := ed.Checked()
 	if len(checked) > 0 {
 		return checked
 	}
@@ -235,7 +236,8 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request, actor st
 	}
 	travellers := input.FromPAXLST(ic)
 	res := ManifestResult{Flights: []paxlst.Flight{}, Band: BandNone, Warnings: input.PAXLSTWarnings(ic)}
-	if res.Checked = s.checked(w); res.Checked == nil {
+	ed := s.screener.Edition() // every traveller against the same lists
+	if res.Checked = s.checked(w, ed); res.Checked == nil {
 		return
 	}
 	for mi := range ic.Messages {
@@ -254,7 +256,7 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request, actor st
 		*out = ManifestScreening{Message: t.Message, Position: t.Position, Role: t.Role, Flight: t.Flight,
 			ScreenResult: ScreenResult{Traveller: t.Query, Band: BandNone}}
 		out.Warnings = input.CapQuery(&out.Traveller)
-		if err := s.screen(&out.ScreenResult, SourceManifest); err != nil {
+		if err := s.screen(ed, &out.ScreenResult, SourceManifest); err != nil {
 			if errors.Is(err, ErrUnavailable) {
 				writeError(w, http.StatusServiceUnavailable, "cannot screen: "+err.Error(), "")
 				return

@@ -209,6 +209,7 @@ type benchScreener struct {
 	checked []engine.CheckedList
 }
 
+func (b benchScreener) Edition() api.Edition                         { return b }
 func (b benchScreener) Screen(q *engine.Query) ([]engine.Hit, error) { return b.s.Screen(q) }
 func (b benchScreener) Checked() ([]engine.CheckedList, []string)    { return b.checked, nil }
 

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -55,28 +57,42 @@ func (s *Store) UpdateEntries(ctx context.Context, name string, fromVersion uint
 		}
 		ops = append(ops, rowOp{group: entryGroup(name, id), label: id})
 	}
-	info, err := s.update(ctx, name, engine.ListNames, fromVersion, ops, opts)
-	if err == nil {
-		if fn := s.onUpdate.Load(); fn != nil {
-			(*fn)(EntriesUpdate{FromVersion: fromVersion, Info: info, Upserts: upserts, Deletes: deletes})
+	return s.update(ctx, name, engine.ListNames, fromVersion, ops, opts, func(next engine.ListInfo) func(engine.ListInfo, bool) {
+		fn := s.onUpdate.Load()
+		if fn == nil {
+			return nil
 		}
-	}
-	return info, err
+		return (*fn)(EntriesUpdate{FromVersion: fromVersion, Info: next, Upserts: upserts, Deletes: deletes})
+	})
 }
 
-// EntriesUpdate is a names list's update as UpdateEntries committed it.
+// EntriesUpdate is a names list's update as UpdateEntries applies it.
 type EntriesUpdate struct {
 	FromVersion uint64
-	Info        engine.ListInfo // the list at its new version
-	Upserts     []engine.Entry
-	Deletes     []string
+	// Info is the list at its new version as far as it is known before
+	// the update's reads: its name, kind and new Version; the hash, the
+	// count of entries and the time are the previous version's (the
+	// decision gives the new ones).
+	Info    engine.ListInfo
+	Upserts []engine.Entry
+	Deletes []string
 }
 
-// OnEntriesUpdated sets fn to be called after every committed
-// UpdateEntries, on the caller's goroutine, with what it changed, so that
-// an in-memory index can follow the list without reading it again. fn
-// must not block and must not modify the update; nil removes it.
-func (s *Store) OnEntriesUpdated(fn func(EntriesUpdate)) {
+// EntriesHook is told of an UpdateEntries once it has passed its checks
+// (the list is at u.FromVersion) and before it reads or writes any row,
+// on the updating goroutine, so that an in-memory index can prepare its
+// next edition while the store commits. It returns the function the store
+// calls exactly once with the outcome: committed with the list at its new
+// version as soon as that is durable (before the superseded rows are
+// collected and UpdateEntries returns), or not, the list then staying at
+// u.FromVersion. Neither may block, nor modify the update; decided may be
+// nil.
+type EntriesHook func(u EntriesUpdate) (decided func(info engine.ListInfo, committed bool))
+
+// OnEntriesUpdated sets fn to be told of every UpdateEntries (see
+// EntriesHook), so that an in-memory index can follow the list without
+// reading it again; nil removes it.
+func (s *Store) OnEntriesUpdated(fn EntriesHook) {
 	if fn == nil {
 		s.onUpdate.Store(nil)
 		return
@@ -98,8 +114,12 @@ type rowOp struct {
 // rows of the upserted document keys), flip, collect (see the package doc).
 // Several upserts of one group: the last wins; a group both upserted and
 // deleted, or a delete of a group that is not live, is an error. The ops
-// are applied in key order, so the reads walk the list once, forward.
-func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, fromVersion uint64, ops []rowOp, opts []UpdateOption) (engine.ListInfo, error) {
+// are applied in key order, so each reader walks its part of the list
+// once, forward.
+// hook, if not nil, is called once the checks pass with the list at the
+// new version as far as it is known then; the function it returns, if not
+// nil, is called with the outcome (see EntriesHook).
+func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, fromVersion uint64, ops []rowOp, opts []UpdateOption, hook func(next engine.ListInfo) func(engine.ListInfo, bool)) (engine.ListInfo, error) {
 	fail := func(err error) (engine.ListInfo, error) {
 		return engine.ListInfo{}, fmt.Errorf("update list %q from version %d: %w", name, fromVersion, err)
 	}
@@ -138,6 +158,17 @@ func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, f
 	}
 	cur, next := info.Version, info.Version+1
 	count := info.Entries
+	var decided func(engine.ListInfo, bool)
+	if hook != nil {
+		ahead := info
+		ahead.Version = next
+		decided = hook(ahead)
+	}
+	defer func() {
+		if decided != nil { // not committed
+			decided(engine.ListInfo{}, false)
+		}
+	}()
 	if err := s.mark(name, next); err != nil {
 		return fail(err)
 	}
@@ -152,60 +183,40 @@ func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, f
 	// live for any more.
 	gb := &garbage{limit: s.garbageKeys}
 	wb := s.db.NewWriteBatch()
+	// The rows of next are staged while the groups are read: what they
+	// hold does not depend on the reads, and a delta the reads refuse is
+	// aborted, its staged rows removed, like any write that fails.
+	staged := make(chan error, 1)
+	go func() { staged <- stageRows(wb, ops, next) }()
 	err = s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		defer it.Close()
+		reads, removed, err := readGroups(ctx, txn, prefix, cur, ops)
+		if err != nil {
+			return err
+		}
+		for i := range h {
+			h[i] += removed[i] // the records the ops replace or delete, taken out
+		}
 		var docs *docKeyRun
 		if kind == engine.ListDocuments {
 			docs = &docKeyRun{txn: txn, name: name, prefix: prefix, cur: cur, wb: wb, gb: gb}
 			defer docs.close()
 		}
-		var seek []byte
 		for i := range ops {
-			if i%ctxCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
+			op, r := &ops[i], &reads[i]
+			for _, k := range r.rows {
+				gb.addOwned(&gb.rows, k)
 			}
-			op := &ops[i]
-			// Take the visible record of the group out of the hash.
-			seek = appendVersion(append(seek[:0], op.group...), cur)
-			live, first := false, true
-			for it.Seek(seek); it.ValidForPrefix(op.group); it.Next() {
-				item := it.Item()
-				if first {
-					// The newest row at or below cur is the visible one.
-					first = false
-					err := item.Value(func(v []byte) error {
-						if !isTombstone(v) {
-							live = true
-							h.Remove(v)
-						}
-						return nil
-					})
-					if err != nil {
-						return fmt.Errorf("key %q: %w", item.Key(), err)
-					}
-				}
-				gb.add(&gb.rows, item.Key())
-			}
-			if live {
+			if r.live {
 				count--
 			}
-			val := tombstone
-			if op.rec != nil {
-				val = op.rec
+			switch {
+			case op.rec != nil:
 				h.Add(op.rec)
 				count++
-			} else if !live {
+			case !r.live:
 				return fmt.Errorf("delete %s %q: not in the list", noun, op.label)
-			}
-			k := appendVersion(slices.Clone(op.group), next)
-			if err := wb.Set(k, val); err != nil {
-				return err
-			}
-			if op.rec == nil {
-				gb.add(&gb.tombs, k)
+			default:
+				gb.addOwned(&gb.tombs, appendVersion(slices.Clone(op.group), next))
 			}
 			if docs != nil {
 				if err := docs.op(op, i+1 == len(ops) || !sameDocKey(prefix, op.group, ops[i+1].group)); err != nil {
@@ -215,6 +226,9 @@ func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, f
 		}
 		return nil
 	})
+	if serr := <-staged; err == nil && serr != nil {
+		err = fmt.Errorf("stage rows: %w", serr)
+	}
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -238,9 +252,115 @@ func (s *Store) update(ctx context.Context, name string, kind engine.ListKind, f
 		}
 		return fail(err)
 	}
+	if d := decided; d != nil {
+		decided = nil
+		d(info, true)
+	}
 	s.collectGarbage(name, gb)
 	s.vlogGC()
 	return info, nil
+}
+
+// stageRows writes the row of every op at version next: its record, or a
+// tombstone for a delete.
+func stageRows(wb *badger.WriteBatch, ops []rowOp, next uint64) error {
+	for i := range ops {
+		val := tombstone
+		if ops[i].rec != nil {
+			val = ops[i].rec
+		}
+		if err := wb.Set(appendVersion(slices.Clone(ops[i].group), next), val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// groupRead is what an update reads of one op's group before writing it:
+// whether a record of it is visible at the current version, and the keys
+// of its rows at or below that version (garbage once the flip is done).
+type groupRead struct {
+	live bool
+	rows [][]byte
+}
+
+// Reads of the groups an update changes: a seek into a list of a million
+// rows costs about 10 µs (mostly finding and decompressing a block in
+// each level), which made the reads most of a large delta's commit. So
+// from readersMinOps ops up, they are split into runs read at once, each
+// by its own goroutine with its own iterator in the same snapshot, up to
+// maxReaders and GOMAXPROCS.
+const (
+	readersMinOps = 1024
+	maxReaders    = 4
+)
+
+// readGroups reads the group of every op (in key order) at version cur in
+// txn, and returns what it read and the set hash of the visible records
+// taken out (the sum of the Removes of each, to add to the list's hash).
+func readGroups(ctx context.Context, txn *badger.Txn, prefix []byte, cur uint64, ops []rowOp) ([]groupRead, engine.SetHash, error) {
+	reads := make([]groupRead, len(ops))
+	n := min(maxReaders, runtime.GOMAXPROCS(0), max(1, len(ops)/readersMinOps))
+	hashes := make([]engine.SetHash, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for w := range n {
+		lo, hi := w*len(ops)/n, (w+1)*len(ops)/n
+		read := func() { errs[w] = readRun(ctx, txn, prefix, cur, ops[lo:hi], reads[lo:hi], &hashes[w]) }
+		if w == n-1 {
+			read() // on the caller's goroutine
+			continue
+		}
+		wg.Go(read)
+	}
+	wg.Wait()
+	var sum engine.SetHash
+	for w := range n {
+		if errs[w] != nil {
+			return nil, sum, errs[w]
+		}
+		for i := range sum {
+			sum[i] += hashes[w][i]
+		}
+	}
+	return reads, sum, nil
+}
+
+// readRun reads the groups of ops into reads with one iterator, and takes
+// the visible records out of h.
+func readRun(ctx context.Context, txn *badger.Txn, prefix []byte, cur uint64, ops []rowOp, reads []groupRead, h *engine.SetHash) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	var seek []byte
+	for i := range ops {
+		if i%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		group, r := ops[i].group, &reads[i]
+		seek = appendVersion(append(seek[:0], group...), cur)
+		first := true
+		for it.Seek(seek); it.ValidForPrefix(group); it.Next() {
+			item := it.Item()
+			if first {
+				// The newest row at or below cur is the visible one.
+				first = false
+				err := item.Value(func(v []byte) error {
+					if !isTombstone(v) {
+						r.live = true
+						h.Remove(v)
+					}
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("key %q: %w", item.Key(), err)
+				}
+			}
+			r.rows = append(r.rows, item.KeyCopy(nil))
+		}
+	}
+	return nil
 }
 
 // SetReplica replaces the replication state of a list's current version

@@ -74,6 +74,13 @@
 //     is deleted. Readers are not disturbed: their snapshots still hold
 //     the deleted rows.
 //
+// An update (UpdateEntries, UpdateDocuments) needs no seal: it reads the
+// visible row of each group it changes (the old record leaves the hash,
+// the old rows become garbage), with several iterators over runs of its
+// sorted groups at once, while its new rows are staged. The hook of
+// UpdateEntries (OnEntriesUpdated) is told of the update before step 2
+// and of its outcome right after step 4 is durable, before step 5.
+//
 // If the source fails, the context ends, or the process dies anywhere
 // before step 4, the list stays at cur. Open (and the next write of that
 // list) finds m/dirty/<name> and repairs the list: it deletes rows newer

@@ -66,7 +66,7 @@ func (s *Store) UpdateDocuments(ctx context.Context, name string, fromVersion ui
 			return engine.ListInfo{}, err
 		}
 	}
-	return s.update(ctx, name, engine.ListDocuments, fromVersion, ops, opts)
+	return s.update(ctx, name, engine.ListDocuments, fromVersion, ops, opts, nil)
 }
 
 // docKeyRun keeps the index rows of a documents list through an update

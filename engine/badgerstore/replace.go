@@ -223,16 +223,31 @@ type garbage struct {
 }
 
 func (g *garbage) add(to *[][]byte, key []byte) {
+	if g.keep() {
+		*to = append(*to, slices.Clone(key))
+	}
+}
+
+// addOwned is add for a key the caller no longer uses.
+func (g *garbage) addOwned(to *[][]byte, key []byte) {
+	if g.keep() {
+		*to = append(*to, key)
+	}
+}
+
+// keep notes that there is garbage and reports whether one more key is
+// remembered.
+func (g *garbage) keep() bool {
 	g.found = true
 	if g.overflow {
-		return
+		return false
 	}
 	if len(g.rows)+len(g.tombs)+len(g.index) >= g.limit {
 		g.overflow = true
 		g.rows, g.tombs, g.index = nil, nil, nil
-		return
+		return false
 	}
-	*to = append(*to, slices.Clone(key))
+	return true
 }
 
 // seal hashes the rows staged at next, writes a tombstone at next for

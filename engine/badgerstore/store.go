@@ -168,7 +168,7 @@ type Store struct {
 	docsMu sync.Mutex // serialises refreshes of docs
 
 	// onUpdate is OnEntriesUpdated's function.
-	onUpdate atomic.Pointer[func(EntriesUpdate)]
+	onUpdate atomic.Pointer[EntriesHook]
 }
 
 // migration moves the database from the previous schema to version to.

@@ -196,6 +196,26 @@ func mergeSorted(a, b []uint32, cmp func(x, y uint32) int) []uint32 {
 	return append(out, b[j:]...)
 }
 
+// WithListInfo returns the edition ix with the description of the list
+// info.Name replaced by info: the hash, count and time of a version the
+// delta Apply made from did not know them yet. The arrays stay shared, and
+// the new edition takes ix's place as the one a later Apply appends to.
+func (ix *Index) WithListInfo(info engine.ListInfo) (*Index, error) {
+	list := slices.IndexFunc(ix.lists, func(l listRef) bool { return l.info.Name == info.Name })
+	if list < 0 {
+		return nil, fmt.Errorf("set list info of %q: %w: the list is not in the index", info.Name, ErrDeltaMismatch)
+	}
+	ix.chain.mu.Lock()
+	defer ix.chain.mu.Unlock()
+	nx := *ix
+	nx.lists = slices.Clone(ix.lists)
+	nx.lists[list].info = info
+	if ix.chain.tip == ix {
+		nx.chain.tip = &nx
+	}
+	return &nx, nil
+}
+
 // Churn is the share of names added or removed by Apply since the index
 // was built, relative to its live names: the garbage and overlay an
 // edition carries. Compact when it grows past a tenth or so.

@@ -345,3 +345,47 @@ func commonNameQueries(ix *Index, n int) []engine.Query {
 	}
 	return qs
 }
+
+// TestWithListInfo: an edition made by Apply with a delta whose list
+// description was not final yet (as the post applies a delta while the
+// store commits it) takes the final one with WithListInfo, and the next
+// delta applies to the result as to a fresh build, while the edition it
+// came from screens as before.
+func TestWithListInfo(t *testing.T) {
+	w := newDeltaWorld(t, 8, 2000, 1000)
+	ix := w.build(nil)
+	r := rand.New(rand.NewPCG(8, 1))
+	d := w.delta(r, 0.05)
+	final := d.Info
+	d.Info.Hash, d.Info.Entries = "", 0 // not known before the store's reads
+	early, err := ix.Apply(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	afterFirst := w.build(nil)
+	next, err := early.WithListInfo(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listInfo := func(ix *Index) engine.ListInfo {
+		i := slices.IndexFunc(ix.Lists(), func(l engine.ListInfo) bool { return l.Name == final.Name })
+		return ix.Lists()[i]
+	}
+	if got := listInfo(next); !reflect.DeepEqual(got, final) {
+		t.Fatalf("list info %+v, want %+v", got, final)
+	}
+	if got := listInfo(early); got.Hash != "" || got.Version != final.Version {
+		t.Fatalf("the edition WithListInfo came from changed: %+v", got)
+	}
+	if _, err := next.WithListInfo(engine.ListInfo{Name: "absent"}); !errors.Is(err, ErrDeltaMismatch) {
+		t.Fatalf("info of a list not in the index: %v", err)
+	}
+	qs1 := deltaQueries(8, d, w, afterFirst, nil)
+	d2 := w.delta(r, 0.05)
+	last, err := next.Apply(d2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameHits(t, "delta after WithListInfo", NewScreener(last, nil, Config{}), NewScreener(w.build(nil), nil, Config{}), deltaQueries(9, d2, w, w.build(nil), nil))
+	sameHits(t, "edition before the second delta", NewScreener(next, nil, Config{}), NewScreener(afterFirst, nil, Config{}), qs1)
+}
