@@ -107,7 +107,14 @@ func (p *Post) indexLoop(ctx context.Context) {
 			}
 		case <-p.rebuild:
 			if wait == nil {
-				t := p.opts.Clock.NewTimer(p.opts.RebuildDelay)
+				// A list the index does not hold at all is answered "not
+				// screened" until it does: build at once rather than
+				// gather further changes.
+				d := p.opts.RebuildDelay
+				if p.indexLacksList() {
+					d = 0
+				}
+				t := p.opts.Clock.NewTimer(d)
 				timer, wait = t, t.C()
 			}
 		case <-wait:
@@ -223,6 +230,23 @@ func (p *Post) indexBehind() bool {
 	// Document lists are read from the store, but the screener is made
 	// to look them up only when the store held one as it was built.
 	return docs != sc.HasDocuments() || !sameLists(lists, sc.Index().Lists())
+}
+
+// indexLacksList reports whether the store holds a names list the index
+// in use does not hold at any version.
+func (p *Post) indexLacksList() bool {
+	sc, st := p.screener.Load(), p.Store()
+	if sc == nil || st == nil {
+		return true
+	}
+	lists, err := st.Lists()
+	if err != nil {
+		return false
+	}
+	held := sc.Index().Lists()
+	return slices.ContainsFunc(lists, func(l engine.ListInfo) bool {
+		return l.Kind != engine.ListDocuments && !slices.ContainsFunc(held, func(h engine.ListInfo) bool { return h.Name == l.Name })
+	})
 }
 
 // sameLists reports whether a and b name the same lists at the same

@@ -403,3 +403,23 @@ func TestPostDropsUncommittedDelta(t *testing.T) {
 		t.Fatal("the person of the delta the store did not commit is screened")
 	}
 }
+
+// TestPostBuildsNewListAtOnce: a list the index does not hold at all (a
+// first snapshot, a list added) is answered "not screened" until the
+// index has it, so the post builds at once instead of gathering changes
+// for RebuildDelay (an hour here).
+func TestPostBuildsNewListAtOnce(t *testing.T) {
+	p, extra, _ := startDeltaPost(t, 200, nil)
+	if _, err := p.Store().ReplaceEntries(context.Background(), badgerstore.ListMeta{Name: "second", Format: "test"}, func(emit func(*engine.Entry) error) error {
+		return emit(&extra[0])
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p.requestRebuild() // what the replica applier does after a snapshot
+	testkit.CheckFor(t, 30*time.Second, "the new list in screening", func() error {
+		if v := checkedVersion(p, "second"); v == 0 {
+			return errors.New("list second is not checked yet")
+		}
+		return nil
+	})
+}
