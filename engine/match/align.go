@@ -3,6 +3,7 @@ package match
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -130,7 +131,7 @@ func (s *Screener) pairSim(q *queryToken, tid uint32) pairScore {
 		return pairScore{}
 	}
 	if n := min(len(t), len(q.text)); n >= 2 && mayReach(q.text, t, q.letters, s.ix.tokens[tid].letters, similarGate(n)) && jaroWinkler(q.text, t) >= similarGate(n) {
-		if a := s.fuzzyAgreement(q.text, t); a >= minTokenSim {
+		if a := fuzzyAgreement(q.text, t, q.known); a >= minTokenSim {
 			return pairScore{a, "similar"}
 		}
 	}
@@ -142,6 +143,11 @@ func (s *Screener) pairSim(q *queryToken, tid uint32) pairScore {
 // than the similarity: no more letters can match than each word has of
 // the other's letters, and the prefix bonus is at most the common prefix.
 func mayReach(a, b string, la, lb uint32, gate float64) bool {
+	// First a bound that needs no pass over the letters: each letter of a
+	// that b lacks occurs in a at least once, and so on.
+	if len(a) <= 64 && len(b) <= 64 && !jaroMayReach(len(a)-bits.OnesCount32(la&^lb), len(b)-bits.OnesCount32(lb&^la), a, b, gate) {
+		return false
+	}
 	a, b = clip(a, 64), clip(b, 64) // as jaroWinkler compares them
 	ma, mb := 0, 0
 	for i := 0; i < len(a); i++ {
@@ -150,8 +156,14 @@ func mayReach(a, b string, la, lb uint32, gate float64) bool {
 	for i := 0; i < len(b); i++ {
 		mb += int(la >> letterBit(b[i]) & 1)
 	}
+	return jaroMayReach(ma, mb, a, b, gate)
+}
+
+// jaroMayReach reports whether the Jaro-Winkler similarity of a and b can
+// reach gate when at most ma letters of a and mb of b can match.
+func jaroMayReach(ma, mb int, a, b string, gate float64) bool {
 	m := float64(min(ma, mb))
-	if m == 0 {
+	if m <= 0 {
 		return false
 	}
 	jaro := (m/float64(len(a)) + m/float64(len(b)) + 1) / 3

@@ -27,7 +27,8 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 		}
 		out = append(out, candToken{id: id, sim: sim, how: how})
 	}
-	if id, ok := ix.lookup(q); ok {
+	id, known := ix.lookup(q)
+	if known {
 		add(id, 1, "exact")
 	}
 	if normalize.IsParticle(q) {
@@ -47,7 +48,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 			t := &ix.tokens[id]
 			if t.vowelStart == qVowel && t.text != q {
 				if jw := jaroWinkler(q, t.text); jw >= minJW {
-					add(id, s.fuzzyAgreement(q, t.text), "variant")
+					add(id, fuzzyAgreement(q, t.text, known), "variant")
 				}
 			}
 		}
@@ -56,7 +57,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 		for _, id := range ids {
 			t := &ix.tokens[id]
 			if len(t.text) <= shortWord && t.text != q && t.vowelStart == qVowel && !normalize.IsParticle(t.text) {
-				add(id, s.fuzzyAgreement(q, t.text), "variant")
+				add(id, fuzzyAgreement(q, t.text, known), "variant")
 			}
 		}
 	}
@@ -73,7 +74,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 					continue
 				}
 				if withinOneEdit(q, t.text) || jaroWinkler(q, t.text) >= 0.88 {
-					add(id, s.fuzzyAgreement(q, t.text), "typo")
+					add(id, fuzzyAgreement(q, t.text, known), "typo")
 				}
 			}
 		}
@@ -134,10 +135,11 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 // at or under closeFloor), rising to 1 for equal words. A query word that
 // is itself a listed word is more likely another name than a misspelling
 // of this one (JOSE is not JORGE, HASAN not HOSSEIN), so it counts less
-// unless the two spellings are very close.
-func (s *Screener) fuzzyAgreement(q, t string) float64 {
+// unless the two spellings are very close. known reports whether a live
+// name holds q.
+func fuzzyAgreement(q, t string, known bool) float64 {
 	c := spellingCloseness(q, t)
-	if _, known := s.ix.lookup(q); known {
+	if known {
 		a := (c - knownFloor) / (1 - knownFloor)
 		if c < knownExempt {
 			a *= knownScale

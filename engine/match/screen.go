@@ -122,6 +122,7 @@ type queryToken struct {
 	weight  float64
 	scale   float64 // tokenScale of the text
 	letters uint32  // letterSet of the text
+	known   bool    // a live name holds the text
 	cands   []candToken
 }
 
@@ -307,6 +308,8 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		}
 		qt[i].scale = tokenScale(t)
 		qt[i].letters = letterSet(t)
+		// candidates enters the word itself first when a live name holds it.
+		qt[i].known = len(qt[i].cands) > 0 && qt[i].cands[0].how == "exact"
 		qt[i].weight = w * qt[i].scale
 	}
 	// Two query words the list writes as one ("MOZAFFARI NIA" / "MOZAFFARINIA").
@@ -485,14 +488,18 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		if float64(a) < floor {
 			continue
 		}
+		full := h.Len() >= s.cfg.MaxCandidates
+		if full && a+lift < h.c[0].acc {
+			continue // weaker than every kept one even with the lift: no need to read the name
+		}
 		nr := &ix.names[n]
 		if !s.cfg.IncludeEntities && !nr.person {
 			continue
 		}
-		if qs.dob.Year != 0 && (h.Len() < s.cfg.MaxCandidates || a+lift >= h.c[0].acc) && birthYearAgrees(qs.dob.Year, ix.entries[nr.entry].birthDates) {
+		if qs.dob.Year != 0 && (!full || a+lift >= h.c[0].acc) && birthYearAgrees(qs.dob.Year, ix.entries[nr.entry].birthDates) {
 			a += lift
 		}
-		if h.Len() < s.cfg.MaxCandidates {
+		if !full {
 			heap.Push(h, cand{n, a})
 		} else if c := (cand{n, a}); h.weaker(h.c[0], c) {
 			h.c[0] = c
