@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/normalize"
 )
 
 type pair struct {
@@ -58,8 +59,8 @@ func (a *alignment) reset(nq, nt int, explain bool) {
 }
 
 // pairEnds are the query and list words of one aligned pair: one each,
-// or two on one side for a word the other writes as two.
-type pairEnds struct{ q, t [2]int }
+// or two or three on one side for a word the other writes as several.
+type pairEnds struct{ q, t [3]int }
 
 func resize(s []float64, n int) []float64 {
 	if cap(s) < n {
@@ -242,6 +243,7 @@ func (s *Screener) scoreName(qt []queryToken, nr *nameRec, a *alignment, explain
 	// Words written together on one side and apart on the other align
 	// first, so the greedy pass cannot give away half of them.
 	s.alignJoined(qt, nr, a)
+	s.alignCompounds(qt, nr, a)
 	for _, p := range a.pairs {
 		if a.qTo[p.qi] >= 0 || a.tFrom[p.tj] >= 0 {
 			continue
@@ -264,7 +266,7 @@ func (s *Screener) scoreName(qt []queryToken, nr *nameRec, a *alignment, explain
 		if explain {
 			a.aligned = append(a.aligned, engine.TokenMatch{Query: qt[p.qi].text, List: ix.tokens[nr.tokens[p.tj]].text, How: p.how, Similarity: round3(p.sim),
 				Weight: round3(s.listWeight(nr.tokens[p.tj]))})
-			a.ends = append(a.ends, pairEnds{q: [2]int{p.qi, -1}, t: [2]int{p.tj, -1}})
+			a.ends = append(a.ends, pairEnds{q: [3]int{p.qi, -1, -1}, t: [3]int{p.tj, -1, -1}})
 		}
 	}
 	var aq, at, qLeft, tLeft float64
@@ -471,7 +473,7 @@ func (s *Screener) alignJoined(qt []queryToken, nr *nameRec, a *alignment) {
 				a.qSim[i], a.qSim[i+1], a.tSim[j] = joinedAgreement, joinedAgreement, joinedAgreement
 				if a.explain {
 					a.aligned = append(a.aligned, engine.TokenMatch{Query: x + " " + y, List: t, How: "joined", Similarity: joinedAgreement, Weight: round3(s.listWeight(tid))})
-					a.ends = append(a.ends, pairEnds{q: [2]int{i, i + 1}, t: [2]int{j, -1}})
+					a.ends = append(a.ends, pairEnds{q: [3]int{i, i + 1, -1}, t: [3]int{j, -1, -1}})
 				}
 				break
 			}
@@ -489,10 +491,152 @@ func (s *Screener) alignJoined(qt []queryToken, nr *nameRec, a *alignment) {
 				a.tSim[j], a.tSim[j+1], a.qSim[i] = joinedAgreement, joinedAgreement, joinedAgreement
 				if a.explain {
 					a.aligned = append(a.aligned, engine.TokenMatch{Query: q, List: x + " " + y, How: "joined", Similarity: joinedAgreement, Weight: round3(s.listWeight(nr.tokens[j]))})
-					a.ends = append(a.ends, pairEnds{q: [2]int{i, -1}, t: [2]int{j, j + 1}})
+					a.ends = append(a.ends, pairEnds{q: [3]int{i, -1, -1}, t: [3]int{j, j + 1, -1}})
 				}
 				break
 			}
 		}
 	}
+}
+
+// Compounds written together or apart with another spelling: two or three
+// adjacent words on one side (the middle one may be an Arabic article,
+// which a glued spelling assimilates: NASR AL DIN, NASREDDINE) and one
+// word on the other.
+const (
+	compoundCloseness = 0.85 // the least spelling closeness of the glued words and the word
+	compoundMaxWords  = 3
+)
+
+// alignCompounds pairs, among the words still unaligned, a run of two or
+// three adjacent words on one side with one word on the other when the
+// run glued together is a close spelling of that word (SEYED ALHOSSEINI /
+// SEYEDOLHOSEINI, SAFI AL DIN / SAFIEDDINE), and the pairing agrees more
+// than any pair those words could make alone. The words of the run agree
+// as much as the spellings do, times joinedAgreement.
+func (s *Screener) alignCompounds(qt []queryToken, nr *nameRec, a *alignment) {
+	ix := s.ix
+	qText := func(i int) string { return qt[i].text }
+	tText := func(j int) string { return ix.tokens[nr.tokens[j]].text }
+	var buf [64]byte
+	// Runs on the query side against one listed word, then the reverse.
+	for side := 0; side < 2; side++ {
+		runText, oneText := qText, tText
+		nRun, nOne := len(qt), len(nr.tokens)
+		runFree := func(i int) bool { return a.qTo[i] < 0 }
+		oneFree := func(j int) bool { return a.tFrom[j] < 0 }
+		if side == 1 {
+			runText, oneText = tText, qText
+			nRun, nOne = nOne, nRun
+			runFree, oneFree = oneFree, runFree
+		}
+		for i := 0; i+1 < nRun; i++ {
+			for n := 2; n <= compoundMaxWords && i+n <= nRun; n++ {
+				free := true
+				for k := i; k < i+n; k++ {
+					free = free && runFree(k)
+				}
+				if !free {
+					break
+				}
+				if normalize.IsParticle(runText(i + n - 1)) {
+					continue // an article belongs to the word after it (NASR AL is not NASRALLAH)
+				}
+				for assim := 0; assim < 2; assim++ {
+					glued, ok := glueRun(buf[:0], runText, i, n, assim == 1)
+					if !ok {
+						continue
+					}
+					for j := 0; j < nOne; j++ {
+						w := oneText(j)
+						if !oneFree(j) || w[0] != glued[0] || abs(len(w)-len(glued)) > 3 {
+							continue
+						}
+						c := spellingCloseness(string(glued), w)
+						if c < compoundCloseness {
+							continue
+						}
+						sim := joinedAgreement * (c - closeFloor) / (1 - closeFloor)
+						qs, ts := []int{j}, make([]int, 0, n)
+						for k := i; k < i+n; k++ {
+							ts = append(ts, k)
+						}
+						if side == 0 {
+							qs, ts = ts, qs
+						}
+						if a.bestPair(qs, true) >= sim || a.bestPair(ts, false) >= sim {
+							continue
+						}
+						s.alignRun(qt, nr, a, qs, ts, sim)
+						goto next
+					}
+				}
+			}
+		next:
+		}
+	}
+}
+
+// glueRun writes words i..i+n-1 of a run together, a middle Arabic
+// article as written (NASRALDIN) or, with assim, as a glued spelling
+// assimilates it to the next word's first letter (NASREDDIN). ok is false
+// when assim is asked and the run has no such article, or the result does
+// not fit buf.
+func glueRun(buf []byte, text func(int) string, i, n int, assim bool) ([]byte, bool) {
+	found := false
+	for k := i; k < i+n; k++ {
+		t := text(k)
+		if k > i && k < i+n-1 && assim && (t == "AL" || t == "EL" || t == "UL") {
+			found = true
+			buf = append(buf, 'E', text(k + 1)[0])
+			continue
+		}
+		buf = append(buf, t...)
+	}
+	return buf, (found || !assim) && len(buf) <= 64
+}
+
+// bestPair is the best similarity of any word pair the query words qs (or
+// the listed words, !query) could make.
+func (a *alignment) bestPair(words []int, query bool) float64 {
+	best := 0.0
+	for _, p := range a.pairs {
+		w := p.tj
+		if query {
+			w = p.qi
+		}
+		if slices.Contains(words, w) {
+			best = max(best, p.sim)
+		}
+	}
+	return best
+}
+
+// alignRun aligns query words qs with listed words ts (one side holds a
+// single word), each at agreement sim.
+func (s *Screener) alignRun(qt []queryToken, nr *nameRec, a *alignment, qs, ts []int, sim float64) {
+	ix := s.ix
+	for _, i := range qs {
+		a.qTo[i], a.qSim[i] = ts[0], sim
+	}
+	for _, j := range ts {
+		a.tFrom[j], a.tSim[j] = qs[0], sim
+	}
+	if !a.explain {
+		return
+	}
+	e := pairEnds{q: [3]int{-1, -1, -1}, t: [3]int{-1, -1, -1}}
+	var qw, tw []string
+	for k, i := range qs {
+		e.q[k] = i
+		qw = append(qw, qt[i].text)
+	}
+	heaviest := 0.0
+	for k, j := range ts {
+		e.t[k] = j
+		tw = append(tw, ix.tokens[nr.tokens[j]].text)
+		heaviest = max(heaviest, s.listWeight(nr.tokens[j]))
+	}
+	a.aligned = append(a.aligned, engine.TokenMatch{Query: strings.Join(qw, " "), List: strings.Join(tw, " "), How: "joined", Similarity: round3(sim), Weight: round3(heaviest)})
+	a.ends = append(a.ends, e)
 }

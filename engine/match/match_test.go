@@ -324,3 +324,51 @@ func TestSpellingCloseness(t *testing.T) {
 		t.Errorf("a changed last letter (%.3f) should cost less than a changed first letter (%.3f)", a, b)
 	}
 }
+
+// TestCompoundsWrittenApart checks that a name written as one word on one
+// side and as two or three (with an Arabic article between, which a glued
+// spelling assimilates) on the other is found, with the pairing shown,
+// and that a glued word is not paired with a run ending in an article
+// (NASRALLAH with NASR AL).
+func TestCompoundsWrittenApart(t *testing.T) {
+	b := NewBuilder()
+	h := b.AddList(engine.ListInfo{Name: "test", Version: 1})
+	es := append(testEntries(),
+		person("C.1", []string{"Ghazi NASR AL DIN"}, nil, nil, "M"),
+		person("C.2", []string{"Akbar SEYED ALHOSSEINI"}, nil, nil, "M"),
+		person("C.3", []string{"Hashem SAFIEDDINE"}, nil, nil, "M"))
+	for _, e := range es {
+		b.Add(h, &e)
+	}
+	s := NewScreener(b.Build(), nil, Config{})
+	for _, c := range []struct {
+		q    engine.Query
+		want string
+		list string // the listed words the explanation pairs as one
+	}{
+		{engine.Query{Surname: "NASSEREDDINE", GivenNames: "Ghazi"}, "C.1", "NASR AL DIN"},
+		{engine.Query{Surname: "NASRALDINE", GivenNames: "Ghazi"}, "C.1", "NASR AL DIN"},
+		{engine.Query{Surname: "SEYEDOLHOSEINI", GivenNames: "Akbar"}, "C.2", "SEYED ALHOSSEINI"},
+		{engine.Query{Surname: "SAFI AL-DIN", GivenNames: "Hashem"}, "C.3", "SAFIEDDINE"},
+	} {
+		hit := find(screen(t, s, c.q), c.want)
+		if hit == nil {
+			t.Errorf("%s %s: no hit on %s", c.q.GivenNames, c.q.Surname, c.want)
+			continue
+		}
+		joined := false
+		for _, m := range hit.Explanation.Name.Aligned {
+			joined = joined || (m.How == "joined" && (m.List == c.list || m.Query == c.list))
+		}
+		if !joined {
+			t.Errorf("%s %s: the explanation does not pair %q as one word: %+v", c.q.GivenNames, c.q.Surname, c.list, hit.Explanation.Name.Aligned)
+		}
+	}
+	if hit := find(screen(t, s, engine.Query{Surname: "NASRALLAH", GivenNames: "Ghazi"}), "C.1"); hit != nil {
+		for _, m := range hit.Explanation.Name.Aligned {
+			if m.How == "joined" {
+				t.Errorf("NASRALLAH paired with %q as one word", m.List)
+			}
+		}
+	}
+}
