@@ -500,8 +500,8 @@ func (s *Screener) alignJoined(qt []queryToken, nr *nameRec, a *alignment) {
 }
 
 // Compounds written together or apart with another spelling: two or three
-// adjacent words on one side (the middle one may be an Arabic article,
-// which a glued spelling assimilates: NASR AL DIN, NASREDDINE) and one
+// adjacent words on one side (one may be an Arabic article, which a glued
+// spelling assimilates: NASR AL DIN, NASREDDINE; AL DIN, EDDIN) and one
 // word on the other.
 const (
 	compoundCloseness = 0.85 // the least spelling closeness of the glued words and the word
@@ -577,16 +577,17 @@ func (s *Screener) alignCompounds(qt []queryToken, nr *nameRec, a *alignment) {
 	}
 }
 
-// glueRun writes words i..i+n-1 of a run together, a middle Arabic
-// article as written (NASRALDIN) or, with assim, as a glued spelling
-// assimilates it to the next word's first letter (NASREDDIN). ok is false
+// glueRun writes words i..i+n-1 of a run together, an Arabic article
+// before the last word as written (NASRALDIN, ALDIN) or, with assim, as a
+// glued spelling assimilates it to the next word's first letter
+// (NASREDDIN, EDDIN). ok is false
 // when assim is asked and the run has no such article, or the result does
 // not fit buf.
 func glueRun(buf []byte, text func(int) string, i, n int, assim bool) ([]byte, bool) {
 	found := false
 	for k := i; k < i+n; k++ {
 		t := text(k)
-		if k > i && k < i+n-1 && assim && (t == "AL" || t == "EL" || t == "UL") {
+		if k < i+n-1 && assim && (t == "AL" || t == "EL" || t == "UL") {
 			found = true
 			buf = append(buf, 'E', text(k + 1)[0])
 			continue

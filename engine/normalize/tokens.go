@@ -12,6 +12,9 @@ import "strings"
 //	ABDUL, ABDEL, ABDOUL, ABDAL, ABDOL,
 //	ABDUR, ABDER (standalone)              → ABD
 //
+// The usual abbreviations of MUHAMMAD (MOHD, MHD, MUHD, MOHMD) and the
+// Burmese MG for MAUNG are written out.
+//
 // A glued compound splits only when the remaining name has at least three
 // letters; a doubled assimilated consonant (ABDUR-RAHMAN) loses its first
 // letter. Digit tokens are kept. No token is empty. The tokens share the
@@ -29,6 +32,9 @@ func Tokens(s string) []string {
 		} else {
 			t, l = l, ""
 		}
+		if full, ok := abbreviations[t]; ok {
+			t = full
+		}
 		if head, rest, ok := splitAbd(t); ok {
 			out = append(out, head)
 			if rest != "" {
@@ -39,6 +45,13 @@ func Tokens(s string) []string {
 		out = append(out, t)
 	}
 	return out
+}
+
+// abbreviations are name words that lists and documents shorten, each
+// with the spelling it stands for.
+var abbreviations = map[string]string{
+	"MOHD": "MUHAMMAD", "MHD": "MUHAMMAD", "MUHD": "MUHAMMAD", "MOHMD": "MUHAMMAD", "MUHAMMD": "MUHAMMAD",
+	"MG": "MAUNG",
 }
 
 // splitAbd splits a token starting with ABD + up to two vowels + a
