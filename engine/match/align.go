@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"cmp"
 	"math"
 	"math/bits"
@@ -26,6 +27,10 @@ type alignment struct {
 	qPart      []bool    // the query word aligned with part of itself (one half of a word the list writes as two)
 	qInit      []bool    // the query word aligned by an initial (V for VLADIMIR, or VLADIMIR for V)
 	qOpp, tOpp []float64 // how much each left-over word stands against the other name (see wordCost)
+	qFree      []bool    // alignCompounds: the query words free to make a compound
+	tFree      []bool    // the same for the listed words
+	qText      []string  // alignCompounds: the query's words
+	tText      []string  // the listed name's words
 	explain    bool
 	aligned    []engine.TokenMatch
 	ends       []pairEnds // with explain: the words of each aligned pair
@@ -516,43 +521,78 @@ const (
 // as much as the spellings do, times joinedAgreement.
 func (s *Screener) alignCompounds(qt []queryToken, nr *nameRec, a *alignment) {
 	ix := s.ix
-	qText := func(i int) string { return qt[i].text }
-	tText := func(j int) string { return ix.tokens[nr.tokens[j]].text }
+	// The words free for a compound: unaligned, and without a pair as good
+	// as a compound can be (it agrees at most joinedAgreement).
+	a.qFree = slices.Grow(a.qFree[:0], len(qt))[:len(qt)]
+	a.tFree = slices.Grow(a.tFree[:0], len(nr.tokens))[:len(nr.tokens)]
+	for i := range a.qFree {
+		a.qFree[i] = a.qTo[i] < 0
+	}
+	for j := range a.tFree {
+		a.tFree[j] = a.tFrom[j] < 0
+	}
+	for _, p := range a.pairs {
+		if p.sim >= joinedAgreement {
+			a.qFree[p.qi], a.tFree[p.tj] = false, false
+		}
+	}
+	nq, nt := 0, 0
+	for _, f := range a.qFree {
+		nq += boolInt(f)
+	}
+	for _, f := range a.tFree {
+		nt += boolInt(f)
+	}
+	if nq == 0 || nt == 0 || (nq < 2 && nt < 2) {
+		return
+	}
+	a.qText = a.qText[:0]
+	for i := range qt {
+		a.qText = append(a.qText, qt[i].text)
+	}
+	a.tText = a.tText[:0]
+	for _, tid := range nr.tokens {
+		a.tText = append(a.tText, ix.tokens[tid].text)
+	}
 	var buf [64]byte
 	// Runs on the query side against one listed word, then the reverse.
 	for side := 0; side < 2; side++ {
-		runText, oneText := qText, tText
-		nRun, nOne := len(qt), len(nr.tokens)
-		runFree := func(i int) bool { return a.qTo[i] < 0 }
-		oneFree := func(j int) bool { return a.tFrom[j] < 0 }
+		run, one, runFree, oneFree := a.qText, a.tText, a.qFree, a.tFree
 		if side == 1 {
-			runText, oneText = tText, qText
-			nRun, nOne = nOne, nRun
-			runFree, oneFree = oneFree, runFree
+			run, one, runFree, oneFree = a.tText, a.qText, a.tFree, a.qFree
 		}
-		for i := 0; i+1 < nRun; i++ {
-			for n := 2; n <= compoundMaxWords && i+n <= nRun; n++ {
-				free := true
-				for k := i; k < i+n; k++ {
-					free = free && runFree(k)
-				}
-				if !free {
+		for i := 0; i+1 < len(run); i++ {
+			for n := 2; n <= compoundMaxWords && i+n <= len(run); n++ {
+				if !runFree[i+n-1] || (n == 2 && !runFree[i]) {
 					break
 				}
-				if normalize.IsParticle(runText(i + n - 1)) {
+				if normalize.IsParticle(run[i+n-1]) {
 					continue // an article belongs to the word after it (NASR AL is not NASRALLAH)
 				}
 				for assim := 0; assim < 2; assim++ {
-					glued, ok := glueRun(buf[:0], runText, i, n, assim == 1)
-					if !ok {
+					rl, first := runLen(run[i:i+n], assim == 1)
+					if rl < 0 {
 						continue
 					}
-					for j := 0; j < nOne; j++ {
-						w := oneText(j)
-						if !oneFree(j) || w[0] != glued[0] || abs(len(w)-len(glued)) > 3 {
+					var glued []byte
+					var gs string
+					for j, w := range one {
+						if !oneFree[j] || w[0] != first || abs(len(w)-rl) > 3 {
 							continue
 						}
-						c := spellingCloseness(string(glued), w)
+						if glued == nil {
+							var ok bool
+							if glued, ok = glueRun(buf[:0], run[i:i+n], assim == 1); !ok {
+								break
+							}
+						}
+						if consonantAfterFirst(w) != consonantAfterFirst(glued) || !closeEnough(glued, w) {
+							continue // the compound does not start as the word does, or is too far off
+						}
+						if gs == "" {
+							gs = string(glued)
+						}
+						c := spellingCloseness(gs, w)
 						if c < compoundCloseness {
 							continue
 						}
@@ -568,6 +608,12 @@ func (s *Screener) alignCompounds(qt []queryToken, nr *nameRec, a *alignment) {
 							continue
 						}
 						s.alignRun(qt, nr, a, qs, ts, sim)
+						for _, k := range qs {
+							a.qFree[k] = false
+						}
+						for _, k := range ts {
+							a.tFree[k] = false
+						}
 						goto next
 					}
 				}
@@ -577,19 +623,75 @@ func (s *Screener) alignCompounds(qt []queryToken, nr *nameRec, a *alignment) {
 	}
 }
 
-// glueRun writes words i..i+n-1 of a run together, an Arabic article
-// before the last word as written (NASRALDIN, ALDIN) or, with assim, as a
-// glued spelling assimilates it to the next word's first letter
-// (NASREDDIN, EDDIN). ok is false
-// when assim is asked and the run has no such article, or the result does
-// not fit buf.
-func glueRun(buf []byte, text func(int) string, i, n int, assim bool) ([]byte, bool) {
-	found := false
-	for k := i; k < i+n; k++ {
-		t := text(k)
-		if k < i+n-1 && assim && (t == "AL" || t == "EL" || t == "UL") {
+// consonantAfterFirst is the first consonant after a word's first
+// letter (0 for none): spellings of one word start with the same letter
+// and, their vowels aside, the same next consonant.
+func consonantAfterFirst[S string | []byte](w S) byte {
+	for i := 1; i < len(w); i++ {
+		if !isVowel(w[i]) {
+			return w[i]
+		}
+	}
+	return 0
+}
+
+// runLen is the length and the first letter of glueRun's result; the
+// length is -1 when glueRun would find nothing to assimilate.
+func runLen(run []string, assim bool) (int, byte) {
+	l, found, first := 0, false, run[0][0]
+	for k, t := range run {
+		if k < len(run)-1 && assim && isArticle(t) {
+			l += 2
 			found = true
-			buf = append(buf, 'E', text(k + 1)[0])
+			if k == 0 {
+				first = 'E'
+			}
+		} else {
+			l += len(t)
+		}
+	}
+	if assim && !found {
+		return -1, 0
+	}
+	return l, first
+}
+
+func isArticle(t string) bool { return t == "AL" || t == "EL" || t == "UL" }
+
+// closeEnough reports whether the spelling closeness of a and b can reach
+// compoundCloseness, from a bound that costs less than the closeness: an
+// insertion or deletion (at least costDouble) evens the two words' letter
+// counts by one, a replacement (at least costVowel) by two. Words the
+// closeness rewrites first (X, Q) or clips pass.
+func closeEnough(a []byte, b string) bool {
+	if len(a) > 32 || len(b) > 32 || bytes.IndexAny(a, "XQ") >= 0 || strings.IndexAny(b, "XQ") >= 0 {
+		return true
+	}
+	var n [27]int8
+	for _, c := range a {
+		n[letterBit(c)]++
+	}
+	for i := 0; i < len(b); i++ {
+		n[letterBit(b[i])]--
+	}
+	apart := 0
+	for _, k := range n {
+		apart += abs(int(k))
+	}
+	return min(costDouble, costVowel/2)*float64(apart) <= (1-compoundCloseness)*float64(max(len(a), len(b)))
+}
+
+// glueRun writes the words of a run together, an Arabic article before
+// the last word as written (NASRALDIN, ALDIN) or, with assim, as a glued
+// spelling assimilates it to the next word's first letter (NASREDDIN,
+// EDDIN). ok is false when assim is asked and the run has no such
+// article, or the result does not fit buf.
+func glueRun(buf []byte, run []string, assim bool) ([]byte, bool) {
+	found := false
+	for k, t := range run {
+		if k < len(run)-1 && assim && isArticle(t) {
+			found = true
+			buf = append(buf, 'E', run[k+1][0])
 			continue
 		}
 		buf = append(buf, t...)
