@@ -432,10 +432,38 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		}
 		sel = append(sel, sc.touched...)
 	}
+	// Rank candidates by the weight they cover, lifted when the birth
+	// year agrees: in a large list many namesakes cover the same weight.
+	lift := float32(0.1 * total)
+	h := &candHeap{ix: ix}
+	rank := func(n uint32) {
+		a := sc.slots[n].acc
+		if float64(a) < floor {
+			return
+		}
+		full := h.Len() >= s.cfg.MaxCandidates
+		if full && a+lift < h.c[0].acc {
+			return // weaker than every kept one even with the lift: no need to read the name
+		}
+		nr := &ix.names[n]
+		if !s.cfg.IncludeEntities && !nr.person {
+			return
+		}
+		if qs.dob.Year != 0 && (!full || a+lift >= h.c[0].acc) && birthYearAgrees(qs.dob.Year, ix.entries[nr.entry].birthDates) {
+			a += lift
+		}
+		if !full {
+			heap.Push(h, cand{n, a})
+		} else if c := (cand{n, a}); h.weaker(h.c[0], c) {
+			h.c[0] = c
+			heap.Fix(h, 0)
+		}
+	}
 	if split < len(order) {
 		// The remaining words' candidate words, looked up for each word of
-		// each name found. A name that cannot reach the floor even with
-		// all of them is skipped.
+		// each name found, and the name ranked while it is at hand. A name
+		// that cannot reach the floor even with all of them is skipped, and
+		// so is one that could not enter the full ranking.
 		laterTotal := 0.0
 		for _, qi := range order[split:] {
 			laterTotal += qt[qi].weight
@@ -448,12 +476,15 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 			}
 		}
 		var best [maxQueryWords + 1]float32
-		kept := sel[:0]
 		for _, n := range sel {
-			if float64(sc.slots[n].acc)+laterTotal < floor {
+			a := float64(sc.slots[n].acc)
+			if a+laterTotal < floor {
 				continue
 			}
-			kept = append(kept, n)
+			// The margin covers the rounding of the float32 tallies.
+			if h.Len() >= s.cfg.MaxCandidates && a+laterTotal+float64(lift)+1e-3 < float64(h.c[0].acc) {
+				continue
+			}
 			for _, t := range ix.names[n].tokens {
 				if !sc.laterMark[t] {
 					continue
@@ -470,42 +501,19 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 					best[qi+1] = 0
 				}
 			}
+			rank(n)
 		}
-		sel = kept
 		for _, lc := range later {
 			sc.laterMark[lc.tok] = false
 		}
 		sc.later = later
+	} else {
+		for _, n := range sel {
+			rank(n)
+		}
 	}
 	sc.sel = sel
 	sc.order = order
-	// Rank candidates by the weight they cover, lifted when the birth
-	// year agrees: in a large list many namesakes cover the same weight.
-	lift := float32(0.1 * total)
-	h := &candHeap{ix: ix}
-	for _, n := range sel {
-		a := sc.slots[n].acc
-		if float64(a) < floor {
-			continue
-		}
-		full := h.Len() >= s.cfg.MaxCandidates
-		if full && a+lift < h.c[0].acc {
-			continue // weaker than every kept one even with the lift: no need to read the name
-		}
-		nr := &ix.names[n]
-		if !s.cfg.IncludeEntities && !nr.person {
-			continue
-		}
-		if qs.dob.Year != 0 && (!full || a+lift >= h.c[0].acc) && birthYearAgrees(qs.dob.Year, ix.entries[nr.entry].birthDates) {
-			a += lift
-		}
-		if !full {
-			heap.Push(h, cand{n, a})
-		} else if c := (cand{n, a}); h.weaker(h.c[0], c) {
-			h.c[0] = c
-			heap.Fix(h, 0)
-		}
-	}
 	type best struct {
 		name  uint32
 		score float64
