@@ -586,8 +586,8 @@ func (s *Screener) alignCompounds(qt []queryToken, nr *nameRec, a *alignment) {
 								break
 							}
 						}
-						if consonantAfterFirst(w) != consonantAfterFirst(glued) || !closeEnough(glued, w) {
-							continue // the compound does not start as the word does, or is too far off
+						if !endsAlike(w, glued) || consonantAfterFirst(w) != consonantAfterFirst(glued) || !closeEnough(glued, w) {
+							continue // the compound does not start or end as the word does, or is too far off
 						}
 						if gs == "" {
 							gs = string(glued)
@@ -621,6 +621,21 @@ func (s *Screener) alignCompounds(qt []queryToken, nr *nameRec, a *alignment) {
 		next:
 		}
 	}
+}
+
+// endsAlike reports whether two spellings end in the same letter, a final
+// E or other vowel that one of them adds aside (NASRALDINE, NASR AL DIN).
+func endsAlike(a string, b []byte) bool {
+	x, y := a[len(a)-1], b[len(b)-1]
+	switch {
+	case x == y:
+		return true
+	case isVowel(x) && len(a) > 1 && !isVowel(y):
+		return a[len(a)-2] == y
+	case isVowel(y) && len(b) > 1 && !isVowel(x):
+		return b[len(b)-2] == x
+	}
+	return false
 }
 
 // consonantAfterFirst is the first consonant after a word's first
