@@ -2,7 +2,6 @@ package match
 
 import (
 	"cmp"
-	"container/heap"
 	"errors"
 	"fmt"
 	"math"
@@ -453,10 +452,10 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 			a += lift
 		}
 		if !full {
-			heap.Push(h, cand{n, a})
+			h.push(cand{n, a})
 		} else if c := (cand{n, a}); h.weaker(h.c[0], c) {
 			h.c[0] = c
-			heap.Fix(h, 0)
+			h.down(0)
 		}
 	}
 	if split < len(order) {
@@ -625,14 +624,39 @@ func (h *candHeap) weaker(a, b cand) bool {
 	return h.ix.compareNames(a.name, b.name) > 0
 }
 
-func (h *candHeap) Len() int           { return len(h.c) }
-func (h *candHeap) Less(i, j int) bool { return h.weaker(h.c[i], h.c[j]) }
-func (h *candHeap) Swap(i, j int)      { h.c[i], h.c[j] = h.c[j], h.c[i] }
-func (h *candHeap) Push(x any)         { h.c = append(h.c, x.(cand)) }
-func (h *candHeap) Pop() any {
-	x := h.c[len(h.c)-1]
-	h.c = h.c[:len(h.c)-1]
-	return x
+func (h *candHeap) Len() int { return len(h.c) }
+
+// push adds c, and down restores the order below i after h.c[i] grew:
+// the sift steps of container/heap, without its interface calls and the
+// boxing of each candidate.
+func (h *candHeap) push(c cand) {
+	h.c = append(h.c, c)
+	for j := len(h.c) - 1; j > 0; {
+		i := (j - 1) / 2
+		if i == j || !h.weaker(h.c[j], h.c[i]) {
+			break
+		}
+		h.c[i], h.c[j] = h.c[j], h.c[i]
+		j = i
+	}
+}
+
+func (h *candHeap) down(i int) {
+	n := len(h.c)
+	for {
+		j := 2*i + 1
+		if j >= n || j < 0 {
+			return
+		}
+		if j2 := j + 1; j2 < n && h.weaker(h.c[j2], h.c[j]) {
+			j = j2
+		}
+		if !h.weaker(h.c[j], h.c[i]) {
+			return
+		}
+		h.c[i], h.c[j] = h.c[j], h.c[i]
+		i = j
+	}
 }
 
 // compareEntries orders entries by list, then id.
