@@ -126,6 +126,7 @@ type queryToken struct {
 }
 
 type scratch struct {
+	qt        []queryToken
 	slots     []slot   // by name id
 	dense     []uint64 // by name id: last listed word's id, query words seen, last query word
 	touched   []uint32
@@ -285,7 +286,11 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	if len(toks) > maxQueryWords {
 		toks = toks[:maxQueryWords]
 	}
-	qt := make([]queryToken, len(toks))
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+	qt := slices.Grow(sc.qt[:0], len(toks))[:len(toks)]
+	clear(qt)
+	sc.qt = qt
 	for i, t := range toks {
 		qt[i].text = t
 		if truncated && i == len(toks)-1 {
@@ -331,8 +336,6 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	// nationality bonus (score <= sqrt(acc/minInfo) below minInfo).
 	reach := max(0, s.cfg.PossibleThreshold-dobExact-natSame)
 	floor := max(candidateFrac*total, minInfo*reach*reach)
-	sc := s.getScratch()
-	defer s.putScratch(sc)
 	// Exact pruning: the costliest words (longest posting lists) whose
 	// weights together stay under the floor cannot find a qualifying name
 	// on their own, so only the other words' postings introduce names;
@@ -517,7 +520,13 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		name  uint32
 		score float64
 	}
-	kept := make(map[uint32]best)
+	// Each entry's best name among the candidates, in a slice: there are
+	// at most MaxCandidates.
+	type keptHit struct {
+		entry uint32
+		best
+	}
+	ranked := make([]keptHit, 0, len(h.c))
 	for _, c := range h.c {
 		nr := &ix.names[c.name]
 		nameScore, _ := s.scoreName(qt, nr, &sc.align, false)
@@ -525,22 +534,18 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 			continue
 		}
 		score, _ := qualify(nameScore, qs, &ix.entries[nr.entry], false)
-		if prev, ok := kept[nr.entry]; ok && (prev.score > score || (prev.score == score && prev.name < c.name)) {
+		k := slices.IndexFunc(ranked, func(k keptHit) bool { return k.entry == nr.entry })
+		if k < 0 {
+			ranked = append(ranked, keptHit{nr.entry, best{c.name, score}})
 			continue
 		}
-		kept[nr.entry] = best{c.name, score}
+		if prev := ranked[k].best; prev.score > score || (prev.score == score && prev.name < c.name) {
+			continue
+		}
+		ranked[k].best = best{c.name, score}
 	}
 	// Explain only the hits that can be returned.
-	type keptHit struct {
-		entry uint32
-		best
-	}
-	ranked := make([]keptHit, 0, len(kept))
-	for entry, b := range kept {
-		if b.score >= s.cfg.PossibleThreshold {
-			ranked = append(ranked, keptHit{entry, b})
-		}
-	}
+	ranked = slices.DeleteFunc(ranked, func(k keptHit) bool { return k.score < s.cfg.PossibleThreshold })
 	slices.SortFunc(ranked, func(x, y keptHit) int {
 		if c := cmp.Compare(y.score, x.score); c != 0 {
 			return c
