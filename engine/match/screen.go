@@ -451,7 +451,7 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		if !s.cfg.IncludeEntities && !nr.person {
 			return
 		}
-		if qs.dob.Year != 0 && (!full || a+lift >= h.c[0].acc) && birthYearAgrees(qs.dob.Year, ix.entries[nr.entry].birthDates) {
+		if qs.dob.Year != 0 && (!full || a+lift >= h.c[0].acc) && ix.entries[nr.entry].birthYearAgrees(qs.dob.Year) {
 			a += lift
 		}
 		if !full {
