@@ -32,9 +32,7 @@ func Tokens(s string) []string {
 		} else {
 			t, l = l, ""
 		}
-		if full, ok := abbreviations[t]; ok {
-			t = full
-		}
+		t = expand(t)
 		if head, rest, ok := splitAbd(t); ok {
 			out = append(out, head)
 			if rest != "" {
@@ -47,11 +45,15 @@ func Tokens(s string) []string {
 	return out
 }
 
-// abbreviations are name words that lists and documents shorten, each
-// with the spelling it stands for.
-var abbreviations = map[string]string{
-	"MOHD": "MUHAMMAD", "MHD": "MUHAMMAD", "MUHD": "MUHAMMAD", "MOHMD": "MUHAMMAD", "MUHAMMD": "MUHAMMAD",
-	"MG": "MAUNG",
+// expand writes out a name word that lists and documents shorten.
+func expand(t string) string {
+	switch t {
+	case "MOHD", "MHD", "MUHD", "MOHMD", "MUHAMMD":
+		return "MUHAMMAD"
+	case "MG":
+		return "MAUNG"
+	}
+	return t
 }
 
 // splitAbd splits a token starting with ABD + up to two vowels + a
