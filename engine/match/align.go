@@ -1,12 +1,15 @@
 package match
 
 import (
+	"bytes"
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/normalize"
 )
 
 type pair struct {
@@ -24,6 +27,10 @@ type alignment struct {
 	qPart      []bool    // the query word aligned with part of itself (one half of a word the list writes as two)
 	qInit      []bool    // the query word aligned by an initial (V for VLADIMIR, or VLADIMIR for V)
 	qOpp, tOpp []float64 // how much each left-over word stands against the other name (see wordCost)
+	qFree      []bool    // alignCompounds: the query words free to make a compound
+	tFree      []bool    // the same for the listed words
+	qText      []string  // alignCompounds: the query's words
+	tText      []string  // the listed name's words
 	explain    bool
 	aligned    []engine.TokenMatch
 	ends       []pairEnds // with explain: the words of each aligned pair
@@ -57,8 +64,8 @@ func (a *alignment) reset(nq, nt int, explain bool) {
 }
 
 // pairEnds are the query and list words of one aligned pair: one each,
-// or two on one side for a word the other writes as two.
-type pairEnds struct{ q, t [2]int }
+// or two or three on one side for a word the other writes as several.
+type pairEnds struct{ q, t [3]int }
 
 func resize(s []float64, n int) []float64 {
 	if cap(s) < n {
@@ -130,7 +137,7 @@ func (s *Screener) pairSim(q *queryToken, tid uint32) pairScore {
 		return pairScore{}
 	}
 	if n := min(len(t), len(q.text)); n >= 2 && mayReach(q.text, t, q.letters, s.ix.tokens[tid].letters, similarGate(n)) && jaroWinkler(q.text, t) >= similarGate(n) {
-		if a := s.fuzzyAgreement(q.text, t); a >= minTokenSim {
+		if a := fuzzyAgreement(q.text, t, q.known); a >= minTokenSim {
 			return pairScore{a, "similar"}
 		}
 	}
@@ -142,6 +149,11 @@ func (s *Screener) pairSim(q *queryToken, tid uint32) pairScore {
 // than the similarity: no more letters can match than each word has of
 // the other's letters, and the prefix bonus is at most the common prefix.
 func mayReach(a, b string, la, lb uint32, gate float64) bool {
+	// First a bound that needs no pass over the letters: each letter of a
+	// that b lacks occurs in a at least once, and so on.
+	if len(a) <= 64 && len(b) <= 64 && !jaroMayReach(len(a)-bits.OnesCount32(la&^lb), len(b)-bits.OnesCount32(lb&^la), a, b, gate) {
+		return false
+	}
 	a, b = clip(a, 64), clip(b, 64) // as jaroWinkler compares them
 	ma, mb := 0, 0
 	for i := 0; i < len(a); i++ {
@@ -150,8 +162,14 @@ func mayReach(a, b string, la, lb uint32, gate float64) bool {
 	for i := 0; i < len(b); i++ {
 		mb += int(la >> letterBit(b[i]) & 1)
 	}
+	return jaroMayReach(ma, mb, a, b, gate)
+}
+
+// jaroMayReach reports whether the Jaro-Winkler similarity of a and b can
+// reach gate when at most ma letters of a and mb of b can match.
+func jaroMayReach(ma, mb int, a, b string, gate float64) bool {
 	m := float64(min(ma, mb))
-	if m == 0 {
+	if m <= 0 {
 		return false
 	}
 	jaro := (m/float64(len(a)) + m/float64(len(b)) + 1) / 3
@@ -230,6 +248,7 @@ func (s *Screener) scoreName(qt []queryToken, nr *nameRec, a *alignment, explain
 	// Words written together on one side and apart on the other align
 	// first, so the greedy pass cannot give away half of them.
 	s.alignJoined(qt, nr, a)
+	s.alignCompounds(qt, nr, a)
 	for _, p := range a.pairs {
 		if a.qTo[p.qi] >= 0 || a.tFrom[p.tj] >= 0 {
 			continue
@@ -252,7 +271,7 @@ func (s *Screener) scoreName(qt []queryToken, nr *nameRec, a *alignment, explain
 		if explain {
 			a.aligned = append(a.aligned, engine.TokenMatch{Query: qt[p.qi].text, List: ix.tokens[nr.tokens[p.tj]].text, How: p.how, Similarity: round3(p.sim),
 				Weight: round3(s.listWeight(nr.tokens[p.tj]))})
-			a.ends = append(a.ends, pairEnds{q: [2]int{p.qi, -1}, t: [2]int{p.tj, -1}})
+			a.ends = append(a.ends, pairEnds{q: [3]int{p.qi, -1, -1}, t: [3]int{p.tj, -1, -1}})
 		}
 	}
 	var aq, at, qLeft, tLeft float64
@@ -459,7 +478,7 @@ func (s *Screener) alignJoined(qt []queryToken, nr *nameRec, a *alignment) {
 				a.qSim[i], a.qSim[i+1], a.tSim[j] = joinedAgreement, joinedAgreement, joinedAgreement
 				if a.explain {
 					a.aligned = append(a.aligned, engine.TokenMatch{Query: x + " " + y, List: t, How: "joined", Similarity: joinedAgreement, Weight: round3(s.listWeight(tid))})
-					a.ends = append(a.ends, pairEnds{q: [2]int{i, i + 1}, t: [2]int{j, -1}})
+					a.ends = append(a.ends, pairEnds{q: [3]int{i, i + 1, -1}, t: [3]int{j, -1, -1}})
 				}
 				break
 			}
@@ -477,10 +496,265 @@ func (s *Screener) alignJoined(qt []queryToken, nr *nameRec, a *alignment) {
 				a.tSim[j], a.tSim[j+1], a.qSim[i] = joinedAgreement, joinedAgreement, joinedAgreement
 				if a.explain {
 					a.aligned = append(a.aligned, engine.TokenMatch{Query: q, List: x + " " + y, How: "joined", Similarity: joinedAgreement, Weight: round3(s.listWeight(nr.tokens[j]))})
-					a.ends = append(a.ends, pairEnds{q: [2]int{i, -1}, t: [2]int{j, j + 1}})
+					a.ends = append(a.ends, pairEnds{q: [3]int{i, -1, -1}, t: [3]int{j, j + 1, -1}})
 				}
 				break
 			}
 		}
 	}
+}
+
+// Compounds written together or apart with another spelling: two or three
+// adjacent words on one side (one may be an Arabic article, which a glued
+// spelling assimilates: NASR AL DIN, NASREDDINE; AL DIN, EDDIN) and one
+// word on the other.
+const (
+	compoundCloseness = 0.85 // the least spelling closeness of the glued words and the word
+	compoundMaxWords  = 3
+)
+
+// alignCompounds pairs, among the words still unaligned, a run of two or
+// three adjacent words on one side with one word on the other when the
+// run glued together is a close spelling of that word (SEYED ALHOSSEINI /
+// SEYEDOLHOSEINI, SAFI AL DIN / SAFIEDDINE), and the pairing agrees more
+// than any pair those words could make alone. The words of the run agree
+// as much as the spellings do, times joinedAgreement.
+func (s *Screener) alignCompounds(qt []queryToken, nr *nameRec, a *alignment) {
+	ix := s.ix
+	// The words free for a compound: unaligned, and without a pair as good
+	// as a compound can be (it agrees at most joinedAgreement).
+	a.qFree = slices.Grow(a.qFree[:0], len(qt))[:len(qt)]
+	a.tFree = slices.Grow(a.tFree[:0], len(nr.tokens))[:len(nr.tokens)]
+	for i := range a.qFree {
+		a.qFree[i] = a.qTo[i] < 0
+	}
+	for j := range a.tFree {
+		a.tFree[j] = a.tFrom[j] < 0
+	}
+	for _, p := range a.pairs {
+		if p.sim >= joinedAgreement {
+			a.qFree[p.qi], a.tFree[p.tj] = false, false
+		}
+	}
+	nq, nt := 0, 0
+	for _, f := range a.qFree {
+		nq += boolInt(f)
+	}
+	for _, f := range a.tFree {
+		nt += boolInt(f)
+	}
+	if nq == 0 || nt == 0 || (nq < 2 && nt < 2) {
+		return
+	}
+	a.qText = a.qText[:0]
+	for i := range qt {
+		a.qText = append(a.qText, qt[i].text)
+	}
+	a.tText = a.tText[:0]
+	for _, tid := range nr.tokens {
+		a.tText = append(a.tText, ix.tokens[tid].text)
+	}
+	var buf [64]byte
+	// Runs on the query side against one listed word, then the reverse.
+	for side := 0; side < 2; side++ {
+		run, one, runFree, oneFree := a.qText, a.tText, a.qFree, a.tFree
+		if side == 1 {
+			run, one, runFree, oneFree = a.tText, a.qText, a.tFree, a.qFree
+		}
+		for i := 0; i+1 < len(run); i++ {
+			for n := 2; n <= compoundMaxWords && i+n <= len(run); n++ {
+				if !runFree[i+n-1] || (n == 2 && !runFree[i]) {
+					break
+				}
+				if normalize.IsParticle(run[i+n-1]) {
+					continue // an article belongs to the word after it (NASR AL is not NASRALLAH)
+				}
+				for assim := 0; assim < 2; assim++ {
+					rl, first := runLen(run[i:i+n], assim == 1)
+					if rl < 0 {
+						continue
+					}
+					var glued []byte
+					var gs string
+					for j, w := range one {
+						if !oneFree[j] || w[0] != first || abs(len(w)-rl) > 3 {
+							continue
+						}
+						if glued == nil {
+							var ok bool
+							if glued, ok = glueRun(buf[:0], run[i:i+n], assim == 1); !ok {
+								break
+							}
+						}
+						if !endsAlike(w, glued) || consonantAfterFirst(w) != consonantAfterFirst(glued) || !closeEnough(glued, w) {
+							continue // the compound does not start or end as the word does, or is too far off
+						}
+						if gs == "" {
+							gs = string(glued)
+						}
+						c := spellingCloseness(gs, w)
+						if c < compoundCloseness {
+							continue
+						}
+						sim := joinedAgreement * (c - closeFloor) / (1 - closeFloor)
+						qs, ts := []int{j}, make([]int, 0, n)
+						for k := i; k < i+n; k++ {
+							ts = append(ts, k)
+						}
+						if side == 0 {
+							qs, ts = ts, qs
+						}
+						if a.bestPair(qs, true) >= sim || a.bestPair(ts, false) >= sim {
+							continue
+						}
+						s.alignRun(qt, nr, a, qs, ts, sim)
+						for _, k := range qs {
+							a.qFree[k] = false
+						}
+						for _, k := range ts {
+							a.tFree[k] = false
+						}
+						goto next
+					}
+				}
+			}
+		next:
+		}
+	}
+}
+
+// endsAlike reports whether two spellings end in the same letter, a final
+// E or other vowel that one of them adds aside (NASRALDINE, NASR AL DIN).
+func endsAlike(a string, b []byte) bool {
+	x, y := a[len(a)-1], b[len(b)-1]
+	switch {
+	case x == y:
+		return true
+	case isVowel(x) && len(a) > 1 && !isVowel(y):
+		return a[len(a)-2] == y
+	case isVowel(y) && len(b) > 1 && !isVowel(x):
+		return b[len(b)-2] == x
+	}
+	return false
+}
+
+// consonantAfterFirst is the first consonant after a word's first
+// letter (0 for none): spellings of one word start with the same letter
+// and, their vowels aside, the same next consonant.
+func consonantAfterFirst[S string | []byte](w S) byte {
+	for i := 1; i < len(w); i++ {
+		if !isVowel(w[i]) {
+			return w[i]
+		}
+	}
+	return 0
+}
+
+// runLen is the length and the first letter of glueRun's result; the
+// length is -1 when glueRun would find nothing to assimilate.
+func runLen(run []string, assim bool) (int, byte) {
+	l, found, first := 0, false, run[0][0]
+	for k, t := range run {
+		if k < len(run)-1 && assim && isArticle(t) {
+			l += 2
+			found = true
+			if k == 0 {
+				first = 'E'
+			}
+		} else {
+			l += len(t)
+		}
+	}
+	if assim && !found {
+		return -1, 0
+	}
+	return l, first
+}
+
+func isArticle(t string) bool { return t == "AL" || t == "EL" || t == "UL" }
+
+// closeEnough reports whether the spelling closeness of a and b can reach
+// compoundCloseness, from a bound that costs less than the closeness: an
+// insertion or deletion (at least costDouble) evens the two words' letter
+// counts by one, a replacement (at least costVowel) by two. Words the
+// closeness rewrites first (X, Q) or clips pass.
+func closeEnough(a []byte, b string) bool {
+	if len(a) > 32 || len(b) > 32 || bytes.IndexAny(a, "XQ") >= 0 || strings.IndexAny(b, "XQ") >= 0 {
+		return true
+	}
+	var n [27]int8
+	for _, c := range a {
+		n[letterBit(c)]++
+	}
+	for i := 0; i < len(b); i++ {
+		n[letterBit(b[i])]--
+	}
+	apart := 0
+	for _, k := range n {
+		apart += abs(int(k))
+	}
+	return min(costDouble, costVowel/2)*float64(apart) <= (1-compoundCloseness)*float64(max(len(a), len(b)))
+}
+
+// glueRun writes the words of a run together, an Arabic article before
+// the last word as written (NASRALDIN, ALDIN) or, with assim, as a glued
+// spelling assimilates it to the next word's first letter (NASREDDIN,
+// EDDIN). ok is false when assim is asked and the run has no such
+// article, or the result does not fit buf.
+func glueRun(buf []byte, run []string, assim bool) ([]byte, bool) {
+	found := false
+	for k, t := range run {
+		if k < len(run)-1 && assim && isArticle(t) {
+			found = true
+			buf = append(buf, 'E', run[k+1][0])
+			continue
+		}
+		buf = append(buf, t...)
+	}
+	return buf, (found || !assim) && len(buf) <= 64
+}
+
+// bestPair is the best similarity of any word pair the query words qs (or
+// the listed words, !query) could make.
+func (a *alignment) bestPair(words []int, query bool) float64 {
+	best := 0.0
+	for _, p := range a.pairs {
+		w := p.tj
+		if query {
+			w = p.qi
+		}
+		if slices.Contains(words, w) {
+			best = max(best, p.sim)
+		}
+	}
+	return best
+}
+
+// alignRun aligns query words qs with listed words ts (one side holds a
+// single word), each at agreement sim.
+func (s *Screener) alignRun(qt []queryToken, nr *nameRec, a *alignment, qs, ts []int, sim float64) {
+	ix := s.ix
+	for _, i := range qs {
+		a.qTo[i], a.qSim[i] = ts[0], sim
+	}
+	for _, j := range ts {
+		a.tFrom[j], a.tSim[j] = qs[0], sim
+	}
+	if !a.explain {
+		return
+	}
+	e := pairEnds{q: [3]int{-1, -1, -1}, t: [3]int{-1, -1, -1}}
+	var qw, tw []string
+	for k, i := range qs {
+		e.q[k] = i
+		qw = append(qw, qt[i].text)
+	}
+	heaviest := 0.0
+	for k, j := range ts {
+		e.t[k] = j
+		tw = append(tw, ix.tokens[nr.tokens[j]].text)
+		heaviest = max(heaviest, s.listWeight(nr.tokens[j]))
+	}
+	a.aligned = append(a.aligned, engine.TokenMatch{Query: strings.Join(qw, " "), List: strings.Join(tw, " "), How: "joined", Similarity: round3(sim), Weight: round3(heaviest)})
+	a.ends = append(a.ends, e)
 }

@@ -27,11 +27,17 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 		}
 		out = append(out, candToken{id: id, sim: sim, how: how})
 	}
-	if id, ok := ix.lookup(q); ok {
+	id, known := ix.lookup(q)
+	if known {
 		add(id, 1, "exact")
 	}
 	if normalize.IsParticle(q) {
 		return out // AL is not ALI: a particle stands for itself only
+	}
+	for _, v := range koreanSpellings[q] {
+		if id, ok := ix.lookup(v); ok {
+			add(id, koreanAgreement, "variant")
+		}
 	}
 	qVowel := isVowel(q[0])
 	if sk := normalize.Skeleton(q); len(sk) >= 2 {
@@ -47,7 +53,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 			t := &ix.tokens[id]
 			if t.vowelStart == qVowel && t.text != q {
 				if jw := jaroWinkler(q, t.text); jw >= minJW {
-					add(id, s.fuzzyAgreement(q, t.text), "variant")
+					add(id, fuzzyAgreement(q, t.text, known), "variant")
 				}
 			}
 		}
@@ -56,7 +62,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 		for _, id := range ids {
 			t := &ix.tokens[id]
 			if len(t.text) <= shortWord && t.text != q && t.vowelStart == qVowel && !normalize.IsParticle(t.text) {
-				add(id, s.fuzzyAgreement(q, t.text), "variant")
+				add(id, fuzzyAgreement(q, t.text, known), "variant")
 			}
 		}
 	}
@@ -73,7 +79,7 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 					continue
 				}
 				if withinOneEdit(q, t.text) || jaroWinkler(q, t.text) >= 0.88 {
-					add(id, s.fuzzyAgreement(q, t.text), "typo")
+					add(id, fuzzyAgreement(q, t.text, known), "typo")
 				}
 			}
 		}
@@ -134,10 +140,11 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 // at or under closeFloor), rising to 1 for equal words. A query word that
 // is itself a listed word is more likely another name than a misspelling
 // of this one (JOSE is not JORGE, HASAN not HOSSEIN), so it counts less
-// unless the two spellings are very close.
-func (s *Screener) fuzzyAgreement(q, t string) float64 {
+// unless the two spellings are very close. known reports whether a live
+// name holds q.
+func fuzzyAgreement(q, t string, known bool) float64 {
 	c := spellingCloseness(q, t)
-	if _, known := s.ix.lookup(q); known {
+	if known {
 		a := (c - knownFloor) / (1 - knownFloor)
 		if c < knownExempt {
 			a *= knownScale
@@ -146,3 +153,38 @@ func (s *Screener) fuzzyAgreement(q, t string) float64 {
 	}
 	return min(1, max(0, (c-closeFloor)/(1-closeFloor)))
 }
+
+// koreanAgreement is how much a Korean syllable agrees with its spelling
+// in another romanization.
+const koreanAgreement = 0.9
+
+// koreanSpellings are the Korean name syllables that the romanizations in
+// use (McCune-Reischauer, as North Korea's lists write names; the Revised
+// Romanization of the South; the spellings families chose) write in ways
+// that spelling closeness does not see as one: PAK and PARK, CHONG and
+// JONG, RI and LEE.
+var koreanSpellings = func() map[string][]string {
+	groups := [][]string{
+		{"PAK", "PARK", "BAK"},
+		{"CHONG", "JONG", "JEONG", "CHUNG", "JUNG"},
+		{"RI", "YI", "LEE", "RHEE"}, // not LI, the Chinese name
+		{"CHOE", "CHOI"},
+		{"KIM", "GIM"},
+		{"CHO", "JO"},
+		{"CHANG", "JANG"},
+		{"CHOL", "CHEOL"},
+		{"SIN", "SHIN"},
+		{"KANG", "GANG"},
+	}
+	m := make(map[string][]string)
+	for _, g := range groups {
+		for _, w := range g {
+			for _, v := range g {
+				if v != w {
+					m[w] = append(m[w], v)
+				}
+			}
+		}
+	}
+	return m
+}()

@@ -88,7 +88,12 @@ type nameRec struct {
 }
 
 type entryRec struct {
-	list       uint16
+	list uint16
+	// spans are the birth years within a year of the first two listed
+	// dates (or ranges), read when ranking candidates so that the dates
+	// themselves are read only for an entry that lists more.
+	spans      [2]yearSpan
+	nSpans     uint8
 	kind       engine.EntryKind
 	id         string
 	birthDates []engine.BirthDate
@@ -97,6 +102,28 @@ type entryRec struct {
 	firstName  uint32 // the entry's names are names[firstName : firstName+nNames]
 	nNames     uint32
 	docs       []docRef // the documents indexed for it
+}
+
+// yearSpan is the birth years a listed date agrees with: within a year of
+// it, or of its range.
+type yearSpan struct{ lo, hi int }
+
+func spanOf(d engine.BirthDate) yearSpan {
+	return yearSpan{d.Year - 1, max(d.Year, d.ToYear) + 1}
+}
+
+// birthYearAgrees reports whether a birth year fits any of the entry's
+// listed dates within a year (or its range).
+func (e *entryRec) birthYearAgrees(y int) bool {
+	if int(e.nSpans) > len(e.spans) {
+		return birthYearAgrees(y, e.birthDates)
+	}
+	for _, sp := range e.spans[:e.nSpans] {
+		if y >= sp.lo && y <= sp.hi {
+			return true
+		}
+	}
+	return false
 }
 
 type docRef struct {
@@ -266,6 +293,10 @@ func (ix *Index) addEntry(list int, e *engine.Entry, fresh map[uint32][]uint32) 
 		sex:        e.Sex,
 		firstName:  uint32(len(ix.names)),
 	}
+	for i, d := range e.BirthDates[:min(2, len(e.BirthDates))] {
+		rec.spans[i] = spanOf(d)
+	}
+	rec.nSpans = uint8(min(len(e.BirthDates), len(rec.spans)+1))
 	seen := make(map[string]bool, len(e.Names))
 	for _, n := range e.Names {
 		toks := normalize.Tokens(n.Value)

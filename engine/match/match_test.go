@@ -308,7 +308,7 @@ func TestSpellingCloseness(t *testing.T) {
 	if c := spellingCloseness("QADHAFI", "QADHAFI"); c != 1 {
 		t.Errorf("equal words: %v", c)
 	}
-	close := [][2]string{{"MOHAMMED", "MUHAMMAD"}, {"QADHAFI", "QADAHFI"}, {"ALEXANDER", "ALEKSANDR"}, {"YOUSSEF", "YOSEF"}, {"MEDVEDCHUK", "MIDVEDCHUK"}, {"FLADIMIR", "VLADIMIR"}}
+	close := [][2]string{{"MOHAMMED", "MUHAMMAD"}, {"QADHAFI", "QADAHFI"}, {"ALEXANDER", "ALEKSANDR"}, {"YOUSSEF", "YOSEF"}, {"MEDVEDCHUK", "MIDVEDCHUK"}, {"FLADIMIR", "VLADIMIR"}, {"SADEGH", "SADEQ"}, {"BAQERI", "BAGHERI"}}
 	far := [][2]string{{"JOSE", "JORGE"}, {"AMIR", "DAMIR"}, {"LAURO", "MAURO"}, {"MAHMOUD", "MOHAMMED"}}
 	for _, p := range close {
 		if c := spellingCloseness(p[0], p[1]); c < 0.85 {
@@ -322,5 +322,87 @@ func TestSpellingCloseness(t *testing.T) {
 	}
 	if a, b := spellingCloseness("QADHAFI", "QADHAFY"), spellingCloseness("QADHAFI", "WADHAFI"); a <= b {
 		t.Errorf("a changed last letter (%.3f) should cost less than a changed first letter (%.3f)", a, b)
+	}
+}
+
+// TestCompoundsWrittenApart checks that a name written as one word on one
+// side and as two or three (with an Arabic article between, which a glued
+// spelling assimilates) on the other is found, with the pairing shown,
+// and that a glued word is not paired with a run ending in an article
+// (NASRALLAH with NASR AL).
+func TestCompoundsWrittenApart(t *testing.T) {
+	b := NewBuilder()
+	h := b.AddList(engine.ListInfo{Name: "test", Version: 1})
+	es := append(testEntries(),
+		person("C.1", []string{"Ghazi NASR AL DIN"}, nil, nil, "M"),
+		person("C.2", []string{"Akbar SEYED ALHOSSEINI"}, nil, nil, "M"),
+		person("C.3", []string{"Hashem SAFIEDDINE"}, nil, nil, "M"),
+		person("C.4", []string{"Kamal EDDIN TUMA"}, nil, nil, "M"))
+	for _, e := range es {
+		b.Add(h, &e)
+	}
+	s := NewScreener(b.Build(), nil, Config{})
+	for _, c := range []struct {
+		q    engine.Query
+		want string
+		list string // the listed words the explanation pairs as one
+	}{
+		{engine.Query{Surname: "NASSEREDDINE", GivenNames: "Ghazi"}, "C.1", "NASR AL DIN"},
+		{engine.Query{Surname: "NASRALDINE", GivenNames: "Ghazi"}, "C.1", "NASR AL DIN"},
+		{engine.Query{Surname: "SEYEDOLHOSEINI", GivenNames: "Akbar"}, "C.2", "SEYED ALHOSSEINI"},
+		{engine.Query{Surname: "SAFI AL-DIN", GivenNames: "Hashem"}, "C.3", "SAFIEDDINE"},
+		{engine.Query{Surname: "TU'MA", GivenNames: "Kamal al-Din"}, "C.4", "AL DIN"},
+	} {
+		hit := find(screen(t, s, c.q), c.want)
+		if hit == nil {
+			t.Errorf("%s %s: no hit on %s", c.q.GivenNames, c.q.Surname, c.want)
+			continue
+		}
+		joined := false
+		for _, m := range hit.Explanation.Name.Aligned {
+			joined = joined || (m.How == "joined" && (m.List == c.list || m.Query == c.list))
+		}
+		if !joined {
+			t.Errorf("%s %s: the explanation does not pair %q as one word: %+v", c.q.GivenNames, c.q.Surname, c.list, hit.Explanation.Name.Aligned)
+		}
+	}
+	if hit := find(screen(t, s, engine.Query{Surname: "NASRALLAH", GivenNames: "Ghazi"}), "C.1"); hit != nil {
+		for _, m := range hit.Explanation.Name.Aligned {
+			if m.How == "joined" {
+				t.Errorf("NASRALLAH paired with %q as one word", m.List)
+			}
+		}
+	}
+}
+
+// TestKoreanRomanizations checks that a Korean name written in another
+// romanization (PAK for PARK, CHO'NG for JONG) is found, and that the
+// Chinese LI is not taken for the Korean RI.
+func TestKoreanRomanizations(t *testing.T) {
+	b := NewBuilder()
+	h := b.AddList(engine.ListInfo{Name: "test", Version: 1})
+	es := append(testEntries(),
+		person("K.1", []string{"Jin Hyok PARK"}, nil, nil, "M"),
+		person("K.2", []string{"Jong Man KIM"}, nil, nil, "M"),
+		person("K.3", []string{"Jiadong LI"}, nil, nil, "M"),
+		person("K.4", []string{"Song Chol RI"}, nil, nil, "M"))
+	for _, e := range es {
+		b.Add(h, &e)
+	}
+	s := NewScreener(b.Build(), nil, Config{})
+	for _, c := range []struct {
+		q    engine.Query
+		want string
+	}{
+		{engine.Query{Surname: "PAK", GivenNames: "Jin Hyok"}, "K.1"},
+		{engine.Query{Surname: "KIM", GivenNames: "Cho'ng-man"}, "K.2"},
+		{engine.Query{Surname: "LEE", GivenNames: "Song Chol"}, "K.4"},
+	} {
+		if find(screen(t, s, c.q), c.want) == nil {
+			t.Errorf("%s %s: no hit on %s", c.q.GivenNames, c.q.Surname, c.want)
+		}
+	}
+	if hit := find(screen(t, s, engine.Query{Surname: "RI", GivenNames: "Jiadong"}), "K.3"); hit != nil {
+		t.Errorf("RI taken for the Chinese LI: %+v", hit.Explanation.Name)
 	}
 }

@@ -2,7 +2,6 @@ package match
 
 import (
 	"cmp"
-	"container/heap"
 	"errors"
 	"fmt"
 	"math"
@@ -122,10 +121,12 @@ type queryToken struct {
 	weight  float64
 	scale   float64 // tokenScale of the text
 	letters uint32  // letterSet of the text
+	known   bool    // a live name holds the text
 	cands   []candToken
 }
 
 type scratch struct {
+	qt        []queryToken
 	slots     []slot   // by name id
 	dense     []uint64 // by name id: last listed word's id, query words seen, last query word
 	touched   []uint32
@@ -285,7 +286,11 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	if len(toks) > maxQueryWords {
 		toks = toks[:maxQueryWords]
 	}
-	qt := make([]queryToken, len(toks))
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+	qt := slices.Grow(sc.qt[:0], len(toks))[:len(toks)]
+	clear(qt)
+	sc.qt = qt
 	for i, t := range toks {
 		qt[i].text = t
 		if truncated && i == len(toks)-1 {
@@ -307,6 +312,8 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		}
 		qt[i].scale = tokenScale(t)
 		qt[i].letters = letterSet(t)
+		// candidates enters the word itself first when a live name holds it.
+		qt[i].known = len(qt[i].cands) > 0 && qt[i].cands[0].how == "exact"
 		qt[i].weight = w * qt[i].scale
 	}
 	// Two query words the list writes as one ("MOZAFFARI NIA" / "MOZAFFARINIA").
@@ -329,8 +336,6 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 	// nationality bonus (score <= sqrt(acc/minInfo) below minInfo).
 	reach := max(0, s.cfg.PossibleThreshold-dobExact-natSame)
 	floor := max(candidateFrac*total, minInfo*reach*reach)
-	sc := s.getScratch()
-	defer s.putScratch(sc)
 	// Exact pruning: the costliest words (longest posting lists) whose
 	// weights together stay under the floor cannot find a qualifying name
 	// on their own, so only the other words' postings introduce names;
@@ -429,10 +434,38 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 		}
 		sel = append(sel, sc.touched...)
 	}
+	// Rank candidates by the weight they cover, lifted when the birth
+	// year agrees: in a large list many namesakes cover the same weight.
+	lift := float32(0.1 * total)
+	h := &candHeap{ix: ix}
+	rank := func(n uint32) {
+		a := sc.slots[n].acc
+		if float64(a) < floor {
+			return
+		}
+		full := h.Len() >= s.cfg.MaxCandidates
+		if full && a+lift < h.c[0].acc {
+			return // weaker than every kept one even with the lift: no need to read the name
+		}
+		nr := &ix.names[n]
+		if !s.cfg.IncludeEntities && !nr.person {
+			return
+		}
+		if qs.dob.Year != 0 && (!full || a+lift >= h.c[0].acc) && ix.entries[nr.entry].birthYearAgrees(qs.dob.Year) {
+			a += lift
+		}
+		if !full {
+			h.push(cand{n, a})
+		} else if c := (cand{n, a}); h.weaker(h.c[0], c) {
+			h.c[0] = c
+			h.down(0)
+		}
+	}
 	if split < len(order) {
 		// The remaining words' candidate words, looked up for each word of
-		// each name found. A name that cannot reach the floor even with
-		// all of them is skipped.
+		// each name found, and the name ranked while it is at hand. A name
+		// that cannot reach the floor even with all of them is skipped, and
+		// so is one that could not enter the full ranking.
 		laterTotal := 0.0
 		for _, qi := range order[split:] {
 			laterTotal += qt[qi].weight
@@ -445,12 +478,15 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 			}
 		}
 		var best [maxQueryWords + 1]float32
-		kept := sel[:0]
 		for _, n := range sel {
-			if float64(sc.slots[n].acc)+laterTotal < floor {
+			a := float64(sc.slots[n].acc)
+			if a+laterTotal < floor {
 				continue
 			}
-			kept = append(kept, n)
+			// The margin covers the rounding of the float32 tallies.
+			if h.Len() >= s.cfg.MaxCandidates && a+laterTotal+float64(lift)+1e-3 < float64(h.c[0].acc) {
+				continue
+			}
 			for _, t := range ix.names[n].tokens {
 				if !sc.laterMark[t] {
 					continue
@@ -467,43 +503,30 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 					best[qi+1] = 0
 				}
 			}
+			rank(n)
 		}
-		sel = kept
 		for _, lc := range later {
 			sc.laterMark[lc.tok] = false
 		}
 		sc.later = later
+	} else {
+		for _, n := range sel {
+			rank(n)
+		}
 	}
 	sc.sel = sel
 	sc.order = order
-	// Rank candidates by the weight they cover, lifted when the birth
-	// year agrees: in a large list many namesakes cover the same weight.
-	lift := float32(0.1 * total)
-	h := &candHeap{ix: ix}
-	for _, n := range sel {
-		a := sc.slots[n].acc
-		if float64(a) < floor {
-			continue
-		}
-		nr := &ix.names[n]
-		if !s.cfg.IncludeEntities && !nr.person {
-			continue
-		}
-		if qs.dob.Year != 0 && (h.Len() < s.cfg.MaxCandidates || a+lift >= h.c[0].acc) && birthYearAgrees(qs.dob.Year, ix.entries[nr.entry].birthDates) {
-			a += lift
-		}
-		if h.Len() < s.cfg.MaxCandidates {
-			heap.Push(h, cand{n, a})
-		} else if c := (cand{n, a}); h.weaker(h.c[0], c) {
-			h.c[0] = c
-			heap.Fix(h, 0)
-		}
-	}
 	type best struct {
 		name  uint32
 		score float64
 	}
-	kept := make(map[uint32]best)
+	// Each entry's best name among the candidates, in a slice: there are
+	// at most MaxCandidates.
+	type keptHit struct {
+		entry uint32
+		best
+	}
+	ranked := make([]keptHit, 0, len(h.c))
 	for _, c := range h.c {
 		nr := &ix.names[c.name]
 		nameScore, _ := s.scoreName(qt, nr, &sc.align, false)
@@ -511,22 +534,18 @@ func (s *Screener) screenName(toks []string, truncated bool, qs *querySide, byEn
 			continue
 		}
 		score, _ := qualify(nameScore, qs, &ix.entries[nr.entry], false)
-		if prev, ok := kept[nr.entry]; ok && (prev.score > score || (prev.score == score && prev.name < c.name)) {
+		k := slices.IndexFunc(ranked, func(k keptHit) bool { return k.entry == nr.entry })
+		if k < 0 {
+			ranked = append(ranked, keptHit{nr.entry, best{c.name, score}})
 			continue
 		}
-		kept[nr.entry] = best{c.name, score}
+		if prev := ranked[k].best; prev.score > score || (prev.score == score && prev.name < c.name) {
+			continue
+		}
+		ranked[k].best = best{c.name, score}
 	}
 	// Explain only the hits that can be returned.
-	type keptHit struct {
-		entry uint32
-		best
-	}
-	ranked := make([]keptHit, 0, len(kept))
-	for entry, b := range kept {
-		if b.score >= s.cfg.PossibleThreshold {
-			ranked = append(ranked, keptHit{entry, b})
-		}
-	}
+	ranked = slices.DeleteFunc(ranked, func(k keptHit) bool { return k.score < s.cfg.PossibleThreshold })
 	slices.SortFunc(ranked, func(x, y keptHit) int {
 		if c := cmp.Compare(y.score, x.score); c != 0 {
 			return c
@@ -610,14 +629,39 @@ func (h *candHeap) weaker(a, b cand) bool {
 	return h.ix.compareNames(a.name, b.name) > 0
 }
 
-func (h *candHeap) Len() int           { return len(h.c) }
-func (h *candHeap) Less(i, j int) bool { return h.weaker(h.c[i], h.c[j]) }
-func (h *candHeap) Swap(i, j int)      { h.c[i], h.c[j] = h.c[j], h.c[i] }
-func (h *candHeap) Push(x any)         { h.c = append(h.c, x.(cand)) }
-func (h *candHeap) Pop() any {
-	x := h.c[len(h.c)-1]
-	h.c = h.c[:len(h.c)-1]
-	return x
+func (h *candHeap) Len() int { return len(h.c) }
+
+// push adds c, and down restores the order below i after h.c[i] grew:
+// the sift steps of container/heap, without its interface calls and the
+// boxing of each candidate.
+func (h *candHeap) push(c cand) {
+	h.c = append(h.c, c)
+	for j := len(h.c) - 1; j > 0; {
+		i := (j - 1) / 2
+		if i == j || !h.weaker(h.c[j], h.c[i]) {
+			break
+		}
+		h.c[i], h.c[j] = h.c[j], h.c[i]
+		j = i
+	}
+}
+
+func (h *candHeap) down(i int) {
+	n := len(h.c)
+	for {
+		j := 2*i + 1
+		if j >= n || j < 0 {
+			return
+		}
+		if j2 := j + 1; j2 < n && h.weaker(h.c[j2], h.c[j]) {
+			j = j2
+		}
+		if !h.weaker(h.c[j], h.c[i]) {
+			return
+		}
+		h.c[i], h.c[j] = h.c[j], h.c[i]
+		i = j
+	}
 }
 
 // compareEntries orders entries by list, then id.

@@ -183,6 +183,12 @@ func spellingCloseness(a, b string) float64 {
 	if strings.IndexByte(b, 'X') >= 0 {
 		b = strings.ReplaceAll(b, "X", "KS")
 	}
+	// Persian and Arabic qaf is written Q or GH (SADEQ, SADEGH; BAQERI,
+	// BAGHERI): one letter for another, not a letter more.
+	extra := 0.0
+	if a, b, extra = qafAsGH(a, b); extra == 0 {
+		b, a, extra = qafAsGH(b, a)
+	}
 	a, b = clip(a, 32), clip(b, 32)
 	la, lb := len(a), len(b)
 	if la == 0 || lb == 0 {
@@ -204,11 +210,20 @@ func spellingCloseness(a, b string) float64 {
 		}
 		prev2, prev, cur = prev, cur, prev2
 	}
-	d := prev[lb]
+	d := prev[lb] + extra
 	if a[0] != b[0] && subCost(a[0], b[0]) == costOther && !digraphHead(a, 0) && !digraphHead(b, 0) && !(a[1%la] == 'H' || b[1%lb] == 'H') {
 		d += costInitial
 	}
 	return max(0, 1-d/float64(max(la, lb)))
+}
+
+// qafAsGH rewrites b's GH as Q when a writes Q and b does not, and
+// returns what that one respelling costs (0 when there was none).
+func qafAsGH(a, b string) (string, string, float64) {
+	if strings.IndexByte(a, 'Q') < 0 || strings.IndexByte(b, 'Q') >= 0 || !strings.Contains(b, "GH") {
+		return a, b, 0
+	}
+	return a, strings.ReplaceAll(b, "GH", "Q"), costDouble
 }
 
 // clip returns s cut to at most n bytes.

@@ -12,6 +12,9 @@ import "strings"
 //	ABDUL, ABDEL, ABDOUL, ABDAL, ABDOL,
 //	ABDUR, ABDER (standalone)              → ABD
 //
+// The usual abbreviations of MUHAMMAD (MOHD, MHD, MUHD, MOHMD) and the
+// Burmese MG for MAUNG are written out.
+//
 // A glued compound splits only when the remaining name has at least three
 // letters; a doubled assimilated consonant (ABDUR-RAHMAN) loses its first
 // letter. Digit tokens are kept. No token is empty. The tokens share the
@@ -29,6 +32,7 @@ func Tokens(s string) []string {
 		} else {
 			t, l = l, ""
 		}
+		t = expand(t)
 		if head, rest, ok := splitAbd(t); ok {
 			out = append(out, head)
 			if rest != "" {
@@ -39,6 +43,17 @@ func Tokens(s string) []string {
 		out = append(out, t)
 	}
 	return out
+}
+
+// expand writes out a name word that lists and documents shorten.
+func expand(t string) string {
+	switch t {
+	case "MOHD", "MHD", "MUHD", "MOHMD", "MUHAMMD":
+		return "MUHAMMAD"
+	case "MG":
+		return "MAUNG"
+	}
+	return t
 }
 
 // splitAbd splits a token starting with ABD + up to two vowels + a

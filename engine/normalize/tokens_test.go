@@ -38,6 +38,7 @@ func TestTokens(t *testing.T) {
 		{"ABD", []string{"ABD"}},
 		{"عبدالرحمن", []string{"ABD", "AL", "RHMN"}},
 		{"Agent 007", []string{"AGENT", "007"}},
+		{"Mohd. Yusof, Mhd Amer, U Mg Mg", []string{"MUHAMMAD", "YUSOF", "MUHAMMAD", "AMER", "U", "MAUNG", "MAUNG"}},
 		{"Владимир Путин", []string{"VLADIMIR", "PUTIN"}},
 	}
 	for _, tt := range tests {
