@@ -34,11 +34,6 @@ func (s *Screener) candidates(q string, truncated, inner bool, out []candToken) 
 	if normalize.IsParticle(q) {
 		return out // AL is not ALI: a particle stands for itself only
 	}
-	for _, v := range koreanSpellings[q] {
-		if id, ok := ix.lookup(v); ok {
-			add(id, koreanAgreement, "variant")
-		}
-	}
 	qVowel := isVowel(q[0])
 	if sk := normalize.Skeleton(q); len(sk) >= 2 {
 		// Same consonant skeleton: a transliteration variant if the
@@ -153,38 +148,3 @@ func fuzzyAgreement(q, t string, known bool) float64 {
 	}
 	return min(1, max(0, (c-closeFloor)/(1-closeFloor)))
 }
-
-// koreanAgreement is how much a Korean syllable agrees with its spelling
-// in another romanization.
-const koreanAgreement = 0.9
-
-// koreanSpellings are the Korean name syllables that the romanizations in
-// use (McCune-Reischauer, as North Korea's lists write names; the Revised
-// Romanization of the South; the spellings families chose) write in ways
-// that spelling closeness does not see as one: PAK and PARK, CHONG and
-// JONG, RI and LEE.
-var koreanSpellings = func() map[string][]string {
-	groups := [][]string{
-		{"PAK", "PARK", "BAK"},
-		{"CHONG", "JONG", "JEONG", "CHUNG", "JUNG"},
-		{"RI", "YI", "LEE", "RHEE"}, // not LI, the Chinese name
-		{"CHOE", "CHOI"},
-		{"KIM", "GIM"},
-		{"CHO", "JO"},
-		{"CHANG", "JANG"},
-		{"CHOL", "CHEOL"},
-		{"SIN", "SHIN"},
-		{"KANG", "GANG"},
-	}
-	m := make(map[string][]string)
-	for _, g := range groups {
-		for _, w := range g {
-			for _, v := range g {
-				if v != w {
-					m[w] = append(m[w], v)
-				}
-			}
-		}
-	}
-	return m
-}()

@@ -374,35 +374,3 @@ func TestCompoundsWrittenApart(t *testing.T) {
 		}
 	}
 }
-
-// TestKoreanRomanizations checks that a Korean name written in another
-// romanization (PAK for PARK, CHO'NG for JONG) is found, and that the
-// Chinese LI is not taken for the Korean RI.
-func TestKoreanRomanizations(t *testing.T) {
-	b := NewBuilder()
-	h := b.AddList(engine.ListInfo{Name: "test", Version: 1})
-	es := append(testEntries(),
-		person("K.1", []string{"Jin Hyok PARK"}, nil, nil, "M"),
-		person("K.2", []string{"Jong Man KIM"}, nil, nil, "M"),
-		person("K.3", []string{"Jiadong LI"}, nil, nil, "M"),
-		person("K.4", []string{"Song Chol RI"}, nil, nil, "M"))
-	for _, e := range es {
-		b.Add(h, &e)
-	}
-	s := NewScreener(b.Build(), nil, Config{})
-	for _, c := range []struct {
-		q    engine.Query
-		want string
-	}{
-		{engine.Query{Surname: "PAK", GivenNames: "Jin Hyok"}, "K.1"},
-		{engine.Query{Surname: "KIM", GivenNames: "Cho'ng-man"}, "K.2"},
-		{engine.Query{Surname: "LEE", GivenNames: "Song Chol"}, "K.4"},
-	} {
-		if find(screen(t, s, c.q), c.want) == nil {
-			t.Errorf("%s %s: no hit on %s", c.q.GivenNames, c.q.Surname, c.want)
-		}
-	}
-	if hit := find(screen(t, s, engine.Query{Surname: "RI", GivenNames: "Jiadong"}), "K.3"); hit != nil {
-		t.Errorf("RI taken for the Chinese LI: %+v", hit.Explanation.Name)
-	}
-}
