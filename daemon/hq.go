@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/watchpost/watchpost/daemon/web"
@@ -164,14 +165,18 @@ type HQ struct {
 	cfg HQConfig
 	log *slog.Logger
 
-	mu       sync.Mutex
-	store    *badgerstore.Store
-	broker   *broker.Broker
-	client   *mqtt.Client
-	pub      *publish.Publisher
-	srv      *hqserver.Server
-	console  *web.App
-	httpAddr string
+	mu     sync.Mutex
+	store  *badgerstore.Store
+	broker *broker.Broker
+	client *mqtt.Client
+	pub    *publish.Publisher
+	srv    *hqserver.Server
+	// reconnects is srv for the MQTT client's state callback, which runs
+	// on the client's goroutine and must not wait for mu (Close holds it
+	// while the client stops).
+	reconnects atomic.Pointer[hqserver.Server]
+	console    *web.App
+	httpAddr   string
 	// consoleAddr is ConsoleHTTP's bound address.
 	consoleAddr string
 	opened      bool
@@ -333,6 +338,11 @@ func (h *HQ) connect() error {
 		Brokers: []string{h.linkURL}, ClientID: h.cfg.ClientID, TLS: h.linkTLS,
 		Username: h.linkUser, Password: h.linkPassword,
 		ConnectRetryInterval: 2 * time.Second, Logger: h.log,
+		OnState: func(st mqtt.State) {
+			if srv := h.reconnects.Load(); st.Connected && srv != nil {
+				srv.Reconnected()
+			}
+		},
 	}
 	if h.cfg.MQTT != nil {
 		h.cfg.MQTT(&mo)
@@ -396,6 +406,7 @@ func (h *HQ) newServer() error {
 		return err
 	}
 	h.srv = srv
+	h.reconnects.Store(srv)
 	if h.cfg.Listen != "" {
 		if h.console, err = h.newHQConsole(); err != nil {
 			return err

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -12,9 +13,13 @@ import (
 
 	"github.com/watchpost/watchpost/daemon/apitest"
 	"github.com/watchpost/watchpost/engine"
+	"github.com/watchpost/watchpost/engine/testkit"
 	"github.com/watchpost/watchpost/sync/broker"
+	"github.com/watchpost/watchpost/sync/brokertest"
+	"github.com/watchpost/watchpost/sync/mqtt/mqtttest"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
+	"github.com/watchpost/watchpost/sync/transport"
 )
 
 func TestNewHQRefuses(t *testing.T) {
@@ -77,11 +82,17 @@ func runHQ(t *testing.T) (h *HQ, ctx context.Context, stop func() error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err = NewHQ(HQConfig{
+	return runHQConfig(t, HQConfig{
 		DataDir: dir, Signer: signer, SnapshotURL: protocol.SnapshotsURL("https://hq.example"),
 		EmbeddedBroker: &broker.Options{Addr: "127.0.0.1:0"},
 		Listen:         "127.0.0.1:0", AdminToken: testAdminToken, ConnectTimeout: 20 * time.Second,
 	})
+}
+
+// runHQConfig runs an HQ of cfg until the test ends or stop is called.
+func runHQConfig(t *testing.T, cfg HQConfig) (h *HQ, ctx context.Context, stop func() error) {
+	t.Helper()
+	h, err := NewHQ(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,4 +151,49 @@ func TestHQRun(t *testing.T) {
 	if h.Store() != nil {
 		t.Error("the store is still open after Run returned")
 	}
+}
+
+// TestHQRepublishesAfterBrokerRestart: a broker that comes back without
+// its retained messages (Mosquitto without persistence here; a kill can
+// also lose the last writes of a persistent one) gets HQ's seal-key
+// statement again as soon as HQ reconnects, not at HQ's next re-signing
+// hours later: without it a post that subscribes meanwhile cannot seal a
+// hit.
+func TestHQRepublishesAfterBrokerRestart(t *testing.T) {
+	m := brokertest.StartMosquitto(t)
+	dir := t.TempDir()
+	signer, err := publish.Keygen(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runHQConfig(t, HQConfig{
+		DataDir: dir, Signer: signer, SnapshotURL: protocol.SnapshotsURL("https://hq.example"),
+		Link: &HQLink{URL: m.URL()}, Listen: "127.0.0.1:0", AdminToken: testAdminToken, ConnectTimeout: 20 * time.Second,
+	})
+	readers := 0
+	retained := func() error {
+		readers++
+		got := make(chan struct{}, 1)
+		c := mqtttest.New(t, mqtttest.Options(m.URL(), fmt.Sprintf("reader-%d", readers)), map[string]transport.Handler{
+			protocol.SealKeyTopic(signer.ID()): func(msg transport.Message) {
+				if msg.Retained {
+					select {
+					case got <- struct{}{}:
+					default:
+					}
+				}
+			},
+		})
+		mqtttest.Start(t, c)
+		defer mqtttest.Close(c)
+		select {
+		case <-got:
+			return nil
+		case <-time.After(2 * time.Second):
+			return errors.New("no retained seal-key statement at the broker")
+		}
+	}
+	testkit.CheckFor(t, 30*time.Second, "HQ's seal-key statement retained at the broker", retained)
+	m.Restart(t)
+	testkit.CheckFor(t, time.Minute, "the statement retained again after the broker came back empty", retained)
 }

@@ -160,11 +160,13 @@ type counters struct {
 // Server is HQ's receiving and serving side. Its methods are safe for
 // concurrent use.
 type Server struct {
-	cfg   Config
-	rec   *badgerstore.Records
-	log   *slog.Logger
-	clock clock.Clock
-	n     counters
+	cfg Config
+	// reconnected wakes the heads loop (see Reconnected).
+	reconnected chan struct{}
+	rec         *badgerstore.Records
+	log         *slog.Logger
+	clock       clock.Clock
+	n           counters
 
 	in   chan incoming // decoded records for the writer
 	done chan struct{} // closed when Run has returned
@@ -243,15 +245,16 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:     cfg,
-		rec:     cfg.Store.Records(cfg.Namespace),
-		log:     cfg.Logger.With(logkey.Component, "hqserver"),
-		clock:   cfg.Clock,
-		in:      make(chan incoming, cfg.QueueLen),
-		done:    make(chan struct{}),
-		pending: map[string][]string{},
-		ackKick: make(chan struct{}, 1),
-		ackFull: make(chan struct{}, 1),
+		cfg:         cfg,
+		reconnected: make(chan struct{}, 1),
+		rec:         cfg.Store.Records(cfg.Namespace),
+		log:         cfg.Logger.With(logkey.Component, "hqserver"),
+		clock:       cfg.Clock,
+		in:          make(chan incoming, cfg.QueueLen),
+		done:        make(chan struct{}),
+		pending:     map[string][]string{},
+		ackKick:     make(chan struct{}, 1),
+		ackFull:     make(chan struct{}, 1),
 	}
 	s.opCtx, s.opCancel = context.WithCancel(context.Background())
 	removeUploads(cfg.UploadDir)
@@ -688,26 +691,59 @@ func (s *Server) publishAck(ctx context.Context, post string, ids []string) erro
 }
 
 // heads re-signs every list's head at start (finishing any announcement
-// a crash interrupted) and then every HeadInterval; after a failure it
-// tries again HeadRetry later.
+// a crash interrupted), then every HeadInterval and each time HQ's link to
+// the broker comes back (Reconnected); after a failure it tries again
+// HeadRetry later.
 func (s *Server) heads(ctx context.Context) {
-	s.every(ctx, func() time.Duration {
-		s.n.headRuns.Add(1)
-		res, err := s.cfg.Publisher.RepublishHeads(ctx)
-		if err != nil && ctx.Err() != nil {
-			return 0 // every returns: ctx has ended
+	wait := time.Duration(0)
+	for {
+		t := s.clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		case <-s.reconnected:
+			t.Stop()
 		}
-		wait := s.cfg.HeadInterval
-		if err != nil {
-			s.n.headErrors.Add(1)
-			wait = s.cfg.HeadRetry
-			s.log.Error("Could not re-sign heads; retrying", logkey.Error, err.Error(), logkey.Retry, wait)
+		if wait = s.republish(ctx); ctx.Err() != nil {
+			return
 		}
-		lists := make([]string, 0, len(res))
-		for _, r := range res {
-			lists = append(lists, r.List)
-		}
-		s.log.Info("Re-signed heads", logkey.Lists, lists)
-		return wait
-	})
+	}
+}
+
+// Reconnected tells the server that HQ's link to the broker has been
+// (re)established. A broker restarted without its persistence (or one
+// that lost the last writes of it to a kill) has lost the retained
+// heads, key rotations and the seal-key statement that a post reads when
+// it subscribes, so a post that restarts meanwhile would wait for HQ's
+// next re-signing (hours) before it can seal a hit: the heads loop
+// publishes them again at once.
+func (s *Server) Reconnected() {
+	select {
+	case s.reconnected <- struct{}{}:
+	default:
+	}
+}
+
+// republish re-signs and publishes every head, the key rotations and the
+// seal-key statement, and returns the wait before the next run.
+func (s *Server) republish(ctx context.Context) time.Duration {
+	s.n.headRuns.Add(1)
+	res, err := s.cfg.Publisher.RepublishHeads(ctx)
+	if err != nil && ctx.Err() != nil {
+		return 0 // the loop returns: ctx has ended
+	}
+	wait := s.cfg.HeadInterval
+	if err != nil {
+		s.n.headErrors.Add(1)
+		wait = s.cfg.HeadRetry
+		s.log.Error("Could not re-sign heads; retrying", logkey.Error, err.Error(), logkey.Retry, wait)
+	}
+	lists := make([]string, 0, len(res))
+	for _, r := range res {
+		lists = append(lists, r.List)
+	}
+	s.log.Info("Re-signed heads", logkey.Lists, lists)
+	return wait
 }
