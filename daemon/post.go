@@ -453,7 +453,7 @@ func (p *Post) startLink(ctx context.Context, st *badgerstore.Store, ob *outbox.
 		AuditKey: protocol.FormatPublicKey(p.Ledger().AuditKey()),
 		Fetcher:  fetcher, WorkDir: filepath.Join(cfg.DataDir, snapshotSubdir),
 		DeltaBaseURL: deltaURL,
-		Outbox:       ob, StatusInterval: time.Duration(cfg.StatusInterval),
+		Outbox:       ob, Store: st, StatusInterval: time.Duration(cfg.StatusInterval),
 		Screenings: p.Screenings, OnListChanged: func(string) { p.requestRebuild() },
 		Room:  st.CheckSpace,
 		Clock: p.opts.Clock, Logger: p.log,

@@ -47,6 +47,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/sync/outbox"
@@ -108,6 +109,11 @@ type Config struct {
 	// records.
 	Outbox           *outbox.Outbox
 	PublisherOptions outbox.PublisherOptions
+	// Store, if set, keeps the last accepted seal-key statement of each
+	// HQ signing key; New loads them again (verified anew with Keys, the
+	// ones that no longer verify dropped), so a restarted post seals at
+	// once with the encryption key it already trusted.
+	Store *badgerstore.Store
 
 	// StatusInterval between status records; CheckInterval between the
 	// worker's unprompted looks at every list; RetryMin and RetryMax
@@ -231,6 +237,11 @@ func New(cfg Config) (*Agent, error) {
 	for _, l := range cfg.Applier.Lists() {
 		a.lists[l] = new(listCounters)
 	}
+	if cfg.Store != nil && cfg.Keys != nil {
+		if err := a.loadSealKeys(context.Background()); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Outbox != nil {
 		po := cfg.PublisherOptions
 		po.Post = cfg.Post
@@ -297,6 +308,11 @@ func (a *Agent) handleSealKey(m transport.Message) {
 		return
 	}
 	a.log.Info("HQ encryption key accepted", logkey.KeyID, id.String())
+	if a.cfg.Store != nil {
+		if err := a.saveSealKey(context.Background(), id, m.Payload); err != nil {
+			a.log.Error("keeping HQ encryption key failed; after a restart the post waits for HQ's statement again", logkey.KeyID, id.String(), logkey.Error, err)
+		}
+	}
 	if a.pub != nil {
 		a.pub.Wake()
 	}

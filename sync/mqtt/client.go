@@ -11,7 +11,12 @@
 //   - Subscriptions are re-sent on every connect from the client's own
 //     list (OnConnect), never trusted to the session alone: a broker
 //     restart without persistence, an expired session or a new broker
-//     forgets them. Connected() is true only once they have been sent.
+//     forgets them. Connected() is true only once they have been sent
+//     and granted: a SUBACK code that is neither a QoS nor 0x80 (mochi's
+//     0x91 "packet identifier in use", for a restarted process whose
+//     first packet ids equal those of messages the session holds in
+//     flight) is retried, or the broker never sends the retained
+//     messages of those filters.
 //   - ConnectRetry and AutoReconnect: a post that boots offline keeps
 //     trying (AutoReconnect alone needs a first connect), every
 //     ConnectRetryInterval. After a loss the waits between attempts are
@@ -320,7 +325,7 @@ func (c *Client) onConnect(paho.Client) {
 			}
 		}
 		if len(todo) > 0 {
-			if err := c.subscribe(todo); err != nil {
+			if err := c.resubscribe(todo); err != nil {
 				// The connection is probably going down; the next
 				// connect tries again.
 				c.log.Warn("restore subscriptions", logkey.Error, err)
@@ -347,7 +352,48 @@ func (c *Client) onConnect(paho.Client) {
 	c.state(true, nil)
 }
 
-// subscribe sends one SUBSCRIBE for filters (QoS 1) and checks the SUBACK.
+// errNotGranted: a SUBACK answered a filter with a code that is neither
+// a granted QoS nor MQTT 3.1.1's refusal (0x80).
+var errNotGranted = errors.New("not granted by the broker")
+
+// Retries of a SUBSCRIBE the broker did not grant on a live connection.
+const (
+	resubscribeTries = 8
+	resubscribeWait  = 100 * time.Millisecond
+)
+
+// resubscribe is subscribe, tried again (after 100 ms, doubling) while
+// the connection is open and the broker answers errNotGranted. A
+// restarted process starts its packet ids at 1, and mochi refuses a
+// SUBSCRIBE whose id equals that of a message it still holds in flight
+// for the session (queued while the post was down), answering 0x91
+// ("packet identifier in use") even to an MQTT 3.1.1 client. Once paho
+// has acknowledged those messages the id is free; without the retry the
+// session keeps its old subscriptions but the broker never sends the
+// retained messages of the filters (HQ's encryption key statement, the
+// heads), and the post waits for HQ to publish them again.
+func (c *Client) resubscribe(filters []string) error {
+	wait := resubscribeWait
+	for try := 1; ; try++ {
+		err := c.subscribe(filters)
+		if !errors.Is(err, errNotGranted) || try == resubscribeTries || !c.cli.IsConnectionOpen() {
+			return err
+		}
+		c.log.Info("subscription not granted; trying again", logkey.Error, err, logkey.Wait, wait)
+		t := c.clock.NewTimer(wait)
+		select {
+		case <-t.C():
+		case <-c.closing:
+			t.Stop()
+			return transport.ErrClosed
+		}
+		wait *= 2
+	}
+}
+
+// subscribe sends one SUBSCRIBE for filters (QoS 1) and checks the SUBACK:
+// every filter must be granted (QoS 0, 1 or 2; MQTT 3.1.1 knows no other
+// success code, and 0x80 is its failure).
 func (c *Client) subscribe(filters []string) error {
 	m := make(map[string]byte, len(filters))
 	for _, f := range filters {
@@ -359,10 +405,13 @@ func (c *Client) subscribe(filters []string) error {
 	}
 	if st, ok := tok.(*paho.SubscribeToken); ok {
 		for f, code := range st.Result() {
-			if code == 0x80 {
+			switch {
+			case code == 0x80:
 				// MQTT 3.1.1 failure code: the ACL refused the filter.
 				c.log.Error("broker refused subscription", logkey.Filter, f)
 				return fmt.Errorf("subscribe %q: refused by the broker", f)
+			case code > 2:
+				return fmt.Errorf("subscribe %q: %w (code 0x%02x)", f, errNotGranted, code)
 			}
 		}
 	}
