@@ -12,6 +12,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -326,9 +327,7 @@ func (l *Ledger) headHashOf(seq uint64) protocol.AuditHash {
 // ends; it then returns nil. A failed checkpoint is logged and retried
 // next time; a closed store ends the loop with its error.
 func (l *Ledger) RunCheckpoints(ctx context.Context, interval time.Duration) error {
-	if interval <= 0 {
-		interval = DefaultCheckpointInterval
-	}
+	interval = option.Positive(interval, DefaultCheckpointInterval)
 	for {
 		t := l.clock.NewTimer(interval)
 		select {
