@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
-	"github.com/watchpost/watchpost/engine/logkey"
 	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
@@ -338,14 +337,9 @@ func (l *Ledger) RunCheckpoints(ctx context.Context, interval time.Duration) err
 		case <-l.checkpointKick:
 			t.Stop()
 		}
-		if _, err := l.Checkpoint(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, badgerstore.ErrClosed) {
-				return fmt.Errorf("ledger checkpoint loop: %w", err)
-			}
-			l.log.Error("Audit checkpoint failed; retrying at the next interval", logkey.Error, err)
+		_, err := l.Checkpoint(ctx)
+		if stop, err := l.loopFailed(ctx, err, "ledger checkpoint loop", "Audit checkpoint failed; retrying at the next interval"); stop {
+			return err
 		}
 	}
 }
