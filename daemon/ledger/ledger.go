@@ -286,16 +286,12 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 	if opts.Clock == nil {
 		opts.Clock = clock.System{}
 	}
-	if opts.Retention == 0 {
-		opts.Retention = DefaultRetention
-	}
+	opts.Retention = option.Or(opts.Retention, DefaultRetention)
 	opts.MaxBatch = option.Positive(opts.MaxBatch, MaxBatch)
 	opts.PurgeBatch.Screenings = option.Positive(opts.PurgeBatch.Screenings, DefaultPurgeBatch.Screenings)
 	opts.PurgeBatch.Hits = option.Positive(opts.PurgeBatch.Hits, DefaultPurgeBatch.Hits)
 	opts.PurgeBatch.BatchMarkers = option.Positive(opts.PurgeBatch.BatchMarkers, DefaultPurgeBatch.BatchMarkers)
-	if opts.HitRetention == 0 {
-		opts.HitRetention = DefaultHitRetention
-	}
+	opts.HitRetention = option.Or(opts.HitRetention, DefaultHitRetention)
 	opts.GroupWindow = option.Positive(opts.GroupWindow, DefaultGroupWindow)
 	opts.GroupRows = option.Positive(opts.GroupRows, DefaultGroupRows)
 	opts.CheckpointEvery = option.Positive(opts.CheckpointEvery, DefaultCheckpointEvery)

@@ -12,3 +12,13 @@ func Positive[T cmp.Ordered](v, def T) T {
 	}
 	return v
 }
+
+// Or returns v, or def when v is its type's zero value: the rule for
+// options where only the zero value means "unset".
+func Or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

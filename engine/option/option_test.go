@@ -18,3 +18,18 @@ func TestPositive(t *testing.T) {
 		t.Errorf("set share: %v, want 0.25", got)
 	}
 }
+
+func TestOr(t *testing.T) {
+	if got := Or(0, 7); got != 7 {
+		t.Errorf("Or(0, 7) = %d, want 7", got)
+	}
+	if got := Or(-1, 7); got != -1 {
+		t.Errorf("Or(-1, 7) = %d: a negative value is set, want -1", got)
+	}
+	if got := Or("", "hq"); got != "hq" {
+		t.Errorf("Or(\"\", \"hq\") = %q, want hq", got)
+	}
+	if got := Or("post", "hq"); got != "post" {
+		t.Errorf("Or(\"post\", \"hq\") = %q, want post", got)
+	}
+}

@@ -206,9 +206,7 @@ func (o *Options) setDefaults() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidOptions, fmt.Sprintf(format, a...))
 	}
-	if o.HQUsername == "" {
-		o.HQUsername = DefaultHQUsername
-	}
+	o.HQUsername = option.Or(o.HQUsername, DefaultHQUsername)
 	if err := protocol.ValidateClientID(o.HQUsername); err != nil {
 		return bad("HQ username: %v", err)
 	}

@@ -208,9 +208,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("hqserver: no store")
 	}
-	if cfg.Namespace == "" {
-		cfg.Namespace = DefaultNamespace
-	}
+	cfg.Namespace = option.Or(cfg.Namespace, DefaultNamespace)
 	cfg.AckDelay = option.Positive(cfg.AckDelay, DefaultAckDelay)
 	cfg.HeadInterval = option.Positive(cfg.HeadInterval, DefaultHeadInterval)
 	cfg.HeadRetry = option.Positive(cfg.HeadRetry, DefaultHeadRetry)
