@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
+
+	"github.com/watchpost/watchpost/engine/option"
 )
 
 // The shrink guard: one rule, used by every path that replaces a whole
@@ -94,9 +96,7 @@ func CheckShrinkLimit(limit float64) (float64, error) {
 // confirmed, else a *ShrinkError naming override. A zero Limit is
 // DefaultMaxShrink.
 func CheckShrink(s Shrink, confirmed bool, override string) error {
-	if s.Limit == 0 {
-		s.Limit = DefaultMaxShrink
-	}
+	s.Limit = option.Or(s.Limit, DefaultMaxShrink)
 	if confirmed || !s.Exceeds() {
 		return nil
 	}

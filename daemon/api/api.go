@@ -51,6 +51,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/mrz"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -413,9 +414,7 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("api: no Readiness")
 	}
 	addr := opts.Addr
-	if addr == "" {
-		addr = DefaultAddr
-	}
+	addr = option.Or(addr, DefaultAddr)
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("api: listen address %q: %w", addr, err)

@@ -71,9 +71,7 @@ func TestServeBrokerLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	wrongFile := filepath.Join(dir, "wrong.pw")
-	if err := os.WriteFile(wrongFile, []byte("wrong-Zai7ahx\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, wrongFile, "wrong-Zai7ahx\n")
 	withCreds := strings.Replace(brokerURL, "tcp://", "tcp://"+hqAccount+":"+password+"@", 1)
 	for _, c := range []struct {
 		name      string

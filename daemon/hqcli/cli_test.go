@@ -122,18 +122,14 @@ func TestKeygenPublishHeadsLists(t *testing.T) {
 	}
 
 	edition := filepath.Join(dir, "national.csv")
-	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, edition, "id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n")
 	data := filepath.Join(dir, "hq")
 	common := []string{"--data-dir", data, "--key", filepath.Join(keys, publish.PrivateKeyFile), "--broker", url, "--snapshot-url", "https://hq.example/snap"}
 	publishCmd := append(append([]string{"publish", "--single-person"}, common...), "--list", "national", "--format", "csv", edition)
 	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "national: published version 1") {
 		t.Fatalf("publish: exit %d, %s%s", code, out, stderr)
 	}
-	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN3,John Doe\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, edition, "id,name\nN1,Ivan Petrov\nN3,John Doe\n")
 	// Half the list removed: past the shrink guard.
 	if code, _, stderr := runCmd(t, publishCmd...); code == ExitOK || !strings.Contains(stderr, "2 → 2 entries, 1 removed (50.0 %, limit 10.0 %)") || !strings.Contains(stderr, "--confirm-shrink") {
 		t.Fatalf("unconfirmed shrink: exit %d, %s", code, stderr)

@@ -94,6 +94,15 @@ func (f *pubFlags) check() error {
 		return usagef("--broker is required")
 	case (f.tlsCA == "") != (f.tlsCert == "") || (f.tlsCA == "") != (f.tlsKey == ""):
 		return usagef("--tls-ca, --tls-cert and --tls-key go together")
+	}
+	return f.checkEditions()
+}
+
+// checkEditions checks the flags that shape what is published (snapshot
+// URL, delta window, head validity, shrink guard), shared by publish's
+// commands and serve.
+func (f *pubFlags) checkEditions() error {
+	switch {
 	case f.snapshotURL != "" && !strings.HasPrefix(f.snapshotURL, "https://"):
 		return usagef("--snapshot-url must be https://")
 	case f.deltaWindow < 1:

@@ -3,7 +3,6 @@ package hqcli
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/testkit"
-	"github.com/watchpost/watchpost/sync/mqtt"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -39,9 +37,7 @@ func TestRotateThroughServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := filepath.Join(dir, "token")
-	if err := os.WriteFile(token, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, token, "0123456789abcdef0123\n")
 	data := filepath.Join(dir, "hq")
 	httpURL, _, stop := startServe(t, "--data-dir", data, "--key", key, "--broker", url, "--insecure-http", "--listen", "127.0.0.1:0",
 		"--admin-token-file", token, "--retain-hits", "6y", "--retain-status", "7d", "--retain-telemetry", "12h")
@@ -68,11 +64,7 @@ func TestRotateThroughServe(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var accepted []string
-	cli, err := mqtt.New(mqtt.Options{Brokers: []string{url}, ClientID: "watchpost-post-p9", ConnectRetryInterval: 50 * time.Millisecond, ConnectTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cli.Subscribe(protocol.KeysFilter, func(m transport.Message) {
+	cli := startClient(t, url, "watchpost-post-p9", protocol.KeysFilter, func(m transport.Message) {
 		k, err := keys.AcceptRotation(m.Payload, time.Now())
 		mu.Lock()
 		defer mu.Unlock()
@@ -81,16 +73,6 @@ func TestRotateThroughServe(t *testing.T) {
 			return
 		}
 		accepted = append(accepted, k.ID().String())
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := cli.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		cli.Close(ctx)
 	})
 	testkit.CheckFor(t, 15*time.Second, "rotation accepted", func() error {
 		mu.Lock()
@@ -143,9 +125,7 @@ func TestRotateThroughServe(t *testing.T) {
 func TestRotateUsage(t *testing.T) {
 	dir := t.TempDir()
 	pub := filepath.Join(dir, "hq.pub")
-	if err := os.WriteFile(pub, []byte("# no key\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, pub, "# no key\n")
 	for _, c := range []struct {
 		args []string
 		code int

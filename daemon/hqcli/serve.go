@@ -78,14 +78,11 @@ func (f *serveFlags) check(args int) error {
 		return usagef("--broker-user and --broker-password-file are for --broker; the embedded broker makes HQ's account itself")
 	case f.listenMQTT != "" && f.tlsCA != "":
 		return usagef("--tls-ca, --tls-cert and --tls-key are for --broker; the embedded broker's are --mqtt-cert, --mqtt-key, --mqtt-client-ca")
-	case f.snapshotURL != "" && !strings.HasPrefix(f.snapshotURL, "https://"):
-		return usagef("--snapshot-url must be https://")
-	case f.deltaWindow < 1:
-		return usagef("--delta-window must be at least 1")
-	case f.headValidity < time.Minute:
-		return usagef("--head-validity must be at least a minute")
-	case f.maxShrink <= 0 || f.maxShrink > 1:
-		return usagef("--max-shrink %v: want a share above 0 and at most 1, e.g. 0.10", f.maxShrink)
+	}
+	if err := f.checkEditions(); err != nil {
+		return err
+	}
+	switch {
 	case f.maxEditionSize < 1:
 		return usagef("--max-edition-size must be positive")
 	case f.headInterval < time.Second || f.headInterval >= f.headValidity:

@@ -76,23 +76,16 @@ func startServeLog(t *testing.T, args ...string) (httpURL, brokerURL string, log
 	return httpURL, brokerURL, &errb, stop
 }
 
-// testPost connects as a post, publishes presence, status and one hit
-// record, and waits for HQ's ack of the hit.
-func testPost(t *testing.T, brokerURL, post string, lists string) {
+// startClient connects an MQTT client as clientID, subscribed to filter
+// with h, and closes it when the test ends.
+func startClient(t *testing.T, brokerURL, clientID, filter string, h transport.Handler) *mqtt.Client {
 	t.Helper()
-	var mu sync.Mutex
-	var acked []string
-	cli, err := mqtt.New(mqtt.Options{Brokers: []string{brokerURL}, ClientID: "watchpost-post-" + post,
+	cli, err := mqtt.New(mqtt.Options{Brokers: []string{brokerURL}, ClientID: clientID,
 		ConnectRetryInterval: 50 * time.Millisecond, ConnectTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cli.Subscribe(protocol.AcksTopic(post), func(m transport.Message) {
-		ids, _ := protocol.DecodeAck(m.Payload)
-		mu.Lock()
-		acked = append(acked, ids...)
-		mu.Unlock()
-	}); err != nil {
+	if err := cli.Subscribe(filter, h); err != nil {
 		t.Fatal(err)
 	}
 	if err := cli.Start(); err != nil {
@@ -102,6 +95,29 @@ func testPost(t *testing.T, brokerURL, post string, lists string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		cli.Close(ctx)
+	})
+	return cli
+}
+
+// writeFile writes content to path or fails the test.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testPost connects as a post, publishes presence, status and one hit
+// record, and waits for HQ's ack of the hit.
+func testPost(t *testing.T, brokerURL, post string, lists string) {
+	t.Helper()
+	var mu sync.Mutex
+	var acked []string
+	cli := startClient(t, brokerURL, "watchpost-post-"+post, protocol.AcksTopic(post), func(m transport.Message) {
+		ids, _ := protocol.DecodeAck(m.Payload)
+		mu.Lock()
+		acked = append(acked, ids...)
+		mu.Unlock()
 	})
 	testkit.CheckFor(t, 15*time.Second, post+" connected", func() error {
 		if !cli.Connected() {
@@ -161,9 +177,7 @@ func TestServePostsHits(t *testing.T) {
 	dir := t.TempDir()
 	key := keygen(t, dir)
 	edition := filepath.Join(dir, "national.csv")
-	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, edition, "id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n")
 	data := filepath.Join(dir, "hq")
 	if code, out, stderr := runCmd(t, "publish", "--single-person", "--data-dir", data, "--key", key, "--broker", url, "--snapshot-url", protocol.SnapshotsURL("https://hq.example"),
 		"--list", "national", "--format", "csv", edition); code != ExitOK {
@@ -244,9 +258,7 @@ func TestServeEmbeddedBroker(t *testing.T) {
 	dir := t.TempDir()
 	key := keygen(t, dir)
 	token := filepath.Join(dir, "token")
-	if err := os.WriteFile(token, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, token, "0123456789abcdef0123\n")
 	data := filepath.Join(dir, "hq")
 	httpURL, brokerURL, stop := startServe(t, "--data-dir", data, "--key", key,
 		"--listen-mqtt", "127.0.0.1:0", "--mqtt-anonymous-loopback", "--insecure-http", "--listen", "127.0.0.1:0", "--admin-token-file", token)
@@ -275,24 +287,18 @@ func TestPublishThroughServe(t *testing.T) {
 	dir := t.TempDir()
 	key := keygen(t, dir)
 	token := filepath.Join(dir, "token")
-	if err := os.WriteFile(token, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, token, "0123456789abcdef0123\n")
 	data := filepath.Join(dir, "hq")
 	httpURL, _, stop := startServe(t, "--data-dir", data, "--key", key, "--broker", url, "--insecure-http", "--listen", "127.0.0.1:0",
 		"--snapshot-url", protocol.SnapshotsURL("https://hq.example"), "--admin-token-file", token)
 
 	edition := filepath.Join(dir, "national.csv")
-	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, edition, "id,name\nN1,Ivan Petrov\nN2,Anna Schmidt\n")
 	publishCmd := []string{"publish", "--single-person", "--hq", httpURL, "--token-file", token, "--list", "national", "--format", "csv", edition}
 	if code, out, stderr := runCmd(t, publishCmd...); code != ExitOK || !strings.Contains(out, "national: published version 1 (epoch 1): 2 entries") {
 		t.Fatalf("publish --hq: %d %s%s", code, out, stderr)
 	}
-	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN3,John Doe\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, edition, "id,name\nN1,Ivan Petrov\nN3,John Doe\n")
 	if code, _, stderr := runCmd(t, publishCmd...); code == ExitOK || !strings.Contains(stderr, "409") || !strings.Contains(stderr, "1 removed (50.0 %") {
 		t.Fatalf("unconfirmed shrink --hq: %d %s", code, stderr)
 	}
@@ -305,9 +311,7 @@ func TestPublishThroughServe(t *testing.T) {
 		t.Fatalf("same edition: %d %s%s", code, out, stderr)
 	}
 	// A malformed edition: the importer's file:line, nothing published.
-	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\nN1,Ivan Again\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, edition, "id,name\nN1,Ivan Petrov\nN1,Ivan Again\n")
 	if code, out, stderr := runCmd(t, publishCmd...); code != ExitFailure || !strings.Contains(stderr, "400") || !strings.Contains(stderr, edition+":3") {
 		t.Fatalf("malformed edition: %d %s%s", code, out, stderr)
 	}

@@ -23,9 +23,7 @@ func TestEncryptedHQStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	edition := filepath.Join(dir, "national.csv")
-	if err := os.WriteFile(edition, []byte("id,name\nN1,Ivan Petrov\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, edition, "id,name\nN1,Ivan Petrov\n")
 	data := filepath.Join(dir, "hq")
 	publishCmd := []string{"publish", "--single-person", "--data-dir", data, "--store-key-file", storeKey, "--key", filepath.Join(keys, publish.PrivateKeyFile),
 		"--broker", url, "--list", "national", "--format", "csv", edition}

@@ -24,9 +24,7 @@ func TestReadCommandsThroughServe(t *testing.T) {
 		t.Fatalf("user add: %d %s%s", code, out, stderr)
 	}
 	token := filepath.Join(dir, "token")
-	if err := os.WriteFile(token, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, token, "0123456789abcdef0123\n")
 	httpURL, brokerURL, stop := startServe(t, "--data-dir", data, "--key", key,
 		"--listen-mqtt", "127.0.0.1:0", "--mqtt-anonymous-loopback", "--insecure-http", "--listen", "127.0.0.1:0", "--admin-token-file", token)
 	testPost(t, brokerURL, "post-3", "")

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
-	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -326,9 +326,7 @@ func (l *Ledger) headHashOf(seq uint64) protocol.AuditHash {
 // ends; it then returns nil. A failed checkpoint is logged and retried
 // next time; a closed store ends the loop with its error.
 func (l *Ledger) RunCheckpoints(ctx context.Context, interval time.Duration) error {
-	if interval <= 0 {
-		interval = DefaultCheckpointInterval
-	}
+	interval = option.Positive(interval, DefaultCheckpointInterval)
 	for {
 		t := l.clock.NewTimer(interval)
 		select {
@@ -339,14 +337,9 @@ func (l *Ledger) RunCheckpoints(ctx context.Context, interval time.Duration) err
 		case <-l.checkpointKick:
 			t.Stop()
 		}
-		if _, err := l.Checkpoint(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, badgerstore.ErrClosed) {
-				return fmt.Errorf("ledger checkpoint loop: %w", err)
-			}
-			l.log.Error("Audit checkpoint failed; retrying at the next interval", logkey.Error, err)
+		_, err := l.Checkpoint(ctx)
+		if stop, err := l.loopFailed(ctx, err, "ledger checkpoint loop", "Audit checkpoint failed; retrying at the next interval"); stop {
+			return err
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/outbox"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
@@ -285,33 +286,15 @@ func Open(ctx context.Context, store *badgerstore.Store, ob *outbox.Outbox, opts
 	if opts.Clock == nil {
 		opts.Clock = clock.System{}
 	}
-	if opts.Retention == 0 {
-		opts.Retention = DefaultRetention
-	}
-	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = MaxBatch
-	}
-	if opts.PurgeBatch.Screenings <= 0 {
-		opts.PurgeBatch.Screenings = DefaultPurgeBatch.Screenings
-	}
-	if opts.PurgeBatch.Hits <= 0 {
-		opts.PurgeBatch.Hits = DefaultPurgeBatch.Hits
-	}
-	if opts.PurgeBatch.BatchMarkers <= 0 {
-		opts.PurgeBatch.BatchMarkers = DefaultPurgeBatch.BatchMarkers
-	}
-	if opts.HitRetention == 0 {
-		opts.HitRetention = DefaultHitRetention
-	}
-	if opts.GroupWindow <= 0 {
-		opts.GroupWindow = DefaultGroupWindow
-	}
-	if opts.GroupRows <= 0 {
-		opts.GroupRows = DefaultGroupRows
-	}
-	if opts.CheckpointEvery <= 0 {
-		opts.CheckpointEvery = DefaultCheckpointEvery
-	}
+	opts.Retention = option.Or(opts.Retention, DefaultRetention)
+	opts.MaxBatch = option.Positive(opts.MaxBatch, MaxBatch)
+	opts.PurgeBatch.Screenings = option.Positive(opts.PurgeBatch.Screenings, DefaultPurgeBatch.Screenings)
+	opts.PurgeBatch.Hits = option.Positive(opts.PurgeBatch.Hits, DefaultPurgeBatch.Hits)
+	opts.PurgeBatch.BatchMarkers = option.Positive(opts.PurgeBatch.BatchMarkers, DefaultPurgeBatch.BatchMarkers)
+	opts.HitRetention = option.Or(opts.HitRetention, DefaultHitRetention)
+	opts.GroupWindow = option.Positive(opts.GroupWindow, DefaultGroupWindow)
+	opts.GroupRows = option.Positive(opts.GroupRows, DefaultGroupRows)
+	opts.CheckpointEvery = option.Positive(opts.CheckpointEvery, DefaultCheckpointEvery)
 	if opts.Retention < 0 || opts.HitRetention < opts.Retention {
 		return nil, fmt.Errorf("ledger open: retention %s and hit retention %s: want 0 < retention <= hit retention",
 			opts.Retention, opts.HitRetention)

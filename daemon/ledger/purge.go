@@ -272,14 +272,9 @@ func (l *Ledger) RunPurge(ctx context.Context, interval time.Duration) error {
 		return fmt.Errorf("ledger purge loop: interval %s must be positive", interval)
 	}
 	for {
-		if _, err := l.Purge(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, badgerstore.ErrClosed) {
-				return fmt.Errorf("ledger purge loop: %w", err)
-			}
-			l.log.Error("Purge failed; retrying at the next interval", logkey.Error, err)
+		_, err := l.Purge(ctx)
+		if stop, err := l.loopFailed(ctx, err, "ledger purge loop", "Purge failed; retrying at the next interval"); stop {
+			return err
 		}
 		t := l.clock.NewTimer(interval)
 		select {
@@ -289,6 +284,23 @@ func (l *Ledger) RunPurge(ctx context.Context, interval time.Duration) error {
 		case <-t.C():
 		}
 	}
+}
+
+// loopFailed judges one round of a periodic loop that returned err: the
+// loop stops when ctx has ended (with nil) or the store is closed (with
+// err, prefixed by loop); any other failure is logged as msg and the loop
+// goes on to its next interval.
+func (l *Ledger) loopFailed(ctx context.Context, err error, loop, msg string) (stop bool, _ error) {
+	switch {
+	case err == nil:
+		return false, nil
+	case ctx.Err() != nil:
+		return true, nil
+	case errors.Is(err, badgerstore.ErrClosed):
+		return true, fmt.Errorf("%s: %w", loop, err)
+	}
+	l.log.Error(msg, logkey.Error, err)
+	return false, nil
 }
 
 // AuditListShrink records in the audit chain that actor confirmed the

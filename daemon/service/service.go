@@ -20,6 +20,7 @@ import (
 	"github.com/watchpost/watchpost/daemon/paths"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 )
 
 // The service's identity with the service manager.
@@ -77,12 +78,8 @@ func (o Options) withDefaults() Options {
 	if o.ConfigPath == "" {
 		o.ConfigPath = paths.DefaultConfigFile()
 	}
-	if o.StopTimeout <= 0 {
-		o.StopTimeout = DefaultStopTimeout
-	}
-	if o.ReadyTimeout <= 0 {
-		o.ReadyTimeout = DefaultReadyTimeout
-	}
+	o.StopTimeout = option.Positive(o.StopTimeout, DefaultStopTimeout)
+	o.ReadyTimeout = option.Positive(o.ReadyTimeout, DefaultReadyTimeout)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 )
 
 // MaxBody bounds every request body. Multipart forms are parsed in memory
@@ -111,9 +112,7 @@ func New(opts Options) (*App, error) {
 		return nil, fmt.Errorf("web: cookie prefix %q: want a token such as wp_post", opts.CookiePrefix)
 	}
 	opts.Clock = clock.OrSystem(opts.Clock)
-	if opts.MaxBody <= 0 {
-		opts.MaxBody = MaxBody
-	}
+	opts.MaxBody = option.Positive(opts.MaxBody, MaxBody)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

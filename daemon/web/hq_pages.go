@@ -19,6 +19,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 )
 
 // HQOptions configure the HQ console.
@@ -70,12 +71,8 @@ func NewHQConsole(o HQOptions) (*App, error) {
 	if o.Fleet == nil || o.Hits == nil || o.Editions == nil || o.Keys == nil || o.Audit == nil {
 		return nil, errors.New("web: the HQ console needs the fleet, hits, editions, keys and an event log")
 	}
-	if o.OfflineAfter <= 0 {
-		o.OfflineAfter = DefaultOfflineAfter
-	}
-	if o.ClockSlack <= 0 {
-		o.ClockSlack = DefaultClockSlack
-	}
+	o.OfflineAfter = option.Positive(o.OfflineAfter, DefaultOfflineAfter)
+	o.ClockSlack = option.Positive(o.ClockSlack, DefaultClockSlack)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

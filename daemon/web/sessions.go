@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/engine/clock"
+	"github.com/watchpost/watchpost/engine/option"
 )
 
 // Session lifetimes.
@@ -79,9 +80,7 @@ type Sessions struct {
 // NewSessions returns an empty session table with the given idle timeout
 // (DefaultIdleTimeout when 0).
 func NewSessions(idle time.Duration, clk clock.Clock) *Sessions {
-	if idle <= 0 {
-		idle = DefaultIdleTimeout
-	}
+	idle = option.Positive(idle, DefaultIdleTimeout)
 	return &Sessions{idle: idle, clock: clock.OrSystem(clk), m: map[[sha256.Size]byte]*Session{}}
 }
 

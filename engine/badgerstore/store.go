@@ -20,6 +20,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 )
 
 // Component names in the store's log lines (logkey.Component).
@@ -193,9 +194,7 @@ func migrateInitial(*badger.DB) error { return nil }
 func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 	pick := pickSize
 	rotation := o.EncryptionKeyRotation
-	if rotation <= 0 {
-		rotation = DefaultEncryptionKeyRotation
-	}
+	rotation = option.Positive(rotation, DefaultEncryptionKeyRotation)
 	return badger.DefaultOptions(dir).
 		// Encryption at rest. Badger reads encrypted tables' indices and
 		// bloom filters through the index cache, which must be > 0 or
@@ -292,9 +291,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		garbageKeys: opts.GarbageKeys,
 		locks:       make(map[string]*sync.Mutex),
 	}
-	if s.garbageKeys <= 0 {
-		s.garbageKeys = DefaultGarbageKeys
-	}
+	s.garbageKeys = option.Positive(s.garbageKeys, DefaultGarbageKeys)
 	if err := s.migrate(migrations); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/watchpost/watchpost/engine/option"
 )
 
 // Limits bound what a reader accepts from one file, so that a hostile or
@@ -39,18 +41,10 @@ var DefaultLimits = Limits{MaxFileSize: DefaultMaxFileSize, MaxRecord: DefaultMa
 
 // orDefault fills l's zero fields from DefaultLimits.
 func (l Limits) orDefault() Limits {
-	if l.MaxFileSize <= 0 {
-		l.MaxFileSize = DefaultMaxFileSize
-	}
-	if l.MaxRecord <= 0 {
-		l.MaxRecord = DefaultMaxRecord
-	}
-	if l.MaxField <= 0 {
-		l.MaxField = DefaultMaxField
-	}
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = DefaultMaxDepth
-	}
+	l.MaxFileSize = option.Positive(l.MaxFileSize, DefaultMaxFileSize)
+	l.MaxRecord = option.Positive(l.MaxRecord, DefaultMaxRecord)
+	l.MaxField = option.Positive(l.MaxField, DefaultMaxField)
+	l.MaxDepth = option.Positive(l.MaxDepth, DefaultMaxDepth)
 	return l
 }
 

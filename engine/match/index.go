@@ -17,6 +17,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/normalize"
+	"github.com/watchpost/watchpost/engine/option"
 )
 
 // Config holds the screening thresholds. The zero value of a field means
@@ -52,18 +53,10 @@ const (
 )
 
 func (c Config) withDefaults() Config {
-	if c.MatchThreshold == 0 {
-		c.MatchThreshold = DefaultMatchThreshold
-	}
-	if c.PossibleThreshold == 0 {
-		c.PossibleThreshold = DefaultPossibleThreshold
-	}
-	if c.MaxHits == 0 {
-		c.MaxHits = DefaultMaxHits
-	}
-	if c.MaxCandidates == 0 {
-		c.MaxCandidates = DefaultMaxCandidates
-	}
+	c.MatchThreshold = option.Or(c.MatchThreshold, DefaultMatchThreshold)
+	c.PossibleThreshold = option.Or(c.PossibleThreshold, DefaultPossibleThreshold)
+	c.MaxHits = option.Or(c.MaxHits, DefaultMaxHits)
+	c.MaxCandidates = option.Or(c.MaxCandidates, DefaultMaxCandidates)
 	return c
 }
 

@@ -16,6 +16,7 @@ import (
 	badgerhook "github.com/mochi-mqtt/server/v2/hooks/storage/badger"
 
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -205,27 +206,19 @@ func (o *Options) setDefaults() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidOptions, fmt.Sprintf(format, a...))
 	}
-	if o.HQUsername == "" {
-		o.HQUsername = DefaultHQUsername
-	}
+	o.HQUsername = option.Or(o.HQUsername, DefaultHQUsername)
 	if err := protocol.ValidateClientID(o.HQUsername); err != nil {
 		return bad("HQ username: %v", err)
 	}
-	if o.SessionExpiry <= 0 {
-		o.SessionExpiry = DefaultSessionExpiry
-	}
+	o.SessionExpiry = option.Positive(o.SessionExpiry, DefaultSessionExpiry)
 	if o.SessionExpiry/time.Second > 1<<32-1 {
 		return bad("session expiry %v too long", o.SessionExpiry)
 	}
-	if o.MaxQueued <= 0 {
-		o.MaxQueued = DefaultMaxQueued
-	}
+	o.MaxQueued = option.Positive(o.MaxQueued, DefaultMaxQueued)
 	if o.MaxQueued > 65535 {
 		return bad("max queued %d above 65535", o.MaxQueued)
 	}
-	if o.ConnectTimeout <= 0 {
-		o.ConnectTimeout = DefaultConnectTimeout
-	}
+	o.ConnectTimeout = option.Positive(o.ConnectTimeout, DefaultConnectTimeout)
 	if o.Addr == "" && o.TLSAddr == "" {
 		return bad("no listener (Addr or TLSAddr)")
 	}

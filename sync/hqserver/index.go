@@ -14,6 +14,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/badgerstore"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -255,9 +256,7 @@ type HitPageResult struct {
 // from q's cursor or To and checks the other filters on each hit.
 func (s *Server) HitPage(ctx context.Context, q HitQuery) (HitPageResult, error) {
 	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultHitsLimit
-	}
+	limit = option.Positive(limit, DefaultHitsLimit)
 	limit = min(limit, MaxHitsLimit)
 	var res HitPageResult
 	var last []byte

@@ -9,6 +9,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -39,15 +40,9 @@ type Retention struct {
 
 // withDefaults fills in the zero fields.
 func (r Retention) withDefaults() Retention {
-	if r.Hits == 0 {
-		r.Hits = DefaultRetainHits
-	}
-	if r.Status == 0 {
-		r.Status = DefaultRetainStatus
-	}
-	if r.Telemetry == 0 {
-		r.Telemetry = DefaultRetainTelemetry
-	}
+	r.Hits = option.Or(r.Hits, DefaultRetainHits)
+	r.Status = option.Or(r.Status, DefaultRetainStatus)
+	r.Telemetry = option.Or(r.Telemetry, DefaultRetainTelemetry)
 	return r
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/publish"
 	"github.com/watchpost/watchpost/sync/transport"
@@ -209,35 +210,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("hqserver: no store")
 	}
-	if cfg.Namespace == "" {
-		cfg.Namespace = DefaultNamespace
-	}
-	if cfg.AckDelay <= 0 {
-		cfg.AckDelay = DefaultAckDelay
-	}
-	if cfg.HeadInterval <= 0 {
-		cfg.HeadInterval = DefaultHeadInterval
-	}
-	if cfg.HeadRetry <= 0 {
-		cfg.HeadRetry = DefaultHeadRetry
-	}
+	cfg.Namespace = option.Or(cfg.Namespace, DefaultNamespace)
+	cfg.AckDelay = option.Positive(cfg.AckDelay, DefaultAckDelay)
+	cfg.HeadInterval = option.Positive(cfg.HeadInterval, DefaultHeadInterval)
+	cfg.HeadRetry = option.Positive(cfg.HeadRetry, DefaultHeadRetry)
 	cfg.HeadRetry = min(cfg.HeadRetry, cfg.HeadInterval)
-	if cfg.AckTimeout <= 0 {
-		cfg.AckTimeout = DefaultAckTimeout
-	}
-	if cfg.FutureSlack <= 0 {
-		cfg.FutureSlack = DefaultFutureSlack
-	}
-	if cfg.QueueLen <= 0 {
-		cfg.QueueLen = DefaultQueueLen
-	}
-	if cfg.MaxEditionSize <= 0 {
-		cfg.MaxEditionSize = DefaultMaxEditionSize
-	}
+	cfg.AckTimeout = option.Positive(cfg.AckTimeout, DefaultAckTimeout)
+	cfg.FutureSlack = option.Positive(cfg.FutureSlack, DefaultFutureSlack)
+	cfg.QueueLen = option.Positive(cfg.QueueLen, DefaultQueueLen)
+	cfg.MaxEditionSize = option.Positive(cfg.MaxEditionSize, DefaultMaxEditionSize)
 	cfg.Retention = cfg.Retention.withDefaults()
-	if cfg.PurgeInterval <= 0 {
-		cfg.PurgeInterval = DefaultPurgeInterval
-	}
+	cfg.PurgeInterval = option.Positive(cfg.PurgeInterval, DefaultPurgeInterval)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.System{}
 	}

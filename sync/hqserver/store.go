@@ -13,6 +13,7 @@ import (
 
 	"github.com/watchpost/watchpost/engine/badgerstore"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -334,9 +335,7 @@ func buildRecord(it incoming) (Record, *protocol.PostStatus, any) {
 // of the period too.
 func (s *Server) Hits(ctx context.Context, f HitFilter) ([]Record, error) {
 	limit := f.Limit
-	if limit <= 0 {
-		limit = DefaultHitsLimit
-	}
+	limit = option.Positive(limit, DefaultHitsLimit)
 	limit = min(limit, MaxHitsLimit)
 	var stop []byte
 	if !f.Since.IsZero() {

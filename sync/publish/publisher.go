@@ -24,6 +24,7 @@ import (
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/importer"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/transport"
 )
@@ -116,21 +117,11 @@ func New(cfg Config) (*Publisher, error) {
 	case cfg.DeltaWindow < 0 || cfg.KeepSnapshots < 0 || cfg.HeadValidity < 0 || cfg.DeltaValidity < 0:
 		return nil, errors.New("publish: negative window, count or validity")
 	}
-	if cfg.DeltaWindow == 0 {
-		cfg.DeltaWindow = DefaultDeltaWindow
-	}
-	if cfg.KeepSnapshots == 0 {
-		cfg.KeepSnapshots = DefaultKeepSnapshots
-	}
-	if cfg.HeadValidity == 0 {
-		cfg.HeadValidity = DefaultHeadValidity
-	}
-	if cfg.DeltaValidity == 0 {
-		cfg.DeltaValidity = DefaultDeltaValidity
-	}
-	if cfg.Epoch == 0 {
-		cfg.Epoch = DefaultEpoch
-	}
+	cfg.DeltaWindow = option.Or(cfg.DeltaWindow, DefaultDeltaWindow)
+	cfg.KeepSnapshots = option.Or(cfg.KeepSnapshots, DefaultKeepSnapshots)
+	cfg.HeadValidity = option.Or(cfg.HeadValidity, DefaultHeadValidity)
+	cfg.DeltaValidity = option.Or(cfg.DeltaValidity, DefaultDeltaValidity)
+	cfg.Epoch = option.Or(cfg.Epoch, DefaultEpoch)
 	var err error
 	if cfg.MaxShrink, err = engine.CheckShrinkLimit(cfg.MaxShrink); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)

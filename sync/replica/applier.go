@@ -13,6 +13,7 @@ import (
 	"github.com/watchpost/watchpost/engine"
 	"github.com/watchpost/watchpost/engine/clock"
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/protocol"
 )
 
@@ -169,12 +170,8 @@ func New(store Store, cfg Config) (*Applier, error) {
 		cfg.Policy = protocol.DefaultPolicy
 	}
 	cfg.Clock = clock.OrSystem(cfg.Clock)
-	if cfg.ReorderWindow <= 0 {
-		cfg.ReorderWindow = DefaultReorderWindow
-	}
-	if cfg.GapTimeout <= 0 {
-		cfg.GapTimeout = DefaultGapTimeout
-	}
+	cfg.ReorderWindow = option.Positive(cfg.ReorderWindow, DefaultReorderWindow)
+	cfg.GapTimeout = option.Positive(cfg.GapTimeout, DefaultGapTimeout)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))

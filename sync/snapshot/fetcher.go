@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/watchpost/watchpost/engine/logkey"
+	"github.com/watchpost/watchpost/engine/option"
 	"github.com/watchpost/watchpost/sync/durable"
 	"github.com/watchpost/watchpost/sync/protocol"
 	"github.com/watchpost/watchpost/sync/safeurl"
@@ -110,30 +111,16 @@ type Fetcher struct {
 
 // New checks opts, fills in defaults and returns a Fetcher.
 func New(opts Options) (*Fetcher, error) {
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = DefaultMaxAttempts
-	}
-	if opts.MinBackoff <= 0 {
-		opts.MinBackoff = DefaultMinBackoff
-	}
-	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = DefaultMaxBackoff
-	}
+	opts.MaxAttempts = option.Positive(opts.MaxAttempts, DefaultMaxAttempts)
+	opts.MinBackoff = option.Positive(opts.MinBackoff, DefaultMinBackoff)
+	opts.MaxBackoff = option.Positive(opts.MaxBackoff, DefaultMaxBackoff)
 	if opts.MaxBackoff < opts.MinBackoff {
 		return nil, fmt.Errorf("snapshot fetcher: MaxBackoff %s is below MinBackoff %s", opts.MaxBackoff, opts.MinBackoff)
 	}
-	if opts.AttemptTimeout <= 0 {
-		opts.AttemptTimeout = DefaultAttemptTimeout
-	}
-	if opts.IdleTimeout <= 0 {
-		opts.IdleTimeout = DefaultIdleTimeout
-	}
-	if opts.MaxSize <= 0 {
-		opts.MaxSize = DefaultMaxSize
-	}
-	if opts.SyncEvery <= 0 {
-		opts.SyncEvery = DefaultSyncEvery
-	}
+	opts.AttemptTimeout = option.Positive(opts.AttemptTimeout, DefaultAttemptTimeout)
+	opts.IdleTimeout = option.Positive(opts.IdleTimeout, DefaultIdleTimeout)
+	opts.MaxSize = option.Positive(opts.MaxSize, DefaultMaxSize)
+	opts.SyncEvery = option.Positive(opts.SyncEvery, DefaultSyncEvery)
 	f := &Fetcher{opts: opts, backoff: opts.Backoff, log: opts.Logger, busy: map[string]bool{}}
 	if f.backoff == nil {
 		f.backoff = JitterBackoff(opts.MinBackoff, opts.MaxBackoff)

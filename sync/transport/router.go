@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/watchpost/watchpost/engine/option"
 )
 
 // Router holds a transport's subscriptions and delivers incoming messages
@@ -36,9 +38,7 @@ type routerSub struct {
 // called (without locks held, on the delivering goroutine) each time a
 // message is dropped because a queue is full, with the running total.
 func NewRouter(queueLen int, onDrop func(filter, topic string, dropped uint64)) *Router {
-	if queueLen <= 0 {
-		queueLen = DefaultQueueLen
-	}
+	queueLen = option.Positive(queueLen, DefaultQueueLen)
 	return &Router{queueLen: queueLen, onDrop: onDrop, stop: make(chan struct{})}
 }
 

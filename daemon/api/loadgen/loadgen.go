@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/option"
 )
 
 // Config describes a load run.
@@ -80,9 +82,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Requests <= 0 && cfg.Duration <= 0 {
 		return Result{}, errors.New("loadgen: set Requests or Duration")
 	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 16
-	}
+	cfg.Concurrency = option.Positive(cfg.Concurrency, 16)
 	if cfg.ContentType == "" {
 		cfg.ContentType = "application/json"
 	}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/watchpost/watchpost/engine/option"
 )
 
 // SlowConfig describes a slow-body attack: connections that each send a
@@ -83,24 +85,16 @@ func Slow(ctx context.Context, cfg SlowConfig, opened func(SlowResult)) (SlowRes
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return SlowResult{}, fmt.Errorf("loadgen: URL %q: want http://host:port/path", cfg.URL)
 	}
-	if cfg.Connections <= 0 {
-		cfg.Connections = 10_000
-	}
-	if cfg.Announce <= 0 {
-		cfg.Announce = 60_000
-	}
-	if cfg.Send <= 0 {
-		cfg.Send = 8
-	}
+	cfg.Connections = option.Positive(cfg.Connections, 10_000)
+	cfg.Announce = option.Positive(cfg.Announce, 60_000)
+	cfg.Send = option.Positive(cfg.Send, 8)
 	if int64(cfg.Send) >= cfg.Announce {
 		return SlowResult{}, fmt.Errorf("loadgen: Send (%d) must be less than Announce (%d)", cfg.Send, cfg.Announce)
 	}
 	if cfg.Hold <= 0 {
 		cfg.Hold = 30 * time.Second
 	}
-	if cfg.Dialers <= 0 {
-		cfg.Dialers = 64
-	}
+	cfg.Dialers = option.Positive(cfg.Dialers, 64)
 	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", u.RequestURI(), u.Host, cfg.Announce)
 	if cfg.Token != "" {
 		head += "Authorization: Bearer " + cfg.Token + "\r\n"
