@@ -250,7 +250,7 @@ func (s *Server) purgeKind(ctx context.Context, kind string, cutoff time.Time) (
 // purger purges at start and then every PurgeInterval; a failed run is
 // counted, logged and tried again at the next interval.
 func (s *Server) purger(ctx context.Context) {
-	s.every(ctx, func() time.Duration {
+	s.every(ctx, nil, func() time.Duration {
 		wait := s.cfg.PurgeInterval
 		err := kindIndexed(ctx, s.rec)
 		var res PurgeResult
@@ -282,9 +282,10 @@ func (s *Server) purger(ctx context.Context) {
 }
 
 // every runs run at once, then again each time the wait run returned has
-// passed on the server's clock, until ctx ends (checked after each run
-// too, so a run cut short by the end is not repeated).
-func (s *Server) every(ctx context.Context, run func() (wait time.Duration)) {
+// passed on the server's clock or wake (nil: never) fires, until ctx ends
+// (checked after each run too, so a run cut short by the end is not
+// repeated).
+func (s *Server) every(ctx context.Context, wake <-chan struct{}, run func() (wait time.Duration)) {
 	wait := time.Duration(0)
 	for {
 		t := s.clock.NewTimer(wait)
@@ -293,6 +294,8 @@ func (s *Server) every(ctx context.Context, run func() (wait time.Duration)) {
 			t.Stop()
 			return
 		case <-t.C():
+		case <-wake:
+			t.Stop()
 		}
 		if wait = run(); ctx.Err() != nil {
 			return

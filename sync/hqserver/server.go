@@ -678,21 +678,7 @@ func (s *Server) publishAck(ctx context.Context, post string, ids []string) erro
 // the broker comes back (Reconnected); after a failure it tries again
 // HeadRetry later.
 func (s *Server) heads(ctx context.Context) {
-	wait := time.Duration(0)
-	for {
-		t := s.clock.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C():
-		case <-s.reconnected:
-			t.Stop()
-		}
-		if wait = s.republish(ctx); ctx.Err() != nil {
-			return
-		}
-	}
+	s.every(ctx, s.reconnected, func() time.Duration { return s.republish(ctx) })
 }
 
 // Reconnected tells the server that HQ's link to the broker has been
