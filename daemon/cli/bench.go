@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,7 +45,7 @@ type benchRow struct {
 }
 
 func runBench(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "bench", "[--persons N] [--documents N] [--queries N] [--ofac DIR] [--encrypt] | --accuracy [--devset DIR] [--svg FILE] [--heldout] | --slow-body [--connections N] [--announce BYTES] [--send BYTES] [--url URL [--token T] [--json]]")
+	fs := newFlags(env, "bench", "[--persons N] [--documents N] [--queries N] [--ofac DIR] [--encrypt] [--cpuprofile FILE] | --accuracy [--devset DIR] [--svg FILE] [--heldout] | --slow-body [--connections N] [--announce BYTES] [--send BYTES] [--url URL [--token T] [--json]]")
 	persons := fs.Int("persons", 1_000_000, "synthetic persons to load (0 skips)")
 	documents := fs.Int("documents", 10_000_000, "synthetic stolen/lost documents to load (0 skips)")
 	queries := fs.Int("queries", 20_000, "travellers to screen per measurement")
@@ -55,6 +56,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	devset := fs.String("devset", defaultDevSet, "with --accuracy: the development set folder")
 	svg := fs.String("svg", "accuracy.svg", "with --accuracy: where to write the chart (\"\" for none)")
 	heldout := fs.Bool("heldout", false, "with --accuracy: also report on the embedded UN list, which the bands were not tuned on")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the screening measurements to this file (for go tool pprof)")
 	var slow slowBody
 	slow.flags(fs)
 	if err := parseNoArgs(fs, args); err != nil {
@@ -68,6 +70,13 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	}
 	if *queries < 100 {
 		return usagef("--queries must be at least 100")
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	root := *dir
 	if root == "" {
@@ -112,6 +121,23 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.what, r.figure, r.target)
 	}
 	return tw.Flush()
+}
+
+// startCPUProfile profiles the whole run into path; stop ends the
+// profile and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func logPhase(env *Env, format string, args ...any) {

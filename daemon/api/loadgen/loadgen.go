@@ -8,6 +8,7 @@
 package loadgen
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -86,17 +88,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.ContentType == "" {
 		cfg.ContentType = "application/json"
 	}
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        cfg.Concurrency,
-		MaxIdleConnsPerHost: cfg.Concurrency,
-		MaxConnsPerHost:     cfg.Concurrency,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
+	target, err := parseTarget(cfg.URL)
+	if err != nil {
+		return Result{}, err
 	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-
 	var (
 		issued   atomic.Int64 // requests handed out, for Requests
 		errs     atomic.Int64
@@ -116,7 +111,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		warm.Add(1)
 		go func() {
 			defer wg.Done()
-			c := worker{client: client, cfg: &cfg, next: w}
+			c := worker{target: target, cfg: &cfg, next: w}
+			defer c.close()
 			for range cfg.Warmup {
 				if err := c.do(ctx); err != nil {
 					break
@@ -206,32 +202,101 @@ func pct(sorted []time.Duration, p int) time.Duration {
 	return sorted[i-1]
 }
 
+// target is where the requests go: the address to dial and the request
+// line's path, with the Host header's value.
+type target struct {
+	addr, host, path string
+}
+
+func parseTarget(raw string) (target, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return target{}, fmt.Errorf("loadgen: URL: %w", err)
+	}
+	if u.Scheme != "http" || u.Host == "" {
+		return target{}, fmt.Errorf("loadgen: URL %q: only http://host:port/path is supported (put a TLS proxy's plain side under load)", raw)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	return target{addr: addr, host: u.Host, path: u.RequestURI()}, nil
+}
+
+// worker is one client: one keep-alive connection, one request at a time.
+// It writes each request whole in one write, from bytes made once per
+// body, and reads the answer with http.ReadResponse: no transport
+// goroutines and channel hops per request, so that the clients, which
+// share the machine's cores with the server, cost it little (as wrk's
+// do).
 type worker struct {
-	client *http.Client
+	target target
 	cfg    *Config
 	next   int
+	reqs   [][]byte // each body's request, made on first use
+	conn   net.Conn
+	br     *bufio.Reader
+}
+
+func (c *worker) close() {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+}
+
+// request returns the whole HTTP/1.1 request for body i.
+func (c *worker) request(i int) []byte {
+	if c.reqs == nil {
+		c.reqs = make([][]byte, len(c.cfg.Bodies))
+	}
+	if c.reqs[i] == nil {
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n", c.target.path, c.target.host, c.cfg.ContentType, len(c.cfg.Bodies[i]))
+		if c.cfg.Token != "" {
+			fmt.Fprintf(&b, "Authorization: Bearer %s\r\n", c.cfg.Token)
+		}
+		b.WriteString("\r\n")
+		b.Write(c.cfg.Bodies[i])
+		c.reqs[i] = b.Bytes()
+	}
+	return c.reqs[i]
 }
 
 // do sends one request and reads its answer to the end so that the
-// connection is reused.
+// connection is reused; after a transport error or an answer that closes
+// the connection, the next request dials again.
 func (c *worker) do(ctx context.Context) error {
-	body := c.cfg.Bodies[c.next%len(c.cfg.Bodies)]
+	i := c.next % len(c.cfg.Bodies)
 	c.next++
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
-	if err != nil {
+	if c.conn == nil {
+		d := net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+		conn, err := d.DialContext(ctx, "tcp", c.target.addr)
+		if err != nil {
+			return err
+		}
+		// A cancelled run ends a request under way too.
+		context.AfterFunc(ctx, func() { conn.Close() })
+		c.conn, c.br = conn, bufio.NewReaderSize(conn, 16<<10)
+	}
+	if err := c.conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		c.close()
 		return err
 	}
-	req.ContentLength = int64(len(body))
-	req.Header.Set("Content-Type", c.cfg.ContentType)
-	if c.cfg.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	if _, err := c.conn.Write(c.request(i)); err != nil {
+		c.close()
+		return err
 	}
-	resp, err := c.client.Do(req)
+	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
+		c.close()
 		return err
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	if err != nil || resp.Close {
+		c.close()
+	}
 	if err != nil {
 		return err
 	}

@@ -119,7 +119,10 @@ type soak struct {
 	// hold HQ's encryption key.
 	// unseen counts HQ clock jumps during which no hit made reached HQ
 	// within two minutes.
-	unseen      int
+	unseen int
+	// unseenHits are the hits of those jumps, with the time their jump
+	// began, so that the final check can say when they reached HQ.
+	unseenHits  map[string]time.Time
 	sealWaits   int
 	sealWaitMax time.Duration
 	// unannounced counts publishes HQ refused (it could not reach the
@@ -129,7 +132,7 @@ type soak struct {
 
 func newSoak(t *testing.T, mode string, seed int64, postBin, hqBin string) *soak {
 	s := &soak{t: t, mode: mode, rng: rand.New(rand.NewSource(seed)), dir: t.TempDir(), link: fieldtest.NewLink(seed),
-		disposed: map[string]bool{}, faults: map[string]int{}, clocks: map[string]string{}, jumps: map[string]int{}, refusals: map[string]int{}}
+		disposed: map[string]bool{}, unseenHits: map[string]time.Time{}, faults: map[string]int{}, clocks: map[string]string{}, jumps: map[string]int{}, refusals: map[string]int{}}
 	t.Cleanup(s.link.Close)
 	if _, err := publish.Keygen(filepath.Join(s.dir, "keys")); err != nil {
 		t.Fatal(err)
@@ -494,6 +497,7 @@ func (s *soak) clockJump() {
 		s.setClock(p, off.String())
 		time.Sleep(200 * time.Millisecond) // past the fault clock's refresh
 		before := len(s.made)
+		jumped := time.Now()
 		s.traffic()
 		_ = s.publish()
 		for try := 0; len(s.made) == before && try < 20; try++ {
@@ -510,7 +514,14 @@ func (s *soak) clockJump() {
 		err := testkit.Poll(2*time.Minute, func() error { return s.hqClockOff(s.made[before:], off) }, testkit.Every(200*time.Millisecond))
 		if err != nil {
 			s.unseen++
-			s.t.Logf("clock jump %v at HQ not seen within 2 min: %v", off, err)
+			link := "unknown"
+			if st, serr := s.status(); serr == nil {
+				link = fmt.Sprintf("up %v since %s, unacked since %s, last error %q", st.Link.Up, ago(st.Link.Since), ago(st.Link.UnackedSince), st.Link.LastError)
+			}
+			s.t.Logf("clock jump %v at HQ not seen within 2 min: %v; the post's link: %s", off, err, link)
+			for _, id := range s.made[before:] {
+				s.unseenHits[id] = jumped
+			}
 		} else {
 			s.jumps[p.name]++
 		}
@@ -666,6 +677,7 @@ func (s *soak) check() {
 		return s.converged()
 	}
 	err := testkit.Poll(3*time.Minute, tally, testkit.Every(200*time.Millisecond))
+	s.reportUnseen()
 	kinds := make([]string, 0, len(s.faults))
 	total := 0
 	for k, n := range s.faults {
@@ -687,6 +699,33 @@ func (s *soak) check() {
 		}
 		for _, e := range p.exits() {
 			t.Errorf("%s (see %s)", e, p.log)
+		}
+	}
+}
+
+// ago formats how long ago t was ("never" for the zero time).
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return time.Since(t).Round(time.Second).String() + " ago"
+}
+
+// reportUnseen logs, for each hit of a jump not seen within 2 minutes,
+// how long after its jump began it reached HQ (by HQ's clock, set right
+// by then: an answer to when such a hit moves on).
+func (s *soak) reportUnseen() {
+	if len(s.unseenHits) == 0 {
+		return
+	}
+	recs, err := s.atHQ()
+	if err != nil {
+		s.t.Logf("hits of unseen jumps: %v", err)
+		return
+	}
+	for _, r := range recs {
+		if at, ok := s.unseenHits[r.ID]; ok {
+			s.t.Logf("hit %s of an unseen HQ clock jump reached HQ %v after the jump began (HQ's clock)", r.ID, r.ReceivedAt.Sub(at).Round(time.Second))
 		}
 	}
 }
