@@ -257,6 +257,7 @@ type runState struct {
 	sealWait [3]bool           // the next record waits for a seal key; cleared by Wake
 	attempt  int               // consecutive failed publishes
 	holdTill time.Time         // no publishes before this (back-off)
+	holdFor  time.Duration     // the back-off that set holdTill
 	nextSend time.Time         // rate limit
 	blocked  bool              // the last fill stopped for holdTill or nextSend with work left
 	results  chan pubResult
@@ -309,6 +310,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		}
 	}()
 	for {
+		p.settle(st, p.clock.Now())
 		if err := p.fill(ctx, st, &wg); err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -512,7 +514,7 @@ func (p *Publisher) handleResult(st *runState, r pubResult) {
 		}
 		st.attempt++
 		wait := backoff(st.attempt, p.opts.BackoffMin, p.opts.BackoffMax, p.opts.Jitter())
-		st.holdTill = now.Add(wait)
+		st.holdTill, st.holdFor = now.Add(wait), wait
 		// Before the link has ever come up (a post starting, its first
 		// connection attempt under way) "not connected" is expected, not
 		// news.
@@ -526,6 +528,36 @@ func (p *Publisher) handleResult(st *runState, r pubResult) {
 		return
 	}
 	f.deadline = p.clock.Now().Add(p.opts.AckTimeout)
+}
+
+// settle undoes what a clock set back did to the publisher's waits. They
+// are instants of the post's clock; when the clock ran fast and was then
+// set right (by NTP, or by hand), a wait set meanwhile would end as far
+// ahead as the clock was off: a back-off or an ack deadline of seconds or
+// minutes would hold the outbox for an hour after a one-hour error, and
+// with the in-flight window full of such records, no new hit would leave
+// either. A wait that ends further ahead than it lasts is therefore cut
+// to its length from now. (Go's own clock readings carry a monotonic
+// part that a clock step does not move, but the clock the publisher is
+// given need not, and a stored instant never does.)
+func (p *Publisher) settle(st *runState, now time.Time) {
+	st.holdTill = capWait(st.holdTill, now, st.holdFor)
+	if p.opts.MaxRate > 0 {
+		st.nextSend = capWait(st.nextSend, now, time.Duration(float64(time.Second)/p.opts.MaxRate))
+	}
+	for _, f := range st.inflight {
+		if !f.deadline.IsZero() {
+			f.deadline = capWait(f.deadline, now, p.opts.AckTimeout)
+		}
+	}
+}
+
+// capWait returns t, or now+d when t is further ahead than that.
+func capWait(t, now time.Time, d time.Duration) time.Time {
+	if end := now.Add(d); t.After(end) {
+		return end
+	}
+	return t
 }
 
 // expire queues for resending the records whose ack is overdue.

@@ -334,3 +334,57 @@ func putBatch(t testing.TB, s *badgerstore.Store, ob *outbox.Outbox, n int) []st
 	t.Helper()
 	return outboxtest.PutHits(t, s, ob, 0, n, hitPayload)
 }
+
+// fakeWithin polls cond, advancing clk a second at a time, and fails once
+// more than limit of the fake clock has passed without it.
+func fakeWithin(t *testing.T, clk *clocktest.Clock, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	var advanced time.Duration
+	testkit.CheckFor(t, waitLong, what, func() error {
+		if cond() {
+			return nil
+		}
+		if advanced > limit {
+			t.Fatalf("%s: not within %v of the post's clock", what, limit)
+		}
+		return fmt.Errorf("not yet, %v on", advanced)
+	}, testkit.Each(func() { advanced += time.Second; clk.Advance(time.Second) }), testkit.Every(5*time.Millisecond))
+}
+
+// The post's clock ran an hour fast while a record waited for HQ's ack,
+// then was set right: the record is resent after the ack timeout, not an
+// hour and the ack timeout later.
+func TestClockSetBackDoesNotHoldResend(t *testing.T) {
+	b := fake.NewBroker()
+	hq := newHQ(t, connect(t, b, "hq"), testPost)
+	hq.setWithhold(func(_ string, receipt int) bool { return receipt == 1 })
+	clk := clocktest.New()
+	clk.Advance(time.Hour) // running fast
+	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
+	rec := put(t, ob, protocol.RecordHit, string(hitPayload(1)))
+	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{AckTimeout: time.Minute})
+	testkit.CheckFor(t, waitLong, "first publish", testkit.True(func() bool { return r.p.Stats().Published == 1 && hq.count(rec.ID) == 1 }), testkit.Every(time.Millisecond))
+	clk.Advance(-time.Hour) // set right
+	// A new record wakes the publisher, as the next hit would.
+	put(t, ob, protocol.RecordHit, string(hitPayload(2)))
+	fakeWithin(t, clk, 5*time.Minute, "the unacked record resent and acked", func() bool { return hq.count(rec.ID) >= 2 && ob.Depth().Records == 0 })
+}
+
+// A publish failed while the clock ran an hour fast (a back-off of
+// seconds began), then the clock was set right: publishing resumes after
+// the back-off, not an hour later.
+func TestClockSetBackDoesNotHoldBackoff(t *testing.T) {
+	b := fake.NewBroker()
+	hq := newHQ(t, connect(t, b, "hq"), testPost)
+	clk := clocktest.New()
+	clk.Advance(time.Hour)
+	ob := openOutbox(t, openStore(t, t.TempDir()), outbox.Options{Clock: clk})
+	b.Down()
+	r := startPublisher(t, ob, connect(t, b, "post-1"), outbox.PublisherOptions{BackoffMin: time.Second, BackoffMax: 8 * time.Second})
+	rec := put(t, ob, protocol.RecordHit, string(hitPayload(1)))
+	testkit.CheckFor(t, waitLong, "a failed publish", testkit.True(func() bool { return r.p.Stats().PublishErrors >= 1 }), testkit.Every(time.Millisecond))
+	clk.Advance(-time.Hour)
+	b.Up()
+	next := put(t, ob, protocol.RecordHit, string(hitPayload(2)))
+	fakeWithin(t, clk, time.Minute, "both records at HQ", func() bool { return hq.count(rec.ID) >= 1 && hq.count(next.ID) >= 1 })
+}
