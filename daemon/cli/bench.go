@@ -45,7 +45,7 @@ type benchRow struct {
 }
 
 func runBench(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "bench", "[--persons N] [--documents N] [--queries N] [--ofac DIR] [--encrypt] [--cpuprofile FILE] | --accuracy [--devset DIR] [--svg FILE] [--heldout] | --slow-body [--connections N] [--announce BYTES] [--send BYTES] [--url URL [--token T] [--json]]")
+	fs := newFlags(env, "bench", "[--persons N] [--documents N] [--queries N] [--ofac DIR] [--encrypt] | --accuracy [--devset DIR] [--svg FILE] [--heldout] | --slow-body [--connections N] [--announce BYTES] [--send BYTES] [--url URL [--token T] [--json]]; any form: [--cpuprofile FILE]")
 	persons := fs.Int("persons", 1_000_000, "synthetic persons to load (0 skips)")
 	documents := fs.Int("documents", 10_000_000, "synthetic stolen/lost documents to load (0 skips)")
 	queries := fs.Int("queries", 20_000, "travellers to screen per measurement")
@@ -56,11 +56,18 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	devset := fs.String("devset", defaultDevSet, "with --accuracy: the development set folder")
 	svg := fs.String("svg", "accuracy.svg", "with --accuracy: where to write the chart (\"\" for none)")
 	heldout := fs.Bool("heldout", false, "with --accuracy: also report on the embedded UN list, which the bands were not tuned on")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the screening measurements to this file (for go tool pprof)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run, in any mode, to this file (for go tool pprof)")
 	var slow slowBody
 	slow.flags(fs)
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	if slow.on {
 		return slow.run(ctx, env)
@@ -70,13 +77,6 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	}
 	if *queries < 100 {
 		return usagef("--queries must be at least 100")
-	}
-	if *cpuProfile != "" {
-		stop, err := startCPUProfile(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer stop()
 	}
 	root := *dir
 	if root == "" {

@@ -236,10 +236,13 @@ type worker struct {
 	reqs   [][]byte // each body's request, made on first use
 	conn   net.Conn
 	br     *bufio.Reader
+	// unhook stops the closing of conn when the run is cancelled.
+	unhook func() bool
 }
 
 func (c *worker) close() {
 	if c.conn != nil {
+		c.unhook()
 		c.conn.Close()
 		c.conn = nil
 	}
@@ -276,7 +279,7 @@ func (c *worker) do(ctx context.Context) error {
 			return err
 		}
 		// A cancelled run ends a request under way too.
-		context.AfterFunc(ctx, func() { conn.Close() })
+		c.unhook = context.AfterFunc(ctx, func() { conn.Close() })
 		c.conn, c.br = conn, bufio.NewReaderSize(conn, 16<<10)
 	}
 	if err := c.conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
